@@ -1,0 +1,26 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+
+/** Options for a connection pool. */
+export interface DbOptions {
+  /** Pool size; services keep it small, ingest batches instead of fanning out. */
+  max?: number;
+  applicationName?: string;
+  /** Called when an idle client errors (the server went away): log it, the pool replaces it. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A Kysely instance over a `pg` pool for `databaseUrl`. `destroy()` ends the pool. */
+export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'niyanta',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // Without a listener an idle client's error (e.g. PostgreSQL restarting) crashes the process.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

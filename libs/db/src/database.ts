@@ -1,0 +1,16 @@
+import type { CheckpointsTable } from './tables/checkpoints.js';
+import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
+import type { TenantsTable } from './tables/tenants.js';
+import type { WorkersTable } from './tables/workers.js';
+import type { WorkloadEventsTable } from './tables/workload-events.js';
+import type { WorkloadsTable } from './tables/workloads.js';
+
+/** The whole schema, for `Kysely<Database>`. */
+export interface Database {
+  tenants: TenantsTable;
+  workloads: WorkloadsTable;
+  workload_events: WorkloadEventsTable;
+  workers: WorkersTable;
+  checkpoints: CheckpointsTable;
+  rejected_submissions: RejectedSubmissionsTable;
+}

@@ -1,0 +1,11 @@
+export { createDb } from './connection.js';
+export type { DbOptions } from './connection.js';
+export { migrateDb, migrateToLatest, MigrationError } from './migrate.js';
+export { MIGRATIONS } from './migrations/index.js';
+export type { Database } from './database.js';
+export type { WorkloadsTable } from './tables/workloads.js';
+export type { WorkloadEventsTable } from './tables/workload-events.js';
+export type { WorkersTable } from './tables/workers.js';
+export type { CheckpointsTable } from './tables/checkpoints.js';
+export type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
+export type { TenantsTable } from './tables/tenants.js';

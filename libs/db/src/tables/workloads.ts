@@ -1,0 +1,32 @@
+import type { ColumnType, Generated } from 'kysely';
+
+// jsonb columns: read as parsed JSON, written as JSON text (pg would turn a JS array into a PostgreSQL array).
+type Json<T> = ColumnType<T, string, string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/** Workloads: the queue and the record of every run. Written only by the scheduler. */
+export interface WorkloadsTable {
+  id: string;
+  tenant: string;
+  type: string;
+  status: string;
+  priority: number;
+  attempt: Generated<number>;
+  max_attempts: number;
+  input: Json<unknown>;
+  result: Json<unknown> | null;
+  error: Json<{ message: string; code: string; retryable: boolean; details?: unknown }> | null;
+  progress: Json<{ fraction: number; message?: string | null }> | null;
+  worker_id: string | null;
+  pending_reason: string | null;
+  labels: Json<Record<string, string>>;
+  requirements: Json<{ cpu?: number; memoryMb?: number; gpu?: number }>;
+  run_at: Timestamp | null;
+  timeout_seconds: number | null;
+  idempotency_key: string | null;
+  trace_parent: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}

@@ -1,0 +1,46 @@
+import { InvalidMessageError } from './errors.js';
+import type { FieldError } from './errors.js';
+import { uuidv7 } from './ids.js';
+import { validateMessage } from './validation.js';
+import type { MessageKind, MessageTypes } from './validation.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Result of decoding: the message, or why it is not one. */
+export type Decoded<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: string; errors: FieldError[]; raw: string };
+
+/** Validates and serialises a message; throws `InvalidMessageError` (a bug in the caller). */
+export function encode<K extends MessageKind>(kind: K, message: MessageTypes[K]): Uint8Array {
+  const errors = validateMessage(kind, message);
+  if (errors.length > 0) throw new InvalidMessageError(kind, errors);
+  return encoder.encode(JSON.stringify(message));
+}
+
+/** Parses and validates a message; never throws, so consumers can record and `term()` it. */
+export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decoded<MessageTypes[K]> {
+  let raw: string;
+  try {
+    raw = decoder.decode(data);
+  } catch {
+    return { ok: false, reason: 'payload is not UTF-8', errors: [], raw: Buffer.from(data).toString('latin1') };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    return { ok: false, reason: `payload is not JSON: ${(err as Error).message}`, errors: [], raw };
+  }
+  const errors = validateMessage(kind, value);
+  if (errors.length > 0) {
+    return { ok: false, reason: `invalid ${kind}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, errors, raw };
+  }
+  return { ok: true, value: value as MessageTypes[K] };
+}
+
+/** The envelope fields every message but a submission carries: version, id and time. */
+export function envelope(): { schemaVersion: 1; id: string; time: string } {
+  return { schemaVersion: 1, id: uuidv7(), time: new Date().toISOString() };
+}

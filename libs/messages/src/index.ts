@@ -1,0 +1,51 @@
+export { SUBJECTS, assertSubjectToken, isSubjectToken, lastToken, submissionMsgId } from './subjects.js';
+export { STREAMS, CONSUMERS, workerConsumers, ensureStreams, ensureConsumer } from './streams.js';
+export type { StreamKey, ConsumerKey } from './streams.js';
+export {
+  MESSAGE_SCHEMAS,
+  HTTP_SCHEMAS,
+  validateMessage,
+  validateHttp,
+  validateSchema,
+  toFieldErrors,
+} from './validation.js';
+export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
+export { encode, decode, envelope } from './codec.js';
+export type { Decoded } from './codec.js';
+export { publishAll, publishOne } from './publish.js';
+export type { Outgoing } from './publish.js';
+export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
+export { uuidv7, isUuid } from './ids.js';
+export { MessagesError, InvalidMessageError, InvalidSubjectTokenError } from './errors.js';
+export type { FieldError } from './errors.js';
+export { SCHEMAS } from './generated/schemas.js';
+export type { SchemaFile } from './generated/schemas.js';
+export type {
+  Requirements,
+  Labels,
+  WorkloadError,
+  Progress,
+  WorkloadSubmissionV1,
+  WorkloadBatchV1,
+  WorkloadV1,
+  WorkloadListV1,
+  WorkloadBatchResponseV1,
+  WorkerV1,
+  WorkerListV1,
+  ProblemV1,
+  SubmissionV1,
+  AssignmentV1,
+  HeartbeatV1,
+  RunUpdateV1,
+  CompletionV1,
+  CheckpointV1,
+  EventV1,
+  CommandV1,
+  ControlV1,
+  WorkerDeadV1,
+  LogV1,
+  RejectedV1,
+} from './generated/types.js';
+
+export { WORKLOAD_STATUS, FINAL_STATUSES, DEFAULT_TENANT } from './status.js';
+export type { WorkloadStatus } from './status.js';

@@ -1,0 +1,18 @@
+/** Workload statuses (upper case on the wire and in PostgreSQL). */
+export const WORKLOAD_STATUS = {
+  SUBMITTED: 'SUBMITTED',
+  PENDING: 'PENDING',
+  SCHEDULED: 'SCHEDULED',
+  RUNNING: 'RUNNING',
+  PAUSED: 'PAUSED',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+} as const;
+export type WorkloadStatus = (typeof WORKLOAD_STATUS)[keyof typeof WORKLOAD_STATUS];
+
+/** Statuses a workload never leaves. */
+export const FINAL_STATUSES: readonly WorkloadStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+/** The tenant every installation has. */
+export const DEFAULT_TENANT = 'default';

@@ -1,0 +1,161 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { SUBJECTS } from './subjects.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+type StreamDefinition = Pick<StreamConfig, 'name' | 'subjects'> & Partial<StreamConfig>;
+
+const workQueue = (name: string, subject: string, extra: Partial<StreamConfig> = {}) =>
+  ({
+    name,
+    subjects: [subject],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(2 * MINUTE_MS),
+    ...extra,
+  }) satisfies StreamDefinition;
+
+/**
+ * Every stream. Work queues hold messages until a consumer acks them; history streams (events,
+ * logs, heartbeats, rejected) keep a bounded window for late readers.
+ */
+export const STREAMS = {
+  submit: workQueue('NIYANTA_SUBMIT', SUBJECTS.submitAll),
+  command: workQueue('NIYANTA_COMMAND', SUBJECTS.commandAll),
+  assign: workQueue('NIYANTA_ASSIGN', SUBJECTS.assignAll),
+  control: workQueue('NIYANTA_CONTROL', SUBJECTS.controlAll),
+  run: workQueue('NIYANTA_RUN', SUBJECTS.runAll),
+  complete: workQueue('NIYANTA_COMPLETE', SUBJECTS.completeAll),
+  checkpoint: workQueue('NIYANTA_CHECKPOINT', SUBJECTS.checkpointAll),
+  workerDead: workQueue('NIYANTA_WORKER_DEAD', SUBJECTS.workerDeadAll),
+  heartbeat: {
+    name: 'NIYANTA_HEARTBEAT',
+    subjects: [SUBJECTS.heartbeatAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(5 * MINUTE_MS),
+    max_msgs_per_subject: 5,
+  },
+  events: {
+    name: 'NIYANTA_EVENTS',
+    subjects: [SUBJECTS.eventsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(HOUR_MS),
+    max_msgs_per_subject: 200,
+  },
+  logs: {
+    name: 'NIYANTA_LOGS',
+    subjects: [SUBJECTS.logsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(24 * HOUR_MS),
+    max_msgs_per_subject: 1000,
+  },
+  rejected: {
+    name: 'NIYANTA_REJECTED',
+    subjects: [SUBJECTS.rejected],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(7 * 24 * HOUR_MS),
+  },
+} as const satisfies Record<string, StreamDefinition>;
+
+export type StreamKey = keyof typeof STREAMS;
+
+/** Durable pull consumers of the services (worker consumers are per worker: see `workerConsumers`). */
+export const CONSUMERS = {
+  schedulerIngest: { stream: STREAMS.submit.name, durable_name: 'scheduler-ingest' },
+  schedulerCommands: { stream: STREAMS.command.name, durable_name: 'scheduler-commands' },
+  schedulerRun: { stream: STREAMS.run.name, durable_name: 'scheduler-run' },
+  schedulerComplete: { stream: STREAMS.complete.name, durable_name: 'scheduler-complete' },
+  schedulerWorkerDead: { stream: STREAMS.workerDead.name, durable_name: 'scheduler-worker-dead' },
+  healthMonitorHeartbeats: {
+    stream: STREAMS.heartbeat.name,
+    durable_name: 'health-monitor-heartbeats',
+    deliver_policy: DeliverPolicy.New,
+  },
+  checkpointWriter: { stream: STREAMS.checkpoint.name, durable_name: 'checkpoint-writer' },
+} as const satisfies Record<
+  string,
+  { stream: string; durable_name: string; deliver_policy?: DeliverPolicy }
+>;
+
+export type ConsumerKey = keyof typeof CONSUMERS;
+
+/** One worker's consumers: its assignments and its control messages. */
+export function workerConsumers(workerId: string) {
+  return {
+    assign: {
+      stream: STREAMS.assign.name,
+      durable_name: `worker-assign-${workerId}`,
+      filter_subject: SUBJECTS.assign(workerId),
+    },
+    control: {
+      stream: STREAMS.control.name,
+      durable_name: `worker-control-${workerId}`,
+      filter_subject: SUBJECTS.control(workerId),
+    },
+  } as const;
+}
+
+const CONSUMER_DEFAULTS: Partial<ConsumerConfig> = {
+  ack_policy: AckPolicy.Explicit,
+  ack_wait: nanos(30_000),
+  max_ack_pending: 20_000,
+  max_deliver: -1,
+};
+
+function isNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamNotFound ||
+      err.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}
+
+/** Creates or updates the given streams (all by default); safe to run at every start-up. */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  keys: readonly StreamKey[] = Object.keys(STREAMS) as StreamKey[],
+): Promise<void> {
+  for (const key of keys) {
+    const config = STREAMS[key];
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(config);
+    }
+  }
+}
+
+/** Creates a durable pull consumer, or updates it to this configuration; returns its name. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  def: { stream: string; durable_name: string } & Partial<ConsumerConfig>,
+): Promise<string> {
+  const { stream, ...rest } = def;
+  const config: Partial<ConsumerConfig> = { ...CONSUMER_DEFAULTS, ...rest };
+  try {
+    await jsm.consumers.info(stream, def.durable_name);
+    await jsm.consumers.update(stream, def.durable_name, config);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(stream, config);
+  }
+  return def.durable_name;
+}

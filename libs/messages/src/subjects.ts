@@ -1,0 +1,52 @@
+import { InvalidSubjectTokenError } from './errors.js';
+
+const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Throws unless `value` can be one subject token (no dots, spaces or wildcards). */
+export function assertSubjectToken(field: string, value: string): string {
+  if (!TOKEN_RE.test(value)) throw new InvalidSubjectTokenError(field, value);
+  return value;
+}
+
+/** Whether `value` can be one subject token. */
+export function isSubjectToken(value: string): boolean {
+  return TOKEN_RE.test(value);
+}
+
+/** Every subject Niyanta uses; services never write subject literals. */
+export const SUBJECTS = {
+  submit: (tenant: string) => `niyanta.submit.${assertSubjectToken('tenant', tenant)}`,
+  submitAll: 'niyanta.submit.>',
+  assign: (workerId: string) => `niyanta.assign.${assertSubjectToken('workerId', workerId)}`,
+  assignAll: 'niyanta.assign.>',
+  heartbeat: (workerId: string) => `niyanta.heartbeat.${assertSubjectToken('workerId', workerId)}`,
+  heartbeatAll: 'niyanta.heartbeat.>',
+  run: (workloadId: string) => `niyanta.run.${workloadId}`,
+  runAll: 'niyanta.run.>',
+  checkpoint: (workloadId: string) => `niyanta.checkpoint.${workloadId}`,
+  checkpointAll: 'niyanta.checkpoint.>',
+  complete: (workloadId: string) => `niyanta.complete.${workloadId}`,
+  completeAll: 'niyanta.complete.>',
+  events: (workloadId: string) => `niyanta.events.${workloadId}`,
+  eventsAll: 'niyanta.events.>',
+  command: (tenant: string) => `niyanta.command.${assertSubjectToken('tenant', tenant)}`,
+  commandAll: 'niyanta.command.>',
+  control: (workerId: string) => `niyanta.control.${assertSubjectToken('workerId', workerId)}`,
+  controlAll: 'niyanta.control.>',
+  workerDead: (workerId: string) => `niyanta.worker.dead.${assertSubjectToken('workerId', workerId)}`,
+  workerDeadAll: 'niyanta.worker.dead.>',
+  logs: (workloadId: string) => `niyanta.logs.${workloadId}`,
+  logsAll: 'niyanta.logs.>',
+  rejected: 'niyanta.rejected',
+} as const;
+
+/** The last token of a subject (`niyanta.submit.acme` -> `acme`), or undefined. */
+export function lastToken(subject: string): string | undefined {
+  const i = subject.lastIndexOf('.');
+  return i < 0 ? undefined : subject.slice(i + 1);
+}
+
+/** The `Nats-Msg-Id` of a submission: the broker drops a second one inside its window. */
+export function submissionMsgId(tenant: string, id: string, idempotencyKey?: string): string {
+  return idempotencyKey === undefined ? `${tenant}:${id}` : `${tenant}:${idempotencyKey}`;
+}

@@ -1,0 +1,133 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
+import type { FieldError } from './errors.js';
+import { SCHEMAS } from './generated/schemas.js';
+import type { SchemaFile } from './generated/schemas.js';
+import type * as T from './generated/types.js';
+
+/** Message kinds on the broker, each with its schema. */
+export const MESSAGE_SCHEMAS = {
+  submission: 'messages/submission.v1.json',
+  assignment: 'messages/assignment.v1.json',
+  heartbeat: 'messages/heartbeat.v1.json',
+  runUpdate: 'messages/run-update.v1.json',
+  completion: 'messages/completion.v1.json',
+  checkpoint: 'messages/checkpoint.v1.json',
+  event: 'messages/event.v1.json',
+  command: 'messages/command.v1.json',
+  control: 'messages/control.v1.json',
+  workerDead: 'messages/worker-dead.v1.json',
+  log: 'messages/log.v1.json',
+  rejected: 'messages/rejected.v1.json',
+} as const satisfies Record<string, SchemaFile>;
+
+/** HTTP bodies, requests and responses. */
+export const HTTP_SCHEMAS = {
+  workloadSubmission: 'http/workload-submission.v1.json',
+  workloadBatch: 'http/workload-batch.v1.json',
+  workload: 'http/workload.v1.json',
+  workloadList: 'http/workload-list.v1.json',
+  workloadBatchResponse: 'http/workload-batch-response.v1.json',
+  worker: 'http/worker.v1.json',
+  workerList: 'http/worker-list.v1.json',
+  problem: 'http/problem.v1.json',
+} as const satisfies Record<string, SchemaFile>;
+
+export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
+export type HttpSchemaKind = keyof typeof HTTP_SCHEMAS;
+
+/** The TypeScript type of each message kind (generated from its schema). */
+export interface MessageTypes {
+  submission: T.SubmissionV1;
+  assignment: T.AssignmentV1;
+  heartbeat: T.HeartbeatV1;
+  runUpdate: T.RunUpdateV1;
+  completion: T.CompletionV1;
+  checkpoint: T.CheckpointV1;
+  event: T.EventV1;
+  command: T.CommandV1;
+  control: T.ControlV1;
+  workerDead: T.WorkerDeadV1;
+  log: T.LogV1;
+  rejected: T.RejectedV1;
+}
+
+/** The TypeScript type of each HTTP schema. */
+export interface HttpTypes {
+  workloadSubmission: T.WorkloadSubmissionV1;
+  workloadBatch: T.WorkloadBatchV1;
+  workload: T.WorkloadV1;
+  workloadList: T.WorkloadListV1;
+  workloadBatchResponse: T.WorkloadBatchResponseV1;
+  worker: T.WorkerV1;
+  workerList: T.WorkerListV1;
+  problem: T.ProblemV1;
+}
+
+// Compiled once per process: compiling is the slow part of ajv.
+let compiled: Map<SchemaFile, ValidateFunction> | undefined;
+
+function validators(): Map<SchemaFile, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  ajvFormats.default(ajv, ['date-time', 'uuid']);
+  for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema as object);
+  const map = new Map<SchemaFile, ValidateFunction>();
+  for (const [file, schema] of Object.entries(SCHEMAS)) {
+    if (file === 'common.v1.json') continue;
+    map.set(file as SchemaFile, ajv.getSchema(schema.$id)!);
+  }
+  compiled = map;
+  return map;
+}
+
+const escapePointer = (token: string) => token.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/** Turns ajv errors into `{path, message}` with JSON Pointers that name the field itself. */
+export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    let path = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      path += `/${escapePointer(String(e.params.missingProperty))}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties') {
+      path += `/${escapePointer(String(e.params.additionalProperty))}`;
+      message = 'is not an allowed field';
+    } else if (e.keyword === 'propertyNames') {
+      path += `/${escapePointer(String(e.params.propertyName))}`;
+      message = 'is not an allowed name';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'const') {
+      message = `must be ${JSON.stringify(e.params.allowedValue)}`;
+    } else if (e.keyword === 'if' || e.keyword === 'oneOf' || e.keyword === 'anyOf') {
+      continue; // the branch errors say more
+    }
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  return out;
+}
+
+/** Validates a value against a schema file; returns the field errors (empty when valid). */
+export function validateSchema(file: SchemaFile, value: unknown): FieldError[] {
+  const validate = validators().get(file);
+  if (!validate) throw new Error(`no schema ${file}`);
+  return validate(value) ? [] : toFieldErrors(validate.errors);
+}
+
+/** Validates a broker message of the given kind. */
+export function validateMessage(kind: MessageKind, value: unknown): FieldError[] {
+  return validateSchema(MESSAGE_SCHEMAS[kind], value);
+}
+
+/** Validates an HTTP body or response of the given kind. */
+export function validateHttp(kind: HttpSchemaKind, value: unknown): FieldError[] {
+  return validateSchema(HTTP_SCHEMAS[kind], value);
+}

@@ -1,0 +1,96 @@
+import {
+  SCHEMAS,
+  decode,
+  encode,
+  envelope,
+  isUuid,
+  submissionMsgId,
+  SUBJECTS,
+  uuidv7,
+  validateHttp,
+} from '@niyanta/messages';
+
+describe('HTTP body validation', () => {
+  it('accepts a minimal submission', () => {
+    expect(validateHttp('workloadSubmission', { type: 'sleep', input: { durationMs: 1 } })).toEqual([]);
+  });
+
+  it('names each bad field with a JSON Pointer', () => {
+    const errors = validateHttp('workloadSubmission', {
+      type: '',
+      priority: 1001,
+      idempotencyKey: '',
+      requirements: { memoryMb: 'lots' },
+      extra: true,
+    });
+    const paths = [...new Set(errors.map((e) => e.path))].sort();
+    expect(paths).toEqual(['/extra', '/idempotencyKey', '/input', '/priority', '/requirements/memoryMb', '/type']);
+    expect(errors.find((e) => e.path === '/input')?.message).toBe('is required');
+    expect(errors.find((e) => e.path === '/extra')?.message).toBe('is not an allowed field');
+  });
+
+  it('points into a batch item', () => {
+    const workloads = Array.from({ length: 5 }, () => ({ type: 't', input: {} }));
+    workloads[3] = { type: 't', input: {}, priority: -1 } as never;
+    expect(validateHttp('workloadBatch', { workloads }).map((e) => e.path)).toEqual(['/workloads/3/priority']);
+  });
+
+  it('refuses an empty and an over-long batch', () => {
+    expect(validateHttp('workloadBatch', { workloads: [] })[0]?.path).toBe('/workloads');
+    const many = Array.from({ length: 1001 }, () => ({ type: 't', input: {} }));
+    expect(validateHttp('workloadBatch', { workloads: many })[0]?.message).toMatch(/1000/);
+  });
+
+  it('checks runAt is RFC 3339', () => {
+    expect(validateHttp('workloadSubmission', { type: 't', input: 1, runAt: 'tomorrow' })[0]?.path).toBe('/runAt');
+  });
+});
+
+describe('envelopes', () => {
+  it('round-trips a valid message', () => {
+    const msg = { ...envelope(), workloadId: uuidv7(), command: 'cancel' as const };
+    const decoded = decode('command', encode('command', msg));
+    expect(decoded).toEqual({ ok: true, value: msg });
+  });
+
+  it('refuses to encode an invalid message', () => {
+    expect(() => encode('command', { ...envelope(), workloadId: 'x', command: 'cancel' })).toThrow(/workloadId/);
+  });
+
+  it('reports non-JSON and invalid payloads without throwing', () => {
+    const notJson = decode('submission', new TextEncoder().encode('{oops'));
+    expect(notJson.ok).toBe(false);
+    if (!notJson.ok) expect(notJson.reason).toMatch(/not JSON/);
+    const invalid = decode('submission', new TextEncoder().encode('{"schemaVersion":1}'));
+    expect(invalid.ok).toBe(false);
+    if (!invalid.ok) expect(invalid.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['/id', '/type', '/input']));
+  });
+
+  it('keeps the broker submission envelope equal to the HTTP body plus id and schemaVersion', () => {
+    const body = SCHEMAS['http/workload-submission.v1.json'];
+    const env = SCHEMAS['messages/submission.v1.json'];
+    const { id: _id, schemaVersion: _v, ...rest } = env.properties;
+    expect(rest).toEqual(body.properties);
+    expect([...env.required].sort()).toEqual([...body.required, 'id', 'schemaVersion'].sort());
+  });
+});
+
+describe('ids and subjects', () => {
+  it('makes ordered UUIDv7 ids', () => {
+    const ids = Array.from({ length: 5000 }, () => uuidv7());
+    expect(ids.every(isUuid)).toBe(true);
+    expect(ids.every((id) => id[14] === '7')).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('refuses a subject token with a dot', () => {
+    expect(() => SUBJECTS.submit('a.b')).toThrow(/tenant "a.b"/);
+    expect(SUBJECTS.submit('acme')).toBe('niyanta.submit.acme');
+  });
+
+  it('derives the submission msg id from the key, else the id', () => {
+    expect(submissionMsgId('t', 'id1', 'k')).toBe('t:k');
+    expect(submissionMsgId('t', 'id1')).toBe('t:id1');
+  });
+});

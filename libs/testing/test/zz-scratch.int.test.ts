@@ -1,0 +1,4 @@
+it('import.meta', async () => {
+  const d = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
+  console.log(d);
+});

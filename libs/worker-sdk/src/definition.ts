@@ -1,0 +1,43 @@
+/** A JSON Schema (draft 2020-12) document, as a plain object. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** Structured log lines of a run; each call becomes one line on the host's log stream. */
+export interface WorkloadLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Writes a raw line of a child process's output. */
+  write(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+/** What a handler receives for one attempt of one workload. */
+export interface WorkloadContext<S = unknown> {
+  readonly workloadId: string;
+  /** 1-based attempt number (the fencing token). */
+  readonly attempt: number;
+  /** Restored checkpoint state, or undefined on a fresh start. */
+  readonly state: S | undefined;
+  /** Aborts on cancel, pause, timeout and drain; `signal.reason` is a `StopReason`. */
+  readonly signal: AbortSignal;
+  /** Reports progress; `fraction` is clamped to [0, 1], NaN throws. */
+  progress(fraction: number, message?: string): void;
+  /** Records a checkpoint; resolves once the host has made it durable. */
+  checkpoint(state: S): Promise<void>;
+  readonly log: WorkloadLogger;
+}
+
+/** A workload type: its name, input schema and handler. */
+export interface WorkloadDefinition<I = unknown, S = unknown, R = unknown> {
+  /** Type name, `^[a-z][a-z0-9._-]{0,99}$`. */
+  type: string;
+  /** JSON Schema (draft 2020-12) of the input. */
+  input: JsonSchema;
+  /** Runs one attempt; the result must be JSON-serialisable. */
+  run(ctx: WorkloadContext<S>, input: I): Promise<R> | R;
+  /** State for automatic checkpoints (taken every `checkpointIntervalMs`). */
+  snapshot?(): S;
+  checkpointIntervalMs?: number;
+}
+
+/** Pattern every workload type name matches. */
+export const WORKLOAD_TYPE_PATTERN = /^[a-z][a-z0-9._-]{0,99}$/;

@@ -1,0 +1,11 @@
+export { defineWorkload, isWorkloadDefinition } from './define-workload.js';
+export { WORKLOAD_TYPE_PATTERN } from './definition.js';
+export type { JsonSchema, WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
+export { WorkerSdkError, WorkloadContextError, WorkloadDefinitionError, WorkloadError, WorkloadModuleError } from './errors.js';
+export type { WorkloadErrorOptions } from './errors.js';
+export type { InputIssue } from './input-validator.js';
+export { loadWorkloadModules } from './load-workload-modules.js';
+export { runAttempt } from './run-attempt.js';
+export type { AttemptFailure, AttemptHost, AttemptOptions, AttemptOutcome } from './run-attempt.js';
+export { isStopReason, STOP_REASONS } from './stop-reason.js';
+export type { StopReason } from './stop-reason.js';

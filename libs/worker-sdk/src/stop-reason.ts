@@ -1,0 +1,15 @@
+/** Why an attempt's signal aborted. */
+export const STOP_REASONS = {
+  cancel: 'cancel',
+  pause: 'pause',
+  timeout: 'timeout',
+  drain: 'drain',
+} as const;
+
+/** Why an attempt's signal aborted: cancel, pause, timeout or drain. */
+export type StopReason = (typeof STOP_REASONS)[keyof typeof STOP_REASONS];
+
+/** True when `value` is one of {@link STOP_REASONS}. */
+export function isStopReason(value: unknown): value is StopReason {
+  return typeof value === 'string' && Object.hasOwn(STOP_REASONS, value);
+}
