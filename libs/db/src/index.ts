@@ -9,3 +9,5 @@ export type { WorkersTable } from './tables/workers.js';
 export type { CheckpointsTable } from './tables/checkpoints.js';
 export type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 export type { TenantsTable } from './tables/tenants.js';
+export { toWorkload } from './mappers/workload.js';
+export type { WorkloadRow } from './mappers/workload.js';

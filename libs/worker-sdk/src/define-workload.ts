@@ -40,17 +40,26 @@ export function assertWorkloadDefinition(value: unknown): asserts value is Workl
     );
   }
   if (typeof v.run !== 'function') {
-    throw new WorkloadDefinitionError(`Workload type "${type}" needs a "run(ctx, input)" function; got ${describe(v.run)}.`, {
-      type,
-    });
+    throw new WorkloadDefinitionError(
+      `Workload type "${type}" needs a "run(ctx, input)" function; got ${describe(v.run)}.`,
+      {
+        type,
+      },
+    );
   }
   if (v.snapshot !== undefined && typeof v.snapshot !== 'function') {
-    throw new WorkloadDefinitionError(`Workload type "${type}" has a "snapshot" that is not a function; got ${describe(v.snapshot)}.`, {
-      type,
-    });
+    throw new WorkloadDefinitionError(
+      `Workload type "${type}" has a "snapshot" that is not a function; got ${describe(v.snapshot)}.`,
+      {
+        type,
+      },
+    );
   }
   const interval = v.checkpointIntervalMs;
-  if (interval !== undefined && !(typeof interval === 'number' && Number.isInteger(interval) && interval > 0)) {
+  if (
+    interval !== undefined &&
+    !(typeof interval === 'number' && Number.isInteger(interval) && interval > 0)
+  ) {
     throw new WorkloadDefinitionError(
       `Workload type "${type}" has checkpointIntervalMs ${describe(interval)}; use a positive integer number of milliseconds or leave it out.`,
       { type },

@@ -1,7 +1,18 @@
 export { defineWorkload, isWorkloadDefinition } from './define-workload.js';
 export { WORKLOAD_TYPE_PATTERN } from './definition.js';
-export type { JsonSchema, WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
-export { WorkerSdkError, WorkloadContextError, WorkloadDefinitionError, WorkloadError, WorkloadModuleError } from './errors.js';
+export type {
+  JsonSchema,
+  WorkloadContext,
+  WorkloadDefinition,
+  WorkloadLogger,
+} from './definition.js';
+export {
+  WorkerSdkError,
+  WorkloadContextError,
+  WorkloadDefinitionError,
+  WorkloadError,
+  WorkloadModuleError,
+} from './errors.js';
 export type { WorkloadErrorOptions } from './errors.js';
 export type { InputIssue } from './input-validator.js';
 export { loadWorkloadModules } from './load-workload-modules.js';

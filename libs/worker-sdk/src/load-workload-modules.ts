@@ -53,7 +53,10 @@ async function loadDefinition(file: string): Promise<WorkloadDefinition> {
   try {
     mod = await importModule(pathToFileURL(file).href);
   } catch (err) {
-    throw new WorkloadModuleError(`Cannot import workload module ${file}: ${(err as Error).message}`, { path: file, cause: err });
+    throw new WorkloadModuleError(
+      `Cannot import workload module ${file}: ${(err as Error).message}`,
+      { path: file, cause: err },
+    );
   }
   const def = mod.default;
   if (!isWorkloadDefinition(def)) {
@@ -65,10 +68,13 @@ async function loadDefinition(file: string): Promise<WorkloadDefinition> {
   try {
     assertWorkloadDefinition(def);
   } catch (err) {
-    throw new WorkloadModuleError(`Workload module ${file} exports an invalid definition: ${(err as Error).message}`, {
-      path: file,
-      cause: err,
-    });
+    throw new WorkloadModuleError(
+      `Workload module ${file} exports an invalid definition: ${(err as Error).message}`,
+      {
+        path: file,
+        cause: err,
+      },
+    );
   }
   return def;
 }
@@ -77,7 +83,6 @@ type ImportFn = (specifier: string) => Promise<{ default?: unknown }>;
 
 // Written as `new Function` so no transpiler can rewrite it: swc (jest's CommonJS transform)
 // turns a literal `import()` into `require()`, which cannot load ES modules from a file URL.
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const nativeImport = new Function('specifier', 'return import(specifier)') as ImportFn;
 
 let mainContextImport: ImportFn | undefined;
@@ -86,7 +91,8 @@ async function importModule(href: string): Promise<{ default?: unknown }> {
   try {
     return await nativeImport(href);
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG') throw err;
+    if ((err as { code?: unknown }).code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG')
+      throw err;
     // Only inside a vm sandbox without a dynamic-import hook (jest without
     // --experimental-vm-modules): import through Node's main-context loader instead.
     mainContextImport ??= vm.runInThisContext('(specifier) => import(specifier)', {

@@ -42,7 +42,10 @@ export type AttemptOutcome =
   | { outcome: 'paused' };
 
 /** Runs one attempt of `def`: validates the input, runs the handler, maps how it ended. Never throws for handler errors. */
-export async function runAttempt(def: WorkloadDefinition, opts: AttemptOptions): Promise<AttemptOutcome> {
+export async function runAttempt(
+  def: WorkloadDefinition,
+  opts: AttemptOptions,
+): Promise<AttemptOutcome> {
   const issues = validateInput(def, opts.input);
   if (issues.length > 0) {
     return failed({
@@ -62,7 +65,8 @@ export async function runAttempt(def: WorkloadDefinition, opts: AttemptOptions):
   try {
     if (external?.aborted) return stopped(toStopReason(external.reason), timeoutMs);
     external?.addEventListener('abort', onExternalAbort, { once: true });
-    if (timeoutMs !== undefined) timer = setTimeout(() => controller.abort(STOP_REASONS.timeout), timeoutMs);
+    if (timeoutMs !== undefined)
+      timer = setTimeout(() => controller.abort(STOP_REASONS.timeout), timeoutMs);
 
     const ctx = createContext(opts, controller.signal, () => finished);
     let result: unknown;
@@ -73,7 +77,8 @@ export async function runAttempt(def: WorkloadDefinition, opts: AttemptOptions):
       thrown = { error };
     }
     // The abort decides the outcome even when the handler ignored the signal and returned.
-    if (controller.signal.aborted) return stopped(controller.signal.reason as StopReason, timeoutMs);
+    if (controller.signal.aborted)
+      return stopped(controller.signal.reason as StopReason, timeoutMs);
     if (thrown) return failed(toFailure(thrown.error));
     return toSucceeded(def.type, result);
   } finally {
@@ -83,7 +88,11 @@ export async function runAttempt(def: WorkloadDefinition, opts: AttemptOptions):
   }
 }
 
-function createContext(opts: AttemptOptions, signal: AbortSignal, isFinished: () => boolean): WorkloadContext {
+function createContext(
+  opts: AttemptOptions,
+  signal: AbortSignal,
+  isFinished: () => boolean,
+): WorkloadContext {
   const { host } = opts;
   const line = (message: string, fields?: Record<string, unknown>): string =>
     fields === undefined ? message : `${message} ${safeStringify(fields)}`;
@@ -106,7 +115,9 @@ function createContext(opts: AttemptOptions, signal: AbortSignal, isFinished: ()
     log,
     progress(fraction, message) {
       if (typeof fraction !== 'number' || Number.isNaN(fraction)) {
-        throw new WorkloadContextError(`progress(fraction) needs a number between 0 and 1; got ${String(fraction)}.`);
+        throw new WorkloadContextError(
+          `progress(fraction) needs a number between 0 and 1; got ${String(fraction)}.`,
+        );
       }
       if (isFinished()) return;
       host.progress(Math.min(1, Math.max(0, fraction)), message);
@@ -122,9 +133,12 @@ function createContext(opts: AttemptOptions, signal: AbortSignal, isFinished: ()
         // A copy, so the handler may keep mutating its state while the host persists this one.
         copy = JSON.parse(JSON.stringify(state ?? null)) as unknown;
       } catch (err) {
-        throw new WorkloadContextError(`checkpoint(state) needs JSON-serialisable state: ${(err as Error).message}.`, {
-          cause: err,
-        });
+        throw new WorkloadContextError(
+          `checkpoint(state) needs JSON-serialisable state: ${(err as Error).message}.`,
+          {
+            cause: err,
+          },
+        );
       }
       await host.checkpoint(copy);
     },
@@ -144,7 +158,11 @@ function stopped(reason: StopReason, timeoutMs: number | undefined): AttemptOutc
     case STOP_REASONS.drain:
       return { outcome: 'paused' };
     case STOP_REASONS.timeout:
-      return failed({ message: `timed out after ${timeoutMs ?? 0} ms`, code: 'TIMEOUT', retryable: true });
+      return failed({
+        message: `timed out after ${timeoutMs ?? 0} ms`,
+        code: 'TIMEOUT',
+        retryable: true,
+      });
   }
 }
 
@@ -157,8 +175,15 @@ function toFailure(error: unknown): AttemptFailure {
       ...(error.details === undefined ? {} : { details: error.details }),
     };
   }
-  const message = error instanceof Error ? error.message : `handler threw a non-error value: ${safeStringify(error)}`;
-  return { message: message || 'handler failed without a message', code: 'HANDLER_ERROR', retryable: true };
+  const message =
+    error instanceof Error
+      ? error.message
+      : `handler threw a non-error value: ${safeStringify(error)}`;
+  return {
+    message: message || 'handler failed without a message',
+    code: 'HANDLER_ERROR',
+    retryable: true,
+  };
 }
 
 function toSucceeded(type: string, result: unknown): AttemptOutcome {

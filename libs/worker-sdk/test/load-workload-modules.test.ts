@@ -37,14 +37,24 @@ describe('loadWorkloadModules', () => {
     const defs = await loadWorkloadModules([a, b]);
     expect(defs.map((d) => d.type)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
 
-    const outcome = await runAttempt(defs[0]!, { workloadId: 'w', attempt: 2, input: { k: 1 }, host: recordingHost() });
-    expect(outcome).toEqual({ outcome: 'succeeded', result: { type: 'alpha', attempt: 2, input: { k: 1 } } });
+    const outcome = await runAttempt(defs[0]!, {
+      workloadId: 'w',
+      attempt: 2,
+      input: { k: 1 },
+      host: recordingHost(),
+    });
+    expect(outcome).toEqual({
+      outcome: 'succeeded',
+      result: { type: 'alpha', attempt: 2, input: { k: 1 } },
+    });
   });
 
   it('names a missing directory', async () => {
     const missing = join(root, 'nope');
     await expect(loadWorkloadModules([missing])).rejects.toThrow(WorkloadModuleError);
-    await expect(loadWorkloadModules([missing])).rejects.toThrow(`Cannot read workload module directory ${missing}`);
+    await expect(loadWorkloadModules([missing])).rejects.toThrow(
+      `Cannot read workload module directory ${missing}`,
+    );
   });
 
   it('names a file whose default export is not a workload definition', async () => {
@@ -57,13 +67,17 @@ describe('loadWorkloadModules', () => {
   it('names a file whose definition is invalid', async () => {
     const dir = await dirWith('invalid', { 'upper.mjs': moduleSource('Upper') });
     await expect(loadWorkloadModules([dir])).rejects.toThrow(
-      new RegExp(`Workload module ${join(dir, 'upper.mjs')} exports an invalid definition: .*"Upper" is not a valid type name`),
+      new RegExp(
+        `Workload module ${join(dir, 'upper.mjs')} exports an invalid definition: .*"Upper" is not a valid type name`,
+      ),
     );
   });
 
   it('names a file that fails to import', async () => {
     const dir = await dirWith('syntax', { 'broken.mjs': 'export default {\n' });
-    await expect(loadWorkloadModules([dir])).rejects.toThrow(`Cannot import workload module ${join(dir, 'broken.mjs')}`);
+    await expect(loadWorkloadModules([dir])).rejects.toThrow(
+      `Cannot import workload module ${join(dir, 'broken.mjs')}`,
+    );
   });
 
   it('names both files when two define the same type', async () => {

@@ -9,7 +9,10 @@ const echo = defineWorkload({
   type: 'test.echo',
   input: {
     type: 'object',
-    properties: { durationMs: { type: 'integer', minimum: 0 }, email: { type: 'string', format: 'email' } },
+    properties: {
+      durationMs: { type: 'integer', minimum: 0 },
+      email: { type: 'string', format: 'email' },
+    },
     required: ['durationMs'],
     additionalProperties: false,
   },
@@ -27,7 +30,9 @@ function waiting(onAbort: 'throw' | 'return') {
       new Promise((resolve, reject) => {
         started();
         ctx.signal.addEventListener('abort', () =>
-          onAbort === 'throw' ? reject(new Error(`stopped: ${String(ctx.signal.reason)}`)) : resolve({ finished: true }),
+          onAbort === 'throw'
+            ? reject(new Error(`stopped: ${String(ctx.signal.reason)}`))
+            : resolve({ finished: true }),
         );
       }),
   });
@@ -36,7 +41,11 @@ function waiting(onAbort: 'throw' | 'return') {
 
 describe('runAttempt', () => {
   it('succeeds with the handler result', async () => {
-    const outcome = await runAttempt(echo, { ...base, input: { durationMs: 5 }, host: recordingHost() });
+    const outcome = await runAttempt(echo, {
+      ...base,
+      input: { durationMs: 5 },
+      host: recordingHost(),
+    });
     expect(outcome).toEqual({ outcome: 'succeeded', result: { got: { durationMs: 5 } } });
   });
 
@@ -66,14 +75,18 @@ describe('runAttempt', () => {
 
   it('names a missing required property by its path', async () => {
     const outcome = await runAttempt(echo, { ...base, input: {}, host: recordingHost() });
-    expect(outcome).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_INPUT', details: [{ path: '/durationMs', message: 'is required' }] } });
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'INVALID_INPUT', details: [{ path: '/durationMs', message: 'is required' }] },
+    });
   });
 
   it('compiles the input schema once per definition', async () => {
     const compile = jest.spyOn(Ajv2020.prototype, 'compile');
     try {
       const def = defineWorkload({ type: 'test.once', input: { type: 'object' }, run: () => 1 });
-      for (let i = 0; i < 3; i++) await runAttempt(def, { ...base, input: {}, host: recordingHost() });
+      for (let i = 0; i < 3; i++)
+        await runAttempt(def, { ...base, input: {}, host: recordingHost() });
       expect(compile).toHaveBeenCalledTimes(1);
     } finally {
       compile.mockRestore();
@@ -85,7 +98,11 @@ describe('runAttempt', () => {
       type: 'test.fail',
       input: { type: 'object' },
       run: () => {
-        throw new WorkloadError('disk full', { code: 'DISK_FULL', retryable: false, details: { free: 0 } });
+        throw new WorkloadError('disk full', {
+          code: 'DISK_FULL',
+          retryable: false,
+          details: { free: 0 },
+        });
       },
     });
     const outcome = await runAttempt(def, { ...base, input: {}, host: recordingHost() });
@@ -104,16 +121,30 @@ describe('runAttempt', () => {
       },
     });
     const outcome = await runAttempt(def, { ...base, input: {}, host: recordingHost() });
-    expect(outcome).toEqual({ outcome: 'failed', error: { message: 'x is undefined', code: 'HANDLER_ERROR', retryable: true } });
+    expect(outcome).toEqual({
+      outcome: 'failed',
+      error: { message: 'x is undefined', code: 'HANDLER_ERROR', retryable: true },
+    });
   });
 
   it('fails with INVALID_RESULT when the result is not JSON-serialisable', async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    const def = defineWorkload({ type: 'test.circular', input: { type: 'object' }, run: () => circular });
+    const def = defineWorkload({
+      type: 'test.circular',
+      input: { type: 'object' },
+      run: () => circular,
+    });
     const outcome = await runAttempt(def, { ...base, input: {}, host: recordingHost() });
-    expect(outcome).toMatchObject({ outcome: 'failed', error: { code: 'INVALID_RESULT', retryable: false } });
-    const bigint = defineWorkload({ type: 'test.bigint', input: { type: 'object' }, run: () => ({ n: 1n }) });
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'INVALID_RESULT', retryable: false },
+    });
+    const bigint = defineWorkload({
+      type: 'test.bigint',
+      input: { type: 'object' },
+      run: () => ({ n: 1n }),
+    });
     expect(await runAttempt(bigint, { ...base, input: {}, host: recordingHost() })).toMatchObject({
       outcome: 'failed',
       error: { code: 'INVALID_RESULT' },
@@ -121,14 +152,29 @@ describe('runAttempt', () => {
   });
 
   it('records a handler without a return value as a null result', async () => {
-    const def = defineWorkload({ type: 'test.void', input: { type: 'object' }, run: () => undefined });
-    expect(await runAttempt(def, { ...base, input: {}, host: recordingHost() })).toEqual({ outcome: 'succeeded', result: null });
+    const def = defineWorkload({
+      type: 'test.void',
+      input: { type: 'object' },
+      run: () => undefined,
+    });
+    expect(await runAttempt(def, { ...base, input: {}, host: recordingHost() })).toEqual({
+      outcome: 'succeeded',
+      result: null,
+    });
   });
 
   it('times out: aborts the signal with "timeout" and fails retryably', async () => {
     const { def } = waiting('throw');
-    const outcome = await runAttempt(def, { ...base, input: {}, timeoutMs: 20, host: recordingHost() });
-    expect(outcome).toEqual({ outcome: 'failed', error: { message: 'timed out after 20 ms', code: 'TIMEOUT', retryable: true } });
+    const outcome = await runAttempt(def, {
+      ...base,
+      input: {},
+      timeoutMs: 20,
+      host: recordingHost(),
+    });
+    expect(outcome).toEqual({
+      outcome: 'failed',
+      error: { message: 'timed out after 20 ms', code: 'TIMEOUT', retryable: true },
+    });
   });
 
   it.each([
@@ -140,7 +186,12 @@ describe('runAttempt', () => {
   ] as const)('maps an external %s (handler %ss) to %j', async (reason, onAbort, expected) => {
     const { def, running } = waiting(onAbort);
     const controller = new AbortController();
-    const attempt = runAttempt(def, { ...base, input: {}, signal: controller.signal, host: recordingHost() });
+    const attempt = runAttempt(def, {
+      ...base,
+      input: {},
+      signal: controller.signal,
+      host: recordingHost(),
+    });
     await running;
     controller.abort(reason);
     expect(await attempt).toEqual(expected);
@@ -157,7 +208,14 @@ describe('runAttempt', () => {
         return { ignored: ctx.signal.aborted };
       },
     });
-    expect(await runAttempt(def, { ...base, input: {}, signal: controller.signal, host: recordingHost() })).toEqual({ outcome: 'paused' });
+    expect(
+      await runAttempt(def, {
+        ...base,
+        input: {},
+        signal: controller.signal,
+        host: recordingHost(),
+      }),
+    ).toEqual({ outcome: 'paused' });
   });
 
   it('does not run the handler when the signal is already aborted', async () => {
@@ -165,14 +223,26 @@ describe('runAttempt', () => {
     const def = defineWorkload({ type: 'test.pre', input: { type: 'object' }, run });
     const controller = new AbortController();
     controller.abort(STOP_REASONS.drain);
-    expect(await runAttempt(def, { ...base, input: {}, signal: controller.signal, host: recordingHost() })).toEqual({ outcome: 'paused' });
+    expect(
+      await runAttempt(def, {
+        ...base,
+        input: {},
+        signal: controller.signal,
+        host: recordingHost(),
+      }),
+    ).toEqual({ outcome: 'paused' });
     expect(run).not.toHaveBeenCalled();
   });
 
   it('treats an abort without a stop reason as a cancel', async () => {
     const { def, running } = waiting('throw');
     const controller = new AbortController();
-    const attempt = runAttempt(def, { ...base, input: {}, signal: controller.signal, host: recordingHost() });
+    const attempt = runAttempt(def, {
+      ...base,
+      input: {},
+      signal: controller.signal,
+      host: recordingHost(),
+    });
     await running;
     controller.abort();
     expect(await attempt).toEqual({ outcome: 'cancelled' });
@@ -198,8 +268,17 @@ describe('runAttempt', () => {
         return { workloadId: ctx.workloadId, attempt: ctx.attempt, state: ctx.state };
       },
     });
-    const outcome = await runAttempt(def, { workloadId: 'wl-9', attempt: 3, state: { n: 0 }, input: {}, host });
-    expect(outcome).toEqual({ outcome: 'succeeded', result: { workloadId: 'wl-9', attempt: 3, state: { n: 0 } } });
+    const outcome = await runAttempt(def, {
+      workloadId: 'wl-9',
+      attempt: 3,
+      state: { n: 0 },
+      input: {},
+      host,
+    });
+    expect(outcome).toEqual({
+      outcome: 'succeeded',
+      result: { workloadId: 'wl-9', attempt: 3, state: { n: 0 } },
+    });
     expect(host.progressCalls).toEqual([
       { fraction: 1, message: 'over' },
       { fraction: 0, message: undefined },

@@ -17,16 +17,27 @@ export interface ExecResult {
 }
 
 /** `exec`: runs an allowed command (no shell), streams its output as log lines; exit code 0 succeeds. */
-export function createExecWorkload(allow: readonly string[] | '*'): WorkloadDefinition<ExecInput, unknown, ExecResult> {
+export function createExecWorkload(
+  allow: readonly string[] | '*',
+): WorkloadDefinition<ExecInput, unknown, ExecResult> {
   const allowed = allow === '*' ? undefined : new Set(allow);
   return defineWorkload({
     type: 'exec',
     input: {
       type: 'object',
       properties: {
-        command: { type: 'string', minLength: 1, maxLength: 4096, description: 'Executable name or path (run without a shell).' },
+        command: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 4096,
+          description: 'Executable name or path (run without a shell).',
+        },
         args: { type: 'array', items: { type: 'string' }, description: 'Arguments, passed as is.' },
-        env: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra environment variables.' },
+        env: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Extra environment variables.',
+        },
         cwd: { type: 'string', minLength: 1, description: 'Working directory.' },
       },
       required: ['command'],
@@ -84,14 +95,22 @@ function runCommand(ctx: WorkloadContext, input: ExecInput): Promise<ExecResult>
       cleanup();
       if (err.code === 'ENOENT') {
         reject(
-          new WorkloadError(`command "${input.command}" was not found${input.cwd ? ` (cwd ${input.cwd})` : ''}: ${err.message}. Install it on the worker or use its full path.`, {
-            code: 'COMMAND_NOT_FOUND',
-            retryable: false,
+          new WorkloadError(
+            `command "${input.command}" was not found${input.cwd ? ` (cwd ${input.cwd})` : ''}: ${err.message}. Install it on the worker or use its full path.`,
+            {
+              code: 'COMMAND_NOT_FOUND',
+              retryable: false,
+              cause: err,
+            },
+          ),
+        );
+      } else {
+        reject(
+          new WorkloadError(`command "${input.command}" could not be started: ${err.message}`, {
+            code: 'SPAWN_FAILED',
             cause: err,
           }),
         );
-      } else {
-        reject(new WorkloadError(`command "${input.command}" could not be started: ${err.message}`, { code: 'SPAWN_FAILED', cause: err }));
       }
     });
     // 'close', not 'exit': it fires after both output streams ended, so no line is lost.
@@ -101,16 +120,30 @@ function runCommand(ctx: WorkloadContext, input: ExecInput): Promise<ExecResult>
       stderr.flush();
       if (code === 0) resolve({ exitCode: 0 });
       else if (code !== null) {
-        reject(new WorkloadError(`command exited with code ${code}`, { code: `EXIT_CODE_${code}`, retryable: true, details: { exitCode: code } }));
+        reject(
+          new WorkloadError(`command exited with code ${code}`, {
+            code: `EXIT_CODE_${code}`,
+            retryable: true,
+            details: { exitCode: code },
+          }),
+        );
       } else {
-        reject(new WorkloadError(`command was killed by ${signal ?? 'a signal'}`, { code: `SIGNAL_${signal ?? 'UNKNOWN'}`, retryable: true }));
+        reject(
+          new WorkloadError(`command was killed by ${signal ?? 'a signal'}`, {
+            code: `SIGNAL_${signal ?? 'UNKNOWN'}`,
+            retryable: true,
+          }),
+        );
       }
     });
   });
 }
 
 /** Buffers chunks and emits complete lines (without `\n` or `\r\n`); `flush` emits the rest. */
-function lineSplitter(emit: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
+function lineSplitter(emit: (line: string) => void): {
+  push: (chunk: string) => void;
+  flush: () => void;
+} {
   let partial = '';
   return {
     push(chunk) {

@@ -4,7 +4,9 @@ import { noopWorkload } from './noop.js';
 import { sleepWorkload } from './sleep.js';
 
 /** The built-in workload types: noop, sleep, and exec when an allow list is configured. */
-export function builtinWorkloads(opts: { execAllow: readonly string[] | '*' | undefined }): WorkloadDefinition[] {
+export function builtinWorkloads(opts: {
+  execAllow: readonly string[] | '*' | undefined;
+}): WorkloadDefinition[] {
   const defs: WorkloadDefinition[] = [noopWorkload, sleepWorkload];
   if (opts.execAllow !== undefined) defs.push(createExecWorkload(opts.execAllow));
   return defs;

@@ -24,9 +24,23 @@ export const sleepWorkload = defineWorkload({
   input: {
     type: 'object',
     properties: {
-      durationMs: { type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, description: 'Total time to sleep, in ms.' },
-      steps: { type: 'integer', minimum: 1, maximum: 10_000, description: 'Steps (checkpoints); default 10.' },
-      failTimes: { type: 'integer', minimum: 0, description: 'Fail the first N attempts (retryable).' },
+      durationMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: MAX_DURATION_MS,
+        description: 'Total time to sleep, in ms.',
+      },
+      steps: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10_000,
+        description: 'Steps (checkpoints); default 10.',
+      },
+      failTimes: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Fail the first N attempts (retryable).',
+      },
     },
     required: ['durationMs'],
     additionalProperties: false,
@@ -36,10 +50,13 @@ export const sleepWorkload = defineWorkload({
     // Fails at the start of the attempt, before any step or checkpoint, so each failing
     // attempt costs no time and the first successful one still runs every step.
     if (ctx.attempt <= failTimes) {
-      throw new WorkloadError(`failing on purpose: attempt ${ctx.attempt} of failTimes ${failTimes}`, {
-        code: 'SLEEP_FAIL_TIMES',
-        retryable: true,
-      });
+      throw new WorkloadError(
+        `failing on purpose: attempt ${ctx.attempt} of failTimes ${failTimes}`,
+        {
+          code: 'SLEEP_FAIL_TIMES',
+          retryable: true,
+        },
+      );
     }
     const steps = input.steps ?? DEFAULT_STEPS;
     const stepMs = input.durationMs / steps;

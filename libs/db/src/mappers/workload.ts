@@ -1,0 +1,37 @@
+import type { Selectable } from 'kysely';
+import type { WorkloadV1 } from '@niyanta/messages';
+import type { WorkloadsTable } from '../tables/workloads.js';
+
+/** A workloads row as read from PostgreSQL. */
+export type WorkloadRow = Selectable<WorkloadsTable>;
+
+const iso = (d: Date | string | null): string | null =>
+  d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+
+/** The workload as the API returns it (and as status events carry it). */
+export function toWorkload(row: WorkloadRow): WorkloadV1 {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    type: row.type,
+    status: row.status as WorkloadV1['status'],
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    input: row.input,
+    result: row.result ?? null,
+    error: row.error ?? null,
+    progress: row.progress ? { fraction: row.progress.fraction, message: row.progress.message ?? null } : null,
+    workerId: row.worker_id,
+    pendingReason: row.pending_reason,
+    labels: row.labels ?? {},
+    requirements: row.requirements ?? {},
+    runAt: iso(row.run_at),
+    timeoutSeconds: row.timeout_seconds,
+    idempotencyKey: row.idempotency_key,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+  };
+}

@@ -1,0 +1,16 @@
+export { parseConfig, COMMON_SETTINGS, DATABASE_SETTING } from './config.js';
+export type { Setting, ConfigOf } from './config.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { connectNats } from './nats.js';
+export type { Nats } from './nats.js';
+export { connectDatabase, redact } from './database.js';
+export type { Db } from './database.js';
+export { startHealthServer } from './health-server.js';
+export type { HealthServer, ReadinessCheck } from './health-server.js';
+export { Batcher } from './batcher.js';
+export { consumeBatches } from './consumer.js';
+export type { BatchConsumer } from './consumer.js';
+export { retryUntilDone, backoffMs } from './retry.js';
+export { runMain, exitOnConfigError } from './main.js';
+export { RuntimeError, ConfigError } from './errors.js';

@@ -1,0 +1,84 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ensureStreams } from '@niyanta/messages';
+import type { Logger } from 'pino';
+import { retryUntilDone } from './retry.js';
+
+/** A NATS connection with its JetStream clients. */
+export interface Nats extends AsyncDisposable {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Whether the connection is up right now (for /readyz). */
+  isConnected(): boolean;
+  /** Drains subscriptions and closes; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to NATS, retrying until the server answers (a service never crash-loops on a broker
+ * that is briefly down), and creates or updates every stream.
+ */
+export async function connectNats(opts: { url: string; name: string; log: Logger; signal?: AbortSignal }): Promise<Nats> {
+  const { log } = opts;
+  const nc = await retryUntilDone(
+    `connect to NATS at ${opts.url}`,
+    () =>
+      connect({
+        servers: opts.url,
+        name: opts.name,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 10_000,
+        timeout: 5_000,
+      }),
+    { log, signal: opts.signal },
+  );
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        connected = false;
+        log.warn({ server: s.server }, 'NATS disconnected; reconnecting');
+      } else if (s.type === 'reconnect') {
+        connected = true;
+        log.info({ server: s.server }, 'NATS reconnected');
+      } else if (s.type === 'error') {
+        log.warn({ err: s.error }, 'NATS error');
+      }
+    }
+  })().catch((err: unknown) => log.warn({ err }, 'NATS status watcher ended'));
+
+  const jsm = await retryUntilDone('open JetStream (is the server started with -js?)', () => jetstreamManager(nc), {
+    log,
+    signal: opts.signal,
+  });
+  await retryUntilDone('create or update streams', () => ensureStreams(jsm), { log, signal: opts.signal });
+  const js = jetstream(nc);
+  log.info({ url: opts.url }, 'NATS connected');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      if (nc.isClosed()) return;
+      try {
+        await nc.drain();
+      } catch (err) {
+        log.warn({ err }, 'NATS drain failed; closing');
+        await nc.close().catch(() => undefined);
+      }
+    })();
+    return closing;
+  };
+  return {
+    nc,
+    js,
+    jsm,
+    isConnected: () => connected && !nc.isClosed(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,96 @@
+import { hasContainerRuntime } from './container-runtime.js';
+import { MissingBinaryError } from './errors.js';
+import { freePort } from './free-port.js';
+import { findOnPath, makeTempDir, removeDir } from './fs-utils.js';
+import { LineBuffer } from './line-buffer.js';
+import { ManagedChild } from './managed-child.js';
+import { natsAnswers } from './nats-probe.js';
+import { waitUntilReady } from './ready.js';
+
+export interface NatsServerOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** JetStream store directory; default: a new temp dir, removed on dispose. */
+  storeDir?: string;
+}
+
+export interface NatsServerHandle extends AsyncDisposable {
+  /** nats://host:port */
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** The nats-server process id; undefined when it runs in a container. */
+  readonly pid: number | undefined;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and store (after stop or kill) and waits until it answers. */
+  restart(): Promise<void>;
+  /** The server's recent log. */
+  output(): string;
+}
+
+export const NATS_INSTALL_HINT =
+  'install it with `apt-get install -y nats-server` (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases';
+
+const START_TIMEOUT_MS = 15_000;
+
+/** Starts a JetStream-enabled NATS server: a container where a runtime exists, else `nats-server` from PATH. */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
+  if (await hasContainerRuntime()) {
+    const { startNatsContainer } = await import('./containers.js');
+    return startNatsContainer(opts);
+  }
+  return startLocalNats(opts);
+}
+
+async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle> {
+  const binary = findOnPath('nats-server');
+  if (binary === undefined) {
+    throw new MissingBinaryError('nats-server', `nats-server is not on PATH: ${NATS_INSTALL_HINT}.`);
+  }
+  const port = opts.port ?? (await freePort());
+  const ownsStoreDir = opts.storeDir === undefined;
+  const storeDir = opts.storeDir ?? (await makeTempDir('nats'));
+  const output = new LineBuffer(1000);
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+
+  const launch = async (): Promise<ManagedChild> => {
+    const child = await ManagedChild.spawn(binary, args, { name: `nats-server on port ${port}`, output });
+    await waitUntilReady(child, () => natsAnswers(port), START_TIMEOUT_MS);
+    return child;
+  };
+
+  let child: ManagedChild;
+  try {
+    child = await launch();
+  } catch (err) {
+    if (ownsStoreDir) await removeDir(storeDir);
+    throw err;
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    get pid() {
+      return child.pid;
+    },
+    async stop() {
+      await child.stop();
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      await child.kill(signal);
+    },
+    async restart() {
+      await child.stop();
+      output.push(`--- restart ---\n`);
+      child = await launch();
+    },
+    output: () => output.text(),
+    async [Symbol.asyncDispose]() {
+      await child.stop();
+      if (ownsStoreDir) await removeDir(storeDir);
+    },
+  };
+}
