@@ -968,9 +968,10 @@ export const SCHEMAS = {
           "succeeded",
           "failed",
           "cancelled",
-          "paused"
+          "paused",
+          "released"
         ],
-        "description": "How it ended."
+        "description": "How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."
       },
       "result": {
         "description": "Result when succeeded."

@@ -649,9 +649,9 @@ attempt: number
  */
 workerId: string
 /**
- * How it ended.
+ * How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure.
  */
-outcome: ("succeeded" | "failed" | "cancelled" | "paused")
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
 /**
  * Result when succeeded.
  */
