@@ -18,6 +18,7 @@
 //                         api,scheduler,health-monitor,checkpoint,worker; `worker` means two
 //                         workers). Empty = infrastructure only (NATS + PostgreSQL).
 //   NIYANTA_DEV_SKIP      comma list of steps to skip: install, build, migrate.
+//   NIYANTA_DEV_DATA_DIR  where nats, postgres and blobs keep their data (default .data).
 //   NIYANTA_DEV_LOG=json  print service log lines as raw JSON instead of compact text.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,7 +43,7 @@ import { describeExit, setPrefixWidth, startProcess } from './lib/processes.mjs'
 import { localBin, run, signalForeground } from './lib/run.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DATA_DIR = path.join(ROOT, '.data');
+const DATA_DIR = path.resolve(ROOT, process.env.NIYANTA_DEV_DATA_DIR || '.data');
 const ALL_SERVICES = ['api', 'scheduler', 'health-monitor', 'checkpoint', 'worker'];
 const WORKER_IDS = ['dev-worker-1', 'dev-worker-2'];
 const DATABASE_NAME = 'niyanta';
@@ -64,6 +65,12 @@ let shutdown;
 let firstSignalAt;
 // A half-written cluster would not start next time: shutdown waits for initdb to finish.
 let initialising;
+
+/** A path as the user would type it from the repo root. */
+function shown(p) {
+  const relative = path.relative(ROOT, p);
+  return relative.startsWith('..') ? p : relative || '.';
+}
 
 function parseList(value) {
   return (value ?? '')
@@ -87,7 +94,9 @@ function selectedServices() {
 function parsePort(name, value) {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    throw new ScriptError(`${name} is not a TCP port: "${value}". Expected a number from 1 to 65535.`);
+    throw new ScriptError(
+      `${name} is not a TCP port: "${value}". Expected a number from 1 to 65535.`,
+    );
   }
   return port;
 }
@@ -108,7 +117,9 @@ function onStop(fn) {
 function reportUnexpectedExit(name) {
   return (exit) => {
     if (shutdown) return;
-    warn(`${name} exited unexpectedly (${describeExit(exit)}). It is not restarted; the rest keeps running. Ctrl-C stops everything.`);
+    warn(
+      `${name} exited unexpectedly (${describeExit(exit)}). It is not restarted; the rest keeps running. Ctrl-C stops everything.`,
+    );
   };
 }
 
@@ -124,7 +135,7 @@ async function startNats(natsBin) {
   const port = await freePort();
   const storeDir = path.join(DATA_DIR, 'nats');
   fs.mkdirSync(storeDir, { recursive: true });
-  step(`Starting nats-server with JetStream on 127.0.0.1:${port} (store ${path.relative(ROOT, storeDir)})`);
+  step(`Starting nats-server with JetStream on 127.0.0.1:${port} (store ${shown(storeDir)})`);
   const nats = startProcess('nats', natsBin, natsServerArgs({ port, storeDir }), {
     cwd: ROOT,
     env,
@@ -141,7 +152,9 @@ async function startNats(natsBin) {
   await waitForTcp(port, {
     timeoutMs: SERVER_START_TIMEOUT_MS,
     signal: abort.signal,
-    failed: () => nats.exitInfo && `nats-server exited while starting (${describeExit(nats.exitInfo)}); see the [nats] lines above`,
+    failed: () =>
+      nats.exitInfo &&
+      `nats-server exited while starting (${describeExit(nats.exitInfo)}); see the [nats] lines above`,
   });
   done(`nats-server ready at nats://127.0.0.1:${port}`);
   return `nats://127.0.0.1:${port}`;
@@ -153,11 +166,11 @@ async function startPostgres() {
   const earlier = runningPostmasterPid(dataDir);
   if (earlier) {
     throw new ScriptError(
-      `A PostgreSQL (pid ${earlier}) is already running on ${path.relative(ROOT, dataDir)}, not started by this run. Stop it (kill -INT ${earlier}) and run this again.`,
+      `A PostgreSQL (pid ${earlier}) is already running on ${shown(dataDir)}, not started by this run. Stop it (kill -INT ${earlier}) and run this again.`,
     );
   }
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    step(`Initialising embedded PostgreSQL in ${path.relative(ROOT, dataDir)} (first run only)`);
+    step(`Initialising embedded PostgreSQL in ${shown(dataDir)} (first run only)`);
   }
   // initdb's own chatter is noise; its errors come back in the rejection.
   initialising = initialiseEmbeddedPostgres({ dataDir, port, onLog: () => undefined });
@@ -189,14 +202,20 @@ async function startPostgres() {
   while (!ready) {
     checkCancelled();
     if (postgres.exitInfo) {
-      throw new ScriptError(`PostgreSQL exited while starting (${describeExit(postgres.exitInfo)}); see the [postgres] lines above.`);
+      throw new ScriptError(
+        `PostgreSQL exited while starting (${describeExit(postgres.exitInfo)}); see the [postgres] lines above.`,
+      );
     }
-    if (Date.now() > deadline) throw new ScriptError(`PostgreSQL did not become ready within ${SERVER_START_TIMEOUT_MS} ms.`);
+    if (Date.now() > deadline)
+      throw new ScriptError(
+        `PostgreSQL did not become ready within ${SERVER_START_TIMEOUT_MS} ms.`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (await ensureDatabase({ port, name: DATABASE_NAME })) done(`Created database ${DATABASE_NAME}`);
+  if (await ensureDatabase({ port, name: DATABASE_NAME }))
+    done(`Created database ${DATABASE_NAME}`);
   const url = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/${DATABASE_NAME}`;
-  done(`PostgreSQL ready (data in ${path.relative(ROOT, dataDir)})`);
+  done(`PostgreSQL ready (data in ${shown(dataDir)})`);
   return url;
 }
 
@@ -204,7 +223,9 @@ async function migrate(databaseUrl) {
   checkCancelled();
   const cli = path.join(ROOT, 'libs/db/dist/migrate-cli.js');
   if (!fs.existsSync(cli)) {
-    throw new ScriptError(`${path.relative(ROOT, cli)} does not exist, so migrations cannot run. Build first (npx tsc -b) or fix libs/db.`);
+    throw new ScriptError(
+      `${shown(cli)} does not exist, so migrations cannot run. Build first (npx tsc -b) or fix libs/db.`,
+    );
   }
   step('Running database migrations');
   const migration = startProcess('migrate', process.execPath, [cli], {
@@ -216,7 +237,10 @@ async function migrate(databaseUrl) {
   onStop(() => migration.stop({ deadlineMs: 5_000 }));
   const exit = await migration.exited;
   checkCancelled();
-  if (exit.code !== 0) throw new ScriptError(`Migrations failed (${describeExit(exit)}); see the [migrate] lines above.`);
+  if (exit.code !== 0)
+    throw new ScriptError(
+      `Migrations failed (${describeExit(exit)}); see the [migrate] lines above.`,
+    );
   done('Migrations applied');
 }
 
@@ -229,13 +253,18 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost })
     for (const instance of service === 'worker' ? WORKER_IDS : [service]) {
       const overrides = { ...common };
       if (service === 'api') {
-        Object.assign(overrides, { DATABASE_URL: databaseUrl, PORT: String(apiPort), HOST: apiHost });
+        Object.assign(overrides, {
+          DATABASE_URL: databaseUrl,
+          PORT: String(apiPort),
+          HOST: apiHost,
+        });
       } else {
         // Each non-API service serves /healthz and /readyz on a port of its own.
         overrides.HEALTH_PORT = String(await freePort());
         healthPorts[instance] = overrides.HEALTH_PORT;
       }
-      if (service === 'scheduler' || service === 'health-monitor') overrides.DATABASE_URL = databaseUrl;
+      if (service === 'scheduler' || service === 'health-monitor')
+        overrides.DATABASE_URL = databaseUrl;
       if (service === 'checkpoint') {
         Object.assign(overrides, {
           DATABASE_URL: databaseUrl,
@@ -244,7 +273,10 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost })
         });
       }
       if (service === 'worker') {
-        Object.assign(overrides, { WORKER_ID: instance, WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*' });
+        Object.assign(overrides, {
+          WORKER_ID: instance,
+          WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
+        });
       }
       plan.push({ service, instance, overrides });
     }
@@ -258,7 +290,9 @@ function startServices(plan) {
     checkCancelled();
     const main = path.join(ROOT, 'services', service, 'dist', 'main.js');
     if (!fs.existsSync(main)) {
-      throw new ScriptError(`${path.relative(ROOT, main)} does not exist; the build did not produce ${service}. Check services/${service}/src/main.ts and run npx tsc -b.`);
+      throw new ScriptError(
+        `${shown(main)} does not exist; the build did not produce ${service}. Check services/${service}/src/main.ts and run npx tsc -b.`,
+      );
     }
     const child = startProcess(instance, process.execPath, [main], {
       cwd: ROOT,
@@ -273,10 +307,16 @@ function startServices(plan) {
   onStop(async () => {
     const alive = running.filter((c) => !c.exitInfo);
     if (alive.length === 0) return;
-    step(`Stopping services: ${alive.map((c) => c.name).join(', ')} (SIGTERM, up to ${SERVICE_STOP_DEADLINE_MS / 1000} s)`);
+    step(
+      `Stopping services: ${alive.map((c) => c.name).join(', ')} (SIGTERM, up to ${SERVICE_STOP_DEADLINE_MS / 1000} s)`,
+    );
     await Promise.all(
       alive.map(async (c) => {
-        const exit = await c.stop({ signal: 'SIGTERM', deadlineMs: SERVICE_STOP_DEADLINE_MS, onWaiting: (m) => warn(`${c.name} ${m}`) });
+        const exit = await c.stop({
+          signal: 'SIGTERM',
+          deadlineMs: SERVICE_STOP_DEADLINE_MS,
+          onWaiting: (m) => warn(`${c.name} ${m}`),
+        });
         if (exit?.code && exit.code !== 0) warn(`${c.name} stopped with ${describeExit(exit)}`);
       }),
     );
@@ -291,7 +331,10 @@ async function waitForApi(url, api) {
   let nextNote = started + 10_000;
   while (Date.now() - started < READY_TIMEOUT_MS) {
     checkCancelled();
-    if (api.exitInfo) throw new ScriptError(`The API exited before it was ready (${describeExit(api.exitInfo)}); see the [api] lines above.`);
+    if (api.exitInfo)
+      throw new ScriptError(
+        `The API exited before it was ready (${describeExit(api.exitInfo)}); see the [api] lines above.`,
+      );
     try {
       const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) return true;
@@ -300,12 +343,16 @@ async function waitForApi(url, api) {
       last = err.cause?.code ?? err.message;
     }
     if (Date.now() > nextNote) {
-      info(`still waiting for ${url}/readyz (${Math.round((Date.now() - started) / 1000)} s; last: ${last})`);
+      info(
+        `still waiting for ${url}/readyz (${Math.round((Date.now() - started) / 1000)} s; last: ${last})`,
+      );
       nextNote += 10_000;
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  warn(`The API was not ready after ${READY_TIMEOUT_MS / 1000} s (last: ${last}). Everything keeps running; read the logs above.`);
+  warn(
+    `The API was not ready after ${READY_TIMEOUT_MS / 1000} s (last: ${last}). Everything keeps running; read the logs above.`,
+  );
   return false;
 }
 
@@ -319,12 +366,17 @@ function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts }) {
     row('Metrics', `${apiUrl}/metrics`);
     row('OpenAPI', `${apiUrl}/openapi.json`);
   }
-  row('NATS_URL', `${natsUrl}   (JetStream store .data/nats)`);
-  row('DATABASE_URL', `${databaseUrl}${embedded ? '   (embedded, data in .data/postgres)' : ''}`);
+  row('NATS_URL', `${natsUrl}   (JetStream store ${shown(path.join(DATA_DIR, 'nats'))})`);
+  row(
+    'DATABASE_URL',
+    `${databaseUrl}${embedded ? `   (embedded, data in ${shown(path.join(DATA_DIR, 'postgres'))})` : ''}`,
+  );
   const health = Object.entries(healthPorts);
   if (health.length > 0) row('Health', '');
   for (const [name, port] of health) row(`  ${name.padEnd(16)}`, `http://127.0.0.1:${port}/readyz`);
-  console.log(`Data stays in .data/ between runs. ${color.bold('Ctrl-C')} stops everything.`);
+  console.log(
+    `Data stays in ${shown(DATA_DIR)}/ between runs. ${color.bold('Ctrl-C')} stops everything.`,
+  );
   console.log('');
 }
 
@@ -344,7 +396,12 @@ async function main() {
   if (!skip.has('install')) await ensureDependencies(ROOT);
   checkCancelled();
   if (!skip.has('build')) {
-    await stepRun('Building (tsc -b)', localBin(ROOT, 'tsc'), ['-b'], 'The TypeScript build failed');
+    await stepRun(
+      'Building (tsc -b)',
+      localBin(ROOT, 'tsc'),
+      ['-b'],
+      'The TypeScript build failed',
+    );
     done('Built');
   }
   const natsBin = await ensureNatsServer();
@@ -356,7 +413,12 @@ async function main() {
   if (!embedded) info(`Using DATABASE_URL from the environment`);
   if (!skip.has('migrate')) await migrate(databaseUrl);
 
-  const { plan, healthPorts } = await servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost });
+  const { plan, healthPorts } = await servicePlan(services, {
+    natsUrl,
+    databaseUrl,
+    apiPort,
+    apiHost,
+  });
   setPrefixWidth(Math.max(...plan.map((p) => p.instance.length), 8));
   if (services.includes('worker') && (env.WORKER_EXEC_ALLOW ?? '*') === '*') {
     warn(

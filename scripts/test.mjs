@@ -4,6 +4,7 @@
 //   install    npm ci when node_modules is missing or older than package-lock.json
 //   nats       nats-server available (installed with apt-get as root on Debian, else explained)
 //   build      tsc -b (type-check + build: e2e tests run the built services)
+//   typecheck-tests  tsc -p tsconfig.tests.json (the tests, which swc runs without type-checking)
 //   gen-types  node scripts/gen-types.mjs --check (generated message types match schemas/)
 //   eslint     eslint .
 //   prettier   prettier --check .
@@ -28,6 +29,7 @@ const steps = [
   ['install', () => ensureDependencies(ROOT)],
   ['nats', async () => done(`nats-server: ${await ensureNatsServer()}`)],
   ['build', () => run(localBin(ROOT, 'tsc'), ['-b'], { cwd: ROOT })],
+  ['typecheck-tests', () => run(localBin(ROOT, 'tsc'), ['-p', 'tsconfig.tests.json'], { cwd: ROOT })],
   [
     'gen-types',
     () => {
@@ -38,7 +40,10 @@ const steps = [
   ],
   ['eslint', () => run(localBin(ROOT, 'eslint'), ['.'], { cwd: ROOT })],
   ['prettier', () => run(localBin(ROOT, 'prettier'), ['--check', '.'], { cwd: ROOT })],
-  ['jest', () => run(localBin(ROOT, 'jest'), [...(isCi ? ['--ci'] : []), ...extraArgs], { cwd: ROOT })],
+  [
+    'jest',
+    () => run(localBin(ROOT, 'jest'), [...(isCi ? ['--ci'] : []), ...extraArgs], { cwd: ROOT }),
+  ],
 ];
 
 // The terminal's Ctrl-C reaches the running step directly (same process group); we only

@@ -31,6 +31,12 @@ export function installReason(root) {
 export async function ensureDependencies(root) {
   const reason = installReason(root);
   if (!reason) return;
+  if (fs.lstatSync(path.join(root, 'node_modules'), { throwIfNoEntry: false })?.isSymbolicLink()) {
+    // npm ci empties node_modules first, which would wipe the directory the link points to.
+    throw new ScriptError(
+      `node_modules is a symbolic link and ${reason}. Install in the directory it points to yourself; this script will not run npm ci through a link.`,
+    );
+  }
   const hasLock = fs.existsSync(path.join(root, 'package-lock.json'));
   const args = hasLock ? ['ci'] : ['install'];
   step(`Installing dependencies: ${reason} (npm ${args[0]}, a minute or two on a fresh clone)`);

@@ -44,7 +44,10 @@ export class DevState {
   }
 
   write() {
-    fs.writeFileSync(this.file, `${JSON.stringify({ devPid: process.pid, children: this.children }, null, 2)}\n`);
+    fs.writeFileSync(
+      this.file,
+      `${JSON.stringify({ devPid: process.pid, children: this.children }, null, 2)}\n`,
+    );
   }
 
   /**
@@ -53,14 +56,21 @@ export class DevState {
    */
   async claim() {
     const previous = this.read();
-    if (previous && previous.devPid !== process.pid && alive(previous.devPid) && commandLine(previous.devPid).includes('dev.mjs')) {
+    if (
+      previous &&
+      previous.devPid !== process.pid &&
+      alive(previous.devPid) &&
+      commandLine(previous.devPid).includes('dev.mjs')
+    ) {
       throw new ScriptError(
         `Another \`npm run dev\` is already running from this checkout (pid ${previous.devPid}) and uses .data/. Stop it (Ctrl-C in its terminal, or kill ${previous.devPid}) and run this again.`,
       );
     }
     for (const entry of previous?.children ?? []) {
       if (!alive(entry.pid) || !commandLine(entry.pid).includes(entry.match)) continue;
-      warn(`Stopping ${entry.name} (pid ${entry.pid}) left running by an earlier dev run that did not exit cleanly`);
+      warn(
+        `Stopping ${entry.name} (pid ${entry.pid}) left running by an earlier dev run that did not exit cleanly`,
+      );
       try {
         process.kill(entry.pid, entry.stopSignal ?? 'SIGTERM');
       } catch {

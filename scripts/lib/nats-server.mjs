@@ -13,7 +13,11 @@ const INSTALL_HELP = [
 ].join('\n');
 
 function canAptInstall() {
-  return process.getuid?.() === 0 && fs.existsSync('/etc/debian_version') && which('apt-get') !== undefined;
+  return (
+    process.getuid?.() === 0 &&
+    fs.existsSync('/etc/debian_version') &&
+    which('apt-get') !== undefined
+  );
 }
 
 /**
@@ -36,7 +40,9 @@ export async function ensureNatsServer() {
   }
   const installed = which('nats-server');
   if (code !== 0 || !installed) {
-    throw new ScriptError(`apt-get could not install nats-server (exit code ${code}).\n${INSTALL_HELP}`);
+    throw new ScriptError(
+      `apt-get could not install nats-server (exit code ${code}).\n${INSTALL_HELP}`,
+    );
   }
   done(`nats-server installed at ${installed}`);
   return installed;

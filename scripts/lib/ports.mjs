@@ -49,7 +49,8 @@ export async function waitForTcp(port, { host = '127.0.0.1', timeoutMs, signal, 
     const reason = failed?.();
     if (reason) throw new Error(reason);
     signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

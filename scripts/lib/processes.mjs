@@ -28,7 +28,12 @@ function killGroup(pid, signal) {
  * Starts `command` as a managed child. `format(line)` renders each output line (return
  * undefined to hide it); `onUnexpectedExit` runs when it exits before `stop()` was called.
  */
-export function startProcess(name, command, args, { cwd, env, uid, gid, format = (l) => l, onLine, onUnexpectedExit }) {
+export function startProcess(
+  name,
+  command,
+  args,
+  { cwd, env, uid, gid, format = (l) => l, onLine, onUnexpectedExit },
+) {
   const paint = PALETTE[nextColor++ % PALETTE.length];
   const prefix = paint(`[${name}]`.padEnd(prefixWidth));
   const child = spawn(command, args, {

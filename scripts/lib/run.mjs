@@ -8,7 +8,10 @@ const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 /** The absolute path of an executable on PATH (then the sbin directories), or undefined. */
 export function which(name) {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_BIN_DIRS];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    ...EXTRA_BIN_DIRS,
+  ];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {

@@ -15,5 +15,5 @@ export type { ExitInfo } from './managed-child.js';
 export { waitForHttpReady } from './http-ready.js';
 export { S3_REGION, S3_TEST_BUCKET, startS3Server } from './s3-server.js';
 export type { S3Handle } from './s3-server.js';
-export { s3Request } from './s3-request.js';
+export { s3Request, signS3Request } from './s3-request.js';
 export type { S3Credentials } from './s3-request.js';

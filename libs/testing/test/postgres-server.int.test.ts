@@ -26,14 +26,17 @@ describe('startPostgresServer', () => {
     // A connection open during the kill must not stop the restart.
     const open = new pg.Client({ connectionString: server.url });
     open.on('error', () => undefined);
-    await open.connect();
-    const firstPid = server.pid;
-    await server.kill();
-    await expect(query(server.url, 'select 1')).rejects.toThrow(/ECONNREFUSED/);
-    await server.restart();
-    expect(server.pid).not.toBe(firstPid);
-    expect(await query(server.url, 'select id from kept')).toEqual([{ id: 42 }]);
-    await open.end().catch(() => undefined);
+    try {
+      await open.connect();
+      const firstPid = server.pid;
+      await server.kill();
+      await expect(query(server.url, 'select 1')).rejects.toThrow(/ECONNREFUSED/);
+      await server.restart();
+      expect(server.pid).not.toBe(firstPid);
+      expect(await query(server.url, 'select id from kept')).toEqual([{ id: 42 }]);
+    } finally {
+      await open.end().catch(() => undefined);
+    }
   });
 
   it('removes its temp data directory on dispose', async () => {

@@ -23,11 +23,12 @@ describe('startS3Server', () => {
     expect(missing.status).toBe(404);
   });
 
-  it('rejects a request signed with the wrong secret', async () => {
+  it('rejects a request signed with an unknown access key', async () => {
     await using s3 = await startS3Server();
-    const forged = await s3Request({ ...s3, secretAccessKey: 'wrong' }, 'GET', `/${s3.bucket}`);
-    await forged.body?.cancel();
+    // s3rver checks the key id of a V4 signature but not the signature itself.
+    const forged = await s3Request({ ...s3, accessKeyId: 'NOBODY' }, 'GET', `/${s3.bucket}`);
     expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('InvalidAccessKeyId');
   });
 
   it('stops listening when disposed', async () => {

@@ -1,0 +1,98 @@
+/** Where an invalid field is: the body, the query string, the path or a header. */
+export type FieldLocation = 'body' | 'query' | 'path' | 'header';
+
+/** One invalid field of a request. */
+export interface RequestFieldError {
+  path: string;
+  message: string;
+  in?: FieldLocation;
+}
+
+/** Base error of the API. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+}
+
+/** An error with an HTTP answer: `app.onError` turns it into problem+json. */
+export class ProblemError extends ApiError {
+  override name = 'ProblemError';
+  constructor(
+    readonly status: number,
+    /** Short machine-readable kind, the last part of the problem `type`. */
+    readonly kind: string,
+    readonly title: string,
+    detail: string,
+    readonly extra: {
+      errors?: RequestFieldError[];
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(detail, extra.cause === undefined ? undefined : { cause: extra.cause });
+  }
+}
+
+/** 400: a field, parameter or the body is invalid. */
+export class ValidationError extends ProblemError {
+  override name = 'ValidationError';
+  constructor(detail: string, errors: RequestFieldError[] = [], options?: { cause?: unknown }) {
+    super(400, 'validation', 'Invalid request', detail, { errors, cause: options?.cause });
+  }
+}
+
+/** 404: no such workload, or no such route. */
+export class NotFoundError extends ProblemError {
+  override name = 'NotFoundError';
+  constructor(detail: string) {
+    super(404, 'not-found', 'Not found', detail);
+  }
+}
+
+/** 409: the request does not fit the workload's current status. */
+export class ConflictError extends ProblemError {
+  override name = 'ConflictError';
+  constructor(
+    detail: string,
+    readonly workloadId: string,
+    readonly currentStatus: string,
+  ) {
+    super(409, 'conflict', 'Conflict with the current status', detail);
+  }
+}
+
+/** 413: the body is over the limit. */
+export class PayloadTooLargeError extends ProblemError {
+  override name = 'PayloadTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(
+      413,
+      'payload-too-large',
+      'Payload too large',
+      `the request body is over ${limitBytes} bytes: send a smaller input (store large data elsewhere and pass a reference)`,
+    );
+  }
+}
+
+/** 415: the body is not JSON by its content type. */
+export class UnsupportedMediaTypeError extends ProblemError {
+  override name = 'UnsupportedMediaTypeError';
+  constructor(readonly contentType: string | undefined) {
+    super(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `content type ${contentType === undefined ? '(none)' : `"${contentType}"`} is not accepted: send the body as application/json`,
+    );
+  }
+}
+
+/** 503: NATS or PostgreSQL is not reachable right now; nothing was accepted. */
+export class UnavailableError extends ProblemError {
+  override name = 'UnavailableError';
+  constructor(detail: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(503, 'unavailable', 'Service unavailable', detail, {
+      headers: { 'Retry-After': String(options?.retryAfterSeconds ?? 2) },
+      cause: options?.cause,
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import type { ConfigOf } from '@niyanta/runtime';
+
+const SPEC = {
+  ...COMMON_SETTINGS,
+  ...DATABASE_SETTING,
+  HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
+  HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 30, max: 3_600_000 },
+  DEAD_WORKER_RETENTION_HOURS: { kind: 'number', default: 24, min: 0, max: 24 * 365 },
+} as const;
+
+/** The health monitor's configuration. */
+export type Config = ConfigOf<typeof SPEC>;
+
+/** A worker may miss this many beats in a row (a GC pause, a slow network) before it is declared dead. */
+export const MIN_MISSED_BEATS = 3;
+
+/** The cross-field rule: the timeout must cover at least three intervals. Returns the problem, if any. */
+export function timeoutProblem(intervalMs: number, timeoutMs: number): string | undefined {
+  if (timeoutMs >= MIN_MISSED_BEATS * intervalMs) return undefined;
+  return (
+    `HEARTBEAT_TIMEOUT_MS (${timeoutMs}) is below ${MIN_MISSED_BEATS} × HEARTBEAT_INTERVAL_MS (${intervalMs}) = ${MIN_MISSED_BEATS * intervalMs}: ` +
+    `a worker that misses one or two beats would be declared dead and its runs moved. ` +
+    `Set HEARTBEAT_TIMEOUT_MS to at least ${MIN_MISSED_BEATS * intervalMs} or lower HEARTBEAT_INTERVAL_MS.`
+  );
+}
+
+/** Reads and validates the environment; throws `ConfigError` naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const config = parseConfig(SPEC, env);
+  const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
+  if (problem !== undefined) throw new ConfigError([problem]);
+  return config;
+}

@@ -1,0 +1,27 @@
+import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import type { ConfigOf, Setting } from '@niyanta/runtime';
+
+const SCHEDULER_SETTINGS = {
+  ...COMMON_SETTINGS,
+  ...DATABASE_SETTING,
+  RETRY_BACKOFF_BASE_MS: { kind: 'int', default: 1_000, min: 0, max: 86_400_000 },
+  RETRY_BACKOFF_MAX_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
+  PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
+  HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 1, max: 3_600_000 },
+  INGEST_BATCH_MAX: { kind: 'int', default: 500, min: 1, max: 10_000 },
+} as const satisfies Record<string, Setting>;
+
+/** The scheduler's validated configuration. */
+export type SchedulerConfig = ConfigOf<typeof SCHEDULER_SETTINGS>;
+
+/** Reads and validates the scheduler's settings; throws `ConfigError` naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): SchedulerConfig {
+  const config = parseConfig(SCHEDULER_SETTINGS, env);
+  if (config.RETRY_BACKOFF_MAX_MS < config.RETRY_BACKOFF_BASE_MS) {
+    throw new ConfigError([
+      `RETRY_BACKOFF_MAX_MS (${config.RETRY_BACKOFF_MAX_MS}) is below RETRY_BACKOFF_BASE_MS (${config.RETRY_BACKOFF_BASE_MS}): ` +
+        'the first retry would already wait longer than the cap. Set RETRY_BACKOFF_MAX_MS >= RETRY_BACKOFF_BASE_MS.',
+    ]);
+  }
+  return config;
+}

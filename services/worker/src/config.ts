@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { COMMON_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
+
+type Env = Record<string, string | undefined>;
+
+const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+const WORKER_SETTINGS = {
+  ...COMMON_SETTINGS,
+  WORKER_ID: { kind: 'string', pattern: WORKER_ID_PATTERN, example: 'w-gpu-01 ([A-Za-z0-9_-], 1..128)' },
+  WORKER_SLOTS: { kind: 'int', default: 4, min: 1, max: 10_000 },
+  WORKER_CPU: { kind: 'number', min: 0 },
+  WORKER_MEMORY_MB: { kind: 'int', min: 0 },
+  WORKER_GPU: { kind: 'int', default: 0, min: 0 },
+  WORKER_LABELS: { kind: 'string' },
+  WORKER_ZONE: { kind: 'string' },
+  WORKER_EXEC_ALLOW: { kind: 'string' },
+  WORKLOAD_MODULES: { kind: 'list' },
+  HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
+  DRAIN_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 0, max: 600_000 },
+} as const;
+
+/** The worker's validated configuration. */
+export interface WorkerConfig {
+  natsUrl: string;
+  logLevel: string;
+  healthPort: number | undefined;
+  shutdownTimeoutMs: number;
+  workerId: string;
+  slots: number;
+  cpu: number;
+  memoryMb: number;
+  gpu: number;
+  labels: Record<string, string>;
+  zone: string | undefined;
+  /** Commands `exec` may run; `'*'` for any; undefined: `exec` is not loaded. */
+  execAllow: readonly string[] | '*' | undefined;
+  /** Directories of workload modules (loaded with `loadWorkloadModules`). */
+  workloadModules: readonly string[];
+  heartbeatIntervalMs: number;
+  /** How long a drain waits for runs to finish before handing them back. */
+  drainTimeoutMs: number;
+}
+
+/** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
+export function loadConfig(env: Env = process.env): WorkerConfig {
+  const problems: string[] = [];
+  let raw: ReturnType<typeof parseConfig<typeof WORKER_SETTINGS>> | undefined;
+  try {
+    raw = parseConfig(WORKER_SETTINGS, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const labels = parseLabels(env.WORKER_LABELS, problems);
+  const execAllow = parseExecAllow(env.WORKER_EXEC_ALLOW, problems);
+  if (raw && raw.DRAIN_TIMEOUT_MS >= raw.SHUTDOWN_TIMEOUT_MS) {
+    problems.push(
+      `DRAIN_TIMEOUT_MS (${raw.DRAIN_TIMEOUT_MS}) must be below SHUTDOWN_TIMEOUT_MS (${raw.SHUTDOWN_TIMEOUT_MS}), or the process is killed before it hands its runs back. Lower DRAIN_TIMEOUT_MS or raise SHUTDOWN_TIMEOUT_MS.`,
+    );
+  }
+  if (problems.length > 0 || !raw) throw new ConfigError(problems);
+  return {
+    natsUrl: raw.NATS_URL,
+    logLevel: raw.LOG_LEVEL,
+    healthPort: raw.HEALTH_PORT,
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    workerId: raw.WORKER_ID ?? defaultWorkerId(),
+    slots: raw.WORKER_SLOTS,
+    cpu: raw.WORKER_CPU ?? os.availableParallelism(),
+    memoryMb: raw.WORKER_MEMORY_MB ?? Math.floor(os.totalmem() / (1024 * 1024)),
+    gpu: raw.WORKER_GPU,
+    labels,
+    zone: raw.WORKER_ZONE,
+    execAllow,
+    workloadModules: raw.WORKLOAD_MODULES,
+    heartbeatIntervalMs: raw.HEARTBEAT_INTERVAL_MS,
+    drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
+  };
+}
+
+/** `w-<hostname>-<random>`, with the host name reduced to what a subject token allows. */
+export function defaultWorkerId(hostname: string = os.hostname()): string {
+  const host = hostname.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 100) || 'host';
+  return `w-${host}-${randomBytes(4).toString('hex')}`;
+}
+
+function parseLabels(value: string | undefined, problems: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (value === undefined || value.trim() === '') return labels;
+  for (const pair of value.split(',')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    const key = eq < 0 ? '' : trimmed.slice(0, eq).trim();
+    if (eq < 0 || key === '') {
+      problems.push(
+        `WORKER_LABELS has a malformed pair "${trimmed}" in "${value}". Expected k=v,k=v (e.g. gpu=a100,tier=batch).`,
+      );
+      continue;
+    }
+    labels[key] = trimmed.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+function parseExecAllow(value: string | undefined, problems: string[]): readonly string[] | '*' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.trim() === '*') return '*';
+  const commands = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  if (commands.length === 0 || commands.includes('*')) {
+    problems.push(
+      `WORKER_EXEC_ALLOW is "${value}". Expected a comma-separated list of commands (e.g. sh,ffmpeg) or * for any; leave it unset to disable exec.`,
+    );
+    return undefined;
+  }
+  return commands;
+}
