@@ -20,6 +20,8 @@ const common = {
 /** @type {import('jest').Config} */
 export default {
   maxWorkers: 2,
+  // Integration tests start real servers; per-project testTimeout is ignored by jest, so it is set here.
+  testTimeout: 60_000,
   globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest-global-teardown.ts',
   projects: [

@@ -14,3 +14,5 @@ export type { BatchConsumer } from './consumer.js';
 export { retryUntilDone, backoffMs } from './retry.js';
 export { runMain, exitOnConfigError } from './main.js';
 export { RuntimeError, ConfigError } from './errors.js';
+export { every } from './periodic.js';
+export type { Periodic } from './periodic.js';

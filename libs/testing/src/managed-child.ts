@@ -98,6 +98,11 @@ export class ManagedChild {
       );
     });
     track(child);
+    // A leaked handle must not keep a test run alive (jest would hang, in band, until killed):
+    // the child and its pipes do not hold the event loop, and the exit hook above kills it.
+    // Our own waits for its exit hold the loop instead (see waitForExit).
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
     return managed;
   }
 
@@ -115,10 +120,21 @@ export class ManagedChild {
     if (this.#exit === undefined) this.#child.kill(sig);
   }
 
+  /** Waits for the exit, keeping the event loop alive meanwhile (the child itself does not). */
+  async waitForExit(): Promise<ExitInfo> {
+    if (this.#exit !== undefined) return this.#exit;
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      return await this.exited;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
   /** Sends `sig` (default SIGKILL) and waits for the exit. */
   async kill(sig: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> {
     this.signal(sig);
-    return this.exited;
+    return this.waitForExit();
   }
 
   /** Sends `sig` (default SIGTERM); SIGKILL if the process is still there after `timeoutMs`. */
@@ -129,7 +145,7 @@ export class ManagedChild {
     this.signal(sig);
     const timer = new AbortController();
     const outcome = await Promise.race([
-      this.exited,
+      this.waitForExit(),
       delay(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined),
     ]);
     timer.abort();

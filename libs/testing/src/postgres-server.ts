@@ -133,7 +133,7 @@ async function initdb(bin: string, dataDir: string, owner: { uid: number; gid: n
     cwd: dataDir,
     ...owner,
   });
-  const { code, signal } = await child.exited;
+  const { code, signal } = await child.waitForExit();
   if (code !== 0) {
     throw new ServerStartError(
       'initdb',

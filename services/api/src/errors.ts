@@ -48,6 +48,14 @@ export class NotFoundError extends ProblemError {
   }
 }
 
+/** 404: no workload with this id (in this tenant). */
+export class WorkloadNotFoundError extends NotFoundError {
+  override name = 'WorkloadNotFoundError';
+  constructor(readonly workloadId: string) {
+    super(`no workload ${workloadId}: check the id (after a 202 answer it may not be in PostgreSQL yet; retry shortly)`);
+  }
+}
+
 /** 409: the request does not fit the workload's current status. */
 export class ConflictError extends ProblemError {
   override name = 'ConflictError';

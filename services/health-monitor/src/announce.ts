@@ -9,7 +9,11 @@ export const STOPPED_REASON = 'stopped';
  * announcing the same death again (a retried sweep, a redelivered batch) inside the broker's
  * duplicate window is dropped by the broker; later repeats are harmless to the scheduler.
  */
-export function workerDeadMessage(workerId: string, lastHeartbeatAt: Date, reason: string): Outgoing<'workerDead'> {
+export function workerDeadMessage(
+  workerId: string,
+  lastHeartbeatAt: Date,
+  reason: string,
+): Outgoing<'workerDead'> {
   return {
     kind: 'workerDead',
     subject: SUBJECTS.workerDead(workerId),

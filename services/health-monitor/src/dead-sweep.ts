@@ -23,17 +23,23 @@ export async function sweepOnce(deps: {
   if (silent.length > 0) {
     await publishAll(
       deps.js,
-      silent.map((w) => workerDeadMessage(w.id, w.lastHeartbeatAt, `no heartbeat for ${w.silentMs} ms`)),
+      silent.map((w) =>
+        workerDeadMessage(w.id, w.lastHeartbeatAt, `no heartbeat for ${w.silentMs} ms`),
+      ),
     );
     declaredDead = await markDead(
       db,
       silent.map((w) => w.id),
     );
     for (const w of silent) {
-      log.warn({ workerId: w.id, lastHeartbeatAt: w.lastHeartbeatAt, silentMs: w.silentMs }, 'worker declared dead');
+      log.warn(
+        { workerId: w.id, lastHeartbeatAt: w.lastHeartbeatAt, silentMs: w.silentMs },
+        'worker declared dead',
+      );
     }
   }
   const deleted = await deleteLongDead(db, deps.retentionHours);
-  if (deleted > 0) log.info({ deleted, retentionHours: deps.retentionHours }, 'long-dead workers deleted');
+  if (deleted > 0)
+    log.info({ deleted, retentionHours: deps.retentionHours }, 'long-dead workers deleted');
   return { declaredDead, deleted };
 }

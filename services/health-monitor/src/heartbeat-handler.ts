@@ -8,13 +8,16 @@ import { STOPPED_REASON, workerDeadMessage } from './announce.js';
 import { upsertHeartbeats, WORKER_STATUS } from './workers-store.js';
 
 const MAX_RAW_LOGGED = 2_000;
+// `term()` with no reason: nats-server 2.9 does not understand `+TERM <reason>` and leaves such a
+// message pending, to be redelivered forever. The reason goes to the log.
 
 /** Keeps the newest heartbeat of each worker (by its `time`; on a tie, the later message). */
 export function newestPerWorker(heartbeats: readonly HeartbeatV1[]): HeartbeatV1[] {
   const newest = new Map<string, HeartbeatV1>();
   for (const hb of heartbeats) {
     const prev = newest.get(hb.workerId);
-    if (prev === undefined || Date.parse(hb.time) >= Date.parse(prev.time)) newest.set(hb.workerId, hb);
+    if (prev === undefined || Date.parse(hb.time) >= Date.parse(prev.time))
+      newest.set(hb.workerId, hb);
   }
   return [...newest.values()];
 }
@@ -37,10 +40,16 @@ export function createHeartbeatHandler(deps: {
       const decoded = decode('heartbeat', m.data);
       if (!decoded.ok) {
         log.error(
-          { subject: m.subject, streamSeq: m.seq, reason: decoded.reason, errors: decoded.errors, raw: decoded.raw.slice(0, MAX_RAW_LOGGED) },
+          {
+            subject: m.subject,
+            streamSeq: m.seq,
+            reason: decoded.reason,
+            errors: decoded.errors,
+            raw: decoded.raw.slice(0, MAX_RAW_LOGGED),
+          },
           'invalid heartbeat; terminating it',
         );
-        m.term(decoded.reason);
+        m.term();
         continue;
       }
       valid.push(m);
@@ -57,7 +66,10 @@ export function createHeartbeatHandler(deps: {
         log.info({ workerId: w.id, status: w.status, types: hb?.types }, 'worker registered');
       } else if (w.previousStatus === WORKER_STATUS.DEAD && w.status !== WORKER_STATUS.DEAD) {
         // Its old runs were handed to others when it died; attempt fencing keeps it from recording them.
-        log.warn({ workerId: w.id, status: w.status }, 'worker declared dead is heartbeating again; registered as new');
+        log.warn(
+          { workerId: w.id, status: w.status },
+          'worker declared dead is heartbeating again; registered as new',
+        );
       } else if (w.previousStatus !== w.status) {
         log.info({ workerId: w.id, from: w.previousStatus, to: w.status }, 'worker status changed');
       }
@@ -69,7 +81,8 @@ export function createHeartbeatHandler(deps: {
     if (ignored > 0) log.debug({ ignored }, 'heartbeats older than the stored ones ignored');
     if (stopped.length > 0) {
       await publishAll(js, stopped);
-      for (const s of stopped) log.info({ workerId: s.message.workerId }, 'worker stopped; announced dead');
+      for (const s of stopped)
+        log.info({ workerId: s.message.workerId }, 'worker stopped; announced dead');
     }
     for (const m of valid) m.ack();
   };

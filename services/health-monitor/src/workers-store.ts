@@ -32,7 +32,10 @@ export function statusOf(heartbeat: HeartbeatV1): WorkerStatus {
  * `time` is re-applied, so a batch redelivered after a failed publish announces again, except
  * that a replayed live beat does not bring back a worker that has since been declared dead.
  */
-export async function upsertHeartbeats(db: Kysely<Database>, heartbeats: readonly HeartbeatV1[]): Promise<UpsertedWorker[]> {
+export async function upsertHeartbeats(
+  db: Kysely<Database>,
+  heartbeats: readonly HeartbeatV1[],
+): Promise<UpsertedWorker[]> {
   if (heartbeats.length === 0) return [];
   const values = heartbeats.map((hb) => {
     const status = statusOf(hb);
@@ -112,7 +115,10 @@ export interface SilentWorker {
 }
 
 /** Live workers silent for longer than `timeoutMs`, by the database's clock. */
-export async function findSilentWorkers(db: Kysely<Database>, timeoutMs: number): Promise<SilentWorker[]> {
+export async function findSilentWorkers(
+  db: Kysely<Database>,
+  timeoutMs: number,
+): Promise<SilentWorker[]> {
   const rows = await db
     .selectFrom('workers')
     .select([
@@ -121,10 +127,18 @@ export async function findSilentWorkers(db: Kysely<Database>, timeoutMs: number)
       sql<string>`round(extract(epoch from (now() - last_heartbeat_at)) * 1000)`.as('silent_ms'),
     ])
     .where('status', 'in', ALIVE)
-    .where('last_heartbeat_at', '<', sql<Date>`now() - ${timeoutMs}::float8 * interval '1 millisecond'`)
+    .where(
+      'last_heartbeat_at',
+      '<',
+      sql<Date>`now() - ${timeoutMs}::float8 * interval '1 millisecond'`,
+    )
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({ id: r.id, lastHeartbeatAt: r.last_heartbeat_at, silentMs: Number(r.silent_ms) }));
+  return rows.map((r) => ({
+    id: r.id,
+    lastHeartbeatAt: r.last_heartbeat_at,
+    silentMs: Number(r.silent_ms),
+  }));
 }
 
 /**
@@ -144,7 +158,10 @@ export async function markDead(db: Kysely<Database>, ids: readonly string[]): Pr
 }
 
 /** Deletes DEAD workers that died more than `retentionHours` ago; returns how many. */
-export async function deleteLongDead(db: Kysely<Database>, retentionHours: number): Promise<number> {
+export async function deleteLongDead(
+  db: Kysely<Database>,
+  retentionHours: number,
+): Promise<number> {
   const result = await db
     .deleteFrom('workers')
     .where('status', '=', WORKER_STATUS.DEAD)

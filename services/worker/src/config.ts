@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { COMMON_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
+import type { ConfigOf, Setting } from '@niyanta/runtime';
 
 type Env = Record<string, string | undefined>;
 
@@ -8,7 +9,11 @@ const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 const WORKER_SETTINGS = {
   ...COMMON_SETTINGS,
-  WORKER_ID: { kind: 'string', pattern: WORKER_ID_PATTERN, example: 'w-gpu-01 ([A-Za-z0-9_-], 1..128)' },
+  WORKER_ID: {
+    kind: 'string',
+    pattern: WORKER_ID_PATTERN,
+    example: 'w-gpu-01 ([A-Za-z0-9_-], 1..128)',
+  },
   WORKER_SLOTS: { kind: 'int', default: 4, min: 1, max: 10_000 },
   WORKER_CPU: { kind: 'number', min: 0 },
   WORKER_MEMORY_MB: { kind: 'int', min: 0 },
@@ -19,7 +24,7 @@ const WORKER_SETTINGS = {
   WORKLOAD_MODULES: { kind: 'list' },
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   DRAIN_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 0, max: 600_000 },
-} as const;
+} as const satisfies Record<string, Setting>;
 
 /** The worker's validated configuration. */
 export interface WorkerConfig {
@@ -46,7 +51,7 @@ export interface WorkerConfig {
 /** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
 export function loadConfig(env: Env = process.env): WorkerConfig {
   const problems: string[] = [];
-  let raw: ReturnType<typeof parseConfig<typeof WORKER_SETTINGS>> | undefined;
+  let raw: ConfigOf<typeof WORKER_SETTINGS> | undefined;
   try {
     raw = parseConfig(WORKER_SETTINGS, env);
   } catch (err) {
@@ -105,7 +110,10 @@ function parseLabels(value: string | undefined, problems: string[]): Record<stri
   return labels;
 }
 
-function parseExecAllow(value: string | undefined, problems: string[]): readonly string[] | '*' | undefined {
+function parseExecAllow(
+  value: string | undefined,
+  problems: string[],
+): readonly string[] | '*' | undefined {
   if (value === undefined || value === '') return undefined;
   if (value.trim() === '*') return '*';
   const commands = value

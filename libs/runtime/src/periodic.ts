@@ -1,4 +1,4 @@
-import type { Logger } from '@niyanta/runtime';
+import type { Logger } from 'pino';
 
 /** A repeating task; `stop()` cancels the next run and waits for the one in flight. */
 export interface Periodic {
@@ -24,7 +24,11 @@ export function every(opts: {
     timer = setTimeout(() => {
       inFlight = opts.task().then(
         () => undefined,
-        (err: unknown) => opts.log.error({ err, task: opts.name }, 'periodic task failed; trying again next interval'),
+        (err: unknown) =>
+          opts.log.error(
+            { err, task: opts.name },
+            'periodic task failed; trying again next interval',
+          ),
       );
       void inFlight.finally(() => {
         inFlight = undefined;

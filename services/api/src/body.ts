@@ -1,0 +1,82 @@
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors.js';
+
+/** Largest body of a single submission or a command. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest body of a batch (up to 1,000 submissions). */
+export const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const media = value.split(';')[0]?.trim().toLowerCase();
+  return media === 'application/json';
+}
+
+/**
+ * Reads the raw body, refusing more than `limitBytes` both by Content-Length and by the bytes
+ * actually received (a chunked body, or a lying header, cannot get past it).
+ */
+export async function readBodyBytes(req: Request, limitBytes: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && Number(declared) > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limitBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new PayloadTooLargeError(limitBytes);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch (err) {
+    throw new ValidationError('the body is not UTF-8 text: send JSON encoded as UTF-8', [], { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`the body is not valid JSON: ${(err as Error).message}`, [
+      { path: '', message: `is not valid JSON: ${(err as Error).message}`, in: 'body' },
+    ]);
+  }
+}
+
+/** Reads a required JSON body: 415 unless application/json, 413 over the limit, 400 unless JSON. */
+export async function readJsonBody(req: Request, limitBytes: number): Promise<unknown> {
+  const contentType = req.headers.get('content-type') ?? undefined;
+  if (!isJsonContentType(contentType)) throw new UnsupportedMediaTypeError(contentType);
+  const bytes = await readBodyBytes(req, limitBytes);
+  if (bytes.byteLength === 0) {
+    throw new ValidationError('the body is empty: send a JSON object', [
+      { path: '', message: 'is required', in: 'body' },
+    ]);
+  }
+  return parseJson(bytes);
+}
+
+/** Reads an optional JSON body: undefined when empty; otherwise as `readJsonBody`. */
+export async function readOptionalJsonBody(req: Request, limitBytes: number): Promise<unknown> {
+  const bytes = await readBodyBytes(req, limitBytes);
+  if (bytes.byteLength === 0) return undefined;
+  const contentType = req.headers.get('content-type') ?? undefined;
+  if (!isJsonContentType(contentType)) throw new UnsupportedMediaTypeError(contentType);
+  return parseJson(bytes);
+}

@@ -1,0 +1,142 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { DEFAULT_TENANT, SUBJECTS } from '@niyanta/messages';
+import { connectDatabase, connectNats } from '@niyanta/runtime';
+import type { Logger } from '@niyanta/runtime';
+import type { ApiContext } from './api-context.js';
+import { createApp } from './app.js';
+import type { ApiConfig } from './config.js';
+import { Connections } from './connections.js';
+import { createApiLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { SseRegistry } from './sse-registry.js';
+import { StatusWaiters } from './status-waiters.js';
+
+export { createApp } from './app.js';
+export { loadConfig, API_SETTINGS } from './config.js';
+export type { ApiConfig } from './config.js';
+export { buildOpenApi } from './openapi.js';
+export type { ApiContext } from './api-context.js';
+export { Connections } from './connections.js';
+export { createMetrics } from './metrics.js';
+export type { ApiMetrics } from './metrics.js';
+export { SseRegistry } from './sse-registry.js';
+export { StatusWaiters } from './status-waiters.js';
+export {
+  ApiError,
+  ProblemError,
+  ValidationError,
+  NotFoundError,
+  WorkloadNotFoundError,
+  ConflictError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  UnavailableError,
+} from './errors.js';
+
+/** A running API. */
+export interface ApiServer extends AsyncDisposable {
+  /** The port it listens on (useful with PORT=0). */
+  readonly port: number;
+  /** Resolves once NATS and PostgreSQL are connected; rejects if closed before. */
+  readonly ready: Promise<void>;
+  /** Report unready, stop accepting, end SSE streams, drain NATS, close the pool; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Aborting stops the connection retries (the caller still calls close()). */
+  signal?: AbortSignal;
+}
+
+const CLIENT_NAME = 'niyanta-api';
+const IDLE_SWEEP_MS = 50;
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Starts the HTTP server at once (so /healthz answers and /readyz says why it is not ready),
+ * then connects to NATS and PostgreSQL in the background, retrying until they answer.
+ */
+export async function start(config: ApiConfig, opts: StartOptions = {}): Promise<ApiServer> {
+  const log = opts.log ?? createApiLogger(config.LOG_LEVEL);
+  const connections = new Connections(log);
+  const waiters = new StatusWaiters();
+  const ctx: ApiContext = {
+    tenant: DEFAULT_TENANT,
+    submitWaitMs: config.SUBMIT_WAIT_MS,
+    log,
+    connections,
+    waiters,
+    streams: new SseRegistry(),
+    metrics: createMetrics(),
+  };
+  const app = createApp(ctx);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const port = await listen(server, config.PORT, config.HOST);
+  log.info({ port, host: config.HOST }, 'HTTP server listening; connecting to NATS and PostgreSQL');
+
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const { signal } = controller;
+
+  const natsReady = connectNats({ url: config.NATS_URL, name: CLIENT_NAME, log, signal }).then(async (nats) => {
+    // A connect that finished as close() began must not leak.
+    if (signal.aborted) {
+      await nats.close();
+      throw signal.reason;
+    }
+    // One subscription for the process: the first status event of a workload wakes its POST.
+    nats.nc.subscribe(SUBJECTS.eventsAll, {
+      callback: (err, msg) => {
+        if (!err) waiters.handle(msg.subject, msg.data);
+      },
+    });
+    connections.setNats(nats);
+  });
+  const dbReady = connectDatabase({ url: config.DATABASE_URL, name: CLIENT_NAME, log, signal }).then(async (db) => {
+    if (signal.aborted) {
+      await db.close();
+      throw signal.reason;
+    }
+    connections.setDb(db);
+  });
+  const ready = Promise.all([natsReady, dbReady]).then(() => log.info('ready: NATS and PostgreSQL connected'));
+  ready.catch(() => undefined); // reported to whoever awaits it; closing early is not an error here
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      connections.setDraining();
+      controller.abort();
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      ctx.streams.closeAll();
+      // Requests in flight (a POST waiting for its row) finish; idle keep-alive sockets go now.
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), config.SUBMIT_WAIT_MS + 2_000);
+      try {
+        await closed;
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+      }
+      await Promise.allSettled([natsReady, dbReady]);
+      await connections.close();
+      log.info('API stopped');
+    })());
+
+  return { port, ready, close, [Symbol.asyncDispose]: close };
+}

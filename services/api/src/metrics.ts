@@ -1,0 +1,38 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcomes of a submitted workload, for the submissions counter. */
+export const SUBMISSION_OUTCOME = {
+  accepted: 'accepted',
+  refused: 'refused',
+  replayed: 'replayed',
+} as const;
+export type SubmissionOutcome = (typeof SUBMISSION_OUTCOME)[keyof typeof SUBMISSION_OUTCOME];
+
+/** The API's Prometheus metrics, in a registry of its own (several APIs may share a test process). */
+export interface ApiMetrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  submissions: Counter<'outcome'>;
+}
+
+export function createMetrics(): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    // Labelled by route pattern, never the raw path: one series per route, not per workload id.
+    httpDuration: new Histogram({
+      name: 'niyanta_api_http_request_duration_seconds',
+      help: 'HTTP request duration until the response starts, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    submissions: new Counter({
+      name: 'niyanta_api_submissions_total',
+      help: 'Workloads submitted over HTTP: accepted (published), refused (invalid or unavailable), replayed (idempotency key seen).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,85 @@
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { SSEMessage } from 'hono/streaming';
+import { SUBJECTS, decode, validateHttp } from '@niyanta/messages';
+import type { WorkloadV1 } from '@niyanta/messages';
+import type { ApiContext } from '../api-context.js';
+import { parseWorkloadId } from '../params.js';
+import { SSE_EVENTS, logMessages, runStream } from '../sse.js';
+import { requireWorkload } from '../workload-store.js';
+
+function statusMessage(
+  workload: WorkloadV1,
+  change: { fromStatus: string | null; toStatus: string; reason: string | null },
+): SSEMessage {
+  return { event: SSE_EVENTS.status, data: JSON.stringify({ workloadId: workload.id, workload, ...change }) };
+}
+
+/** Live status, progress and log lines of one workload (Server-Sent Events). */
+export function workloadEventRoutes(ctx: ApiContext): Hono {
+  const app = new Hono();
+
+  app.get('/v1/workloads/:id/events', async (c) => {
+    const id = parseWorkloadId(c.req.param('id'));
+    const nats = ctx.connections.nats();
+    const db = ctx.connections.db();
+    // Subscribe BEFORE reading the current state: an event published in between is buffered.
+    let deliver: ((m: SSEMessage) => void) | undefined;
+    const buffered: { message: SSEMessage; updatedAt?: string }[] = [];
+    const push = (message: SSEMessage, updatedAt?: string) => {
+      if (deliver) deliver(message);
+      else buffered.push({ message, ...(updatedAt === undefined ? {} : { updatedAt }) });
+    };
+    const events = nats.nc.subscribe(SUBJECTS.events(id), {
+      callback: (err, msg) => {
+        if (err) return;
+        const decoded = decode('event', msg.data);
+        if (!decoded.ok) return;
+        const e = decoded.value;
+        if (e.kind === 'progress' && e.progress) {
+          push({
+            event: SSE_EVENTS.progress,
+            data: JSON.stringify({ workloadId: id, attempt: e.attempt ?? null, fraction: e.progress.fraction, message: e.progress.message ?? null }),
+          });
+        } else if (e.kind === 'status' && e.workload && validateHttp('workload', e.workload).length === 0) {
+          const workload = e.workload as WorkloadV1;
+          push(
+            statusMessage(workload, { fromStatus: e.fromStatus ?? null, toStatus: e.toStatus ?? workload.status, reason: e.reason ?? null }),
+            workload.updatedAt,
+          );
+        }
+      },
+    });
+    const logs = nats.nc.subscribe(SUBJECTS.logs(id), {
+      callback: (err, msg) => {
+        if (err) return;
+        const decoded = decode('log', msg.data);
+        if (!decoded.ok) return;
+        const { attempt, lines } = decoded.value;
+        for (const m of logMessages(id, lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })))) push(m);
+      },
+    });
+    const unsubscribe = () => {
+      events.unsubscribe();
+      logs.unsubscribe();
+    };
+    let current: WorkloadV1;
+    try {
+      current = await requireWorkload(db, ctx.tenant, id);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    return streamSSE(c, (stream) =>
+      runStream(ctx, stream, (send) => {
+        send(statusMessage(current, { fromStatus: null, toStatus: current.status, reason: null }));
+        // A status buffered while reading may be older than what was read: skip those.
+        for (const b of buffered) if (b.updatedAt === undefined || b.updatedAt >= current.updatedAt) send(b.message);
+        buffered.length = 0;
+        deliver = send;
+      }).finally(unsubscribe),
+    );
+  });
+
+  return app;
+}

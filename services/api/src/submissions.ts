@@ -1,0 +1,159 @@
+import { toWorkload } from '@niyanta/db';
+import {
+  STREAMS,
+  SUBJECTS,
+  decode,
+  publishAll,
+  submissionMsgId,
+  uuidv7,
+} from '@niyanta/messages';
+import type { Outgoing, SubmissionV1, WorkloadSubmissionV1, WorkloadV1 } from '@niyanta/messages';
+import type { ApiContext } from './api-context.js';
+import { UnavailableError } from './errors.js';
+import { SUBMISSION_OUTCOME } from './metrics.js';
+import { submittedWorkload } from './submitted-workload.js';
+import { waitForWorkloads } from './wait-for-workloads.js';
+import type { SubmitTarget } from './wait-for-workloads.js';
+import { findWorkloads } from './workload-store.js';
+
+export const DEFAULT_PRIORITY = 500;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * How one submission ended: `created` (in PostgreSQL under our id), `replayed` (its idempotency
+ * key already named a workload), `submitted` (durable in the broker, not yet in PostgreSQL).
+ */
+export type SubmitResult =
+  | { kind: 'created'; workload: WorkloadV1 }
+  | { kind: 'replayed'; workload: WorkloadV1 }
+  | { kind: 'submitted'; workload: WorkloadV1 };
+
+interface Pending {
+  index: number;
+  submission: SubmissionV1;
+  target: SubmitTarget;
+  /** The broker already held a submission with this key (inside its dedupe window). */
+  duplicate: boolean;
+  /** The broker's copy, when `duplicate` and it can still be read. */
+  original?: SubmissionV1;
+}
+
+/** The submission envelope of a validated HTTP body: defaults applied, id chosen. */
+export function toSubmission(body: WorkloadSubmissionV1, id: string): SubmissionV1 {
+  return {
+    ...body,
+    priority: body.priority ?? DEFAULT_PRIORITY,
+    maxAttempts: body.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    id,
+    schemaVersion: 1,
+  };
+}
+
+/**
+ * Submits validated workloads: answers known idempotency keys from PostgreSQL, publishes the rest
+ * with their acks awaited together, then waits up to SUBMIT_WAIT_MS for them to be ingested.
+ * Throws `UnavailableError` (503) when the broker does not take them.
+ */
+export async function submitWorkloads(
+  ctx: ApiContext,
+  bodies: readonly WorkloadSubmissionV1[],
+  traceparent: string | undefined,
+): Promise<SubmitResult[]> {
+  const { tenant } = ctx;
+  const results: (SubmitResult | undefined)[] = bodies.map(() => undefined);
+  const keys = bodies.flatMap((b) => (b.idempotencyKey === undefined ? [] : [b.idempotencyKey]));
+  if (keys.length > 0) {
+    const rows = await findWorkloads(ctx.connections.db(), tenant, [], keys);
+    const byKey = new Map(rows.map((r) => [r.idempotency_key, toWorkload(r)]));
+    bodies.forEach((b, i) => {
+      const existing = b.idempotencyKey === undefined ? undefined : byKey.get(b.idempotencyKey);
+      if (existing !== undefined) results[i] = { kind: 'replayed', workload: existing };
+    });
+  }
+
+  const pending: Pending[] = [];
+  bodies.forEach((body, index) => {
+    if (results[index] !== undefined) return;
+    const submission = toSubmission(body, uuidv7());
+    pending.push({
+      index,
+      submission,
+      target: { id: submission.id, ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }) },
+      duplicate: false,
+    });
+  });
+
+  if (pending.length > 0) {
+    await publish(ctx, pending, traceparent);
+    const found = await waitForWorkloads(
+      ctx,
+      pending.map((p) => p.target),
+      ctx.submitWaitMs,
+    );
+    pending.forEach((p, j) => {
+      const workload = found[j];
+      if (workload !== undefined) {
+        const replay = p.duplicate || workload.id !== p.submission.id;
+        results[p.index] = { kind: replay ? 'replayed' : 'created', workload };
+        return;
+      }
+      const known = p.duplicate ? p.original : p.submission;
+      if (known === undefined) {
+        // The broker dropped ours as a duplicate and its copy is already consumed, yet the row is
+        // not visible: the first submission is mid-ingest. A retry with the same key resolves it.
+        throw new UnavailableError(
+          `a submission with idempotency key "${p.submission.idempotencyKey}" is being processed right now: retry with the same key shortly`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      results[p.index] = { kind: p.duplicate ? 'replayed' : 'submitted', workload: submittedWorkload(known, tenant) };
+    });
+  }
+
+  const out = results.map((r) => r!);
+  const accepted = out.filter((r) => r.kind !== 'replayed').length;
+  ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.accepted }, accepted);
+  ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.replayed }, out.length - accepted);
+  return out;
+}
+
+async function publish(ctx: ApiContext, pending: Pending[], traceparent: string | undefined): Promise<void> {
+  const nats = ctx.connections.nats();
+  const subject = SUBJECTS.submit(ctx.tenant);
+  const items: Outgoing<'submission'>[] = pending.map((p) => ({
+    kind: 'submission',
+    subject,
+    message: p.submission,
+    msgId: submissionMsgId(ctx.tenant, p.submission.id, p.submission.idempotencyKey),
+    traceparent: traceparent ?? null,
+  }));
+  let acks;
+  try {
+    acks = await publishAll(nats.js, items);
+  } catch (err) {
+    throw new UnavailableError(
+      pending.length === 1
+        ? 'the message broker did not accept the submission: nothing was accepted; retry shortly'
+        : 'the message broker did not accept every submission: retry the batch shortly (give each workload an idempotencyKey so a retry cannot duplicate any)',
+      { cause: err },
+    );
+  }
+  await Promise.all(
+    acks.map(async (ack, j) => {
+      const p = pending[j]!;
+      if (!ack.duplicate) return;
+      p.duplicate = true;
+      // A duplicate ack carries the sequence of the message the broker kept: read its id there.
+      try {
+        const stored = await nats.jsm.streams.getMessage(STREAMS.submit.name, { seq: ack.seq });
+        const decoded = stored === null ? undefined : decode('submission', stored.data);
+        if (decoded?.ok) {
+          p.original = decoded.value;
+          p.target = { ...p.target, id: decoded.value.id };
+        }
+      } catch (err) {
+        ctx.log.debug({ err, seq: ack.seq }, 'the original of a duplicate submission is no longer in the stream');
+      }
+    }),
+  );
+}

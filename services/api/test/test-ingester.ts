@@ -1,0 +1,69 @@
+// Test-only stand-in for the scheduler's ingest: consumes NIYANTA_SUBMIT with the scheduler's
+// durable consumer, inserts PENDING rows and publishes a PENDING status event per new row, so
+// the API's 201 path can be exercised without importing another service.
+import { toWorkload } from '@niyanta/db';
+import type { Database } from '@niyanta/db';
+import { CONSUMERS, SUBJECTS, decode, encode, ensureConsumer, envelope, lastToken } from '@niyanta/messages';
+import { consumeBatches } from '@niyanta/runtime';
+import type { BatchConsumer, Logger, Nats } from '@niyanta/runtime';
+import type { Kysely } from 'kysely';
+
+export function startTestIngester(nats: Nats, db: Kysely<Database>, log: Logger): BatchConsumer {
+  const def = CONSUMERS.schedulerIngest;
+  return consumeBatches({
+    js: nats.js,
+    stream: def.stream,
+    consumer: def.durable_name,
+    ensure: () => ensureConsumer(nats.jsm, def),
+    log,
+    handle: async (msgs) => {
+      const rows = [];
+      const good = [];
+      for (const m of msgs) {
+        const decoded = decode('submission', m.data);
+        if (!decoded.ok) {
+          m.term();
+          continue;
+        }
+        const s = decoded.value;
+        good.push(m);
+        rows.push({
+          id: s.id,
+          tenant: lastToken(m.subject) ?? 'default',
+          type: s.type,
+          status: 'PENDING',
+          priority: s.priority ?? 500,
+          max_attempts: s.maxAttempts ?? 3,
+          input: JSON.stringify(s.input ?? null),
+          labels: JSON.stringify(s.labels ?? {}),
+          requirements: JSON.stringify(s.requirements ?? {}),
+          run_at: s.runAt ?? null,
+          timeout_seconds: s.timeoutSeconds ?? null,
+          idempotency_key: s.idempotencyKey ?? null,
+        });
+      }
+      const inserted =
+        rows.length === 0
+          ? []
+          : await db.insertInto('workloads').values(rows).onConflict((oc) => oc.doNothing()).returningAll().execute();
+      for (const m of good) m.ack();
+      await Promise.all(
+        inserted.map((row) =>
+          nats.js.publish(
+            SUBJECTS.events(row.id),
+            encode('event', {
+              ...envelope(),
+              workloadId: row.id,
+              kind: 'status',
+              fromStatus: null,
+              toStatus: 'PENDING',
+              attempt: 0,
+              reason: 'submitted',
+              workload: toWorkload(row),
+            }),
+          ),
+        ),
+      );
+    },
+  });
+}

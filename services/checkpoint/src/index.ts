@@ -1,0 +1,128 @@
+import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
+import {
+  ConfigError,
+  connectDatabase,
+  connectNats,
+  consumeBatches,
+  retryUntilDone,
+  startHealthServer,
+} from '@niyanta/runtime';
+import type { HealthServer, Logger } from '@niyanta/runtime';
+import { createCheckpointHandler } from './checkpoint-handler.js';
+import { deleteExpiredCheckpoints } from './checkpoint-store.js';
+import { crossFieldProblems } from './config.js';
+import type { Config } from './config.js';
+import { createServiceLogger, SERVICE_NAME } from './logger.js';
+import { every } from '@niyanta/runtime';
+
+export { BLOB_STORES, crossFieldProblems, loadConfig } from './config.js';
+export type { BlobStoreKind, Config } from './config.js';
+export { BLOB_NOT_SUPPORTED, judge } from './checkpoint-handler.js';
+export type { Verdict } from './checkpoint-handler.js';
+export { decodeState, encodeState } from './encode-state.js';
+export type { EncodedState } from './encode-state.js';
+export { SERVICE_NAME } from './logger.js';
+
+const TTL_SWEEP_INTERVAL_MS = 60_000;
+
+/** Options for starting the service in-process (tests) or from main. */
+export interface StartOptions {
+  log?: Logger;
+  /** Aborting it gives up connecting (start-up retries until the servers answer). */
+  signal?: AbortSignal;
+  /** How often finished workloads' checkpoints are expired; default one minute. */
+  ttlSweepIntervalMs?: number;
+}
+
+/**
+ * Starts the checkpoint service: stores the current attempt's checkpoints (inline, compressed),
+ * keeps the newest CHECKPOINT_KEEP per workload, and expires those of long-finished workloads.
+ * Dispose to stop: unready, stop the sweep, stop intake, drain NATS, close the pool.
+ */
+export async function start(config: Config, opts: StartOptions = {}): Promise<AsyncDisposable> {
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
+  const steps: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const step of steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed; continuing with the others');
+      }
+    }
+  };
+  try {
+    // The pool first, so it is closed after NATS drains (the reverse order of start-up).
+    const database = await connectDatabase({
+      url: config.DATABASE_URL,
+      name: SERVICE_NAME,
+      log,
+      signal: opts.signal,
+    });
+    steps.push(() => database.close());
+    const nats = await connectNats({
+      url: config.NATS_URL,
+      name: SERVICE_NAME,
+      log,
+      signal: opts.signal,
+    });
+    steps.push(() => nats.close());
+
+    let health: HealthServer | undefined;
+    if (config.HEALTH_PORT !== undefined) {
+      health = await startHealthServer({
+        port: config.HEALTH_PORT,
+        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
+      });
+      // Closed last, so probes can still see "draining" while the rest shuts down.
+      steps.unshift(() => health!.close());
+    }
+
+    const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.checkpointWriter);
+    await retryUntilDone('create the checkpoint consumer', ensure, { log, signal: opts.signal });
+    const consumer = consumeBatches({
+      js: nats.js,
+      stream: CONSUMERS.checkpointWriter.stream,
+      consumer: CONSUMERS.checkpointWriter.durable_name,
+      ensure,
+      handle: createCheckpointHandler({
+        db: database.db,
+        log,
+        keep: config.CHECKPOINT_KEEP,
+        inlineMaxBytes: config.CHECKPOINT_INLINE_MAX_BYTES,
+      }),
+      log,
+    });
+    steps.push(() => consumer.stop());
+
+    const sweeper = every({
+      name: 'checkpoint expiry',
+      intervalMs: opts.ttlSweepIntervalMs ?? TTL_SWEEP_INTERVAL_MS,
+      task: async () => {
+        const deleted = await deleteExpiredCheckpoints(
+          database.db,
+          config.CHECKPOINT_TTL_AFTER_END_HOURS,
+        );
+        if (deleted > 0)
+          log.info(
+            { deleted, ttlHours: config.CHECKPOINT_TTL_AFTER_END_HOURS },
+            'checkpoints of finished workloads expired',
+          );
+      },
+      log,
+    });
+    steps.push(() => sweeper.stop());
+    steps.push(async () => health?.setDraining());
+    log.info(
+      { keep: config.CHECKPOINT_KEEP, blobStore: config.BLOB_STORE, healthPort: health?.port },
+      'checkpoint service running',
+    );
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return { [Symbol.asyncDispose]: () => (closing ??= closeAll()) };
+}

@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { createDb } from '@niyanta/db';
+import type { Database } from '@niyanta/db';
+import { CONSUMERS, envelope, publishOne, SUBJECTS, uuidv7 } from '@niyanta/messages';
+import type { CheckpointV1 } from '@niyanta/messages';
+import { connectNats, createLogger } from '@niyanta/runtime';
+import type { Nats } from '@niyanta/runtime';
+import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
+import type { NatsServerHandle, TestDatabase } from '@niyanta/testing';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { decodeState, start } from '../src/index.js';
+import type { Config, StartOptions } from '../src/index.js';
+
+// The int project's testTimeout in jest.config.js does not reach the tests (a global-only option).
+jest.setTimeout(30_000);
+
+const log = createLogger('checkpoint-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+let server: NatsServerHandle;
+let nats: Nats;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nats = await connectNats({ url: server.url, name: 'checkpoint-test', log });
+});
+
+afterAll(async () => {
+  await nats?.close();
+  await server?.[Symbol.asyncDispose]();
+});
+
+function configFor(database: TestDatabase): Config {
+  return {
+    NATS_URL: server.url,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    HEALTH_PORT: undefined,
+    SHUTDOWN_TIMEOUT_MS: 5_000,
+    CHECKPOINT_KEEP: 3,
+    CHECKPOINT_INLINE_MAX_BYTES: 262_144,
+    BLOB_STORE: 'fs',
+    BLOB_DIR: '.data/blobs',
+    S3_ENDPOINT: undefined,
+    S3_BUCKET: undefined,
+    S3_REGION: undefined,
+    CHECKPOINT_TTL_AFTER_END_HOURS: 168,
+  };
+}
+
+async function setUp(opts: StartOptions = {}) {
+  const database = await createTestDatabase();
+  const service = await start(configFor(database), { log, ...opts });
+  const db = createDb(database.url);
+  return {
+    db,
+    async [Symbol.asyncDispose]() {
+      await service[Symbol.asyncDispose]();
+      await db.destroy();
+      await database[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Inserts a workload row as the scheduler would have it. */
+async function insertWorkload(
+  db: Kysely<Database>,
+  fields: { status: string; attempt: number; finishedHoursAgo?: number },
+): Promise<string> {
+  const id = uuidv7();
+  await db
+    .insertInto('workloads')
+    .values({
+      id,
+      tenant: 'default',
+      type: 'sleep',
+      status: fields.status,
+      priority: 0,
+      attempt: fields.attempt,
+      max_attempts: 3,
+      input: '{}',
+      labels: '{}',
+      requirements: '{}',
+      finished_at:
+        fields.finishedHoursAgo === undefined
+          ? null
+          : sql<Date>`now() - ${fields.finishedHoursAgo}::float8 * interval '1 hour'`,
+    })
+    .execute();
+  return id;
+}
+
+async function publishCheckpoint(
+  workloadId: string,
+  attempt: number,
+  seq: number,
+  body: Partial<CheckpointV1> = { data: { seq } },
+) {
+  const message: CheckpointV1 = { ...envelope(), workloadId, attempt, seq, ...body };
+  await publishOne(nats.js, {
+    kind: 'checkpoint',
+    subject: SUBJECTS.checkpoint(workloadId),
+    message,
+  });
+}
+
+const checkpointsOf = (db: Kysely<Database>, workloadId: string) =>
+  db
+    .selectFrom('checkpoints')
+    .selectAll()
+    .where('workload_id', '=', workloadId)
+    .orderBy('seq')
+    .execute();
+
+/** Barrier: every message published so far was handled (acked or terminated). */
+async function allHandled(): Promise<void> {
+  await waitFor(
+    async () => {
+      const info = await nats.jsm.consumers.info(
+        CONSUMERS.checkpointWriter.stream,
+        CONSUMERS.checkpointWriter.durable_name,
+      );
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    },
+    { message: 'the checkpoint consumer to handle every message' },
+  );
+}
+
+describe('checkpoint service', () => {
+  it('stores a checkpoint of the current attempt compressed, with its size and sha256', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    const state = {
+      step: 7,
+      items: Array.from({ length: 100 }, (_, i) => `item-${i}`),
+      note: 'häßlich ✓',
+    };
+    await publishCheckpoint(workloadId, 2, 1, { data: state });
+
+    const [row] = await waitFor(
+      async () => {
+        const rows = await checkpointsOf(t.db, workloadId);
+        return rows.length > 0 ? rows : undefined;
+      },
+      { message: 'the checkpoint to be stored' },
+    );
+    const json = Buffer.from(JSON.stringify(state), 'utf8');
+    expect(row).toMatchObject({
+      seq: 1,
+      attempt: 2,
+      storage: 'inline',
+      blob_key: null,
+      size: json.length,
+    });
+    expect(row!.sha256).toBe(createHash('sha256').update(json).digest('hex'));
+    expect(row!.data!.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(row!.data!.length).toBeLessThan(json.length);
+    expect(JSON.parse(gunzipSync(row!.data!).toString('utf8'))).toEqual(state);
+    expect(await decodeState(row!.data!)).toEqual(state);
+  });
+
+  it('discards a checkpoint of an earlier attempt', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    await publishCheckpoint(workloadId, 1, 5);
+    await publishCheckpoint(workloadId, 2, 6);
+    await allHandled();
+    const rows = await checkpointsOf(t.db, workloadId);
+    expect(rows.map((r) => [r.seq, r.attempt])).toEqual([[6, 2]]);
+  });
+
+  it('keeps only the newest three checkpoints of a workload', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    for (let seq = 1; seq <= 5; seq++) await publishCheckpoint(workloadId, 2, seq);
+    await allHandled();
+    const rows = await checkpointsOf(t.db, workloadId);
+    expect(rows.map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect(await decodeState(rows[2]!.data!)).toEqual({ seq: 5 });
+  });
+
+  it('discards a checkpoint for a COMPLETED workload', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'COMPLETED', attempt: 2 });
+    await publishCheckpoint(workloadId, 2, 1);
+    await allHandled();
+    expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+  });
+
+  it('terminates a blob checkpoint, which needs the blob store', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    await publishCheckpoint(workloadId, 2, 1, {
+      blob: { key: 'k', size: 10, sha256: 'a'.repeat(64) },
+    });
+    await allHandled();
+    expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+  });
+
+  it('terminates an invalid checkpoint message', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    await nats.js.publish(
+      SUBJECTS.checkpoint(workloadId),
+      new TextEncoder().encode(JSON.stringify({ workloadId, attempt: 'two' })),
+    );
+    await publishCheckpoint(workloadId, 2, 1, {});
+    await allHandled();
+    expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+  });
+
+  it('stores a checkpoint that arrived before its attempt was committed once it is', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'SCHEDULED', attempt: 2 });
+    await publishCheckpoint(workloadId, 3, 1);
+    // It is refused and comes back at least once while the row is still on attempt 2...
+    await waitFor(
+      async () =>
+        (
+          await nats.jsm.consumers.info(
+            CONSUMERS.checkpointWriter.stream,
+            CONSUMERS.checkpointWriter.durable_name,
+          )
+        ).num_redelivered > 0,
+      { message: 'the early checkpoint to be redelivered' },
+    );
+    expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+    // ...until the scheduler's placement transaction commits attempt 3.
+    await t.db.updateTable('workloads').set({ attempt: 3 }).where('id', '=', workloadId).execute();
+    const rows = await waitFor(
+      async () => {
+        const r = await checkpointsOf(t.db, workloadId);
+        return r.length > 0 ? r : undefined;
+      },
+      { message: 'the early checkpoint to be stored' },
+    );
+    expect(rows.map((r) => [r.seq, r.attempt])).toEqual([[1, 3]]);
+  });
+
+  it('expires the checkpoints of workloads finished longer ago than the TTL', async () => {
+    await using t = await setUp({ ttlSweepIntervalMs: 50 });
+    const old = await insertWorkload(t.db, {
+      status: 'COMPLETED',
+      attempt: 1,
+      finishedHoursAgo: 200,
+    });
+    const recent = await insertWorkload(t.db, {
+      status: 'FAILED',
+      attempt: 1,
+      finishedHoursAgo: 1,
+    });
+    const row = (workloadId: string) => ({
+      workload_id: workloadId,
+      seq: 1,
+      attempt: 1,
+      size: 2,
+      sha256: 'a'.repeat(64),
+      storage: 'inline' as const,
+      data: Buffer.from('x'),
+      blob_key: null,
+    });
+    await t.db
+      .insertInto('checkpoints')
+      .values([row(old), row(recent)])
+      .execute();
+
+    await waitFor(async () => (await checkpointsOf(t.db, old)).length === 0, {
+      message: 'the old checkpoints to expire',
+    });
+    expect(await checkpointsOf(t.db, recent)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,123 @@
+import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
+import {
+  connectDatabase,
+  connectNats,
+  consumeBatches,
+  ConfigError,
+  retryUntilDone,
+  startHealthServer,
+} from '@niyanta/runtime';
+import type { HealthServer, Logger } from '@niyanta/runtime';
+import { timeoutProblem } from './config.js';
+import type { Config } from './config.js';
+import { sweepOnce } from './dead-sweep.js';
+import { createHeartbeatHandler } from './heartbeat-handler.js';
+import { createServiceLogger, SERVICE_NAME } from './logger.js';
+import { every } from '@niyanta/runtime';
+
+export { loadConfig, timeoutProblem, MIN_MISSED_BEATS } from './config.js';
+export type { Config } from './config.js';
+export { SERVICE_NAME } from './logger.js';
+
+/** Options for starting the service in-process (tests) or from main. */
+export interface StartOptions {
+  log?: Logger;
+  /** Aborting it gives up connecting (start-up retries until the servers answer). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Starts the health monitor: consumes heartbeats into the `workers` table and sweeps for silent
+ * workers every heartbeat interval. Dispose to stop: unready, stop sweeping, stop intake, drain
+ * NATS, close the pool.
+ */
+export async function start(config: Config, opts: StartOptions = {}): Promise<AsyncDisposable> {
+  const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
+  if (problem !== undefined) throw new ConfigError([problem]);
+  const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
+  const steps: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const step of steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed; continuing with the others');
+      }
+    }
+  };
+  try {
+    // The pool first, so it is closed after NATS drains (the reverse order of start-up).
+    const database = await connectDatabase({
+      url: config.DATABASE_URL,
+      name: SERVICE_NAME,
+      log,
+      signal: opts.signal,
+    });
+    steps.push(() => database.close());
+    const nats = await connectNats({
+      url: config.NATS_URL,
+      name: SERVICE_NAME,
+      log,
+      signal: opts.signal,
+    });
+    steps.push(() => nats.close());
+
+    let health: HealthServer | undefined;
+    if (config.HEALTH_PORT !== undefined) {
+      health = await startHealthServer({
+        port: config.HEALTH_PORT,
+        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
+      });
+      // Closed last, so probes can still see "draining" while the rest shuts down.
+      steps.unshift(() => health!.close());
+    }
+
+    // Created before start() returns: the consumer delivers only heartbeats published after it
+    // exists, so a caller that publishes right after start-up must find it there.
+    const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.healthMonitorHeartbeats);
+    await retryUntilDone('create the heartbeat consumer', ensure, { log, signal: opts.signal });
+    const consumer = consumeBatches({
+      js: nats.js,
+      stream: CONSUMERS.healthMonitorHeartbeats.stream,
+      consumer: CONSUMERS.healthMonitorHeartbeats.durable_name,
+      ensure,
+      handle: createHeartbeatHandler({ db: database.db, js: nats.js, log }),
+      log,
+    });
+    steps.push(() => consumer.stop());
+
+    // The first sweep waits one timeout: after a restart of this service, live workers' beats
+    // from the downtime are still being consumed, and their rows look stale until then.
+    const sweeper = every({
+      name: 'dead-worker sweep',
+      intervalMs: config.HEARTBEAT_INTERVAL_MS,
+      firstDelayMs: config.HEARTBEAT_TIMEOUT_MS,
+      task: async () => {
+        await sweepOnce({
+          db: database.db,
+          js: nats.js,
+          log,
+          timeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+          retentionHours: config.DEAD_WORKER_RETENTION_HOURS,
+        });
+      },
+      log,
+    });
+    steps.push(() => sweeper.stop());
+    // Reported first on shutdown: load balancers and probes stop counting on us before intake stops.
+    steps.push(async () => health?.setDraining());
+    log.info(
+      {
+        intervalMs: config.HEARTBEAT_INTERVAL_MS,
+        timeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+        healthPort: health?.port,
+      },
+      'health monitor running',
+    );
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return { [Symbol.asyncDispose]: () => (closing ??= closeAll()) };
+}

@@ -1,0 +1,158 @@
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Database, WorkloadRow } from '@niyanta/db';
+import { SUBJECTS, WORKLOAD_STATUS, decode, envelope, lastToken, publishAll } from '@niyanta/messages';
+import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/messages';
+import type { Kysely } from 'kysely';
+import { PublishError } from './errors.js';
+import type { Logger } from './logger.js';
+import { applyChanges, lockWorkloads, publishAfterCommit } from './transitions.js';
+import type { Change, Transition } from './transitions.js';
+
+/** What one command does to its workload: a status change, an order to its worker, or nothing. */
+export interface CommandDecision {
+  change?: Change;
+  control?: { workerId: string; action: ControlV1['action']; attempt: number };
+  /** Why nothing happens, for the log. */
+  ignored?: string;
+}
+
+const S = WORKLOAD_STATUS;
+
+/** Decides a command against the workload's current row. Pure. */
+export function decideCommand(row: WorkloadRow, command: CommandV1['command'], note?: string): CommandDecision {
+  const status = row.status as WorkloadStatus;
+  const base = { id: row.id, from: status, attempt: row.attempt, eventWorkerId: row.worker_id };
+  const why = (what: string) => (note ? `${what}: ${note}` : what);
+  const stop = (action: ControlV1['action']) =>
+    row.worker_id === null ? undefined : { workerId: row.worker_id, action, attempt: row.attempt };
+  switch (command) {
+    case 'cancel':
+      if (status === S.PENDING || status === S.PAUSED) {
+        return { change: { ...base, to: S.CANCELLED, finished: 'now', pendingReason: null, reason: why('cancelled') } };
+      }
+      if (status === S.SCHEDULED) {
+        // Cancelled at once; the stop makes sure the worker never starts it.
+        return {
+          change: { ...base, to: S.CANCELLED, finished: 'now', reason: why('cancelled') },
+          control: stop('stop'),
+        };
+      }
+      // A running run ends with the worker's `cancelled` completion.
+      if (status === S.RUNNING) return { control: stop('stop') };
+      return { ignored: `cancel of a ${status} workload` };
+    case 'pause':
+      if (status === S.RUNNING) return { control: stop('pause') };
+      if (status === S.PENDING) return { change: { ...base, to: S.PAUSED, pendingReason: null, reason: why('paused') } };
+      if (status === S.SCHEDULED) {
+        return { change: { ...base, to: S.PAUSED, workerId: null, reason: why('paused') }, control: stop('stop') };
+      }
+      return { ignored: `pause of a ${status} workload` };
+    case 'resume':
+      if (status === S.PAUSED) {
+        return { change: { ...base, to: S.PENDING, runAfterMs: null, pendingReason: null, reason: why('resumed') } };
+      }
+      return { ignored: `resume of a ${status} workload` };
+    case 'retry':
+      if (status === S.FAILED || status === S.CANCELLED) {
+        return {
+          change: {
+            ...base,
+            to: S.PENDING,
+            minMaxAttempts: row.attempt + 1,
+            workerId: null,
+            runAfterMs: null,
+            pendingReason: null,
+            finished: 'clear',
+            reason: why('retry requested'),
+          },
+        };
+      }
+      return { ignored: `retry of a ${status} workload` };
+  }
+}
+
+/**
+ * `scheduler-commands`: cancel, pause, resume, retry. Orders to workers go out before the commit
+ * (a stop for a run the commit then fails to cancel only ends a run the user wanted ended).
+ * Several commands for one workload in a batch apply in order, one update per round.
+ */
+export function createCommandHandler(deps: {
+  db: Kysely<Database>;
+  js: JetStreamClient;
+  log: Logger;
+  onRequeued: () => void;
+}) {
+  const { db, js, log } = deps;
+  return async (msgs: JsMsg[]): Promise<void> => {
+    const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = [];
+    for (const msg of msgs) {
+      const d = decode('command', msg.data);
+      if (!d.ok) {
+        log.error({ subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors }, 'invalid command terminated');
+        msg.term();
+        continue;
+      }
+      valid.push({ msg, tenant: lastToken(msg.subject) ?? '', value: d.value });
+    }
+    const transitions = await db.transaction().execute(async (trx) => {
+      const rows = await lockWorkloads(trx, valid.map((v) => v.value.workloadId));
+      const applied: Transition[] = [];
+      const controls: Outgoing<'control'>[] = [];
+      let remaining = valid;
+      while (remaining.length > 0) {
+        const touched = new Set<string>();
+        const changes: Change[] = [];
+        const next: typeof valid = [];
+        for (const cmd of remaining) {
+          const { workloadId, command, reason } = cmd.value;
+          const row = rows.get(workloadId);
+          if (!row || row.tenant !== cmd.tenant) {
+            log.info({ workloadId, tenant: cmd.tenant, command }, 'command for an unknown workload ignored');
+            continue;
+          }
+          if (touched.has(workloadId)) {
+            next.push(cmd); // applies to the row as this round leaves it
+            continue;
+          }
+          const decision = decideCommand(row, command, reason);
+          if (decision.ignored) log.info({ workloadId, command, status: row.status }, `${decision.ignored} ignored`);
+          if (decision.change) {
+            touched.add(workloadId);
+            changes.push(decision.change);
+          }
+          if (decision.control) {
+            controls.push({
+              kind: 'control',
+              subject: SUBJECTS.control(decision.control.workerId),
+              traceparent: row.trace_parent,
+              message: {
+                ...envelope(),
+                workerId: decision.control.workerId,
+                action: decision.control.action,
+                workloadId,
+                attempt: decision.control.attempt,
+                ...(reason ? { reason } : {}),
+              },
+            });
+          }
+        }
+        for (const t of await applyChanges(trx, changes)) {
+          rows.set(t.row.id, t.row);
+          applied.push(t);
+        }
+        remaining = next;
+      }
+      if (controls.length > 0) {
+        try {
+          await publishAll(js, controls);
+        } catch (err) {
+          throw new PublishError(`${controls.length} control message(s)`, { cause: err });
+        }
+      }
+      return applied;
+    });
+    await publishAfterCommit(js, transitions, log);
+    for (const v of valid) v.msg.ack();
+    if (transitions.some((t) => t.row.status === S.PENDING)) deps.onRequeued();
+  };
+}

@@ -1,0 +1,172 @@
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Database, WorkloadRow } from '@niyanta/db';
+import { SUBJECTS, WORKLOAD_STATUS, decode, envelope, lastToken, traceparentOf } from '@niyanta/messages';
+import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
+import type { Kysely } from 'kysely';
+import type { Logger } from './logger.js';
+import { insertEvents, publishAfterCommit } from './transitions.js';
+import type { Transition } from './transitions.js';
+
+const RAW_MAX_BYTES = 64 * 1024;
+const DEFAULT_PRIORITY = 500;
+const DEFAULT_MAX_ATTEMPTS = 3;
+// PostgreSQL stores neither a NUL in text nor the escape \u0000 in jsonb: one such submission
+// would fail its whole batch for ever, so it is rejected up front.
+const hasNul = (text: string): boolean => text.includes('\u0000') || text.includes('\\u0000');
+
+interface Rejection {
+  msg: JsMsg;
+  tenant: string | null;
+  reason: string;
+  errors: FieldError[];
+  raw: string;
+}
+
+interface Accepted {
+  msg: JsMsg;
+  tenant: string;
+  submission: SubmissionV1;
+}
+
+/** Tenants known to PostgreSQL, reloaded when a submission names one not seen yet. */
+export class TenantCache {
+  private known = new Set<string>();
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async refresh(): Promise<void> {
+    const rows = await this.db.selectFrom('tenants').select('id').execute();
+    this.known = new Set(rows.map((r) => r.id));
+  }
+
+  has(tenant: string): boolean {
+    return this.known.has(tenant);
+  }
+}
+
+/** Text safe for a PostgreSQL text column, cut at 64 KiB of UTF-8. */
+function storableRaw(raw: string): string {
+  let text = raw.replaceAll('\u0000', '\uFFFD');
+  if (Buffer.byteLength(text) > RAW_MAX_BYTES) {
+    // Cutting bytes may split a character: its remains decode to U+FFFD, which is fine for a record.
+    text = Buffer.from(text).subarray(0, RAW_MAX_BYTES).toString('utf8');
+  }
+  return text;
+}
+
+/**
+ * Handles one batch of submissions: valid ones go into workloads with ONE insert (idempotent on
+ * id and on (tenant, idempotency_key)) plus ONE workload_events insert, invalid ones into
+ * rejected_submissions with ONE insert, all in one transaction. Messages are acked (or term-ed)
+ * only after the commit, so a crash at any point redelivers them and the inserts skip duplicates.
+ * A database error throws and the runtime naks the batch.
+ */
+export function createIngestHandler(deps: {
+  db: Kysely<Database>;
+  js: JetStreamClient;
+  tenants: TenantCache;
+  log: Logger;
+  onIngested: () => void;
+}): (msgs: JsMsg[]) => Promise<void> {
+  const { db, js, tenants, log } = deps;
+  return async (msgs) => {
+    const subjectTenants = msgs.map((m) => lastToken(m.subject) ?? '');
+    if (subjectTenants.some((t) => !tenants.has(t))) await tenants.refresh();
+
+    const accepted: Accepted[] = [];
+    const rejected: Rejection[] = [];
+    msgs.forEach((msg, i) => {
+      const tenant = subjectTenants[i]!;
+      const decoded = decode('submission', msg.data);
+      if (!decoded.ok) {
+        rejected.push({ msg, tenant, reason: decoded.reason, errors: decoded.errors, raw: decoded.raw });
+        return;
+      }
+      // Valid means valid UTF-8 JSON, so the text decodes cleanly.
+      const raw = Buffer.from(msg.data).toString('utf8');
+      if (!tenants.has(tenant)) {
+        rejected.push({ msg, tenant, reason: `unknown tenant "${tenant}": create the tenant first or publish on an existing one`, errors: [], raw });
+      } else if (hasNul(raw)) {
+        rejected.push({ msg, tenant, reason: 'submission contains a NUL character (\\u0000), which PostgreSQL cannot store', errors: [], raw });
+      } else {
+        accepted.push({ msg, tenant, submission: decoded.value });
+      }
+    });
+
+    const transitions = await db.transaction().execute(async (trx) => {
+      let inserted: Transition[] = [];
+      if (accepted.length > 0) {
+        const rows = await trx
+          .insertInto('workloads')
+          .values(
+            accepted.map(({ msg, tenant, submission: s }) => ({
+              id: s.id,
+              tenant,
+              type: s.type,
+              status: WORKLOAD_STATUS.PENDING,
+              priority: s.priority ?? DEFAULT_PRIORITY,
+              max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+              input: JSON.stringify(s.input ?? null),
+              labels: JSON.stringify(s.labels ?? {}),
+              requirements: JSON.stringify(s.requirements ?? {}),
+              run_at: s.runAt ?? null,
+              timeout_seconds: s.timeoutSeconds ?? null,
+              idempotency_key: s.idempotencyKey ?? null,
+              trace_parent: traceparentOf(msg.headers) ?? null,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .returningAll()
+          .execute();
+        inserted = rows.map((row) => ({ row: row as WorkloadRow, from: null, reason: 'submitted', eventWorkerId: null }));
+        await insertEvents(trx, inserted);
+      }
+      if (rejected.length > 0) {
+        await trx
+          .insertInto('rejected_submissions')
+          .values(
+            rejected.map((r) => ({
+              subject: r.msg.subject,
+              tenant: r.tenant,
+              stream_seq: r.msg.seq,
+              msg_id: r.msg.headers?.get('Nats-Msg-Id') || null,
+              reason: r.reason,
+              errors: JSON.stringify(r.errors),
+              raw: storableRaw(r.raw),
+            })),
+          )
+          .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
+          .execute();
+      }
+      return inserted;
+    });
+
+    const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => ({
+      kind: 'rejected',
+      subject: SUBJECTS.rejected,
+      // One record per stream message even when redelivered after a crash.
+      msgId: `rejected:${r.msg.subject}:${r.msg.seq}`,
+      traceparent: traceparentOf(r.msg.headers),
+      message: {
+        ...envelope(),
+        subject: r.msg.subject,
+        tenant: r.tenant,
+        streamSeq: r.msg.seq,
+        msgId: r.msg.headers?.get('Nats-Msg-Id') || null,
+        reason: r.reason,
+        errors: r.errors,
+        raw: storableRaw(r.raw),
+      },
+    }));
+    await publishAfterCommit(js, transitions, log, rejectedMessages);
+    for (const a of accepted) a.msg.ack();
+    for (const r of rejected) r.msg.term();
+    if (rejected.length > 0) {
+      log.warn(
+        { count: rejected.length, first: { subject: rejected[0]!.msg.subject, streamSeq: rejected[0]!.msg.seq, reason: rejected[0]!.reason } },
+        'submissions rejected',
+      );
+    }
+    log.debug({ received: msgs.length, inserted: transitions.length, rejected: rejected.length }, 'ingested batch');
+    if (transitions.length > 0) deps.onIngested();
+  };
+}

@@ -1,0 +1,262 @@
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Database, WorkloadRow } from '@niyanta/db';
+import { SUBJECTS, WORKLOAD_STATUS, decode, envelope } from '@niyanta/messages';
+import type { CompletionV1, MessageTypes, Outgoing, RunUpdateV1, WorkloadError, WorkloadStatus } from '@niyanta/messages';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { formatSeconds, retryBackoffMs } from './backoff.js';
+import type { Logger } from './logger.js';
+import { applyChanges, lockWorkloads, publishAfterCommit } from './transitions.js';
+import type { Change } from './transitions.js';
+
+/** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
+export const NEWER_ATTEMPT_NAK_MS = 500;
+
+const ACTIVE_STATUSES: readonly string[] = [WORKLOAD_STATUS.SCHEDULED, WORKLOAD_STATUS.RUNNING];
+
+/** What to do with a run update or completion, given the workload's row. */
+export const FENCE = { apply: 'apply', discard: 'discard', later: 'later' } as const;
+export type Fence = (typeof FENCE)[keyof typeof FENCE];
+
+/**
+ * Fencing by attempt: only the current attempt of an active run may record anything. A newer
+ * attempt than the row's means the placement transaction has not committed yet: try later.
+ */
+export function fence(row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined, msg: { attempt: number; workerId: string }): Fence {
+  if (!row) return FENCE.discard;
+  if (msg.attempt > row.attempt) return FENCE.later;
+  if (msg.attempt < row.attempt) return FENCE.discard;
+  if (!ACTIVE_STATUSES.includes(row.status)) return FENCE.discard;
+  // The same attempt from another worker: an assignment published by a placement that rolled
+  // back, then re-placed elsewhere with the same number. Only the recorded worker counts.
+  if (row.worker_id !== null && row.worker_id !== msg.workerId) return FENCE.discard;
+  return FENCE.apply;
+}
+
+interface Decoded<T> {
+  msg: JsMsg;
+  value: T;
+}
+
+/** Decodes a batch; invalid messages are logged with the reason and term-ed (never retried). */
+function decodeAll<K extends 'runUpdate' | 'completion' | 'workerDead'>(
+  kind: K,
+  msgs: readonly JsMsg[],
+  log: Logger,
+): Decoded<MessageTypes[K]>[] {
+  const out: Decoded<MessageTypes[K]>[] = [];
+  for (const msg of msgs) {
+    const d = decode(kind, msg.data);
+    if (!d.ok) {
+      log.error({ subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors, raw: d.raw.slice(0, 1000) }, 'invalid message terminated');
+      msg.term();
+      continue;
+    }
+    out.push({ msg, value: d.value });
+  }
+  return out;
+}
+
+function logDiscard(log: Logger, value: { workloadId: string; attempt: number }, row: WorkloadRow | undefined, what: string): void {
+  log.info(
+    { workloadId: value.workloadId, attempt: value.attempt, currentAttempt: row?.attempt ?? null, status: row?.status ?? null },
+    `${what} discarded: not the current attempt of an active run`,
+  );
+}
+
+/**
+ * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
+ * of each workload with ONE update and publishes a progress event (no workload_events row).
+ */
+export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStreamClient; log: Logger }) {
+  const { db, js, log } = deps;
+  return async (msgs: JsMsg[]): Promise<void> => {
+    const updates = decodeAll('runUpdate', msgs, log);
+    const acks: JsMsg[] = [];
+    const later: JsMsg[] = [];
+    const progressEvents: Outgoing<'event'>[] = [];
+    const transitions = await db.transaction().execute(async (trx) => {
+      const rows = await lockWorkloads(trx, updates.map((u) => u.value.workloadId));
+      const starts: Change[] = [];
+      const started = new Set<string>();
+      const progress = new Map<string, RunUpdateV1>();
+      for (const { msg, value } of updates) {
+        const row = rows.get(value.workloadId);
+        const verdict = fence(row, value);
+        if (verdict === FENCE.later) {
+          later.push(msg);
+          continue;
+        }
+        acks.push(msg);
+        if (verdict === FENCE.discard) {
+          logDiscard(log, value, row, `run update ${value.kind}`);
+          continue;
+        }
+        if (value.kind === 'started') {
+          if (row!.status === WORKLOAD_STATUS.SCHEDULED && !started.has(row!.id)) {
+            started.add(row!.id);
+            starts.push({
+              id: row!.id,
+              from: WORKLOAD_STATUS.SCHEDULED,
+              to: WORKLOAD_STATUS.RUNNING,
+              attempt: row!.attempt,
+              started: true,
+              reason: `started on ${value.workerId}`,
+            });
+          }
+        } else if (value.progress) {
+          progress.set(value.workloadId, value); // the latest in the batch wins
+        }
+      }
+      const applied = await applyChanges(trx, starts);
+      if (progress.size > 0) {
+        const records = [...progress.values()].map((u) => ({ id: u.workloadId, progress: u.progress }));
+        await sql`
+          update workloads w set progress = v.progress, updated_at = now()
+          from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as v(id uuid, progress jsonb)
+          where w.id = v.id`.execute(trx);
+        for (const u of progress.values()) {
+          progressEvents.push({
+            kind: 'event',
+            subject: SUBJECTS.events(u.workloadId),
+            message: { ...envelope(), workloadId: u.workloadId, kind: 'progress', attempt: u.attempt, progress: u.progress! },
+          });
+        }
+      }
+      return applied;
+    });
+    await publishAfterCommit(js, transitions, log, progressEvents);
+    for (const m of acks) m.ack();
+    for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+  };
+}
+
+const UNKNOWN_ERROR: WorkloadError = { message: 'the run failed without an error', code: 'UNKNOWN', retryable: false };
+
+/** The change a completion makes to its (current, active) row. */
+export function completionChange(
+  row: WorkloadRow,
+  c: CompletionV1,
+  backoff: { baseMs: number; maxMs: number; random?: () => number },
+): Change {
+  const base = { id: row.id, from: row.status as WorkloadStatus, attempt: row.attempt, eventWorkerId: c.workerId };
+  switch (c.outcome) {
+    case 'succeeded':
+      return {
+        ...base,
+        to: WORKLOAD_STATUS.COMPLETED,
+        result: c.result ?? null,
+        progress: { fraction: 1 },
+        finished: 'now',
+        reason: 'succeeded',
+      };
+    case 'failed': {
+      const error = c.error ?? UNKNOWN_ERROR;
+      if (error.retryable && row.attempt < row.max_attempts) {
+        const delayMs = retryBackoffMs(row.attempt, backoff.baseMs, backoff.maxMs, backoff.random);
+        const why = `retrying in ${formatSeconds(delayMs)} after attempt ${row.attempt} failed: ${error.message}`;
+        return { ...base, to: WORKLOAD_STATUS.PENDING, error, workerId: null, runAfterMs: delayMs, pendingReason: why, reason: why };
+      }
+      const why = error.retryable
+        ? `failed after ${row.attempt} of ${row.max_attempts} attempts: ${error.message}`
+        : `failed (not retryable): ${error.message}`;
+      return { ...base, to: WORKLOAD_STATUS.FAILED, error, finished: 'now', reason: why };
+    }
+    case 'cancelled':
+      return { ...base, to: WORKLOAD_STATUS.CANCELLED, finished: 'now', reason: 'cancelled' };
+    case 'paused':
+      return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
+    case 'released':
+      return { ...base, to: WORKLOAD_STATUS.PENDING, workerId: null, runAfterMs: null, pendingReason: null, reason: `released by ${c.workerId}` };
+  }
+}
+
+/**
+ * `scheduler-complete`: applies each completion of the current attempt of an active run, all in
+ * ONE update and ONE events insert; then commits, publishes and acks.
+ */
+export function createCompletionHandler(deps: {
+  db: Kysely<Database>;
+  js: JetStreamClient;
+  log: Logger;
+  backoff: { baseMs: number; maxMs: number };
+  onApplied: (retryDelaysMs: number[]) => void;
+}) {
+  const { db, js, log } = deps;
+  return async (msgs: JsMsg[]): Promise<void> => {
+    const completions = decodeAll('completion', msgs, log);
+    const acks: JsMsg[] = [];
+    const later: JsMsg[] = [];
+    const retryDelays: number[] = [];
+    const transitions = await db.transaction().execute(async (trx) => {
+      const rows = await lockWorkloads(trx, completions.map((c) => c.value.workloadId));
+      const changes = new Map<string, Change>();
+      for (const { msg, value } of completions) {
+        const row = rows.get(value.workloadId);
+        const verdict = changes.has(value.workloadId) ? FENCE.discard : fence(row, value);
+        if (verdict === FENCE.later) {
+          later.push(msg);
+          continue;
+        }
+        acks.push(msg);
+        if (verdict === FENCE.discard) {
+          logDiscard(log, value, row, `completion ${value.outcome}`);
+          continue;
+        }
+        const change = completionChange(row!, value, deps.backoff);
+        if (typeof change.runAfterMs === 'number') retryDelays.push(change.runAfterMs);
+        changes.set(value.workloadId, change);
+      }
+      return applyChanges(trx, [...changes.values()]);
+    });
+    await publishAfterCommit(js, transitions, log);
+    for (const m of acks) m.ack();
+    for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+    if (transitions.length > 0) deps.onApplied(retryDelays);
+  };
+}
+
+/**
+ * `scheduler-worker-dead`: the dead worker's SCHEDULED and RUNNING workloads go back to PENDING.
+ * Their attempt rises at the next placement, which fences the old runs out.
+ */
+export function createWorkerDeadHandler(deps: {
+  db: Kysely<Database>;
+  js: JetStreamClient;
+  log: Logger;
+  onDead: (workerId: string) => void;
+  onRequeued: () => void;
+}) {
+  const { db, js, log } = deps;
+  return async (msgs: JsMsg[]): Promise<void> => {
+    const dead = decodeAll('workerDead', msgs, log);
+    const workerIds = [...new Set(dead.map((d) => d.value.workerId))];
+    for (const id of workerIds) deps.onDead(id);
+    const transitions = await db.transaction().execute(async (trx) => {
+      if (workerIds.length === 0) return [];
+      const { rows } = await sql<WorkloadRow>`
+        select * from workloads
+        where worker_id = any(${workerIds}::text[]) and status in ('SCHEDULED', 'RUNNING')
+        order by id for update`.execute(trx);
+      const changes = rows.map((row): Change => {
+        const why = `worker ${row.worker_id} declared dead`;
+        return {
+          id: row.id,
+          from: row.status as WorkloadStatus,
+          to: WORKLOAD_STATUS.PENDING,
+          attempt: row.attempt,
+          workerId: null,
+          eventWorkerId: row.worker_id,
+          pendingReason: why,
+          runAfterMs: null,
+          reason: why,
+        };
+      });
+      return applyChanges(trx, changes);
+    });
+    await publishAfterCommit(js, transitions, log);
+    for (const d of dead) d.msg.ack();
+    if (workerIds.length > 0) log.info({ workerIds, requeued: transitions.length }, 'dead workers\' runs back to PENDING');
+    if (transitions.length > 0) deps.onRequeued();
+  };
+}

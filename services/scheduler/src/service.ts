@@ -1,0 +1,149 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
+import { connectDatabase, connectNats, consumeBatches, startHealthServer } from '@niyanta/runtime';
+import type { BatchConsumer, HealthServer } from '@niyanta/runtime';
+import { createCommandHandler } from './commands.js';
+import type { SchedulerConfig } from './config.js';
+import { createIngestHandler, TenantCache } from './ingest.js';
+import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { createCompletionHandler, createRunUpdateHandler, createWorkerDeadHandler } from './outcomes.js';
+import { Placer } from './placer.js';
+import { WorkerView } from './worker-view.js';
+
+/** Options of `start`. */
+export interface StartOptions {
+  /** Default: a new scheduler logger at LOG_LEVEL. */
+  log?: Logger;
+  /** Aborts a start-up still waiting for NATS or PostgreSQL. */
+  signal?: AbortSignal;
+}
+
+/** A running scheduler; dispose stops it (consumers, placer, NATS, pool). */
+export interface SchedulerService extends AsyncDisposable {
+  /** Runs a placement cycle soon (tests, operators). */
+  triggerPlacement(): void;
+  /** The health server's port, when HEALTH_PORT is set. */
+  healthPort: number | undefined;
+  close(): Promise<void>;
+}
+
+const CONSUMER_KEYS = ['schedulerIngest', 'schedulerRun', 'schedulerComplete', 'schedulerWorkerDead', 'schedulerCommands'] as const;
+
+/** Starts the scheduler: ingest, placement, run updates, completions, dead workers, commands. */
+export async function start(config: SchedulerConfig, opts: StartOptions = {}): Promise<SchedulerService> {
+  const log = opts.log ?? createSchedulerLogger(config.LOG_LEVEL);
+  const nats = await connectNats({ url: config.NATS_URL, name: 'scheduler', log, signal: opts.signal });
+  const cleanups: (() => Promise<void>)[] = [() => nats.close()];
+  const undo = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+  };
+  try {
+    const database = await connectDatabase({ url: config.DATABASE_URL, name: 'scheduler', log, signal: opts.signal });
+    cleanups.push(() => database.close());
+    const { db } = database;
+    const { js, jsm, nc } = nats;
+    for (const key of CONSUMER_KEYS) await ensureConsumer(jsm, CONSUMERS[key]);
+
+    // The view triggers the placer and the placer reads the view: the placer is bound late.
+    const placerRef: { current?: Placer } = {};
+    const trigger = () => placerRef.current?.trigger();
+    const view = new WorkerView({
+      nc,
+      db,
+      heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+      log: component(log, COMPONENTS.workerView),
+      onCapacity: trigger,
+    });
+    const activePlacer = new Placer({
+      db,
+      js,
+      liveWorkers: () => view.live(),
+      sweepMs: config.PLACEMENT_SWEEP_MS,
+      log: component(log, COMPONENTS.placer),
+    });
+    placerRef.current = activePlacer;
+    await view.start();
+    cleanups.push(() => view.stop());
+
+    const tenants = new TenantCache(db);
+    await tenants.refresh();
+    const backoff = { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS };
+    const consume = (key: (typeof CONSUMER_KEYS)[number], handle: (msgs: JsMsg[]) => Promise<void>, clog: Logger, maxBatch = 500) =>
+      consumeBatches({
+        js,
+        stream: CONSUMERS[key].stream,
+        consumer: CONSUMERS[key].durable_name,
+        ensure: () => ensureConsumer(jsm, CONSUMERS[key]),
+        handle,
+        log: clog,
+        maxBatch,
+        maxMessages: Math.max(1_000, maxBatch * 2),
+      });
+
+    const ingestLog = component(log, COMPONENTS.ingest);
+    const runLog = component(log, COMPONENTS.runUpdates);
+    const completeLog = component(log, COMPONENTS.completions);
+    const deadLog = component(log, COMPONENTS.workerDead);
+    const commandLog = component(log, COMPONENTS.commands);
+    const consumers: BatchConsumer[] = [
+      consume(
+        'schedulerIngest',
+        createIngestHandler({ db, js, tenants, log: ingestLog, onIngested: trigger }),
+        ingestLog,
+        config.INGEST_BATCH_MAX,
+      ),
+      consume('schedulerRun', createRunUpdateHandler({ db, js, log: runLog }), runLog),
+      consume(
+        'schedulerComplete',
+        createCompletionHandler({
+          db,
+          js,
+          log: completeLog,
+          backoff,
+          onApplied: (delays) => {
+            trigger();
+            if (delays.length > 0) activePlacer.triggerIn(Math.min(...delays));
+          },
+        }),
+        completeLog,
+      ),
+      consume(
+        'schedulerWorkerDead',
+        createWorkerDeadHandler({ db, js, log: deadLog, onDead: (id) => view.remove(id), onRequeued: trigger }),
+        deadLog,
+      ),
+      consume('schedulerCommands', createCommandHandler({ db, js, log: commandLog, onRequeued: trigger }), commandLog),
+    ];
+    // Consumers stop first (in-flight batches finish and ack), then the placer, on close.
+    cleanups.push(() => activePlacer.stop());
+    cleanups.push(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+    });
+    activePlacer.start();
+
+    let health: HealthServer | undefined;
+    if (config.HEALTH_PORT !== undefined) {
+      health = await startHealthServer({
+        port: config.HEALTH_PORT,
+        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
+      });
+      const h = health;
+      cleanups.unshift(() => h.close()); // last: /readyz says draining throughout the shutdown
+      cleanups.push(async () => h.setDraining());
+    }
+    log.info({ consumers: CONSUMER_KEYS.length, healthPort: health?.port }, 'scheduler started');
+
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= undo());
+    return {
+      triggerPlacement: trigger,
+      healthPort: health?.port,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

@@ -1,0 +1,213 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { toWorkload } from '@niyanta/db';
+import type { Database, WorkloadRow } from '@niyanta/db';
+import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
+import type { Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
+import { sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from './logger.js';
+
+/** Anything a statement can run on: the pool or a transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * One status change of one workload. Applied only if the row still has `from` and `attempt`
+ * (callers lock the rows first, so this guard is a safety net, not the fencing itself).
+ */
+export interface Change {
+  id: string;
+  from: WorkloadStatus;
+  to: WorkloadStatus;
+  /** The row's attempt now (before `incrementAttempt`). */
+  attempt: number;
+  /** Why, for workload_events and the status event. */
+  reason: string | null;
+  /** The worker named in the workload_events row; default: the row's worker after the change. */
+  eventWorkerId?: string | null;
+  /** Placement: `attempt + 1` (the new fencing token) and this worker. */
+  incrementAttempt?: boolean;
+  workerId?: string | null;
+  result?: unknown;
+  error?: WorkloadError | null;
+  progress?: Progress | null;
+  pendingReason?: string | null;
+  /** `null` clears run_at; a number sets it to the database's now() plus that many ms. */
+  runAfterMs?: number | null;
+  /** 'now' sets finished_at, 'clear' empties it. */
+  finished?: 'now' | 'clear';
+  /** Sets started_at once (the first run). */
+  started?: boolean;
+  /** Raises max_attempts to at least this. */
+  minMaxAttempts?: number;
+}
+
+/** A change as applied: the row after it, and what it came from. */
+export interface Transition {
+  row: WorkloadRow;
+  from: WorkloadStatus | null;
+  reason: string | null;
+  eventWorkerId: string | null;
+}
+
+// jsonb_to_recordset record: `set_*` flags say whether a column changes, because JSON null and
+// "absent" must differ (a result may be null; an absent result keeps the column).
+interface ChangeRecord {
+  id: string;
+  from_status: string;
+  to_status: string;
+  attempt: number;
+  inc_attempt: boolean;
+  set_worker: boolean;
+  worker_id: string | null;
+  set_result: boolean;
+  result: unknown;
+  set_error: boolean;
+  error: unknown;
+  set_progress: boolean;
+  progress: unknown;
+  set_pending_reason: boolean;
+  pending_reason: string | null;
+  run_at_mode: 'keep' | 'clear' | 'delay';
+  delay_ms: number | null;
+  finished: 'keep' | 'now' | 'clear';
+  started: boolean;
+  min_max_attempts: number | null;
+}
+
+function toRecord(c: Change): ChangeRecord {
+  return {
+    id: c.id,
+    from_status: c.from,
+    to_status: c.to,
+    attempt: c.attempt,
+    inc_attempt: c.incrementAttempt ?? false,
+    set_worker: c.workerId !== undefined,
+    worker_id: c.workerId ?? null,
+    set_result: c.result !== undefined,
+    result: c.result ?? null,
+    set_error: c.error !== undefined,
+    error: c.error ?? null,
+    set_progress: c.progress !== undefined,
+    progress: c.progress ?? null,
+    set_pending_reason: c.pendingReason !== undefined,
+    pending_reason: c.pendingReason ?? null,
+    run_at_mode: c.runAfterMs === undefined ? 'keep' : c.runAfterMs === null ? 'clear' : 'delay',
+    delay_ms: c.runAfterMs ?? null,
+    finished: c.finished ?? 'keep',
+    started: c.started ?? false,
+    min_max_attempts: c.minMaxAttempts ?? null,
+  };
+}
+
+/**
+ * Applies many changes in ONE update and records them in ONE workload_events insert; returns
+ * the transitions that applied (rows via RETURNING) for `publishTransitions` after commit.
+ * At most one change per workload per call.
+ */
+export async function applyChanges(trx: Executor, changes: readonly Change[]): Promise<Transition[]> {
+  if (changes.length === 0) return [];
+  const records = JSON.stringify(changes.map(toRecord));
+  // jsonb_to_recordset turns a JSON null in a jsonb field into the jsonb value 'null': nullif
+  // stores SQL NULL instead, which the mappers read back as null either way.
+  const { rows } = await sql<WorkloadRow>`
+    update workloads w set
+      status = v.to_status,
+      attempt = case when v.inc_attempt then w.attempt + 1 else w.attempt end,
+      worker_id = case when v.set_worker then v.worker_id else w.worker_id end,
+      result = case when v.set_result then nullif(v.result, 'null'::jsonb) else w.result end,
+      error = case when v.set_error then nullif(v.error, 'null'::jsonb) else w.error end,
+      progress = case when v.set_progress then nullif(v.progress, 'null'::jsonb) else w.progress end,
+      pending_reason = case when v.set_pending_reason then v.pending_reason else w.pending_reason end,
+      run_at = case v.run_at_mode
+        when 'clear' then null
+        when 'delay' then now() + v.delay_ms * interval '1 millisecond'
+        else w.run_at end,
+      finished_at = case v.finished when 'now' then now() when 'clear' then null else w.finished_at end,
+      started_at = case when v.started then coalesce(w.started_at, now()) else w.started_at end,
+      max_attempts = greatest(w.max_attempts, coalesce(v.min_max_attempts, 0)),
+      updated_at = now()
+    from jsonb_to_recordset(${records}::jsonb) as v(
+      id uuid, from_status text, to_status text, attempt int, inc_attempt boolean,
+      set_worker boolean, worker_id text, set_result boolean, result jsonb, set_error boolean, error jsonb,
+      set_progress boolean, progress jsonb, set_pending_reason boolean, pending_reason text,
+      run_at_mode text, delay_ms bigint, finished text, started boolean, min_max_attempts int)
+    where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
+    returning w.*`.execute(trx);
+  const byId = new Map(changes.map((c) => [c.id, c]));
+  const transitions = rows.map((row): Transition => {
+    const c = byId.get(row.id)!;
+    return {
+      row,
+      from: c.from,
+      reason: c.reason,
+      eventWorkerId: c.eventWorkerId !== undefined ? c.eventWorkerId : row.worker_id,
+    };
+  });
+  await insertEvents(trx, transitions);
+  return transitions;
+}
+
+/** Locks the rows of a batch's workloads, in id order so concurrent batches cannot deadlock. */
+export async function lockWorkloads(trx: Executor, ids: readonly string[]): Promise<Map<string, WorkloadRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<WorkloadRow>`
+    select * from workloads where id = any(${[...new Set(ids)]}::uuid[]) order by id for update`.execute(trx);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** ONE multi-row insert of workload_events for the transitions. */
+export async function insertEvents(trx: Executor, transitions: readonly Transition[]): Promise<void> {
+  if (transitions.length === 0) return;
+  await trx
+    .insertInto('workload_events')
+    .values(
+      transitions.map((t) => ({
+        workload_id: t.row.id,
+        from_status: t.from,
+        to_status: t.row.status,
+        attempt: t.row.attempt,
+        reason: t.reason,
+        worker_id: t.eventWorkerId,
+      })),
+    )
+    .execute();
+}
+
+/** The status `event` messages of transitions, on each workload's events subject. */
+export function statusEvents(transitions: readonly Transition[]): Outgoing<'event'>[] {
+  return transitions.map((t) => ({
+    kind: 'event',
+    subject: SUBJECTS.events(t.row.id),
+    traceparent: t.row.trace_parent,
+    message: {
+      ...envelope(),
+      workloadId: t.row.id,
+      kind: 'status',
+      fromStatus: t.from,
+      toStatus: t.row.status,
+      attempt: t.row.attempt,
+      reason: t.reason,
+      workload: toWorkload(t.row),
+    },
+  }));
+}
+
+/**
+ * Publishes the status events of committed transitions (and any extra messages). A failure is
+ * logged, not thrown: the change is already committed and the events stream is a live feed,
+ * PostgreSQL the record; throwing would only redeliver messages whose effects are done.
+ */
+export async function publishAfterCommit(
+  js: JetStreamClient,
+  transitions: readonly Transition[],
+  log: Logger,
+  extra: readonly Outgoing[] = [],
+): Promise<void> {
+  const items: Outgoing[] = [...statusEvents(transitions), ...extra];
+  if (items.length === 0) return;
+  try {
+    await publishAll(js, items);
+  } catch (err) {
+    log.warn({ err, count: items.length }, 'publishing events after commit failed; PostgreSQL has the changes');
+  }
+}

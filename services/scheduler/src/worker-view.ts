@@ -1,0 +1,127 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Database } from '@niyanta/db';
+import { SUBJECTS, decode, isSubjectToken } from '@niyanta/messages';
+import type { HeartbeatV1 } from '@niyanta/messages';
+import type { Kysely } from 'kysely';
+import type { Logger } from './logger.js';
+import type { PlacementWorker } from './placement.js';
+
+/** What the scheduler knows of one worker, from its heartbeats. */
+export interface WorkerState extends PlacementWorker {
+  status: HeartbeatV1['status'];
+  labels: Record<string, string>;
+  zone: string | null;
+  /** Local clock (ms) when last heard from; the worker's own clock is not trusted. */
+  lastSeenMs: number;
+  /** Slots not running anything, by its own count. */
+  freeSlots: number;
+}
+
+const ACTIVE = 'ACTIVE';
+
+/**
+ * Live worker capacity for placement: a core subscription to every heartbeat (a missed one only
+ * delays placement until the next), seeded at start from the health monitor's `workers` table so
+ * a restarted scheduler places at once.
+ */
+export class WorkerView {
+  private readonly workers = new Map<string, WorkerState>();
+  private sub: Subscription | undefined;
+  private done: Promise<void> | undefined;
+
+  constructor(
+    private readonly opts: {
+      nc: NatsConnection;
+      db: Kysely<Database>;
+      heartbeatTimeoutMs: number;
+      log: Logger;
+      /** A worker appeared or reported more free slots. */
+      onCapacity: () => void;
+      now?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  async start(): Promise<void> {
+    this.sub = this.opts.nc.subscribe(SUBJECTS.heartbeatAll);
+    const sub = this.sub;
+    this.done = (async () => {
+      for await (const m of sub) {
+        const decoded = decode('heartbeat', m.data);
+        if (!decoded.ok) {
+          this.opts.log.warn({ subject: m.subject, reason: decoded.reason }, 'invalid heartbeat ignored');
+          continue;
+        }
+        this.onHeartbeat(decoded.value);
+      }
+    })();
+    const rows = await this.opts.db.selectFrom('workers').selectAll().where('status', '=', ACTIVE).execute();
+    for (const r of rows) {
+      if (this.workers.has(r.id) || !isSubjectToken(r.id)) continue; // a heartbeat is newer
+      this.workers.set(r.id, {
+        id: r.id,
+        status: ACTIVE,
+        capacity: r.capacity,
+        labels: r.labels,
+        zone: r.zone,
+        types: r.types,
+        freeSlots: r.free_slots,
+        lastSeenMs: new Date(r.last_heartbeat_at).getTime(),
+      });
+    }
+    this.opts.log.info({ workers: this.workers.size }, 'worker view loaded');
+    if (this.workers.size > 0) this.opts.onCapacity();
+  }
+
+  /** Applies one heartbeat; exposed for tests and for the subscription. */
+  onHeartbeat(hb: HeartbeatV1): void {
+    // Its id becomes a subject token (assign.<id>): one that cannot be is never placed on.
+    if (!isSubjectToken(hb.workerId)) return;
+    if (hb.status === 'STOPPED') {
+      this.remove(hb.workerId);
+      return;
+    }
+    const before = this.workers.get(hb.workerId);
+    const freeSlots = Math.max(0, hb.capacity.slots - hb.running.length);
+    this.workers.set(hb.workerId, {
+      id: hb.workerId,
+      status: hb.status,
+      capacity: hb.capacity,
+      labels: hb.labels,
+      zone: hb.zone ?? null,
+      types: hb.types,
+      freeSlots,
+      lastSeenMs: this.now(),
+    });
+    const wasLive = before !== undefined && this.isLive(before, this.now());
+    if (hb.status === ACTIVE && (!wasLive || before.status !== ACTIVE || freeSlots > before.freeSlots)) {
+      this.opts.onCapacity();
+    }
+  }
+
+  /** Forgets a worker (STOPPED heartbeat or declared dead); a later heartbeat brings it back. */
+  remove(workerId: string): void {
+    this.workers.delete(workerId);
+  }
+
+  private isLive(w: WorkerState, nowMs: number): boolean {
+    return w.status === ACTIVE && nowMs - w.lastSeenMs <= this.opts.heartbeatTimeoutMs;
+  }
+
+  /** Workers that take work now: ACTIVE and heard from within the heartbeat timeout. */
+  live(): WorkerState[] {
+    const nowMs = this.now();
+    const out: WorkerState[] = [];
+    for (const w of this.workers.values()) if (this.isLive(w, nowMs)) out.push(w);
+    return out;
+  }
+
+  /** Stops listening. */
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    await this.done;
+  }
+}

@@ -1,0 +1,299 @@
+import { DEFAULT_TENANT, SUBJECTS, decode, envelope, publishAll, publishOne, uuidv7 } from '@niyanta/messages';
+import type { EventV1, RejectedV1 } from '@niyanta/messages';
+import { waitFor } from '@niyanta/testing';
+import {
+  startFakeWorker,
+  startHarness,
+  submission,
+  submit,
+  waitConsumerDrained,
+  waitForWorkload,
+  workload,
+} from './harness.js';
+import type { Harness } from './harness.js';
+
+jest.setTimeout(60_000);
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ RETRY_BACKOFF_BASE_MS: '300', RETRY_BACKOFF_MAX_MS: '600' });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const events = (id: string) =>
+  h.db
+    .selectFrom('workload_events')
+    .select(['from_status', 'to_status', 'attempt', 'reason', 'worker_id', 'at'])
+    .where('workload_id', '=', id)
+    .orderBy('id')
+    .execute();
+
+describe('ingest', () => {
+  it('stores submissions published over the broker exactly once, with a submitted event', async () => {
+    const items = Array.from({ length: 5 }, () => submission('ingest-basic', { priority: 700, labels: { team: 'a' } }));
+    const traceparent = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
+    await publishAll(
+      h.js,
+      items.map((s) => ({ kind: 'submission' as const, subject: SUBJECTS.submit(DEFAULT_TENANT), message: s, traceparent })),
+    );
+    for (const s of items) {
+      const row = await waitForWorkload(h, s.id, (r) => r.status !== undefined, `workload ${s.id} in PostgreSQL`);
+      expect(row).toMatchObject({ tenant: 'default', type: 'ingest-basic', priority: 700, max_attempts: 3, attempt: 0, labels: { team: 'a' } });
+      expect(row.trace_parent).toMatch(/^00-0123456789abcdef0123456789abcdef-/);
+      expect(await events(s.id)).toEqual([
+        expect.objectContaining({ from_status: null, to_status: 'PENDING', attempt: 0, reason: 'submitted' }),
+      ]);
+    }
+  });
+
+  it('keeps one workload for the same Nats-Msg-Id twice and for one idempotency key under two ids', async () => {
+    const s = submission('ingest-dedupe');
+    expect((await submit(h, s)).duplicate).toBe(false);
+    expect((await submit(h, s)).duplicate).toBe(true);
+    // Different message ids get past the broker: PostgreSQL's unique (tenant, key) keeps one.
+    const first = submission('ingest-dedupe', { idempotencyKey: 'key-1' });
+    const second = submission('ingest-dedupe', { idempotencyKey: 'key-1' });
+    await submit(h, first, DEFAULT_TENANT, `m-${first.id}`);
+    await submit(h, second, DEFAULT_TENANT, `m-${second.id}`);
+    // The same id again under a new message id: the primary key keeps one.
+    await submit(h, s, DEFAULT_TENANT, `again-${s.id}`);
+    await waitConsumerDrained(h, 'schedulerIngest');
+    const rows = await h.db.selectFrom('workloads').select(['id', 'idempotency_key']).where('type', '=', 'ingest-dedupe').execute();
+    expect(rows.map((r) => r.id).sort()).toEqual([s.id, first.id].sort());
+    expect(await events(s.id)).toHaveLength(1);
+  });
+
+  it('ingests a batch of 1,000 submissions', async () => {
+    const items = Array.from({ length: 1000 }, () => submission('ingest-bulk'));
+    await publishAll(h.js, items.map((s) => ({ kind: 'submission' as const, subject: SUBJECTS.submit(DEFAULT_TENANT), message: s })));
+    await waitFor(
+      async () => {
+        const r = await h.db
+          .selectFrom('workloads')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('type', '=', 'ingest-bulk')
+          .executeTakeFirstOrThrow();
+        return Number(r.n) === 1000;
+      },
+      { timeoutMs: 20_000, message: '1,000 workloads' },
+    );
+    const ev = await h.db
+      .selectFrom('workload_events')
+      .innerJoin('workloads', 'workloads.id', 'workload_events.workload_id')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('workloads.type', '=', 'ingest-bulk')
+      .executeTakeFirstOrThrow();
+    expect(Number(ev.n)).toBe(1000);
+  });
+
+  it('records malformed submissions in rejected_submissions and on niyanta.rejected, ingesting the valid ones around them', async () => {
+    const seen: RejectedV1[] = [];
+    const sub = h.nc.subscribe(SUBJECTS.rejected);
+    void (async () => {
+      for await (const m of sub) {
+        const d = decode('rejected', m.data);
+        if (d.ok) seen.push(d.value);
+      }
+    })();
+    const before = submission('ingest-mixed');
+    const after = submission('ingest-mixed');
+    const subject = SUBJECTS.submit(DEFAULT_TENANT);
+    await submit(h, before);
+    const notJson = await h.js.publish(subject, new TextEncoder().encode('{not json'), { msgID: uuidv7() });
+    const invalid = await h.js.publish(subject, new TextEncoder().encode(JSON.stringify({ schemaVersion: 1, id: uuidv7(), input: 1, priority: 'high' })), {
+      msgID: uuidv7(),
+    });
+    await submit(h, after);
+    await waitForWorkload(h, before.id, () => true, 'the valid submission before');
+    await waitForWorkload(h, after.id, () => true, 'the valid submission after');
+    const rows = await waitFor(
+      async () => {
+        const r = await h.db
+          .selectFrom('rejected_submissions')
+          .selectAll()
+          .where('stream_seq', 'in', [notJson.seq, invalid.seq])
+          .orderBy('stream_seq')
+          .execute();
+        return r.length === 2 ? r : undefined;
+      },
+      { message: 'two rejected submissions' },
+    );
+    expect(rows[0]).toMatchObject({ subject, tenant: 'default', raw: '{not json', errors: [] });
+    expect(rows[0]!.reason).toMatch(/not JSON/);
+    expect(rows[1]!.errors).toEqual(
+      expect.arrayContaining([
+        { path: '/type', message: 'is required' },
+        expect.objectContaining({ path: '/priority' }),
+      ]),
+    );
+    await waitFor(() => seen.filter((r) => r.streamSeq === notJson.seq || r.streamSeq === invalid.seq).length === 2, {
+      message: 'two messages on niyanta.rejected',
+    });
+    expect(seen.find((r) => r.streamSeq === invalid.seq)!.reason).toMatch(/invalid submission/);
+    sub.unsubscribe();
+    // Rejected messages are term-ed, never redelivered: the work queue is empty.
+    await waitConsumerDrained(h, 'schedulerIngest');
+  });
+
+  it('rejects a submission for an unknown tenant', async () => {
+    const s = submission('ingest-tenant');
+    const ack = await submit(h, s, 'no-such-tenant');
+    const row = await waitFor(
+      () => h.db.selectFrom('rejected_submissions').selectAll().where('stream_seq', '=', ack.seq).executeTakeFirst(),
+      { message: 'the rejection' },
+    );
+    expect(row).toMatchObject({ tenant: 'no-such-tenant', reason: expect.stringMatching(/unknown tenant "no-such-tenant"/) });
+    expect(await workload(h, s.id)).toBeUndefined();
+  });
+});
+
+describe('placement and runs', () => {
+  it('assigns to a live worker with attempt 1, runs and completes it, one event row per transition', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-life', types: ['life'] });
+    const statusEvents: EventV1[] = [];
+    const s = submission('life', { timeoutSeconds: 60 });
+    const sub = h.nc.subscribe(SUBJECTS.events(s.id));
+    void (async () => {
+      for await (const m of sub) {
+        const d = decode('event', m.data);
+        if (d.ok) statusEvents.push(d.value);
+      }
+    })();
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id);
+    expect(a).toMatchObject({ attempt: 1, type: 'life', input: { n: 1 }, tenant: 'default', timeoutSeconds: 60, checkpoint: null });
+    await waitForWorkload(h, s.id, (r) => r.status === 'SCHEDULED', 'SCHEDULED');
+    await worker.started(a);
+    const running = await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    expect(running.started_at).not.toBeNull();
+    await worker.complete(a, 'succeeded', { result: { answer: 42 } });
+    const done = await waitForWorkload(h, s.id, (r) => r.status === 'COMPLETED', 'COMPLETED');
+    expect(done).toMatchObject({ result: { answer: 42 }, progress: { fraction: 1 }, attempt: 1, worker_id: 'fw-life' });
+    expect(done.finished_at).not.toBeNull();
+    expect((await events(s.id)).map((e) => [e.from_status, e.to_status, e.attempt])).toEqual([
+      [null, 'PENDING', 0],
+      ['PENDING', 'SCHEDULED', 1],
+      ['SCHEDULED', 'RUNNING', 1],
+      ['RUNNING', 'COMPLETED', 1],
+    ]);
+    await waitFor(() => statusEvents.some((e) => e.toStatus === 'COMPLETED'), { message: 'the COMPLETED status event' });
+    expect(statusEvents.find((e) => e.toStatus === 'COMPLETED')!.workload).toMatchObject({ status: 'COMPLETED', result: { answer: 42 } });
+    sub.unsubscribe();
+  });
+
+  it('discards a completion from an old attempt, and retries a retryable failure after a backoff until maxAttempts', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-retry', types: ['flaky'] });
+    const s = submission('flaky', { maxAttempts: 2 });
+    await submit(h, s);
+    const first = await worker.waitForAssignment(s.id, 1);
+    await worker.started(first);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await worker.complete(first, 'failed', { error: { message: 'disk full', code: 'EIO', retryable: true } });
+    const second = await worker.waitForAssignment(s.id, 2);
+    const retried = (await events(s.id)).find((e) => e.to_status === 'PENDING' && e.attempt === 1)!;
+    expect(retried.reason).toMatch(/^retrying in [\d.]+s after attempt 1 failed: disk full$/);
+    const row = (await workload(h, s.id))!;
+    expect(row.run_at!.getTime()).toBeGreaterThan(retried.at.getTime());
+    expect(row.error).toEqual({ message: 'disk full', code: 'EIO', retryable: true });
+
+    // A late success of attempt 1 must not overwrite attempt 2.
+    await worker.complete(first, 'succeeded', { result: 'stale' });
+    await waitConsumerDrained(h, 'schedulerComplete');
+    expect((await workload(h, s.id))!).toMatchObject({ status: 'SCHEDULED', attempt: 2, result: null });
+
+    await worker.complete(second, 'failed', { error: { message: 'disk full again', code: 'EIO', retryable: true } });
+    const failed = await waitForWorkload(h, s.id, (r) => r.status === 'FAILED', 'FAILED');
+    expect(failed).toMatchObject({ attempt: 2, error: { message: 'disk full again', code: 'EIO', retryable: true } });
+    expect(failed.finished_at).not.toBeNull();
+    expect((await events(s.id)).map((e) => `${e.from_status}>${e.to_status}@${e.attempt}`)).toEqual([
+      'null>PENDING@0',
+      'PENDING>SCHEDULED@1',
+      'SCHEDULED>RUNNING@1',
+      'RUNNING>PENDING@1',
+      'PENDING>SCHEDULED@2',
+      'SCHEDULED>FAILED@2',
+    ]);
+  });
+
+  it('keeps a workload needing more memory than any worker PENDING, saying why', async () => {
+    await using _worker = await startFakeWorker(h, { id: 'fw-small', types: ['big'], capacity: { memoryMb: 8192 } });
+    const s = submission('big', { requirements: { memoryMb: 99999 } });
+    await submit(h, s);
+    const row = await waitForWorkload(h, s.id, (r) => r.pending_reason !== null, 'a pending reason');
+    expect(row).toMatchObject({ status: 'PENDING', pending_reason: 'needs memoryMb 99999 but the largest live worker offers 8192' });
+  });
+
+  it('sends a dead worker\'s runs back to PENDING and places them again with a new attempt', async () => {
+    await using doomed = await startFakeWorker(h, { id: 'fw-doomed', types: ['orphan'] });
+    const s = submission('orphan');
+    await submit(h, s);
+    const a = await doomed.waitForAssignment(s.id, 1);
+    await doomed.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await doomed.stop();
+    await using heir = await startFakeWorker(h, { id: 'fw-heir', types: ['orphan'] });
+    await publishOne(h.js, {
+      kind: 'workerDead',
+      subject: SUBJECTS.workerDead('fw-doomed'),
+      message: { ...envelope(), workerId: 'fw-doomed', lastHeartbeatAt: new Date().toISOString(), reason: 'test' },
+    });
+    const b = await heir.waitForAssignment(s.id, 2);
+    expect(b.attempt).toBe(2);
+    const reasons = (await events(s.id)).map((e) => e.reason);
+    expect(reasons).toContain('worker fw-doomed declared dead');
+  });
+});
+
+describe('commands', () => {
+  const command = (workloadId: string, cmd: 'cancel' | 'pause' | 'resume' | 'retry') =>
+    publishOne(h.js, {
+      kind: 'command',
+      subject: SUBJECTS.command(DEFAULT_TENANT),
+      message: { ...envelope(), workloadId, command: cmd },
+    });
+
+  it('cancels a PENDING workload at once', async () => {
+    const s = submission('nobody-runs-this');
+    await submit(h, s);
+    await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING');
+    await command(s.id, 'cancel');
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+    expect(row.finished_at).not.toBeNull();
+    expect((await events(s.id)).at(-1)).toMatchObject({ from_status: 'PENDING', to_status: 'CANCELLED' });
+  });
+
+  it('asks the worker to stop a RUNNING workload and records CANCELLED with its completion', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-cancel', types: ['cancel-me'] });
+    const s = submission('cancel-me');
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id);
+    await worker.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await command(s.id, 'cancel');
+    const stop = await waitFor(() => worker.controls.find((c) => c.workloadId === s.id), { message: 'a control message' });
+    expect(stop).toMatchObject({ action: 'stop', attempt: 1, workerId: 'fw-cancel' });
+    expect((await workload(h, s.id))!.status).toBe('RUNNING');
+    await worker.complete(a, 'cancelled');
+    await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+  });
+
+  it('pauses, resumes and retries', async () => {
+    const s = submission('nobody-runs-this-either');
+    await submit(h, s);
+    await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING');
+    await command(s.id, 'pause');
+    await waitForWorkload(h, s.id, (r) => r.status === 'PAUSED', 'PAUSED');
+    await command(s.id, 'resume');
+    await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING again');
+    await command(s.id, 'cancel');
+    await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+    await command(s.id, 'retry');
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING after retry');
+    expect(row.finished_at).toBeNull();
+    expect((await events(s.id)).map((e) => e.to_status)).toEqual(['PENDING', 'PAUSED', 'PENDING', 'CANCELLED', 'PENDING']);
+  });
+});

@@ -1,0 +1,61 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { envelope, publishOne, SUBJECTS } from '@niyanta/messages';
+import type { HeartbeatV1 } from '@niyanta/messages';
+import type { Logger } from './logger.js';
+import { createThrottle } from './throttle.js';
+
+/** Heartbeat statuses (`HeartbeatV1['status']`). */
+export const WORKER_STATUS = {
+  active: 'ACTIVE',
+  draining: 'DRAINING',
+  stopped: 'STOPPED',
+} as const satisfies Record<string, HeartbeatV1['status']>;
+export type WorkerStatus = (typeof WORKER_STATUS)[keyof typeof WORKER_STATUS];
+
+/** Extra heartbeats (a slot freed) come at most this often. */
+export const EXTRA_HEARTBEAT_MIN_GAP_MS = 50;
+
+/** The heartbeat without its envelope fields. */
+export type HeartbeatBody = Omit<HeartbeatV1, 'schemaVersion' | 'id' | 'time'>;
+
+/** Periodic heartbeats plus immediate ones when capacity changes. */
+export interface Heartbeats {
+  /** Publishes one now and resolves once it is acked (or failed, logged). */
+  beatNow(): Promise<void>;
+  /** Publishes one soon (throttled), so the scheduler sees a freed slot without waiting. */
+  beatSoon(): void;
+  /** Stops the timer; `beatNow` still works (for the last beat). */
+  stop(): void;
+}
+
+/** Starts heartbeats on `SUBJECTS.heartbeat(workerId)`; the first is published at once. */
+export function startHeartbeats(opts: {
+  js: JetStreamClient;
+  workerId: string;
+  intervalMs: number;
+  body: () => HeartbeatBody;
+  log: Logger;
+}): Heartbeats {
+  const { js, log } = opts;
+  const subject = SUBJECTS.heartbeat(opts.workerId);
+  const beatNow = async (): Promise<void> => {
+    const body = opts.body();
+    try {
+      await publishOne(js, { kind: 'heartbeat', subject, message: { ...envelope(), ...body } });
+      log.trace({ status: body.status, running: body.running.length }, 'heartbeat published');
+    } catch (err) {
+      // The next beat carries the same information; the health monitor tolerates a gap.
+      log.warn({ err, status: body.status }, 'heartbeat publish failed');
+    }
+  };
+  const soon = createThrottle(EXTRA_HEARTBEAT_MIN_GAP_MS, () => void beatNow());
+  const timer = setInterval(() => void beatNow(), opts.intervalMs);
+  return {
+    beatNow,
+    beatSoon: () => soon.trigger(),
+    stop() {
+      clearInterval(timer);
+      soon.cancel();
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export { loadConfig, defaultWorkerId } from './config.js';
+export type { WorkerConfig } from './config.js';
+export { start, ASSIGN_MAX_ACK_PENDING } from './worker.js';
+export type { Worker } from './worker.js';
+export { createWorkerLogger } from './logger.js';
+export { WorkerError, DuplicateWorkloadTypeError, CheckpointTooLargeError } from './errors.js';
+export { CheckpointPublishError, CHECKPOINT_INLINE_MAX_BYTES, PROGRESS_MIN_GAP_MS } from './run.js';
+export { WORKER_STATUS, EXTRA_HEARTBEAT_MIN_GAP_MS } from './heartbeat.js';
+export type { WorkerStatus } from './heartbeat.js';
+export { LOG_FLUSH_MS, LOG_MAX_LINES, LOG_LINE_MAX_CHARS } from './log-buffer.js';
+export { builtinWorkloads } from './workloads/index.js';

@@ -1,0 +1,261 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { HeartbeatV1 } from '@niyanta/messages';
+import { STOP_REASONS } from '@niyanta/worker-sdk';
+import type { WorkloadDefinition } from '@niyanta/worker-sdk';
+import { sendCompletion } from './completion.js';
+import type { CompletionBody } from './completion.js';
+import type { Logger } from './logger.js';
+import { executeRun } from './run.js';
+import type { ActiveRun, Assignment } from './run.js';
+
+/** Workload ids whose last checkpoint seq is remembered (a bound on memory, not a behaviour). */
+const MAX_REMEMBERED_SEQS = 10_000;
+
+/** How a stop or pause found its run. */
+export const STOP_RESULT = {
+  running: 'running',
+  queued: 'queued',
+  unknown: 'unknown',
+} as const;
+export type StopResult = (typeof STOP_RESULT)[keyof typeof STOP_RESULT];
+
+interface SlotRun extends ActiveRun {
+  done: Promise<void>;
+}
+
+const runKey = (workloadId: string, attempt: number): string => `${workloadId}#${attempt}`;
+
+/**
+ * The worker's slots: runs at most `slots` assignments at once, the rest wait in a FIFO queue
+ * (and are reported nowhere as running). Every accepted assignment ends in exactly one
+ * completion, retried until acked.
+ */
+export class Runner {
+  private readonly queue: Assignment[] = [];
+  private readonly queuedKeys = new Set<string>();
+  private readonly running = new Map<string, SlotRun>();
+  /** Completions of assignments that never took a slot (unknown type, released, stopped in the queue). */
+  private readonly sending = new Set<Promise<void>>();
+  private readonly seqs = new Map<string, number>();
+  private readonly traces = new WeakMap<Assignment, string>();
+  private draining = false;
+
+  constructor(
+    private readonly opts: {
+      js: JetStreamClient;
+      workerId: string;
+      slots: number;
+      definitions: ReadonlyMap<string, WorkloadDefinition>;
+      log: Logger;
+      /** Called after a slot is freed (and refilled from the queue, if anything waits). */
+      onSlotFreed: () => void;
+    },
+  ) {}
+
+  /** Takes an assignment: runs it, queues it, or completes it at once (unknown type, draining). */
+  accept(a: Assignment, traceparent?: string): void {
+    if (traceparent !== undefined) this.traces.set(a, traceparent);
+    const key = runKey(a.workloadId, a.attempt);
+    const log = this.opts.log.child({ workloadId: a.workloadId, attempt: a.attempt, type: a.type });
+    if (this.running.has(key) || this.queuedKeys.has(key)) {
+      log.debug('duplicate assignment ignored');
+      return;
+    }
+    if (!this.opts.definitions.has(a.type)) {
+      log.warn(
+        { types: [...this.opts.definitions.keys()] },
+        'assignment of a type this worker does not have',
+      );
+      this.completeUnstarted(a, {
+        outcome: 'failed',
+        error: {
+          message: `worker ${this.opts.workerId} has no workload type "${a.type}" (it has: ${[...this.opts.definitions.keys()].sort().join(', ')}). Another worker may have it.`,
+          code: 'UNKNOWN_TYPE',
+          retryable: true,
+        },
+      });
+      return;
+    }
+    if (this.draining) {
+      log.debug('assignment received while draining; released');
+      this.completeUnstarted(a, { outcome: 'released' });
+      return;
+    }
+    this.queue.push(a);
+    this.queuedKeys.add(key);
+    this.pump();
+  }
+
+  /** Stops (cancel) or pauses a run; a queued one is dropped from the queue with that outcome. */
+  stop(workloadId: string, attempt: number | undefined, reason: 'cancel' | 'pause'): StopResult {
+    const matches = (a: Assignment) =>
+      a.workloadId === workloadId && (attempt === undefined || a.attempt === attempt);
+    let found: StopResult = STOP_RESULT.unknown;
+    for (const run of this.running.values()) {
+      if (!matches(run.assignment)) continue;
+      run.controller.abort(reason === 'cancel' ? STOP_REASONS.cancel : STOP_REASONS.pause);
+      found = STOP_RESULT.running;
+    }
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const a = this.queue[i]!;
+      if (!matches(a)) continue;
+      this.queue.splice(i, 1);
+      this.queuedKeys.delete(runKey(a.workloadId, a.attempt));
+      this.completeUnstarted(a, { outcome: reason === 'cancel' ? 'cancelled' : 'paused' });
+      if (found === STOP_RESULT.unknown) found = STOP_RESULT.queued;
+    }
+    return found;
+  }
+
+  /** Takes no more work: queued assignments (and any that arrive later) are released. */
+  beginDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    const queued = this.queue.splice(0);
+    this.queuedKeys.clear();
+    for (const a of queued) this.completeUnstarted(a, { outcome: 'released' });
+  }
+
+  /**
+   * Drains: waits up to `timeoutMs` for the runs to finish, then aborts the rest with `drain`
+   * (their completions say `released`); resolves once every completion is acked.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    this.beginDrain();
+    const runs = [...this.running.values()];
+    if (runs.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const allDone = Promise.all(runs.map((r) => r.done));
+      const timedOut = await Promise.race([
+        allDone.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        const left = [...this.running.values()];
+        this.opts.log.info(
+          { runs: left.length, timeoutMs },
+          'drain timeout passed; handing runs back',
+        );
+        for (const run of left) run.controller.abort(STOP_REASONS.drain);
+      }
+      await allDone;
+    }
+    while (this.sending.size > 0) await Promise.all([...this.sending]);
+  }
+
+  /** Runs holding a slot, for heartbeats. */
+  runningSnapshot(): HeartbeatV1['running'] {
+    return [...this.running.values()].map((r) => ({
+      workloadId: r.assignment.workloadId,
+      attempt: r.assignment.attempt,
+      startedAt: r.startedAt,
+      ...(r.fraction === undefined ? {} : { fraction: r.fraction }),
+    }));
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  private pump(): void {
+    while (!this.draining && this.running.size < this.opts.slots && this.queue.length > 0) {
+      const a = this.queue.shift()!;
+      const key = runKey(a.workloadId, a.attempt);
+      this.queuedKeys.delete(key);
+      if (a.deadline !== undefined && Date.parse(a.deadline) < Date.now()) {
+        this.opts.log.info(
+          { workloadId: a.workloadId, attempt: a.attempt, deadline: a.deadline },
+          'assignment start deadline passed; released',
+        );
+        this.completeUnstarted(a, { outcome: 'released' });
+        continue;
+      }
+      const run: SlotRun = {
+        assignment: a,
+        traceparent: this.traces.get(a),
+        controller: new AbortController(),
+        startedAt: new Date().toISOString(),
+        fraction: undefined,
+        done: Promise.resolve(),
+      };
+      this.running.set(key, run);
+      run.done = this.execute(key, run);
+    }
+  }
+
+  private async execute(key: string, run: SlotRun): Promise<void> {
+    const { workloadId, attempt } = run.assignment;
+    const def = this.opts.definitions.get(run.assignment.type)!;
+    let completion: CompletionBody;
+    try {
+      completion = await executeRun(
+        {
+          js: this.opts.js,
+          workerId: this.opts.workerId,
+          log: this.opts.log,
+          nextCheckpointSeq: (id, restored) => this.nextSeq(id, restored),
+        },
+        def,
+        run,
+      );
+    } catch (err) {
+      // A bug in the worker, not in the handler (runAttempt maps handler errors itself).
+      this.opts.log.error({ err, workloadId, attempt }, 'run failed inside the worker');
+      completion = {
+        workloadId,
+        attempt,
+        workerId: this.opts.workerId,
+        outcome: 'failed',
+        error: {
+          message: `worker error: ${(err as Error).message}`,
+          code: 'WORKER_ERROR',
+          retryable: true,
+        },
+      };
+    }
+    await sendCompletion(this.opts.js, completion, this.opts.log, run.traceparent);
+    if (
+      completion.outcome === 'succeeded' ||
+      completion.outcome === 'failed' ||
+      completion.outcome === 'cancelled'
+    ) {
+      this.seqs.delete(workloadId);
+    }
+    this.running.delete(key);
+    this.pump();
+    this.opts.onSlotFreed();
+  }
+
+  private completeUnstarted(
+    a: Assignment,
+    outcome: Pick<CompletionBody, 'outcome' | 'error'>,
+  ): void {
+    const body: CompletionBody = {
+      workloadId: a.workloadId,
+      attempt: a.attempt,
+      workerId: this.opts.workerId,
+      ...outcome,
+    };
+    const p = sendCompletion(this.opts.js, body, this.opts.log, this.traces.get(a)).finally(() =>
+      this.sending.delete(p),
+    );
+    this.sending.add(p);
+  }
+
+  private nextSeq(workloadId: string, restoredSeq: number): number {
+    const seq = Math.max(restoredSeq, this.seqs.get(workloadId) ?? 0) + 1;
+    // Re-inserted so the map's order is by last use; the oldest is dropped past the bound.
+    this.seqs.delete(workloadId);
+    this.seqs.set(workloadId, seq);
+    if (this.seqs.size > MAX_REMEMBERED_SEQS) {
+      const oldest = this.seqs.keys().next().value;
+      if (oldest !== undefined) this.seqs.delete(oldest);
+    }
+    return seq;
+  }
+}

@@ -1,0 +1,426 @@
+import { envelope, publishOne, STREAMS, SUBJECTS, uuidv7 } from '@niyanta/messages';
+import type { AssignmentV1, ControlV1, HeartbeatV1 } from '@niyanta/messages';
+import { connectNats, createLogger } from '@niyanta/runtime';
+import type { Nats } from '@niyanta/runtime';
+import { freePort, startNatsServer, waitFor } from '@niyanta/testing';
+import type { NatsServerHandle } from '@niyanta/testing';
+import { join } from 'node:path';
+import { loadConfig, start } from '../src/index.js';
+import type { Worker } from '../src/index.js';
+import { collect } from './nats-collector.js';
+import type { Collector } from './nats-collector.js';
+
+type Assignment = AssignmentV1['assignments'][number];
+
+const silent = createLogger('worker-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+let server: NatsServerHandle;
+let nats: Nats;
+let heartbeats: Collector<'heartbeat'>;
+let runs: Collector<'runUpdate'>;
+let completions: Collector<'completion'>;
+let checkpoints: Collector<'checkpoint'>;
+let logs: Collector<'log'>;
+let workerSeq = 0;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nats = await connectNats({ url: server.url, name: 'worker-test', log: silent });
+  heartbeats = await collect(nats, STREAMS.heartbeat.name, 'heartbeat');
+  runs = await collect(nats, STREAMS.run.name, 'runUpdate');
+  completions = await collect(nats, STREAMS.complete.name, 'completion');
+  checkpoints = await collect(nats, STREAMS.checkpoint.name, 'checkpoint');
+  logs = await collect(nats, STREAMS.logs.name, 'log');
+});
+
+afterAll(async () => {
+  for (const c of [heartbeats, runs, completions, checkpoints, logs]) await c?.close();
+  await nats?.close();
+  await server?.[Symbol.asyncDispose]();
+});
+
+afterEach(() => {
+  // The worker must never publish a message that breaks its schema.
+  for (const c of [heartbeats, runs, completions, checkpoints, logs]) expect(c.invalid).toEqual([]);
+});
+
+async function startWorker(env: Record<string, string> = {}): Promise<Worker> {
+  const config = loadConfig({
+    NATS_URL: server.url,
+    WORKER_ID: `w-test-${++workerSeq}-${process.pid}`,
+    HEARTBEAT_INTERVAL_MS: '500',
+    DRAIN_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  return start(config, { log: silent });
+}
+
+function assignment(over: Partial<Assignment> & Pick<Assignment, 'type' | 'input'>): Assignment {
+  return {
+    workloadId: uuidv7(),
+    tenant: 'default',
+    attempt: 1,
+    timeoutSeconds: null,
+    checkpoint: null,
+    ...over,
+  };
+}
+
+async function assign(worker: Worker, ...assignments: Assignment[]): Promise<void> {
+  await assignTraced(worker, undefined, ...assignments);
+}
+
+async function assignTraced(
+  worker: Worker,
+  traceparent: string | undefined,
+  ...assignments: Assignment[]
+): Promise<void> {
+  await publishOne(nats.js, {
+    traceparent,
+    kind: 'assignment',
+    subject: SUBJECTS.assign(worker.workerId),
+    message: {
+      ...envelope(),
+      workerId: worker.workerId,
+      assignments: assignments as AssignmentV1['assignments'],
+    },
+  });
+}
+
+async function control(
+  worker: Worker,
+  body: Omit<ControlV1, 'schemaVersion' | 'id' | 'time' | 'workerId'>,
+): Promise<void> {
+  await publishOne(nats.js, {
+    kind: 'control',
+    subject: SUBJECTS.control(worker.workerId),
+    message: { ...envelope(), workerId: worker.workerId, ...body },
+  });
+}
+
+const completionOf = (workloadId: string, timeoutMs = 10_000) =>
+  waitFor(() => completions.items.find((c) => c.workloadId === workloadId), {
+    timeoutMs,
+    message: `the completion of ${workloadId}`,
+  });
+const startedOf = (workloadId: string) =>
+  waitFor(() => runs.items.find((r) => r.workloadId === workloadId && r.kind === 'started'), {
+    message: `the start of ${workloadId}`,
+  });
+const beatsOf = (workerId: string): HeartbeatV1[] =>
+  heartbeats.items.filter((h) => h.workerId === workerId);
+
+describe('worker', () => {
+  it('publishes a first heartbeat with capacity, labels, zone and types (exec only when allowed)', async () => {
+    await using withExec = await startWorker({
+      WORKER_SLOTS: '3',
+      WORKER_CPU: '2.5',
+      WORKER_MEMORY_MB: '2048',
+      WORKER_GPU: '1',
+      WORKER_LABELS: 'tier=batch, gpu=a100',
+      WORKER_ZONE: 'eu-1a',
+      WORKER_EXEC_ALLOW: 'sh',
+    });
+    await using plain = await startWorker();
+    const first = await waitFor(() => beatsOf(withExec.workerId)[0], {
+      message: 'the first heartbeat',
+    });
+    expect(first).toMatchObject({
+      workerId: withExec.workerId,
+      status: 'ACTIVE',
+      capacity: { slots: 3, cpu: 2.5, memoryMb: 2048, gpu: 1 },
+      labels: { tier: 'batch', gpu: 'a100' },
+      zone: 'eu-1a',
+      types: ['exec', 'noop', 'sleep'],
+      running: [],
+      intervalMs: 500,
+    });
+    const plainFirst = await waitFor(() => beatsOf(plain.workerId)[0], {
+      message: 'the first heartbeat',
+    });
+    expect(plainFirst.types).toEqual(['noop', 'sleep']);
+    expect(plainFirst.labels).toEqual({});
+    expect(plainFirst).not.toHaveProperty('zone');
+    expect(plainFirst.capacity.slots).toBe(4);
+    // Then every HEARTBEAT_INTERVAL_MS.
+    await waitFor(() => beatsOf(plain.workerId).length >= 2, { message: 'a periodic heartbeat' });
+  });
+
+  it('runs a sleep: started, progress, checkpoints with increasing seq, then succeeded with the result', async () => {
+    await using worker = await startWorker();
+    const a = assignment({ type: 'sleep', input: { durationMs: 400, steps: 4 } });
+    const traceId = 'ab'.repeat(16);
+    await assignTraced(worker, `00-${traceId}-${'cd'.repeat(8)}-01`, a);
+    const done = await completionOf(a.workloadId);
+    expect(done).toMatchObject({
+      workloadId: a.workloadId,
+      attempt: 1,
+      workerId: worker.workerId,
+      outcome: 'succeeded',
+      result: { sleptMs: 400, steps: 4, resumedFromStep: 0 },
+    });
+    const updates = runs.items.filter((r) => r.workloadId === a.workloadId);
+    expect(updates[0]).toMatchObject({ kind: 'started', attempt: 1, workerId: worker.workerId });
+    const progress = updates.filter((u) => u.kind === 'progress').map((u) => u.progress);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    // The latest value is always sent, even when throttled.
+    expect(progress.at(-1)).toEqual({ fraction: 1, message: 'step 4/4' });
+    const cps = checkpoints.items.filter((c) => c.workloadId === a.workloadId);
+    expect(cps.map((c) => [c.seq, c.data])).toEqual([
+      [1, { step: 1 }],
+      [2, { step: 2 }],
+      [3, { step: 3 }],
+      [4, { step: 4 }],
+    ]);
+    expect(cps.every((c) => c.attempt === 1)).toBe(true);
+    // One trace follows the workload: everything the run published continues the assignment's.
+    for (const { id } of [...updates, ...cps, done]) {
+      const trace = runs.traces.get(id) ?? checkpoints.traces.get(id) ?? completions.traces.get(id);
+      expect(trace?.split('-')[1]).toBe(traceId);
+    }
+  });
+
+  it('resumes from a restored checkpoint and numbers new checkpoints after it', async () => {
+    await using worker = await startWorker();
+    const a = assignment({
+      type: 'sleep',
+      attempt: 2,
+      input: { durationMs: 100, steps: 5 },
+      checkpoint: { seq: 7, attempt: 1, storage: 'inline', data: { step: 3 } },
+    });
+    await assign(worker, a);
+    expect(await completionOf(a.workloadId)).toMatchObject({
+      attempt: 2,
+      outcome: 'succeeded',
+      result: { steps: 5, resumedFromStep: 3 },
+    });
+    const cps = checkpoints.items.filter((c) => c.workloadId === a.workloadId);
+    expect(cps.map((c) => [c.attempt, c.seq, c.data])).toEqual([
+      [2, 8, { step: 4 }],
+      [2, 9, { step: 5 }],
+    ]);
+  });
+
+  it('runs exec: output as log lines and a failed completion with the exit code', async () => {
+    await using worker = await startWorker({ WORKER_EXEC_ALLOW: 'sh' });
+    const a = assignment({
+      type: 'exec',
+      input: { command: 'sh', args: ['-c', 'echo hi; exit 3'] },
+    });
+    await assign(worker, a);
+    expect(await completionOf(a.workloadId)).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'EXIT_CODE_3', retryable: true },
+    });
+    // Logs are flushed before the completion is published.
+    const lines = logs.items.filter((l) => l.workloadId === a.workloadId).flatMap((l) => l.lines);
+    expect(lines).toEqual([expect.objectContaining({ stream: 'stdout', line: 'hi' })]);
+  });
+
+  it('cancels a running sleep on a stop control and frees the slot', async () => {
+    await using worker = await startWorker({ WORKER_SLOTS: '1' });
+    const long = assignment({ type: 'sleep', input: { durationMs: 60_000, steps: 600 } });
+    const next = assignment({ type: 'noop', input: { n: 1 } });
+    await assign(worker, long, next);
+    await startedOf(long.workloadId);
+    await waitFor(
+      () =>
+        beatsOf(worker.workerId).some((h) =>
+          h.running.some((r) => r.workloadId === long.workloadId),
+        ),
+      {
+        message: 'a heartbeat listing the run',
+      },
+    );
+    // One slot: the noop waits in the queue and is not reported as running.
+    expect(runs.items.some((r) => r.workloadId === next.workloadId)).toBe(false);
+    const stoppedAt = Date.now();
+    await control(worker, {
+      action: 'stop',
+      workloadId: long.workloadId,
+      attempt: 1,
+      reason: 'user cancel',
+    });
+    expect(await completionOf(long.workloadId)).toMatchObject({ outcome: 'cancelled', attempt: 1 });
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    expect(await completionOf(next.workloadId)).toMatchObject({
+      outcome: 'succeeded',
+      result: { n: 1 },
+    });
+    await waitFor(() => beatsOf(worker.workerId).at(-1)?.running.length === 0, {
+      message: 'a heartbeat with a free slot',
+    });
+  });
+
+  it('pauses a running sleep on a pause control, and cancels a queued one from the queue', async () => {
+    await using worker = await startWorker({ WORKER_SLOTS: '1' });
+    const running = assignment({ type: 'sleep', input: { durationMs: 60_000, steps: 600 } });
+    const queued = assignment({ type: 'sleep', input: { durationMs: 60_000, steps: 600 } });
+    await assign(worker, running, queued);
+    await startedOf(running.workloadId);
+    await control(worker, { action: 'stop', workloadId: queued.workloadId, attempt: 1 });
+    expect(await completionOf(queued.workloadId)).toMatchObject({ outcome: 'cancelled' });
+    await control(worker, { action: 'pause', workloadId: running.workloadId, attempt: 1 });
+    expect(await completionOf(running.workloadId)).toMatchObject({ outcome: 'paused' });
+    expect(runs.items.some((r) => r.workloadId === queued.workloadId)).toBe(false);
+  });
+
+  it('fails a run past its timeoutSeconds with TIMEOUT, retryable', async () => {
+    await using worker = await startWorker();
+    const a = assignment({ type: 'sleep', input: { durationMs: 60_000 }, timeoutSeconds: 1 });
+    await assign(worker, a);
+    expect(await completionOf(a.workloadId)).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'TIMEOUT', retryable: true },
+    });
+  });
+
+  it('never runs more than WORKER_SLOTS at once', async () => {
+    const slots = 2;
+    await using worker = await startWorker({ WORKER_SLOTS: String(slots) });
+    const all = Array.from({ length: slots + 3 }, () =>
+      assignment({ type: 'sleep', input: { durationMs: 150, steps: 3 } }),
+    );
+    await assign(worker, ...all);
+    const ids = new Set(all.map((a) => a.workloadId));
+    await waitFor(
+      () => completions.items.filter((c) => ids.has(c.workloadId)).length === all.length,
+      {
+        message: 'every completion',
+      },
+    );
+    const done = completions.items.filter((c) => ids.has(c.workloadId));
+    expect(done.every((c) => c.outcome === 'succeeded')).toBe(true);
+    // A slot is freed only after its completion is published, so a start never precedes the
+    // completion that made room for it: replaying both by time (completions first on ties)
+    // gives the exact concurrency.
+    const events = [
+      ...runs.items
+        .filter((r) => ids.has(r.workloadId) && r.kind === 'started')
+        .map((r) => ({ t: Date.parse(r.time), d: 1 })),
+      ...done.map((c) => ({ t: Date.parse(c.time), d: -1 })),
+    ].sort((x, y) => x.t - y.t || x.d - y.d);
+    expect(events.filter((e) => e.d === 1)).toHaveLength(all.length);
+    let current = 0;
+    let max = 0;
+    for (const e of events) {
+      current += e.d;
+      max = Math.max(max, current);
+    }
+    expect(max).toBe(slots);
+    expect(Math.max(...beatsOf(worker.workerId).map((h) => h.running.length))).toBeLessThanOrEqual(
+      slots,
+    );
+  });
+
+  it('ignores a duplicate assignment (same workload and attempt)', async () => {
+    await using worker = await startWorker();
+    const a = assignment({ type: 'sleep', input: { durationMs: 100, steps: 2 } });
+    await assign(worker, a, a);
+    await assign(worker, a);
+    await completionOf(a.workloadId);
+    // A later run of the same workload acts as a barrier: everything for `a` is in by then.
+    const barrier = assignment({ type: 'noop', input: {} });
+    await assign(worker, barrier);
+    await completionOf(barrier.workloadId);
+    expect(
+      runs.items.filter((r) => r.workloadId === a.workloadId && r.kind === 'started'),
+    ).toHaveLength(1);
+    expect(completions.items.filter((c) => c.workloadId === a.workloadId)).toHaveLength(1);
+  });
+
+  it('fails an assignment of an unknown type with UNKNOWN_TYPE, retryable', async () => {
+    await using worker = await startWorker();
+    const a = assignment({ type: 'transcode', input: {} });
+    await assign(worker, a);
+    const done = await completionOf(a.workloadId);
+    expect(done).toMatchObject({
+      outcome: 'failed',
+      workerId: worker.workerId,
+      error: { code: 'UNKNOWN_TYPE', retryable: true },
+    });
+    expect(done.error?.message).toContain('"transcode"');
+    expect(runs.items.some((r) => r.workloadId === a.workloadId)).toBe(false);
+  });
+
+  it('hands queued and running work back as released on dispose; the last heartbeat says STOPPED', async () => {
+    const worker = await startWorker({ WORKER_SLOTS: '1', DRAIN_TIMEOUT_MS: '300' });
+    const running = assignment({ type: 'sleep', input: { durationMs: 60_000, steps: 600 } });
+    const queued = [1, 2].map(() =>
+      assignment({ type: 'sleep', input: { durationMs: 60_000, steps: 600 } }),
+    );
+    await assign(worker, running, ...queued);
+    await startedOf(running.workloadId);
+    await worker[Symbol.asyncDispose]();
+    await worker.close(); // idempotent
+    for (const a of [running, ...queued]) {
+      expect(await completionOf(a.workloadId)).toMatchObject({ outcome: 'released', attempt: 1 });
+    }
+    for (const a of queued)
+      expect(runs.items.some((r) => r.workloadId === a.workloadId)).toBe(false);
+    const beats = await waitFor(
+      () => {
+        const b = beatsOf(worker.workerId);
+        return b.at(-1)?.status === 'STOPPED' ? b : undefined;
+      },
+      { message: 'the STOPPED heartbeat' },
+    );
+    expect(beats.some((b) => b.status === 'DRAINING')).toBe(true);
+    expect(beats.at(-1)?.running).toEqual([]);
+  });
+
+  it('lets a running sleep finish within DRAIN_TIMEOUT_MS on dispose', async () => {
+    const worker = await startWorker({ DRAIN_TIMEOUT_MS: '5000' });
+    const a = assignment({ type: 'sleep', input: { durationMs: 300, steps: 3 } });
+    await assign(worker, a);
+    await startedOf(a.workloadId);
+    await worker.close();
+    expect(await completionOf(a.workloadId)).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('stops taking work on a drain control without exiting', async () => {
+    await using worker = await startWorker({ WORKER_SLOTS: '1' });
+    const running = assignment({ type: 'sleep', input: { durationMs: 600, steps: 3 } });
+    const queued = assignment({ type: 'noop', input: {} });
+    await assign(worker, running, queued);
+    await startedOf(running.workloadId);
+    await control(worker, { action: 'drain', reason: 'scale down' });
+    expect(await completionOf(queued.workloadId)).toMatchObject({ outcome: 'released' });
+    await waitFor(() => beatsOf(worker.workerId).at(-1)?.status === 'DRAINING', {
+      message: 'a DRAINING heartbeat',
+    });
+    // The running one still finishes normally.
+    expect(await completionOf(running.workloadId)).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('loads WORKLOAD_MODULES and fails a checkpoint too large for a message with a clear error', async () => {
+    const modules = join(__dirname, 'fixtures', 'modules');
+    await using worker = await startWorker({ WORKLOAD_MODULES: modules });
+    expect(worker.types).toEqual(['noop', 'sleep', 'test.big-checkpoint']);
+    const small = assignment({ type: 'test.big-checkpoint', input: { bytes: 10 } });
+    const big = assignment({ type: 'test.big-checkpoint', input: { bytes: 1_000_000 } });
+    await assign(worker, small, big);
+    expect(await completionOf(small.workloadId)).toMatchObject({
+      outcome: 'succeeded',
+      result: { checkpointed: 10 },
+    });
+    const failed = await completionOf(big.workloadId);
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'CHECKPOINT_TOO_LARGE', retryable: false },
+    });
+    expect(failed.error?.message).toContain('900000-byte limit');
+    expect(checkpoints.items.some((c) => c.workloadId === big.workloadId)).toBe(false);
+  });
+
+  it('serves /healthz and /readyz on HEALTH_PORT; not ready once draining', async () => {
+    const port = await freePort();
+    await using worker = await startWorker({ HEALTH_PORT: String(port) });
+    const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+    expect(await get('/healthz')).toBe(200);
+    expect(await get('/readyz')).toBe(200);
+    await worker.drain();
+    expect(await get('/readyz')).toBe(503);
+    expect(await get('/healthz')).toBe(200);
+  });
+});
