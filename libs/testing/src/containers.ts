@@ -21,12 +21,19 @@ interface Lifecycle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-async function lifecycle(started: StartedTestContainer, answers: () => Promise<boolean>, what: string): Promise<Lifecycle> {
+async function lifecycle(
+  started: StartedTestContainer,
+  answers: () => Promise<boolean>,
+  what: string,
+): Promise<Lifecycle> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   const container = (await getContainerRuntimeClient()).container.getById(started.getId());
   let log = '';
   const ready = (): Promise<boolean> =>
-    waitFor(answers, { timeoutMs: READY_TIMEOUT_MS, message: `${what} in container ${started.getId()} to answer` });
+    waitFor(answers, {
+      timeoutMs: READY_TIMEOUT_MS,
+      message: `${what} in container ${started.getId()} to answer`,
+    });
   await ready();
   const halt = async (signal: NodeJS.Signals): Promise<void> => {
     await container.kill({ signal }).catch(() => undefined);
@@ -56,11 +63,18 @@ export async function startNatsContainer(opts: NatsServerOptions): Promise<NatsS
   let image = new GenericContainer('nats:2.10')
     .withCommand(['-js', '-sd', '/data'])
     .withExposedPorts({ container: 4222, host: port });
-  if (opts.storeDir !== undefined) image = image.withBindMounts([{ source: opts.storeDir, target: '/data' }]);
+  if (opts.storeDir !== undefined)
+    image = image.withBindMounts([{ source: opts.storeDir, target: '/data' }]);
   const started = await image.start();
   const host = started.getHost();
   const life = await lifecycle(started, () => natsAnswers(port, host), 'nats-server');
-  return { ...life, url: `nats://${host}:${port}`, port, storeDir: opts.storeDir ?? '/data', pid: undefined };
+  return {
+    ...life,
+    url: `nats://${host}:${port}`,
+    port,
+    storeDir: opts.storeDir ?? '/data',
+    pid: undefined,
+  };
 }
 
 /** postgres:16 with trust auth and the test settings. */
@@ -72,7 +86,10 @@ export async function startPostgresContainer(opts: PostgresServerOptions): Promi
   }
   const { GenericContainer } = await import('testcontainers');
   const port = opts.port ?? (await freePort());
-  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => [
+    '-c',
+    `${key}=${value}`,
+  ]);
   const started = await new GenericContainer('postgres:16')
     .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', POSTGRES_PASSWORD: 'postgres' })
     .withCommand(['postgres', ...flags])
@@ -97,7 +114,10 @@ export async function startMinioContainer(bucket: string, region: string): Promi
   const credentials = { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' };
   const started = await new GenericContainer('minio/minio')
     .withCommand(['server', '/data'])
-    .withEnvironment({ MINIO_ROOT_USER: credentials.accessKeyId, MINIO_ROOT_PASSWORD: credentials.secretAccessKey })
+    .withEnvironment({
+      MINIO_ROOT_USER: credentials.accessKeyId,
+      MINIO_ROOT_PASSWORD: credentials.secretAccessKey,
+    })
     .withExposedPorts(9000)
     .withWaitStrategy(Wait.forHttp('/minio/health/ready', 9000))
     .start();
@@ -107,7 +127,9 @@ export async function startMinioContainer(bucket: string, region: string): Promi
   if (!created.ok) {
     const body = await created.text();
     await started.stop();
-    throw new TestingError(`Creating bucket ${bucket} on MinIO at ${endpoint} failed: ${created.status} ${body}`);
+    throw new TestingError(
+      `Creating bucket ${bucket} on MinIO at ${endpoint} failed: ${created.status} ${body}`,
+    );
   }
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -6,7 +6,11 @@ import { existsSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
-type ResolveFilename = (request: string, parent: { filename?: string | null } | undefined, ...rest: unknown[]) => string;
+type ResolveFilename = (
+  request: string,
+  parent: { filename?: string | null } | undefined,
+  ...rest: unknown[]
+) => string;
 
 const GLOBAL_KEY = Symbol.for('niyanta.testing.globalPostgres');
 
@@ -32,7 +36,9 @@ function resolveToSources(): () => void {
 }
 
 /** Jest global setup: PostgreSQL with a migrated template database for the integration tests. */
-export default async function globalSetup(globalConfig: { selectProjects?: string[] }): Promise<void> {
+export default async function globalSetup(globalConfig: {
+  selectProjects?: string[];
+}): Promise<void> {
   // Unit tests need no servers; skip the second it takes when only they run.
   const projects = globalConfig.selectProjects;
   if (projects !== undefined && projects.every((name) => name === 'unit')) return;

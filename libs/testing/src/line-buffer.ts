@@ -44,7 +44,8 @@ export class LineBuffer {
 
   #add(line: string): void {
     this.#lines.push(line);
-    if (this.#lines.length > this.#maxLines) this.#lines.splice(0, this.#lines.length - this.#maxLines);
+    if (this.#lines.length > this.#maxLines)
+      this.#lines.splice(0, this.#lines.length - this.#maxLines);
     for (const listener of this.#listeners) listener(line);
   }
 }

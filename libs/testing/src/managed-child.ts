@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ServerStartError } from './errors.js';
+import { findOnPath } from './fs-utils.js';
 import { LineBuffer } from './line-buffer.js';
 
 /** How a process ended. */
@@ -20,6 +21,11 @@ export interface SpawnOptions {
   /** Shared across restarts so the log reads as one. */
   output?: LineBuffer;
 }
+
+// setpriv (util-linux) sets PR_SET_PDEATHSIG and execs the command, keeping its pid: the kernel
+// kills the child when we die, however we die. Jest runs tests with a sandboxed `process`
+// whose 'exit' listeners never fire, so the hooks below do not help there.
+const SETPRIV = process.platform === 'linux' ? findOnPath('setpriv') : undefined;
 
 const live = new Set<ChildProcess>();
 let hooksInstalled = false;
@@ -82,8 +88,16 @@ export class ManagedChild {
   }
 
   /** Spawns `command` and resolves once the OS has started it. */
-  static async spawn(command: string, args: readonly string[], opts: SpawnOptions): Promise<ManagedChild> {
-    const child = spawn(command, args, {
+  static async spawn(
+    command: string,
+    args: readonly string[],
+    opts: SpawnOptions,
+  ): Promise<ManagedChild> {
+    const [file, argv] =
+      SETPRIV === undefined
+        ? [command, args]
+        : [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]];
+    const child = spawn(file, argv, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       uid: opts.uid,
@@ -94,7 +108,11 @@ export class ManagedChild {
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) =>
-        reject(new ServerStartError(opts.name, `Could not spawn ${command}: ${err.message}.`, '', { cause: err })),
+        reject(
+          new ServerStartError(opts.name, `Could not spawn ${command}: ${err.message}.`, '', {
+            cause: err,
+          }),
+        ),
       );
     });
     track(child);
@@ -102,7 +120,8 @@ export class ManagedChild {
     // the child and its pipes do not hold the event loop, and the exit hook above kills it.
     // Our own waits for its exit hold the loop instead (see waitForExit).
     child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [child.stdout, child.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
     return managed;
   }
 

@@ -48,7 +48,10 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle> {
   const binary = findOnPath('nats-server');
   if (binary === undefined) {
-    throw new MissingBinaryError('nats-server', `nats-server is not on PATH: ${NATS_INSTALL_HINT}.`);
+    throw new MissingBinaryError(
+      'nats-server',
+      `nats-server is not on PATH: ${NATS_INSTALL_HINT}.`,
+    );
   }
   const port = opts.port ?? (await freePort());
   const ownsStoreDir = opts.storeDir === undefined;
@@ -63,8 +66,15 @@ async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle
       if (line.includes('Server is ready')) logsReady = true;
     });
     try {
-      const child = await ManagedChild.spawn(binary, args, { name: `nats-server on port ${port}`, output });
-      await waitUntilReady(child, async () => logsReady && (await natsAnswers(port)), START_TIMEOUT_MS);
+      const child = await ManagedChild.spawn(binary, args, {
+        name: `nats-server on port ${port}`,
+        output,
+      });
+      await waitUntilReady(
+        child,
+        async () => logsReady && (await natsAnswers(port)),
+        START_TIMEOUT_MS,
+      );
       return child;
     } finally {
       unsubscribe();

@@ -1,7 +1,10 @@
 import pg from 'pg';
 
 /** Runs `fn` with a fresh client connected to `url`, then closes it. */
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  url: string,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

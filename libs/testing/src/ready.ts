@@ -19,9 +19,14 @@ export async function waitUntilReady(
     );
   } catch (err) {
     await child.kill('SIGKILL');
-    throw new ServerStartError(child.name, `${child.name} was not ready within ${timeoutMs} ms.`, child.output.tail(), {
-      cause: err,
-    });
+    throw new ServerStartError(
+      child.name,
+      `${child.name} was not ready within ${timeoutMs} ms.`,
+      child.output.tail(),
+      {
+        cause: err,
+      },
+    );
   }
   if (outcome === 'exited') {
     const { code, signal } = child.exitInfo ?? { code: null, signal: null };

@@ -8,7 +8,8 @@ export interface S3Credentials {
 }
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+const hmac = (key: string | Buffer, data: string): Buffer =>
+  createHmac('sha256', key).update(data).digest();
 
 /**
  * The headers of an AWS Signature V4 signed S3 request without a query string: `headers`
@@ -16,9 +17,18 @@ const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256'
  */
 export function signS3Request(
   creds: Omit<S3Credentials, 'endpoint'>,
-  request: { method: string; url: URL; headers?: Record<string, string>; body?: Buffer; now?: Date },
+  request: {
+    method: string;
+    url: URL;
+    headers?: Record<string, string>;
+    body?: Buffer;
+    now?: Date;
+  },
 ): Record<string, string> {
-  const amzDate = (request.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = (request.now ?? new Date())
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256(request.body ?? '');
   const headers: Record<string, string> = {
@@ -29,10 +39,17 @@ export function signS3Request(
   };
   const names = Object.keys(headers).sort();
   const signedHeaders = names.join(';');
-  const canonicalHeaders = names.map((name) => `${name}:${(headers[name] ?? '').trim()}\n`).join('');
-  const canonicalRequest = [request.method, request.url.pathname, '', canonicalHeaders, signedHeaders, payloadHash].join(
-    '\n',
-  );
+  const canonicalHeaders = names
+    .map((name) => `${name}:${(headers[name] ?? '').trim()}\n`)
+    .join('');
+  const canonicalRequest = [
+    request.method,
+    request.url.pathname,
+    '',
+    canonicalHeaders,
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
   const scope = `${day}/${creds.region}/s3/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
   const signingKey = [day, creds.region, 's3', 'aws4_request'].reduce<string | Buffer>(

@@ -45,7 +45,9 @@ export interface ServiceProcess extends AsyncDisposable {
 export async function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceProcess> {
   const main = join(repoRoot(), 'services', opts.service, 'dist', 'main.js');
   if (!existsSync(main)) {
-    throw new TestingError(`${main} does not exist: run \`npm run build\` first (at the repo root).`);
+    throw new TestingError(
+      `${main} does not exist: run \`npm run build\` first (at the repo root).`,
+    );
   }
   return startNodeProcess(main, { env: opts.env, name: opts.name ?? opts.service });
 }
@@ -82,7 +84,13 @@ export async function startNodeProcess(
       });
       const timer = setTimeout(() => {
         finish();
-        reject(new ServerStartError(name, `No line of ${name} matched ${String(re)} within ${timeoutMs} ms.`, output.tail()));
+        reject(
+          new ServerStartError(
+            name,
+            `No line of ${name} matched ${String(re)} within ${timeoutMs} ms.`,
+            output.tail(),
+          ),
+        );
       }, timeoutMs);
       void child.exited.then(({ code, signal }) => {
         if (done) return;

@@ -3,7 +3,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TestingError } from './errors.js';
 import { databaseUrl, quoteIdent, withClient } from './pg-admin.js';
 
-
 export interface TestDatabase extends AsyncDisposable {
   /** Connection URL of the new database. */
   readonly url: string;

@@ -45,9 +45,13 @@ export async function waitFor<T>(
         lastError === undefined
           ? ''
           : ` Last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-      throw new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${message}.${last}`, timeoutMs, {
-        cause: lastError,
-      });
+      throw new WaitTimeoutError(
+        `Timed out after ${timeoutMs} ms waiting for ${message}.${last}`,
+        timeoutMs,
+        {
+          cause: lastError,
+        },
+      );
     }
     await delay(Math.min(intervalMs, Math.max(deadline - Date.now(), 0)));
   }

@@ -59,6 +59,8 @@ describe('startNatsServer', () => {
   it('reports the tail of the log when the server cannot start', async () => {
     await using first = await startNatsServer();
     // A second server on the same port fails to listen.
-    await expect(startNatsServer({ port: first.port })).rejects.toThrow(/exited .* before it was ready[\s\S]*last output/);
+    await expect(startNatsServer({ port: first.port })).rejects.toThrow(
+      /exited .* before it was ready[\s\S]*last output/,
+    );
   });
 });

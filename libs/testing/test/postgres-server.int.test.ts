@@ -17,7 +17,9 @@ describe('startPostgresServer', () => {
     await using server = await startPostgresServer();
     expect(await query(server.url, 'select 1 as one')).toEqual([{ one: 1 }]);
     expect(await query(server.url, 'show fsync')).toEqual([{ fsync: 'off' }]);
-    expect(server.urlFor('other')).toBe(`postgres://postgres:postgres@127.0.0.1:${server.port}/other`);
+    expect(server.urlFor('other')).toBe(
+      `postgres://postgres:postgres@127.0.0.1:${server.port}/other`,
+    );
   });
 
   it('keeps its data across a kill and a restart on the same port', async () => {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVICE_NAMES, startNodeProcess, startServiceProcess, waitForHttpReady } from '@niyanta/testing';
+import { startNodeProcess, startServiceProcess, waitForHttpReady } from '@niyanta/testing';
+import type { ServiceName } from '@niyanta/testing';
 
 let dir: string;
 
@@ -55,13 +55,17 @@ describe('startNodeProcess', () => {
   });
 
   it('rejects waitForLine when the process exits first, with its output', async () => {
-    const path = await script('crash.cjs', "console.error('config invalid: PORT'); process.exit(1);");
+    const path = await script(
+      'crash.cjs',
+      "console.error('config invalid: PORT'); process.exit(1);",
+    );
     await using proc = await startNodeProcess(path, { name: 'crasher' });
-    await expect(proc.waitForLine(/listening/, 5000)).rejects.toThrow(/crasher exited \(code 1[\s\S]*config invalid: PORT/);
+    await expect(proc.waitForLine(/listening/, 5000)).rejects.toThrow(
+      /crasher exited \(code 1[\s\S]*config invalid: PORT/,
+    );
   });
 
   it('pauses and resumes with SIGSTOP and SIGCONT', async () => {
-    const server = createServer((_req, res) => res.end('ok'));
     const path = await script(
       'http.cjs',
       "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });",
@@ -70,18 +74,19 @@ describe('startNodeProcess', () => {
     const port = Number((await proc.waitForLine(/^port \d+$/)).split(' ')[1]);
     await waitForHttpReady(`http://127.0.0.1:${port}/`);
     proc.signal('SIGSTOP');
-    await expect(waitForHttpReady(`http://127.0.0.1:${port}/`, 300)).rejects.toThrow('GET http://127.0.0.1');
+    await expect(waitForHttpReady(`http://127.0.0.1:${port}/`, 300)).rejects.toThrow(
+      'GET http://127.0.0.1',
+    );
     proc.signal('SIGCONT');
     await waitForHttpReady(`http://127.0.0.1:${port}/`);
     expect(await proc.kill()).toEqual({ code: null, signal: 'SIGKILL' });
-    server.close();
   });
 });
 
 describe('startServiceProcess', () => {
   it('names the missing build output and the fix', async () => {
     // A service name outside the set has no dist/main.js, whatever has been built.
-    const service = 'no-such-service' as typeof SERVICE_NAMES.api;
+    const service = 'no-such-service' as ServiceName;
     await expect(startServiceProcess({ service, env: {} })).rejects.toThrow(
       /services\/no-such-service\/dist\/main\.js does not exist: run `npm run build` first/,
     );

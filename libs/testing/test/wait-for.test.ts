@@ -37,9 +37,9 @@ describe('waitFor', () => {
 
   it('does not wait past the deadline for a check that hangs', async () => {
     const started = Date.now();
-    await expect(waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 100 })).rejects.toThrow(
-      'Timed out after 100 ms',
-    );
+    await expect(
+      waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 100 }),
+    ).rejects.toThrow('Timed out after 100 ms');
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });

@@ -26,11 +26,18 @@ export function createApp(ctx: ApiContext): Hono {
       await next();
     } finally {
       const route = routePath(c, -1);
-      end({ method: c.req.method, route: route === '*' || route === '/*' ? UNMATCHED_ROUTE : route, status: String(c.res.status) });
+      end({
+        method: c.req.method,
+        route: route === '*' || route === '/*' ? UNMATCHED_ROUTE : route,
+        status: String(c.res.status),
+      });
     }
   });
 
-  app.route('/', systemRoutes(ctx, () => (openapi ??= buildOpenApi())));
+  app.route(
+    '/',
+    systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
+  );
   app.route('/', workloadRoutes(ctx));
   app.route('/', workloadCommandRoutes(ctx));
   app.route('/', workloadEventRoutes(ctx));
@@ -38,7 +45,13 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadCheckpointRoutes(ctx));
   app.route('/', workerRoutes(ctx));
 
-  app.notFound((c) => errorToResponse(new NotFoundError(`no route ${c.req.method} ${c.req.path}: see /openapi.json for the API`), c, ctx.log));
+  app.notFound((c) =>
+    errorToResponse(
+      new NotFoundError(`no route ${c.req.method} ${c.req.path}: see /openapi.json for the API`),
+      c,
+      ctx.log,
+    ),
+  );
   app.onError((err, c) => errorToResponse(err, c, ctx.log));
   return app;
 }

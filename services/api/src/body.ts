@@ -19,7 +19,8 @@ function isJsonContentType(value: string | undefined): boolean {
  */
 export async function readBodyBytes(req: Request, limitBytes: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
-  if (declared !== null && Number(declared) > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  if (declared !== null && Number(declared) > limitBytes)
+    throw new PayloadTooLargeError(limitBytes);
   if (req.body === null) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -48,7 +49,9 @@ function parseJson(bytes: Uint8Array): unknown {
   try {
     text = utf8.decode(bytes);
   } catch (err) {
-    throw new ValidationError('the body is not UTF-8 text: send JSON encoded as UTF-8', [], { cause: err });
+    throw new ValidationError('the body is not UTF-8 text: send JSON encoded as UTF-8', [], {
+      cause: err,
+    });
   }
   try {
     return JSON.parse(text);

@@ -33,7 +33,9 @@ export class Connections {
   nats(): Nats {
     const nats = this.natsConn;
     if (nats === undefined || !nats.isConnected()) {
-      throw new UnavailableError('the message broker (NATS) is not connected right now: nothing was accepted; retry shortly');
+      throw new UnavailableError(
+        'the message broker (NATS) is not connected right now: nothing was accepted; retry shortly',
+      );
     }
     return nats;
   }

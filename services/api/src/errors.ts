@@ -52,7 +52,9 @@ export class NotFoundError extends ProblemError {
 export class WorkloadNotFoundError extends NotFoundError {
   override name = 'WorkloadNotFoundError';
   constructor(readonly workloadId: string) {
-    super(`no workload ${workloadId}: check the id (after a 202 answer it may not be in PostgreSQL yet; retry shortly)`);
+    super(
+      `no workload ${workloadId}: check the id (after a 202 answer it may not be in PostgreSQL yet; retry shortly)`,
+    );
   }
 }
 
@@ -77,6 +79,8 @@ export class PayloadTooLargeError extends ProblemError {
       'payload-too-large',
       'Payload too large',
       `the request body is over ${limitBytes} bytes: send a smaller input (store large data elsewhere and pass a reference)`,
+      // The rest of the body is never read: the connection cannot carry another request.
+      { headers: { Connection: 'close' } },
     );
   }
 }

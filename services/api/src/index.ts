@@ -91,28 +91,37 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const { signal } = controller;
 
-  const natsReady = connectNats({ url: config.NATS_URL, name: CLIENT_NAME, log, signal }).then(async (nats) => {
-    // A connect that finished as close() began must not leak.
-    if (signal.aborted) {
-      await nats.close();
-      throw signal.reason;
-    }
-    // One subscription for the process: the first status event of a workload wakes its POST.
-    nats.nc.subscribe(SUBJECTS.eventsAll, {
-      callback: (err, msg) => {
-        if (!err) waiters.handle(msg.subject, msg.data);
-      },
-    });
-    connections.setNats(nats);
-  });
-  const dbReady = connectDatabase({ url: config.DATABASE_URL, name: CLIENT_NAME, log, signal }).then(async (db) => {
+  const natsReady = connectNats({ url: config.NATS_URL, name: CLIENT_NAME, log, signal }).then(
+    async (nats) => {
+      // A connect that finished as close() began must not leak.
+      if (signal.aborted) {
+        await nats.close();
+        throw signal.reason;
+      }
+      // One subscription for the process: the first status event of a workload wakes its POST.
+      nats.nc.subscribe(SUBJECTS.eventsAll, {
+        callback: (err, msg) => {
+          if (!err) waiters.handle(msg.subject, msg.data);
+        },
+      });
+      connections.setNats(nats);
+    },
+  );
+  const dbReady = connectDatabase({
+    url: config.DATABASE_URL,
+    name: CLIENT_NAME,
+    log,
+    signal,
+  }).then(async (db) => {
     if (signal.aborted) {
       await db.close();
       throw signal.reason;
     }
     connections.setDb(db);
   });
-  const ready = Promise.all([natsReady, dbReady]).then(() => log.info('ready: NATS and PostgreSQL connected'));
+  const ready = Promise.all([natsReady, dbReady]).then(() =>
+    log.info('ready: NATS and PostgreSQL connected'),
+  );
   ready.catch(() => undefined); // reported to whoever awaits it; closing early is not an error here
 
   let closing: Promise<void> | undefined;
@@ -126,7 +135,10 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       // Requests in flight (a POST waiting for its row) finish; idle keep-alive sockets go now.
       const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
       server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), config.SUBMIT_WAIT_MS + 2_000);
+      const deadline = setTimeout(
+        () => server.closeAllConnections(),
+        config.SUBMIT_WAIT_MS + 2_000,
+      );
       try {
         await closed;
       } finally {

@@ -43,9 +43,14 @@ export async function readLogs(opts: {
         const decoded = decode('log', m.data);
         if (decoded.ok) {
           const { attempt, lines } = decoded.value;
-          await opts.onLines(lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })));
+          await opts.onLines(
+            lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })),
+          );
         } else {
-          opts.log.warn({ subject: m.subject, seq: m.seq, reason: decoded.reason }, 'skipping an invalid log message');
+          opts.log.warn(
+            { subject: m.subject, seq: m.seq, reason: decoded.reason },
+            'skipping an invalid log message',
+          );
         }
         if (!opts.follow && m.info.pending === 0) break;
       }

@@ -1,12 +1,11 @@
 import { posix } from 'node:path';
-import { SCHEMAS } from '@niyanta/messages';
+import { SCHEMAS, WORKLOAD_STATUS } from '@niyanta/messages';
 import { ApiError } from './errors.js';
-import { LIST_LIMIT } from './routes/workloads.js';
-import { LOG_LIMIT } from './routes/workload-logs.js';
-import { HTTP_COMMANDS } from './routes/workload-commands.js';
-import { WORKER_STATUS } from './routes/workers.js';
-import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import type { HTTP_COMMANDS } from './routes/workload-commands.js';
+import { WORKER_STATUS } from './routes/workers.js';
+import { LOG_LIMIT } from './routes/workload-logs.js';
+import { LIST_LIMIT } from './routes/workloads.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -18,7 +17,9 @@ export class UnresolvedRefError extends ApiError {
     readonly ref: string,
     readonly file: string,
   ) {
-    super(`$ref "${ref}" in ${file} names no schema in SCHEMAS: fix the schema or the OpenAPI generator`);
+    super(
+      `$ref "${ref}" in ${file} names no schema in SCHEMAS: fix the schema or the OpenAPI generator`,
+    );
   }
 }
 
@@ -26,7 +27,9 @@ const COMMON_FILE = 'common.v1.json';
 const DEFS_PREFIX = '#/$defs/';
 const componentRef = (name: string) => `#/components/schemas/${name}`;
 const titleOf = (schema: unknown, fallback: string): string =>
-  typeof (schema as { title?: unknown }).title === 'string' ? (schema as { title: string }).title : fallback;
+  typeof (schema as { title?: unknown }).title === 'string'
+    ? (schema as { title: string }).title
+    : fallback;
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** Component name of each HTTP schema file and of each `$defs` entry of common.v1.json. */
@@ -60,7 +63,8 @@ function rewrite(schema: Json, file: string, names: ReturnType<typeof componentN
 
 function resolveRef(ref: string, file: string, names: ReturnType<typeof componentNames>): string {
   const [target = '', fragment] = ref.split('#', 2);
-  const targetFile = target === '' ? file : posix.normalize(posix.join(posix.dirname(file), target));
+  const targetFile =
+    target === '' ? file : posix.normalize(posix.join(posix.dirname(file), target));
   if (targetFile === COMMON_FILE && fragment?.startsWith(DEFS_PREFIX.slice(1))) {
     const name = names.commonDefs.get(fragment.slice(DEFS_PREFIX.length - 1));
     if (name !== undefined) return componentRef(name);
@@ -76,9 +80,11 @@ function resolveRef(ref: string, file: string, names: ReturnType<typeof componen
 function components(): JsonObject {
   const names = componentNames();
   const schemas: JsonObject = {};
-  for (const [file, name] of names.files) schemas[name] = rewrite(SCHEMAS[file as keyof typeof SCHEMAS] as unknown as Json, file, names);
+  for (const [file, name] of names.files)
+    schemas[name] = rewrite(SCHEMAS[file as keyof typeof SCHEMAS] as unknown as Json, file, names);
   const defs = (SCHEMAS[COMMON_FILE] as unknown as { $defs: Record<string, Json> }).$defs;
-  for (const [key, name] of names.commonDefs) schemas[name] = rewrite(defs[key]!, COMMON_FILE, names);
+  for (const [key, name] of names.commonDefs)
+    schemas[name] = rewrite(defs[key]!, COMMON_FILE, names);
   Object.assign(schemas, LOCAL_SCHEMAS);
   return schemas;
 }
@@ -91,7 +97,9 @@ const LOCAL_SCHEMAS: JsonObject = {
     type: 'object',
     additionalProperties: false,
     description: 'Optional body of cancel, pause and resume; an empty body is fine.',
-    properties: { reason: { type: 'string', maxLength: 1000, description: 'Why, for the record.' } },
+    properties: {
+      reason: { type: 'string', maxLength: 1000, description: 'Why, for the record.' },
+    },
   },
   LogLine: {
     type: 'object',
@@ -99,7 +107,11 @@ const LOCAL_SCHEMAS: JsonObject = {
     required: ['at', 'stream', 'line'],
     properties: {
       at: { ...dateTime, description: 'When it was written.' },
-      stream: { type: 'string', enum: ['stdout', 'stderr', 'info', 'warn', 'error'], description: 'Which stream.' },
+      stream: {
+        type: 'string',
+        enum: ['stdout', 'stderr', 'info', 'warn', 'error'],
+        description: 'Which stream.',
+      },
       line: { type: 'string', description: 'The text.' },
     },
   },
@@ -107,7 +119,13 @@ const LOCAL_SCHEMAS: JsonObject = {
     type: 'object',
     additionalProperties: false,
     required: ['items'],
-    properties: { items: { type: 'array', items: { $ref: componentRef('LogLine') }, description: 'Oldest first.' } },
+    properties: {
+      items: {
+        type: 'array',
+        items: { $ref: componentRef('LogLine') },
+        description: 'Oldest first.',
+      },
+    },
   },
   Checkpoint: {
     type: 'object',
@@ -126,7 +144,13 @@ const LOCAL_SCHEMAS: JsonObject = {
     type: 'object',
     additionalProperties: false,
     required: ['items'],
-    properties: { items: { type: 'array', items: { $ref: componentRef('Checkpoint') }, description: 'Newest first.' } },
+    properties: {
+      items: {
+        type: 'array',
+        items: { $ref: componentRef('Checkpoint') },
+        description: 'Newest first.',
+      },
+    },
   },
   Health: {
     type: 'object',
@@ -175,7 +199,9 @@ const query = (name: string, description: string, schema: JsonObject): JsonObjec
 });
 const bad = problem('Invalid parameter or body; `errors` names each field.');
 const notFound = problem('No workload with this id.');
-const unavailable = problem('NATS or PostgreSQL is unavailable; retry after Retry-After seconds. Nothing was accepted.');
+const unavailable = problem(
+  'NATS or PostgreSQL is unavailable; retry after Retry-After seconds. Nothing was accepted.',
+);
 const submitErrors = {
   '400': bad,
   '413': problem('Body over the size limit.'),
@@ -191,9 +217,15 @@ function commandPath(command: string, effect: string): JsonObject {
       description: effect,
       tags: ['workloads'],
       parameters: [idParam],
-      requestBody: { required: false, content: { 'application/json': { schema: { $ref: componentRef('CommandRequest') } } } },
+      requestBody: {
+        required: false,
+        content: { 'application/json': { schema: { $ref: componentRef('CommandRequest') } } },
+      },
       responses: {
-        '202': json('Workload', 'Command sent to the scheduler; the body is the workload as it is now.'),
+        '202': json(
+          'Workload',
+          'Command sent to the scheduler; the body is the workload as it is now.',
+        ),
         '400': bad,
         '404': notFound,
         '409': problem('Not possible in the current status (e.g. it already ended).'),
@@ -219,7 +251,10 @@ function paths(): JsonObject {
         description:
           '201 once it is in PostgreSQL; 202 (status SUBMITTED) if it is durable in the broker but not yet persisted after a short wait; 200 with `Idempotent-Replayed: true` when the idempotency key already names a workload.',
         tags: ['workloads'],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: componentRef('WorkloadSubmission') } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: componentRef('WorkloadSubmission') } } },
+        },
         responses: {
           '200': json('Workload', 'The workload this idempotency key already names.'),
           '201': json('Workload', 'Persisted.'),
@@ -232,9 +267,17 @@ function paths(): JsonObject {
         summary: 'List workloads, newest first',
         tags: ['workloads'],
         parameters: [
-          query('status', 'Only this status.', { type: 'string', enum: Object.values(WORKLOAD_STATUS) }),
+          query('status', 'Only this status.', {
+            type: 'string',
+            enum: Object.values(WORKLOAD_STATUS),
+          }),
           query('type', 'Only this workload type.', { type: 'string' }),
-          query('limit', 'Page size.', { type: 'integer', minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default }),
+          query('limit', 'Page size.', {
+            type: 'integer',
+            minimum: LIST_LIMIT.min,
+            maximum: LIST_LIMIT.max,
+            default: LIST_LIMIT.default,
+          }),
           query('cursor', 'nextCursor of the previous page.', { type: 'string' }),
         ],
         responses: { '200': json('WorkloadList', 'A page.'), '400': bad, '503': unavailable },
@@ -244,12 +287,19 @@ function paths(): JsonObject {
       post: {
         operationId: 'submitWorkloadBatch',
         summary: 'Submit 1 to 1,000 workloads, all or none',
-        description: 'One invalid item refuses the whole batch. 201 if every workload is persisted, else 202 with SUBMITTED entries for the others.',
+        description:
+          'One invalid item refuses the whole batch. 201 if every workload is persisted, else 202 with SUBMITTED entries for the others.',
         tags: ['workloads'],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: componentRef('WorkloadBatch') } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: componentRef('WorkloadBatch') } } },
+        },
         responses: {
           '201': json('WorkloadBatchResponse', 'All persisted, in request order.'),
-          '202': json('WorkloadBatchResponse', 'Some not persisted yet (status SUBMITTED), in request order.'),
+          '202': json(
+            'WorkloadBatchResponse',
+            'Some not persisted yet (status SUBMITTED), in request order.',
+          ),
           ...submitErrors,
         },
       },
@@ -260,7 +310,12 @@ function paths(): JsonObject {
         summary: 'Get a workload',
         tags: ['workloads'],
         parameters: [idParam],
-        responses: { '200': json('Workload', 'The workload.'), '400': bad, '404': notFound, '503': unavailable },
+        responses: {
+          '200': json('Workload', 'The workload.'),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
       },
     },
     '/v1/workloads/{id}/events': {
@@ -271,19 +326,33 @@ function paths(): JsonObject {
           'First `event: status` with the current workload, then live `status` ({workloadId, workload, fromStatus, toStatus, reason}), `progress` ({workloadId, attempt, fraction, message}) and `log` ({workloadId, attempt, at, stream, line}) events. A comment every 15 s keeps it alive.',
         tags: ['workloads'],
         parameters: [idParam],
-        responses: { '200': sse('The event stream.'), '400': bad, '404': notFound, '503': unavailable },
+        responses: {
+          '200': sse('The event stream.'),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
       },
     },
     '/v1/workloads/{id}/logs': {
       get: {
         operationId: 'getWorkloadLogs',
         summary: 'Log lines of a workload',
-        description: 'The newest `limit` lines, oldest first; with `follow=true` an SSE stream of `log` events that keeps following.',
+        description:
+          'The newest `limit` lines, oldest first; with `follow=true` an SSE stream of `log` events that keeps following.',
         tags: ['workloads'],
         parameters: [
           idParam,
-          query('limit', 'Most lines to return.', { type: 'integer', minimum: LOG_LIMIT.min, maximum: LOG_LIMIT.max, default: LOG_LIMIT.default }),
-          query('follow', 'Stream as Server-Sent Events and keep following.', { type: 'boolean', default: false }),
+          query('limit', 'Most lines to return.', {
+            type: 'integer',
+            minimum: LOG_LIMIT.min,
+            maximum: LOG_LIMIT.max,
+            default: LOG_LIMIT.default,
+          }),
+          query('follow', 'Stream as Server-Sent Events and keep following.', {
+            type: 'boolean',
+            default: false,
+          }),
         ],
         responses: {
           '200': {
@@ -305,7 +374,12 @@ function paths(): JsonObject {
         summary: 'Checkpoints of a workload, newest first',
         tags: ['workloads'],
         parameters: [idParam],
-        responses: { '200': json('CheckpointList', 'Metadata of each committed checkpoint.'), '400': bad, '404': notFound, '503': unavailable },
+        responses: {
+          '200': json('CheckpointList', 'Metadata of each committed checkpoint.'),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
       },
     },
     '/v1/workers': {
@@ -313,7 +387,12 @@ function paths(): JsonObject {
         operationId: 'listWorkers',
         summary: 'Workers as their heartbeats describe them',
         tags: ['workers'],
-        parameters: [query('status', 'Only this status.', { type: 'string', enum: Object.values(WORKER_STATUS) })],
+        parameters: [
+          query('status', 'Only this status.', {
+            type: 'string',
+            enum: Object.values(WORKER_STATUS),
+          }),
+        ],
         responses: { '200': json('WorkerList', 'The workers.'), '400': bad, '503': unavailable },
       },
     },
@@ -330,7 +409,10 @@ function paths(): JsonObject {
         operationId: 'readiness',
         summary: 'Readiness: NATS connected and PostgreSQL answering',
         tags: ['system'],
-        responses: { '200': json('Readiness', 'Ready.'), '503': json('Readiness', 'Not ready; `checks` says which dependency fails.') },
+        responses: {
+          '200': json('Readiness', 'Ready.'),
+          '503': json('Readiness', 'Not ready; `checks` says which dependency fails.'),
+        },
       },
     },
     '/metrics': {
@@ -338,7 +420,12 @@ function paths(): JsonObject {
         operationId: 'metrics',
         summary: 'Prometheus metrics',
         tags: ['system'],
-        responses: { '200': { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        responses: {
+          '200': {
+            description: 'Prometheus text format.',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     '/openapi.json': {
@@ -346,7 +433,12 @@ function paths(): JsonObject {
         operationId: 'openapi',
         summary: 'This document',
         tags: ['system'],
-        responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
       },
     },
     '/docs': {
@@ -354,11 +446,17 @@ function paths(): JsonObject {
         operationId: 'docs',
         summary: 'Swagger UI for this document',
         tags: ['system'],
-        responses: { '200': { description: 'HTML page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+        responses: {
+          '200': {
+            description: 'HTML page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
   };
-  for (const [command, effect] of Object.entries(COMMAND_EFFECTS)) out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);
+  for (const [command, effect] of Object.entries(COMMAND_EFFECTS))
+    out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);
   return out;
 }
 
@@ -369,7 +467,8 @@ export function buildOpenApi(): JsonObject {
     info: {
       title: 'Niyanta API',
       version: '1.0.0',
-      description: 'Submit, query and control workloads. Errors are application/problem+json (RFC 9457).',
+      description:
+        'Submit, query and control workloads. Errors are application/problem+json (RFC 9457).',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [{ name: 'workloads' }, { name: 'workers' }, { name: 'system' }],

@@ -7,32 +7,43 @@ const CURSOR_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** The `{id}` of a path, which must be a UUID (PostgreSQL would reject anything else). */
 export function parseWorkloadId(value: string | undefined): string {
   if (value === undefined || !isUuid(value)) {
-    throw new ValidationError(`workload id ${JSON.stringify(value ?? '')} is not a UUID: use the id a submission returned`, [
-      { path: 'id', in: 'path', message: 'must be a UUID' },
-    ]);
+    throw new ValidationError(
+      `workload id ${JSON.stringify(value ?? '')} is not a UUID: use the id a submission returned`,
+      [{ path: 'id', in: 'path', message: 'must be a UUID' }],
+    );
   }
   return value.toLowerCase();
 }
 
 /** An optional integer query parameter within [min, max]. */
-export function parseIntParam(name: string, value: string | undefined, opts: { min: number; max: number; default: number }): number {
+export function parseIntParam(
+  name: string,
+  value: string | undefined,
+  opts: { min: number; max: number; default: number },
+): number {
   if (value === undefined || value === '') return opts.default;
   const n = Number(value);
   if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < opts.min || n > opts.max) {
-    throw new ValidationError(`${name} is ${JSON.stringify(value)}: use an integer from ${opts.min} to ${opts.max}`, [
-      { path: name, in: 'query', message: `must be an integer from ${opts.min} to ${opts.max}` },
-    ]);
+    throw new ValidationError(
+      `${name} is ${JSON.stringify(value)}: use an integer from ${opts.min} to ${opts.max}`,
+      [{ path: name, in: 'query', message: `must be an integer from ${opts.min} to ${opts.max}` }],
+    );
   }
   return n;
 }
 
 /** An optional query parameter from a closed set (upper case, as on the wire). */
-export function parseEnumParam<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+export function parseEnumParam<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined || value === '') return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ValidationError(`${name} is ${JSON.stringify(value)}: use one of ${allowed.join(', ')}`, [
-      { path: name, in: 'query', message: `must be one of ${allowed.join(', ')}` },
-    ]);
+    throw new ValidationError(
+      `${name} is ${JSON.stringify(value)}: use one of ${allowed.join(', ')}`,
+      [{ path: name, in: 'query', message: `must be one of ${allowed.join(', ')}` }],
+    );
   }
   return value as T;
 }
@@ -61,9 +72,10 @@ export function decodeCursor(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   const id = CURSOR_RE.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
   if (!isUuid(id) || encodeCursor(id) !== value) {
-    throw new ValidationError(`cursor ${JSON.stringify(value)} is not one this API made: pass nextCursor from the previous page unchanged`, [
-      { path: 'cursor', in: 'query', message: 'is not a valid cursor' },
-    ]);
+    throw new ValidationError(
+      `cursor ${JSON.stringify(value)} is not one this API made: pass nextCursor from the previous page unchanged`,
+      [{ path: 'cursor', in: 'query', message: 'is not a valid cursor' }],
+    );
   }
   return id.toLowerCase();
 }

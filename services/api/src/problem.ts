@@ -32,19 +32,34 @@ export function problemResponse(
 }
 
 // pg and node codes that mean PostgreSQL is unreachable or restarting: the client should retry.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   const message = err instanceof Error ? err.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|pool (is|has been) (ended|destroyed)/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|pool (is|has been) (ended|destroyed)/i.test(
+    message,
+  );
 }
 
 /** The one error mapper: typed errors to their problem, anything else to a 500 without internals. */
 export function errorToResponse(err: unknown, c: Context, log: Logger): Response {
   if (err instanceof ProblemError) {
-    if (err.status >= 500) log.warn({ err, path: c.req.path }, 'request refused: a dependency is unavailable');
+    if (err.status >= 500)
+      log.warn({ err, path: c.req.path }, 'request refused: a dependency is unavailable');
     return problemResponse(
       c,
       {
@@ -73,11 +88,15 @@ export function errorToResponse(err: unknown, c: Context, log: Logger): Response
       detail: err.message || `the request failed with status ${status}`,
     });
   }
-  log.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error while handling a request');
+  log.error(
+    { err, method: c.req.method, path: c.req.path },
+    'unexpected error while handling a request',
+  );
   return problemResponse(c, {
     type: problemType('internal'),
     title: 'Internal error',
     status: 500,
-    detail: 'the server failed to handle this request; it has been logged. Retry, and report it if it persists.',
+    detail:
+      'the server failed to handle this request; it has been logged. Retry, and report it if it persists.',
   });
 }

@@ -30,12 +30,17 @@ export async function runStream(
     chain = chain.then(write).catch(() => undefined);
   };
   const send = (m: SSEMessage) => enqueue(() => stream.writeSSE(m));
-  const keepAlive = setInterval(() => enqueue(() => stream.write(': keep-alive\n\n')), SSE_KEEP_ALIVE_MS);
+  const keepAlive = setInterval(
+    () => enqueue(() => stream.write(': keep-alive\n\n')),
+    SSE_KEEP_ALIVE_MS,
+  );
   try {
     if (stream.aborted) return;
     await body(send, controller.signal);
     if (!controller.signal.aborted) {
-      await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await new Promise<void>((resolve) =>
+        controller.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
     }
   } catch (err) {
     ctx.log.warn({ err }, 'an event stream failed; closing it');
@@ -45,4 +50,3 @@ export async function runStream(
     await chain;
   }
 }
-

@@ -48,7 +48,9 @@ export class StatusWaiters {
     if (!decoded.ok || decoded.value.kind !== 'status') return;
     const candidate = decoded.value.workload;
     const workload =
-      candidate !== undefined && validateHttp('workload', candidate).length === 0 && (candidate as WorkloadV1).id === id
+      candidate !== undefined &&
+      validateHttp('workload', candidate).length === 0 &&
+      (candidate as WorkloadV1).id === id
         ? (candidate as WorkloadV1)
         : null;
     for (const listener of [...set]) listener(id, workload);

@@ -1,12 +1,5 @@
 import { toWorkload } from '@niyanta/db';
-import {
-  STREAMS,
-  SUBJECTS,
-  decode,
-  publishAll,
-  submissionMsgId,
-  uuidv7,
-} from '@niyanta/messages';
+import { STREAMS, SUBJECTS, decode, publishAll, submissionMsgId, uuidv7 } from '@niyanta/messages';
 import type { Outgoing, SubmissionV1, WorkloadSubmissionV1, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from './api-context.js';
 import { UnavailableError } from './errors.js';
@@ -78,7 +71,10 @@ export async function submitWorkloads(
     pending.push({
       index,
       submission,
-      target: { id: submission.id, ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }) },
+      target: {
+        id: submission.id,
+        ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+      },
       duplicate: false,
     });
   });
@@ -106,7 +102,10 @@ export async function submitWorkloads(
           { retryAfterSeconds: 1 },
         );
       }
-      results[p.index] = { kind: p.duplicate ? 'replayed' : 'submitted', workload: submittedWorkload(known, tenant) };
+      results[p.index] = {
+        kind: p.duplicate ? 'replayed' : 'submitted',
+        workload: submittedWorkload(known, tenant),
+      };
     });
   }
 
@@ -117,7 +116,11 @@ export async function submitWorkloads(
   return out;
 }
 
-async function publish(ctx: ApiContext, pending: Pending[], traceparent: string | undefined): Promise<void> {
+async function publish(
+  ctx: ApiContext,
+  pending: Pending[],
+  traceparent: string | undefined,
+): Promise<void> {
   const nats = ctx.connections.nats();
   const subject = SUBJECTS.submit(ctx.tenant);
   const items: Outgoing<'submission'>[] = pending.map((p) => ({
@@ -152,7 +155,10 @@ async function publish(ctx: ApiContext, pending: Pending[], traceparent: string 
           p.target = { ...p.target, id: decoded.value.id };
         }
       } catch (err) {
-        ctx.log.debug({ err, seq: ack.seq }, 'the original of a duplicate submission is no longer in the stream');
+        ctx.log.debug(
+          { err, seq: ack.seq },
+          'the original of a duplicate submission is no longer in the stream',
+        );
       }
     }),
   );

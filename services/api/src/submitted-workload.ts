@@ -5,7 +5,11 @@ import { WORKLOAD_STATUS } from '@niyanta/messages';
  * What a 202 answers: the submission as a workload in status SUBMITTED (durable in the broker,
  * not yet in PostgreSQL), with null for everything only the scheduler knows.
  */
-export function submittedWorkload(submission: SubmissionV1, tenant: string, now: Date = new Date()): WorkloadV1 {
+export function submittedWorkload(
+  submission: SubmissionV1,
+  tenant: string,
+  now: Date = new Date(),
+): WorkloadV1 {
   const at = now.toISOString();
   return {
     id: submission.id,

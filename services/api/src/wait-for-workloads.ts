@@ -49,7 +49,10 @@ export async function waitForWorkloads(
       await lookup(ctx, targets, found, indexById, indexByKey, record);
       if (missing === 0 || Date.now() >= deadline) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+        const timer = setTimeout(
+          resolve,
+          Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())),
+        );
         wake = () => {
           clearTimeout(timer);
           resolve();
@@ -89,6 +92,9 @@ async function lookup(
     }
   } catch (err) {
     // The submission is durable in the broker whatever PostgreSQL does: answer 202 rather than fail.
-    ctx.log.warn({ err, count: ids.length }, 'looking up submitted workloads failed; will answer 202 if it persists');
+    ctx.log.warn(
+      { err, count: ids.length },
+      'looking up submitted workloads failed; will answer 202 if it persists',
+    );
   }
 }

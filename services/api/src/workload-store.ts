@@ -8,7 +8,11 @@ import { WorkloadNotFoundError } from './errors.js';
 type Kysely = Db['db'];
 
 /** Reads of the workloads table (the scheduler writes it; the API only reads). */
-export async function getWorkload(db: Kysely, tenant: string, id: string): Promise<WorkloadV1 | undefined> {
+export async function getWorkload(
+  db: Kysely,
+  tenant: string,
+  id: string,
+): Promise<WorkloadV1 | undefined> {
   const row = await db
     .selectFrom('workloads')
     .selectAll()
@@ -57,7 +61,10 @@ export async function listWorkloads(
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
   if (opts.beforeId !== undefined) query = query.where('id', '<', opts.beforeId);
   // One extra row tells whether there is a next page without a count query.
-  const rows = await query.orderBy('id', 'desc').limit(opts.limit + 1).execute();
+  const rows = await query
+    .orderBy('id', 'desc')
+    .limit(opts.limit + 1)
+    .execute();
   const page = rows.slice(0, opts.limit);
   return { items: page.map(toWorkload), lastId: page.at(-1)?.id, more: rows.length > opts.limit };
 }

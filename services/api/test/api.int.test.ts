@@ -1,6 +1,14 @@
 import { createDb } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
-import { STREAMS, SUBJECTS, decode, encode, envelope, uuidv7, validateHttp } from '@niyanta/messages';
+import {
+  STREAMS,
+  SUBJECTS,
+  decode,
+  encode,
+  envelope,
+  uuidv7,
+  validateHttp,
+} from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { BatchConsumer, Nats } from '@niyanta/runtime';
@@ -72,7 +80,9 @@ async function submitLastSeq(): Promise<number> {
   return (await nats.jsm.streams.info(STREAMS.submit.name)).state.last_seq;
 }
 
-async function insertWorkload(fields: Partial<{ id: string; type: string; status: string; idempotency_key: string }> = {}): Promise<string> {
+async function insertWorkload(
+  fields: Partial<{ id: string; type: string; status: string; idempotency_key: string }> = {},
+): Promise<string> {
   const id = fields.id ?? uuidv7();
   await db
     .insertInto('workloads')
@@ -112,11 +122,19 @@ describe('POST /v1/workloads', () => {
       labels: { team: 'a' },
       runAt: '2030-01-01T00:00:00.000Z',
     };
-    const res = await post('/v1/workloads', body, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const res = await post('/v1/workloads', body, {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     expect(res.status).toBe(201);
     const workload = (await res.json()) as WorkloadV1;
     expect(validateHttp('workload', workload)).toEqual([]);
-    expect(workload).toMatchObject({ ...body, status: 'PENDING', tenant: 'default', attempt: 0, idempotencyKey: null });
+    expect(workload).toMatchObject({
+      ...body,
+      status: 'PENDING',
+      tenant: 'default',
+      attempt: 0,
+      idempotencyKey: null,
+    });
     expect(res.headers.get('location')).toBe(`/v1/workloads/${workload.id}`);
     const got = await fetch(`${base}/v1/workloads/${workload.id}`);
     expect(got.status).toBe(200);
@@ -138,13 +156,22 @@ describe('POST /v1/workloads', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(SUBMIT_WAIT_MS - 50);
       const workload = (await res.json()) as WorkloadV1;
       expect(validateHttp('workload', workload)).toEqual([]);
-      expect(workload).toMatchObject({ status: 'SUBMITTED', type: 'noop', input: { late: true }, priority: 500, workerId: null });
+      expect(workload).toMatchObject({
+        status: 'SUBMITTED',
+        type: 'noop',
+        input: { late: true },
+        priority: 500,
+        workerId: null,
+      });
       expect(res.headers.get('location')).toBe(`/v1/workloads/${workload.id}`);
       expect((await fetch(`${base}/v1/workloads/${workload.id}`)).status).toBe(404);
       resumeIngester();
-      await waitFor(async () => (await fetch(`${base}/v1/workloads/${workload.id}`)).status === 200, {
-        message: 'the 202 workload to be ingested',
-      });
+      await waitFor(
+        async () => (await fetch(`${base}/v1/workloads/${workload.id}`)).status === 200,
+        {
+          message: 'the 202 workload to be ingested',
+        },
+      );
     } finally {
       resumeIngester();
     }
@@ -161,7 +188,11 @@ describe('POST /v1/workloads', () => {
     const b = (await second.json()) as WorkloadV1;
     expect(b.id).toBe(a.id);
     expect(b.input).toEqual({ a: 1 });
-    const rows = await db.selectFrom('workloads').select('id').where('idempotency_key', '=', body.idempotencyKey).execute();
+    const rows = await db
+      .selectFrom('workloads')
+      .select('id')
+      .where('idempotency_key', '=', body.idempotencyKey)
+      .execute();
     expect(rows).toHaveLength(1);
   });
 
@@ -180,31 +211,53 @@ describe('POST /v1/workloads', () => {
     } finally {
       resumeIngester();
     }
-    await waitFor(async () => (await db.selectFrom('workloads').select('id').where('idempotency_key', '=', key).execute()).length === 1);
+    await waitFor(
+      async () =>
+        (await db.selectFrom('workloads').select('id').where('idempotency_key', '=', key).execute())
+          .length === 1,
+    );
     const third = await post('/v1/workloads', { type: 'noop', input: 3, idempotencyKey: key });
     expect(third.status).toBe(200);
-    const rows = await db.selectFrom('workloads').select('id').where('idempotency_key', '=', key).execute();
+    const rows = await db
+      .selectFrom('workloads')
+      .select('id')
+      .where('idempotency_key', '=', key)
+      .execute();
     expect(rows).toHaveLength(1);
   });
 });
 
 describe('POST /v1/workloads/batch', () => {
   it('submits 1,000 workloads and answers 1,000 items in request order', async () => {
-    const workloads = Array.from({ length: 1000 }, (_, i) => ({ type: 'batch-order', input: { i } }));
+    const workloads = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'batch-order',
+      input: { i },
+    }));
     const res = await post('/v1/workloads/batch', { workloads });
     expect(res.status).toBe(201);
     const { items } = (await res.json()) as { items: WorkloadV1[] };
     expect(items).toHaveLength(1000);
     items.forEach((w, i) => expect(w).toMatchObject({ input: { i }, status: 'PENDING' }));
     expect(new Set(items.map((w) => w.id)).size).toBe(1000);
-    const count = await db.selectFrom('workloads').select((eb) => eb.fn.countAll<string>().as('n')).where('type', '=', 'batch-order').executeTakeFirstOrThrow();
+    const count = await db
+      .selectFrom('workloads')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('type', '=', 'batch-order')
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1000);
   });
 
   it('answers existing idempotency keys with the existing workloads', async () => {
     const key = `batch-${uuidv7()}`;
-    const first = (await (await post('/v1/workloads', { type: 'noop', input: 0, idempotencyKey: key })).json()) as WorkloadV1;
-    const res = await post('/v1/workloads/batch', { workloads: [{ type: 'noop', input: 1 }, { type: 'noop', input: 2, idempotencyKey: key }] });
+    const first = (await (
+      await post('/v1/workloads', { type: 'noop', input: 0, idempotencyKey: key })
+    ).json()) as WorkloadV1;
+    const res = await post('/v1/workloads/batch', {
+      workloads: [
+        { type: 'noop', input: 1 },
+        { type: 'noop', input: 2, idempotencyKey: key },
+      ],
+    });
     expect(res.status).toBe(201);
     const { items } = (await res.json()) as { items: WorkloadV1[] };
     expect(items[0]).toMatchObject({ input: 1, status: 'PENDING' });
@@ -214,7 +267,12 @@ describe('POST /v1/workloads/batch', () => {
   it('answers 202 with SUBMITTED entries for the workloads not yet persisted', async () => {
     await pauseIngester();
     try {
-      const res = await post('/v1/workloads/batch', { workloads: [{ type: 'noop', input: 'x' }, { type: 'noop', input: 'y' }] });
+      const res = await post('/v1/workloads/batch', {
+        workloads: [
+          { type: 'noop', input: 'x' },
+          { type: 'noop', input: 'y' },
+        ],
+      });
       expect(res.status).toBe(202);
       const { items } = (await res.json()) as { items: WorkloadV1[] };
       expect(items.map((w) => [w.status, w.input])).toEqual([
@@ -230,23 +288,92 @@ describe('POST /v1/workloads/batch', () => {
 
 describe('bad input', () => {
   const big = JSON.stringify({ type: 'noop', input: 'x'.repeat(1024 * 1024) });
-  const cases: { name: string; path?: string; body: string | unknown; contentType?: string; status: number; field?: string; detail?: RegExp }[] = [
+  const cases: {
+    name: string;
+    path?: string;
+    body: string | unknown;
+    contentType?: string;
+    status: number;
+    field?: string;
+    detail?: RegExp;
+  }[] = [
     { name: 'non-JSON', body: '{"type": "noop", ', status: 400, detail: /not valid JSON/ },
-    { name: 'wrong content type', body: JSON.stringify({ type: 'noop', input: 1 }), contentType: 'text/plain', status: 415, detail: /application\/json/ },
+    {
+      name: 'wrong content type',
+      body: JSON.stringify({ type: 'noop', input: 1 }),
+      contentType: 'text/plain',
+      status: 415,
+      detail: /application\/json/,
+    },
     { name: 'body over 1 MiB', body: big, status: 413 },
-    { name: 'unknown field', body: { type: 'noop', input: 1, colour: 'red' }, status: 400, field: '/colour' },
+    {
+      name: 'unknown field',
+      body: { type: 'noop', input: 1, colour: 'red' },
+      status: 400,
+      field: '/colour',
+    },
     { name: 'missing input', body: { type: 'noop' }, status: 400, field: '/input' },
-    { name: 'wrong type', body: { type: 'noop', input: 1, priority: 'high' }, status: 400, field: '/priority' },
-    { name: 'priority over 1000', body: { type: 'noop', input: 1, priority: 1001 }, status: 400, field: '/priority' },
-    { name: 'priority below 0', body: { type: 'noop', input: 1, priority: -1 }, status: 400, field: '/priority' },
-    { name: 'maxAttempts 0', body: { type: 'noop', input: 1, maxAttempts: 0 }, status: 400, field: '/maxAttempts' },
-    { name: 'maxAttempts over 100', body: { type: 'noop', input: 1, maxAttempts: 101 }, status: 400, field: '/maxAttempts' },
+    {
+      name: 'wrong type',
+      body: { type: 'noop', input: 1, priority: 'high' },
+      status: 400,
+      field: '/priority',
+    },
+    {
+      name: 'priority over 1000',
+      body: { type: 'noop', input: 1, priority: 1001 },
+      status: 400,
+      field: '/priority',
+    },
+    {
+      name: 'priority below 0',
+      body: { type: 'noop', input: 1, priority: -1 },
+      status: 400,
+      field: '/priority',
+    },
+    {
+      name: 'maxAttempts 0',
+      body: { type: 'noop', input: 1, maxAttempts: 0 },
+      status: 400,
+      field: '/maxAttempts',
+    },
+    {
+      name: 'maxAttempts over 100',
+      body: { type: 'noop', input: 1, maxAttempts: 101 },
+      status: 400,
+      field: '/maxAttempts',
+    },
     { name: 'empty type', body: { type: '', input: 1 }, status: 400, field: '/type' },
-    { name: 'empty idempotencyKey', body: { type: 'noop', input: 1, idempotencyKey: '' }, status: 400, field: '/idempotencyKey' },
-    { name: 'over-long idempotencyKey', body: { type: 'noop', input: 1, idempotencyKey: 'k'.repeat(201) }, status: 400, field: '/idempotencyKey' },
-    { name: 'bad runAt', body: { type: 'noop', input: 1, runAt: 'tomorrow at noon' }, status: 400, field: '/runAt' },
-    { name: 'bad requirements/memoryMb', body: { type: 'noop', input: 1, requirements: { memoryMb: 'lots' } }, status: 400, field: '/requirements/memoryMb' },
-    { name: 'negative requirements/memoryMb', body: { type: 'noop', input: 1, requirements: { memoryMb: -5 } }, status: 400, field: '/requirements/memoryMb' },
+    {
+      name: 'empty idempotencyKey',
+      body: { type: 'noop', input: 1, idempotencyKey: '' },
+      status: 400,
+      field: '/idempotencyKey',
+    },
+    {
+      name: 'over-long idempotencyKey',
+      body: { type: 'noop', input: 1, idempotencyKey: 'k'.repeat(201) },
+      status: 400,
+      field: '/idempotencyKey',
+    },
+    {
+      name: 'bad runAt',
+      body: { type: 'noop', input: 1, runAt: 'tomorrow at noon' },
+      status: 400,
+      field: '/runAt',
+    },
+    {
+      name: 'bad requirements/memoryMb',
+      body: { type: 'noop', input: 1, requirements: { memoryMb: 'lots' } },
+      status: 400,
+      field: '/requirements/memoryMb',
+    },
+    {
+      name: 'negative requirements/memoryMb',
+      body: { type: 'noop', input: 1, requirements: { memoryMb: -5 } },
+      status: 400,
+      field: '/requirements/memoryMb',
+    },
     { name: 'an array body', body: [{ type: 'noop', input: 1 }], status: 400, field: '' },
     {
       name: 'over-long batch',
@@ -265,30 +392,54 @@ describe('bad input', () => {
     {
       name: 'batch with one bad item',
       path: '/v1/workloads/batch',
-      body: { workloads: [0, 1, 2, 3, 4].map((i) => ({ type: 'noop', input: i, ...(i === 3 ? { priority: 5000 } : {}) })) },
+      body: {
+        workloads: [0, 1, 2, 3, 4].map((i) => ({
+          type: 'noop',
+          input: i,
+          ...(i === 3 ? { priority: 5000 } : {}),
+        })),
+      },
       status: 400,
       field: '/workloads/3/priority',
     },
     {
       name: 'batch with a repeated idempotency key',
       path: '/v1/workloads/batch',
-      body: { workloads: [{ type: 'noop', input: 1, idempotencyKey: 'same' }, { type: 'noop', input: 2 }, { type: 'noop', input: 3, idempotencyKey: 'same' }] },
+      body: {
+        workloads: [
+          { type: 'noop', input: 1, idempotencyKey: 'same' },
+          { type: 'noop', input: 2 },
+          { type: 'noop', input: 3, idempotencyKey: 'same' },
+        ],
+      },
       status: 400,
       field: '/workloads/2/idempotencyKey',
     },
   ];
 
-  it.each(cases)('refuses $name with $status, naming the problem, and publishes nothing', async (c) => {
-    const before = await submitLastSeq();
-    const res = await post(c.path ?? '/v1/workloads', c.body, c.contentType ? { 'content-type': c.contentType } : {});
-    expect(res.status).toBe(c.status);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const problem = (await res.json()) as Problem;
-    expect(problem).toMatchObject({ status: c.status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-    if (c.field !== undefined) expect(problem.errors?.map((e) => e.path)).toContain(c.field);
-    if (c.detail) expect(problem.detail).toMatch(c.detail);
-    expect(await submitLastSeq()).toBe(before);
-  });
+  it.each(cases)(
+    'refuses $name with $status, naming the problem, and publishes nothing',
+    async (c) => {
+      const before = await submitLastSeq();
+      const res = await post(
+        c.path ?? '/v1/workloads',
+        c.body,
+        c.contentType ? { 'content-type': c.contentType } : {},
+      );
+      expect(res.status).toBe(c.status);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const problem = (await res.json()) as Problem;
+      expect(problem).toMatchObject({
+        status: c.status,
+        type: expect.any(String),
+        title: expect.any(String),
+        detail: expect.any(String),
+      });
+      if (c.field !== undefined) expect(problem.errors?.map((e) => e.path)).toContain(c.field);
+      if (c.detail) expect(problem.detail).toMatch(c.detail);
+      expect(await submitLastSeq()).toBe(before);
+    },
+  );
 
   it('refuses a chunked body over 1 MiB without Content-Length by the bytes read', async () => {
     const before = await submitLastSeq();
@@ -319,7 +470,9 @@ describe('bad input', () => {
   it('refuses a malformed id in the path with 400 naming it', async () => {
     const res = await fetch(`${base}/v1/workloads/not-a-uuid`);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as Problem).errors).toEqual([{ path: 'id', in: 'path', message: expect.any(String) }]);
+    expect(((await res.json()) as Problem).errors).toEqual([
+      { path: 'id', in: 'path', message: expect.any(String) },
+    ]);
   });
 
   it('answers 404 for an unknown id and an unknown route', async () => {
@@ -355,7 +508,11 @@ describe('commands', () => {
     const seq = await commandMessages();
     const stored = await nats.jsm.streams.getMessage(STREAMS.command.name, { seq });
     const decoded = decode('command', stored!.data);
-    expect(decoded.ok && decoded.value).toMatchObject({ workloadId: id, command: 'cancel', reason: 'not needed' });
+    expect(decoded.ok && decoded.value).toMatchObject({
+      workloadId: id,
+      command: 'cancel',
+      reason: 'not needed',
+    });
     expect(stored!.subject).toBe(SUBJECTS.command('default'));
   });
 
@@ -384,14 +541,17 @@ describe('GET /v1/workloads', () => {
   it('pages newest first with a cursor and filters by status and type', async () => {
     const type = `list-${Date.now()}`;
     const ids: string[] = [];
-    for (const status of ['PENDING', 'RUNNING', 'PENDING', 'COMPLETED', 'PENDING']) ids.push(await insertWorkload({ type, status }));
+    for (const status of ['PENDING', 'RUNNING', 'PENDING', 'COMPLETED', 'PENDING'])
+      ids.push(await insertWorkload({ type, status }));
     const newestFirst = [...ids].reverse();
 
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: Response = await fetch(`${base}/v1/workloads?type=${type}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: Response = await fetch(
+        `${base}/v1/workloads?type=${type}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(res.status).toBe(200);
       const page = (await res.json()) as { items: WorkloadV1[]; nextCursor: string | null };
       expect(validateHttp('workloadList', page)).toEqual([]);
@@ -403,7 +563,9 @@ describe('GET /v1/workloads', () => {
     expect(seen).toEqual(newestFirst);
     expect(pages).toBe(3);
 
-    const pending = (await (await fetch(`${base}/v1/workloads?type=${type}&status=PENDING`)).json()) as { items: WorkloadV1[]; nextCursor: string | null };
+    const pending = (await (
+      await fetch(`${base}/v1/workloads?type=${type}&status=PENDING`)
+    ).json()) as { items: WorkloadV1[]; nextCursor: string | null };
     expect(pending.items.map((w) => w.id)).toEqual([ids[4], ids[2], ids[0]]);
     expect(pending.nextCursor).toBeNull();
   });
@@ -419,12 +581,17 @@ describe('GET /v1/workloads', () => {
   ])('refuses ?%s with 400 naming %s in the query', async (qs, name) => {
     const res = await fetch(`${base}/v1/workloads?${qs}`);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as Problem).errors).toEqual([{ path: name, in: 'query', message: expect.any(String) }]);
+    expect(((await res.json()) as Problem).errors).toEqual([
+      { path: name, in: 'query', message: expect.any(String) },
+    ]);
   });
 });
 
 /** Reads SSE events from a response until `count` events arrived. */
-async function readEvents(res: Response, count: number): Promise<{ event: string; data: unknown }[]> {
+async function readEvents(
+  res: Response,
+  count: number,
+): Promise<{ event: string; data: unknown }[]> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -459,24 +626,72 @@ describe('live events and logs', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const [first] = await readEvents(res, 1);
-      expect(first).toMatchObject({ event: 'status', data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } } });
+      expect(first).toMatchObject({
+        event: 'status',
+        data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
+      });
 
       const current = (await (await fetch(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
-      const later = { ...current, status: 'COMPLETED' as const, updatedAt: new Date(Date.now() + 1000).toISOString() };
-      await nats.js.publish(SUBJECTS.events(id), encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress: { fraction: 0.5, message: 'half' } }));
+      const later = {
+        ...current,
+        status: 'COMPLETED' as const,
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      };
+      await nats.js.publish(
+        SUBJECTS.events(id),
+        encode('event', {
+          ...envelope(),
+          workloadId: id,
+          kind: 'progress',
+          attempt: 1,
+          progress: { fraction: 0.5, message: 'half' },
+        }),
+      );
       await nats.js.publish(
         SUBJECTS.logs(id),
-        encode('log', { ...envelope(), workloadId: id, attempt: 1, lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }] }),
+        encode('log', {
+          ...envelope(),
+          workloadId: id,
+          attempt: 1,
+          lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }],
+        }),
       );
       await nats.js.publish(
         SUBJECTS.events(id),
-        encode('event', { ...envelope(), workloadId: id, kind: 'status', fromStatus: 'RUNNING', toStatus: 'COMPLETED', attempt: 1, reason: 'done', workload: later }),
+        encode('event', {
+          ...envelope(),
+          workloadId: id,
+          kind: 'status',
+          fromStatus: 'RUNNING',
+          toStatus: 'COMPLETED',
+          attempt: 1,
+          reason: 'done',
+          workload: later,
+        }),
       );
       const next = await readEvents(res, 3);
       expect(next).toEqual([
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 0.5, message: 'half' } },
-        { event: 'log', data: { workloadId: id, attempt: 1, at: expect.any(String), stream: 'stdout', line: 'hello' } },
-        { event: 'status', data: { workloadId: id, workload: later, fromStatus: 'RUNNING', toStatus: 'COMPLETED', reason: 'done' } },
+        {
+          event: 'log',
+          data: {
+            workloadId: id,
+            attempt: 1,
+            at: expect.any(String),
+            stream: 'stdout',
+            line: 'hello',
+          },
+        },
+        {
+          event: 'status',
+          data: {
+            workloadId: id,
+            workload: later,
+            fromStatus: 'RUNNING',
+            toStatus: 'COMPLETED',
+            reason: 'done',
+          },
+        },
       ]);
     } finally {
       controller.abort();
@@ -498,29 +713,61 @@ describe('live events and logs', () => {
     ] as const) {
       await nats.js.publish(
         SUBJECTS.logs(workloadId),
-        encode('log', { ...envelope(), workloadId, attempt: 1, lines: lines.map((line) => ({ at, stream: 'stdout' as const, line })) }),
+        encode('log', {
+          ...envelope(),
+          workloadId,
+          attempt: 1,
+          lines: lines.map((line) => ({ at, stream: 'stdout' as const, line })),
+        }),
       );
     }
-    const all = (await (await fetch(`${base}/v1/workloads/${id}/logs`)).json()) as { items: { line: string }[] };
+    const all = (await (await fetch(`${base}/v1/workloads/${id}/logs`)).json()) as {
+      items: { line: string }[];
+    };
     expect(all.items.map((l) => l.line)).toEqual(['one', 'two', 'three']);
     expect(all.items[0]).toEqual({ at, stream: 'stdout', line: 'one' });
-    const tail = (await (await fetch(`${base}/v1/workloads/${id}/logs?limit=2`)).json()) as { items: { line: string }[] };
+    const tail = (await (await fetch(`${base}/v1/workloads/${id}/logs?limit=2`)).json()) as {
+      items: { line: string }[];
+    };
     expect(tail.items.map((l) => l.line)).toEqual(['two', 'three']);
-    const none = (await (await fetch(`${base}/v1/workloads/${await insertWorkload()}/logs`)).json()) as { items: unknown[] };
+    const none = (await (
+      await fetch(`${base}/v1/workloads/${await insertWorkload()}/logs`)
+    ).json()) as { items: unknown[] };
     expect(none.items).toEqual([]);
   });
 
   it('follows the log lines as SSE with ?follow=true', async () => {
     const id = await insertWorkload();
     const at = new Date().toISOString();
-    await nats.js.publish(SUBJECTS.logs(id), encode('log', { ...envelope(), workloadId: id, attempt: 1, lines: [{ at, stream: 'stderr', line: 'before' }] }));
+    await nats.js.publish(
+      SUBJECTS.logs(id),
+      encode('log', {
+        ...envelope(),
+        workloadId: id,
+        attempt: 1,
+        lines: [{ at, stream: 'stderr', line: 'before' }],
+      }),
+    );
     const controller = new AbortController();
-    const res = await fetch(`${base}/v1/workloads/${id}/logs?follow=true`, { signal: controller.signal });
+    const res = await fetch(`${base}/v1/workloads/${id}/logs?follow=true`, {
+      signal: controller.signal,
+    });
     try {
       expect(res.status).toBe(200);
       const [first] = await readEvents(res, 1);
-      expect(first).toEqual({ event: 'log', data: { workloadId: id, attempt: 1, at, stream: 'stderr', line: 'before' } });
-      await nats.js.publish(SUBJECTS.logs(id), encode('log', { ...envelope(), workloadId: id, attempt: 2, lines: [{ at, stream: 'stdout', line: 'after' }] }));
+      expect(first).toEqual({
+        event: 'log',
+        data: { workloadId: id, attempt: 1, at, stream: 'stderr', line: 'before' },
+      });
+      await nats.js.publish(
+        SUBJECTS.logs(id),
+        encode('log', {
+          ...envelope(),
+          workloadId: id,
+          attempt: 2,
+          lines: [{ at, stream: 'stdout', line: 'after' }],
+        }),
+      );
       const [second] = await readEvents(res, 1);
       expect(second).toMatchObject({ event: 'log', data: { attempt: 2, line: 'after' } });
     } finally {
@@ -535,14 +782,30 @@ describe('checkpoints and workers', () => {
     for (const seq of [1, 2]) {
       await db
         .insertInto('checkpoints')
-        .values({ workload_id: id, seq, attempt: 1, size: 10 * seq, sha256: `sha${seq}`, storage: 'inline', data: Buffer.from('x'), blob_key: null })
+        .values({
+          workload_id: id,
+          seq,
+          attempt: 1,
+          size: 10 * seq,
+          sha256: `sha${seq}`,
+          storage: 'inline',
+          data: Buffer.from('x'),
+          blob_key: null,
+        })
         .execute();
     }
     const res = await fetch(`${base}/v1/workloads/${id}/checkpoints`);
     expect(res.status).toBe(200);
     const { items } = (await res.json()) as { items: Record<string, unknown>[] };
     expect(items.map((c) => c['seq'])).toEqual([2, 1]);
-    expect(items[0]).toEqual({ seq: 2, attempt: 1, size: 20, sha256: 'sha2', storage: 'inline', createdAt: expect.any(String) });
+    expect(items[0]).toEqual({
+      seq: 2,
+      attempt: 1,
+      size: 20,
+      sha256: 'sha2',
+      storage: 'inline',
+      createdAt: expect.any(String),
+    });
   });
 
   it('lists workers, filtered by status', async () => {
@@ -561,13 +824,25 @@ describe('checkpoints and workers', () => {
       started_at: now,
       updated_at: now,
     });
-    await db.insertInto('workers').values([worker('w-active', 'ACTIVE'), worker('w-dead', 'DEAD')]).execute();
+    await db
+      .insertInto('workers')
+      .values([worker('w-active', 'ACTIVE'), worker('w-dead', 'DEAD')])
+      .execute();
     const all = (await (await fetch(`${base}/v1/workers`)).json()) as { items: { id: string }[] };
     expect(validateHttp('workerList', all)).toEqual([]);
     expect(all.items.map((w) => w.id)).toEqual(['w-active', 'w-dead']);
-    const active = (await (await fetch(`${base}/v1/workers?status=ACTIVE`)).json()) as { items: Record<string, unknown>[] };
+    const active = (await (await fetch(`${base}/v1/workers?status=ACTIVE`)).json()) as {
+      items: Record<string, unknown>[];
+    };
     expect(active.items).toEqual([
-      expect.objectContaining({ id: 'w-active', status: 'ACTIVE', freeSlots: 3, zone: 'z1', types: ['sleep'], capacity: { slots: 4, cpu: 2, memoryMb: 1024, gpu: 0 } }),
+      expect.objectContaining({
+        id: 'w-active',
+        status: 'ACTIVE',
+        freeSlots: 3,
+        zone: 'z1',
+        types: ['sleep'],
+        capacity: { slots: 4, cpu: 2, memoryMb: 1024, gpu: 0 },
+      }),
     ]);
     const bad = await fetch(`${base}/v1/workers?status=active`);
     expect(bad.status).toBe(400);
@@ -576,7 +851,10 @@ describe('checkpoints and workers', () => {
 
 describe('operations', () => {
   it('serves the OpenAPI document and Prometheus metrics with submission counters', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/workloads/{id}/events');
     const metrics = await (await fetch(`${base}/metrics`)).text();

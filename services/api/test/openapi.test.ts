@@ -1,6 +1,13 @@
 import { createLogger } from '@niyanta/runtime';
 import { validateHttp } from '@niyanta/messages';
-import { Connections, SseRegistry, StatusWaiters, buildOpenApi, createApp, createMetrics } from '../src/index.js';
+import {
+  Connections,
+  SseRegistry,
+  StatusWaiters,
+  buildOpenApi,
+  createApp,
+  createMetrics,
+} from '../src/index.js';
 import type { ApiContext } from '../src/index.js';
 import { submittedWorkload } from '../src/submitted-workload.js';
 import { toSubmission } from '../src/submissions.js';
@@ -48,7 +55,20 @@ describe('OpenAPI document', () => {
   it('is OpenAPI 3.1 with the HTTP schemas and the shared definitions as components', () => {
     expect(doc['openapi']).toBe('3.1.0');
     const schemas = (doc['components'] as Obj)['schemas'] as Obj;
-    for (const name of ['Workload', 'WorkloadSubmission', 'WorkloadBatch', 'WorkloadList', 'WorkloadBatchResponse', 'Worker', 'WorkerList', 'Problem', 'Requirements', 'Labels', 'WorkloadError', 'Progress']) {
+    for (const name of [
+      'Workload',
+      'WorkloadSubmission',
+      'WorkloadBatch',
+      'WorkloadList',
+      'WorkloadBatchResponse',
+      'Worker',
+      'WorkerList',
+      'Problem',
+      'Requirements',
+      'Labels',
+      'WorkloadError',
+      'Progress',
+    ]) {
       expect(schemas[name]).toBeDefined();
     }
     expect(JSON.stringify(doc)).not.toContain('"$id"');
@@ -79,7 +99,8 @@ describe('OpenAPI document', () => {
       for (const param of path.match(/\{([A-Za-z]+)\}/g) ?? []) {
         const name = param.slice(1, -1);
         const params = (op['parameters'] as { name: string; in: string }[] | undefined) ?? [];
-        if (!params.some((p) => p.name === name && p.in === 'path')) missing.push(`${route.method} ${path} parameter ${name}`);
+        if (!params.some((p) => p.name === name && p.in === 'path'))
+          missing.push(`${route.method} ${path} parameter ${name}`);
       }
     }
     expect(missing).toEqual([]);
@@ -115,15 +136,27 @@ describe('offline behaviour', () => {
     expect(res.headers.get('retry-after')).toBe('2');
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'not ready', checks: { nats: false, postgres: false } });
+    expect(await ready.json()).toEqual({
+      status: 'not ready',
+      checks: { nats: false, postgres: false },
+    });
     expect((await app.request('/healthz')).status).toBe(200);
   });
 
   it('makes a 202 body that is a valid Workload', () => {
-    const submission = toSubmission({ type: 'sleep', input: { seconds: 1 }, idempotencyKey: 'k1', runAt: '2030-01-01T00:00:00Z' }, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
+    const submission = toSubmission(
+      { type: 'sleep', input: { seconds: 1 }, idempotencyKey: 'k1', runAt: '2030-01-01T00:00:00Z' },
+      '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+    );
     const workload = submittedWorkload(submission, 'default');
     expect(validateHttp('workload', workload)).toEqual([]);
-    expect(workload).toMatchObject({ status: 'SUBMITTED', priority: 500, maxAttempts: 3, idempotencyKey: 'k1', attempt: 0 });
+    expect(workload).toMatchObject({
+      status: 'SUBMITTED',
+      priority: 500,
+      maxAttempts: 3,
+      idempotencyKey: 'k1',
+      attempt: 0,
+    });
   });
 
   it('labels request metrics by route pattern, never by the raw path', async () => {

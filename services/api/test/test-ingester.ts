@@ -3,7 +3,15 @@
 // the API's 201 path can be exercised without importing another service.
 import { toWorkload } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
-import { CONSUMERS, SUBJECTS, decode, encode, ensureConsumer, envelope, lastToken } from '@niyanta/messages';
+import {
+  CONSUMERS,
+  SUBJECTS,
+  decode,
+  encode,
+  ensureConsumer,
+  envelope,
+  lastToken,
+} from '@niyanta/messages';
 import { consumeBatches } from '@niyanta/runtime';
 import type { BatchConsumer, Logger, Nats } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
@@ -45,7 +53,12 @@ export function startTestIngester(nats: Nats, db: Kysely<Database>, log: Logger)
       const inserted =
         rows.length === 0
           ? []
-          : await db.insertInto('workloads').values(rows).onConflict((oc) => oc.doNothing()).returningAll().execute();
+          : await db
+              .insertInto('workloads')
+              .values(rows)
+              .onConflict((oc) => oc.doNothing())
+              .returningAll()
+              .execute();
       for (const m of good) m.ack();
       await Promise.all(
         inserted.map((row) =>

@@ -123,16 +123,23 @@ export class Placer {
     const { db, js, log } = this.opts;
     const { transitions, considered } = await db.transaction().execute(async (trx) => {
       const usage = await loadUsage(trx);
+      const workers = this.opts.liveWorkers();
+      // Only types some live worker has a free slot for are worth a look: otherwise 1,000 old
+      // workloads nobody can run would hide every newer one from placement for ever.
+      const liveTypes = [...new Set(workers.flatMap((w) => w.types))];
+      const openTypes = [
+        ...new Set(workers.filter((w) => (usage.get(w.id)?.slots ?? 0) < w.capacity.slots).flatMap((w) => w.types)),
+      ];
+      await explainBlockedTypes(trx, liveTypes, openTypes);
       const { rows: pending } = await sql<PendingRow>`
         select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
         from workloads
-        where status = 'PENDING' and (run_at is null or run_at <= now())
+        where status = 'PENDING' and (run_at is null or run_at <= now()) and type = any(${openTypes}::text[])
         order by priority desc, id
         limit ${PLACEMENT_BATCH}
         for update skip locked`.execute(trx);
       if (pending.length === 0) return { transitions: [] as Transition[], considered: 0 };
 
-      const workers = this.opts.liveWorkers();
       const decision = placeWorkloads(pending as PendingWorkload[], workers, usage);
       const byId = new Map(pending.map((p) => [p.id, p]));
 
@@ -176,6 +183,28 @@ export class Placer {
     }
     return { considered, placed: transitions.length };
   }
+}
+
+/**
+ * Sets the pending reason of workloads whose type no live worker handles, or whose workers are
+ * all full: the placement query skips them. Bounded per cycle, and only rows whose reason changes.
+ */
+async function explainBlockedTypes(trx: Transaction<Database>, liveTypes: string[], openTypes: string[]): Promise<void> {
+  await sql`
+    with blocked as (
+      select id, case when type = any(${liveTypes}::text[])
+        then format('no free slot on the live worker(s) that handle type "%s"', type)
+        else format('no live worker handles type "%s"', type) end as reason
+      from workloads
+      where status = 'PENDING' and not (type = any(${openTypes}::text[]))
+    ), changed as (
+      select w.id, b.reason from workloads w join blocked b on b.id = w.id
+      where w.pending_reason is distinct from b.reason
+      limit ${PLACEMENT_BATCH}
+      for update of w skip locked
+    )
+    update workloads w set pending_reason = c.reason, updated_at = now()
+    from changed c where w.id = c.id`.execute(trx);
 }
 
 /** Slots and resources taken on each worker by its SCHEDULED and RUNNING workloads. */

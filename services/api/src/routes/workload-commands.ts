@@ -13,7 +13,9 @@ export const HTTP_COMMANDS = {
   cancel: { allowed: (s: WorkloadStatus) => !FINAL_STATUSES.includes(s) },
   pause: {
     allowed: (s: WorkloadStatus) =>
-      s === WORKLOAD_STATUS.PENDING || s === WORKLOAD_STATUS.SCHEDULED || s === WORKLOAD_STATUS.RUNNING,
+      s === WORKLOAD_STATUS.PENDING ||
+      s === WORKLOAD_STATUS.SCHEDULED ||
+      s === WORKLOAD_STATUS.RUNNING,
   },
   resume: { allowed: (s: WorkloadStatus) => s === WORKLOAD_STATUS.PAUSED },
 } as const satisfies Record<string, { allowed: (s: WorkloadStatus) => boolean }>;
@@ -29,15 +31,24 @@ function parseCommandBody(body: unknown): { reason?: string } {
     errors.push({ path: '', in: 'body', message: 'must be an object (or leave the body empty)' });
   } else {
     for (const [key, value] of Object.entries(body)) {
-      if (key !== 'reason') errors.push({ path: `/${key}`, in: 'body', message: 'is not an allowed field' });
-      else if (typeof value !== 'string') errors.push({ path: '/reason', in: 'body', message: 'must be string' });
+      if (key !== 'reason')
+        errors.push({ path: `/${key}`, in: 'body', message: 'is not an allowed field' });
+      else if (typeof value !== 'string')
+        errors.push({ path: '/reason', in: 'body', message: 'must be string' });
       else if (value.length > REASON_MAX_LENGTH) {
-        errors.push({ path: '/reason', in: 'body', message: `must NOT have more than ${REASON_MAX_LENGTH} characters` });
+        errors.push({
+          path: '/reason',
+          in: 'body',
+          message: `must NOT have more than ${REASON_MAX_LENGTH} characters`,
+        });
       }
     }
   }
   if (errors.length > 0) {
-    throw new ValidationError(`invalid body: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, errors);
+    throw new ValidationError(
+      `invalid body: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
+      errors,
+    );
   }
   return body as { reason?: string };
 }
@@ -61,7 +72,12 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
       const { reason } = parseCommandBody(await readOptionalJsonBody(c.req.raw, MAX_BODY_BYTES));
       const workload = await requireWorkload(ctx.connections.db(), ctx.tenant, id);
       if (!HTTP_COMMANDS[command].allowed(workload.status)) throw refusal(command, workload);
-      const message: CommandV1 = { ...envelope(), workloadId: id, command, ...(reason === undefined ? {} : { reason }) };
+      const message: CommandV1 = {
+        ...envelope(),
+        workloadId: id,
+        command,
+        ...(reason === undefined ? {} : { reason }),
+      };
       try {
         await publishOne(ctx.connections.nats().js, {
           kind: 'command',
@@ -71,7 +87,10 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
         });
       } catch (err) {
         if (err instanceof UnavailableError) throw err;
-        throw new UnavailableError(`the message broker did not accept the ${command} command: nothing was sent; retry shortly`, { cause: err });
+        throw new UnavailableError(
+          `the message broker did not accept the ${command} command: nothing was sent; retry shortly`,
+          { cause: err },
+        );
       }
       return c.json(workload, 202);
     });

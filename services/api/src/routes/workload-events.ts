@@ -12,7 +12,10 @@ function statusMessage(
   workload: WorkloadV1,
   change: { fromStatus: string | null; toStatus: string; reason: string | null },
 ): SSEMessage {
-  return { event: SSE_EVENTS.status, data: JSON.stringify({ workloadId: workload.id, workload, ...change }) };
+  return {
+    event: SSE_EVENTS.status,
+    data: JSON.stringify({ workloadId: workload.id, workload, ...change }),
+  };
 }
 
 /** Live status, progress and log lines of one workload (Server-Sent Events). */
@@ -39,12 +42,25 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         if (e.kind === 'progress' && e.progress) {
           push({
             event: SSE_EVENTS.progress,
-            data: JSON.stringify({ workloadId: id, attempt: e.attempt ?? null, fraction: e.progress.fraction, message: e.progress.message ?? null }),
+            data: JSON.stringify({
+              workloadId: id,
+              attempt: e.attempt ?? null,
+              fraction: e.progress.fraction,
+              message: e.progress.message ?? null,
+            }),
           });
-        } else if (e.kind === 'status' && e.workload && validateHttp('workload', e.workload).length === 0) {
+        } else if (
+          e.kind === 'status' &&
+          e.workload &&
+          validateHttp('workload', e.workload).length === 0
+        ) {
           const workload = e.workload as WorkloadV1;
           push(
-            statusMessage(workload, { fromStatus: e.fromStatus ?? null, toStatus: e.toStatus ?? workload.status, reason: e.reason ?? null }),
+            statusMessage(workload, {
+              fromStatus: e.fromStatus ?? null,
+              toStatus: e.toStatus ?? workload.status,
+              reason: e.reason ?? null,
+            }),
             workload.updatedAt,
           );
         }
@@ -56,7 +72,11 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         const decoded = decode('log', msg.data);
         if (!decoded.ok) return;
         const { attempt, lines } = decoded.value;
-        for (const m of logMessages(id, lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })))) push(m);
+        for (const m of logMessages(
+          id,
+          lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })),
+        ))
+          push(m);
       },
     });
     const unsubscribe = () => {
@@ -74,7 +94,8 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       runStream(ctx, stream, (send) => {
         send(statusMessage(current, { fromStatus: null, toStatus: current.status, reason: null }));
         // A status buffered while reading may be older than what was read: skip those.
-        for (const b of buffered) if (b.updatedAt === undefined || b.updatedAt >= current.updatedAt) send(b.message);
+        for (const b of buffered)
+          if (b.updatedAt === undefined || b.updatedAt >= current.updatedAt) send(b.message);
         buffered.length = 0;
         deliver = send;
       }).finally(unsubscribe),

@@ -7,7 +7,13 @@ import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, readJsonBody } from '../body.js';
 import { ProblemError, ValidationError } from '../errors.js';
 import type { RequestFieldError } from '../errors.js';
 import { SUBMISSION_OUTCOME } from '../metrics.js';
-import { decodeCursor, encodeCursor, parseIntParam, parseStatusParam, parseWorkloadId } from '../params.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  parseIntParam,
+  parseStatusParam,
+  parseWorkloadId,
+} from '../params.js';
 import { submitWorkloads } from '../submissions.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
 
@@ -39,7 +45,8 @@ async function readValid<T>(
     if (all.length > 0) throw new ValidationError(describe(all), all);
     return body as T;
   } catch (err) {
-    if (err instanceof ProblemError && err.status < 500) ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.refused });
+    if (err instanceof ProblemError && err.status < 500)
+      ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.refused });
     throw err;
   }
 }
@@ -52,7 +59,12 @@ function duplicateKeys(batch: WorkloadBatchV1): RequestFieldError[] {
     if (w.idempotencyKey === undefined) return;
     const first = firstIndex.get(w.idempotencyKey);
     if (first === undefined) firstIndex.set(w.idempotencyKey, i);
-    else errors.push({ path: `/workloads/${i}/idempotencyKey`, in: 'body', message: `repeats the key of /workloads/${first}/idempotencyKey` });
+    else
+      errors.push({
+        path: `/workloads/${i}/idempotencyKey`,
+        in: 'body',
+        message: `repeats the key of /workloads/${first}/idempotencyKey`,
+      });
   });
   return errors;
 }
@@ -62,15 +74,32 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.post('/v1/workloads', async (c) => {
-    const body = await readValid<WorkloadSubmissionV1>(ctx, c, 'workloadSubmission', MAX_BODY_BYTES);
+    const body = await readValid<WorkloadSubmissionV1>(
+      ctx,
+      c,
+      'workloadSubmission',
+      MAX_BODY_BYTES,
+    );
     const [result] = await submitWorkloads(ctx, [body], c.req.header('traceparent'));
     const { kind, workload } = result!;
-    if (kind === 'replayed') return c.json(workload, 200, { 'Idempotent-Replayed': 'true', Location: workloadPath(workload.id) });
-    return c.json(workload, kind === 'created' ? 201 : 202, { Location: workloadPath(workload.id) });
+    if (kind === 'replayed')
+      return c.json(workload, 200, {
+        'Idempotent-Replayed': 'true',
+        Location: workloadPath(workload.id),
+      });
+    return c.json(workload, kind === 'created' ? 201 : 202, {
+      Location: workloadPath(workload.id),
+    });
   });
 
   app.post('/v1/workloads/batch', async (c) => {
-    const batch = await readValid<WorkloadBatchV1>(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, duplicateKeys);
+    const batch = await readValid<WorkloadBatchV1>(
+      ctx,
+      c,
+      'workloadBatch',
+      MAX_BATCH_BODY_BYTES,
+      duplicateKeys,
+    );
     const results = await submitWorkloads(ctx, batch.workloads, c.req.header('traceparent'));
     const allPersisted = results.every((r) => r.kind !== 'submitted');
     return c.json({ items: results.map((r) => r.workload) }, allPersisted ? 201 : 202);
@@ -87,7 +116,10 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       ...(type === undefined ? {} : { type }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
-    return c.json({ items: page.items, nextCursor: page.more && page.lastId !== undefined ? encodeCursor(page.lastId) : null });
+    return c.json({
+      items: page.items,
+      nextCursor: page.more && page.lastId !== undefined ? encodeCursor(page.lastId) : null,
+    });
   });
 
   app.get('/v1/workloads/:id', async (c) => {
@@ -97,4 +129,3 @@ export function workloadRoutes(ctx: ApiContext): Hono {
 
   return app;
 }
-

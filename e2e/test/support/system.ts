@@ -1,0 +1,168 @@
+import { createDb } from '@niyanta/db';
+import type { Database } from '@niyanta/db';
+import type { WorkloadV1 } from '@niyanta/messages';
+import {
+  createTestDatabase,
+  freePort,
+  startNatsServer,
+  startServiceProcess,
+  waitFor,
+  waitForHttpReady,
+} from '@niyanta/testing';
+import type { NatsServerHandle, ServiceProcess, TestDatabase } from '@niyanta/testing';
+import type { Kysely } from 'kysely';
+
+/** How to start one worker process. */
+export interface WorkerSpec {
+  id: string;
+  slots?: number;
+  memoryMb?: number;
+  env?: Record<string, string>;
+}
+
+/** Every service as its own process against a nats-server and a fresh database of the test's own. */
+export interface System extends AsyncDisposable {
+  apiUrl: string;
+  nats: NatsServerHandle;
+  database: TestDatabase;
+  db: Kysely<Database>;
+  services: Map<string, ServiceProcess>;
+  startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
+  /** Calls the API with a JSON body; returns status and parsed body. */
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  submit(body: Record<string, unknown>): Promise<WorkloadV1>;
+  waitForStatus(id: string, statuses: string | string[], timeoutMs?: number): Promise<WorkloadV1>;
+  /** Dumps every service's recent output (for a failing test's message). */
+  output(): string;
+}
+
+/** Tunings that keep end-to-end tests quick: fast heartbeats and retries. */
+const FAST = {
+  LOG_LEVEL: 'info',
+  HEARTBEAT_INTERVAL_MS: '300',
+  HEARTBEAT_TIMEOUT_MS: '1500',
+  RETRY_BACKOFF_BASE_MS: '200',
+  RETRY_BACKOFF_MAX_MS: '2000',
+  SHUTDOWN_TIMEOUT_MS: '15000',
+};
+
+async function startWithHealth(
+  name: string,
+  service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker',
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  const healthPort = await freePort();
+  const proc = await startServiceProcess({ service, name, env: { ...env, HEALTH_PORT: String(healthPort) } });
+  try {
+    await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, 30_000);
+  } catch (err) {
+    throw new Error(`${name} did not become ready:\n${proc.output().slice(-4000)}`, { cause: err });
+  }
+  return proc;
+}
+
+/** Starts nats-server, a fresh database, scheduler, health monitor, checkpoint, api and the workers. */
+export async function startSystem(opts: { workers: WorkerSpec[]; env?: Record<string, string> }): Promise<System> {
+  const nats = await startNatsServer();
+  const database = await createTestDatabase();
+  const db = createDb(database.url, { max: 4 });
+  const services = new Map<string, ServiceProcess>();
+  const base = { ...FAST, ...opts.env, NATS_URL: nats.url, DATABASE_URL: database.url };
+  const output = () =>
+    [...services.entries()].map(([name, p]) => `----- ${name} -----\n${p.output().slice(-3000)}`).join('\n');
+
+  const dispose = async () => {
+    await Promise.all([...services.values()].map((p) => p.kill('SIGKILL').catch(() => undefined)));
+    await db.destroy();
+    await database[Symbol.asyncDispose]();
+    await nats[Symbol.asyncDispose]();
+  };
+
+  try {
+    services.set('scheduler', await startWithHealth('scheduler', 'scheduler', base));
+    services.set('health-monitor', await startWithHealth('health-monitor', 'health-monitor', base));
+    services.set('checkpoint', await startWithHealth('checkpoint', 'checkpoint', base));
+    const apiPort = await freePort();
+    const api = await startServiceProcess({
+      service: 'api',
+      env: { ...base, PORT: String(apiPort), HOST: '127.0.0.1', SUBMIT_WAIT_MS: '5000' },
+    });
+    services.set('api', api);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHttpReady(`${apiUrl}/readyz`, 30_000).catch((err: unknown) => {
+      throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
+    });
+
+    const startWorker = async (spec: WorkerSpec) => {
+      const proc = await startWithHealth(spec.id, 'worker', {
+        ...base,
+        WORKER_ID: spec.id,
+        WORKER_SLOTS: String(spec.slots ?? 4),
+        WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
+        WORKER_CPU: '4',
+        WORKER_EXEC_ALLOW: '*',
+        DRAIN_TIMEOUT_MS: '5000',
+        ...spec.env,
+      });
+      services.set(spec.id, proc);
+      return proc;
+    };
+    for (const w of opts.workers) await startWorker(w);
+
+    const call = async <T>(method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    };
+    const getWorkload = async (id: string) => (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
+
+    return {
+      apiUrl,
+      nats,
+      database,
+      db,
+      services,
+      startWorker,
+      api: call,
+      output,
+      async submit(body) {
+        const res = await call<WorkloadV1>('POST', '/v1/workloads', body);
+        if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
+        return res.body;
+      },
+      async waitForStatus(id, statuses, timeoutMs = 30_000) {
+        const wanted = Array.isArray(statuses) ? statuses : [statuses];
+        let last: WorkloadV1 | undefined;
+        try {
+          return await waitFor(
+            async () => {
+              last = await getWorkload(id);
+              return wanted.includes(last.status) ? last : undefined;
+            },
+            { timeoutMs, intervalMs: 50, message: `workload ${id} to reach ${wanted.join('|')}` },
+          );
+        } catch (err) {
+          throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}\n${output()}`, { cause: err });
+        }
+      },
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** Status changes of a workload from `workload_events`, oldest first. */
+export async function eventsOf(db: Kysely<Database>, workloadId: string) {
+  return db
+    .selectFrom('workload_events')
+    .selectAll()
+    .where('workload_id', '=', workloadId)
+    .orderBy('id')
+    .execute();
+}
