@@ -22,37 +22,25 @@ export interface SpawnOptions {
   output?: LineBuffer;
 }
 
-// setpriv (util-linux) sets PR_SET_PDEATHSIG and execs the command, keeping its pid: the kernel
-// kills the child when we die, however we die. Jest runs tests with a sandboxed `process`
-// whose 'exit' listeners never fire, so the hooks below do not help there.
+// Safety nets, so a test that fails before its cleanup leaves no servers behind:
+// - setpriv (util-linux) sets PR_SET_PDEATHSIG and execs the command, keeping its pid: the kernel
+//   kills the child when we die, however we die (jest workers are SIGTERMed, then SIGKILLed).
+// - an 'exit' hook kills what is left (kill() is synchronous, as 'exit' requires). Jest runs tests
+//   with a sandboxed `process` whose 'exit' listeners never fire, hence the first.
+// - children are unref'd (see spawn), so a leaked one does not keep jest from exiting.
 const SETPRIV = process.platform === 'linux' ? findOnPath('setpriv') : undefined;
 
 const live = new Set<ChildProcess>();
-let hooksInstalled = false;
-
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-
-// Safety net: a test that fails before its cleanup must not leave servers behind. 'exit' covers
-// a normal exit (it allows only synchronous work; kill() is synchronous). A jest worker whose
-// leaked handles keep it alive is ended with SIGTERM, which skips 'exit': kill the children, then,
-// if nobody else handles the signal, die of it as we would have.
-function onSignal(signal: NodeJS.Signals): void {
-  killAll();
-  if (process.listenerCount(signal) === 1) {
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-  }
-}
+let exitHookInstalled = false;
 
 function track(child: ChildProcess): void {
   live.add(child);
   child.once('exit', () => live.delete(child));
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.once('exit', killAll);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onSignal);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
 }
 
 /** A spawned process whose output is kept and whose exit can be awaited. */
@@ -116,9 +104,9 @@ export class ManagedChild {
       );
     });
     track(child);
-    // A leaked handle must not keep a test run alive (jest would hang, in band, until killed):
-    // the child and its pipes do not hold the event loop, and the exit hook above kills it.
-    // Our own waits for its exit hold the loop instead (see waitForExit).
+    // A leaked handle must not keep a test run alive (jest would hang, in band, until killed), so
+    // the child and its pipes do not hold the event loop; our own waits for its exit do instead
+    // (waitForExit). A script holding only servers must keep itself alive.
     child.unref();
     for (const stream of [child.stdout, child.stderr])
       (stream as { unref?: () => void } | null)?.unref?.();

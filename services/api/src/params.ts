@@ -53,6 +53,21 @@ export function parseStatusParam(value: string | undefined): WorkloadStatus | un
   return parseEnumParam('status', value, Object.values(WORKLOAD_STATUS));
 }
 
+// The workload type pattern of the schemas: a filter by anything else can match nothing.
+const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+
+/** A `?type=` of workloads. */
+export function parseTypeParam(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!TYPE_RE.test(value)) {
+    throw new ValidationError(
+      `type ${JSON.stringify(value)} is not a workload type name: use 1-100 characters from A-Z a-z 0-9 . _ : -, starting with a letter or digit`,
+      [{ path: 'type', in: 'query', message: 'must be a workload type name' }],
+    );
+  }
+  return value;
+}
+
 /** A boolean query parameter: true/false/1/0, absent = false. */
 export function parseBoolParam(name: string, value: string | undefined): boolean {
   if (value === undefined || value === '' || value === 'false' || value === '0') return false;

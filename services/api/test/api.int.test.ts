@@ -374,6 +374,18 @@ describe('bad input', () => {
       status: 400,
       field: '/requirements/memoryMb',
     },
+    {
+      name: 'U+0000 in a string of the input',
+      body: { type: 'noop', input: { s: 'a\u0000b' } },
+      status: 400,
+      field: '/input/s',
+    },
+    {
+      name: 'input nested 200 levels deep',
+      body: { type: 'noop', input: JSON.parse('['.repeat(200) + ']'.repeat(200)) as unknown },
+      status: 400,
+      detail: /nested deeper than 64 levels/,
+    },
     { name: 'an array body', body: [{ type: 'noop', input: 1 }], status: 400, field: '' },
     {
       name: 'over-long batch',
@@ -578,6 +590,8 @@ describe('GET /v1/workloads', () => {
     ['limit=ten', 'limit'],
     ['cursor=%%%', 'cursor'],
     ['cursor=bm90LWEtdXVpZA', 'cursor'],
+    ['type=%00', 'type'],
+    ['type=two%20words', 'type'],
   ])('refuses ?%s with 400 naming %s in the query', async (qs, name) => {
     const res = await fetch(`${base}/v1/workloads?${qs}`);
     expect(res.status).toBe(400);

@@ -1,6 +1,13 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, decode, envelope, lastToken, publishAll } from '@niyanta/messages';
+import {
+  SUBJECTS,
+  WORKLOAD_STATUS,
+  decode,
+  envelope,
+  lastToken,
+  publishAll,
+} from '@niyanta/messages';
 import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
 import { PublishError } from './errors.js';
@@ -19,7 +26,11 @@ export interface CommandDecision {
 const S = WORKLOAD_STATUS;
 
 /** Decides a command against the workload's current row. Pure. */
-export function decideCommand(row: WorkloadRow, command: CommandV1['command'], note?: string): CommandDecision {
+export function decideCommand(
+  row: WorkloadRow,
+  command: CommandV1['command'],
+  note?: string,
+): CommandDecision {
   const status = row.status as WorkloadStatus;
   const base = { id: row.id, from: status, attempt: row.attempt, eventWorkerId: row.worker_id };
   const why = (what: string) => (note ? `${what}: ${note}` : what);
@@ -28,7 +39,15 @@ export function decideCommand(row: WorkloadRow, command: CommandV1['command'], n
   switch (command) {
     case 'cancel':
       if (status === S.PENDING || status === S.PAUSED) {
-        return { change: { ...base, to: S.CANCELLED, finished: 'now', pendingReason: null, reason: why('cancelled') } };
+        return {
+          change: {
+            ...base,
+            to: S.CANCELLED,
+            finished: 'now',
+            pendingReason: null,
+            reason: why('cancelled'),
+          },
+        };
       }
       if (status === S.SCHEDULED) {
         // Cancelled at once; the stop makes sure the worker never starts it.
@@ -42,14 +61,26 @@ export function decideCommand(row: WorkloadRow, command: CommandV1['command'], n
       return { ignored: `cancel of a ${status} workload` };
     case 'pause':
       if (status === S.RUNNING) return { control: stop('pause') };
-      if (status === S.PENDING) return { change: { ...base, to: S.PAUSED, pendingReason: null, reason: why('paused') } };
+      if (status === S.PENDING)
+        return { change: { ...base, to: S.PAUSED, pendingReason: null, reason: why('paused') } };
       if (status === S.SCHEDULED) {
-        return { change: { ...base, to: S.PAUSED, workerId: null, reason: why('paused') }, control: stop('stop') };
+        return {
+          change: { ...base, to: S.PAUSED, workerId: null, reason: why('paused') },
+          control: stop('stop'),
+        };
       }
       return { ignored: `pause of a ${status} workload` };
     case 'resume':
       if (status === S.PAUSED) {
-        return { change: { ...base, to: S.PENDING, runAfterMs: null, pendingReason: null, reason: why('resumed') } };
+        return {
+          change: {
+            ...base,
+            to: S.PENDING,
+            runAfterMs: null,
+            pendingReason: null,
+            reason: why('resumed'),
+          },
+        };
       }
       return { ignored: `resume of a ${status} workload` };
     case 'retry':
@@ -88,14 +119,20 @@ export function createCommandHandler(deps: {
     for (const msg of msgs) {
       const d = decode('command', msg.data);
       if (!d.ok) {
-        log.error({ subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors }, 'invalid command terminated');
+        log.error(
+          { subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors },
+          'invalid command terminated',
+        );
         msg.term();
         continue;
       }
       valid.push({ msg, tenant: lastToken(msg.subject) ?? '', value: d.value });
     }
     const transitions = await db.transaction().execute(async (trx) => {
-      const rows = await lockWorkloads(trx, valid.map((v) => v.value.workloadId));
+      const rows = await lockWorkloads(
+        trx,
+        valid.map((v) => v.value.workloadId),
+      );
       const applied: Transition[] = [];
       const controls: Outgoing<'control'>[] = [];
       let remaining = valid;
@@ -107,7 +144,10 @@ export function createCommandHandler(deps: {
           const { workloadId, command, reason } = cmd.value;
           const row = rows.get(workloadId);
           if (!row || row.tenant !== cmd.tenant) {
-            log.info({ workloadId, tenant: cmd.tenant, command }, 'command for an unknown workload ignored');
+            log.info(
+              { workloadId, tenant: cmd.tenant, command },
+              'command for an unknown workload ignored',
+            );
             continue;
           }
           if (touched.has(workloadId)) {
@@ -115,7 +155,8 @@ export function createCommandHandler(deps: {
             continue;
           }
           const decision = decideCommand(row, command, reason);
-          if (decision.ignored) log.info({ workloadId, command, status: row.status }, `${decision.ignored} ignored`);
+          if (decision.ignored)
+            log.info({ workloadId, command, status: row.status }, `${decision.ignored} ignored`);
           if (decision.change) {
             touched.add(workloadId);
             changes.push(decision.change);

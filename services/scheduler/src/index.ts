@@ -3,6 +3,14 @@ export type { SchedulerService, StartOptions } from './service.js';
 export { loadConfig } from './config.js';
 export type { SchedulerConfig } from './config.js';
 export { placeWorkloads } from './placement.js';
-export type { PendingWorkload, Placement, PlacementResult, PlacementWorker, Resources, Unplaced, WorkerUsage } from './placement.js';
+export type {
+  PendingWorkload,
+  Placement,
+  PlacementResult,
+  PlacementWorker,
+  Resources,
+  Unplaced,
+  WorkerUsage,
+} from './placement.js';
 export { retryBackoffMs } from './backoff.js';
 export { SchedulerError, PublishError } from './errors.js';

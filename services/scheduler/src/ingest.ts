@@ -1,6 +1,13 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, decode, envelope, lastToken, traceparentOf } from '@niyanta/messages';
+import {
+  SUBJECTS,
+  WORKLOAD_STATUS,
+  decode,
+  envelope,
+  lastToken,
+  traceparentOf,
+} from '@niyanta/messages';
 import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
@@ -43,6 +50,12 @@ export class TenantCache {
   }
 }
 
+/** SQLSTATE class 22 (data exception): this row's values, not the database, are the problem. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 /** Text safe for a PostgreSQL text column, cut at 64 KiB of UTF-8. */
 function storableRaw(raw: string): string {
   let text = raw.replaceAll('\u0000', '\uFFFD');
@@ -72,73 +85,125 @@ export function createIngestHandler(deps: {
     const subjectTenants = msgs.map((m) => lastToken(m.subject) ?? '');
     if (subjectTenants.some((t) => !tenants.has(t))) await tenants.refresh();
 
-    const accepted: Accepted[] = [];
+    let accepted: Accepted[] = [];
     const rejected: Rejection[] = [];
     msgs.forEach((msg, i) => {
       const tenant = subjectTenants[i]!;
       const decoded = decode('submission', msg.data);
       if (!decoded.ok) {
-        rejected.push({ msg, tenant, reason: decoded.reason, errors: decoded.errors, raw: decoded.raw });
+        rejected.push({
+          msg,
+          tenant,
+          reason: decoded.reason,
+          errors: decoded.errors,
+          raw: decoded.raw,
+        });
         return;
       }
       // Valid means valid UTF-8 JSON, so the text decodes cleanly.
       const raw = Buffer.from(msg.data).toString('utf8');
       if (!tenants.has(tenant)) {
-        rejected.push({ msg, tenant, reason: `unknown tenant "${tenant}": create the tenant first or publish on an existing one`, errors: [], raw });
+        rejected.push({
+          msg,
+          tenant,
+          reason: `unknown tenant "${tenant}": create the tenant first or publish on an existing one`,
+          errors: [],
+          raw,
+        });
       } else if (hasNul(raw)) {
-        rejected.push({ msg, tenant, reason: 'submission contains a NUL character (\\u0000), which PostgreSQL cannot store', errors: [], raw });
+        rejected.push({
+          msg,
+          tenant,
+          reason: 'submission contains a NUL character (\\u0000), which PostgreSQL cannot store',
+          errors: [],
+          raw,
+        });
       } else {
         accepted.push({ msg, tenant, submission: decoded.value });
       }
     });
 
-    const transitions = await db.transaction().execute(async (trx) => {
-      let inserted: Transition[] = [];
-      if (accepted.length > 0) {
-        const rows = await trx
-          .insertInto('workloads')
-          .values(
-            accepted.map(({ msg, tenant, submission: s }) => ({
-              id: s.id,
-              tenant,
-              type: s.type,
-              status: WORKLOAD_STATUS.PENDING,
-              priority: s.priority ?? DEFAULT_PRIORITY,
-              max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-              input: JSON.stringify(s.input ?? null),
-              labels: JSON.stringify(s.labels ?? {}),
-              requirements: JSON.stringify(s.requirements ?? {}),
-              run_at: s.runAt ?? null,
-              timeout_seconds: s.timeoutSeconds ?? null,
-              idempotency_key: s.idempotencyKey ?? null,
-              trace_parent: traceparentOf(msg.headers) ?? null,
-            })),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .returningAll()
-          .execute();
-        inserted = rows.map((row) => ({ row: row as WorkloadRow, from: null, reason: 'submitted', eventWorkerId: null }));
-        await insertEvents(trx, inserted);
+    const persist = (accepted: Accepted[], rejected: Rejection[]) =>
+      db.transaction().execute(async (trx) => {
+        let inserted: Transition[] = [];
+        if (accepted.length > 0) {
+          const rows = await trx
+            .insertInto('workloads')
+            .values(
+              accepted.map(({ msg, tenant, submission: s }) => ({
+                id: s.id,
+                tenant,
+                type: s.type,
+                status: WORKLOAD_STATUS.PENDING,
+                priority: s.priority ?? DEFAULT_PRIORITY,
+                max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+                input: JSON.stringify(s.input ?? null),
+                labels: JSON.stringify(s.labels ?? {}),
+                requirements: JSON.stringify(s.requirements ?? {}),
+                run_at: s.runAt ?? null,
+                timeout_seconds: s.timeoutSeconds ?? null,
+                idempotency_key: s.idempotencyKey ?? null,
+                trace_parent: traceparentOf(msg.headers) ?? null,
+              })),
+            )
+            .onConflict((oc) => oc.doNothing())
+            .returningAll()
+            .execute();
+          inserted = rows.map((row) => ({
+            row: row as WorkloadRow,
+            from: null,
+            reason: 'submitted',
+            eventWorkerId: null,
+          }));
+          await insertEvents(trx, inserted);
+        }
+        if (rejected.length > 0) {
+          await trx
+            .insertInto('rejected_submissions')
+            .values(
+              rejected.map((r) => ({
+                subject: r.msg.subject,
+                tenant: r.tenant,
+                stream_seq: r.msg.seq,
+                msg_id: r.msg.headers?.get('Nats-Msg-Id') || null,
+                reason: r.reason,
+                errors: JSON.stringify(r.errors),
+                raw: storableRaw(r.raw),
+              })),
+            )
+            .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
+            .execute();
+        }
+        return inserted;
+      });
+
+    let transitions: Transition[];
+    try {
+      transitions = await persist(accepted, rejected);
+    } catch (err) {
+      if (!isDataError(err) || accepted.length === 0) throw err;
+      // One submission PostgreSQL refuses (a value out of its range) must not block the stream:
+      // find it by inserting the valid ones one by one (only on this error path), reject it.
+      transitions = [];
+      const refused: Accepted[] = [];
+      for (const a of accepted) {
+        try {
+          transitions.push(...(await persist([a], [])));
+        } catch (inner) {
+          if (!isDataError(inner)) throw inner;
+          refused.push(a);
+          rejected.push({
+            msg: a.msg,
+            tenant: a.tenant,
+            reason: `PostgreSQL refused the submission: ${(inner as Error).message}`,
+            errors: [],
+            raw: Buffer.from(a.msg.data).toString('utf8'),
+          });
+        }
       }
-      if (rejected.length > 0) {
-        await trx
-          .insertInto('rejected_submissions')
-          .values(
-            rejected.map((r) => ({
-              subject: r.msg.subject,
-              tenant: r.tenant,
-              stream_seq: r.msg.seq,
-              msg_id: r.msg.headers?.get('Nats-Msg-Id') || null,
-              reason: r.reason,
-              errors: JSON.stringify(r.errors),
-              raw: storableRaw(r.raw),
-            })),
-          )
-          .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
-          .execute();
-      }
-      return inserted;
-    });
+      accepted = accepted.filter((a) => !refused.includes(a));
+      await persist([], rejected);
+    }
 
     const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => ({
       kind: 'rejected',
@@ -162,11 +227,21 @@ export function createIngestHandler(deps: {
     for (const r of rejected) r.msg.term();
     if (rejected.length > 0) {
       log.warn(
-        { count: rejected.length, first: { subject: rejected[0]!.msg.subject, streamSeq: rejected[0]!.msg.seq, reason: rejected[0]!.reason } },
+        {
+          count: rejected.length,
+          first: {
+            subject: rejected[0]!.msg.subject,
+            streamSeq: rejected[0]!.msg.seq,
+            reason: rejected[0]!.reason,
+          },
+        },
         'submissions rejected',
       );
     }
-    log.debug({ received: msgs.length, inserted: transitions.length, rejected: rejected.length }, 'ingested batch');
+    log.debug(
+      { received: msgs.length, inserted: transitions.length, rejected: rejected.length },
+      'ingested batch',
+    );
     if (transitions.length > 0) deps.onIngested();
   };
 }

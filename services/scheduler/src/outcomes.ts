@@ -1,7 +1,14 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, decode, envelope } from '@niyanta/messages';
-import type { CompletionV1, MessageTypes, Outgoing, RunUpdateV1, WorkloadError, WorkloadStatus } from '@niyanta/messages';
+import type {
+  CompletionV1,
+  MessageTypes,
+  Outgoing,
+  RunUpdateV1,
+  WorkloadError,
+  WorkloadStatus,
+} from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
@@ -22,7 +29,10 @@ export type Fence = (typeof FENCE)[keyof typeof FENCE];
  * Fencing by attempt: only the current attempt of an active run may record anything. A newer
  * attempt than the row's means the placement transaction has not committed yet: try later.
  */
-export function fence(row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined, msg: { attempt: number; workerId: string }): Fence {
+export function fence(
+  row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined,
+  msg: { attempt: number; workerId: string },
+): Fence {
   if (!row) return FENCE.discard;
   if (msg.attempt > row.attempt) return FENCE.later;
   if (msg.attempt < row.attempt) return FENCE.discard;
@@ -48,7 +58,16 @@ function decodeAll<K extends 'runUpdate' | 'completion' | 'workerDead'>(
   for (const msg of msgs) {
     const d = decode(kind, msg.data);
     if (!d.ok) {
-      log.error({ subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors, raw: d.raw.slice(0, 1000) }, 'invalid message terminated');
+      log.error(
+        {
+          subject: msg.subject,
+          streamSeq: msg.seq,
+          reason: d.reason,
+          errors: d.errors,
+          raw: d.raw.slice(0, 1000),
+        },
+        'invalid message terminated',
+      );
       msg.term();
       continue;
     }
@@ -57,9 +76,19 @@ function decodeAll<K extends 'runUpdate' | 'completion' | 'workerDead'>(
   return out;
 }
 
-function logDiscard(log: Logger, value: { workloadId: string; attempt: number }, row: WorkloadRow | undefined, what: string): void {
+function logDiscard(
+  log: Logger,
+  value: { workloadId: string; attempt: number },
+  row: WorkloadRow | undefined,
+  what: string,
+): void {
   log.info(
-    { workloadId: value.workloadId, attempt: value.attempt, currentAttempt: row?.attempt ?? null, status: row?.status ?? null },
+    {
+      workloadId: value.workloadId,
+      attempt: value.attempt,
+      currentAttempt: row?.attempt ?? null,
+      status: row?.status ?? null,
+    },
     `${what} discarded: not the current attempt of an active run`,
   );
 }
@@ -68,7 +97,11 @@ function logDiscard(log: Logger, value: { workloadId: string; attempt: number },
  * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
  * of each workload with ONE update and publishes a progress event (no workload_events row).
  */
-export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStreamClient; log: Logger }) {
+export function createRunUpdateHandler(deps: {
+  db: Kysely<Database>;
+  js: JetStreamClient;
+  log: Logger;
+}) {
   const { db, js, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const updates = decodeAll('runUpdate', msgs, log);
@@ -76,7 +109,10 @@ export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStre
     const later: JsMsg[] = [];
     const progressEvents: Outgoing<'event'>[] = [];
     const transitions = await db.transaction().execute(async (trx) => {
-      const rows = await lockWorkloads(trx, updates.map((u) => u.value.workloadId));
+      const rows = await lockWorkloads(
+        trx,
+        updates.map((u) => u.value.workloadId),
+      );
       const starts: Change[] = [];
       const started = new Set<string>();
       const progress = new Map<string, RunUpdateV1>();
@@ -110,7 +146,10 @@ export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStre
       }
       const applied = await applyChanges(trx, starts);
       if (progress.size > 0) {
-        const records = [...progress.values()].map((u) => ({ id: u.workloadId, progress: u.progress }));
+        const records = [...progress.values()].map((u) => ({
+          id: u.workloadId,
+          progress: u.progress,
+        }));
         await sql`
           update workloads w set progress = v.progress, updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as v(id uuid, progress jsonb)
@@ -119,7 +158,13 @@ export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStre
           progressEvents.push({
             kind: 'event',
             subject: SUBJECTS.events(u.workloadId),
-            message: { ...envelope(), workloadId: u.workloadId, kind: 'progress', attempt: u.attempt, progress: u.progress! },
+            message: {
+              ...envelope(),
+              workloadId: u.workloadId,
+              kind: 'progress',
+              attempt: u.attempt,
+              progress: u.progress!,
+            },
           });
         }
       }
@@ -131,7 +176,11 @@ export function createRunUpdateHandler(deps: { db: Kysely<Database>; js: JetStre
   };
 }
 
-const UNKNOWN_ERROR: WorkloadError = { message: 'the run failed without an error', code: 'UNKNOWN', retryable: false };
+const UNKNOWN_ERROR: WorkloadError = {
+  message: 'the run failed without an error',
+  code: 'UNKNOWN',
+  retryable: false,
+};
 
 /** The change a completion makes to its (current, active) row. */
 export function completionChange(
@@ -139,7 +188,12 @@ export function completionChange(
   c: CompletionV1,
   backoff: { baseMs: number; maxMs: number; random?: () => number },
 ): Change {
-  const base = { id: row.id, from: row.status as WorkloadStatus, attempt: row.attempt, eventWorkerId: c.workerId };
+  const base = {
+    id: row.id,
+    from: row.status as WorkloadStatus,
+    attempt: row.attempt,
+    eventWorkerId: c.workerId,
+  };
   switch (c.outcome) {
     case 'succeeded':
       return {
@@ -155,7 +209,15 @@ export function completionChange(
       if (error.retryable && row.attempt < row.max_attempts) {
         const delayMs = retryBackoffMs(row.attempt, backoff.baseMs, backoff.maxMs, backoff.random);
         const why = `retrying in ${formatSeconds(delayMs)} after attempt ${row.attempt} failed: ${error.message}`;
-        return { ...base, to: WORKLOAD_STATUS.PENDING, error, workerId: null, runAfterMs: delayMs, pendingReason: why, reason: why };
+        return {
+          ...base,
+          to: WORKLOAD_STATUS.PENDING,
+          error,
+          workerId: null,
+          runAfterMs: delayMs,
+          pendingReason: why,
+          reason: why,
+        };
       }
       const why = error.retryable
         ? `failed after ${row.attempt} of ${row.max_attempts} attempts: ${error.message}`
@@ -167,7 +229,14 @@ export function completionChange(
     case 'paused':
       return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
     case 'released':
-      return { ...base, to: WORKLOAD_STATUS.PENDING, workerId: null, runAfterMs: null, pendingReason: null, reason: `released by ${c.workerId}` };
+      return {
+        ...base,
+        to: WORKLOAD_STATUS.PENDING,
+        workerId: null,
+        runAfterMs: null,
+        pendingReason: null,
+        reason: `released by ${c.workerId}`,
+      };
   }
 }
 
@@ -189,7 +258,10 @@ export function createCompletionHandler(deps: {
     const later: JsMsg[] = [];
     const retryDelays: number[] = [];
     const transitions = await db.transaction().execute(async (trx) => {
-      const rows = await lockWorkloads(trx, completions.map((c) => c.value.workloadId));
+      const rows = await lockWorkloads(
+        trx,
+        completions.map((c) => c.value.workloadId),
+      );
       const changes = new Map<string, Change>();
       for (const { msg, value } of completions) {
         const row = rows.get(value.workloadId);
@@ -256,7 +328,8 @@ export function createWorkerDeadHandler(deps: {
     });
     await publishAfterCommit(js, transitions, log);
     for (const d of dead) d.msg.ack();
-    if (workerIds.length > 0) log.info({ workerIds, requeued: transitions.length }, 'dead workers\' runs back to PENDING');
+    if (workerIds.length > 0)
+      log.info({ workerIds, requeued: transitions.length }, "dead workers' runs back to PENDING");
     if (transitions.length > 0) deps.onRequeued();
   };
 }

@@ -55,7 +55,8 @@ const byPriorityThenId = (a: PendingWorkload, b: PendingWorkload): number =>
   b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function isOrdered(pending: readonly PendingWorkload[]): boolean {
-  for (let i = 1; i < pending.length; i++) if (byPriorityThenId(pending[i - 1]!, pending[i]!) > 0) return false;
+  for (let i = 1; i < pending.length; i++)
+    if (byPriorityThenId(pending[i - 1]!, pending[i]!) > 0) return false;
   return true;
 }
 
@@ -78,7 +79,9 @@ export function placeWorkloads(
 ): PlacementResult {
   const ordered = isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
   // Sorted by id so a strict "less loaded" comparison breaks ties to the smallest id.
-  const live = workers.filter((w) => w.capacity.slots > 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const live = workers
+    .filter((w) => w.capacity.slots > 0)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const n = live.length;
   const slots = new Float64Array(n);
   const usedSlots = new Float64Array(n);
@@ -163,7 +166,8 @@ export function placeWorkloads(
 function tooBigReason(req: Resources, largest: TypeIndex['largest']): string | undefined {
   for (const r of RESOURCES) {
     const need = req[r] ?? 0;
-    if (need > largest[r]) return `needs ${r} ${need} but the largest live worker offers ${largest[r]}`;
+    if (need > largest[r])
+      return `needs ${r} ${need} but the largest live worker offers ${largest[r]}`;
   }
   return undefined;
 }

@@ -128,7 +128,11 @@ export class Placer {
       // workloads nobody can run would hide every newer one from placement for ever.
       const liveTypes = [...new Set(workers.flatMap((w) => w.types))];
       const openTypes = [
-        ...new Set(workers.filter((w) => (usage.get(w.id)?.slots ?? 0) < w.capacity.slots).flatMap((w) => w.types)),
+        ...new Set(
+          workers
+            .filter((w) => (usage.get(w.id)?.slots ?? 0) < w.capacity.slots)
+            .flatMap((w) => w.types),
+        ),
       ];
       await explainBlockedTypes(trx, liveTypes, openTypes);
       const { rows: pending } = await sql<PendingRow>`
@@ -155,7 +159,9 @@ export class Placer {
       }));
       const transitions = await applyChanges(trx, changes);
 
-      const changedReasons = decision.unplaced.filter((u) => byId.get(u.workloadId)!.pending_reason !== u.reason);
+      const changedReasons = decision.unplaced.filter(
+        (u) => byId.get(u.workloadId)!.pending_reason !== u.reason,
+      );
       if (changedReasons.length > 0) {
         await sql`
           update workloads w set pending_reason = v.reason, updated_at = now()
@@ -167,7 +173,11 @@ export class Placer {
       // Assignments go out BEFORE the commit: a crash in between costs at most a run that
       // fencing discards (the attempt it carries never committed), never a placement without one.
       if (transitions.length > 0) {
-        const checkpoints = await loadCheckpoints(trx, transitions.map((t) => t.row.id), log);
+        const checkpoints = await loadCheckpoints(
+          trx,
+          transitions.map((t) => t.row.id),
+          log,
+        );
         const messages = assignmentMessages(transitions, byId, checkpoints);
         try {
           await publishAll(js, messages);
@@ -189,7 +199,11 @@ export class Placer {
  * Sets the pending reason of workloads whose type no live worker handles, or whose workers are
  * all full: the placement query skips them. Bounded per cycle, and only rows whose reason changes.
  */
-async function explainBlockedTypes(trx: Transaction<Database>, liveTypes: string[], openTypes: string[]): Promise<void> {
+async function explainBlockedTypes(
+  trx: Transaction<Database>,
+  liveTypes: string[],
+  openTypes: string[],
+): Promise<void> {
   await sql`
     with blocked as (
       select id, case when type = any(${liveTypes}::text[])
@@ -209,7 +223,13 @@ async function explainBlockedTypes(trx: Transaction<Database>, liveTypes: string
 
 /** Slots and resources taken on each worker by its SCHEDULED and RUNNING workloads. */
 async function loadUsage(trx: Transaction<Database>): Promise<Map<string, WorkerUsage>> {
-  const { rows } = await sql<{ worker_id: string; slots: number; cpu: number; memory_mb: number; gpu: number }>`
+  const { rows } = await sql<{
+    worker_id: string;
+    slots: number;
+    cpu: number;
+    memory_mb: number;
+    gpu: number;
+  }>`
     select worker_id,
       count(*)::int as slots,
       coalesce(sum((requirements->>'cpu')::float8), 0)::float8 as cpu,
@@ -218,7 +238,12 @@ async function loadUsage(trx: Transaction<Database>): Promise<Map<string, Worker
     from workloads
     where status in ('SCHEDULED', 'RUNNING') and worker_id is not null
     group by worker_id`.execute(trx);
-  return new Map(rows.map((r) => [r.worker_id, { slots: r.slots, cpu: r.cpu, memoryMb: r.memory_mb, gpu: r.gpu }]));
+  return new Map(
+    rows.map((r) => [
+      r.worker_id,
+      { slots: r.slots, cpu: r.cpu, memoryMb: r.memory_mb, gpu: r.gpu },
+    ]),
+  );
 }
 
 /** The latest checkpoint of each workload, ready for an assignment. */
@@ -227,7 +252,13 @@ async function loadCheckpoints(
   ids: readonly string[],
   log: Logger,
 ): Promise<Map<string, AssignmentItem['checkpoint']>> {
-  const { rows } = await sql<{ workload_id: string; seq: number; attempt: number; storage: string; data: Buffer | null }>`
+  const { rows } = await sql<{
+    workload_id: string;
+    seq: number;
+    attempt: number;
+    storage: string;
+    data: Buffer | null;
+  }>`
     select distinct on (workload_id) workload_id, seq, attempt, storage, data
     from checkpoints
     where workload_id = any(${ids}::uuid[])
@@ -236,6 +267,14 @@ async function loadCheckpoints(
   for (const r of rows) {
     // Blob checkpoints need the blob store (a later issue): the run starts over for now.
     if (r.storage !== 'inline' || r.data === null) continue;
+    if (!(r.seq >= 0 && r.attempt >= 1)) {
+      // The assignment schema would refuse it, and one refused message fails the whole cycle.
+      log.error(
+        { workloadId: r.workload_id, seq: r.seq, attempt: r.attempt },
+        'checkpoint row malformed; assigning without it',
+      );
+      continue;
+    }
     try {
       out.set(r.workload_id, {
         seq: r.seq,
@@ -245,7 +284,10 @@ async function loadCheckpoints(
       });
     } catch (err) {
       // A corrupt checkpoint must not block placement: the run starts from scratch instead.
-      log.error({ err, workloadId: r.workload_id, seq: r.seq }, 'checkpoint unreadable; assigning without it');
+      log.error(
+        { err, workloadId: r.workload_id, seq: r.seq },
+        'checkpoint unreadable; assigning without it',
+      );
     }
   }
   return out;

@@ -7,7 +7,11 @@ import type { SchedulerConfig } from './config.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
-import { createCompletionHandler, createRunUpdateHandler, createWorkerDeadHandler } from './outcomes.js';
+import {
+  createCompletionHandler,
+  createRunUpdateHandler,
+  createWorkerDeadHandler,
+} from './outcomes.js';
 import { Placer } from './placer.js';
 import { WorkerView } from './worker-view.js';
 
@@ -28,18 +32,38 @@ export interface SchedulerService extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const CONSUMER_KEYS = ['schedulerIngest', 'schedulerRun', 'schedulerComplete', 'schedulerWorkerDead', 'schedulerCommands'] as const;
+const CONSUMER_KEYS = [
+  'schedulerIngest',
+  'schedulerRun',
+  'schedulerComplete',
+  'schedulerWorkerDead',
+  'schedulerCommands',
+] as const;
 
 /** Starts the scheduler: ingest, placement, run updates, completions, dead workers, commands. */
-export async function start(config: SchedulerConfig, opts: StartOptions = {}): Promise<SchedulerService> {
+export async function start(
+  config: SchedulerConfig,
+  opts: StartOptions = {},
+): Promise<SchedulerService> {
   const log = opts.log ?? createSchedulerLogger(config.LOG_LEVEL);
-  const nats = await connectNats({ url: config.NATS_URL, name: 'scheduler', log, signal: opts.signal });
+  const nats = await connectNats({
+    url: config.NATS_URL,
+    name: 'scheduler',
+    log,
+    signal: opts.signal,
+  });
   const cleanups: (() => Promise<void>)[] = [() => nats.close()];
   const undo = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+    for (const fn of cleanups.reverse())
+      await fn().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
   };
   try {
-    const database = await connectDatabase({ url: config.DATABASE_URL, name: 'scheduler', log, signal: opts.signal });
+    const database = await connectDatabase({
+      url: config.DATABASE_URL,
+      name: 'scheduler',
+      log,
+      signal: opts.signal,
+    });
     cleanups.push(() => database.close());
     const { db } = database;
     const { js, jsm, nc } = nats;
@@ -69,7 +93,12 @@ export async function start(config: SchedulerConfig, opts: StartOptions = {}): P
     const tenants = new TenantCache(db);
     await tenants.refresh();
     const backoff = { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS };
-    const consume = (key: (typeof CONSUMER_KEYS)[number], handle: (msgs: JsMsg[]) => Promise<void>, clog: Logger, maxBatch = 500) =>
+    const consume = (
+      key: (typeof CONSUMER_KEYS)[number],
+      handle: (msgs: JsMsg[]) => Promise<void>,
+      clog: Logger,
+      maxBatch = 500,
+    ) =>
       consumeBatches({
         js,
         stream: CONSUMERS[key].stream,
@@ -110,10 +139,20 @@ export async function start(config: SchedulerConfig, opts: StartOptions = {}): P
       ),
       consume(
         'schedulerWorkerDead',
-        createWorkerDeadHandler({ db, js, log: deadLog, onDead: (id) => view.remove(id), onRequeued: trigger }),
+        createWorkerDeadHandler({
+          db,
+          js,
+          log: deadLog,
+          onDead: (id) => view.remove(id),
+          onRequeued: trigger,
+        }),
         deadLog,
       ),
-      consume('schedulerCommands', createCommandHandler({ db, js, log: commandLog, onRequeued: trigger }), commandLog),
+      consume(
+        'schedulerCommands',
+        createCommandHandler({ db, js, log: commandLog, onRequeued: trigger }),
+        commandLog,
+      ),
     ];
     // Consumers stop first (in-flight batches finish and ack), then the placer, on close.
     cleanups.push(() => activePlacer.stop());

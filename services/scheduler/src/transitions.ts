@@ -104,7 +104,10 @@ function toRecord(c: Change): ChangeRecord {
  * the transitions that applied (rows via RETURNING) for `publishTransitions` after commit.
  * At most one change per workload per call.
  */
-export async function applyChanges(trx: Executor, changes: readonly Change[]): Promise<Transition[]> {
+export async function applyChanges(
+  trx: Executor,
+  changes: readonly Change[],
+): Promise<Transition[]> {
   if (changes.length === 0) return [];
   const records = JSON.stringify(changes.map(toRecord));
   // jsonb_to_recordset turns a JSON null in a jsonb field into the jsonb value 'null': nullif
@@ -148,15 +151,23 @@ export async function applyChanges(trx: Executor, changes: readonly Change[]): P
 }
 
 /** Locks the rows of a batch's workloads, in id order so concurrent batches cannot deadlock. */
-export async function lockWorkloads(trx: Executor, ids: readonly string[]): Promise<Map<string, WorkloadRow>> {
+export async function lockWorkloads(
+  trx: Executor,
+  ids: readonly string[],
+): Promise<Map<string, WorkloadRow>> {
   if (ids.length === 0) return new Map();
   const { rows } = await sql<WorkloadRow>`
-    select * from workloads where id = any(${[...new Set(ids)]}::uuid[]) order by id for update`.execute(trx);
+    select * from workloads where id = any(${[...new Set(ids)]}::uuid[]) order by id for update`.execute(
+    trx,
+  );
   return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** ONE multi-row insert of workload_events for the transitions. */
-export async function insertEvents(trx: Executor, transitions: readonly Transition[]): Promise<void> {
+export async function insertEvents(
+  trx: Executor,
+  transitions: readonly Transition[],
+): Promise<void> {
   if (transitions.length === 0) return;
   await trx
     .insertInto('workload_events')
@@ -208,6 +219,9 @@ export async function publishAfterCommit(
   try {
     await publishAll(js, items);
   } catch (err) {
-    log.warn({ err, count: items.length }, 'publishing events after commit failed; PostgreSQL has the changes');
+    log.warn(
+      { err, count: items.length },
+      'publishing events after commit failed; PostgreSQL has the changes',
+    );
   }
 }

@@ -52,13 +52,20 @@ export class WorkerView {
       for await (const m of sub) {
         const decoded = decode('heartbeat', m.data);
         if (!decoded.ok) {
-          this.opts.log.warn({ subject: m.subject, reason: decoded.reason }, 'invalid heartbeat ignored');
+          this.opts.log.warn(
+            { subject: m.subject, reason: decoded.reason },
+            'invalid heartbeat ignored',
+          );
           continue;
         }
         this.onHeartbeat(decoded.value);
       }
     })();
-    const rows = await this.opts.db.selectFrom('workers').selectAll().where('status', '=', ACTIVE).execute();
+    const rows = await this.opts.db
+      .selectFrom('workers')
+      .selectAll()
+      .where('status', '=', ACTIVE)
+      .execute();
     for (const r of rows) {
       if (this.workers.has(r.id) || !isSubjectToken(r.id)) continue; // a heartbeat is newer
       this.workers.set(r.id, {
@@ -97,7 +104,10 @@ export class WorkerView {
       lastSeenMs: this.now(),
     });
     const wasLive = before !== undefined && this.isLive(before, this.now());
-    if (hb.status === ACTIVE && (!wasLive || before.status !== ACTIVE || freeSlots > before.freeSlots)) {
+    if (
+      hb.status === ACTIVE &&
+      (!wasLive || before.status !== ACTIVE || freeSlots > before.freeSlots)
+    ) {
       this.opts.onCapacity();
     }
   }

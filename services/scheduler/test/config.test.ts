@@ -16,9 +16,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects a maximum backoff below the base, naming both', () => {
-    expect(() => loadConfig({ ...env, RETRY_BACKOFF_BASE_MS: '5000', RETRY_BACKOFF_MAX_MS: '100' })).toThrow(
-      /RETRY_BACKOFF_MAX_MS \(100\) is below RETRY_BACKOFF_BASE_MS \(5000\)/,
-    );
+    expect(() =>
+      loadConfig({ ...env, RETRY_BACKOFF_BASE_MS: '5000', RETRY_BACKOFF_MAX_MS: '100' }),
+    ).toThrow(/RETRY_BACKOFF_MAX_MS \(100\) is below RETRY_BACKOFF_BASE_MS \(5000\)/);
   });
 
   it('names every malformed setting', () => {
@@ -27,7 +27,9 @@ describe('loadConfig', () => {
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).problems.join('\n')).toMatch(/DATABASE_URL is required[\s\S]*INGEST_BATCH_MAX is not an integer/);
+      expect((err as ConfigError).problems.join('\n')).toMatch(
+        /DATABASE_URL is required[\s\S]*INGEST_BATCH_MAX is not an integer/,
+      );
     }
   });
 });

@@ -77,7 +77,12 @@ export function submission(type: string, over: Partial<SubmissionV1> = {}): Subm
 }
 
 /** Publishes a submission the way the API does (Nats-Msg-Id from tenant and key or id). */
-export async function submit(h: Pick<Harness, 'js'>, s: SubmissionV1, tenant: string = DEFAULT_TENANT, msgId?: string) {
+export async function submit(
+  h: Pick<Harness, 'js'>,
+  s: SubmissionV1,
+  tenant: string = DEFAULT_TENANT,
+  msgId?: string,
+) {
   return publishOne(h.js, {
     kind: 'submission',
     subject: SUBJECTS.submit(tenant),
@@ -86,7 +91,10 @@ export async function submit(h: Pick<Harness, 'js'>, s: SubmissionV1, tenant: st
   });
 }
 
-export async function workload(h: Pick<Harness, 'db'>, id: string): Promise<WorkloadRow | undefined> {
+export async function workload(
+  h: Pick<Harness, 'db'>,
+  id: string,
+): Promise<WorkloadRow | undefined> {
   return h.db.selectFrom('workloads').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
@@ -108,7 +116,10 @@ export async function waitForWorkload(
 }
 
 /** Waits until the scheduler consumer has nothing pending or unacked: a barrier for "nothing happened". */
-export async function waitConsumerDrained(h: Pick<Harness, 'jsm'>, key: keyof typeof CONSUMERS): Promise<void> {
+export async function waitConsumerDrained(
+  h: Pick<Harness, 'jsm'>,
+  key: keyof typeof CONSUMERS,
+): Promise<void> {
   const c = CONSUMERS[key];
   await waitFor(
     async () => {
@@ -129,14 +140,22 @@ export interface FakeWorker extends AsyncDisposable {
   controls: ControlV1[];
   waitForAssignment(workloadId: string, attempt?: number): Promise<AssignmentItem>;
   started(a: AssignmentItem): Promise<void>;
-  complete(a: AssignmentItem, outcome: CompletionV1['outcome'], extra?: Partial<CompletionV1>): Promise<void>;
+  complete(
+    a: AssignmentItem,
+    outcome: CompletionV1['outcome'],
+    extra?: Partial<CompletionV1>,
+  ): Promise<void>;
   heartbeat(status?: 'ACTIVE' | 'STOPPED'): void;
   stop(): Promise<void>;
 }
 
 export async function startFakeWorker(
   h: Pick<Harness, 'nc' | 'js' | 'jsm'>,
-  opts: { id: string; types: string[]; capacity?: Partial<{ slots: number; cpu: number; memoryMb: number; gpu: number }> },
+  opts: {
+    id: string;
+    types: string[];
+    capacity?: Partial<{ slots: number; cpu: number; memoryMb: number; gpu: number }>;
+  },
 ): Promise<FakeWorker> {
   const capacity = { slots: 4, cpu: 4, memoryMb: 8192, gpu: 0, ...opts.capacity };
   const startedAt = new Date().toISOString();
@@ -145,8 +164,12 @@ export async function startFakeWorker(
   const consumers = workerConsumers(opts.id);
   await ensureConsumer(h.jsm, consumers.assign);
   await ensureConsumer(h.jsm, consumers.control);
-  const assignIter = await (await h.js.consumers.get(consumers.assign.stream, consumers.assign.durable_name)).consume();
-  const controlIter = await (await h.js.consumers.get(consumers.control.stream, consumers.control.durable_name)).consume();
+  const assignIter = await (
+    await h.js.consumers.get(consumers.assign.stream, consumers.assign.durable_name)
+  ).consume();
+  const controlIter = await (
+    await h.js.consumers.get(consumers.control.stream, consumers.control.durable_name)
+  ).consume();
   const reading = Promise.all([
     (async () => {
       for await (const m of assignIter) {
@@ -194,22 +217,41 @@ export async function startFakeWorker(
     controls,
     heartbeat,
     waitForAssignment: (workloadId, attempt) =>
-      waitFor(() => assignments.find((a) => a.workloadId === workloadId && (attempt === undefined || a.attempt === attempt)), {
-        timeoutMs: 15_000,
-        message: `an assignment of ${workloadId}${attempt ? ` attempt ${attempt}` : ''} to ${opts.id}`,
-      }),
+      waitFor(
+        () =>
+          assignments.find(
+            (a) => a.workloadId === workloadId && (attempt === undefined || a.attempt === attempt),
+          ),
+        {
+          timeoutMs: 15_000,
+          message: `an assignment of ${workloadId}${attempt ? ` attempt ${attempt}` : ''} to ${opts.id}`,
+        },
+      ),
     async started(a) {
       await publishOne(h.js, {
         kind: 'runUpdate',
         subject: SUBJECTS.run(a.workloadId),
-        message: { ...envelope(), workloadId: a.workloadId, attempt: a.attempt, workerId: opts.id, kind: 'started' },
+        message: {
+          ...envelope(),
+          workloadId: a.workloadId,
+          attempt: a.attempt,
+          workerId: opts.id,
+          kind: 'started',
+        },
       });
     },
     async complete(a, outcome, extra = {}) {
       await publishOne(h.js, {
         kind: 'completion',
         subject: SUBJECTS.complete(a.workloadId),
-        message: { ...envelope(), workloadId: a.workloadId, attempt: a.attempt, workerId: opts.id, outcome, ...extra },
+        message: {
+          ...envelope(),
+          workloadId: a.workloadId,
+          attempt: a.attempt,
+          workerId: opts.id,
+          outcome,
+          ...extra,
+        },
       });
     },
     stop,

@@ -1,4 +1,13 @@
-import { DEFAULT_TENANT, SUBJECTS, decode, envelope, publishAll, publishOne, uuidv7 } from '@niyanta/messages';
+import { gzipSync } from 'node:zlib';
+import {
+  DEFAULT_TENANT,
+  SUBJECTS,
+  decode,
+  envelope,
+  publishAll,
+  publishOne,
+  uuidv7,
+} from '@niyanta/messages';
 import type { EventV1, RejectedV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import {
@@ -34,18 +43,42 @@ const events = (id: string) =>
 
 describe('ingest', () => {
   it('stores submissions published over the broker exactly once, with a submitted event', async () => {
-    const items = Array.from({ length: 5 }, () => submission('ingest-basic', { priority: 700, labels: { team: 'a' } }));
+    const items = Array.from({ length: 5 }, () =>
+      submission('ingest-basic', { priority: 700, labels: { team: 'a' } }),
+    );
     const traceparent = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
     await publishAll(
       h.js,
-      items.map((s) => ({ kind: 'submission' as const, subject: SUBJECTS.submit(DEFAULT_TENANT), message: s, traceparent })),
+      items.map((s) => ({
+        kind: 'submission' as const,
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+        traceparent,
+      })),
     );
     for (const s of items) {
-      const row = await waitForWorkload(h, s.id, (r) => r.status !== undefined, `workload ${s.id} in PostgreSQL`);
-      expect(row).toMatchObject({ tenant: 'default', type: 'ingest-basic', priority: 700, max_attempts: 3, attempt: 0, labels: { team: 'a' } });
+      const row = await waitForWorkload(
+        h,
+        s.id,
+        (r) => r.status !== undefined,
+        `workload ${s.id} in PostgreSQL`,
+      );
+      expect(row).toMatchObject({
+        tenant: 'default',
+        type: 'ingest-basic',
+        priority: 700,
+        max_attempts: 3,
+        attempt: 0,
+        labels: { team: 'a' },
+      });
       expect(row.trace_parent).toMatch(/^00-0123456789abcdef0123456789abcdef-/);
       expect(await events(s.id)).toEqual([
-        expect.objectContaining({ from_status: null, to_status: 'PENDING', attempt: 0, reason: 'submitted' }),
+        expect.objectContaining({
+          from_status: null,
+          to_status: 'PENDING',
+          attempt: 0,
+          reason: 'submitted',
+        }),
       ]);
     }
   });
@@ -62,14 +95,25 @@ describe('ingest', () => {
     // The same id again under a new message id: the primary key keeps one.
     await submit(h, s, DEFAULT_TENANT, `again-${s.id}`);
     await waitConsumerDrained(h, 'schedulerIngest');
-    const rows = await h.db.selectFrom('workloads').select(['id', 'idempotency_key']).where('type', '=', 'ingest-dedupe').execute();
+    const rows = await h.db
+      .selectFrom('workloads')
+      .select(['id', 'idempotency_key'])
+      .where('type', '=', 'ingest-dedupe')
+      .execute();
     expect(rows.map((r) => r.id).sort()).toEqual([s.id, first.id].sort());
     expect(await events(s.id)).toHaveLength(1);
   });
 
   it('ingests a batch of 1,000 submissions', async () => {
     const items = Array.from({ length: 1000 }, () => submission('ingest-bulk'));
-    await publishAll(h.js, items.map((s) => ({ kind: 'submission' as const, subject: SUBJECTS.submit(DEFAULT_TENANT), message: s })));
+    await publishAll(
+      h.js,
+      items.map((s) => ({
+        kind: 'submission' as const,
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+      })),
+    );
     await waitFor(
       async () => {
         const r = await h.db
@@ -103,10 +147,18 @@ describe('ingest', () => {
     const after = submission('ingest-mixed');
     const subject = SUBJECTS.submit(DEFAULT_TENANT);
     await submit(h, before);
-    const notJson = await h.js.publish(subject, new TextEncoder().encode('{not json'), { msgID: uuidv7() });
-    const invalid = await h.js.publish(subject, new TextEncoder().encode(JSON.stringify({ schemaVersion: 1, id: uuidv7(), input: 1, priority: 'high' })), {
+    const notJson = await h.js.publish(subject, new TextEncoder().encode('{not json'), {
       msgID: uuidv7(),
     });
+    const invalid = await h.js.publish(
+      subject,
+      new TextEncoder().encode(
+        JSON.stringify({ schemaVersion: 1, id: uuidv7(), input: 1, priority: 'high' }),
+      ),
+      {
+        msgID: uuidv7(),
+      },
+    );
     await submit(h, after);
     await waitForWorkload(h, before.id, () => true, 'the valid submission before');
     await waitForWorkload(h, after.id, () => true, 'the valid submission after');
@@ -130,9 +182,13 @@ describe('ingest', () => {
         expect.objectContaining({ path: '/priority' }),
       ]),
     );
-    await waitFor(() => seen.filter((r) => r.streamSeq === notJson.seq || r.streamSeq === invalid.seq).length === 2, {
-      message: 'two messages on niyanta.rejected',
-    });
+    await waitFor(
+      () =>
+        seen.filter((r) => r.streamSeq === notJson.seq || r.streamSeq === invalid.seq).length === 2,
+      {
+        message: 'two messages on niyanta.rejected',
+      },
+    );
     expect(seen.find((r) => r.streamSeq === invalid.seq)!.reason).toMatch(/invalid submission/);
     sub.unsubscribe();
     // Rejected messages are term-ed, never redelivered: the work queue is empty.
@@ -143,10 +199,18 @@ describe('ingest', () => {
     const s = submission('ingest-tenant');
     const ack = await submit(h, s, 'no-such-tenant');
     const row = await waitFor(
-      () => h.db.selectFrom('rejected_submissions').selectAll().where('stream_seq', '=', ack.seq).executeTakeFirst(),
+      () =>
+        h.db
+          .selectFrom('rejected_submissions')
+          .selectAll()
+          .where('stream_seq', '=', ack.seq)
+          .executeTakeFirst(),
       { message: 'the rejection' },
     );
-    expect(row).toMatchObject({ tenant: 'no-such-tenant', reason: expect.stringMatching(/unknown tenant "no-such-tenant"/) });
+    expect(row).toMatchObject({
+      tenant: 'no-such-tenant',
+      reason: expect.stringMatching(/unknown tenant "no-such-tenant"/),
+    });
     expect(await workload(h, s.id)).toBeUndefined();
   });
 });
@@ -165,14 +229,26 @@ describe('placement and runs', () => {
     })();
     await submit(h, s);
     const a = await worker.waitForAssignment(s.id);
-    expect(a).toMatchObject({ attempt: 1, type: 'life', input: { n: 1 }, tenant: 'default', timeoutSeconds: 60, checkpoint: null });
+    expect(a).toMatchObject({
+      attempt: 1,
+      type: 'life',
+      input: { n: 1 },
+      tenant: 'default',
+      timeoutSeconds: 60,
+      checkpoint: null,
+    });
     await waitForWorkload(h, s.id, (r) => r.status === 'SCHEDULED', 'SCHEDULED');
     await worker.started(a);
     const running = await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
     expect(running.started_at).not.toBeNull();
     await worker.complete(a, 'succeeded', { result: { answer: 42 } });
     const done = await waitForWorkload(h, s.id, (r) => r.status === 'COMPLETED', 'COMPLETED');
-    expect(done).toMatchObject({ result: { answer: 42 }, progress: { fraction: 1 }, attempt: 1, worker_id: 'fw-life' });
+    expect(done).toMatchObject({
+      result: { answer: 42 },
+      progress: { fraction: 1 },
+      attempt: 1,
+      worker_id: 'fw-life',
+    });
     expect(done.finished_at).not.toBeNull();
     expect((await events(s.id)).map((e) => [e.from_status, e.to_status, e.attempt])).toEqual([
       [null, 'PENDING', 0],
@@ -180,8 +256,13 @@ describe('placement and runs', () => {
       ['SCHEDULED', 'RUNNING', 1],
       ['RUNNING', 'COMPLETED', 1],
     ]);
-    await waitFor(() => statusEvents.some((e) => e.toStatus === 'COMPLETED'), { message: 'the COMPLETED status event' });
-    expect(statusEvents.find((e) => e.toStatus === 'COMPLETED')!.workload).toMatchObject({ status: 'COMPLETED', result: { answer: 42 } });
+    await waitFor(() => statusEvents.some((e) => e.toStatus === 'COMPLETED'), {
+      message: 'the COMPLETED status event',
+    });
+    expect(statusEvents.find((e) => e.toStatus === 'COMPLETED')!.workload).toMatchObject({
+      status: 'COMPLETED',
+      result: { answer: 42 },
+    });
     sub.unsubscribe();
   });
 
@@ -192,7 +273,9 @@ describe('placement and runs', () => {
     const first = await worker.waitForAssignment(s.id, 1);
     await worker.started(first);
     await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
-    await worker.complete(first, 'failed', { error: { message: 'disk full', code: 'EIO', retryable: true } });
+    await worker.complete(first, 'failed', {
+      error: { message: 'disk full', code: 'EIO', retryable: true },
+    });
     const second = await worker.waitForAssignment(s.id, 2);
     const retried = (await events(s.id)).find((e) => e.to_status === 'PENDING' && e.attempt === 1)!;
     expect(retried.reason).toMatch(/^retrying in [\d.]+s after attempt 1 failed: disk full$/);
@@ -203,31 +286,93 @@ describe('placement and runs', () => {
     // A late success of attempt 1 must not overwrite attempt 2.
     await worker.complete(first, 'succeeded', { result: 'stale' });
     await waitConsumerDrained(h, 'schedulerComplete');
-    expect((await workload(h, s.id))!).toMatchObject({ status: 'SCHEDULED', attempt: 2, result: null });
+    expect((await workload(h, s.id))!).toMatchObject({
+      status: 'SCHEDULED',
+      attempt: 2,
+      result: null,
+    });
 
-    await worker.complete(second, 'failed', { error: { message: 'disk full again', code: 'EIO', retryable: true } });
+    await worker.complete(second, 'failed', {
+      error: { message: 'disk full again', code: 'EIO', retryable: true },
+    });
     const failed = await waitForWorkload(h, s.id, (r) => r.status === 'FAILED', 'FAILED');
-    expect(failed).toMatchObject({ attempt: 2, error: { message: 'disk full again', code: 'EIO', retryable: true } });
+    expect(failed).toMatchObject({
+      attempt: 2,
+      error: { message: 'disk full again', code: 'EIO', retryable: true },
+    });
     expect(failed.finished_at).not.toBeNull();
-    expect((await events(s.id)).map((e) => `${e.from_status}>${e.to_status}@${e.attempt}`)).toEqual([
-      'null>PENDING@0',
-      'PENDING>SCHEDULED@1',
-      'SCHEDULED>RUNNING@1',
-      'RUNNING>PENDING@1',
-      'PENDING>SCHEDULED@2',
-      'SCHEDULED>FAILED@2',
-    ]);
+    expect((await events(s.id)).map((e) => `${e.from_status}>${e.to_status}@${e.attempt}`)).toEqual(
+      [
+        'null>PENDING@0',
+        'PENDING>SCHEDULED@1',
+        'SCHEDULED>RUNNING@1',
+        'RUNNING>PENDING@1',
+        'PENDING>SCHEDULED@2',
+        'SCHEDULED>FAILED@2',
+      ],
+    );
+  });
+
+  it('stores run progress and hands the latest checkpoint to the next placement', async () => {
+    const s = submission('resumable');
+    await submit(h, s);
+    await waitForWorkload(h, s.id, (r) => r.pending_reason !== null, 'waiting for a worker');
+    const data = gzipSync(Buffer.from(JSON.stringify({ step: 7 })));
+    await h.db
+      .insertInto('checkpoints')
+      .values(
+        [1, 2].map((seq) => ({
+          workload_id: s.id,
+          seq,
+          attempt: 1,
+          size: data.length,
+          sha256: '0'.repeat(64),
+          storage: 'inline' as const,
+          data,
+        })),
+      )
+      .execute();
+    await using worker = await startFakeWorker(h, { id: 'fw-resume', types: ['resumable'] });
+    const a = await worker.waitForAssignment(s.id);
+    expect(a.checkpoint).toEqual({ seq: 2, attempt: 1, storage: 'inline', data: { step: 7 } });
+    await worker.started(a);
+    await publishOne(h.js, {
+      kind: 'runUpdate',
+      subject: SUBJECTS.run(s.id),
+      message: {
+        ...envelope(),
+        workloadId: s.id,
+        attempt: a.attempt,
+        workerId: worker.id,
+        kind: 'progress',
+        progress: { fraction: 0.5, message: 'half' },
+      },
+    });
+    const row = await waitForWorkload(h, s.id, (r) => r.progress !== null, 'progress stored');
+    expect(row).toMatchObject({ status: 'RUNNING', progress: { fraction: 0.5, message: 'half' } });
   });
 
   it('keeps a workload needing more memory than any worker PENDING, saying why', async () => {
-    await using _worker = await startFakeWorker(h, { id: 'fw-small', types: ['big'], capacity: { memoryMb: 8192 } });
+    await using _worker = await startFakeWorker(h, {
+      id: 'fw-small',
+      types: ['big'],
+      capacity: { memoryMb: 8192 },
+    });
     const s = submission('big', { requirements: { memoryMb: 99999 } });
     await submit(h, s);
-    const row = await waitForWorkload(h, s.id, (r) => r.pending_reason !== null, 'a pending reason');
-    expect(row).toMatchObject({ status: 'PENDING', pending_reason: 'needs memoryMb 99999 but the largest live worker offers 8192' });
+    const row = await waitForWorkload(
+      h,
+      s.id,
+      (r) => r.pending_reason !== null,
+      'a pending reason',
+    );
+    expect(row).toMatchObject({
+      status: 'PENDING',
+      pending_reason: 'needs memoryMb 99999 but the largest live worker offers 8192',
+    });
   });
 
-  it('sends a dead worker\'s runs back to PENDING and places them again with a new attempt', async () => {
+  it("sends a dead worker's runs back to PENDING and places them again with a new attempt", async () => {
     await using doomed = await startFakeWorker(h, { id: 'fw-doomed', types: ['orphan'] });
     const s = submission('orphan');
     await submit(h, s);
@@ -239,7 +384,12 @@ describe('placement and runs', () => {
     await publishOne(h.js, {
       kind: 'workerDead',
       subject: SUBJECTS.workerDead('fw-doomed'),
-      message: { ...envelope(), workerId: 'fw-doomed', lastHeartbeatAt: new Date().toISOString(), reason: 'test' },
+      message: {
+        ...envelope(),
+        workerId: 'fw-doomed',
+        lastHeartbeatAt: new Date().toISOString(),
+        reason: 'test',
+      },
     });
     const b = await heir.waitForAssignment(s.id, 2);
     expect(b.attempt).toBe(2);
@@ -263,7 +413,10 @@ describe('commands', () => {
     await command(s.id, 'cancel');
     const row = await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
     expect(row.finished_at).not.toBeNull();
-    expect((await events(s.id)).at(-1)).toMatchObject({ from_status: 'PENDING', to_status: 'CANCELLED' });
+    expect((await events(s.id)).at(-1)).toMatchObject({
+      from_status: 'PENDING',
+      to_status: 'CANCELLED',
+    });
   });
 
   it('asks the worker to stop a RUNNING workload and records CANCELLED with its completion', async () => {
@@ -274,7 +427,9 @@ describe('commands', () => {
     await worker.started(a);
     await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
     await command(s.id, 'cancel');
-    const stop = await waitFor(() => worker.controls.find((c) => c.workloadId === s.id), { message: 'a control message' });
+    const stop = await waitFor(() => worker.controls.find((c) => c.workloadId === s.id), {
+      message: 'a control message',
+    });
     expect(stop).toMatchObject({ action: 'stop', attempt: 1, workerId: 'fw-cancel' });
     expect((await workload(h, s.id))!.status).toBe('RUNNING');
     await worker.complete(a, 'cancelled');
@@ -292,8 +447,19 @@ describe('commands', () => {
     await command(s.id, 'cancel');
     await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
     await command(s.id, 'retry');
-    const row = await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING after retry');
+    const row = await waitForWorkload(
+      h,
+      s.id,
+      (r) => r.status === 'PENDING',
+      'PENDING after retry',
+    );
     expect(row.finished_at).toBeNull();
-    expect((await events(s.id)).map((e) => e.to_status)).toEqual(['PENDING', 'PAUSED', 'PENDING', 'CANCELLED', 'PENDING']);
+    expect((await events(s.id)).map((e) => e.to_status)).toEqual([
+      'PENDING',
+      'PAUSED',
+      'PENDING',
+      'CANCELLED',
+      'PENDING',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import type { ApiContext } from '../api-context.js';
 import { MAX_BODY_BYTES, readOptionalJsonBody } from '../body.js';
 import { ConflictError, UnavailableError, ValidationError } from '../errors.js';
 import type { RequestFieldError } from '../errors.js';
+import { jsonLimitErrors } from '../json-limits.js';
 import { parseWorkloadId } from '../params.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -26,7 +27,7 @@ const REASON_MAX_LENGTH = 1000;
 /** The optional body `{ reason? }`; unknown fields are refused like everywhere else. */
 function parseCommandBody(body: unknown): { reason?: string } {
   if (body === undefined) return {};
-  const errors: RequestFieldError[] = [];
+  const errors: RequestFieldError[] = jsonLimitErrors(body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     errors.push({ path: '', in: 'body', message: 'must be an object (or leave the body empty)' });
   } else {

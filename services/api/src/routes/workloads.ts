@@ -6,12 +6,14 @@ import type { ApiContext } from '../api-context.js';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, readJsonBody } from '../body.js';
 import { ProblemError, ValidationError } from '../errors.js';
 import type { RequestFieldError } from '../errors.js';
+import { jsonLimitErrors } from '../json-limits.js';
 import { SUBMISSION_OUTCOME } from '../metrics.js';
 import {
   decodeCursor,
   encodeCursor,
   parseIntParam,
   parseStatusParam,
+  parseTypeParam,
   parseWorkloadId,
 } from '../params.js';
 import { submitWorkloads } from '../submissions.js';
@@ -40,7 +42,8 @@ async function readValid<T>(
 ): Promise<T> {
   try {
     const body = await readJsonBody(c.req.raw, limit);
-    const errors = bodyErrors(validateHttp(kind, body));
+    const limits = jsonLimitErrors(body);
+    const errors = limits.length > 0 ? limits : bodyErrors(validateHttp(kind, body));
     const all = errors.length > 0 ? errors : (extraCheck?.(body as T) ?? []);
     if (all.length > 0) throw new ValidationError(describe(all), all);
     return body as T;
@@ -107,7 +110,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
 
   app.get('/v1/workloads', async (c) => {
     const status = parseStatusParam(c.req.query('status'));
-    const type = c.req.query('type') || undefined;
+    const type = parseTypeParam(c.req.query('type'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), ctx.tenant, {

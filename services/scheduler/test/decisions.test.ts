@@ -1,0 +1,145 @@
+import type { WorkloadRow } from '@niyanta/db';
+import { envelope } from '@niyanta/messages';
+import type { CompletionV1 } from '@niyanta/messages';
+import { decideCommand } from '../src/commands.js';
+import { completionChange, fence } from '../src/outcomes.js';
+
+const row = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
+  id: '01900000-0000-7000-8000-000000000001',
+  tenant: 'default',
+  type: 'sleep',
+  status: 'RUNNING',
+  priority: 500,
+  attempt: 2,
+  max_attempts: 3,
+  input: {},
+  result: null,
+  error: null,
+  progress: null,
+  worker_id: 'w1',
+  pending_reason: null,
+  labels: {},
+  requirements: {},
+  run_at: null,
+  timeout_seconds: null,
+  idempotency_key: null,
+  trace_parent: null,
+  created_at: new Date(),
+  updated_at: new Date(),
+  started_at: null,
+  finished_at: null,
+  ...over,
+});
+const completion = (over: Partial<CompletionV1>): CompletionV1 => ({
+  ...envelope(),
+  workloadId: row().id,
+  attempt: 2,
+  workerId: 'w1',
+  outcome: 'succeeded',
+  ...over,
+});
+const backoff = { baseMs: 1000, maxMs: 60_000, random: () => 1 };
+
+describe('fence', () => {
+  it('applies only the current attempt of an active run from its worker', () => {
+    expect(fence(row(), { attempt: 2, workerId: 'w1' })).toBe('apply');
+    expect(fence(row(), { attempt: 1, workerId: 'w1' })).toBe('discard');
+    expect(fence(row(), { attempt: 3, workerId: 'w1' })).toBe('later');
+    expect(fence(row({ status: 'COMPLETED' }), { attempt: 2, workerId: 'w1' })).toBe('discard');
+    expect(fence(row({ status: 'PENDING', worker_id: null }), { attempt: 2, workerId: 'w1' })).toBe(
+      'discard',
+    );
+    expect(fence(row(), { attempt: 2, workerId: 'w2' })).toBe('discard');
+    expect(fence(undefined, { attempt: 2, workerId: 'w1' })).toBe('discard');
+  });
+});
+
+describe('completionChange', () => {
+  it('retries a retryable failure below maxAttempts after a backoff, saying so', () => {
+    const c = completionChange(
+      row(),
+      completion({ outcome: 'failed', error: { message: 'boom', code: 'X', retryable: true } }),
+      backoff,
+    );
+    expect(c).toMatchObject({
+      to: 'PENDING',
+      workerId: null,
+      runAfterMs: 2000,
+      pendingReason: 'retrying in 2s after attempt 2 failed: boom',
+    });
+  });
+
+  it('fails for good at maxAttempts or when not retryable', () => {
+    const err = { message: 'boom', code: 'X', retryable: true };
+    expect(
+      completionChange(
+        row({ attempt: 3 }),
+        completion({ attempt: 3, outcome: 'failed', error: err }),
+        backoff,
+      ),
+    ).toMatchObject({
+      to: 'FAILED',
+      finished: 'now',
+      error: err,
+    });
+    expect(
+      completionChange(
+        row(),
+        completion({ outcome: 'failed', error: { ...err, retryable: false } }),
+        backoff,
+      ).to,
+    ).toBe('FAILED');
+  });
+
+  it('maps the other outcomes', () => {
+    expect(completionChange(row(), completion({ result: 7 }), backoff)).toMatchObject({
+      to: 'COMPLETED',
+      result: 7,
+      progress: { fraction: 1 },
+    });
+    expect(completionChange(row(), completion({ outcome: 'cancelled' }), backoff).to).toBe(
+      'CANCELLED',
+    );
+    expect(completionChange(row(), completion({ outcome: 'paused' }), backoff).to).toBe('PAUSED');
+    expect(completionChange(row(), completion({ outcome: 'released' }), backoff)).toMatchObject({
+      to: 'PENDING',
+      runAfterMs: null,
+    });
+  });
+});
+
+describe('decideCommand', () => {
+  it('cancels PENDING and PAUSED at once, SCHEDULED at once with a stop, RUNNING through the worker', () => {
+    expect(decideCommand(row({ status: 'PENDING', worker_id: null }), 'cancel')).toEqual({
+      change: expect.objectContaining({ to: 'CANCELLED' }),
+    });
+    expect(decideCommand(row({ status: 'PAUSED', worker_id: null }), 'cancel').change?.to).toBe(
+      'CANCELLED',
+    );
+    expect(decideCommand(row({ status: 'SCHEDULED' }), 'cancel')).toEqual({
+      change: expect.objectContaining({ to: 'CANCELLED' }),
+      control: { workerId: 'w1', action: 'stop', attempt: 2 },
+    });
+    expect(decideCommand(row(), 'cancel')).toEqual({
+      control: { workerId: 'w1', action: 'stop', attempt: 2 },
+    });
+    expect(decideCommand(row({ status: 'COMPLETED' }), 'cancel').ignored).toMatch(/COMPLETED/);
+  });
+
+  it('pauses, resumes and retries', () => {
+    expect(decideCommand(row(), 'pause')).toEqual({
+      control: { workerId: 'w1', action: 'pause', attempt: 2 },
+    });
+    expect(decideCommand(row({ status: 'SCHEDULED' }), 'pause')).toMatchObject({
+      change: { to: 'PAUSED' },
+      control: { action: 'stop' },
+    });
+    expect(decideCommand(row({ status: 'PAUSED' }), 'resume').change?.to).toBe('PENDING');
+    expect(decideCommand(row({ status: 'FAILED', attempt: 3 }), 'retry').change).toMatchObject({
+      to: 'PENDING',
+      minMaxAttempts: 4,
+      finished: 'clear',
+    });
+    expect(decideCommand(row(), 'retry').ignored).toMatch(/RUNNING/);
+  });
+});
