@@ -37,10 +37,15 @@ export async function connectDatabase(opts: {
       return false;
     }
   };
-  await retryUntilDone(`connect to PostgreSQL (${redact(opts.url)})`, () => sql`select 1`.execute(db), {
-    log: opts.log,
-    signal: opts.signal,
-  });
+  try {
+    await retryUntilDone(`connect to PostgreSQL (${redact(opts.url)})`, () => sql`select 1`.execute(db), {
+      log: opts.log,
+      signal: opts.signal,
+    });
+  } catch (err) {
+    await db.destroy(); // aborted while retrying: nothing else owns the pool
+    throw err;
+  }
   opts.log.info({ url: redact(opts.url) }, 'PostgreSQL connected');
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= db.destroy());

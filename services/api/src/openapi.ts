@@ -197,6 +197,7 @@ const query = (name: string, description: string, schema: JsonObject): JsonObjec
   description,
   schema,
 });
+const LOCATION: JsonObject = { description: 'Path of the workload.', schema: { type: 'string' } };
 const bad = problem('Invalid parameter or body; `errors` names each field.');
 const notFound = problem('No workload with this id.');
 const unavailable = problem(
@@ -256,9 +257,21 @@ function paths(): JsonObject {
           content: { 'application/json': { schema: { $ref: componentRef('WorkloadSubmission') } } },
         },
         responses: {
-          '200': json('Workload', 'The workload this idempotency key already names.'),
-          '201': json('Workload', 'Persisted.'),
-          '202': json('Workload', 'Accepted by the broker, not yet persisted (status SUBMITTED).'),
+          '200': {
+            ...json('Workload', 'The workload this idempotency key already names.'),
+            headers: {
+              'Idempotent-Replayed': {
+                description: 'Always true.',
+                schema: { type: 'string', enum: ['true'] },
+              },
+              Location: LOCATION,
+            },
+          },
+          '201': { ...json('Workload', 'Persisted.'), headers: { Location: LOCATION } },
+          '202': {
+            ...json('Workload', 'Accepted by the broker, not yet persisted (status SUBMITTED).'),
+            headers: { Location: LOCATION },
+          },
           ...submitErrors,
         },
       },

@@ -134,6 +134,7 @@ async function publish(
   try {
     acks = await publishAll(nats.js, items);
   } catch (err) {
+    ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.refused }, pending.length);
     throw new UnavailableError(
       pending.length === 1
         ? 'the message broker did not accept the submission: nothing was accepted; retry shortly'

@@ -9,7 +9,7 @@ import {
   uuidv7,
   validateHttp,
 } from '@niyanta/messages';
-import type { WorkloadV1 } from '@niyanta/messages';
+import type { LogV1, WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { BatchConsumer, Nats } from '@niyanta/runtime';
 import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
@@ -731,7 +731,7 @@ describe('live events and logs', () => {
           ...envelope(),
           workloadId,
           attempt: 1,
-          lines: lines.map((line) => ({ at, stream: 'stdout' as const, line })),
+          lines: lines.map((line) => ({ at, stream: 'stdout' as const, line })) as LogV1['lines'],
         }),
       );
     }

@@ -195,6 +195,31 @@ describe('ingest', () => {
     await waitConsumerDrained(h, 'schedulerIngest');
   });
 
+  it('rejects a valid submission PostgreSQL refuses without blocking the batch around it', async () => {
+    const ok = submission('ingest-refused');
+    const refused = submission('ingest-refused', { runAt: '0000-01-01T00:00:00Z' });
+    const [, ack] = await publishAll(
+      h.js,
+      [ok, refused].map((s) => ({
+        kind: 'submission' as const,
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+      })),
+    );
+    await waitForWorkload(h, ok.id, () => true, 'the good submission');
+    const row = await waitFor(
+      () =>
+        h.db
+          .selectFrom('rejected_submissions')
+          .selectAll()
+          .where('stream_seq', '=', ack!.seq)
+          .executeTakeFirst(),
+      { message: 'the refused submission recorded' },
+    );
+    expect(row.reason).toMatch(/^PostgreSQL refused the submission: /);
+    expect(await workload(h, refused.id)).toBeUndefined();
+  });
+
   it('rejects a submission for an unknown tenant', async () => {
     const s = submission('ingest-tenant');
     const ack = await submit(h, s, 'no-such-tenant');
