@@ -194,10 +194,14 @@ export function completionChange(
     attempt: row.attempt,
     eventWorkerId: c.workerId,
   };
+  // A quick run's completion can overtake its `started` (they travel on different streams):
+  // an outcome of a run that ran still records when it started.
+  const ran = c.outcome === 'succeeded' || c.outcome === 'failed' ? { started: true } : {};
   switch (c.outcome) {
     case 'succeeded':
       return {
         ...base,
+        ...ran,
         to: WORKLOAD_STATUS.COMPLETED,
         result: c.result ?? null,
         progress: { fraction: 1 },
@@ -211,6 +215,7 @@ export function completionChange(
         const why = `retrying in ${formatSeconds(delayMs)} after attempt ${row.attempt} failed: ${error.message}`;
         return {
           ...base,
+          ...ran,
           to: WORKLOAD_STATUS.PENDING,
           error,
           workerId: null,
@@ -222,7 +227,7 @@ export function completionChange(
       const why = error.retryable
         ? `failed after ${row.attempt} of ${row.max_attempts} attempts: ${error.message}`
         : `failed (not retryable): ${error.message}`;
-      return { ...base, to: WORKLOAD_STATUS.FAILED, error, finished: 'now', reason: why };
+      return { ...base, ...ran, to: WORKLOAD_STATUS.FAILED, error, finished: 'now', reason: why };
     }
     case 'cancelled':
       return { ...base, to: WORKLOAD_STATUS.CANCELLED, finished: 'now', reason: 'cancelled' };
