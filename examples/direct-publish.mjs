@@ -34,16 +34,35 @@ try {
 }
 
 // The envelope is the HTTP body plus the publisher-chosen id and the schema version.
-const submission = { schemaVersion: 1, id: uuidv7(), type, input, ...(idempotencyKey ? { idempotencyKey } : {}) };
+const submission = {
+  schemaVersion: 1,
+  id: uuidv7(),
+  type,
+  input,
+  ...(idempotencyKey ? { idempotencyKey } : {}),
+};
 // The broker drops a second message with the same id inside its duplicate window.
 const msgID = `${tenant}:${idempotencyKey ?? submission.id}`;
 
 const nc = await connect({ servers: natsUrl });
 try {
   const h = headers();
-  h.set('traceparent', `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`);
-  const ack = await jetstream(nc).publish(`niyanta.submit.${tenant}`, JSON.stringify(submission), { msgID, headers: h });
-  console.log(JSON.stringify({ id: submission.id, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate }));
+  h.set(
+    'traceparent',
+    `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+  );
+  const ack = await jetstream(nc).publish(`niyanta.submit.${tenant}`, JSON.stringify(submission), {
+    msgID,
+    headers: h,
+  });
+  console.log(
+    JSON.stringify({
+      id: submission.id,
+      stream: ack.stream,
+      seq: ack.seq,
+      duplicate: ack.duplicate,
+    }),
+  );
 } finally {
   await nc.close();
 }

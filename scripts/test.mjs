@@ -29,7 +29,10 @@ const steps = [
   ['install', () => ensureDependencies(ROOT)],
   ['nats', async () => done(`nats-server: ${await ensureNatsServer()}`)],
   ['build', () => run(localBin(ROOT, 'tsc'), ['-b'], { cwd: ROOT })],
-  ['typecheck-tests', () => run(localBin(ROOT, 'tsc'), ['-p', 'tsconfig.tests.json'], { cwd: ROOT })],
+  [
+    'typecheck-tests',
+    () => run(localBin(ROOT, 'tsc'), ['-p', 'tsconfig.tests.json'], { cwd: ROOT }),
+  ],
   [
     'gen-types',
     () => {

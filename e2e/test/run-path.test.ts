@@ -28,16 +28,21 @@ describe('the run path, every service as its own process', () => {
   it('runs a sleep PENDING → SCHEDULED → RUNNING → COMPLETED and streams it over SSE with progress', async () => {
     const w = await sys.submit({ type: 'sleep', input: { durationMs: 1500, steps: 5 } });
     expect(w.status).toBe('PENDING');
-    const events = await readSse(
-      `${sys.apiUrl}/v1/workloads/${w.id}/events`,
-      (evs) => evs.some((e) => e.event === 'status' && (e.data as { workload: WorkloadV1 }).workload.status === 'COMPLETED'),
+    const events = await readSse(`${sys.apiUrl}/v1/workloads/${w.id}/events`, (evs) =>
+      evs.some(
+        (e) =>
+          e.event === 'status' &&
+          (e.data as { workload: WorkloadV1 }).workload.status === 'COMPLETED',
+      ),
     );
     const statuses = events
       .filter((e) => e.event === 'status')
       .map((e) => (e.data as { workload: WorkloadV1 }).workload.status);
     expect(statuses[statuses.length - 1]).toBe('COMPLETED');
     expect(statuses).toContain('RUNNING');
-    const fractions = events.filter((e) => e.event === 'progress').map((e) => (e.data as { fraction: number }).fraction);
+    const fractions = events
+      .filter((e) => e.event === 'progress')
+      .map((e) => (e.data as { fraction: number }).fraction);
     expect(fractions.length).toBeGreaterThanOrEqual(2);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
 
@@ -48,7 +53,7 @@ describe('the run path, every service as its own process', () => {
     expect(await statusesOf(w.id)).toEqual(['PENDING', 'SCHEDULED', 'RUNNING', 'COMPLETED']);
   });
 
-  it("retries a failing exec with growing delays, then fails it with the exit code and keeps its log line", async () => {
+  it('retries a failing exec with growing delays, then fails it with the exit code and keeps its log line', async () => {
     const w = await sys.submit({
       type: 'exec',
       input: { command: 'sh', args: ['-c', 'echo hi; exit 3'] },
@@ -70,17 +75,34 @@ describe('the run path, every service as its own process', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(90); // base 200 ms, equal jitter: at least half of it
     expect(gaps[1]).toBeGreaterThan(gaps[0]! * 0.9);
 
-    const logs = await sys.api<{ items: { line: string; stream: string }[] }>('GET', `/v1/workloads/${w.id}/logs`);
+    const logs = await sys.api<{ items: { line: string; stream: string }[] }>(
+      'GET',
+      `/v1/workloads/${w.id}/logs`,
+    );
     expect(logs.status).toBe(200);
     expect(logs.body.items.map((l) => l.line)).toContain('hi');
   });
 
   it('runs higher priority first when slots are scarce', async () => {
     const needsSolo = { memoryMb: 50_000 };
-    const blocker = await sys.submit({ type: 'sleep', input: { durationMs: 1500, steps: 3 }, requirements: needsSolo });
+    const blocker = await sys.submit({
+      type: 'sleep',
+      input: { durationMs: 1500, steps: 3 },
+      requirements: needsSolo,
+    });
     await sys.waitForStatus(blocker.id, 'RUNNING');
-    const low = await sys.submit({ type: 'noop', input: {}, priority: 10, requirements: needsSolo });
-    const high = await sys.submit({ type: 'noop', input: {}, priority: 900, requirements: needsSolo });
+    const low = await sys.submit({
+      type: 'noop',
+      input: {},
+      priority: 10,
+      requirements: needsSolo,
+    });
+    const high = await sys.submit({
+      type: 'noop',
+      input: {},
+      priority: 900,
+      requirements: needsSolo,
+    });
     const lowDone = await sys.waitForStatus(low.id, 'COMPLETED');
     await sys.waitForStatus(high.id, 'COMPLETED');
     expect(lowDone.workerId).toBe('e2e-solo');
@@ -92,30 +114,53 @@ describe('the run path, every service as its own process', () => {
 
   it('cancels a running sleep: it ends CANCELLED and frees its slot', async () => {
     const needsSolo = { memoryMb: 50_000 };
-    const long = await sys.submit({ type: 'sleep', input: { durationMs: 60_000, steps: 60 }, requirements: needsSolo });
+    const long = await sys.submit({
+      type: 'sleep',
+      input: { durationMs: 60_000, steps: 60 },
+      requirements: needsSolo,
+    });
     await sys.waitForStatus(long.id, 'RUNNING');
     const res = await sys.api<WorkloadV1>('POST', `/v1/workloads/${long.id}/cancel`);
     expect(res.status).toBe(202);
     const cancelled = await sys.waitForStatus(long.id, 'CANCELLED', 15_000);
     expect(cancelled.finishedAt).not.toBeNull();
     // The single slot of 'solo' is free again: the next workload that needs it runs.
-    const next = await sys.submit({ type: 'noop', input: { after: 'cancel' }, requirements: needsSolo });
+    const next = await sys.submit({
+      type: 'noop',
+      input: { after: 'cancel' },
+      requirements: needsSolo,
+    });
     await sys.waitForStatus(next.id, 'COMPLETED');
     const again = await sys.api('POST', `/v1/workloads/${long.id}/cancel`);
     expect(again.status).toBe(409);
   });
 
   it('aborts a run over its timeout and retries it', async () => {
-    const w = await sys.submit({ type: 'sleep', input: { durationMs: 30_000, steps: 30 }, timeoutSeconds: 1, maxAttempts: 2 });
+    const w = await sys.submit({
+      type: 'sleep',
+      input: { durationMs: 30_000, steps: 30 },
+      timeoutSeconds: 1,
+      maxAttempts: 2,
+    });
     const failed = await sys.waitForStatus(w.id, 'FAILED', 30_000);
     expect(failed.attempt).toBe(2);
     expect(failed.error?.code).toBe('TIMEOUT');
     expect(await statusesOf(w.id)).toEqual([
-      'PENDING', 'SCHEDULED', 'RUNNING', 'PENDING', 'SCHEDULED', 'RUNNING', 'FAILED',
+      'PENDING',
+      'SCHEDULED',
+      'RUNNING',
+      'PENDING',
+      'SCHEDULED',
+      'RUNNING',
+      'FAILED',
     ]);
   });
   it('keeps a workload that fits no worker PENDING with the reason, and runs it once a big enough worker starts', async () => {
-    const w = await sys.submit({ type: 'noop', input: { big: true }, requirements: { memoryMb: 200_000 } });
+    const w = await sys.submit({
+      type: 'noop',
+      input: { big: true },
+      requirements: { memoryMb: 200_000 },
+    });
     const waiting = await sys.waitForStatus(w.id, 'PENDING');
     await expect(
       (async () => {

@@ -15,7 +15,9 @@ describe('many workloads over several workers', () => {
       type: 'sleep',
       input: { durationMs: 10 + (i % 5) * 5, steps: 1 },
     }));
-    const res = await sys.api<{ items: { id: string }[] }>('POST', '/v1/workloads/batch', { workloads });
+    const res = await sys.api<{ items: { id: string }[] }>('POST', '/v1/workloads/batch', {
+      workloads,
+    });
     expect([201, 202]).toContain(res.status);
     const ids = res.body.items.map((w) => w.id);
     expect(new Set(ids).size).toBe(500);
@@ -37,7 +39,11 @@ describe('many workloads over several workers', () => {
         .executeTakeFirstOrThrow();
       return done.n === 500;
     };
-    await waitFor(remaining, { timeoutMs: 120_000, intervalMs: 20, message: '500 workloads to complete' });
+    await waitFor(remaining, {
+      timeoutMs: 120_000,
+      intervalMs: 20,
+      message: '500 workloads to complete',
+    });
     expect(maxInFlight).toBeGreaterThan(0);
     expect(maxInFlight).toBeLessThanOrEqual(3);
 

@@ -17,7 +17,10 @@ export async function readSse(
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const events: SseEvent[] = [];
   try {
-    const res = await fetch(url, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
+    const res = await fetch(url, {
+      signal: controller.signal,
+      headers: { accept: 'text/event-stream' },
+    });
     if (!res.ok || !res.body) throw new Error(`SSE ${url} answered ${res.status}`);
     const decoder = new TextDecoder();
     let buffer = '';

@@ -29,7 +29,11 @@ export interface System extends AsyncDisposable {
   services: Map<string, ServiceProcess>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
   submit(body: Record<string, unknown>): Promise<WorkloadV1>;
   waitForStatus(id: string, statuses: string | string[], timeoutMs?: number): Promise<WorkloadV1>;
   /** Dumps every service's recent output (for a failing test's message). */
@@ -52,7 +56,11 @@ async function startWithHealth(
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
   const healthPort = await freePort();
-  const proc = await startServiceProcess({ service, name, env: { ...env, HEALTH_PORT: String(healthPort) } });
+  const proc = await startServiceProcess({
+    service,
+    name,
+    env: { ...env, HEALTH_PORT: String(healthPort) },
+  });
   try {
     await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, 30_000);
   } catch (err) {
@@ -62,14 +70,19 @@ async function startWithHealth(
 }
 
 /** Starts nats-server, a fresh database, scheduler, health monitor, checkpoint, api and the workers. */
-export async function startSystem(opts: { workers: WorkerSpec[]; env?: Record<string, string> }): Promise<System> {
+export async function startSystem(opts: {
+  workers: WorkerSpec[];
+  env?: Record<string, string>;
+}): Promise<System> {
   const nats = await startNatsServer();
   const database = await createTestDatabase();
   const db = createDb(database.url, { max: 4 });
   const services = new Map<string, ServiceProcess>();
   const base = { ...FAST, ...opts.env, NATS_URL: nats.url, DATABASE_URL: database.url };
   const output = () =>
-    [...services.entries()].map(([name, p]) => `----- ${name} -----\n${p.output().slice(-3000)}`).join('\n');
+    [...services.entries()]
+      .map(([name, p]) => `----- ${name} -----\n${p.output().slice(-3000)}`)
+      .join('\n');
 
   const dispose = async () => {
     await Promise.all([...services.values()].map((p) => p.kill('SIGKILL').catch(() => undefined)));
@@ -118,7 +131,8 @@ export async function startSystem(opts: { workers: WorkerSpec[]; env?: Record<st
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
     };
-    const getWorkload = async (id: string) => (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
+    const getWorkload = async (id: string) =>
+      (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
 
     return {
       apiUrl,
@@ -131,7 +145,8 @@ export async function startSystem(opts: { workers: WorkerSpec[]; env?: Record<st
       output,
       async submit(body) {
         const res = await call<WorkloadV1>('POST', '/v1/workloads', body);
-        if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
+        if (res.status !== 201)
+          throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
         return res.body;
       },
       async waitForStatus(id, statuses, timeoutMs = 30_000) {
@@ -146,7 +161,10 @@ export async function startSystem(opts: { workers: WorkerSpec[]; env?: Record<st
             { timeoutMs, intervalMs: 50, message: `workload ${id} to reach ${wanted.join('|')}` },
           );
         } catch (err) {
-          throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}\n${output()}`, { cause: err });
+          throw new Error(
+            `${(err as Error).message}; last seen ${JSON.stringify(last)}\n${output()}`,
+            { cause: err },
+          );
         }
       },
       [Symbol.asyncDispose]: dispose,

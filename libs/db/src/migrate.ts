@@ -25,9 +25,13 @@ export async function migrateDb(db: Kysely<Database>): Promise<MigrationResult[]
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`, results, {
-      cause: error,
-    });
+    throw new MigrationError(
+      `migration ${failed} failed: ${(error as Error).message ?? String(error)}`,
+      results,
+      {
+        cause: error,
+      },
+    );
   }
   return results;
 }

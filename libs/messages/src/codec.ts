@@ -9,8 +9,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Result of decoding: the message, or why it is not one. */
 export type Decoded<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: string; errors: FieldError[]; raw: string };
+  { ok: true; value: T } | { ok: false; reason: string; errors: FieldError[]; raw: string };
 
 /** Validates and serialises a message; throws `InvalidMessageError` (a bug in the caller). */
 export function encode<K extends MessageKind>(kind: K, message: MessageTypes[K]): Uint8Array {
@@ -25,7 +24,12 @@ export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decode
   try {
     raw = decoder.decode(data);
   } catch {
-    return { ok: false, reason: 'payload is not UTF-8', errors: [], raw: Buffer.from(data).toString('latin1') };
+    return {
+      ok: false,
+      reason: 'payload is not UTF-8',
+      errors: [],
+      raw: Buffer.from(data).toString('latin1'),
+    };
   }
   let value: unknown;
   try {
@@ -35,7 +39,12 @@ export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decode
   }
   const errors = validateMessage(kind, value);
   if (errors.length > 0) {
-    return { ok: false, reason: `invalid ${kind}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, errors, raw };
+    return {
+      ok: false,
+      reason: `invalid ${kind}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
+      errors,
+      raw,
+    };
   }
   return { ok: true, value: value as MessageTypes[K] };
 }

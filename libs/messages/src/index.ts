@@ -1,4 +1,10 @@
-export { SUBJECTS, assertSubjectToken, isSubjectToken, lastToken, submissionMsgId } from './subjects.js';
+export {
+  SUBJECTS,
+  assertSubjectToken,
+  isSubjectToken,
+  lastToken,
+  submissionMsgId,
+} from './subjects.js';
 export { STREAMS, CONSUMERS, workerConsumers, ensureStreams, ensureConsumer } from './streams.js';
 export type { StreamKey, ConsumerKey } from './streams.js';
 export {

@@ -18,7 +18,10 @@ export interface Outgoing<K extends MessageKind = MessageKind> {
  * Publishes many messages asynchronously and awaits the acks together: one round trip's latency
  * for the whole batch instead of one per message.
  */
-export async function publishAll(js: JetStreamClient, items: readonly Outgoing[]): Promise<PubAck[]> {
+export async function publishAll(
+  js: JetStreamClient,
+  items: readonly Outgoing[],
+): Promise<PubAck[]> {
   return Promise.all(
     items.map((item) => {
       const data = encode(item.kind, item.message as never);
@@ -32,7 +35,10 @@ export async function publishAll(js: JetStreamClient, items: readonly Outgoing[]
 }
 
 /** Publishes one message and awaits its ack. */
-export async function publishOne<K extends MessageKind>(js: JetStreamClient, item: Outgoing<K>): Promise<PubAck> {
+export async function publishOne<K extends MessageKind>(
+  js: JetStreamClient,
+  item: Outgoing<K>,
+): Promise<PubAck> {
   const [ack] = await publishAll(js, [item as Outgoing]);
   return ack!;
 }

@@ -33,7 +33,8 @@ export const SUBJECTS = {
   commandAll: 'niyanta.command.>',
   control: (workerId: string) => `niyanta.control.${assertSubjectToken('workerId', workerId)}`,
   controlAll: 'niyanta.control.>',
-  workerDead: (workerId: string) => `niyanta.worker.dead.${assertSubjectToken('workerId', workerId)}`,
+  workerDead: (workerId: string) =>
+    `niyanta.worker.dead.${assertSubjectToken('workerId', workerId)}`,
   workerDeadAll: 'niyanta.worker.dead.>',
   logs: (workloadId: string) => `niyanta.logs.${workloadId}`,
   logsAll: 'niyanta.logs.>',

@@ -12,7 +12,9 @@ import {
 
 describe('HTTP body validation', () => {
   it('accepts a minimal submission', () => {
-    expect(validateHttp('workloadSubmission', { type: 'sleep', input: { durationMs: 1 } })).toEqual([]);
+    expect(validateHttp('workloadSubmission', { type: 'sleep', input: { durationMs: 1 } })).toEqual(
+      [],
+    );
   });
 
   it('names each bad field with a JSON Pointer', () => {
@@ -24,7 +26,14 @@ describe('HTTP body validation', () => {
       extra: true,
     });
     const paths = [...new Set(errors.map((e) => e.path))].sort();
-    expect(paths).toEqual(['/extra', '/idempotencyKey', '/input', '/priority', '/requirements/memoryMb', '/type']);
+    expect(paths).toEqual([
+      '/extra',
+      '/idempotencyKey',
+      '/input',
+      '/priority',
+      '/requirements/memoryMb',
+      '/type',
+    ]);
     expect(errors.find((e) => e.path === '/input')?.message).toBe('is required');
     expect(errors.find((e) => e.path === '/extra')?.message).toBe('is not an allowed field');
   });
@@ -32,7 +41,9 @@ describe('HTTP body validation', () => {
   it('points into a batch item', () => {
     const workloads = Array.from({ length: 5 }, () => ({ type: 't', input: {} }));
     workloads[3] = { type: 't', input: {}, priority: -1 } as never;
-    expect(validateHttp('workloadBatch', { workloads }).map((e) => e.path)).toEqual(['/workloads/3/priority']);
+    expect(validateHttp('workloadBatch', { workloads }).map((e) => e.path)).toEqual([
+      '/workloads/3/priority',
+    ]);
   });
 
   it('refuses an empty and an over-long batch', () => {
@@ -42,7 +53,9 @@ describe('HTTP body validation', () => {
   });
 
   it('checks runAt is RFC 3339', () => {
-    expect(validateHttp('workloadSubmission', { type: 't', input: 1, runAt: 'tomorrow' })[0]?.path).toBe('/runAt');
+    expect(
+      validateHttp('workloadSubmission', { type: 't', input: 1, runAt: 'tomorrow' })[0]?.path,
+    ).toBe('/runAt');
   });
 });
 
@@ -54,7 +67,9 @@ describe('envelopes', () => {
   });
 
   it('refuses to encode an invalid message', () => {
-    expect(() => encode('command', { ...envelope(), workloadId: 'x', command: 'cancel' })).toThrow(/workloadId/);
+    expect(() => encode('command', { ...envelope(), workloadId: 'x', command: 'cancel' })).toThrow(
+      /workloadId/,
+    );
   });
 
   it('reports non-JSON and invalid payloads without throwing', () => {
@@ -63,7 +78,10 @@ describe('envelopes', () => {
     if (!notJson.ok) expect(notJson.reason).toMatch(/not JSON/);
     const invalid = decode('submission', new TextEncoder().encode('{"schemaVersion":1}'));
     expect(invalid.ok).toBe(false);
-    if (!invalid.ok) expect(invalid.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['/id', '/type', '/input']));
+    if (!invalid.ok)
+      expect(invalid.errors.map((e) => e.path)).toEqual(
+        expect.arrayContaining(['/id', '/type', '/input']),
+      );
   });
 
   it('keeps the broker submission envelope equal to the HTTP body plus id and schemaVersion', () => {

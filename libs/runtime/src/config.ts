@@ -5,7 +5,13 @@ type Env = Record<string, string | undefined>;
 /** How to read one environment variable. */
 export type Setting =
   | { kind: 'string'; default?: string; required?: boolean; pattern?: RegExp; example?: string }
-  | { kind: 'url'; default?: string; required?: boolean; protocols: readonly string[]; example: string }
+  | {
+      kind: 'url';
+      default?: string;
+      required?: boolean;
+      protocols: readonly string[];
+      example: string;
+    }
   | { kind: 'int'; default?: number; required?: boolean; min?: number; max?: number }
   | { kind: 'number'; default?: number; required?: boolean; min?: number; max?: number }
   | { kind: 'enum'; default?: string; required?: boolean; values: readonly string[] }
@@ -29,20 +35,36 @@ type Required<S extends Setting> = S extends { required: true }
 
 /** The parsed configuration for a spec: settings without a default may be undefined. */
 export type ConfigOf<Spec extends Record<string, Setting>> = {
-  [K in keyof Spec]: Required<Spec[K]> extends true ? ValueOf<Spec[K]> : ValueOf<Spec[K]> | undefined;
+  [K in keyof Spec]: Required<Spec[K]> extends true
+    ? ValueOf<Spec[K]>
+    : ValueOf<Spec[K]> | undefined;
 };
 
 /** Shared settings of every service. */
 export const COMMON_SETTINGS = {
-  NATS_URL: { kind: 'url', default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'], example: 'nats://host:4222' },
-  LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  NATS_URL: {
+    kind: 'url',
+    default: 'nats://127.0.0.1:4222',
+    protocols: ['nats:', 'tls:'],
+    example: 'nats://host:4222',
+  },
+  LOG_LEVEL: {
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  },
   HEALTH_PORT: { kind: 'int', min: 0, max: 65535 },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 15_000, min: 0, max: 600_000 },
 } as const satisfies Record<string, Setting>;
 
 /** `DATABASE_URL`, for the services that use PostgreSQL. */
 export const DATABASE_SETTING = {
-  DATABASE_URL: { kind: 'url', required: true, protocols: ['postgres:', 'postgresql:'], example: 'postgres://user@host:5432/niyanta' },
+  DATABASE_URL: {
+    kind: 'url',
+    required: true,
+    protocols: ['postgres:', 'postgresql:'],
+    example: 'postgres://user@host:5432/niyanta',
+  },
 } as const satisfies Record<string, Setting>;
 
 function parseOne(name: string, raw: string, s: Setting): { value?: unknown; problem?: string } {
@@ -50,7 +72,9 @@ function parseOne(name: string, raw: string, s: Setting): { value?: unknown; pro
     case 'string':
       if (raw === '') return { problem: `${name} is empty.` };
       if (s.pattern && !s.pattern.test(raw)) {
-        return { problem: `${name} is malformed: "${raw}".${s.example ? ` Expected e.g. ${s.example}.` : ''}` };
+        return {
+          problem: `${name} is malformed: "${raw}".${s.example ? ` Expected e.g. ${s.example}.` : ''}`,
+        };
       }
       return { value: raw };
     case 'url': {
@@ -61,28 +85,42 @@ function parseOne(name: string, raw: string, s: Setting): { value?: unknown; pro
         return { problem: `${name} is not a URL: "${raw}". Expected ${s.example}.` };
       }
       if (!s.protocols.includes(url.protocol)) {
-        return { problem: `${name} has scheme "${url.protocol}" in "${raw}". Expected ${s.example}.` };
+        return {
+          problem: `${name} has scheme "${url.protocol}" in "${raw}". Expected ${s.example}.`,
+        };
       }
       return { value: raw };
     }
     case 'int':
     case 'number': {
       const n = Number(raw);
-      const bad = raw.trim() === '' || !Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n));
-      if (bad) return { problem: `${name} is not ${s.kind === 'int' ? 'an integer' : 'a number'}: "${raw}".` };
-      if (s.min !== undefined && n < s.min) return { problem: `${name} is ${n}, below the minimum ${s.min}.` };
-      if (s.max !== undefined && n > s.max) return { problem: `${name} is ${n}, above the maximum ${s.max}.` };
+      const bad =
+        raw.trim() === '' || !Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n));
+      if (bad)
+        return {
+          problem: `${name} is not ${s.kind === 'int' ? 'an integer' : 'a number'}: "${raw}".`,
+        };
+      if (s.min !== undefined && n < s.min)
+        return { problem: `${name} is ${n}, below the minimum ${s.min}.` };
+      if (s.max !== undefined && n > s.max)
+        return { problem: `${name} is ${n}, above the maximum ${s.max}.` };
       return { value: n };
     }
     case 'enum':
-      if (!s.values.includes(raw)) return { problem: `${name} is "${raw}". Expected one of: ${s.values.join(', ')}.` };
+      if (!s.values.includes(raw))
+        return { problem: `${name} is "${raw}". Expected one of: ${s.values.join(', ')}.` };
       return { value: raw };
     case 'bool':
       if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return { value: true };
       if (['0', 'false', 'no'].includes(raw.toLowerCase())) return { value: false };
       return { problem: `${name} is "${raw}". Expected true or false.` };
     case 'list':
-      return { value: raw.split(',').map((v) => v.trim()).filter((v) => v !== '') };
+      return {
+        value: raw
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== ''),
+      };
   }
 }
 
@@ -90,14 +128,19 @@ function parseOne(name: string, raw: string, s: Setting): { value?: unknown; pro
  * Reads `spec` from `env`, collecting every problem before failing, so one start-up names every
  * bad variable. Malformed values are errors, never silent defaults.
  */
-export function parseConfig<Spec extends Record<string, Setting>>(spec: Spec, env: Env): ConfigOf<Spec> {
+export function parseConfig<Spec extends Record<string, Setting>>(
+  spec: Spec,
+  env: Env,
+): ConfigOf<Spec> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, setting] of Object.entries(spec)) {
     const raw = env[name];
     if (raw === undefined || (raw === '' && setting.kind !== 'list')) {
       if ('required' in setting && setting.required && setting.default === undefined) {
-        problems.push(`${name} is required${'example' in setting && setting.example ? `, e.g. ${setting.example}` : ''}.`);
+        problems.push(
+          `${name} is required${'example' in setting && setting.example ? `, e.g. ${setting.example}` : ''}.`,
+        );
       } else if (setting.default !== undefined) {
         out[name] = setting.default;
       } else if (setting.kind === 'bool') {

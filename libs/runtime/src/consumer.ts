@@ -39,7 +39,10 @@ export function consumeBatches(opts: {
   const loop = async () => {
     while (!controller.signal.aborted) {
       try {
-        await retryUntilDone(`create consumer ${opts.consumer}`, opts.ensure, { log, signal: controller.signal });
+        await retryUntilDone(`create consumer ${opts.consumer}`, opts.ensure, {
+          log,
+          signal: controller.signal,
+        });
         const consumer = await opts.js.consumers.get(opts.stream, opts.consumer);
         current = await consumer.consume({ max_messages: opts.maxMessages ?? 1_000 });
         if (controller.signal.aborted) break;

@@ -24,7 +24,8 @@ export async function connectDatabase(opts: {
   const db = createDb(opts.url, {
     max: opts.max ?? 10,
     applicationName: opts.name,
-    onIdleError: (err) => opts.log.warn({ err }, 'PostgreSQL connection lost; the pool will reconnect'),
+    onIdleError: (err) =>
+      opts.log.warn({ err }, 'PostgreSQL connection lost; the pool will reconnect'),
   });
   const ping = async () => {
     try {
@@ -38,10 +39,14 @@ export async function connectDatabase(opts: {
     }
   };
   try {
-    await retryUntilDone(`connect to PostgreSQL (${redact(opts.url)})`, () => sql`select 1`.execute(db), {
-      log: opts.log,
-      signal: opts.signal,
-    });
+    await retryUntilDone(
+      `connect to PostgreSQL (${redact(opts.url)})`,
+      () => sql`select 1`.execute(db),
+      {
+        log: opts.log,
+        signal: opts.signal,
+      },
+    );
   } catch (err) {
     await db.destroy(); // aborted while retrying: nothing else owns the pool
     throw err;

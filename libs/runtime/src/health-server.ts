@@ -34,7 +34,10 @@ export async function startHealthServer(opts: {
           results[name] = await Promise.resolve(check()).catch(() => false);
         }
         const ready = !draining && Object.values(results).every(Boolean);
-        json(ready ? 200 : 503, { status: ready ? 'ready' : draining ? 'draining' : 'not ready', checks: results });
+        json(ready ? 200 : 503, {
+          status: ready ? 'ready' : draining ? 'draining' : 'not ready',
+          checks: results,
+        });
       })();
       return;
     }

@@ -38,10 +38,15 @@ export async function runMain(opts: {
     }
     log.info('started');
     if (!controller.signal.aborted) {
-      await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await new Promise<void>((resolve) =>
+        controller.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
     }
     const deadline = setTimeout(() => {
-      log.error({ timeoutMs: opts.shutdownTimeoutMs }, 'shutdown deadline passed: exiting with work unfinished');
+      log.error(
+        { timeoutMs: opts.shutdownTimeoutMs },
+        'shutdown deadline passed: exiting with work unfinished',
+      );
       process.exit(1);
     }, opts.shutdownTimeoutMs);
     deadline.unref();

@@ -21,7 +21,12 @@ export interface Nats extends AsyncDisposable {
  * Connects to NATS, retrying until the server answers (a service never crash-loops on a broker
  * that is briefly down), and creates or updates every stream.
  */
-export async function connectNats(opts: { url: string; name: string; log: Logger; signal?: AbortSignal }): Promise<Nats> {
+export async function connectNats(opts: {
+  url: string;
+  name: string;
+  log: Logger;
+  signal?: AbortSignal;
+}): Promise<Nats> {
   const { log } = opts;
   const nc = await retryUntilDone(
     `connect to NATS at ${opts.url}`,
@@ -52,11 +57,18 @@ export async function connectNats(opts: { url: string; name: string; log: Logger
     }
   })().catch((err: unknown) => log.warn({ err }, 'NATS status watcher ended'));
 
-  const jsm = await retryUntilDone('open JetStream (is the server started with -js?)', () => jetstreamManager(nc), {
+  const jsm = await retryUntilDone(
+    'open JetStream (is the server started with -js?)',
+    () => jetstreamManager(nc),
+    {
+      log,
+      signal: opts.signal,
+    },
+  );
+  await retryUntilDone('create or update streams', () => ensureStreams(jsm), {
     log,
     signal: opts.signal,
   });
-  await retryUntilDone('create or update streams', () => ensureStreams(jsm), { log, signal: opts.signal });
   const js = jetstream(nc);
   log.info({ url: opts.url }, 'NATS connected');
 

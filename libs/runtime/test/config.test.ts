@@ -1,6 +1,10 @@
 import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
 
-const spec = { ...COMMON_SETTINGS, ...DATABASE_SETTING, PORT: { kind: 'int', default: 8080, min: 0, max: 65535 } } as const;
+const spec = {
+  ...COMMON_SETTINGS,
+  ...DATABASE_SETTING,
+  PORT: { kind: 'int', default: 8080, min: 0, max: 65535 },
+} as const;
 
 describe('parseConfig', () => {
   it('applies defaults', () => {
@@ -25,7 +29,11 @@ describe('parseConfig', () => {
   });
 
   it('refuses a wrong scheme and out-of-range numbers', () => {
-    expect(() => parseConfig(spec, { DATABASE_URL: 'mysql://x/y' })).toThrow(/DATABASE_URL has scheme "mysql:"/);
-    expect(() => parseConfig(spec, { DATABASE_URL: 'postgres://x/y', PORT: '70000' })).toThrow(/above the maximum 65535/);
+    expect(() => parseConfig(spec, { DATABASE_URL: 'mysql://x/y' })).toThrow(
+      /DATABASE_URL has scheme "mysql:"/,
+    );
+    expect(() => parseConfig(spec, { DATABASE_URL: 'postgres://x/y', PORT: '70000' })).toThrow(
+      /above the maximum 65535/,
+    );
   });
 });

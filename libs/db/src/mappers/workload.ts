@@ -21,7 +21,9 @@ export function toWorkload(row: WorkloadRow): WorkloadV1 {
     input: row.input,
     result: row.result ?? null,
     error: row.error ?? null,
-    progress: row.progress ? { fraction: row.progress.fraction, message: row.progress.message ?? null } : null,
+    progress: row.progress
+      ? { fraction: row.progress.fraction, message: row.progress.message ?? null }
+      : null,
     workerId: row.worker_id,
     pendingReason: row.pending_reason,
     labels: row.labels ?? {},

@@ -9,7 +9,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await sql`insert into tenants (id, name) values ('default', 'Default tenant') on conflict do nothing`.execute(db);
+  await sql`insert into tenants (id, name) values ('default', 'Default tenant') on conflict do nothing`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('workloads')
@@ -42,20 +44,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     .execute();
   // One workload per tenant and idempotency key, for good (the broker only dedupes in a window).
-  await sql`create unique index workloads_tenant_idempotency_key on workloads (tenant, idempotency_key) where idempotency_key is not null`.execute(db);
+  await sql`create unique index workloads_tenant_idempotency_key on workloads (tenant, idempotency_key) where idempotency_key is not null`.execute(
+    db,
+  );
   // The queue: pending work, highest priority first, oldest (smallest UUIDv7) first.
-  await sql`create index workloads_queue on workloads (priority desc, id) where status = 'PENDING'`.execute(db);
+  await sql`create index workloads_queue on workloads (priority desc, id) where status = 'PENDING'`.execute(
+    db,
+  );
   // Lists, newest first, optionally by status or type.
   await sql`create index workloads_tenant_id on workloads (tenant, id desc)`.execute(db);
-  await sql`create index workloads_tenant_status_id on workloads (tenant, status, id desc)`.execute(db);
+  await sql`create index workloads_tenant_status_id on workloads (tenant, status, id desc)`.execute(
+    db,
+  );
   await sql`create index workloads_tenant_type_id on workloads (tenant, type, id desc)`.execute(db);
   // Active runs per worker, for redistribution when a worker dies.
-  await sql`create index workloads_worker_active on workloads (worker_id) where status in ('SCHEDULED','RUNNING')`.execute(db);
+  await sql`create index workloads_worker_active on workloads (worker_id) where status in ('SCHEDULED','RUNNING')`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('workload_events')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
-    .addColumn('workload_id', 'uuid', (c) => c.notNull().references('workloads.id').onDelete('cascade'))
+    .addColumn('workload_id', 'uuid', (c) =>
+      c.notNull().references('workloads.id').onDelete('cascade'),
+    )
     .addColumn('from_status', 'text')
     .addColumn('to_status', 'text', (c) => c.notNull())
     .addColumn('attempt', 'integer', (c) => c.notNull())
@@ -63,7 +75,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('worker_id', 'text')
     .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('workload_events_workload').on('workload_events').columns(['workload_id', 'id']).execute();
+  await db.schema
+    .createIndex('workload_events_workload')
+    .on('workload_events')
+    .columns(['workload_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('workers')
@@ -87,7 +103,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('checkpoints')
-    .addColumn('workload_id', 'uuid', (c) => c.notNull().references('workloads.id').onDelete('cascade'))
+    .addColumn('workload_id', 'uuid', (c) =>
+      c.notNull().references('workloads.id').onDelete('cascade'),
+    )
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('attempt', 'integer', (c) => c.notNull())
     .addColumn('size', 'integer', (c) => c.notNull())
@@ -112,11 +130,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // A redelivered rejection must not be recorded twice.
-  await sql`create unique index rejected_submissions_stream_seq on rejected_submissions (subject, stream_seq)`.execute(db);
+  await sql`create unique index rejected_submissions_stream_seq on rejected_submissions (subject, stream_seq)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['rejected_submissions', 'checkpoints', 'workers', 'workload_events', 'workloads', 'tenants']) {
+  for (const table of [
+    'rejected_submissions',
+    'checkpoints',
+    'workers',
+    'workload_events',
+    'workloads',
+    'tenants',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }
