@@ -47,10 +47,11 @@ beforeAll(async () => {
   await api.ready;
   nats = await connectNats({ url: natsServer.url, name: 'api-int-test', log });
   db = createDb(database.url, { max: 4 });
-  ingester = startTestIngester(nats, db, log);
+  ingester = startTestIngester(nats, db, log, gate);
 });
 
 afterAll(async () => {
+  resumeIngester();
   await ingester?.stop();
   await api?.close();
   await nats?.close();
@@ -59,13 +60,19 @@ afterAll(async () => {
   await natsServer?.[Symbol.asyncDispose]();
 });
 
+// Pausing holds submissions un-acked in the ingester until resumed.
+let held: { promise: Promise<void>; release: () => void } | undefined;
+const gate = () => held?.promise ?? Promise.resolve();
+
 async function pauseIngester(): Promise<void> {
-  await ingester?.stop();
-  ingester = undefined;
+  let release!: () => void;
+  const promise = new Promise<void>((r) => (release = r));
+  held ??= { promise, release };
 }
 
 function resumeIngester(): void {
-  ingester ??= startTestIngester(nats, db, log);
+  held?.release();
+  held = undefined;
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

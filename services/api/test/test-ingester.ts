@@ -16,7 +16,16 @@ import { consumeBatches } from '@niyanta/runtime';
 import type { BatchConsumer, Logger, Nats } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 
-export function startTestIngester(nats: Nats, db: Kysely<Database>, log: Logger): BatchConsumer {
+/**
+ * `gate` is awaited before each batch: a test holds submissions un-acked behind it (stopping and
+ * restarting the consumer instead would strand the server's outstanding pull until ack_wait).
+ */
+export function startTestIngester(
+  nats: Nats,
+  db: Kysely<Database>,
+  log: Logger,
+  gate: () => Promise<void> = async () => undefined,
+): BatchConsumer {
   const def = CONSUMERS.schedulerIngest;
   return consumeBatches({
     js: nats.js,
@@ -25,6 +34,7 @@ export function startTestIngester(nats: Nats, db: Kysely<Database>, log: Logger)
     ensure: () => ensureConsumer(nats.jsm, def),
     log,
     handle: async (msgs) => {
+      await gate();
       const rows = [];
       const good = [];
       for (const m of msgs) {
