@@ -10,6 +10,7 @@ WORKDIR /app
 # Manifests first, so the dependency layer is rebuilt only when they change. Every workspace's
 # package.json must be here for `npm ci` to install (and link) it.
 COPY package.json package-lock.json .npmrc ./
+COPY libs/blob-store/package.json libs/blob-store/
 COPY libs/db/package.json libs/db/
 COPY libs/messages/package.json libs/messages/
 COPY libs/runtime/package.json libs/runtime/
@@ -21,11 +22,13 @@ COPY services/health-monitor/package.json services/health-monitor/
 COPY services/scheduler/package.json services/scheduler/
 COPY services/worker/package.json services/worker/
 COPY e2e/package.json e2e/
+COPY bench/package.json bench/
 RUN npm ci
 COPY tsconfig.base.json tsconfig.json ./
 COPY schemas schemas
 COPY libs libs
 COPY services services
+COPY bench bench
 RUN npx tsc -b && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime

@@ -19,7 +19,12 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.tests.json', './libs/*/tsconfig.json', './services/*/tsconfig.json'],
+        project: [
+          './tsconfig.tests.json',
+          './libs/*/tsconfig.json',
+          './services/*/tsconfig.json',
+          './bench/tsconfig.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -7,7 +7,8 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@niyanta/(worker-sdk|messages|db|runtime|testing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@niyanta/(worker-sdk|messages|db|runtime|testing|blob-store)$':
+    '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 const common = {
@@ -40,7 +41,7 @@ export default {
     {
       ...common,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/e2e/test/**/*.test.ts'],
+      testMatch: ['<rootDir>/e2e/test/**/*.test.ts', '<rootDir>/bench/test/**/*.test.ts'],
       testTimeout: 180_000,
     },
   ],

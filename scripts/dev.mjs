@@ -249,6 +249,11 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost })
   const plan = [];
   const healthPorts = {};
   const common = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
+  // Workers upload large checkpoints and the checkpoint service verifies them: one store for both.
+  const blob = {
+    BLOB_STORE: env.BLOB_STORE ?? (env.S3_BUCKET ? 's3' : 'fs'),
+    BLOB_DIR: env.BLOB_DIR ?? path.join(DATA_DIR, 'blobs'),
+  };
   for (const service of services) {
     for (const instance of service === 'worker' ? WORKER_IDS : [service]) {
       const overrides = { ...common };
@@ -266,16 +271,13 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost })
       if (service === 'scheduler' || service === 'health-monitor')
         overrides.DATABASE_URL = databaseUrl;
       if (service === 'checkpoint') {
-        Object.assign(overrides, {
-          DATABASE_URL: databaseUrl,
-          BLOB_STORE: env.BLOB_STORE ?? (env.S3_BUCKET ? 's3' : 'fs'),
-          BLOB_DIR: env.BLOB_DIR ?? path.join(DATA_DIR, 'blobs'),
-        });
+        Object.assign(overrides, { DATABASE_URL: databaseUrl, ...blob });
       }
       if (service === 'worker') {
         Object.assign(overrides, {
           WORKER_ID: instance,
           WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
+          ...blob,
         });
       }
       plan.push({ service, instance, overrides });

@@ -28,6 +28,8 @@ export interface System extends AsyncDisposable {
   db: Kysely<Database>;
   services: Map<string, ServiceProcess>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
+  /** Starts a stopped or killed service (scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
+  restartService(name: string): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
   api<T = unknown>(
     method: string,
@@ -73,11 +75,24 @@ async function startWithHealth(
 export async function startSystem(opts: {
   workers: WorkerSpec[];
   env?: Record<string, string>;
+  /** A migrated database of the test's own (e.g. on a server it restarts); default: a fresh test database. */
+  databaseUrl?: string;
 }): Promise<System> {
   const nats = await startNatsServer();
-  const database = await createTestDatabase();
+  const database: TestDatabase =
+    opts.databaseUrl === undefined
+      ? await createTestDatabase()
+      : { url: opts.databaseUrl, name: 'given', [Symbol.asyncDispose]: async () => undefined };
   const db = createDb(database.url, { max: 4 });
   const services = new Map<string, ServiceProcess>();
+  // How each restartable service was started, so a killed one can come back the same way.
+  const starters = new Map<string, () => Promise<ServiceProcess>>();
+  const launch = async (name: string, starter: () => Promise<ServiceProcess>) => {
+    starters.set(name, starter);
+    const proc = await starter();
+    services.set(name, proc);
+    return proc;
+  };
   const base = { ...FAST, ...opts.env, NATS_URL: nats.url, DATABASE_URL: database.url };
   const output = () =>
     [...services.entries()]
@@ -92,9 +107,9 @@ export async function startSystem(opts: {
   };
 
   try {
-    services.set('scheduler', await startWithHealth('scheduler', 'scheduler', base));
-    services.set('health-monitor', await startWithHealth('health-monitor', 'health-monitor', base));
-    services.set('checkpoint', await startWithHealth('checkpoint', 'checkpoint', base));
+    await launch('scheduler', () => startWithHealth('scheduler', 'scheduler', base));
+    await launch('health-monitor', () => startWithHealth('health-monitor', 'health-monitor', base));
+    await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', base));
     const apiPort = await freePort();
     const api = await startServiceProcess({
       service: 'api',
@@ -106,19 +121,27 @@ export async function startSystem(opts: {
       throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
     });
 
-    const startWorker = async (spec: WorkerSpec) => {
-      const proc = await startWithHealth(spec.id, 'worker', {
-        ...base,
-        WORKER_ID: spec.id,
-        WORKER_SLOTS: String(spec.slots ?? 4),
-        WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
-        WORKER_CPU: '4',
-        WORKER_EXEC_ALLOW: '*',
-        DRAIN_TIMEOUT_MS: '5000',
-        ...spec.env,
-      });
-      services.set(spec.id, proc);
-      return proc;
+    const startWorker = (spec: WorkerSpec) =>
+      launch(spec.id, () =>
+        startWithHealth(spec.id, 'worker', {
+          ...base,
+          WORKER_ID: spec.id,
+          WORKER_SLOTS: String(spec.slots ?? 4),
+          WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
+          WORKER_CPU: '4',
+          WORKER_EXEC_ALLOW: '*',
+          DRAIN_TIMEOUT_MS: '5000',
+          ...spec.env,
+        }),
+      );
+    const restartService = async (name: string) => {
+      const starter = starters.get(name);
+      if (starter === undefined)
+        throw new Error(
+          `no restartable service named ${name} (have: ${[...starters.keys()].join(', ')})`,
+        );
+      await services.get(name)?.kill('SIGKILL');
+      return launch(name, starter);
     };
     for (const w of opts.workers) await startWorker(w);
 
@@ -141,6 +164,7 @@ export async function startSystem(opts: {
       db,
       services,
       startWorker,
+      restartService,
       api: call,
       output,
       async submit(body) {

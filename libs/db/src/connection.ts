@@ -22,5 +22,13 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   });
   // Without a listener an idle client's error (e.g. PostgreSQL restarting) crashes the process.
   pool.on('error', (err) => options.onIdleError?.(err));
+  // pg-pool listens for a client's errors only while it is idle. A checked-out client with no
+  // query running at that instant (inside a transaction between statements, or just acquired)
+  // emits 'error' with nobody listening when PostgreSQL goes away, and that crashes the process.
+  // Nothing to do here: the transaction's next statement fails (the caller retries), and the
+  // pool drops the client on release because it is no longer queryable.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -111,9 +111,18 @@ export function workerConsumers(workerId: string) {
   } as const;
 }
 
+/**
+ * How long a delivered message may stay un-acked before the server delivers it again. It bounds
+ * the stall after a consumer process dies (SIGKILL, crash): what it held un-acked comes back only
+ * then. Handlers ack each batch within milliseconds to a few seconds (consumeBatches keeps at most
+ * about one pull plus one batch delivered and waiting), and a redelivery is harmless: every
+ * handler is idempotent or fenced by attempt.
+ */
+const ACK_WAIT_MS = 10_000;
+
 const CONSUMER_DEFAULTS: Partial<ConsumerConfig> = {
   ack_policy: AckPolicy.Explicit,
-  ack_wait: nanos(30_000),
+  ack_wait: nanos(ACK_WAIT_MS),
   max_ack_pending: 20_000,
   max_deliver: -1,
 };

@@ -27,8 +27,9 @@ export function consumeBatches(opts: {
 }): BatchConsumer {
   const { log } = opts;
   const controller = new AbortController();
+  const maxBatch = opts.maxBatch ?? 500;
   const batcher = new Batcher<JsMsg>(opts.handle, {
-    maxBatch: opts.maxBatch ?? 500,
+    maxBatch,
     onError: (err, msgs) => {
       log.error({ err, consumer: opts.consumer, count: msgs.length }, 'batch failed; redelivering');
       for (const m of msgs) m.nak(NAK_DELAY_MS);
@@ -44,9 +45,20 @@ export function consumeBatches(opts: {
           signal: controller.signal,
         });
         const consumer = await opts.js.consumers.get(opts.stream, opts.consumer);
-        current = await consumer.consume({ max_messages: opts.maxMessages ?? 1_000 });
+        // A deleted consumer (a worker declared dead has its consumers removed by the scheduler)
+        // ends the iteration instead of waiting for ever: the loop re-creates it with `ensure`.
+        current = await consumer.consume({
+          max_messages: opts.maxMessages ?? 1_000,
+          abort_on_missing_resource: true,
+        });
         if (controller.signal.aborted) break;
-        for await (const m of current) batcher.push(m);
+        for await (const m of current) {
+          batcher.push(m);
+          // Backpressure: the client pulls more only as this loop takes messages, so waiting here
+          // bounds what is delivered but not yet handled to about maxMessages + maxBatch. Every
+          // such message runs down its ack_wait (see CONSUMER_DEFAULTS) while it waits.
+          if (batcher.size >= maxBatch) await batcher.idle();
+        }
       } catch (err) {
         if (controller.signal.aborted) break;
         log.warn({ err, consumer: opts.consumer }, 'consumer interrupted; restarting');

@@ -16,7 +16,7 @@ export {
 export type { WorkloadErrorOptions } from './errors.js';
 export type { InputIssue } from './input-validator.js';
 export { loadWorkloadModules } from './load-workload-modules.js';
-export { runAttempt } from './run-attempt.js';
+export { runAttempt, STOP_CHECKPOINT_TIMEOUT_MS } from './run-attempt.js';
 export type { AttemptFailure, AttemptHost, AttemptOptions, AttemptOutcome } from './run-attempt.js';
 export { isStopReason, STOP_REASONS } from './stop-reason.js';
 export type { StopReason } from './stop-reason.js';

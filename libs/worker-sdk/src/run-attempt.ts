@@ -24,7 +24,12 @@ export interface AttemptOptions {
   /** External stop: `abort(reason)` with a `StopReason` (any other reason counts as `'cancel'`). */
   signal?: AbortSignal;
   host: AttemptHost;
+  /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
+  stopCheckpointTimeoutMs?: number;
 }
+
+/** Default bound on the automatic checkpoint taken when a run stops for pause or drain. */
+export const STOP_CHECKPOINT_TIMEOUT_MS = 5_000;
 
 /** Failure details of an attempt, as recorded on `niyanta.complete.<workloadId>`. */
 export interface AttemptFailure {
@@ -69,16 +74,25 @@ export async function runAttempt(
       timer = setTimeout(() => controller.abort(STOP_REASONS.timeout), timeoutMs);
 
     const ctx = createContext(opts, controller.signal, () => finished);
+    const auto = startAutoCheckpoints(def, ctx, opts.host);
     let result: unknown;
     let thrown: { error: unknown } | undefined;
     try {
       result = await def.run(ctx, opts.input);
     } catch (error) {
       thrown = { error };
+    } finally {
+      auto.stop();
     }
     // The abort decides the outcome even when the handler ignored the signal and returned.
-    if (controller.signal.aborted)
-      return stopped(controller.signal.reason as StopReason, timeoutMs);
+    if (controller.signal.aborted) {
+      const reason = controller.signal.reason as StopReason;
+      if (reason === STOP_REASONS.pause || reason === STOP_REASONS.drain) {
+        // The run is handed back to continue elsewhere: save where it got to, within a bound.
+        await stopCheckpoint(def, ctx, opts.host, opts.stopCheckpointTimeoutMs);
+      }
+      return stopped(reason, timeoutMs);
+    }
     if (thrown) return failed(toFailure(thrown.error));
     return toSucceeded(def.type, result);
   } finally {
@@ -143,6 +157,81 @@ function createContext(
       await host.checkpoint(copy);
     },
   };
+}
+
+/** Whether the definition asks for automatic checkpoints (a snapshot and an interval). */
+function autoCheckpointed(def: WorkloadDefinition): def is WorkloadDefinition & {
+  snapshot(): unknown;
+} {
+  return typeof def.snapshot === 'function';
+}
+
+/**
+ * Checkpoints `def.snapshot()` every `def.checkpointIntervalMs` while the handler runs. A tick
+ * is skipped while the previous checkpoint is still in flight; a failure is logged, not thrown
+ * (the handler's own work goes on, and the next tick tries again).
+ */
+function startAutoCheckpoints(
+  def: WorkloadDefinition,
+  ctx: WorkloadContext,
+  host: AttemptHost,
+): { stop(): void } {
+  const intervalMs = def.checkpointIntervalMs;
+  if (!autoCheckpointed(def) || intervalMs === undefined) return { stop() {} };
+  let inFlight = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (inFlight || stopped || ctx.signal.aborted) return;
+    inFlight = true;
+    void takeCheckpoint(def, ctx, host, 'automatic').finally(() => {
+      inFlight = false;
+    });
+  }, intervalMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+async function takeCheckpoint(
+  def: WorkloadDefinition & { snapshot(): unknown },
+  ctx: WorkloadContext,
+  host: AttemptHost,
+  what: string,
+): Promise<boolean> {
+  try {
+    await ctx.checkpoint(def.snapshot());
+    return true;
+  } catch (err) {
+    host.log('warn', `${what} checkpoint failed: ${(err as Error).message ?? String(err)}`);
+    return false;
+  }
+}
+
+/** The last automatic checkpoint of a run stopped for pause or drain, bounded by a timeout. */
+async function stopCheckpoint(
+  def: WorkloadDefinition,
+  ctx: WorkloadContext,
+  host: AttemptHost,
+  timeoutMs = STOP_CHECKPOINT_TIMEOUT_MS,
+): Promise<void> {
+  if (!autoCheckpointed(def)) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([takeCheckpoint(def, ctx, host, 'stop'), timedOut]);
+    if (result === 'timeout')
+      host.log(
+        'warn',
+        `stop checkpoint did not finish within ${timeoutMs} ms; stopping without it`,
+      );
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function toStopReason(reason: unknown): StopReason {

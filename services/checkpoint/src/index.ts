@@ -8,22 +8,27 @@ import {
   startHealthServer,
 } from '@niyanta/runtime';
 import type { HealthServer, Logger } from '@niyanta/runtime';
-import { createCheckpointHandler } from './checkpoint-handler.js';
+import { createBlobStore } from '@niyanta/blob-store';
+import { createCheckpointHandler, deleteBlobs } from './checkpoint-handler.js';
 import { deleteExpiredCheckpoints } from './checkpoint-store.js';
 import { crossFieldProblems } from './config.js';
 import type { Config } from './config.js';
 import { createServiceLogger, SERVICE_NAME } from './logger.js';
+import { createOrphanSweep } from './orphan-sweep.js';
 import { every } from '@niyanta/runtime';
 
-export { BLOB_STORES, crossFieldProblems, loadConfig } from './config.js';
-export type { BlobStoreKind, Config } from './config.js';
-export { BLOB_NOT_SUPPORTED, judge } from './checkpoint-handler.js';
+export { crossFieldProblems, loadConfig } from './config.js';
+export type { Config } from './config.js';
+export { judge } from './checkpoint-handler.js';
 export type { Verdict } from './checkpoint-handler.js';
 export { decodeState, encodeState } from './encode-state.js';
 export type { EncodedState } from './encode-state.js';
 export { SERVICE_NAME } from './logger.js';
 
 const TTL_SWEEP_INTERVAL_MS = 60_000;
+const ORPHAN_SWEEP_INTERVAL_MS = 10 * 60_000;
+/** An unreferenced checkpoint blob is deleted after this: long past any upload's message. */
+const ORPHAN_GRACE_MS = 60 * 60_000;
 
 /** Options for starting the service in-process (tests) or from main. */
 export interface StartOptions {
@@ -32,12 +37,17 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** How often finished workloads' checkpoints are expired; default one minute. */
   ttlSweepIntervalMs?: number;
+  /** How often checkpoint blobs without a row are looked for; default ten minutes. */
+  orphanSweepIntervalMs?: number;
+  /** How long a blob must stay without a row before it is deleted; default one hour. */
+  orphanGraceMs?: number;
 }
 
 /**
- * Starts the checkpoint service: stores the current attempt's checkpoints (inline, compressed),
- * keeps the newest CHECKPOINT_KEEP per workload, and expires those of long-finished workloads.
- * Dispose to stop: unready, stop the sweep, stop intake, drain NATS, close the pool.
+ * Starts the checkpoint service: stores the current attempt's checkpoints (inline, compressed, or
+ * as a verified reference to the blob store), keeps the newest CHECKPOINT_KEEP per workload,
+ * expires those of long-finished workloads, and deletes the objects of the rows it deletes.
+ * Dispose to stop: unready, stop the sweeps, stop intake, drain NATS, close the pool and the blob store.
  */
 export async function start(config: Config, opts: StartOptions = {}): Promise<AsyncDisposable> {
   const problems = crossFieldProblems(config);
@@ -62,6 +72,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
       signal: opts.signal,
     });
     steps.push(() => database.close());
+    const blobs = createBlobStore(config);
+    steps.push(() => blobs.close());
     const nats = await connectNats({
       url: config.NATS_URL,
       name: SERVICE_NAME,
@@ -92,6 +104,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
         log,
         keep: config.CHECKPOINT_KEEP,
         inlineMaxBytes: config.CHECKPOINT_INLINE_MAX_BYTES,
+        blobs,
       }),
       log,
     });
@@ -101,19 +114,32 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
       name: 'checkpoint expiry',
       intervalMs: opts.ttlSweepIntervalMs ?? TTL_SWEEP_INTERVAL_MS,
       task: async () => {
-        const deleted = await deleteExpiredCheckpoints(
+        const { deleted, blobKeys } = await deleteExpiredCheckpoints(
           database.db,
           config.CHECKPOINT_TTL_AFTER_END_HOURS,
         );
         if (deleted > 0)
           log.info(
-            { deleted, ttlHours: config.CHECKPOINT_TTL_AFTER_END_HOURS },
+            { deleted, blobs: blobKeys.length, ttlHours: config.CHECKPOINT_TTL_AFTER_END_HOURS },
             'checkpoints of finished workloads expired',
           );
+        await deleteBlobs(blobs, blobKeys, log, 'expired');
       },
       log,
     });
     steps.push(() => sweeper.stop());
+    const orphanSweeper = every({
+      name: 'orphaned checkpoint blobs',
+      intervalMs: opts.orphanSweepIntervalMs ?? ORPHAN_SWEEP_INTERVAL_MS,
+      task: createOrphanSweep({
+        db: database.db,
+        blobs,
+        log,
+        graceMs: opts.orphanGraceMs ?? ORPHAN_GRACE_MS,
+      }),
+      log,
+    });
+    steps.push(() => orphanSweeper.stop());
     steps.push(async () => health?.setDraining());
     log.info(
       { keep: config.CHECKPOINT_KEEP, blobStore: config.BLOB_STORE, healthPort: health?.port },

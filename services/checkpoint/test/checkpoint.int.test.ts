@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { checkpointBlobKey, createFsBlobStore } from '@niyanta/blob-store';
+import type { BlobStore } from '@niyanta/blob-store';
 import { createDb } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { CONSUMERS, envelope, publishOne, SUBJECTS, uuidv7 } from '@niyanta/messages';
@@ -31,7 +36,7 @@ afterAll(async () => {
   await server?.[Symbol.asyncDispose]();
 });
 
-function configFor(database: TestDatabase): Config {
+function configFor(database: TestDatabase, blobDir: string): Config {
   return {
     NATS_URL: server.url,
     DATABASE_URL: database.url,
@@ -41,7 +46,7 @@ function configFor(database: TestDatabase): Config {
     CHECKPOINT_KEEP: 3,
     CHECKPOINT_INLINE_MAX_BYTES: 262_144,
     BLOB_STORE: 'fs',
-    BLOB_DIR: '.data/blobs',
+    BLOB_DIR: blobDir,
     S3_ENDPOINT: undefined,
     S3_BUCKET: undefined,
     S3_REGION: undefined,
@@ -51,14 +56,19 @@ function configFor(database: TestDatabase): Config {
 
 async function setUp(opts: StartOptions = {}) {
   const database = await createTestDatabase();
-  const service = await start(configFor(database), { log, ...opts });
+  const blobDir = await mkdtemp(join(tmpdir(), 'checkpoint-blobs-'));
+  const service = await start(configFor(database, blobDir), { log, ...opts });
   const db = createDb(database.url);
+  // The same directory the service uses: what a worker uploads, the service reads.
+  const blobs = createFsBlobStore({ dir: blobDir });
   return {
     db,
+    blobs,
     async [Symbol.asyncDispose]() {
       await service[Symbol.asyncDispose]();
       await db.destroy();
       await database[Symbol.asyncDispose]();
+      await rm(blobDir, { recursive: true, force: true });
     },
   };
 }
@@ -103,6 +113,20 @@ async function publishCheckpoint(
     subject: SUBJECTS.checkpoint(workloadId),
     message,
   });
+}
+
+/** Uploads a state as a worker would, under its checkpoint key. */
+async function uploadState(
+  blobs: BlobStore,
+  workloadId: string,
+  attempt: number,
+  seq: number,
+  state: unknown,
+) {
+  return blobs.put(
+    checkpointBlobKey(workloadId, attempt, seq),
+    Buffer.from(JSON.stringify(state), 'utf8'),
+  );
 }
 
 const checkpointsOf = (db: Kysely<Database>, workloadId: string) =>
@@ -188,14 +212,116 @@ describe('checkpoint service', () => {
     expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
   });
 
-  it('terminates a blob checkpoint, which needs the blob store', async () => {
+  it('stores a blob checkpoint once its object is there with the stated size and sha256', async () => {
     await using t = await setUp();
     const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
-    await publishCheckpoint(workloadId, 2, 1, {
-      blob: { key: 'k', size: 10, sha256: 'a'.repeat(64) },
+    const ref = await uploadState(t.blobs, workloadId, 2, 1, { big: 'x'.repeat(300_000) });
+    await publishCheckpoint(workloadId, 2, 1, { blob: ref });
+    const rows = await waitFor(
+      async () => {
+        const r = await checkpointsOf(t.db, workloadId);
+        return r.length > 0 ? r : undefined;
+      },
+      { message: 'the blob checkpoint to be stored' },
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        attempt: 2,
+        storage: 'blob',
+        blob_key: ref.key,
+        data: null,
+        size: ref.size,
+        sha256: ref.sha256,
+      }),
+    ]);
+  });
+
+  it('terminates a blob checkpoint whose object is missing, differs, or lies outside its workload', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    const other = await insertWorkload(t.db, { status: 'RUNNING', attempt: 1 });
+    const good = await uploadState(t.blobs, workloadId, 2, 1, { step: 1 });
+    // Missing.
+    await publishCheckpoint(workloadId, 2, 2, {
+      blob: { ...good, key: checkpointBlobKey(workloadId, 2, 2) },
     });
+    // Same size, other content.
+    await publishCheckpoint(workloadId, 2, 3, {
+      blob: { ...good, sha256: createHash('sha256').update('{"step":2}').digest('hex') },
+    });
+    // Other size.
+    await publishCheckpoint(workloadId, 2, 4, { blob: { ...good, size: good.size + 1 } });
+    // Another workload's object (retention would delete it with this row).
+    await publishCheckpoint(other, 1, 1, { blob: good });
     await allHandled();
     expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+    expect(await checkpointsOf(t.db, other)).toEqual([]);
+  });
+
+  it('deletes the objects of the blob checkpoints retention prunes', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 1 });
+    const refs = [];
+    for (let seq = 1; seq <= 5; seq++) {
+      const ref = await uploadState(t.blobs, workloadId, 1, seq, { seq });
+      refs.push(ref);
+      await publishCheckpoint(workloadId, 1, seq, { blob: ref });
+    }
+    await allHandled();
+    const rows = await checkpointsOf(t.db, workloadId);
+    expect(rows.map((r) => r.blob_key)).toEqual(refs.slice(2).map((r) => r.key));
+    await waitFor(async () => (await t.blobs.list('checkpoints/')).length === 3, {
+      message: 'the pruned checkpoints objects to be deleted',
+    });
+    expect(await t.blobs.list('checkpoints/')).toEqual(
+      refs
+        .slice(2)
+        .map((r) => r.key)
+        .sort(),
+    );
+  });
+
+  it('deletes the objects of expired checkpoints and of blobs no row refers to', async () => {
+    await using t = await setUp({
+      ttlSweepIntervalMs: 50,
+      orphanSweepIntervalMs: 50,
+      orphanGraceMs: 0,
+    });
+    const old = await insertWorkload(t.db, {
+      status: 'COMPLETED',
+      attempt: 1,
+      finishedHoursAgo: 200,
+    });
+    const running = await insertWorkload(t.db, { status: 'RUNNING', attempt: 1 });
+    const expired = await uploadState(t.blobs, old, 1, 1, { old: true });
+    const kept = await uploadState(t.blobs, running, 1, 1, { kept: true });
+    const orphan = await uploadState(t.blobs, running, 1, 2, { orphan: true });
+    const row = (workloadId: string, ref: { key: string; size: number; sha256: string }) => ({
+      workload_id: workloadId,
+      seq: 1,
+      attempt: 1,
+      size: ref.size,
+      sha256: ref.sha256,
+      storage: 'blob' as const,
+      data: null,
+      blob_key: ref.key,
+    });
+    await t.db
+      .insertInto('checkpoints')
+      .values([row(old, expired), row(running, kept)])
+      .execute();
+
+    await waitFor(
+      async () => {
+        const keys = await t.blobs.list('checkpoints/');
+        return keys.length === 1 && keys[0] === kept.key;
+      },
+      { message: 'the expired and the orphaned objects to be deleted' },
+    );
+    expect(await checkpointsOf(t.db, old)).toEqual([]);
+    expect(await checkpointsOf(t.db, running)).toHaveLength(1);
+    expect(await t.blobs.head(orphan.key)).toBeUndefined();
   });
 
   it('terminates an invalid checkpoint message', async () => {

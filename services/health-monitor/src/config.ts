@@ -7,6 +7,10 @@ const SPEC = {
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 30, max: 3_600_000 },
   DEAD_WORKER_RETENTION_HOURS: { kind: 'number', default: 24, min: 0, max: 24 * 365 },
+  // Reconciliation: how long a run may be missing from its worker's heartbeats after it started
+  // (default: two heartbeat intervals), and how long an assignment may wait to be started.
+  RECONCILE_GRACE_MS: { kind: 'int', min: 0, max: 3_600_000 },
+  ASSIGNMENT_START_DEADLINE_MS: { kind: 'int', default: 30_000, min: 10, max: 86_400_000 },
 } as const;
 
 /** The health monitor's configuration. */
@@ -31,4 +35,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
   if (problem !== undefined) throw new ConfigError([problem]);
   return config;
+}
+
+/** A run may be missing from its worker's heartbeats this long after it started, by default. */
+export const DEFAULT_GRACE_INTERVALS = 2;
+
+/** The reconciliation grace period: RECONCILE_GRACE_MS, or two heartbeat intervals. */
+export function reconcileGraceMs(config: Config): number {
+  return config.RECONCILE_GRACE_MS ?? DEFAULT_GRACE_INTERVALS * config.HEARTBEAT_INTERVAL_MS;
 }

@@ -8,14 +8,26 @@ import {
   startHealthServer,
 } from '@niyanta/runtime';
 import type { HealthServer, Logger } from '@niyanta/runtime';
-import { timeoutProblem } from './config.js';
+import { reconcileGraceMs, timeoutProblem } from './config.js';
 import type { Config } from './config.js';
 import { sweepOnce } from './dead-sweep.js';
 import { createHeartbeatHandler } from './heartbeat-handler.js';
 import { createServiceLogger, SERVICE_NAME } from './logger.js';
+import { Reconciler } from './reconcile.js';
+import { reconcileOnce } from './reconcile-sweep.js';
 import { every } from '@niyanta/runtime';
 
-export { loadConfig, timeoutProblem, MIN_MISSED_BEATS } from './config.js';
+export { loadConfig, reconcileGraceMs, timeoutProblem, MIN_MISSED_BEATS } from './config.js';
+export { Reconciler, staleReason } from './reconcile.js';
+export type {
+  ActiveWorkload,
+  CurrentAttempt,
+  Findings,
+  LostAttempt,
+  ReconcileTimings,
+  StaleRun,
+  WorkerRuns,
+} from './reconcile.js';
 export type { Config } from './config.js';
 export { SERVICE_NAME } from './logger.js';
 
@@ -104,12 +116,41 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
       log,
     });
     steps.push(() => sweeper.stop());
+
+    const graceMs = reconcileGraceMs(config);
+    const reconciler = new Reconciler({
+      graceMs,
+      startDeadlineMs: config.ASSIGNMENT_START_DEADLINE_MS,
+      // A finding that still holds is reported again after a while (its first report may have
+      // raced a change that has since been undone), never every round.
+      repeatMs: Math.max(10 * config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS),
+    });
+    const reconcileLog = log.child({ component: 'reconcile' });
+    const reconciling = every({
+      name: 'reconciliation',
+      intervalMs: config.HEARTBEAT_INTERVAL_MS,
+      // No wait for fresh rows as the dead-worker sweep does: a live worker's attempt counts as
+      // lost only once a NEWER heartbeat than the first that missed it misses it too.
+      task: async () => {
+        await reconcileOnce({
+          db: database.db,
+          js: nats.js,
+          jsm: nats.jsm,
+          reconciler,
+          log: reconcileLog,
+        });
+      },
+      log,
+    });
+    steps.push(() => reconciling.stop());
     // Reported first on shutdown: load balancers and probes stop counting on us before intake stops.
     steps.push(async () => health?.setDraining());
     log.info(
       {
         intervalMs: config.HEARTBEAT_INTERVAL_MS,
         timeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+        reconcileGraceMs: graceMs,
+        assignmentStartDeadlineMs: config.ASSIGNMENT_START_DEADLINE_MS,
         healthPort: health?.port,
       },
       'health monitor running',

@@ -42,6 +42,8 @@ function configFor(database: TestDatabase, overrides: Partial<Config> = {}): Con
     HEARTBEAT_INTERVAL_MS: 1_000,
     HEARTBEAT_TIMEOUT_MS: 60_000,
     DEAD_WORKER_RETENTION_HOURS: 24,
+    RECONCILE_GRACE_MS: undefined,
+    ASSIGNMENT_START_DEADLINE_MS: 30_000,
     ...overrides,
   };
 }

@@ -293,31 +293,81 @@ export function createCompletionHandler(deps: {
   };
 }
 
+/** Why a dead worker's runs went back to PENDING (names the worker, for workload_events). */
+export function deadWorkerReason(workerId: string, reason: string | undefined): string {
+  return reason
+    ? `worker ${workerId} declared dead: ${reason}`
+    : `worker ${workerId} declared dead`;
+}
+
+/** Why a lost attempt went back to PENDING. */
+export function lostAttemptReason(
+  workerId: string,
+  attempt: number,
+  reason: string | undefined,
+): string {
+  return `attempt ${attempt} lost on worker ${workerId}${reason ? `: ${reason}` : ''}`;
+}
+
 /**
- * `scheduler-worker-dead`: the dead worker's SCHEDULED and RUNNING workloads go back to PENDING.
- * Their attempt rises at the next placement, which fences the old runs out.
+ * `scheduler-worker-dead`. A worker declared dead: it is forgotten by placement, its pending
+ * assignments and consumers are removed from the broker, and its SCHEDULED and RUNNING workloads
+ * go back to PENDING. A message with `attempts` (reconciliation) leaves the worker alone and
+ * sends back just those attempts, if each is still the current one on that worker. Their attempt
+ * rises at the next placement, which fences the old runs out.
  */
 export function createWorkerDeadHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  /** Removes a dead worker's assignments and consumers from the broker. */
+  forgetWorker: (workerId: string) => Promise<unknown>;
   log: Logger;
   onDead: (workerId: string) => void;
   onRequeued: () => void;
 }) {
   const { db, js, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const dead = decodeAll('workerDead', msgs, log);
-    const workerIds = [...new Set(dead.map((d) => d.value.workerId))];
-    for (const id of workerIds) deps.onDead(id);
+    const decoded = decodeAll('workerDead', msgs, log);
+    const deadReasons = new Map<string, string | undefined>();
+    const lost = new Map<string, { attempt: number; workerId: string; reason?: string }>();
+    for (const { value } of decoded) {
+      if (value.attempts === undefined) {
+        deadReasons.set(value.workerId, value.reason);
+        continue;
+      }
+      for (const a of value.attempts) {
+        lost.set(a.workloadId, {
+          attempt: a.attempt,
+          workerId: value.workerId,
+          reason: value.reason,
+        });
+      }
+    }
+    const deadIds = [...deadReasons.keys()];
+    // Before the transaction: a placement that still had the worker in view may have assigned it
+    // more work; the query below then sends that back too.
+    for (const id of deadIds) deps.onDead(id);
+    for (const id of deadIds) await deps.forgetWorker(id);
     const transitions = await db.transaction().execute(async (trx) => {
-      if (workerIds.length === 0) return [];
+      if (deadIds.length === 0 && lost.size === 0) return [];
+      // One locking statement, in id order, so concurrent batches cannot deadlock.
       const { rows } = await sql<WorkloadRow>`
         select * from workloads
-        where worker_id = any(${workerIds}::text[]) and status in ('SCHEDULED', 'RUNNING')
+        where status in ('SCHEDULED', 'RUNNING')
+          and (worker_id = any(${deadIds}::text[]) or id = any(${[...lost.keys()]}::uuid[]))
         order by id for update`.execute(trx);
-      const changes = rows.map((row): Change => {
-        const why = `worker ${row.worker_id} declared dead`;
-        return {
+      const changes: Change[] = [];
+      for (const row of rows) {
+        let why: string;
+        if (row.worker_id !== null && deadReasons.has(row.worker_id)) {
+          why = deadWorkerReason(row.worker_id, deadReasons.get(row.worker_id));
+        } else {
+          const l = lost.get(row.id);
+          // Only the attempt that was found lost, on the worker it was found lost on.
+          if (!l || l.attempt !== row.attempt || l.workerId !== row.worker_id) continue;
+          why = lostAttemptReason(l.workerId, l.attempt, l.reason);
+        }
+        changes.push({
           id: row.id,
           from: row.status as WorkloadStatus,
           to: WORKLOAD_STATUS.PENDING,
@@ -327,14 +377,18 @@ export function createWorkerDeadHandler(deps: {
           pendingReason: why,
           runAfterMs: null,
           reason: why,
-        };
-      });
+        });
+      }
       return applyChanges(trx, changes);
     });
     await publishAfterCommit(js, transitions, log);
-    for (const d of dead) d.msg.ack();
-    if (workerIds.length > 0)
-      log.info({ workerIds, requeued: transitions.length }, "dead workers' runs back to PENDING");
+    for (const d of decoded) d.msg.ack();
+    if (deadIds.length > 0 || lost.size > 0) {
+      log.info(
+        { deadWorkers: deadIds, lostAttempts: lost.size, requeued: transitions.length },
+        'runs of dead workers and lost attempts back to PENDING',
+      );
+    }
     if (transitions.length > 0) deps.onRequeued();
   };
 }

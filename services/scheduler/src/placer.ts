@@ -258,15 +258,16 @@ async function loadCheckpoints(
     attempt: number;
     storage: string;
     data: Buffer | null;
+    blob_key: string | null;
+    size: number;
+    sha256: string;
   }>`
-    select distinct on (workload_id) workload_id, seq, attempt, storage, data
+    select distinct on (workload_id) workload_id, seq, attempt, storage, data, blob_key, size, sha256
     from checkpoints
     where workload_id = any(${ids}::uuid[])
-    order by workload_id, seq desc`.execute(trx);
+    order by workload_id, attempt desc, seq desc`.execute(trx);
   const out = new Map<string, AssignmentItem['checkpoint']>();
   for (const r of rows) {
-    // Blob checkpoints need the blob store (a later issue): the run starts over for now.
-    if (r.storage !== 'inline' || r.data === null) continue;
     if (!(r.seq >= 0 && r.attempt >= 1)) {
       // The assignment schema would refuse it, and one refused message fails the whole cycle.
       log.error(
@@ -275,6 +276,24 @@ async function loadCheckpoints(
       );
       continue;
     }
+    if (r.storage === 'blob') {
+      // The worker downloads and verifies it; the scheduler never reads the object.
+      if (r.blob_key === null) {
+        log.error(
+          { workloadId: r.workload_id, seq: r.seq },
+          'blob checkpoint row has no key; assigning without it',
+        );
+        continue;
+      }
+      out.set(r.workload_id, {
+        seq: r.seq,
+        attempt: r.attempt,
+        storage: 'blob',
+        blob: { key: r.blob_key, size: r.size, sha256: r.sha256 },
+      });
+      continue;
+    }
+    if (r.data === null) continue;
     try {
       out.set(r.workload_id, {
         seq: r.seq,

@@ -13,6 +13,7 @@ import {
   createWorkerDeadHandler,
 } from './outcomes.js';
 import { Placer } from './placer.js';
+import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './worker-view.js';
 
 /** Options of `start`. */
@@ -142,6 +143,7 @@ export async function start(
         createWorkerDeadHandler({
           db,
           js,
+          forgetWorker: (id) => forgetWorker(jsm, id, deadLog),
           log: deadLog,
           onDead: (id) => view.remove(id),
           onRequeued: trigger,

@@ -1,12 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import {
   DEFAULT_TENANT,
+  STREAMS,
   SUBJECTS,
   decode,
   envelope,
   publishAll,
   publishOne,
   uuidv7,
+  workerConsumers,
 } from '@niyanta/messages';
 import type { EventV1, RejectedV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
@@ -419,7 +421,94 @@ describe('placement and runs', () => {
     const b = await heir.waitForAssignment(s.id, 2);
     expect(b.attempt).toBe(2);
     const reasons = (await events(s.id)).map((e) => e.reason);
-    expect(reasons).toContain('worker fw-doomed declared dead');
+    expect(reasons).toContain('worker fw-doomed declared dead: test');
+  });
+
+  it("removes a dead worker's pending assignments and consumers from the broker", async () => {
+    const gone = await startFakeWorker(h, { id: 'fw-gone', types: ['stranded'] });
+    // It stops reading but is still in view: the scheduler places on it, the assignment waits.
+    await gone.stop();
+    const s = submission('stranded');
+    await submit(h, s);
+    await waitForWorkload(h, s.id, (r) => r.status === 'SCHEDULED', 'SCHEDULED on fw-gone');
+    const pending = () =>
+      h.jsm.streams.getMessage(STREAMS.assign.name, { last_by_subj: SUBJECTS.assign('fw-gone') });
+    await waitFor(async () => (await pending()) !== null, { message: 'the assignment stored' });
+
+    await publishOne(h.js, {
+      kind: 'workerDead',
+      subject: SUBJECTS.workerDead('fw-gone'),
+      message: {
+        ...envelope(),
+        workerId: 'fw-gone',
+        lastHeartbeatAt: new Date().toISOString(),
+        reason: 'no heartbeat for 1600 ms',
+      },
+    });
+    await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'back to PENDING');
+    expect((await events(s.id)).at(-1)).toMatchObject({
+      from_status: 'SCHEDULED',
+      to_status: 'PENDING',
+      worker_id: 'fw-gone',
+      reason: 'worker fw-gone declared dead: no heartbeat for 1600 ms',
+    });
+    expect(await pending()).toBeNull();
+    const consumers = workerConsumers('fw-gone');
+    for (const c of [consumers.assign, consumers.control]) {
+      await expect(h.jsm.consumers.info(c.stream, c.durable_name)).rejects.toThrow(
+        /consumer not found/,
+      );
+    }
+    // Not placed there again: the dead worker is out of view until it heartbeats anew.
+    await using heir = await startFakeWorker(h, { id: 'fw-gone-heir', types: ['stranded'] });
+    expect((await heir.waitForAssignment(s.id, 2)).attempt).toBe(2);
+  });
+
+  it('sends back only the lost attempts a live worker is reported for, and keeps the worker', async () => {
+    await using live = await startFakeWorker(h, { id: 'fw-live', types: ['lossy'] });
+    const [lost, kept, elsewhere] = [submission('lossy'), submission('lossy'), submission('lossy')];
+    for (const s of [lost, kept, elsewhere]) {
+      await submit(h, s);
+      await live.started(await live.waitForAssignment(s.id, 1));
+      await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    }
+    await publishOne(h.js, {
+      kind: 'workerDead',
+      subject: SUBJECTS.workerDead('fw-live'),
+      message: {
+        ...envelope(),
+        workerId: 'fw-live',
+        lastHeartbeatAt: new Date().toISOString(),
+        reason: 'missing from its heartbeats',
+        attempts: [
+          { workloadId: lost.id, attempt: 1 },
+          { workloadId: kept.id, attempt: 2 }, // not its current attempt
+        ],
+      },
+    });
+    await publishOne(h.js, {
+      kind: 'workerDead',
+      subject: SUBJECTS.workerDead('fw-someone-else'),
+      message: {
+        ...envelope(),
+        workerId: 'fw-someone-else', // not the worker it runs on
+        lastHeartbeatAt: new Date().toISOString(),
+        attempts: [{ workloadId: elsewhere.id, attempt: 1 }],
+      },
+    });
+    // Placed again on the same (live, still in view) worker with a new attempt.
+    const again = await live.waitForAssignment(lost.id, 2);
+    expect(again.attempt).toBe(2);
+    expect((await events(lost.id)).map((e) => e.reason)).toContain(
+      'attempt 1 lost on worker fw-live: missing from its heartbeats',
+    );
+    await waitConsumerDrained(h, 'schedulerWorkerDead');
+    expect(await workload(h, kept.id)).toMatchObject({ status: 'RUNNING', attempt: 1 });
+    expect(await workload(h, elsewhere.id)).toMatchObject({ status: 'RUNNING', attempt: 1 });
+    const consumers = workerConsumers('fw-live');
+    await expect(
+      h.jsm.consumers.info(consumers.assign.stream, consumers.assign.durable_name),
+    ).resolves.toBeDefined();
   });
 });
 

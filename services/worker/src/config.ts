@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
+import type { BlobConfig } from '@niyanta/blob-store';
 import { COMMON_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
 
@@ -24,6 +26,9 @@ const WORKER_SETTINGS = {
   WORKLOAD_MODULES: { kind: 'list' },
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   DRAIN_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 0, max: 600_000 },
+  // The ceiling keeps an inline checkpoint under NATS's default 1 MiB max payload, with room for the envelope.
+  CHECKPOINT_INLINE_MAX_BYTES: { kind: 'int', default: 262_144, min: 0, max: 900_000 },
+  ...BLOB_SETTINGS,
 } as const satisfies Record<string, Setting>;
 
 /** The worker's validated configuration. */
@@ -46,6 +51,10 @@ export interface WorkerConfig {
   heartbeatIntervalMs: number;
   /** How long a drain waits for runs to finish before handing them back. */
   drainTimeoutMs: number;
+  /** Checkpoint states whose JSON is larger than this go to the blob store. */
+  checkpointInlineMaxBytes: number;
+  /** Where large checkpoints go (the checkpoint service must use the same store). */
+  blob: BlobConfig;
 }
 
 /** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
@@ -65,7 +74,15 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
       `DRAIN_TIMEOUT_MS (${raw.DRAIN_TIMEOUT_MS}) must be below SHUTDOWN_TIMEOUT_MS (${raw.SHUTDOWN_TIMEOUT_MS}), or the process is killed before it hands its runs back. Lower DRAIN_TIMEOUT_MS or raise SHUTDOWN_TIMEOUT_MS.`,
     );
   }
-  if (problems.length > 0 || !raw) throw new ConfigError(problems);
+  const blob: BlobConfig | undefined = raw && {
+    BLOB_STORE: raw.BLOB_STORE as BlobConfig['BLOB_STORE'],
+    BLOB_DIR: raw.BLOB_DIR,
+    S3_ENDPOINT: raw.S3_ENDPOINT,
+    S3_BUCKET: raw.S3_BUCKET,
+    S3_REGION: raw.S3_REGION,
+  };
+  if (blob) problems.push(...blobConfigProblems(blob));
+  if (problems.length > 0 || !raw || !blob) throw new ConfigError(problems);
   return {
     natsUrl: raw.NATS_URL,
     logLevel: raw.LOG_LEVEL,
@@ -82,6 +99,8 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     workloadModules: raw.WORKLOAD_MODULES,
     heartbeatIntervalMs: raw.HEARTBEAT_INTERVAL_MS,
     drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
+    checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
+    blob,
   };
 }
 

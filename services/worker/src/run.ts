@@ -4,7 +4,8 @@ import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/me
 import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
-import { CheckpointTooLargeError, WorkerError } from './errors.js';
+import type { CheckpointStorage } from './checkpoint-upload.js';
+import { WorkerError } from './errors.js';
 import { LogBuffer } from './log-buffer.js';
 import type { Logger } from './logger.js';
 import { createThrottle } from './throttle.js';
@@ -14,8 +15,6 @@ export type Assignment = AssignmentV1['assignments'][number];
 
 /** Progress updates of one run are published at most this often (the latest is always sent). */
 export const PROGRESS_MIN_GAP_MS = 100;
-/** An inline checkpoint must stay under NATS's default 1 MiB max payload, with room for the envelope. */
-export const CHECKPOINT_INLINE_MAX_BYTES = 900_000;
 const CHECKPOINT_PUBLISH_TRIES = 3;
 
 /** A run holding a slot. */
@@ -36,6 +35,8 @@ export interface RunDeps {
   log: Logger;
   /** The next checkpoint seq of a workload (after `restoredSeq` and any this worker used). */
   nextCheckpointSeq(workloadId: string, restoredSeq: number): number;
+  /** Inline or blob store, by size; restores blob checkpoints. */
+  checkpoints: CheckpointStorage;
 }
 
 /** Publishing a checkpoint failed after retries. */
@@ -67,17 +68,18 @@ export async function executeRun(
   const log = deps.log.child({ workloadId, attempt, type: def.type });
   const base = { workloadId, attempt, workerId };
 
-  if (checkpoint?.storage === 'blob') {
-    // Reading blob checkpoints is a later issue; starting from scratch would silently lose progress.
-    return {
-      ...base,
-      outcome: 'failed',
-      error: {
-        message: `workload ${workloadId} has a checkpoint in the blob store (seq ${checkpoint.seq}); this worker reads inline checkpoints only. Upgrade the worker.`,
-        code: 'CHECKPOINT_BLOB_UNSUPPORTED',
-        retryable: true,
-      },
-    };
+  let restoredState: unknown;
+  if (checkpoint) {
+    // Starting from scratch instead would silently lose the progress the checkpoint holds.
+    const restored = await deps.checkpoints.restore(checkpoint);
+    if (!restored.ok) {
+      log.error(
+        { err: restored.cause, seq: checkpoint.seq, code: restored.error.code },
+        'checkpoint could not be restored; failing the attempt',
+      );
+      return { ...base, outcome: 'failed', error: restored.error };
+    }
+    restoredState = restored.state;
   }
 
   const inFlight = new Set<Promise<unknown>>();
@@ -128,12 +130,17 @@ export async function executeRun(
   );
 
   const checkpointPublish = async (state: unknown): Promise<void> => {
-    const bytes = Buffer.byteLength(JSON.stringify(state) ?? 'null');
-    if (bytes > CHECKPOINT_INLINE_MAX_BYTES) {
-      throw new CheckpointTooLargeError(workloadId, attempt, bytes, CHECKPOINT_INLINE_MAX_BYTES);
-    }
     const seq = deps.nextCheckpointSeq(workloadId, checkpoint?.seq ?? 0);
-    const message: CheckpointV1 = { ...envelope(), workloadId, attempt, seq, data: state };
+    // A large state is uploaded first: the message is published only once the object exists.
+    const { body, bytes } = await deps.checkpoints.payload({ workloadId, attempt, seq }, state);
+    const message: CheckpointV1 = {
+      ...envelope(),
+      workloadId,
+      attempt,
+      workerId,
+      seq,
+      ...body,
+    };
     for (let tries = 1; ; tries++) {
       try {
         // The same message (and Nats-Msg-Id) each try: a retry after a lost ack is deduplicated.
@@ -143,7 +150,7 @@ export async function executeRun(
           subject: SUBJECTS.checkpoint(workloadId),
           message,
         });
-        log.debug({ seq, bytes }, 'checkpoint published');
+        log.debug({ seq, bytes, blob: body.blob?.key }, 'checkpoint published');
         return;
       } catch (err) {
         if (tries >= CHECKPOINT_PUBLISH_TRIES)
@@ -171,7 +178,7 @@ export async function executeRun(
       workloadId,
       attempt,
       input: run.assignment.input,
-      state: checkpoint?.data,
+      state: restoredState,
       ...(run.assignment.timeoutSeconds === null
         ? {}
         : { timeoutMs: run.assignment.timeoutSeconds * 1000 }),

@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import { STOP_REASONS } from '@niyanta/worker-sdk';
 import type { WorkloadDefinition } from '@niyanta/worker-sdk';
+import type { CheckpointStorage } from './checkpoint-upload.js';
 import { sendCompletion } from './completion.js';
 import type { CompletionBody } from './completion.js';
 import type { Logger } from './logger.js';
@@ -49,6 +50,8 @@ export class Runner {
       log: Logger;
       /** Called after a slot is freed (and refilled from the queue, if anything waits). */
       onSlotFreed: () => void;
+      /** Where checkpoints go (inline or blob store) and come back from. */
+      checkpoints: CheckpointStorage;
     },
   ) {}
 
@@ -199,6 +202,7 @@ export class Runner {
           workerId: this.opts.workerId,
           log: this.opts.log,
           nextCheckpointSeq: (id, restored) => this.nextSeq(id, restored),
+          checkpoints: this.opts.checkpoints,
         },
         def,
         run,

@@ -1,10 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { decode, ensureConsumer, traceparentOf, workerConsumers } from '@niyanta/messages';
 import type { ControlV1 } from '@niyanta/messages';
+import { createBlobStore } from '@niyanta/blob-store';
 import { connectNats, consumeBatches, startHealthServer } from '@niyanta/runtime';
 import type { BatchConsumer, HealthServer, Nats } from '@niyanta/runtime';
 import { loadWorkloadModules } from '@niyanta/worker-sdk';
 import type { WorkloadDefinition } from '@niyanta/worker-sdk';
+import { CheckpointStorage } from './checkpoint-upload.js';
 import type { WorkerConfig } from './config.js';
 import { DuplicateWorkloadTypeError } from './errors.js';
 import { startHeartbeats, WORKER_STATUS } from './heartbeat.js';
@@ -68,6 +70,10 @@ export async function start(
     throw err;
   }
 
+  const checkpoints = new CheckpointStorage(
+    createBlobStore(config.blob),
+    config.checkpointInlineMaxBytes,
+  );
   const startedAt = new Date().toISOString();
   let status: WorkerStatus = WORKER_STATUS.active;
   const runner = new Runner({
@@ -78,6 +84,7 @@ export async function start(
     log,
     // Called only after a run ends, long after `heartbeats` is set.
     onSlotFreed: () => heartbeats.beatSoon(),
+    checkpoints,
   });
   const heartbeats: Heartbeats = startHeartbeats({
     js: nats.js,
@@ -235,6 +242,7 @@ export async function start(
       await step('last heartbeat', () => heartbeats.beatNow());
       await step('close health server', () => health?.close());
       await step('close NATS', () => nats.close());
+      await step('close the blob store', () => checkpoints.close());
       log.info('worker stopped');
     })());
 

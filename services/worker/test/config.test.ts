@@ -80,6 +80,32 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('reads the blob store settings: the filesystem by default, s3 only with bucket and region', () => {
+    expect(loadConfig({})).toMatchObject({
+      checkpointInlineMaxBytes: 262_144,
+      blob: { BLOB_STORE: 'fs', BLOB_DIR: '.data/blobs' },
+    });
+    expect(
+      loadConfig({
+        BLOB_STORE: 's3',
+        S3_ENDPOINT: 'http://127.0.0.1:9000',
+        S3_BUCKET: 'niyanta',
+        S3_REGION: 'us-east-1',
+        CHECKPOINT_INLINE_MAX_BYTES: '1024',
+      }),
+    ).toMatchObject({
+      checkpointInlineMaxBytes: 1024,
+      blob: { BLOB_STORE: 's3', S3_BUCKET: 'niyanta', S3_REGION: 'us-east-1' },
+    });
+    expect(problemsOf({ BLOB_STORE: 's3', S3_BUCKET: 'niyanta' })).toEqual([
+      expect.stringMatching(/^BLOB_STORE is s3 but S3_REGION is not set/),
+    ]);
+    // An inline checkpoint must fit a NATS message.
+    expect(problemsOf({ CHECKPOINT_INLINE_MAX_BYTES: '2000000' })).toEqual([
+      'CHECKPOINT_INLINE_MAX_BYTES is 2000000, above the maximum 900000.',
+    ]);
+  });
+
   it('refuses a drain timeout the shutdown deadline would cut short', () => {
     expect(problemsOf({ DRAIN_TIMEOUT_MS: '20000', SHUTDOWN_TIMEOUT_MS: '15000' })).toEqual([
       expect.stringContaining('DRAIN_TIMEOUT_MS (20000) must be below SHUTDOWN_TIMEOUT_MS (15000)'),

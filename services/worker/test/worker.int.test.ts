@@ -4,7 +4,11 @@ import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
 import { freePort, startNatsServer, waitFor } from '@niyanta/testing';
 import type { NatsServerHandle } from '@niyanta/testing';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkpointBlobKey, createFsBlobStore } from '@niyanta/blob-store';
 import { loadConfig, start } from '../src/index.js';
 import type { Worker } from '../src/index.js';
 import { collect } from './nats-collector.js';
@@ -43,6 +47,12 @@ afterEach(() => {
   // The worker must never publish a message that breaks its schema.
   for (const c of [heartbeats, runs, completions, checkpoints, logs]) expect(c.invalid).toEqual([]);
 });
+
+/** A temp directory, removed on dispose. */
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await mkdtemp(join(tmpdir(), 'worker-blobs-'));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
 
 async function startWorker(env: Record<string, string> = {}): Promise<Worker> {
   const config = loadConfig({
@@ -393,24 +403,82 @@ describe('worker', () => {
     expect(await completionOf(running.workloadId)).toMatchObject({ outcome: 'succeeded' });
   });
 
-  it('loads WORKLOAD_MODULES and fails a checkpoint too large for a message with a clear error', async () => {
+  it('loads WORKLOAD_MODULES; checkpoints a large state through the blob store, a small one inline', async () => {
     const modules = join(__dirname, 'fixtures', 'modules');
-    await using worker = await startWorker({ WORKLOAD_MODULES: modules });
-    expect(worker.types).toEqual(['noop', 'sleep', 'test.big-checkpoint']);
+    await using blobDir = await tempDir();
+    await using worker = await startWorker({ WORKLOAD_MODULES: modules, BLOB_DIR: blobDir.path });
+    expect(worker.types).toEqual(['noop', 'sleep', 'test.big-checkpoint', 'test.echo-state']);
     const small = assignment({ type: 'test.big-checkpoint', input: { bytes: 10 } });
     const big = assignment({ type: 'test.big-checkpoint', input: { bytes: 1_000_000 } });
     await assign(worker, small, big);
-    expect(await completionOf(small.workloadId)).toMatchObject({
-      outcome: 'succeeded',
-      result: { checkpointed: 10 },
+    for (const a of [small, big])
+      expect(await completionOf(a.workloadId)).toMatchObject({ outcome: 'succeeded' });
+
+    const inline = checkpoints.items.find((c) => c.workloadId === small.workloadId);
+    expect(inline).toMatchObject({ seq: 1, data: { blob: 'x'.repeat(10) } });
+    expect(inline?.blob).toBeUndefined();
+
+    const ref = checkpoints.items.find((c) => c.workloadId === big.workloadId);
+    const json = Buffer.from(JSON.stringify({ blob: 'x'.repeat(1_000_000) }));
+    expect(ref).toMatchObject({
+      seq: 1,
+      blob: {
+        key: `checkpoints/${big.workloadId}/1-1.json`,
+        size: json.length,
+        sha256: createHash('sha256').update(json).digest('hex'),
+      },
     });
-    const failed = await completionOf(big.workloadId);
+    expect(ref).not.toHaveProperty('data');
+    const store = createFsBlobStore({ dir: blobDir.path });
+    expect((await store.get(ref!.blob!.key)).equals(json)).toBe(true);
+  });
+
+  it('restores a blob checkpoint before run, and fails the attempt on a corrupt or missing one', async () => {
+    const modules = join(__dirname, 'fixtures', 'modules');
+    await using blobDir = await tempDir();
+    await using worker = await startWorker({ WORKLOAD_MODULES: modules, BLOB_DIR: blobDir.path });
+    const store = createFsBlobStore({ dir: blobDir.path });
+    const state = { step: 4, blob: 'y'.repeat(500_000) };
+    const good = assignment({ type: 'test.echo-state', input: {}, attempt: 2 });
+    const stored = await store.put(
+      checkpointBlobKey(good.workloadId, 1, 4),
+      Buffer.from(JSON.stringify(state)),
+    );
+    good.checkpoint = { seq: 4, attempt: 1, storage: 'blob', blob: stored };
+    const corrupt = assignment({ type: 'test.echo-state', input: {}, attempt: 2 });
+    corrupt.checkpoint = {
+      seq: 4,
+      attempt: 1,
+      storage: 'blob',
+      blob: { ...stored, sha256: 'f'.repeat(64) },
+    };
+    const missing = assignment({ type: 'test.echo-state', input: {}, attempt: 2 });
+    missing.checkpoint = {
+      seq: 1,
+      attempt: 1,
+      storage: 'blob',
+      blob: { ...stored, key: checkpointBlobKey(missing.workloadId, 1, 1) },
+    };
+    await assign(worker, good, corrupt, missing);
+
+    expect(await completionOf(good.workloadId)).toMatchObject({
+      outcome: 'succeeded',
+      result: { restored: { step: 4, bytes: 500_000 } },
+    });
+    const failed = await completionOf(corrupt.workloadId);
     expect(failed).toMatchObject({
       outcome: 'failed',
-      error: { code: 'CHECKPOINT_TOO_LARGE', retryable: false },
+      error: { code: 'CHECKPOINT_CORRUPT', retryable: true },
     });
-    expect(failed.error?.message).toContain('900000-byte limit');
-    expect(checkpoints.items.some((c) => c.workloadId === big.workloadId)).toBe(false);
+    expect(failed.error?.message).toContain(`sha256 ${'f'.repeat(64)} were committed`);
+    expect(await completionOf(missing.workloadId)).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'CHECKPOINT_MISSING', retryable: true },
+    });
+    // A run that never started: the handler saw no state from scratch.
+    expect(
+      runs.items.some((r) => r.workloadId === corrupt.workloadId && r.kind === 'started'),
+    ).toBe(false);
   });
 
   it('serves /healthz and /readyz on HEALTH_PORT; not ready once draining', async () => {

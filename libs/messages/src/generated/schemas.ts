@@ -830,6 +830,10 @@ export const SCHEMAS = {
         "minimum": 1,
         "description": "The attempt."
       },
+      "workerId": {
+        "type": "string",
+        "description": "The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."
+      },
       "seq": {
         "type": "integer",
         "minimum": 0,
@@ -1560,7 +1564,7 @@ export const SCHEMAS = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/messages/worker-dead.v1.json",
     "title": "niyanta.worker.v1.dead",
-    "description": "A worker declared dead, on niyanta.worker.dead.<workerId>.",
+    "description": "A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.",
     "type": "object",
     "additionalProperties": false,
     "required": [
@@ -1597,6 +1601,33 @@ export const SCHEMAS = {
       "reason": {
         "type": "string",
         "description": "Why."
+      },
+      "attempts": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "workloadId",
+            "attempt"
+          ],
+          "properties": {
+            "workloadId": {
+              "type": "string",
+              "format": "uuid",
+              "description": "The workload."
+            },
+            "attempt": {
+              "type": "integer",
+              "minimum": 1,
+              "description": "The attempt of it that is lost."
+            }
+          },
+          "description": "One lost attempt."
+        },
+        "description": "When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."
       }
     }
   }

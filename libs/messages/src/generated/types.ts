@@ -562,6 +562,10 @@ workloadId: string
  */
 attempt: number
 /**
+ * The worker that ran the attempt; when present, only the worker the workload is recorded on may write it.
+ */
+workerId?: string
+/**
  * Sequence number within the workload.
  */
 seq: number
@@ -1039,7 +1043,7 @@ runAt?: string
 
 // messages/worker-dead.v1.json
 /**
- * A worker declared dead, on niyanta.worker.dead.<workerId>.
+ * A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.
  */
 export interface WorkerDeadV1 {
 /**
@@ -1066,4 +1070,31 @@ lastHeartbeatAt: string
  * Why.
  */
 reason?: string
+/**
+ * When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker.
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ * 
+ * Items: One lost attempt.
+ */
+attempts?: [{
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The attempt of it that is lost.
+ */
+attempt: number
+}, ...({
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The attempt of it that is lost.
+ */
+attempt: number
+})[]]
 }

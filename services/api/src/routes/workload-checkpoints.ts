@@ -15,6 +15,7 @@ export function workloadCheckpointRoutes(ctx: ApiContext): Hono {
       .selectFrom('checkpoints')
       .select(['seq', 'attempt', 'size', 'sha256', 'storage', 'created_at'])
       .where('workload_id', '=', id)
+      .orderBy('attempt', 'desc')
       .orderBy('seq', 'desc')
       .execute();
     return c.json({

@@ -1,0 +1,247 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
+import { HEARTBEAT_MODES, PROFILE_TARGETS, SCENARIOS, SUBMIT_PATHS } from './scenario-names.js';
+import type { HeartbeatMode, ProfileTarget, ScenarioName, SubmitPath } from './scenario-names.js';
+
+/** A running deployment to measure instead of servers of our own. */
+export interface TargetDeployment {
+  apiUrl: string;
+  natsUrl: string;
+  databaseUrl: string;
+}
+
+/** Everything the command line decides. */
+export interface BenchArgs {
+  scenario: ScenarioName;
+  /** Workloads (throughput, recovery) or pending workloads (placement); latency: rate × duration. */
+  n: number;
+  workers: number;
+  /** Slots (concurrency) of each worker process. */
+  slots: number;
+  /** latency: submissions per second. */
+  rate: number;
+  /** latency: seconds of steady load. */
+  durationSeconds: number;
+  /** throughput: workloads per HTTP batch call or per broker publish window. */
+  batchSize: number;
+  /** throughput: batch calls (or publish windows) in flight at once. */
+  concurrency: number;
+  paths: SubmitPath[];
+  heartbeats: HeartbeatMode[];
+  /** recovery: how long each `sleep` workload runs. */
+  sleepMs: number;
+  /** placement: live workers. */
+  placementWorkers: number;
+  /** placement: timed repetitions. */
+  iterations: number;
+  profile: ProfileTarget | undefined;
+  logLevel: string;
+  outDir: string;
+  target: TargetDeployment | undefined;
+  /** Give up when nothing progresses for this long. */
+  stallSeconds: number;
+}
+
+export const USAGE = `Usage: npm run bench -- --scenario <name> [options]
+
+Scenarios: ${Object.values(SCENARIOS).join(', ')}
+
+Options:
+  --scenario <name>        required: ${Object.values(SCENARIOS).join(' | ')}
+  --n <N>                  workloads (throughput 20000, recovery 40) or pending workloads (placement 10000)
+  --workers <N>            worker processes (default 4; recovery always uses 2)
+  --slots <N>              slots (concurrency) per worker (default 50)
+  --rate <N>               latency: submissions per second (default 500)
+  --duration <s>           latency: seconds of steady load (default 20)
+  --batch-size <N>         throughput: workloads per batch call / publish window (default 1000)
+  --concurrency <N>        throughput: batch calls in flight (default 4)
+  --paths <list>           throughput: ${Object.values(SUBMIT_PATHS).join(',')} (default both)
+  --heartbeat <mode>       recovery: ${Object.values(HEARTBEAT_MODES).join(' | ')} | both (default both)
+  --sleep-ms <ms>          recovery: length of each sleep workload (default 30000)
+  --placement-workers <N>  placement: live workers (default 1000)
+  --iterations <N>         placement: timed repetitions (default 5)
+  --profile <service>      write a CPU profile of one service process (${Object.values(PROFILE_TARGETS).join(', ')})
+  --log-level <level>      LOG_LEVEL of the services (default info)
+  --out <dir>              where results go (default bench/results)
+  --stall <s>              fail when nothing progresses for this long (default 120)
+  --api <url> --nats <url> --database-url <url>
+                           measure a running deployment instead of starting servers
+                           (all three together; not for recovery, which kills a worker)
+  --help                   this text
+`;
+
+const DEFAULT_N: Record<ScenarioName, number> = {
+  throughput: 20_000,
+  latency: 0, // rate × duration
+  recovery: 40,
+  placement: 10_000,
+};
+
+function int(flag: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
+    throw new UsageError(
+      `--${flag} must be a whole number ≥ ${min}, got "${value}". Example: --${flag} ${Math.max(fallback, min)}.`,
+    );
+  }
+  return Number(value);
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${flag} "${value}" is not one of: ${allowed.join(', ')}.`);
+}
+
+function url(flag: string, value: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch (err) {
+    throw new UsageError(
+      `--${flag} is not a URL: "${value}". Expected ${protocols[0]}//host:port.`,
+      { cause: err },
+    );
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new UsageError(
+      `--${flag} "${value}" has protocol ${parsed.protocol}; expected one of ${protocols.join(' ')}.`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Parses the command line; throws `UsageError` naming the bad flag and what to use. Returns undefined for --help. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        scenario: { type: 'string' },
+        n: { type: 'string' },
+        workers: { type: 'string' },
+        slots: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        paths: { type: 'string' },
+        heartbeat: { type: 'string' },
+        'sleep-ms': { type: 'string' },
+        'placement-workers': { type: 'string' },
+        iterations: { type: 'string' },
+        profile: { type: 'string' },
+        'log-level': { type: 'string' },
+        out: { type: 'string' },
+        stall: { type: 'string' },
+        api: { type: 'string' },
+        nats: { type: 'string' },
+        'database-url': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
+  }
+  if (values.help) return undefined;
+  const scenarioNames = Object.values(SCENARIOS);
+  if (values.scenario === undefined) {
+    throw new UsageError(`--scenario is required: one of ${scenarioNames.join(', ')}.\n\n${USAGE}`);
+  }
+  const scenario = oneOf('scenario', values.scenario, scenarioNames);
+
+  const rate = int('rate', values.rate, 500, 1);
+  const durationSeconds = int('duration', values.duration, 20, 1);
+  const n =
+    scenario === SCENARIOS.latency
+      ? rate * durationSeconds
+      : int('n', values.n, DEFAULT_N[scenario], 1);
+  if (scenario === SCENARIOS.latency && values.n !== undefined) {
+    throw new UsageError(
+      `latency runs --rate per second for --duration seconds; --n does not apply (got --n ${values.n}).`,
+    );
+  }
+
+  const paths =
+    values.paths === undefined
+      ? Object.values(SUBMIT_PATHS)
+      : values.paths.split(',').map((p) => oneOf('paths', p.trim(), Object.values(SUBMIT_PATHS)));
+  const heartbeat = values.heartbeat ?? 'both';
+  const heartbeats =
+    heartbeat === 'both'
+      ? Object.values(HEARTBEAT_MODES)
+      : [oneOf('heartbeat', heartbeat, Object.values(HEARTBEAT_MODES))];
+
+  const targetFlags = {
+    api: values.api,
+    nats: values.nats,
+    'database-url': values['database-url'],
+  };
+  const given = Object.entries(targetFlags).filter(([, v]) => v !== undefined);
+  let target: TargetDeployment | undefined;
+  if (given.length > 0) {
+    const missing = Object.entries(targetFlags)
+      .filter(([, v]) => v === undefined)
+      .map(([k]) => `--${k}`);
+    if (missing.length > 0) {
+      throw new UsageError(
+        `measuring a running deployment needs --api, --nats and --database-url together; missing ${missing.join(', ')}.`,
+      );
+    }
+    if (scenario === SCENARIOS.recovery) {
+      throw new UsageError(
+        'recovery kills a worker process, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
+      );
+    }
+    target = {
+      apiUrl: url('api', values.api!, ['http:', 'https:']),
+      natsUrl: url('nats', values.nats!, ['nats:', 'tls:']),
+      databaseUrl: url('database-url', values['database-url']!, ['postgres:', 'postgresql:']),
+    };
+  }
+  if (target !== undefined && values.profile !== undefined) {
+    throw new UsageError(
+      '--profile needs servers the bench starts itself: drop --api/--nats/--database-url.',
+    );
+  }
+  const batchSize = int('batch-size', values['batch-size'], 1000, 1);
+  if (batchSize > 1000) {
+    throw new UsageError(
+      `--batch-size ${batchSize} is above 1000, the most POST /v1/workloads/batch takes.`,
+    );
+  }
+
+  return {
+    scenario,
+    n,
+    workers: int('workers', values.workers, 4, 1),
+    slots: int('slots', values.slots, 50, 1),
+    rate,
+    durationSeconds,
+    batchSize,
+    concurrency: int('concurrency', values.concurrency, 4, 1),
+    paths: [...new Set(paths)],
+    heartbeats,
+    sleepMs: int('sleep-ms', values['sleep-ms'], 30_000, 100),
+    placementWorkers: int('placement-workers', values['placement-workers'], 1000, 1),
+    iterations: int('iterations', values.iterations, 5, 1),
+    profile:
+      values.profile === undefined
+        ? undefined
+        : oneOf('profile', values.profile, Object.values(PROFILE_TARGETS)),
+    logLevel: oneOf('log-level', values['log-level'] ?? 'info', [
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'fatal',
+      'silent',
+    ]),
+    outDir: values.out ?? 'bench/results',
+    target,
+    stallSeconds: int('stall', values.stall, 120, 1),
+  };
+}

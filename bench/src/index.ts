@@ -1,0 +1,13 @@
+export { parseBenchArgs, USAGE } from './args.js';
+export type { BenchArgs, TargetDeployment } from './args.js';
+export { runBench } from './run-bench.js';
+export type { BenchOutcome } from './run-bench.js';
+export { SCENARIOS, SUBMIT_PATHS, HEARTBEAT_MODES, PROFILE_TARGETS } from './scenario-names.js';
+export type { ScenarioName, SubmitPath, HeartbeatMode, ProfileTarget } from './scenario-names.js';
+export { BenchError, UsageError, ScenarioError, BenchAbortedError } from './errors.js';
+export { summarize } from './stats.js';
+export type { Percentiles, Summary } from './stats.js';
+export { summarizeProfile, formatProfileSummary } from './profile-summary.js';
+export type { ProfileSummary, ProfileEntry } from './profile-summary.js';
+export { placementInputs } from './scenarios/placement.js';
+export { TARGETS } from './targets.js';

@@ -1,0 +1,276 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDb, migrateToLatest } from '@niyanta/db';
+import type { Database } from '@niyanta/db';
+import {
+  freePort,
+  startNatsServer,
+  startPostgresServer,
+  startServiceProcess,
+  waitForHttpReady,
+} from '@niyanta/testing';
+import type { NatsServerHandle, PostgresHandle, ServiceName } from '@niyanta/testing';
+import type { Kysely } from 'kysely';
+import type { TargetDeployment } from './args.js';
+import { ScenarioError } from './errors.js';
+import { cpuSeconds } from './process-cpu.js';
+import { startProfiledService } from './profiled-process.js';
+import type { BenchProcess } from './profiled-process.js';
+import type { ProfileTarget } from './scenario-names.js';
+
+/** The servers a scenario measures: its own, or a running deployment. */
+export interface BenchSystem extends AsyncDisposable {
+  apiUrl: string;
+  natsUrl: string;
+  databaseUrl: string;
+  /** True when the bench started the servers (and may kill them). */
+  owned: boolean;
+  db: Kysely<Database>;
+  /** Service processes by name (own servers only). */
+  processes: Map<string, BenchProcess>;
+  /** Starts one more worker process (own servers only). */
+  startWorker(id: string): Promise<BenchProcess>;
+  /** CPU seconds used so far by each process we started (nats-server, postgres and backends, services). */
+  cpuSnapshot(): Record<string, number>;
+  /** Recent output of every service, for an error message. */
+  output(): string;
+}
+
+export interface SystemOptions {
+  workers: number;
+  slots: number;
+  logLevel: string;
+  /** Extra settings for every service (heartbeat tuning). */
+  env?: Record<string, string>;
+  /** Write a CPU profile of this service (the first worker for `worker`) into `profileDir`. */
+  profile?: ProfileTarget | undefined;
+  profileDir?: string;
+  log?: (line: string) => void;
+}
+
+/** The repo root (bench/dist/system.js is two levels below it). */
+function repoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+/** Worker names: bench-w1, bench-w2, ... */
+export const workerName = (i: number): string => `bench-w${i}`;
+
+const READY_TIMEOUT_MS = 60_000;
+
+/** Starts a nats-server, a PostgreSQL (migrated), every service and `workers` workers, each its own process. */
+export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem> {
+  const log = opts.log ?? (() => undefined);
+  const processes = new Map<string, BenchProcess>();
+  let nats: NatsServerHandle | undefined;
+  let postgres: PostgresHandle | undefined;
+  let db: Kysely<Database> | undefined;
+
+  const dispose = async (): Promise<void> => {
+    // SIGTERM, not SIGKILL: a process writes its CPU profile only when it exits on its own.
+    await Promise.all([...processes.values()].map((p) => p.stop(20_000).catch(() => undefined)));
+    await db?.destroy().catch(() => undefined);
+    // Each step runs even when an earlier one failed: a leftover server would hold its port and dir.
+    for (const server of [postgres, nats]) {
+      try {
+        await server?.[Symbol.asyncDispose]();
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const output = (): string =>
+    [...processes.entries()]
+      .map(([name, p]) => `----- ${name} -----\n${p.output().slice(-3000)}`)
+      .join('\n');
+
+  try {
+    log('starting nats-server and PostgreSQL');
+    [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+    await migrateToLatest(postgres.url);
+    db = createDb(postgres.url, { max: 4, applicationName: 'niyanta-bench' });
+    const base: Record<string, string> = {
+      LOG_LEVEL: opts.logLevel,
+      NATS_URL: nats.url,
+      DATABASE_URL: postgres.url,
+      ...opts.env,
+    };
+    const profiled = (service: ServiceName, name: string): boolean =>
+      opts.profile === service &&
+      (service !== 'worker' || name === workerName(1)) &&
+      opts.profileDir !== undefined;
+    const spawnService = async (
+      service: ServiceName,
+      name: string,
+      env: Record<string, string>,
+    ): Promise<BenchProcess> => {
+      const proc = profiled(service, name)
+        ? await startProfiledService({
+            service,
+            name,
+            env,
+            profileDir: opts.profileDir!,
+            repoRoot: repoRoot(),
+          })
+        : await startServiceProcess({ service, name, env });
+      processes.set(name, proc);
+      return proc;
+    };
+    const startWithHealth = async (
+      service: ServiceName,
+      name: string,
+      env: Record<string, string>,
+    ): Promise<BenchProcess> => {
+      const healthPort = await freePort();
+      const proc = await spawnService(service, name, {
+        ...base,
+        ...env,
+        HEALTH_PORT: String(healthPort),
+      });
+      await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, READY_TIMEOUT_MS).catch(
+        (err: unknown) => {
+          throw new ScenarioError(
+            'setup',
+            `${name} did not become ready:\n${proc.output().slice(-4000)}`,
+            {
+              cause: err,
+            },
+          );
+        },
+      );
+      return proc;
+    };
+    const startWorker = (id: string): Promise<BenchProcess> =>
+      startWithHealth('worker', id, {
+        WORKER_ID: id,
+        WORKER_SLOTS: String(opts.slots),
+        // Plenty of cpu and memory: the bench measures the platform, not resource fitting.
+        WORKER_CPU: String(opts.slots),
+        WORKER_MEMORY_MB: String(64 * 1024),
+        DRAIN_TIMEOUT_MS: '5000',
+      });
+
+    log('starting scheduler, health-monitor, checkpoint, api');
+    const apiPort = await freePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await Promise.all([
+      startWithHealth('scheduler', 'scheduler', {}),
+      startWithHealth('health-monitor', 'health-monitor', {}),
+      startWithHealth('checkpoint', 'checkpoint', {}),
+      (async () => {
+        const api = await spawnService('api', 'api', {
+          ...base,
+          PORT: String(apiPort),
+          HOST: '127.0.0.1',
+        });
+        await waitForHttpReady(`${apiUrl}/readyz`, READY_TIMEOUT_MS).catch((err: unknown) => {
+          throw new ScenarioError(
+            'setup',
+            `api did not become ready:\n${api.output().slice(-4000)}`,
+            {
+              cause: err,
+            },
+          );
+        });
+      })(),
+    ]);
+    log(`starting ${opts.workers} worker(s) with ${opts.slots} slots each`);
+    await Promise.all(
+      Array.from({ length: opts.workers }, (_, i) => startWorker(workerName(i + 1))),
+    );
+
+    const natsHandle = nats;
+    const pgHandle = postgres;
+    return {
+      apiUrl,
+      natsUrl: nats.url,
+      databaseUrl: postgres.url,
+      owned: true,
+      db,
+      processes,
+      startWorker,
+      cpuSnapshot() {
+        const out: Record<string, number> = {};
+        const add = (name: string, pid: number | undefined, descendants = false): void => {
+          const s = pid === undefined ? undefined : cpuSeconds(pid, descendants);
+          if (s !== undefined) out[name] = s;
+        };
+        add('nats-server', natsHandle.pid);
+        add('postgres', pgHandle.pid, true);
+        for (const [name, p] of processes) add(name, p.pid);
+        return out;
+      },
+      output,
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** A running deployment: the bench only submits to it and reads its database. */
+export async function connectBenchSystem(target: TargetDeployment): Promise<BenchSystem> {
+  const db = createDb(target.databaseUrl, { max: 4, applicationName: 'niyanta-bench' });
+  await waitForHttpReady(`${target.apiUrl}/readyz`, 10_000).catch(async (err: unknown) => {
+    await db.destroy();
+    throw new ScenarioError('setup', `the API at ${target.apiUrl} is not ready (GET /readyz)`, {
+      cause: err,
+    });
+  });
+  return {
+    ...target,
+    owned: false,
+    db,
+    processes: new Map(),
+    startWorker: () => {
+      throw new ScenarioError(
+        'setup',
+        'cannot start workers in a deployment the bench did not start',
+      );
+    },
+    cpuSnapshot: () => ({}),
+    output: () => '',
+    async [Symbol.asyncDispose]() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Where profiles of one run go. */
+export function profileDirFor(outDir: string, stamp: string): string {
+  return join(outDir, 'profiles', stamp);
+}
+
+/** The servers for one scenario run: a deployment when `--api` was given, else our own. */
+export async function openSystem(
+  args: {
+    target: TargetDeployment | undefined;
+    workers: number;
+    slots: number;
+    logLevel: string;
+    profile: ProfileTarget | undefined;
+  },
+  extra: { env?: Record<string, string>; profileDir?: string; log?: (line: string) => void } = {},
+): Promise<BenchSystem> {
+  if (args.target !== undefined) return connectBenchSystem(args.target);
+  return startBenchSystem({
+    workers: args.workers,
+    slots: args.slots,
+    logLevel: args.logLevel,
+    profile: args.profile,
+    ...extra,
+  });
+}
+
+/** CPU seconds each process used between two snapshots. */
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(after)) {
+    out[name] = Math.round((s - (before[name] ?? 0)) * 100) / 100;
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startNodeProcess } from '@niyanta/testing';
+
+// CI smoke of `npm run bench`: every scenario, tiny, as the built CLI in its own process. It
+// checks the harness keeps working and writes the fields the docs promise; the figures of a
+// run this small mean nothing and are not asserted against targets.
+const MAIN = resolve(__dirname, '..', 'dist', 'main.js');
+let outDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(MAIN))
+    throw new Error(`${MAIN} does not exist: run \`npx tsc -b\` at the repo root first.`);
+  outDir = await mkdtemp(join(tmpdir(), 'niyanta-bench-smoke-'));
+});
+
+afterAll(async () => {
+  if (outDir !== undefined) await rm(outDir, { recursive: true, force: true });
+});
+
+/** Runs the CLI to its end; returns exit code, output and the parsed result file. */
+async function bench(args: string[], timeoutMs = 60_000) {
+  const proc = await startNodeProcess(MAIN, { name: 'bench', args: [...args, '--out', outDir] });
+  const timer = setTimeout(() => void proc.kill('SIGKILL'), timeoutMs);
+  const { code } = await proc.exited.finally(() => clearTimeout(timer));
+  const output = proc.output();
+  const file = /^result: (.+\.json)$/m.exec(output)?.[1];
+  const result =
+    file === undefined
+      ? undefined
+      : (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>);
+  return { code, output, file, result };
+}
+
+const percentiles = { p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number) };
+const machine = {
+  cores: expect.any(Number),
+  memoryGiB: expect.any(Number),
+  nodeVersion: process.version,
+};
+
+describe('npm run bench (smoke)', () => {
+  it('throughput: submits through the batch API and the broker and reports both', async () => {
+    const run = await bench([
+      '--scenario',
+      'throughput',
+      '--n',
+      '300',
+      '--workers',
+      '1',
+      '--batch-size',
+      '100',
+    ]);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.file).toMatch(/throughput-[\dT-]+Z\.json$/);
+    expect(run.result).toMatchObject({
+      scenario: 'throughput',
+      n: 300,
+      completedPerSecond: expect.any(Number),
+      submittedPerSecond: expect.any(Number),
+      submitToStartMs: percentiles,
+      submitToCompleteMs: percentiles,
+      machine,
+      settings: { workers: 1, batchSize: 100 },
+    });
+    const phases = run.result!.phases as { path: string; completed: number }[];
+    expect(phases.map((p) => [p.path, p.completed])).toEqual([
+      ['http', 300],
+      ['broker', 300],
+    ]);
+    expect(run.result!.completedPerSecond as number).toBeGreaterThan(0);
+  });
+
+  it('latency: holds an open-loop rate and reports HTTP and submit→start percentiles', async () => {
+    const run = await bench([
+      '--scenario',
+      'latency',
+      '--rate',
+      '20',
+      '--duration',
+      '2',
+      '--workers',
+      '1',
+    ]);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.result).toMatchObject({
+      scenario: 'latency',
+      n: 40,
+      httpMs: percentiles,
+      submitToStartMs: percentiles,
+      errors: 0,
+      machine,
+      settings: { rate: 20, durationSeconds: 2 },
+    });
+  });
+
+  it('recovery: kills a worker and times until its workloads run again elsewhere', async () => {
+    const run = await bench([
+      '--scenario',
+      'recovery',
+      '--heartbeat',
+      'fast',
+      '--n',
+      '4',
+      '--sleep-ms',
+      '3000',
+    ]);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.result).toMatchObject({
+      scenario: 'recovery',
+      n: 4,
+      recoverySeconds: expect.any(Number),
+      machine,
+    });
+    const [only] = run.result!.runs as { heartbeat: string; victims: number; completed: number }[];
+    expect(only).toMatchObject({ heartbeat: 'fast', completed: 4 });
+    expect(only!.victims).toBeGreaterThan(0);
+  });
+
+  it('placement: times the placement function per decision', async () => {
+    const run = await bench([
+      '--scenario',
+      'placement',
+      '--n',
+      '1000',
+      '--placement-workers',
+      '100',
+      '--iterations',
+      '2',
+    ]);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.result).toMatchObject({
+      scenario: 'placement',
+      n: 1000,
+      microsPerDecision: expect.any(Number),
+      workers: 100,
+      machine,
+    });
+    expect(run.result!.placed as number).toBeGreaterThan(0);
+  });
+
+  it('refuses an unknown scenario and lists the ones there are', async () => {
+    const run = await bench(['--scenario', 'nope']);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('throughput, latency, recovery, placement');
+    expect(run.file).toBeUndefined();
+  });
+});

@@ -1,0 +1,66 @@
+import type { Database } from '@niyanta/db';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { ActiveWorkload, CurrentAttempt, WorkerRuns } from './reconcile.js';
+import type { WorkerStatus } from './workers-store.js';
+
+/** Every worker with the runs its last heartbeat listed. */
+export async function loadWorkerRuns(db: Kysely<Database>): Promise<WorkerRuns[]> {
+  const rows = await db
+    .selectFrom('workers')
+    .select(['id', 'status', 'last_heartbeat_at', 'running'])
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    status: r.status as WorkerStatus,
+    lastHeartbeatAtMs: new Date(r.last_heartbeat_at).getTime(),
+    running: r.running.map((x) => ({ workloadId: x.workloadId, attempt: x.attempt })),
+  }));
+}
+
+/**
+ * SCHEDULED and RUNNING workloads (read-only: the scheduler owns the table), each with the time
+ * since its last status change, from workload_events (progress updates touch updated_at).
+ */
+export async function loadActiveWorkloads(db: Kysely<Database>): Promise<ActiveWorkload[]> {
+  const { rows } = await sql<{
+    id: string;
+    attempt: number;
+    status: 'SCHEDULED' | 'RUNNING';
+    worker_id: string;
+    since_ms: number;
+  }>`
+    select w.id, w.attempt, w.status, w.worker_id,
+      (extract(epoch from (now() - coalesce(e.at, w.updated_at))) * 1000)::float8 as since_ms
+    from workloads w
+    left join lateral (
+      select ev.at from workload_events ev where ev.workload_id = w.id order by ev.id desc limit 1
+    ) e on true
+    where w.status in ('SCHEDULED', 'RUNNING') and w.worker_id is not null`.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    attempt: r.attempt,
+    status: r.status,
+    workerId: r.worker_id,
+    sinceMs: r.since_ms,
+  }));
+}
+
+/** The current attempt, status and worker of each of the workloads. */
+export async function loadCurrentAttempts(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<Map<string, CurrentAttempt>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('workloads')
+    .select(['id', 'attempt', 'status', 'worker_id'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, attempt: r.attempt, status: r.status, workerId: r.worker_id },
+    ]),
+  );
+}

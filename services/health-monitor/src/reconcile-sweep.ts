@@ -1,0 +1,70 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Database } from '@niyanta/db';
+import { isUuid, publishAll, STREAMS, SUBJECTS } from '@niyanta/messages';
+import type { Outgoing } from '@niyanta/messages';
+import type { Logger } from '@niyanta/runtime';
+import type { Kysely } from 'kysely';
+import { attemptsLostMessage, stopRunMessage } from './announce.js';
+import type { Findings, LostAttempt, Reconciler } from './reconcile.js';
+import { loadActiveWorkloads, loadCurrentAttempts, loadWorkerRuns } from './reconcile-store.js';
+
+/**
+ * Whether a completion of the workload waits in the broker. A worker drops a run from its
+ * heartbeats only once its completion is acked by the broker: a run missing from the heartbeats
+ * while its completion waits for the scheduler (busy, restarting) has ended, it is not lost.
+ */
+export async function completionPending(
+  jsm: JetStreamManager,
+  workloadId: string,
+): Promise<boolean> {
+  const m = await jsm.streams.getMessage(STREAMS.complete.name, {
+    last_by_subj: SUBJECTS.complete(workloadId),
+  });
+  return m !== null;
+}
+
+/**
+ * One reconciliation round: reads workers and workloads, reports lost attempts to the scheduler
+ * (on `niyanta.worker.dead.<workerId>` with `attempts`) and tells workers to stop runs that are no
+ * longer current (on `niyanta.control.<workerId>`).
+ */
+export async function reconcileOnce(deps: {
+  db: Kysely<Database>;
+  js: Parameters<typeof publishAll>[0];
+  jsm: JetStreamManager;
+  reconciler: Reconciler;
+  log: Logger;
+  now?: () => number;
+}): Promise<Findings> {
+  const { db, log } = deps;
+  const now = deps.now ?? Date.now;
+  const [workers, active] = await Promise.all([loadWorkerRuns(db), loadActiveWorkloads(db)]);
+  const listed = workers.flatMap((w) =>
+    w.running.map((r) => r.workloadId).filter((id) => isUuid(id)),
+  );
+  const current = await loadCurrentAttempts(db, listed);
+  const found = deps.reconciler.round({ nowMs: now(), workers, active, current });
+
+  const lost: LostAttempt[] = [];
+  for (const l of found.lost) {
+    if (await completionPending(deps.jsm, l.workloadId)) {
+      log.debug(
+        { workloadId: l.workloadId, attempt: l.attempt },
+        'run missing from heartbeats has a completion waiting; not lost',
+      );
+      continue;
+    }
+    lost.push(l);
+  }
+  const messages: Outgoing[] = [
+    ...lost.map((l) => attemptsLostMessage(l.workerId, [l], l.reason)),
+    ...found.stale.map((s) => stopRunMessage(s.workerId, s.workloadId, s.attempt, s.reason)),
+  ];
+  if (messages.length > 0) {
+    await publishAll(deps.js, messages);
+    deps.reconciler.reported({ lost, stale: found.stale }, now());
+  }
+  for (const l of lost) log.warn({ ...l }, 'attempt lost; reported to the scheduler');
+  for (const s of found.stale) log.info({ ...s }, 'run no longer current; worker told to stop it');
+  return { lost, stale: found.stale };
+}
