@@ -18,7 +18,7 @@ export {
 export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
 export { encode, decode, envelope } from './codec.js';
 export type { Decoded } from './codec.js';
-export { publishAll, publishOne } from './publish.js';
+export { publishAll, publishCore, publishOne } from './publish.js';
 export type { Outgoing } from './publish.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
 export { uuidv7, isUuid } from './ids.js';

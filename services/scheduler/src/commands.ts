@@ -1,4 +1,5 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
   SUBJECTS,
@@ -110,10 +111,11 @@ export function decideCommand(
 export function createCommandHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  nc: NatsConnection;
   log: Logger;
   onRequeued: () => void;
 }) {
-  const { db, js, log } = deps;
+  const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = [];
     for (const msg of msgs) {
@@ -192,7 +194,7 @@ export function createCommandHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit(js, transitions, log);
+    await publishAfterCommit({ js, nc }, transitions, log);
     for (const v of valid) v.msg.ack();
     if (transitions.some((t) => t.row.status === S.PENDING)) deps.onRequeued();
   };

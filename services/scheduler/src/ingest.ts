@@ -1,4 +1,5 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
   SUBJECTS,
@@ -76,11 +77,12 @@ function storableRaw(raw: string): string {
 export function createIngestHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  nc: NatsConnection;
   tenants: TenantCache;
   log: Logger;
   onIngested: () => void;
 }): (msgs: JsMsg[]) => Promise<void> {
-  const { db, js, tenants, log } = deps;
+  const { db, js, nc, tenants, log } = deps;
   return async (msgs) => {
     const subjectTenants = msgs.map((m) => lastToken(m.subject) ?? '');
     if (subjectTenants.some((t) => !tenants.has(t))) await tenants.refresh();
@@ -222,7 +224,7 @@ export function createIngestHandler(deps: {
         raw: storableRaw(r.raw),
       },
     }));
-    await publishAfterCommit(js, transitions, log, rejectedMessages);
+    await publishAfterCommit({ js, nc }, transitions, log, { durable: rejectedMessages });
     for (const a of accepted) a.msg.ack();
     for (const r of rejected) r.msg.term();
     if (rejected.length > 0) {

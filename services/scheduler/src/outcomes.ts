@@ -1,4 +1,5 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, decode, envelope } from '@niyanta/messages';
 import type {
@@ -100,9 +101,10 @@ function logDiscard(
 export function createRunUpdateHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  nc: NatsConnection;
   log: Logger;
 }) {
-  const { db, js, log } = deps;
+  const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const updates = decodeAll('runUpdate', msgs, log);
     const acks: JsMsg[] = [];
@@ -170,7 +172,7 @@ export function createRunUpdateHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit(js, transitions, log, progressEvents);
+    await publishAfterCommit({ js, nc }, transitions, log, { live: progressEvents });
     for (const m of acks) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
   };
@@ -252,11 +254,12 @@ export function completionChange(
 export function createCompletionHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  nc: NatsConnection;
   log: Logger;
   backoff: { baseMs: number; maxMs: number };
   onApplied: (retryDelaysMs: number[]) => void;
 }) {
-  const { db, js, log } = deps;
+  const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const completions = decodeAll('completion', msgs, log);
     const acks: JsMsg[] = [];
@@ -286,7 +289,7 @@ export function createCompletionHandler(deps: {
       }
       return applyChanges(trx, [...changes.values()]);
     });
-    await publishAfterCommit(js, transitions, log);
+    await publishAfterCommit({ js, nc }, transitions, log);
     for (const m of acks) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
     if (transitions.length > 0) deps.onApplied(retryDelays);
@@ -319,13 +322,14 @@ export function lostAttemptReason(
 export function createWorkerDeadHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
+  nc: NatsConnection;
   /** Removes a dead worker's assignments and consumers from the broker. */
   forgetWorker: (workerId: string) => Promise<unknown>;
   log: Logger;
   onDead: (workerId: string) => void;
   onRequeued: () => void;
 }) {
-  const { db, js, log } = deps;
+  const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const decoded = decodeAll('workerDead', msgs, log);
     const deadReasons = new Map<string, string | undefined>();
@@ -381,7 +385,7 @@ export function createWorkerDeadHandler(deps: {
       }
       return applyChanges(trx, changes);
     });
-    await publishAfterCommit(js, transitions, log);
+    await publishAfterCommit({ js, nc }, transitions, log);
     for (const d of decoded) d.msg.ack();
     if (deadIds.length > 0 || lost.size > 0) {
       log.info(

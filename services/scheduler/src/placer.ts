@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Database } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
@@ -54,6 +55,7 @@ export class Placer {
     private readonly opts: {
       db: Kysely<Database>;
       js: JetStreamClient;
+      nc: NatsConnection;
       liveWorkers: () => readonly {
         id: string;
         capacity: { slots: number; cpu: number; memoryMb: number; gpu: number };
@@ -187,7 +189,7 @@ export class Placer {
       }
       return { transitions, considered: pending.length };
     });
-    await publishAfterCommit(js, transitions, log);
+    await publishAfterCommit({ js, nc: this.opts.nc }, transitions, log);
     if (transitions.length > 0 || considered > 0) {
       log.debug({ considered, placed: transitions.length }, 'placement cycle');
     }

@@ -83,6 +83,7 @@ export async function start(
     const activePlacer = new Placer({
       db,
       js,
+      nc,
       liveWorkers: () => view.live(),
       sweepMs: config.PLACEMENT_SWEEP_MS,
       log: component(log, COMPONENTS.placer),
@@ -119,16 +120,17 @@ export async function start(
     const consumers: BatchConsumer[] = [
       consume(
         'schedulerIngest',
-        createIngestHandler({ db, js, tenants, log: ingestLog, onIngested: trigger }),
+        createIngestHandler({ db, js, nc, tenants, log: ingestLog, onIngested: trigger }),
         ingestLog,
         config.INGEST_BATCH_MAX,
       ),
-      consume('schedulerRun', createRunUpdateHandler({ db, js, log: runLog }), runLog),
+      consume('schedulerRun', createRunUpdateHandler({ db, js, nc, log: runLog }), runLog),
       consume(
         'schedulerComplete',
         createCompletionHandler({
           db,
           js,
+          nc,
           log: completeLog,
           backoff,
           onApplied: (delays) => {
@@ -143,6 +145,7 @@ export async function start(
         createWorkerDeadHandler({
           db,
           js,
+          nc,
           forgetWorker: (id) => forgetWorker(jsm, id, deadLog),
           log: deadLog,
           onDead: (id) => view.remove(id),
@@ -152,7 +155,7 @@ export async function start(
       ),
       consume(
         'schedulerCommands',
-        createCommandHandler({ db, js, log: commandLog, onRequeued: trigger }),
+        createCommandHandler({ db, js, nc, log: commandLog, onRequeued: trigger }),
         commandLog,
       ),
     ];

@@ -1,7 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { toWorkload } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
+import { SUBJECTS, envelope, publishAll, publishCore } from '@niyanta/messages';
 import type { Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
@@ -204,23 +205,26 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
 }
 
 /**
- * Publishes the status events of committed transitions (and any extra messages). A failure is
- * logged, not thrown: the change is already committed and the events stream is a live feed,
- * PostgreSQL the record; throwing would only redeliver messages whose effects are done.
+ * Publishes the status events of committed transitions, plus `live` messages, with core NATS
+ * publishes (the events stream still stores them, without a PubAck round trip per event: they
+ * are a live feed, PostgreSQL is the record), and `durable` ones acked through JetStream. A
+ * failure is logged, not thrown: the change is already committed; throwing would only redeliver
+ * messages whose effects are done.
  */
 export async function publishAfterCommit(
-  js: JetStreamClient,
+  bus: { js: JetStreamClient; nc: NatsConnection },
   transitions: readonly Transition[],
   log: Logger,
-  extra: readonly Outgoing[] = [],
+  extra: { live?: readonly Outgoing[]; durable?: readonly Outgoing[] } = {},
 ): Promise<void> {
-  const items: Outgoing[] = [...statusEvents(transitions), ...extra];
-  if (items.length === 0) return;
+  const live: Outgoing[] = [...statusEvents(transitions), ...(extra.live ?? [])];
+  const durable = extra.durable ?? [];
   try {
-    await publishAll(js, items);
+    if (live.length > 0) publishCore(bus.nc, live);
+    if (durable.length > 0) await publishAll(bus.js, durable);
   } catch (err) {
     log.warn(
-      { err, count: items.length },
+      { err, count: live.length + durable.length },
       'publishing events after commit failed; PostgreSQL has the changes',
     );
   }
