@@ -102,7 +102,9 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     // from the downtime are still being consumed, and their rows look stale until then.
     const sweeper = every({
       name: 'dead-worker sweep',
-      intervalMs: config.HEARTBEAT_INTERVAL_MS,
+      // A quarter interval: a silent worker is declared dead at most that long after its
+      // timeout, which is what recovery time is made of (the query is one indexed UPDATE).
+      intervalMs: Math.max(50, Math.round(config.HEARTBEAT_INTERVAL_MS / 4)),
       firstDelayMs: config.HEARTBEAT_TIMEOUT_MS,
       task: async () => {
         await sweepOnce({
