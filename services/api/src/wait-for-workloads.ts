@@ -3,8 +3,13 @@ import type { WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from './api-context.js';
 import { findWorkloads } from './workload-store.js';
 
-/** Pause between PostgreSQL lookups while waiting for submissions to be ingested. */
-export const POLL_INTERVAL_MS = 100;
+/**
+ * First pause before a PostgreSQL lookup while waiting for submissions to be ingested; it
+ * doubles up to POLL_MAX_INTERVAL_MS. The status event normally wakes the wait long before: the
+ * lookups are the fallback, and must not multiply under load (one query per waiting request).
+ */
+export const POLL_INTERVAL_MS = 200;
+export const POLL_MAX_INTERVAL_MS = 1_000;
 
 /** A published submission: its id, and its idempotency key (the row may carry another id). */
 export interface SubmitTarget {
@@ -14,8 +19,9 @@ export interface SubmitTarget {
 
 /**
  * Waits up to `timeoutMs` for each target to be in PostgreSQL: woken by its first status event,
- * with a lookup every POLL_INTERVAL_MS and once more at the end as the fallback. Returns the
- * workload of each target found, in target order.
+ * with lookups at growing intervals (from POLL_INTERVAL_MS) and once more at the end as the
+ * fallback; a target with an idempotency key is looked up at once (its row may already exist
+ * under another id). Returns the workload of each target found, in target order.
  */
 export async function waitForWorkloads(
   ctx: ApiContext,
@@ -43,16 +49,20 @@ export async function waitForWorkloads(
     wake?.();
   });
   const deadline = Date.now() + timeoutMs;
+  let pauseMs = POLL_INTERVAL_MS;
+  let woken = targets.some((t) => t.idempotencyKey !== undefined);
   try {
     for (;;) {
       if (missing === 0) break;
-      await lookup(ctx, targets, found, indexById, indexByKey, record);
+      if (woken || Date.now() >= deadline) {
+        await lookup(ctx, targets, found, indexById, indexByKey, record);
+      }
       if (missing === 0 || Date.now() >= deadline) break;
+      woken = true; // every later round (an event's wake-up, a timer, the deadline) looks up
+      const waitMs = Math.min(pauseMs, Math.max(0, deadline - Date.now()));
+      pauseMs = Math.min(POLL_MAX_INTERVAL_MS, pauseMs * 2);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(
-          resolve,
-          Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())),
-        );
+        const timer = setTimeout(resolve, waitMs);
         wake = () => {
           clearTimeout(timer);
           resolve();
