@@ -67,3 +67,31 @@ export function exitOnConfigError(err: unknown, service: string): never {
   }
   throw err;
 }
+
+/**
+ * The whole `main.ts` of a service: loads its configuration (exit 2 naming every bad variable),
+ * makes its logger, and runs it with `runMain`; a start-up failure is logged and exits 1.
+ */
+export async function serviceMain<C>(opts: {
+  service: string;
+  loadConfig: () => C;
+  logger: (config: C) => Logger;
+  shutdownTimeoutMs: (config: C) => number;
+  start: (config: C, deps: { log: Logger; signal: AbortSignal }) => Promise<AsyncDisposable>;
+}): Promise<void> {
+  let config: C;
+  try {
+    config = opts.loadConfig();
+  } catch (err) {
+    exitOnConfigError(err, opts.service);
+  }
+  const log = opts.logger(config);
+  await runMain({
+    log,
+    shutdownTimeoutMs: opts.shutdownTimeoutMs(config),
+    start: (signal) => opts.start(config, { log, signal }),
+  }).catch((err: unknown) => {
+    log.fatal({ err }, `${opts.service} failed`);
+    process.exitCode = 1;
+  });
+}

@@ -1,13 +1,12 @@
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
 import {
   ConfigError,
-  connectDatabase,
-  connectNats,
   consumeBatches,
+  every,
+  openServiceConnections,
   retryUntilDone,
-  startHealthServer,
 } from '@niyanta/runtime';
-import type { HealthServer, Logger } from '@niyanta/runtime';
+import type { Logger } from '@niyanta/runtime';
 import { createBlobStore } from '@niyanta/blob-store';
 import { createCheckpointHandler, deleteBlobs } from './checkpoint-handler.js';
 import { deleteExpiredCheckpoints } from './checkpoint-store.js';
@@ -15,7 +14,6 @@ import { crossFieldProblems } from './config.js';
 import type { Config } from './config.js';
 import { createServiceLogger, SERVICE_NAME } from './logger.js';
 import { createOrphanSweep } from './orphan-sweep.js';
-import { every } from '@niyanta/runtime';
 
 export { crossFieldProblems, loadConfig } from './config.js';
 export type { Config } from './config.js';
@@ -53,44 +51,18 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
   const problems = crossFieldProblems(config);
   if (problems.length > 0) throw new ConfigError(problems);
   const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
-  const steps: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const step of steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed; continuing with the others');
-      }
-    }
-  };
+  const { database, nats, health, steps } = await openServiceConnections({
+    name: SERVICE_NAME,
+    natsUrl: config.NATS_URL,
+    databaseUrl: config.DATABASE_URL,
+    healthPort: config.HEALTH_PORT,
+    log,
+    signal: opts.signal,
+  });
+  const closeAll = () => steps.run();
   try {
-    // The pool first, so it is closed after NATS drains (the reverse order of start-up).
-    const database = await connectDatabase({
-      url: config.DATABASE_URL,
-      name: SERVICE_NAME,
-      log,
-      signal: opts.signal,
-    });
-    steps.push(() => database.close());
     const blobs = createBlobStore(config);
     steps.push(() => blobs.close());
-    const nats = await connectNats({
-      url: config.NATS_URL,
-      name: SERVICE_NAME,
-      log,
-      signal: opts.signal,
-    });
-    steps.push(() => nats.close());
-
-    let health: HealthServer | undefined;
-    if (config.HEALTH_PORT !== undefined) {
-      health = await startHealthServer({
-        port: config.HEALTH_PORT,
-        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
-      });
-      // Closed last, so probes can still see "draining" while the rest shuts down.
-      steps.unshift(() => health!.close());
-    }
 
     const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.checkpointWriter);
     await retryUntilDone('create the checkpoint consumer', ensure, { log, signal: opts.signal });

@@ -1,13 +1,12 @@
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
 import {
-  connectDatabase,
-  connectNats,
-  consumeBatches,
   ConfigError,
+  consumeBatches,
+  every,
+  openServiceConnections,
   retryUntilDone,
-  startHealthServer,
 } from '@niyanta/runtime';
-import type { HealthServer, Logger } from '@niyanta/runtime';
+import type { Logger } from '@niyanta/runtime';
 import { reconcileGraceMs, timeoutProblem } from './config.js';
 import type { Config } from './config.js';
 import { sweepOnce } from './dead-sweep.js';
@@ -15,7 +14,6 @@ import { createHeartbeatHandler } from './heartbeat-handler.js';
 import { createServiceLogger, SERVICE_NAME } from './logger.js';
 import { Reconciler } from './reconcile.js';
 import { reconcileOnce } from './reconcile-sweep.js';
-import { every } from '@niyanta/runtime';
 
 export { loadConfig, reconcileGraceMs, timeoutProblem, MIN_MISSED_BEATS } from './config.js';
 export { Reconciler, staleReason } from './reconcile.js';
@@ -47,43 +45,16 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
   const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
   if (problem !== undefined) throw new ConfigError([problem]);
   const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
-  const steps: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const step of steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed; continuing with the others');
-      }
-    }
-  };
+  const { database, nats, health, steps } = await openServiceConnections({
+    name: SERVICE_NAME,
+    natsUrl: config.NATS_URL,
+    databaseUrl: config.DATABASE_URL,
+    healthPort: config.HEALTH_PORT,
+    log,
+    signal: opts.signal,
+  });
+  const closeAll = () => steps.run();
   try {
-    // The pool first, so it is closed after NATS drains (the reverse order of start-up).
-    const database = await connectDatabase({
-      url: config.DATABASE_URL,
-      name: SERVICE_NAME,
-      log,
-      signal: opts.signal,
-    });
-    steps.push(() => database.close());
-    const nats = await connectNats({
-      url: config.NATS_URL,
-      name: SERVICE_NAME,
-      log,
-      signal: opts.signal,
-    });
-    steps.push(() => nats.close());
-
-    let health: HealthServer | undefined;
-    if (config.HEALTH_PORT !== undefined) {
-      health = await startHealthServer({
-        port: config.HEALTH_PORT,
-        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
-      });
-      // Closed last, so probes can still see "draining" while the rest shuts down.
-      steps.unshift(() => health!.close());
-    }
-
     // Created before start() returns: the consumer delivers only heartbeats published after it
     // exists, so a caller that publishes right after start-up must find it there.
     const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.healthMonitorHeartbeats);

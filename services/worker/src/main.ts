@@ -1,18 +1,12 @@
-import { exitOnConfigError, runMain } from '@niyanta/runtime';
+import { serviceMain } from '@niyanta/runtime';
 import { loadConfig } from './config.js';
-import type { WorkerConfig } from './config.js';
 import { createWorkerLogger } from './logger.js';
 import { start } from './worker.js';
 
-let config: WorkerConfig;
-try {
-  config = loadConfig();
-} catch (err) {
-  exitOnConfigError(err, 'worker');
-}
-const log = createWorkerLogger(config.logLevel);
-await runMain({
-  log,
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
-  start: (signal) => start(config, { log, signal }),
+await serviceMain({
+  service: 'worker',
+  loadConfig: () => loadConfig(),
+  logger: (config) => createWorkerLogger(config.logLevel),
+  shutdownTimeoutMs: (config) => config.shutdownTimeoutMs,
+  start,
 });
