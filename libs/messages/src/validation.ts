@@ -32,6 +32,9 @@ export const HTTP_SCHEMAS = {
   worker: 'http/worker.v1.json',
   workerList: 'http/worker-list.v1.json',
   problem: 'http/problem.v1.json',
+  workloadCommand: 'http/workload-command.v1.json',
+  logList: 'http/log-list.v1.json',
+  checkpointList: 'http/checkpoint-list.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -63,6 +66,9 @@ export interface HttpTypes {
   worker: T.WorkerV1;
   workerList: T.WorkerListV1;
   problem: T.ProblemV1;
+  workloadCommand: T.WorkloadCommandV1;
+  logList: T.LogListV1;
+  checkpointList: T.CheckpointListV1;
 }
 
 // Compiled once per process: compiling is the slow part of ajv.

@@ -91,67 +91,8 @@ function components(): JsonObject {
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 
-/** Bodies that have no schema file (they never cross the broker). */
+/** Answers of the system endpoints (not part of the workload contract). */
 const LOCAL_SCHEMAS: JsonObject = {
-  CommandRequest: {
-    type: 'object',
-    additionalProperties: false,
-    description: 'Optional body of cancel, pause and resume; an empty body is fine.',
-    properties: {
-      reason: { type: 'string', maxLength: 1000, description: 'Why, for the record.' },
-    },
-  },
-  LogLine: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['at', 'stream', 'line'],
-    properties: {
-      at: { ...dateTime, description: 'When it was written.' },
-      stream: {
-        type: 'string',
-        enum: ['stdout', 'stderr', 'info', 'warn', 'error'],
-        description: 'Which stream.',
-      },
-      line: { type: 'string', description: 'The text.' },
-    },
-  },
-  LogList: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: {
-        type: 'array',
-        items: { $ref: componentRef('LogLine') },
-        description: 'Oldest first.',
-      },
-    },
-  },
-  Checkpoint: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['seq', 'attempt', 'size', 'sha256', 'storage', 'createdAt'],
-    properties: {
-      seq: { type: 'integer', description: 'Sequence number within the workload.' },
-      attempt: { type: 'integer', description: 'Attempt that wrote it.' },
-      size: { type: 'integer', description: 'Size in bytes.' },
-      sha256: { type: 'string', description: 'SHA-256 of the data (hex).' },
-      storage: { type: 'string', enum: ['inline', 'blob'], description: 'Where the data lives.' },
-      createdAt: { ...dateTime, description: 'When it was committed.' },
-    },
-  },
-  CheckpointList: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: {
-        type: 'array',
-        items: { $ref: componentRef('Checkpoint') },
-        description: 'Newest first.',
-      },
-    },
-  },
   Health: {
     type: 'object',
     required: ['status'],

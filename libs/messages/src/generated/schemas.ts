@@ -103,6 +103,114 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/checkpoint-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/checkpoint-list.v1.json",
+    "title": "CheckpointList",
+    "description": "Committed checkpoints of a workload, newest first, without their data (GET /v1/workloads/{id}/checkpoints).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "description": "Newest first.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "seq",
+            "attempt",
+            "size",
+            "sha256",
+            "storage",
+            "createdAt"
+          ],
+          "properties": {
+            "seq": {
+              "type": "integer",
+              "description": "Sequence number within its attempt."
+            },
+            "attempt": {
+              "type": "integer",
+              "description": "Attempt that wrote it."
+            },
+            "size": {
+              "type": "integer",
+              "description": "Size in bytes."
+            },
+            "sha256": {
+              "type": "string",
+              "description": "SHA-256 of the data (hex)."
+            },
+            "storage": {
+              "type": "string",
+              "enum": [
+                "inline",
+                "blob"
+              ],
+              "description": "Where the data lives."
+            },
+            "createdAt": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was committed."
+            }
+          }
+        }
+      }
+    }
+  },
+  "http/log-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/log-list.v1.json",
+    "title": "LogList",
+    "description": "Log lines of a workload, oldest first (GET /v1/workloads/{id}/logs).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "description": "Oldest first.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "at",
+            "stream",
+            "line"
+          ],
+          "properties": {
+            "at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was written."
+            },
+            "stream": {
+              "type": "string",
+              "enum": [
+                "stdout",
+                "stderr",
+                "info",
+                "warn",
+                "error"
+              ],
+              "description": "Which stream."
+            },
+            "line": {
+              "type": "string",
+              "description": "The text."
+            }
+          }
+        }
+      }
+    }
+  },
   "http/problem.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/problem.v1.json",
@@ -368,6 +476,21 @@ export const SCHEMAS = {
           "$ref": "workload-submission.v1.json"
         },
         "description": "The submissions, answered in this order."
+      }
+    }
+  },
+  "http/workload-command.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-command.v1.json",
+    "title": "CommandRequest",
+    "description": "Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.",
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+      "reason": {
+        "type": "string",
+        "maxLength": 1000,
+        "description": "Why, for the record."
       }
     }
   },

@@ -66,6 +66,66 @@ fraction: number
 message?: (string | null)
 }
 
+// http/checkpoint-list.v1.json
+/**
+ * Committed checkpoints of a workload, newest first, without their data (GET /v1/workloads/{id}/checkpoints).
+ */
+export interface CheckpointListV1 {
+/**
+ * Newest first.
+ */
+items: {
+/**
+ * Sequence number within its attempt.
+ */
+seq: number
+/**
+ * Attempt that wrote it.
+ */
+attempt: number
+/**
+ * Size in bytes.
+ */
+size: number
+/**
+ * SHA-256 of the data (hex).
+ */
+sha256: string
+/**
+ * Where the data lives.
+ */
+storage: ("inline" | "blob")
+/**
+ * When it was committed.
+ */
+createdAt: string
+}[]
+}
+
+// http/log-list.v1.json
+/**
+ * Log lines of a workload, oldest first (GET /v1/workloads/{id}/logs).
+ */
+export interface LogListV1 {
+/**
+ * Oldest first.
+ */
+items: {
+/**
+ * When it was written.
+ */
+at: string
+/**
+ * Which stream.
+ */
+stream: ("stdout" | "stderr" | "info" | "warn" | "error")
+/**
+ * The text.
+ */
+line: string
+}[]
+}
+
 // http/problem.v1.json
 /**
  * An error (RFC 9457 problem+json).
@@ -230,6 +290,17 @@ export interface WorkloadBatchV1 {
  * @maxItems 1000
  */
 workloads: [WorkloadSubmissionV1, ...(WorkloadSubmissionV1)[]]
+}
+
+// http/workload-command.v1.json
+/**
+ * Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.
+ */
+export interface WorkloadCommandV1 {
+/**
+ * Why, for the record.
+ */
+reason?: string
 }
 
 // http/workload-list.v1.json

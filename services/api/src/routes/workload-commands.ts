@@ -1,6 +1,13 @@
 import { Hono } from 'hono';
-import { FINAL_STATUSES, SUBJECTS, WORKLOAD_STATUS, envelope, publishOne } from '@niyanta/messages';
-import type { CommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
+import {
+  FINAL_STATUSES,
+  SUBJECTS,
+  WORKLOAD_STATUS,
+  envelope,
+  publishOne,
+  validateHttp,
+} from '@niyanta/messages';
+import type { CommandV1, WorkloadCommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { MAX_BODY_BYTES, readOptionalJsonBody } from '../body.js';
 import { ConflictError, UnavailableError, ValidationError } from '../errors.js';
@@ -22,36 +29,20 @@ export const HTTP_COMMANDS = {
 } as const satisfies Record<string, { allowed: (s: WorkloadStatus) => boolean }>;
 export type HttpCommand = keyof typeof HTTP_COMMANDS;
 
-const REASON_MAX_LENGTH = 1000;
-
-/** The optional body `{ reason? }`; unknown fields are refused like everywhere else. */
-function parseCommandBody(body: unknown): { reason?: string } {
+/** The optional body `{ reason? }` (schemas/http/workload-command.v1.json). */
+function parseCommandBody(body: unknown): WorkloadCommandV1 {
   if (body === undefined) return {};
-  const errors: RequestFieldError[] = jsonLimitErrors(body);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    errors.push({ path: '', in: 'body', message: 'must be an object (or leave the body empty)' });
-  } else {
-    for (const [key, value] of Object.entries(body)) {
-      if (key !== 'reason')
-        errors.push({ path: `/${key}`, in: 'body', message: 'is not an allowed field' });
-      else if (typeof value !== 'string')
-        errors.push({ path: '/reason', in: 'body', message: 'must be string' });
-      else if (value.length > REASON_MAX_LENGTH) {
-        errors.push({
-          path: '/reason',
-          in: 'body',
-          message: `must NOT have more than ${REASON_MAX_LENGTH} characters`,
-        });
-      }
-    }
-  }
+  const errors: RequestFieldError[] = [
+    ...jsonLimitErrors(body),
+    ...validateHttp('workloadCommand', body).map((e) => ({ ...e, in: 'body' as const })),
+  ];
   if (errors.length > 0) {
     throw new ValidationError(
       `invalid body: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
       errors,
     );
   }
-  return body as { reason?: string };
+  return body as WorkloadCommandV1;
 }
 
 function refusal(command: HttpCommand, workload: WorkloadV1): ConflictError {
