@@ -139,6 +139,8 @@ export function createRunUpdateHandler(deps: {
               to: WORKLOAD_STATUS.RUNNING,
               attempt: row!.attempt,
               started: true,
+              // The message's time is when the run began on the worker, one hop before now.
+              startedAt: value.time,
               reason: `started on ${value.workerId}`,
             });
           }

@@ -38,6 +38,8 @@ export interface Change {
   finished?: 'now' | 'clear';
   /** Sets started_at once (the first run). */
   started?: boolean;
+  /** When the run started by the worker's clock (kept within created_at..now); default now(). */
+  startedAt?: string;
   /** Raises max_attempts to at least this. */
   minMaxAttempts?: number;
 }
@@ -72,6 +74,7 @@ interface ChangeRecord {
   delay_ms: number | null;
   finished: 'keep' | 'now' | 'clear';
   started: boolean;
+  started_at: string | null;
   min_max_attempts: number | null;
 }
 
@@ -96,6 +99,7 @@ function toRecord(c: Change): ChangeRecord {
     delay_ms: c.runAfterMs ?? null,
     finished: c.finished ?? 'keep',
     started: c.started ?? false,
+    started_at: c.startedAt ?? null,
     min_max_attempts: c.minMaxAttempts ?? null,
   };
 }
@@ -127,14 +131,18 @@ export async function applyChanges(
         when 'delay' then now() + v.delay_ms * interval '1 millisecond'
         else w.run_at end,
       finished_at = case v.finished when 'now' then now() when 'clear' then null else w.finished_at end,
-      started_at = case when v.started then coalesce(w.started_at, now()) else w.started_at end,
+      started_at = case when v.started then coalesce(
+        w.started_at,
+        greatest(w.created_at, least(now(), v.started_at::timestamptz)),
+        now()) else w.started_at end,
       max_attempts = greatest(w.max_attempts, coalesce(v.min_max_attempts, 0)),
       updated_at = now()
     from jsonb_to_recordset(${records}::jsonb) as v(
       id uuid, from_status text, to_status text, attempt int, inc_attempt boolean,
       set_worker boolean, worker_id text, set_result boolean, result jsonb, set_error boolean, error jsonb,
       set_progress boolean, progress jsonb, set_pending_reason boolean, pending_reason text,
-      run_at_mode text, delay_ms bigint, finished text, started boolean, min_max_attempts int)
+      run_at_mode text, delay_ms bigint, finished text, started boolean, started_at text,
+      min_max_attempts int)
     where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
     returning w.*`.execute(trx);
   const byId = new Map(changes.map((c) => [c.id, c]));
