@@ -89,8 +89,6 @@ function components(): JsonObject {
   return schemas;
 }
 
-const dateTime = { type: 'string', format: 'date-time' } as const;
-
 /** Answers of the system endpoints (not part of the workload contract). */
 const LOCAL_SCHEMAS: JsonObject = {
   Health: {
