@@ -1,0 +1,47 @@
+import { createDb, migrateDb, MIGRATIONS } from '@niyanta/db';
+import { createTestDatabase } from '@niyanta/testing';
+import { sql } from 'kysely';
+
+describe('migrations', () => {
+  it('are applied once and running them again changes nothing', async () => {
+    await using database = await createTestDatabase(); // cloned from a migrated template
+    const db = createDb(database.url, { max: 2 });
+    try {
+      expect(await migrateDb(db)).toEqual([]);
+      const applied = await sql<{
+        name: string;
+      }>`select name from kysely_migration order by name`.execute(db);
+      expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(MIGRATIONS));
+      // Two concurrent runs (two services starting at once) both succeed.
+      await expect(Promise.all([migrateDb(db), migrateDb(db)])).resolves.toEqual([[], []]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('creates the default tenant, the queue and list indexes, and no foreign key on events', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const tenants = await db.selectFrom('tenants').select('id').execute();
+      expect(tenants.map((t) => t.id)).toContain('default');
+      const indexes = await sql<{ indexname: string }>`
+        select indexname from pg_indexes where tablename = 'workloads'`.execute(db);
+      expect(indexes.rows.map((r) => r.indexname)).toEqual(
+        expect.arrayContaining([
+          'workloads_queue',
+          'workloads_tenant_idempotency_key',
+          'workloads_tenant_id',
+          'workloads_tenant_status_id',
+          'workloads_tenant_type_id',
+        ]),
+      );
+      const fks = await sql<{ conname: string }>`
+        select conname from pg_constraint
+        where conrelid = 'workload_events'::regclass and contype = 'f'`.execute(db);
+      expect(fks.rows).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
