@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 
-const [type = 'sleep', inputJson = '{"durationMs":2000}', idempotencyKey] = process.argv.slice(2);
+const [type = 'sleep', inputJson = '{"durationMs":2000}', keyArg] = process.argv.slice(2);
+// An empty key is no key (the schema refuses an empty idempotencyKey).
+const idempotencyKey = keyArg === '' ? undefined : keyArg;
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const tenant = process.env.TENANT ?? 'default';
 
@@ -39,7 +41,7 @@ const submission = {
   id: uuidv7(),
   type,
   input,
-  ...(idempotencyKey ? { idempotencyKey } : {}),
+  ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
 };
 // The broker drops a second message with the same id inside its duplicate window.
 const msgID = `${tenant}:${idempotencyKey ?? submission.id}`;

@@ -8,6 +8,7 @@ import {
   SUBJECTS,
   uuidv7,
   validateHttp,
+  validateMessage,
 } from '@niyanta/messages';
 
 describe('HTTP body validation', () => {
@@ -52,10 +53,31 @@ describe('HTTP body validation', () => {
     expect(validateHttp('workloadBatch', { workloads: many })[0]?.message).toMatch(/1000/);
   });
 
-  it('checks runAt is RFC 3339', () => {
+  it('checks runAt is RFC 3339 within years 1970 to 9999, without a leap second', () => {
+    for (const runAt of [
+      'tomorrow',
+      '0000-01-01T00:00:00Z',
+      '9999-12-31T23:59:60Z',
+      '1969-12-31T23:59:59Z',
+    ]) {
+      expect(validateHttp('workloadSubmission', { type: 't', input: 1, runAt })[0]?.path).toBe(
+        '/runAt',
+      );
+    }
     expect(
-      validateHttp('workloadSubmission', { type: 't', input: 1, runAt: 'tomorrow' })[0]?.path,
-    ).toBe('/runAt');
+      validateHttp('workloadSubmission', {
+        type: 't',
+        input: 1,
+        runAt: '2030-05-01T10:00:00+02:00',
+      }),
+    ).toEqual([]);
+  });
+
+  it('requires a UUIDv7 id on a broker submission', () => {
+    const v4 = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+    const envelope = { schemaVersion: 1, id: v4, type: 't', input: 1 };
+    expect(validateMessage('submission', envelope).map((e) => e.path)).toEqual(['/id']);
+    expect(validateMessage('submission', { ...envelope, id: uuidv7() })).toEqual([]);
   });
 });
 

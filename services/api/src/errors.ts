@@ -30,6 +30,15 @@ export class ProblemError extends ApiError {
   ) {
     super(detail, extra.cause === undefined ? undefined : { cause: extra.cause });
   }
+
+  /**
+   * What the problem's `errors` array says: every 4xx names what is wrong, so a request-level
+   * refusal (no single field) still gets one entry, about the body.
+   */
+  fieldErrors(): RequestFieldError[] {
+    if (this.extra.errors && this.extra.errors.length > 0) return this.extra.errors;
+    return this.status < 500 ? [{ path: '', in: 'body', message: this.message }] : [];
+  }
 }
 
 /** 400: a field, parameter or the body is invalid. */
@@ -56,6 +65,10 @@ export class WorkloadNotFoundError extends NotFoundError {
       `no workload ${workloadId}: check the id (after a 202 answer it may not be in PostgreSQL yet; retry shortly)`,
     );
   }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: 'id', in: 'path', message: `no workload ${this.workloadId}` }];
+  }
 }
 
 /** 409: the request does not fit the workload's current status. */
@@ -67,6 +80,10 @@ export class ConflictError extends ProblemError {
     readonly currentStatus: string,
   ) {
     super(409, 'conflict', 'Conflict with the current status', detail);
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: 'id', in: 'path', message: this.message }];
   }
 }
 
@@ -83,6 +100,10 @@ export class PayloadTooLargeError extends ProblemError {
       { headers: { Connection: 'close' } },
     );
   }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: '', in: 'body', message: `is over ${this.limitBytes} bytes` }];
+  }
 }
 
 /** 415: the body is not JSON by its content type. */
@@ -95,6 +116,10 @@ export class UnsupportedMediaTypeError extends ProblemError {
       'Unsupported media type',
       `content type ${contentType === undefined ? '(none)' : `"${contentType}"`} is not accepted: send the body as application/json`,
     );
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: 'content-type', in: 'header', message: 'must be application/json' }];
   }
 }
 

@@ -67,7 +67,7 @@ export function errorToResponse(err: unknown, c: Context, log: Logger): Response
         title: err.title,
         status: err.status,
         detail: err.message,
-        ...(err.extra.errors && err.extra.errors.length > 0 ? { errors: err.extra.errors } : {}),
+        ...(err.status < 500 ? { errors: err.fieldErrors() } : {}),
       },
       err.extra.headers,
     );
@@ -86,6 +86,9 @@ export function errorToResponse(err: unknown, c: Context, log: Logger): Response
       title: err.message || 'Request failed',
       status,
       detail: err.message || `the request failed with status ${status}`,
+      ...(status < 500
+        ? { errors: [{ path: '', in: 'body' as const, message: err.message || 'is not accepted' }] }
+        : {}),
     });
   }
   log.error(

@@ -454,6 +454,8 @@ describe('bad input', () => {
         title: expect.any(String),
         detail: expect.any(String),
       });
+      // Every refusal names what is wrong in `errors`, even a request-level one (415, 413).
+      expect(problem.errors?.length).toBeGreaterThan(0);
       if (c.field !== undefined) expect(problem.errors?.map((e) => e.path)).toContain(c.field);
       if (c.detail) expect(problem.detail).toMatch(c.detail);
       expect(await submitLastSeq()).toBe(before);
@@ -498,6 +500,9 @@ describe('bad input', () => {
     const res = await fetch(`${base}/v1/workloads/${uuidv7()}`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await res.json()) as Problem).errors).toEqual([
+      { path: 'id', in: 'path', message: expect.stringMatching(/^no workload /) },
+    ]);
     const route = await fetch(`${base}/v1/nothing-here`);
     expect(route.status).toBe(404);
     expect(route.headers.get('content-type')).toBe('application/problem+json');
@@ -515,7 +520,9 @@ describe('commands', () => {
     const before = await commandMessages();
     const res = await post(`/v1/workloads/${id}/cancel`, '');
     expect(res.status).toBe(409);
-    expect(((await res.json()) as Problem).detail).toContain('already ended with status COMPLETED');
+    const problem = (await res.json()) as Problem;
+    expect(problem.detail).toContain('already ended with status COMPLETED');
+    expect(problem.errors).toEqual([{ path: 'id', in: 'path', message: problem.detail }]);
     expect(await commandMessages()).toBe(before);
   });
 

@@ -64,7 +64,7 @@ describe('exec workload', () => {
     const outcome = await runAttempt(exec, {
       ...base,
       input: {
-        command: '/bin/sh',
+        command: 'sh',
         args: ['-c', 'printf "a\\r\\nb\\n$GREETING in $(pwd)"'],
         env: { GREETING: 'hello' },
         cwd: '/tmp',
@@ -132,18 +132,51 @@ describe('exec workload', () => {
     await waitFor(() => !pids.some(isAlive));
   });
 
-  it('matches the allow list by basename', async () => {
-    // Only "sh" is allowed; "/bin/sh" passes by its basename.
-    expect(
-      await runAttempt(exec, {
+  it('matches the allow list exactly: a path ending in an allowed name is refused', async () => {
+    // Only "sh" is allowed: "/tmp/x/sh" (or even "/bin/sh") is another program as far as the list goes.
+    for (const command of ['/bin/sh', '/tmp/evil/sh']) {
+      const outcome = await runAttempt(exec, {
         ...base,
-        input: { command: '/bin/sh', args: ['-c', 'exit 0'] },
+        input: { command, args: ['-c', 'exit 0'] },
         host: recordingHost().host,
-      }),
-    ).toEqual({
-      outcome: 'succeeded',
-      result: { exitCode: 0 },
+      });
+      expect(outcome).toMatchObject({ outcome: 'failed', error: { code: 'COMMAND_NOT_ALLOWED' } });
+    }
+  });
+
+  it('looks an allowed name up on the worker PATH, and refuses env that steers the program', async () => {
+    const { host, lines } = recordingHost();
+    // An input PATH must not redirect "sh" to a planted program.
+    const refused = await runAttempt(exec, {
+      ...base,
+      input: { command: 'sh', args: ['-c', 'echo ok'], env: { PATH: '/tmp/evil' } },
+      host,
     });
+    expect(refused).toMatchObject({ outcome: 'failed', error: { code: 'ENV_NOT_ALLOWED' } });
+    for (const key of ['LD_PRELOAD', 'NODE_OPTIONS']) {
+      const out = await runAttempt(exec, {
+        ...base,
+        input: { command: 'sh', args: ['-c', 'exit 0'], env: { [key]: '/tmp/evil.so' } },
+        host,
+      });
+      expect(out).toMatchObject({ outcome: 'failed', error: { code: 'ENV_NOT_ALLOWED' } });
+    }
+    const ok = await runAttempt(exec, {
+      ...base,
+      input: { command: 'sh', args: ['-c', 'echo "$GREETING"'], env: { GREETING: 'hello' } },
+      host,
+    });
+    expect(ok).toEqual({ outcome: 'succeeded', result: { exitCode: 0 } });
+    expect(lines).toContainEqual({ stream: 'stdout', line: 'hello' });
+  });
+
+  it("lets '*' run any path with any env", async () => {
+    const outcome = await runAttempt(createExecWorkload('*'), {
+      ...base,
+      input: { command: '/bin/sh', args: ['-c', 'exit 0'], env: { PATH: '/usr/bin:/bin' } },
+      host: recordingHost().host,
+    });
+    expect(outcome).toEqual({ outcome: 'succeeded', result: { exitCode: 0 } });
   });
 });
 

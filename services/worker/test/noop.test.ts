@@ -17,12 +17,12 @@ describe('noop workload', () => {
     });
   });
 
-  it('rejects an input that is not an object', async () => {
-    expect(
-      await runAttempt(noopWorkload, { workloadId: 'w', attempt: 1, input: [1], host }),
-    ).toMatchObject({
-      outcome: 'failed',
-      error: { code: 'INVALID_INPUT', message: expect.stringContaining('(root) must be object') },
-    });
+  it('takes any JSON value: numbers, null, arrays', async () => {
+    for (const input of [1, null, [1, 'two'], 'text']) {
+      expect(await runAttempt(noopWorkload, { workloadId: 'w', attempt: 1, input, host })).toEqual({
+        outcome: 'succeeded',
+        result: input,
+      });
+    }
   });
 });

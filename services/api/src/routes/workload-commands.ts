@@ -45,10 +45,16 @@ function parseCommandBody(body: unknown): WorkloadCommandV1 {
   return body as WorkloadCommandV1;
 }
 
+const PAST_TENSE: Record<HttpCommand, string> = {
+  cancel: 'cancelled',
+  pause: 'paused',
+  resume: 'resumed',
+};
+
 function refusal(command: HttpCommand, workload: WorkloadV1): ConflictError {
   const { id, status } = workload;
   const detail = FINAL_STATUSES.includes(status)
-    ? `workload ${id} already ended with status ${status}: it cannot be ${command}d`
+    ? `workload ${id} already ended with status ${status}: it cannot be ${PAST_TENSE[command]}`
     : command === 'resume'
       ? `workload ${id} is ${status}, not PAUSED: only a paused workload can be resumed`
       : `workload ${id} is ${status}: only a PENDING, SCHEDULED or RUNNING workload can be paused`;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { basename } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { defineWorkload, WorkloadError } from '@niyanta/worker-sdk';
 import type { WorkloadContext, WorkloadDefinition } from '@niyanta/worker-sdk';
 
@@ -44,20 +45,51 @@ export function createExecWorkload(
       additionalProperties: false,
     },
     run(ctx: WorkloadContext, input: ExecInput): Promise<ExecResult> {
-      if (allowed && !allowed.has(input.command) && !allowed.has(basename(input.command))) {
+      if (!allowed) return runCommand(ctx, input, input.command);
+      // The command must be listed exactly as given: a path that merely ends in an allowed name
+      // is another program.
+      if (!allowed.has(input.command)) {
         throw new WorkloadError(
           `command "${input.command}" is not allowed on this worker. Add it to WORKER_EXEC_ALLOW (allowed: ${[...allowed].join(', ') || 'none'}).`,
           { code: 'COMMAND_NOT_ALLOWED', retryable: false },
         );
       }
-      return runCommand(ctx, input);
+      // With a list, the submitter must not steer which program or code runs: no loader
+      // variables, and a bare name is looked up on the WORKER's PATH, not the input's.
+      const steering = Object.keys(input.env ?? {}).filter((k) => STEERING_ENV.test(k));
+      if (steering.length > 0) {
+        throw new WorkloadError(
+          `env ${steering.join(', ')} may not be set when WORKER_EXEC_ALLOW lists commands: it would change which program or code runs.`,
+          { code: 'ENV_NOT_ALLOWED', retryable: false },
+        );
+      }
+      return runCommand(ctx, input, resolveOnWorkerPath(input.command));
     },
   });
 }
 
-function runCommand(ctx: WorkloadContext, input: ExecInput): Promise<ExecResult> {
+/** Environment variables that choose the program or inject code into it. */
+const STEERING_ENV = /^(PATH|LD_.*|DYLD_.*|NODE_OPTIONS|PYTHONPATH|PERL5LIB|RUBYOPT|BASH_ENV|ENV)$/;
+
+/** A bare command name resolved against the worker's own PATH (unchanged if not found or a path). */
+function resolveOnWorkerPath(command: string): string {
+  if (command.includes('/') || isAbsolute(command)) return command;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; try the next directory
+    }
+  }
+  return command; // spawn reports ENOENT: COMMAND_NOT_FOUND
+}
+
+function runCommand(ctx: WorkloadContext, input: ExecInput, program: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(input.command, input.args ?? [], {
+    const child = spawn(program, input.args ?? [], {
       shell: false,
       env: { ...process.env, ...input.env },
       cwd: input.cwd,

@@ -1,8 +1,8 @@
 import { defineWorkload } from '@niyanta/worker-sdk';
 
-/** `noop`: returns its input at once (for benchmarks of the platform itself). */
+/** `noop`: returns its input, any JSON value, at once (for benchmarks of the platform itself). */
 export const noopWorkload = defineWorkload({
   type: 'noop',
-  input: { type: 'object' },
-  run: (_ctx, input: Record<string, unknown>) => input,
+  input: { description: 'Any JSON value; it comes back as the result.' },
+  run: (_ctx, input: unknown) => input,
 });
