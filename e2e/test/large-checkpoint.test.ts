@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createS3BlobStore } from '@niyanta/blob-store';
 import type { BlobStore } from '@niyanta/blob-store';
@@ -38,8 +40,10 @@ interface CheckpointItem {
 let s3: S3Handle;
 let sys: System;
 let bucket: BlobStore;
+let releaseDir: string;
 
 beforeAll(async () => {
+  releaseDir = await mkdtemp(join(tmpdir(), 'large-checkpoint-'));
   s3 = await startS3Server();
   bucket = createS3BlobStore({
     bucket: s3.bucket,
@@ -67,6 +71,7 @@ afterAll(async () => {
   await sys?.[Symbol.asyncDispose]();
   await bucket?.close();
   await s3?.stop();
+  if (releaseDir !== undefined) await rm(releaseDir, { recursive: true, force: true });
 });
 
 /** Committed checkpoint rows of a workload, oldest first. */
@@ -112,15 +117,21 @@ async function waitForCheckpoints(workloadId: string, seqs: number[]) {
 
 describe('checkpoints too large for a broker message', () => {
   it('go to S3, resume on another worker after SIGKILL, and retention deletes the old objects', async () => {
+    const releaseFile = join(releaseDir, 'release');
     const w = await sys.submit({
       type: 'bigstate',
-      input: { bytes: STATE_BYTES, steps: STEPS, holdAt: HOLD_AT },
+      input: { bytes: STATE_BYTES, steps: STEPS, holdAt: HOLD_AT, releaseFile },
     });
 
     // Attempt 1 checkpoints steps 1..4: only the newest KEEP rows remain, each a blob in the
     // bucket; the object of step 1 is gone with its row.
     const first = await waitForCheckpoints(w.id, [2, 3, 4]);
-    expect(first.keys).toEqual([2, 3, 4].map((seq) => `checkpoints/${w.id}/1-${seq}.json`));
+    // Keys are `<attempt>-<seq>-<random 8 hex>.json`: no upload overwrites another's object.
+    const keyOf = (attempt: number, seq: number) =>
+      expect.stringMatching(
+        new RegExp(`^checkpoints/${w.id}/${attempt}-${seq}-[0-9a-f]{8}\\.json$`),
+      );
+    expect(first.keys).toEqual([2, 3, 4].map((seq) => keyOf(1, seq)));
     for (const row of first.rows) {
       expect(row).toMatchObject({ attempt: 1, storage: 'blob', data: null });
       expect(row.size).toBeGreaterThan(STATE_BYTES);
@@ -147,7 +158,19 @@ describe('checkpoints too large for a broker message', () => {
     await sys.services.get(victim)!.kill('SIGKILL');
 
     // Declared dead, back to PENDING, placed on the other worker with the blob checkpoint of
-    // step 4, which it downloads, verifies and continues from.
+    // step 4, which it downloads, verifies and continues from. Attempt 2's steps 5 and 6 push
+    // steps 2 and 3 out: rows and objects alike. The run holds after its last checkpoint until
+    // released: a checkpoint that reaches the checkpoint service after the workload ended is
+    // discarded, so the run must not end before step 6 is committed.
+    const last = await waitForCheckpoints(w.id, [4, 5, 6]);
+    expect(last.rows.map((r) => [r.attempt, r.seq, r.storage])).toEqual([
+      [1, 4, 'blob'],
+      [2, 5, 'blob'],
+      [2, 6, 'blob'],
+    ]);
+    expect(last.keys).toEqual([keyOf(1, 4), keyOf(2, 5), keyOf(2, 6)]);
+    await writeFile(releaseFile, '');
+
     const done = await sys.waitForStatus(w.id, 'COMPLETED', 60_000);
     expect(done).toMatchObject({ attempt: 2, workerId: heir });
     expect(done.result as BigstateResult).toEqual({
@@ -166,20 +189,12 @@ describe('checkpoints too large for a broker message', () => {
       ['RUNNING', 2],
       ['COMPLETED', 2],
     ]);
-
-    // Attempt 2's steps 5 and 6 pushed steps 2 and 3 out: rows and objects alike.
-    const last = await waitForCheckpoints(w.id, [4, 5, 6]);
-    expect(last.rows.map((r) => [r.attempt, r.seq, r.storage])).toEqual([
-      [1, 4, 'blob'],
-      [2, 5, 'blob'],
-      [2, 6, 'blob'],
+    expect((await rowsOf(w.id)).map((r) => [r.attempt, r.seq])).toEqual([
+      [1, 4],
+      [2, 5],
+      [2, 6],
     ]);
-    expect(last.keys).toEqual([
-      `checkpoints/${w.id}/1-4.json`,
-      `checkpoints/${w.id}/2-5.json`,
-      `checkpoints/${w.id}/2-6.json`,
-    ]);
-    const newest = await bucket.get(`checkpoints/${w.id}/2-6.json`);
+    const newest = await bucket.get(last.rows[2]!.blob_key!);
     expect(sha256(newest)).toBe(last.rows[2]!.sha256);
   });
 });

@@ -45,3 +45,27 @@ describe('migrations', () => {
     }
   });
 });
+
+describe('0004 requested_action', () => {
+  it('holds only cancel or pause, and only on an active run', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const insert = (status: string, action: string | null) =>
+        sql`
+          insert into workloads (id, tenant, type, status, priority, max_attempts, input, requested_action)
+          values (gen_random_uuid(), 'default', 't', ${status}, 500, 1, '{}', ${action})`.execute(
+          db,
+        );
+      await expect(insert('RUNNING', 'cancel')).resolves.toBeDefined();
+      await expect(insert('SCHEDULED', 'pause')).resolves.toBeDefined();
+      await expect(insert('PENDING', null)).resolves.toBeDefined();
+      await expect(insert('RUNNING', 'stop')).rejects.toThrow(/workloads_requested_action_check/);
+      await expect(insert('PENDING', 'cancel')).rejects.toThrow(
+        /workloads_requested_action_active_check/,
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+});

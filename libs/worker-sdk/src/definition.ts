@@ -23,6 +23,13 @@ export interface WorkloadContext<S = unknown> {
   progress(fraction: number, message?: string): void;
   /** Records a checkpoint; resolves once the host has made it durable. */
   checkpoint(state: S): Promise<void>;
+  /**
+   * Checkpoints `snapshot()` automatically for this run: every `intervalMs` (default: the
+   * definition's `checkpointIntervalMs`; none without either) and once more when the run is
+   * stopped for pause or drain. Replaces any snapshot registered before (including the
+   * definition's `snapshot`). The state stays the run's own: nothing is shared between runs.
+   */
+  autoCheckpoint(snapshot: () => S, options?: { intervalMs?: number }): void;
   readonly log: WorkloadLogger;
 }
 
@@ -34,8 +41,13 @@ export interface WorkloadDefinition<I = unknown, S = unknown, R = unknown> {
   input: JsonSchema;
   /** Runs one attempt; the result must be JSON-serialisable. */
   run(ctx: WorkloadContext<S>, input: I): Promise<R> | R;
-  /** State for automatic checkpoints (taken every `checkpointIntervalMs`). */
-  snapshot?(): S;
+  /**
+   * State of the run `ctx` for automatic checkpoints (taken every `checkpointIntervalMs` and when
+   * the run stops for pause or drain). A definition serves every run of its type at once, so key
+   * the state by the context (or, simpler, call `ctx.autoCheckpoint(snapshot)` in `run`).
+   */
+  snapshot?(ctx: WorkloadContext<S>): S;
+  /** Interval of automatic checkpoints, for `snapshot` and `ctx.autoCheckpoint`. */
   checkpointIntervalMs?: number;
 }
 

@@ -73,8 +73,13 @@ export async function runAttempt(
     if (timeoutMs !== undefined)
       timer = setTimeout(() => controller.abort(STOP_REASONS.timeout), timeoutMs);
 
-    const ctx = createContext(opts, controller.signal, () => finished);
-    const auto = startAutoCheckpoints(def, ctx, opts.host);
+    const auto = new AutoCheckpoints(def.checkpointIntervalMs, opts.host, () => finished);
+    const ctx = createContext(opts, controller.signal, () => finished, auto);
+    auto.attach(ctx);
+    if (typeof def.snapshot === 'function') {
+      const snapshot = def.snapshot.bind(def);
+      auto.register(() => snapshot(ctx));
+    }
     let result: unknown;
     let thrown: { error: unknown } | undefined;
     try {
@@ -89,7 +94,7 @@ export async function runAttempt(
       const reason = controller.signal.reason as StopReason;
       if (reason === STOP_REASONS.pause || reason === STOP_REASONS.drain) {
         // The run is handed back to continue elsewhere: save where it got to, within a bound.
-        await stopCheckpoint(def, ctx, opts.host, opts.stopCheckpointTimeoutMs);
+        await auto.stopCheckpoint(opts.stopCheckpointTimeoutMs);
       }
       return stopped(reason, timeoutMs);
     }
@@ -106,6 +111,7 @@ function createContext(
   opts: AttemptOptions,
   signal: AbortSignal,
   isFinished: () => boolean,
+  auto: AutoCheckpoints,
 ): WorkloadContext {
   const { host } = opts;
   const line = (message: string, fields?: Record<string, unknown>): string =>
@@ -156,81 +162,107 @@ function createContext(
       }
       await host.checkpoint(copy);
     },
-  };
-}
-
-/** Whether the definition asks for automatic checkpoints (a snapshot and an interval). */
-function autoCheckpointed(def: WorkloadDefinition): def is WorkloadDefinition & {
-  snapshot(): unknown;
-} {
-  return typeof def.snapshot === 'function';
-}
-
-/**
- * Checkpoints `def.snapshot()` every `def.checkpointIntervalMs` while the handler runs. A tick
- * is skipped while the previous checkpoint is still in flight; a failure is logged, not thrown
- * (the handler's own work goes on, and the next tick tries again).
- */
-function startAutoCheckpoints(
-  def: WorkloadDefinition,
-  ctx: WorkloadContext,
-  host: AttemptHost,
-): { stop(): void } {
-  const intervalMs = def.checkpointIntervalMs;
-  if (!autoCheckpointed(def) || intervalMs === undefined) return { stop() {} };
-  let inFlight = false;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (inFlight || stopped || ctx.signal.aborted) return;
-    inFlight = true;
-    void takeCheckpoint(def, ctx, host, 'automatic').finally(() => {
-      inFlight = false;
-    });
-  }, intervalMs);
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
+    autoCheckpoint(snapshot, options) {
+      if (typeof snapshot !== 'function') {
+        throw new WorkloadContextError(
+          `autoCheckpoint(snapshot) needs a function returning the state; got ${typeof snapshot}.`,
+        );
+      }
+      const intervalMs = options?.intervalMs;
+      if (
+        intervalMs !== undefined &&
+        !(typeof intervalMs === 'number' && Number.isInteger(intervalMs) && intervalMs > 0)
+      ) {
+        throw new WorkloadContextError(
+          `autoCheckpoint intervalMs must be a positive integer number of milliseconds; got ${String(intervalMs)}.`,
+        );
+      }
+      if (isFinished()) {
+        throw new WorkloadContextError(
+          `autoCheckpoint() called after attempt ${opts.attempt} of workload ${opts.workloadId} ended; register it in run().`,
+        );
+      }
+      auto.register(snapshot, intervalMs);
     },
   };
 }
 
-async function takeCheckpoint(
-  def: WorkloadDefinition & { snapshot(): unknown },
-  ctx: WorkloadContext,
-  host: AttemptHost,
-  what: string,
-): Promise<boolean> {
-  try {
-    await ctx.checkpoint(def.snapshot());
-    return true;
-  } catch (err) {
-    host.log('warn', `${what} checkpoint failed: ${(err as Error).message ?? String(err)}`);
-    return false;
-  }
-}
+/**
+ * The automatic checkpoints of one run: the snapshot registered last (the definition's, bound to
+ * this run's context, or the handler's own through `ctx.autoCheckpoint`) is checkpointed every
+ * interval while the handler runs and once more when the run stops for pause or drain. A tick is
+ * skipped while the previous checkpoint is still in flight; a failure is logged, not thrown (the
+ * handler's own work goes on, and the next tick tries again).
+ */
+class AutoCheckpoints {
+  #snapshot: (() => unknown) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = false;
+  #ended = false;
+  #ctx: WorkloadContext | undefined;
 
-/** The last automatic checkpoint of a run stopped for pause or drain, bounded by a timeout. */
-async function stopCheckpoint(
-  def: WorkloadDefinition,
-  ctx: WorkloadContext,
-  host: AttemptHost,
-  timeoutMs = STOP_CHECKPOINT_TIMEOUT_MS,
-): Promise<void> {
-  if (!autoCheckpointed(def)) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([takeCheckpoint(def, ctx, host, 'stop'), timedOut]);
-    if (result === 'timeout')
-      host.log(
-        'warn',
-        `stop checkpoint did not finish within ${timeoutMs} ms; stopping without it`,
-      );
-  } finally {
-    clearTimeout(timer);
+  constructor(
+    private readonly defaultIntervalMs: number | undefined,
+    private readonly host: AttemptHost,
+    private readonly isFinished: () => boolean,
+  ) {}
+
+  attach(ctx: WorkloadContext): void {
+    this.#ctx = ctx;
+  }
+
+  register(snapshot: () => unknown, intervalMs = this.defaultIntervalMs): void {
+    this.#snapshot = snapshot;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    // Registered from a stray callback after the handler returned: no timer to leak.
+    if (intervalMs === undefined || this.#ended) return;
+    this.#timer = setInterval(() => {
+      if (this.#inFlight || this.isFinished() || this.#ctx?.signal.aborted) return;
+      this.#inFlight = true;
+      void this.#take('automatic').finally(() => {
+        this.#inFlight = false;
+      });
+    }, intervalMs);
+  }
+
+  /** Ends the interval (the handler returned); the stop checkpoint may still follow. */
+  stop(): void {
+    this.#ended = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The last checkpoint of a run stopped for pause or drain, bounded by a timeout. */
+  async stopCheckpoint(timeoutMs = STOP_CHECKPOINT_TIMEOUT_MS): Promise<void> {
+    if (this.#snapshot === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const result = await Promise.race([this.#take('stop'), timedOut]);
+      if (result === 'timeout')
+        this.host.log(
+          'warn',
+          `stop checkpoint did not finish within ${timeoutMs} ms; stopping without it`,
+        );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #take(what: string): Promise<boolean> {
+    const snapshot = this.#snapshot;
+    const ctx = this.#ctx;
+    if (snapshot === undefined || ctx === undefined) return false;
+    try {
+      await ctx.checkpoint(snapshot());
+      return true;
+    } catch (err) {
+      this.host.log('warn', `${what} checkpoint failed: ${(err as Error).message ?? String(err)}`);
+      return false;
+    }
   }
 }
 

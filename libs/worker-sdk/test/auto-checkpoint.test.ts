@@ -1,5 +1,5 @@
 import { defineWorkload, runAttempt, STOP_REASONS } from '../src/index.js';
-import type { AttemptHost, WorkloadContext } from '../src/index.js';
+import type { AttemptHost, WorkloadContext, WorkloadDefinition } from '../src/index.js';
 import { recordingHost } from './fake-host.js';
 
 const base = { workloadId: 'wl-auto', attempt: 1, input: {} };
@@ -154,5 +154,109 @@ describe('automatic checkpoints', () => {
       line: 'automatic checkpoint failed: not ready yet',
     });
     expect(recorded.checkpoints[0]).toEqual({ calls: 2 });
+  });
+});
+
+describe('per-run automatic checkpoints', () => {
+  /** Two runs of `def` at once on one host each, both stopped for pause once both are running. */
+  async function twoPausedRuns(def: WorkloadDefinition<unknown, { n: number }>) {
+    const hosts = [recordingHost(), recordingHost()];
+    const controllers = [new AbortController(), new AbortController()];
+    const outcomes = Promise.all(
+      hosts.map((host, i) =>
+        runAttempt(def as WorkloadDefinition, {
+          workloadId: `wl-${i}`,
+          attempt: 1,
+          input: { n: (i + 1) * 10 },
+          host,
+          signal: controllers[i]!.signal,
+        }),
+      ),
+    );
+    return { hosts, controllers, outcomes };
+  }
+
+  it('checkpoints each run its own state registered with ctx.autoCheckpoint when two runs of one type stop', async () => {
+    let running = 0;
+    let bothRunning!: () => void;
+    const both = new Promise<void>((resolve) => (bothRunning = resolve));
+    const def = defineWorkload<{ n: number }, { n: number }>({
+      type: 'test.own-state',
+      input: { type: 'object' },
+      run: async (ctx, input) => {
+        const state = { n: input.n };
+        ctx.autoCheckpoint(() => state);
+        state.n += 1; // the snapshot reads the run's live state
+        if (++running === 2) bothRunning();
+        await untilAborted(ctx);
+      },
+    });
+    const { hosts, controllers, outcomes } = await twoPausedRuns(def);
+    await both;
+    for (const c of controllers) c.abort(STOP_REASONS.pause);
+    expect(await outcomes).toEqual([{ outcome: 'paused' }, { outcome: 'paused' }]);
+    expect(hosts[0]!.checkpoints).toEqual([{ n: 11 }]);
+    expect(hosts[1]!.checkpoints).toEqual([{ n: 21 }]);
+  });
+
+  it("calls the definition's snapshot with the run's context, so runs of one type keep their state apart", async () => {
+    const states = new Map<string, { n: number }>();
+    let ticks = 0;
+    let enough!: () => void;
+    const ticked = new Promise<void>((resolve) => (enough = resolve));
+    const def = defineWorkload<{ n: number }, { n: number }>({
+      type: 'test.keyed-state',
+      input: { type: 'object' },
+      checkpointIntervalMs: 5,
+      snapshot: (ctx) => {
+        if (++ticks === 4) enough();
+        return states.get(ctx.workloadId)!;
+      },
+      run: async (ctx, input) => {
+        states.set(ctx.workloadId, { n: input.n });
+        await untilAborted(ctx);
+      },
+    });
+    const { hosts, controllers, outcomes } = await twoPausedRuns(def);
+    await ticked;
+    for (const c of controllers) c.abort(STOP_REASONS.cancel);
+    await outcomes;
+    for (const [i, host] of hosts.entries()) {
+      expect(host.checkpoints.length).toBeGreaterThan(0);
+      expect(new Set(host.checkpoints.map((c) => JSON.stringify(c)))).toEqual(
+        new Set([JSON.stringify({ n: (i + 1) * 10 })]),
+      );
+    }
+  });
+
+  it('takes ctx.autoCheckpoint snapshots on the given interval, replacing the definition snapshot', async () => {
+    const { host, recorded, enough } = countingHost(2);
+    const def = defineWorkload({
+      type: 'test.own-interval',
+      input: { type: 'object' },
+      snapshot: () => ({ from: 'definition' }),
+      run: async (ctx: WorkloadContext) => {
+        ctx.autoCheckpoint(() => ({ from: 'run' }), { intervalMs: 5 });
+        await enough;
+        return 'done';
+      },
+    });
+    expect(await runAttempt(def, { ...base, host })).toEqual({
+      outcome: 'succeeded',
+      result: 'done',
+    });
+    expect(recorded.checkpoints.slice(0, 2)).toEqual([{ from: 'run' }, { from: 'run' }]);
+  });
+
+  it('refuses a bad autoCheckpoint interval, saying what it got', async () => {
+    const def = defineWorkload({
+      type: 'test.bad-interval',
+      input: { type: 'object' },
+      run: (ctx: WorkloadContext) => ctx.autoCheckpoint(() => 1, { intervalMs: 0 }),
+    });
+    expect(await runAttempt(def, { ...base, host: recordingHost() })).toMatchObject({
+      outcome: 'failed',
+      error: { message: expect.stringMatching(/intervalMs .* got 0/) },
+    });
   });
 });

@@ -388,6 +388,24 @@ describe('bad input', () => {
       field: '/input/s',
     },
     {
+      name: 'a lone surrogate in the input',
+      body: '{"type":"noop","input":{"s":"a\\ud800b"}}',
+      status: 400,
+      field: '/input/s',
+    },
+    {
+      name: 'runAt in year 0',
+      body: { type: 'noop', input: 1, runAt: '0000-01-01T00:00:00Z' },
+      status: 400,
+      field: '/runAt',
+    },
+    {
+      name: 'runAt with an offset PostgreSQL cannot store',
+      body: { type: 'noop', input: 1, runAt: '2030-01-01T00:00:00+20:00' },
+      status: 400,
+      field: '/runAt',
+    },
+    {
       name: 'input nested 200 levels deep',
       body: { type: 'noop', input: JSON.parse('['.repeat(200) + ']'.repeat(200)) as unknown },
       status: 400,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BlobNotFoundError, checkpointBlobPrefix } from '@niyanta/blob-store';
+import { BlobNotFoundError, checkpointBlobPrefix, InvalidBlobKeyError } from '@niyanta/blob-store';
 import type { BlobRef, BlobStore } from '@niyanta/blob-store';
 
 /** Whether a blob checkpoint's object is there as the message describes it. */
@@ -50,6 +50,9 @@ export async function verifyBlobCheckpoint(
   } catch (err) {
     if (err instanceof BlobNotFoundError)
       return { ok: false, permanent: true, reason: `blob "${blob.key}" does not exist` };
+    // A key no backend accepts (a control character, a ".." segment) fails the same way every time.
+    if (err instanceof InvalidBlobKeyError)
+      return { ok: false, permanent: true, reason: err.message };
     return {
       ok: false,
       permanent: false,

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { BlobStore } from '@niyanta/blob-store';
 import type { Database } from '@niyanta/db';
-import { decode, WORKLOAD_STATUS } from '@niyanta/messages';
+import { decode, FINAL_STATUSES, WORKLOAD_STATUS } from '@niyanta/messages';
 import type { CheckpointV1 } from '@niyanta/messages';
 import type { Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
@@ -22,14 +22,25 @@ const BLOB_RETRY_DELAY_MS = 2_000;
 /** Blob checkpoints verified at once (each reads its whole object). */
 const BLOB_VERIFY_CONCURRENCY = 4;
 
-const WRITABLE: readonly string[] = [WORKLOAD_STATUS.SCHEDULED, WORKLOAD_STATUS.RUNNING];
+/**
+ * Statuses in which the current attempt may still write. PAUSED and PENDING are in: the worker
+ * sends its stop checkpoint (pause, drain, before a retryable failure) and at once its completion,
+ * which the scheduler may apply first; the attempt only rises at the next placement, so a PAUSED
+ * or PENDING row on the same attempt means "this run just stopped" and its last state counts.
+ */
+const OPEN: readonly string[] = [
+  WORKLOAD_STATUS.SCHEDULED,
+  WORKLOAD_STATUS.RUNNING,
+  WORKLOAD_STATUS.PAUSED,
+  WORKLOAD_STATUS.PENDING,
+];
 
 /** What to do with a checkpoint, given its workload's current attempt and status. */
 export type Verdict =
   { action: 'store' } | { action: 'discard'; reason: string } | { action: 'retry'; reason: string };
 
 /**
- * Fencing: only the current attempt of a scheduled or running workload may write, so a worker
+ * Fencing: only the current attempt of a workload that has not ended may write, so a worker
  * declared dead that comes back cannot overwrite its successor's state. An attempt ahead of the
  * row means the placement transaction has not committed yet: retried a few times, then dropped.
  */
@@ -39,6 +50,8 @@ export function judge(
   deliveries: number,
 ): Verdict {
   if (fence === undefined) return { action: 'discard', reason: 'no such workload' };
+  if ((FINAL_STATUSES as readonly string[]).includes(fence.status))
+    return { action: 'discard', reason: `the workload is ${fence.status}` };
   if (cp.attempt < fence.attempt)
     return {
       action: 'discard',
@@ -50,10 +63,11 @@ export function judge(
       ? { action: 'retry', reason }
       : { action: 'discard', reason: `${reason} after ${deliveries} deliveries` };
   }
-  if (!WRITABLE.includes(fence.status))
+  if (!OPEN.includes(fence.status))
     return { action: 'discard', reason: `the workload is ${fence.status}` };
   // The same attempt number from another worker: an assignment of a placement that rolled back,
   // re-placed elsewhere with the same number. Only the recorded worker counts (as in the scheduler).
+  // A null worker (the run was paused, released or failed for a retry) accepts the attempt's own.
   if (cp.workerId !== undefined && fence.workerId != null && cp.workerId !== fence.workerId)
     return {
       action: 'discard',
@@ -62,11 +76,22 @@ export function judge(
   return { action: 'store' };
 }
 
+/** The messages of one (workload, attempt, seq): redeliveries carry the same state. */
+interface Candidate {
+  cp: CheckpointV1;
+  msgs: JsMsg[];
+}
+
+const deliveriesOf = (msgs: readonly JsMsg[]): number =>
+  Math.max(...msgs.map((m) => m.info.deliveryCount));
+
 /**
- * Handles a batch of checkpoint messages: fences them against the workloads in one query,
- * verifies the objects of blob checkpoints (size and sha256), stores the accepted ones and prunes
- * old ones in one transaction, acks, then deletes the objects of the pruned rows. Throwing (the
- * database is down) naks the whole batch for a retry.
+ * Handles a batch of checkpoint messages: a first fencing look at the workloads (one query, no
+ * lock) drops the plainly out-of-date ones, the objects of blob checkpoints are verified (size and
+ * sha256; slow, so outside any transaction), then one transaction locks the batch's workload rows,
+ * judges every checkpoint again on them, stores the accepted ones and prunes old ones. Acks (and
+ * terminates the rows the database refuses for their data) after the commit, then deletes the
+ * objects of the pruned rows. Throwing (the database is down) naks the whole batch for a retry.
  */
 export function createCheckpointHandler(deps: {
   db: Kysely<Database>;
@@ -111,29 +136,43 @@ export function createCheckpointHandler(deps: {
     }
     if (decoded.length === 0) return;
 
-    const fences = await readFences(db, [...new Set(decoded.map((d) => d.cp.workloadId))]);
     const toAck: JsMsg[] = [];
+    const toTerm: JsMsg[] = [];
     const toRetry: { msg: JsMsg; delayMs: number }[] = [];
-    // One row per (workload, attempt, seq): the last message wins, as a redelivery carries the same state.
-    const accepted = new Map<string, { cp: CheckpointV1; msgs: JsMsg[] }>();
-    for (const { msg, cp } of decoded) {
-      const verdict = judge(cp, fences.get(cp.workloadId), msg.info.deliveryCount);
+    const settle = (
+      { cp, msgs: held }: Candidate,
+      verdict: Exclude<Verdict, { action: 'store' }>,
+    ): void => {
       const fields = { workloadId: cp.workloadId, attempt: cp.attempt, seq: cp.seq };
-      if (verdict.action === 'store') {
-        const key = `${cp.workloadId}:${cp.attempt}:${cp.seq}`;
-        accepted.set(key, { cp, msgs: [...(accepted.get(key)?.msgs ?? []), msg] });
-      } else if (verdict.action === 'retry') {
+      if (verdict.action === 'retry') {
         log.info(
           { ...fields, reason: verdict.reason },
           'checkpoint ahead of its workload; retrying later',
         );
-        toRetry.push({ msg, delayMs: EARLY_NAK_DELAY_MS });
+        for (const msg of held) toRetry.push({ msg, delayMs: EARLY_NAK_DELAY_MS });
       } else {
         // A discarded blob checkpoint's object is left to the orphan sweep: its key may be one a
         // committed row refers to (a redelivery after the workload ended).
         log.info({ ...fields, reason: verdict.reason }, 'checkpoint discarded');
-        toAck.push(msg);
+        toAck.push(...held);
       }
+    };
+
+    // A first look, without locks: nothing is downloaded or encoded for a checkpoint that is
+    // already out of date. Only the judgement inside the insert transaction counts.
+    const firstLook = await readFences(db, [...new Set(decoded.map((d) => d.cp.workloadId))]);
+    // One row per (workload, attempt, seq): the last message wins, as a redelivery carries the same state.
+    const grouped = new Map<string, Candidate>();
+    for (const { msg, cp } of decoded) {
+      const key = `${cp.workloadId}:${cp.attempt}:${cp.seq}`;
+      grouped.set(key, { cp, msgs: [...(grouped.get(key)?.msgs ?? []), msg] });
+    }
+    const accepted = new Map<string, Candidate>();
+    for (const [key, candidate] of grouped) {
+      const { cp, msgs: held } = candidate;
+      const verdict = judge(cp, firstLook.get(cp.workloadId), deliveriesOf(held));
+      if (verdict.action === 'store') accepted.set(key, candidate);
+      else settle(candidate, verdict);
     }
 
     await forEachLimited(
@@ -160,21 +199,25 @@ export function createCheckpointHandler(deps: {
       },
     );
 
-    const rows: CheckpointRow[] = await Promise.all(
-      [...accepted.values()].map(async ({ cp }): Promise<CheckpointRow> => {
+    const rowsByKey = new Map<string, CheckpointRow>();
+    await Promise.all(
+      [...accepted.entries()].map(async ([key, { cp }]) => {
         const base = { workloadId: cp.workloadId, attempt: cp.attempt, seq: cp.seq };
-        if (cp.blob !== undefined)
-          return {
-            ...base,
-            storage: 'blob',
-            blobKey: cp.blob.key,
-            size: cp.blob.size,
-            sha256: cp.blob.sha256,
-          };
-        return { ...base, storage: 'inline', ...(await encodeState(cp.data)) };
+        rowsByKey.set(
+          key,
+          cp.blob !== undefined
+            ? {
+                ...base,
+                storage: 'blob',
+                blobKey: cp.blob.key,
+                size: cp.blob.size,
+                sha256: cp.blob.sha256,
+              }
+            : { ...base, storage: 'inline', ...(await encodeState(cp.data)) },
+        );
       }),
     );
-    for (const row of rows) {
+    for (const row of rowsByKey.values()) {
       if (row.storage === 'inline' && row.size > deps.inlineMaxBytes) {
         // Stored inline anyway: refusing would lose the run's progress, and the broker already carried it.
         log.warn(
@@ -188,23 +231,69 @@ export function createCheckpointHandler(deps: {
         );
       }
     }
+
     let prunedBlobKeys: string[] = [];
-    if (rows.length > 0) {
-      const stored = await db
-        .transaction()
-        .execute((trx) => storeCheckpoints(trx, rows, deps.keep));
+    if (accepted.size > 0) {
+      const outcome = await db.transaction().execute(async (trx) => {
+        // Judged again on the locked rows: the scheduler cannot move a workload to another
+        // attempt (or end it) between this verdict and the commit of the rows it lets in.
+        const fences = await readFences(
+          trx,
+          [...new Set([...accepted.values()].map((a) => a.cp.workloadId))],
+          { lock: true },
+        );
+        const storing: string[] = [];
+        const refused: { key: string; verdict: Exclude<Verdict, { action: 'store' }> }[] = [];
+        for (const [key, { cp, msgs: held }] of accepted) {
+          const verdict = judge(cp, fences.get(cp.workloadId), deliveriesOf(held));
+          if (verdict.action === 'store') storing.push(key);
+          else refused.push({ key, verdict });
+        }
+        const stored = await storeCheckpoints(
+          trx,
+          storing.map((key) => rowsByKey.get(key)!),
+          deps.keep,
+        );
+        return { storing, refused, stored };
+      });
+      const { storing, refused, stored } = outcome;
       prunedBlobKeys = stored.prunedBlobKeys;
+      for (const { key, verdict } of refused) settle(accepted.get(key)!, verdict);
+      const rejectedKeys = new Map(
+        stored.rejected.map((r) => [`${r.row.workloadId}:${r.row.attempt}:${r.row.seq}`, r]),
+      );
+      for (const key of storing) {
+        const { cp, msgs: held } = accepted.get(key)!;
+        const rejected = rejectedKeys.get(key);
+        if (rejected === undefined) {
+          toAck.push(...held);
+          continue;
+        }
+        log.error(
+          {
+            workloadId: cp.workloadId,
+            attempt: cp.attempt,
+            seq: cp.seq,
+            code: rejected.code,
+            reason: rejected.reason,
+          },
+          'checkpoint refused by the database for its data; terminating it',
+        );
+        toTerm.push(...held);
+      }
       log.debug(
         {
           stored: stored.inserted.length,
-          duplicates: rows.length - stored.inserted.length,
+          duplicates: storing.length - stored.inserted.length - stored.rejected.length,
+          refused: refused.length,
+          rejected: stored.rejected.length,
           pruned: stored.pruned,
         },
         'checkpoints stored',
       );
     }
-    for (const { msgs: held } of accepted.values()) toAck.push(...held);
     for (const msg of toAck) msg.ack();
+    for (const msg of toTerm) msg.term();
     for (const { msg, delayMs } of toRetry) msg.nak(delayMs);
     await deleteBlobs(deps.blobs, prunedBlobKeys, log, 'pruned');
   };

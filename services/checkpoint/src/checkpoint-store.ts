@@ -11,17 +11,26 @@ export interface WorkloadFence {
   workerId?: string | null;
 }
 
-/** The current attempt and status of each of the workloads, in one query. */
+/**
+ * The current attempt, status and worker of each of the workloads, in one query. Outside a
+ * transaction it is only a first look (to skip work for checkpoints that are plainly out of date);
+ * with `lock` (inside the transaction that inserts) the rows are locked `FOR SHARE`, in id order,
+ * so the scheduler cannot move a workload to another attempt before that transaction ends: the
+ * verdict made on them holds until the rows are committed.
+ */
 export async function readFences(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   workloadIds: readonly string[],
+  opts: { lock?: boolean } = {},
 ): Promise<Map<string, WorkloadFence>> {
   if (workloadIds.length === 0) return new Map();
-  const rows = await db
+  let query = db
     .selectFrom('workloads')
     .select(['id', 'attempt', 'status', 'worker_id'])
-    .where('id', 'in', workloadIds)
-    .execute();
+    .where('id', 'in', workloadIds);
+  // Ordered, so that two transactions locking overlapping batches take the locks in one order.
+  if (opts.lock === true) query = query.orderBy('id').forShare();
+  const rows = await query.execute();
   return new Map(
     rows.map((r) => [r.id, { attempt: r.attempt, status: r.status, workerId: r.worker_id }]),
   );
@@ -38,23 +47,84 @@ export type CheckpointRow = {
   sha256: string;
 } & ({ storage: 'inline'; data: Buffer } | { storage: 'blob'; blobKey: string });
 
+/** A checkpoint the database refused (a data or constraint error): it can never be stored. */
+export interface RejectedCheckpoint {
+  row: CheckpointRow;
+  /** SQLSTATE of the error. */
+  code: string;
+  reason: string;
+}
+
 /**
  * Stores the checkpoints in one multi-row insert (a redelivered one is already there and is
- * skipped), then keeps only the newest `keep` (by seq) of each workload touched, in one delete.
- * Returns the keys actually inserted and the blob keys of the pruned rows: the caller deletes
- * those objects once the transaction has committed.
+ * skipped), then keeps only the newest `keep` (by attempt, seq) of each workload touched, in one
+ * delete. If the database refuses the insert for its data (SQLSTATE class 22 or 23), the rows are
+ * inserted one at a time instead and those refused are returned as `rejected`: one poison row must
+ * not hold back the rest of its batch forever. Returns the keys actually inserted and the blob keys
+ * of the pruned rows: the caller deletes those objects once the transaction has committed.
  */
 export async function storeCheckpoints(
   trx: Transaction<Database>,
   checkpoints: readonly CheckpointRow[],
   keep: number,
 ): Promise<{
-  inserted: { workloadId: string; seq: number }[];
+  inserted: { workloadId: string; attempt: number; seq: number }[];
+  rejected: RejectedCheckpoint[];
   pruned: number;
   prunedBlobKeys: string[];
 }> {
-  if (checkpoints.length === 0) return { inserted: [], pruned: 0, prunedBlobKeys: [] };
-  const inserted = await trx
+  if (checkpoints.length === 0)
+    return { inserted: [], rejected: [], pruned: 0, prunedBlobKeys: [] };
+  const rejected: RejectedCheckpoint[] = [];
+  let inserted: { workloadId: string; attempt: number; seq: number }[];
+  // A failed statement aborts the whole transaction; a savepoint keeps the locks and lets the
+  // rows be tried again one by one.
+  await sql`savepoint checkpoint_batch`.execute(trx);
+  try {
+    inserted = await insertRows(trx, checkpoints);
+    await sql`release savepoint checkpoint_batch`.execute(trx);
+  } catch (err) {
+    if (dataErrorCode(err) === undefined) throw err;
+    await sql`rollback to savepoint checkpoint_batch`.execute(trx);
+    inserted = [];
+    for (const row of checkpoints) {
+      await sql`savepoint checkpoint_row`.execute(trx);
+      try {
+        inserted.push(...(await insertRows(trx, [row])));
+        await sql`release savepoint checkpoint_row`.execute(trx);
+      } catch (rowErr) {
+        const code = dataErrorCode(rowErr);
+        if (code === undefined) throw rowErr;
+        await sql`rollback to savepoint checkpoint_row`.execute(trx);
+        rejected.push({ row, code, reason: (rowErr as Error).message });
+      }
+    }
+  }
+  const touched = [...new Set(checkpoints.map((c) => c.workloadId))];
+  const { rows: pruned } = await sql<{ blob_key: string | null }>`
+    delete from checkpoints c
+    using (
+      select workload_id, attempt, seq, row_number() over (partition by workload_id order by attempt desc, seq desc) as rn
+      from checkpoints
+      where workload_id = any(${touched}::uuid[])
+    ) ranked
+    where c.workload_id = ranked.workload_id and c.attempt = ranked.attempt and c.seq = ranked.seq
+      and ranked.rn > ${keep}
+    returning c.blob_key
+  `.execute(trx);
+  return {
+    inserted,
+    rejected,
+    pruned: pruned.length,
+    prunedBlobKeys: blobKeysOf(pruned),
+  };
+}
+
+async function insertRows(
+  trx: Transaction<Database>,
+  checkpoints: readonly CheckpointRow[],
+): Promise<{ workloadId: string; attempt: number; seq: number }[]> {
+  const rows = await trx
     .insertInto('checkpoints')
     .values(
       checkpoints.map((c) => ({
@@ -71,23 +141,20 @@ export async function storeCheckpoints(
     .onConflict((oc) => oc.columns(['workload_id', 'attempt', 'seq']).doNothing())
     .returning(['workload_id', 'attempt', 'seq'])
     .execute();
-  const touched = [...new Set(checkpoints.map((c) => c.workloadId))];
-  const { rows: pruned } = await sql<{ blob_key: string | null }>`
-    delete from checkpoints c
-    using (
-      select workload_id, attempt, seq, row_number() over (partition by workload_id order by attempt desc, seq desc) as rn
-      from checkpoints
-      where workload_id = any(${touched}::uuid[])
-    ) ranked
-    where c.workload_id = ranked.workload_id and c.attempt = ranked.attempt and c.seq = ranked.seq
-      and ranked.rn > ${keep}
-    returning c.blob_key
-  `.execute(trx);
-  return {
-    inserted: inserted.map((r) => ({ workloadId: r.workload_id, seq: r.seq })),
-    pruned: pruned.length,
-    prunedBlobKeys: blobKeysOf(pruned),
-  };
+  return rows.map((r) => ({ workloadId: r.workload_id, attempt: r.attempt, seq: r.seq }));
+}
+
+/**
+ * The SQLSTATE of an error that says the data itself is wrong (class 22, data exception, or 23,
+ * integrity constraint violation), so retrying the same row can never succeed; undefined for any
+ * other error. A unique violation of the checkpoints key is not one: `on conflict do nothing`
+ * absorbs it, so seeing it means a race another try resolves.
+ */
+export function dataErrorCode(err: unknown): string | undefined {
+  const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
+  if (typeof code !== 'string' || !/^2[23]/.test(code)) return undefined;
+  if (code === '23505' && constraint === 'checkpoints_pk') return undefined;
+  return code;
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { checkpointBlobKey, createFsBlobStore } from '@niyanta/blob-store';
+import { checkpointBlobKey, checkpointBlobPrefix, createFsBlobStore } from '@niyanta/blob-store';
 import type { BlobStore } from '@niyanta/blob-store';
 import { createDb } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
@@ -254,6 +254,10 @@ describe('checkpoint service', () => {
     await publishCheckpoint(workloadId, 2, 4, { blob: { ...good, size: good.size + 1 } });
     // Another workload's object (retention would delete it with this row).
     await publishCheckpoint(other, 1, 1, { blob: good });
+    // Under the prefix but a key no blob store accepts: it fails the same way on every delivery.
+    await publishCheckpoint(workloadId, 2, 5, {
+      blob: { ...good, key: `${checkpointBlobPrefix(workloadId)}../escape.json` },
+    });
     await allHandled();
     expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
     expect(await checkpointsOf(t.db, other)).toEqual([]);
@@ -362,6 +366,63 @@ describe('checkpoint service', () => {
       { message: 'the early checkpoint to be stored' },
     );
     expect(rows.map((r) => [r.seq, r.attempt])).toEqual([[1, 3]]);
+  });
+
+  it('judges the fence on the locked workload row, so a placement committing meanwhile wins', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    // The scheduler re-places the workload on attempt 3; its transaction has not committed when
+    // the checkpoint service, having read attempt 2, is about to insert attempt 2's checkpoint.
+    const placement = await t.db.startTransaction().execute();
+    try {
+      await placement
+        .updateTable('workloads')
+        .set({ status: 'SCHEDULED', attempt: 3, worker_id: 'w-new' })
+        .where('id', '=', workloadId)
+        .execute();
+      await publishCheckpoint(workloadId, 2, 1);
+      // Either the service waits for the placement's row lock (the fence is judged inside its
+      // insert transaction), or it stored the checkpoint without waiting (the bug).
+      await waitFor(
+        async () => {
+          const { rows } = await sql<{ n: number }>`
+            select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`.execute(t.db);
+          return rows[0]!.n > 0 || (await checkpointsOf(t.db, workloadId)).length > 0;
+        },
+        { message: 'the checkpoint service to wait for the placement or store the checkpoint' },
+      );
+      await placement.commit().execute();
+    } catch (err) {
+      await placement.rollback().execute();
+      throw err;
+    }
+    await allHandled();
+    expect(await checkpointsOf(t.db, workloadId)).toEqual([]);
+  });
+
+  it.each(['PAUSED', 'PENDING'])(
+    'stores the stop checkpoint of an attempt the scheduler already moved to %s',
+    async (status) => {
+      await using t = await setUp();
+      const workloadId = await insertWorkload(t.db, { status, attempt: 2 });
+      await publishCheckpoint(workloadId, 2, 4, { workerId: 'w-a', data: { step: 4 } });
+      await allHandled();
+      const rows = await checkpointsOf(t.db, workloadId);
+      expect(rows.map((r) => [r.attempt, r.seq])).toEqual([[2, 4]]);
+      expect(await decodeState(rows[0]!.data!)).toEqual({ step: 4 });
+    },
+  );
+
+  it('terminates only the checkpoint the database refuses, storing the rest of its batch', async () => {
+    await using t = await setUp();
+    const workloadId = await insertWorkload(t.db, { status: 'RUNNING', attempt: 2 });
+    // Stands in for any data error the message schema does not catch (SQLSTATE 23514).
+    await sql`alter table checkpoints add constraint poison_seq check (seq <> 13)`.execute(t.db);
+    await Promise.all([12, 13, 14].map((seq) => publishCheckpoint(workloadId, 2, seq)));
+    await allHandled();
+    const rows = await checkpointsOf(t.db, workloadId);
+    expect(rows.map((r) => r.seq)).toEqual([12, 14]);
   });
 
   it('expires the checkpoints of workloads finished longer ago than the TTL', async () => {

@@ -69,8 +69,11 @@ describe('checkpoint fencing', () => {
       action: 'discard',
       reason: 'the workload is COMPLETED',
     });
-    expect(judge({ attempt: 2 }, { attempt: 2, status: 'PENDING' }, 1)).toMatchObject({
+    // A PENDING row on the same attempt is a run that just stopped (stored); a row no run ever
+    // wrote to is not.
+    expect(judge({ attempt: 2 }, { attempt: 2, status: 'SUBMITTED' }, 1)).toMatchObject({
       action: 'discard',
+      reason: 'the workload is SUBMITTED',
     });
     expect(judge({ attempt: 1 }, undefined, 1)).toMatchObject({
       action: 'discard',

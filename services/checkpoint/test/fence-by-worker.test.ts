@@ -25,3 +25,43 @@ describe('checkpoint fencing by worker', () => {
     expect(judge({ attempt: 2 }, fence, 1)).toEqual({ action: 'store' });
   });
 });
+
+describe('checkpoint fencing around a stop (pause, drain, retryable failure)', () => {
+  // The worker sends its stop checkpoint and at once its completion; the scheduler may apply
+  // the completion first: same attempt, worker_id cleared.
+  it.each(['PAUSED', 'PENDING'])(
+    "stores the stopped attempt's checkpoint once the workload is %s with no worker",
+    (status) => {
+      const fence = { attempt: 2, status, workerId: null };
+      expect(judge({ attempt: 2, workerId: 'w-b' }, fence, 1)).toEqual({ action: 'store' });
+      expect(judge({ attempt: 2 }, fence, 1)).toEqual({ action: 'store' });
+    },
+  );
+
+  it.each(['PAUSED', 'PENDING'])(
+    'still discards an earlier attempt, or another worker, while %s',
+    (status) => {
+      expect(
+        judge({ attempt: 1, workerId: 'w-b' }, { attempt: 2, status, workerId: null }, 1),
+      ).toEqual({ action: 'discard', reason: 'attempt 1 is stale: the workload is on attempt 2' });
+      expect(
+        judge({ attempt: 2, workerId: 'w-a' }, { attempt: 2, status, workerId: 'w-b' }, 1),
+      ).toEqual({ action: 'discard', reason: "worker w-a is not the workload's worker w-b" });
+    },
+  );
+
+  it.each(['COMPLETED', 'FAILED', 'CANCELLED'])(
+    'discards the current attempt once the workload is %s, even from an attempt ahead',
+    (status) => {
+      const fence = { attempt: 2, status, workerId: null };
+      expect(judge({ attempt: 2, workerId: 'w-b' }, fence, 1)).toEqual({
+        action: 'discard',
+        reason: `the workload is ${status}`,
+      });
+      expect(judge({ attempt: 3 }, fence, 1)).toEqual({
+        action: 'discard',
+        reason: `the workload is ${status}`,
+      });
+    },
+  );
+});

@@ -13,13 +13,24 @@ import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/me
 import type { Kysely } from 'kysely';
 import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
-import { applyChanges, lockWorkloads, publishAfterCommit } from './transitions.js';
-import type { Change, Transition } from './transitions.js';
+import {
+  REQUESTED_ACTION,
+  applyChanges,
+  lockWorkloads,
+  publishAfterCommit,
+  recordRequests,
+} from './transitions.js';
+import type { Change, RequestedAction, RunRequest, Transition } from './transitions.js';
 
-/** What one command does to its workload: a status change, an order to its worker, or nothing. */
+/**
+ * What one command does to its workload: a status change, an order to its worker (with the
+ * request remembered on the row until the run ends), or nothing.
+ */
 export interface CommandDecision {
   change?: Change;
   control?: { workerId: string; action: ControlV1['action']; attempt: number };
+  /** Stored on the running workload, honoured however its run ends. */
+  request?: RequestedAction;
   /** Why nothing happens, for the log. */
   ignored?: string;
 }
@@ -57,11 +68,17 @@ export function decideCommand(
           control: stop('stop'),
         };
       }
-      // A running run ends with the worker's `cancelled` completion.
-      if (status === S.RUNNING) return { control: stop('stop') };
+      // A running run ends with the worker's `cancelled` completion; the stored request ends it
+      // CANCELLED also if the worker dies or the stop is lost before that.
+      if (status === S.RUNNING) return { control: stop('stop'), request: REQUESTED_ACTION.cancel };
       return { ignored: `cancel of a ${status} workload` };
     case 'pause':
-      if (status === S.RUNNING) return { control: stop('pause') };
+      if (status === S.RUNNING) {
+        // A cancel already asked outranks a pause.
+        if (row.requested_action === REQUESTED_ACTION.cancel)
+          return { ignored: 'pause of a workload being cancelled' };
+        return { control: stop('pause'), request: REQUESTED_ACTION.pause };
+      }
       if (status === S.PENDING)
         return { change: { ...base, to: S.PAUSED, pendingReason: null, reason: why('paused') } };
       if (status === S.SCHEDULED) {
@@ -79,6 +96,7 @@ export function decideCommand(
             to: S.PENDING,
             runAfterMs: null,
             pendingReason: null,
+            requestedAction: null,
             reason: why('resumed'),
           },
         };
@@ -95,6 +113,7 @@ export function decideCommand(
             runAfterMs: null,
             pendingReason: null,
             finished: 'clear',
+            requestedAction: null,
             reason: why('retry requested'),
           },
         };
@@ -141,6 +160,7 @@ export function createCommandHandler(deps: {
       while (remaining.length > 0) {
         const touched = new Set<string>();
         const changes: Change[] = [];
+        const requests: RunRequest[] = [];
         const next: typeof valid = [];
         for (const cmd of remaining) {
           const { workloadId, command, reason } = cmd.value;
@@ -163,6 +183,15 @@ export function createCommandHandler(deps: {
             touched.add(workloadId);
             changes.push(decision.change);
           }
+          if (decision.request) {
+            touched.add(workloadId);
+            requests.push({
+              id: workloadId,
+              status: row.status as WorkloadStatus,
+              attempt: row.attempt,
+              action: decision.request,
+            });
+          }
           if (decision.control) {
             controls.push({
               kind: 'control',
@@ -183,6 +212,7 @@ export function createCommandHandler(deps: {
           rows.set(t.row.id, t.row);
           applied.push(t);
         }
+        for (const r of await recordRequests(trx, requests)) rows.set(r.id, r);
         remaining = next;
       }
       if (controls.length > 0) {

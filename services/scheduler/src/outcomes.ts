@@ -14,28 +14,50 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import type { Logger } from './logger.js';
-import { applyChanges, lockWorkloads, publishAfterCommit } from './transitions.js';
+import {
+  REQUESTED_ACTION,
+  applyChanges,
+  lockWorkloads,
+  publishAfterCommit,
+} from './transitions.js';
 import type { Change } from './transitions.js';
 
 /** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
 
+/**
+ * Deliveries after which a message from a newer attempt is given up (about 10 s of waiting): a
+ * placement commits in milliseconds, so by then it rolled back, and its assignment's messages
+ * would otherwise come back forever (the consumers redeliver without limit).
+ */
+export const NEWER_ATTEMPT_MAX_DELIVERIES = 20;
+
 const ACTIVE_STATUSES: readonly string[] = [WORKLOAD_STATUS.SCHEDULED, WORKLOAD_STATUS.RUNNING];
 
 /** What to do with a run update or completion, given the workload's row. */
-export const FENCE = { apply: 'apply', discard: 'discard', later: 'later' } as const;
+export const FENCE = {
+  apply: 'apply',
+  discard: 'discard',
+  later: 'later',
+  /** A newer attempt that waited too long: its placement never committed. */
+  abandon: 'abandon',
+} as const;
 export type Fence = (typeof FENCE)[keyof typeof FENCE];
 
 /**
  * Fencing by attempt: only the current attempt of an active run may record anything. A newer
- * attempt than the row's means the placement transaction has not committed yet: try later.
+ * attempt than the row's means the placement transaction has not committed yet: try later, up
+ * to {@link NEWER_ATTEMPT_MAX_DELIVERIES} deliveries (`deliveries` counts this one).
  */
 export function fence(
   row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined,
   msg: { attempt: number; workerId: string },
+  deliveries = 1,
 ): Fence {
   if (!row) return FENCE.discard;
-  if (msg.attempt > row.attempt) return FENCE.later;
+  if (msg.attempt > row.attempt) {
+    return deliveries >= NEWER_ATTEMPT_MAX_DELIVERIES ? FENCE.abandon : FENCE.later;
+  }
   if (msg.attempt < row.attempt) return FENCE.discard;
   if (!ACTIVE_STATUSES.includes(row.status)) return FENCE.discard;
   // The same attempt from another worker: an assignment published by a placement that rolled
@@ -94,6 +116,24 @@ function logDiscard(
   );
 }
 
+function logAbandon(
+  log: Logger,
+  value: { workloadId: string; attempt: number },
+  row: WorkloadRow | undefined,
+  deliveries: number,
+  what: string,
+): void {
+  log.warn(
+    {
+      workloadId: value.workloadId,
+      attempt: value.attempt,
+      currentAttempt: row?.attempt ?? null,
+      deliveries,
+    },
+    `${what} of attempt ${value.attempt} discarded after ${deliveries} deliveries: the workload is still at attempt ${row?.attempt ?? 'none'}, so the placement that published that attempt never committed`,
+  );
+}
+
 /**
  * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
  * of each workload with ONE update and publishes a progress event (no workload_events row).
@@ -120,12 +160,16 @@ export function createRunUpdateHandler(deps: {
       const progress = new Map<string, RunUpdateV1>();
       for (const { msg, value } of updates) {
         const row = rows.get(value.workloadId);
-        const verdict = fence(row, value);
+        const verdict = fence(row, value, msg.info.deliveryCount);
         if (verdict === FENCE.later) {
           later.push(msg);
           continue;
         }
         acks.push(msg);
+        if (verdict === FENCE.abandon) {
+          logAbandon(log, value, row, msg.info.deliveryCount, `run update ${value.kind}`);
+          continue;
+        }
         if (verdict === FENCE.discard) {
           logDiscard(log, value, row, `run update ${value.kind}`);
           continue;
@@ -186,6 +230,63 @@ const UNKNOWN_ERROR: WorkloadError = {
   retryable: false,
 };
 
+/**
+ * The end a cancel or pause asked of the run imposes when the run stops without its own final
+ * word (`why` says how it stopped); undefined when nothing was asked.
+ */
+export function requestedEnd(
+  row: Pick<WorkloadRow, 'id' | 'status' | 'attempt' | 'requested_action'>,
+  eventWorkerId: string | null,
+  why: string,
+): Change | undefined {
+  const base = {
+    id: row.id,
+    from: row.status as WorkloadStatus,
+    attempt: row.attempt,
+    eventWorkerId,
+  };
+  switch (row.requested_action) {
+    case REQUESTED_ACTION.cancel:
+      return {
+        ...base,
+        to: WORKLOAD_STATUS.CANCELLED,
+        finished: 'now',
+        pendingReason: null,
+        reason: `cancelled as requested (${why})`,
+      };
+    case REQUESTED_ACTION.pause:
+      return {
+        ...base,
+        to: WORKLOAD_STATUS.PAUSED,
+        workerId: null,
+        pendingReason: null,
+        reason: `paused as requested (${why})`,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The change for a run that stopped without reporting an outcome (its worker died, or its
+ * attempt was lost): a requested cancel or pause, else back to PENDING to run again at once.
+ */
+export function unfinishedRunChange(row: WorkloadRow, why: string): Change {
+  return (
+    requestedEnd(row, row.worker_id, why) ?? {
+      id: row.id,
+      from: row.status as WorkloadStatus,
+      to: WORKLOAD_STATUS.PENDING,
+      attempt: row.attempt,
+      workerId: null,
+      eventWorkerId: row.worker_id,
+      pendingReason: why,
+      runAfterMs: null,
+      reason: why,
+    }
+  );
+}
+
 /** The change a completion makes to its (current, active) row. */
 export function completionChange(
   row: WorkloadRow,
@@ -215,6 +316,13 @@ export function completionChange(
     case 'failed': {
       const error = c.error ?? UNKNOWN_ERROR;
       if (error.retryable && row.attempt < row.max_attempts) {
+        // Asked to cancel or pause: no retry.
+        const asked = requestedEnd(
+          row,
+          c.workerId,
+          `attempt ${row.attempt} failed: ${error.message}`,
+        );
+        if (asked) return { ...asked, ...ran, error };
         const delayMs = retryBackoffMs(row.attempt, backoff.baseMs, backoff.maxMs, backoff.random);
         const why = `retrying in ${formatSeconds(delayMs)} after attempt ${row.attempt} failed: ${error.message}`;
         return {
@@ -236,16 +344,22 @@ export function completionChange(
     case 'cancelled':
       return { ...base, to: WORKLOAD_STATUS.CANCELLED, finished: 'now', reason: 'cancelled' };
     case 'paused':
+      // A cancel asked after the pause outranks it: a paused run is not finished.
+      if (row.requested_action === REQUESTED_ACTION.cancel) {
+        return requestedEnd(row, c.workerId, 'the run paused')!;
+      }
       return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
     case 'released':
-      return {
-        ...base,
-        to: WORKLOAD_STATUS.PENDING,
-        workerId: null,
-        runAfterMs: null,
-        pendingReason: null,
-        reason: `released by ${c.workerId}`,
-      };
+      return (
+        requestedEnd(row, c.workerId, `released by ${c.workerId}`) ?? {
+          ...base,
+          to: WORKLOAD_STATUS.PENDING,
+          workerId: null,
+          runAfterMs: null,
+          pendingReason: null,
+          reason: `released by ${c.workerId}`,
+        }
+      );
   }
 }
 
@@ -275,12 +389,18 @@ export function createCompletionHandler(deps: {
       const changes = new Map<string, Change>();
       for (const { msg, value } of completions) {
         const row = rows.get(value.workloadId);
-        const verdict = changes.has(value.workloadId) ? FENCE.discard : fence(row, value);
+        const verdict = changes.has(value.workloadId)
+          ? FENCE.discard
+          : fence(row, value, msg.info.deliveryCount);
         if (verdict === FENCE.later) {
           later.push(msg);
           continue;
         }
         acks.push(msg);
+        if (verdict === FENCE.abandon) {
+          logAbandon(log, value, row, msg.info.deliveryCount, `completion ${value.outcome}`);
+          continue;
+        }
         if (verdict === FENCE.discard) {
           logDiscard(log, value, row, `completion ${value.outcome}`);
           continue;
@@ -317,7 +437,7 @@ export function lostAttemptReason(
 /**
  * `scheduler-worker-dead`. A worker declared dead: it is forgotten by placement, its pending
  * assignments and consumers are removed from the broker, and its SCHEDULED and RUNNING workloads
- * go back to PENDING. A message with `attempts` (reconciliation) leaves the worker alone and
+ * go back to PENDING (or to CANCELLED/PAUSED when that was asked of them). A message with `attempts` (reconciliation) leaves the worker alone and
  * sends back just those attempts, if each is still the current one on that worker. Their attempt
  * rises at the next placement, which fences the old runs out.
  */
@@ -373,17 +493,7 @@ export function createWorkerDeadHandler(deps: {
           if (!l || l.attempt !== row.attempt || l.workerId !== row.worker_id) continue;
           why = lostAttemptReason(l.workerId, l.attempt, l.reason);
         }
-        changes.push({
-          id: row.id,
-          from: row.status as WorkloadStatus,
-          to: WORKLOAD_STATUS.PENDING,
-          attempt: row.attempt,
-          workerId: null,
-          eventWorkerId: row.worker_id,
-          pendingReason: why,
-          runAfterMs: null,
-          reason: why,
-        });
+        changes.push(unfinishedRunChange(row, why));
       }
       return applyChanges(trx, changes);
     });
@@ -392,7 +502,7 @@ export function createWorkerDeadHandler(deps: {
     if (deadIds.length > 0 || lost.size > 0) {
       log.info(
         { deadWorkers: deadIds, lostAttempts: lost.size, requeued: transitions.length },
-        'runs of dead workers and lost attempts back to PENDING',
+        'runs of dead workers and lost attempts back to PENDING (or ended as requested)',
       );
     }
     if (transitions.length > 0) deps.onRequeued();

@@ -42,7 +42,16 @@ export interface Change {
   startedAt?: string;
   /** Raises max_attempts to at least this. */
   minMaxAttempts?: number;
+  /**
+   * Sets (or with null clears) the cancel/pause asked of the run. Whatever this says, a change to
+   * a status other than SCHEDULED or RUNNING clears it: a request lives only as long as its run.
+   */
+  requestedAction?: RequestedAction | null;
 }
+
+/** What a user asked of an active run, remembered until the run ends. */
+export const REQUESTED_ACTION = { cancel: 'cancel', pause: 'pause' } as const;
+export type RequestedAction = (typeof REQUESTED_ACTION)[keyof typeof REQUESTED_ACTION];
 
 /** A change as applied: the row after it, and what it came from. */
 export interface Transition {
@@ -76,6 +85,8 @@ interface ChangeRecord {
   started: boolean;
   started_at: string | null;
   min_max_attempts: number | null;
+  set_requested_action: boolean;
+  requested_action: RequestedAction | null;
 }
 
 function toRecord(c: Change): ChangeRecord {
@@ -101,6 +112,8 @@ function toRecord(c: Change): ChangeRecord {
     started: c.started ?? false,
     started_at: c.startedAt ?? null,
     min_max_attempts: c.minMaxAttempts ?? null,
+    set_requested_action: c.requestedAction !== undefined,
+    requested_action: c.requestedAction ?? null,
   };
 }
 
@@ -136,13 +149,17 @@ export async function applyChanges(
         greatest(w.created_at, least(now(), v.started_at::timestamptz)),
         now()) else w.started_at end,
       max_attempts = greatest(w.max_attempts, coalesce(v.min_max_attempts, 0)),
+      requested_action = case
+        when v.to_status not in ('SCHEDULED', 'RUNNING') then null
+        when v.set_requested_action then v.requested_action
+        else w.requested_action end,
       updated_at = now()
     from jsonb_to_recordset(${records}::jsonb) as v(
       id uuid, from_status text, to_status text, attempt int, inc_attempt boolean,
       set_worker boolean, worker_id text, set_result boolean, result jsonb, set_error boolean, error jsonb,
       set_progress boolean, progress jsonb, set_pending_reason boolean, pending_reason text,
       run_at_mode text, delay_ms bigint, finished text, started boolean, started_at text,
-      min_max_attempts int)
+      min_max_attempts int, set_requested_action boolean, requested_action text)
     where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
     returning w.*`.execute(trx);
   const byId = new Map(changes.map((c) => [c.id, c]));
@@ -157,6 +174,34 @@ export async function applyChanges(
   });
   await insertEvents(trx, transitions);
   return transitions;
+}
+
+/** A cancel or pause asked of the run at `attempt` of a workload at `status`. */
+export interface RunRequest {
+  id: string;
+  status: WorkloadStatus;
+  attempt: number;
+  action: RequestedAction;
+}
+
+/**
+ * Records a cancel or pause asked of active runs (no status change, so no workload_events row
+ * and no status event: the run's end records it). Only rows still at `status` and `attempt`
+ * change; returns them as updated.
+ */
+export async function recordRequests(
+  trx: Executor,
+  requests: readonly RunRequest[],
+): Promise<WorkloadRow[]> {
+  if (requests.length === 0) return [];
+  const { rows } = await sql<WorkloadRow>`
+    update workloads w set requested_action = v.action, updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
+      as v(id uuid, status text, attempt int, action text)
+    where w.id = v.id and w.status = v.status and w.attempt = v.attempt
+      and w.status in ('SCHEDULED', 'RUNNING')
+    returning w.*`.execute(trx);
+  return rows;
 }
 
 /** Locks the rows of a batch's workloads, in id order so concurrent batches cannot deadlock. */

@@ -2,7 +2,12 @@ import type { WorkloadRow } from '@niyanta/db';
 import { envelope } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
 import { decideCommand } from '../src/commands.js';
-import { completionChange, fence } from '../src/outcomes.js';
+import {
+  NEWER_ATTEMPT_MAX_DELIVERIES,
+  completionChange,
+  fence,
+  unfinishedRunChange,
+} from '../src/outcomes.js';
 
 const row = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   id: '01900000-0000-7000-8000-000000000001',
@@ -28,6 +33,7 @@ const row = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   updated_at: new Date(),
   started_at: null,
   finished_at: null,
+  requested_action: null,
   ...over,
 });
 const completion = (over: Partial<CompletionV1>): CompletionV1 => ({
@@ -51,6 +57,74 @@ describe('fence', () => {
     );
     expect(fence(row(), { attempt: 2, workerId: 'w2' })).toBe('discard');
     expect(fence(undefined, { attempt: 2, workerId: 'w1' })).toBe('discard');
+  });
+
+  it('gives up on a newer attempt after about 20 deliveries: its placement never committed', () => {
+    expect(NEWER_ATTEMPT_MAX_DELIVERIES).toBe(20);
+    expect(fence(row(), { attempt: 3, workerId: 'w1' }, 19)).toBe('later');
+    expect(fence(row(), { attempt: 3, workerId: 'w1' }, 20)).toBe('abandon');
+    expect(fence(row(), { attempt: 3, workerId: 'w1' }, 500)).toBe('abandon');
+    // The cap is only for newer attempts: the current one applies however often it came.
+    expect(fence(row(), { attempt: 2, workerId: 'w1' }, 500)).toBe('apply');
+  });
+});
+
+describe('a requested cancel or pause', () => {
+  const cancel = { requested_action: 'cancel' as const };
+  const pause = { requested_action: 'pause' as const };
+  const retryable = { message: 'boom', code: 'X', retryable: true };
+
+  it('ends a run whose worker died or whose attempt was lost instead of running it again', () => {
+    expect(unfinishedRunChange(row(cancel), 'worker w1 declared dead')).toMatchObject({
+      from: 'RUNNING',
+      to: 'CANCELLED',
+      finished: 'now',
+      eventWorkerId: 'w1',
+      reason: 'cancelled as requested (worker w1 declared dead)',
+    });
+    expect(unfinishedRunChange(row(pause), 'attempt 2 lost on worker w1')).toMatchObject({
+      to: 'PAUSED',
+      workerId: null,
+      reason: 'paused as requested (attempt 2 lost on worker w1)',
+    });
+    expect(unfinishedRunChange(row(), 'worker w1 declared dead')).toMatchObject({
+      to: 'PENDING',
+      workerId: null,
+      runAfterMs: null,
+      pendingReason: 'worker w1 declared dead',
+    });
+  });
+
+  it('ends a released run or a retryable failure instead of a retry', () => {
+    expect(
+      completionChange(row(cancel), completion({ outcome: 'released' }), backoff),
+    ).toMatchObject({ to: 'CANCELLED', finished: 'now' });
+    expect(
+      completionChange(row(pause), completion({ outcome: 'released' }), backoff),
+    ).toMatchObject({ to: 'PAUSED', workerId: null });
+    const failed = completion({ outcome: 'failed', error: retryable });
+    const cancelled = completionChange(row(cancel), failed, backoff);
+    expect(cancelled).toMatchObject({ to: 'CANCELLED', error: retryable, started: true });
+    expect(cancelled.runAfterMs).toBeUndefined();
+    expect(completionChange(row(pause), failed, backoff)).toMatchObject({
+      to: 'PAUSED',
+      error: retryable,
+    });
+  });
+
+  it("leaves the run's own final word alone, except a pause overtaken by a cancel", () => {
+    expect(completionChange(row(cancel), completion({ result: 1 }), backoff).to).toBe('COMPLETED');
+    const notRetryable = { ...retryable, retryable: false };
+    expect(
+      completionChange(row(cancel), completion({ outcome: 'failed', error: notRetryable }), backoff)
+        .to,
+    ).toBe('FAILED');
+    expect(completionChange(row(pause), completion({ outcome: 'paused' }), backoff).to).toBe(
+      'PAUSED',
+    );
+    expect(completionChange(row(cancel), completion({ outcome: 'paused' }), backoff)).toMatchObject(
+      { to: 'CANCELLED', finished: 'now' },
+    );
   });
 });
 
@@ -122,6 +196,7 @@ describe('decideCommand', () => {
     });
     expect(decideCommand(row(), 'cancel')).toEqual({
       control: { workerId: 'w1', action: 'stop', attempt: 2 },
+      request: 'cancel',
     });
     expect(decideCommand(row({ status: 'COMPLETED' }), 'cancel').ignored).toMatch(/COMPLETED/);
   });
@@ -129,12 +204,21 @@ describe('decideCommand', () => {
   it('pauses, resumes and retries', () => {
     expect(decideCommand(row(), 'pause')).toEqual({
       control: { workerId: 'w1', action: 'pause', attempt: 2 },
+      request: 'pause',
     });
+    // A cancel already asked is not turned into a pause; a pause asked is turned into a cancel.
+    expect(decideCommand(row({ requested_action: 'cancel' }), 'pause').ignored).toMatch(
+      /being cancelled/,
+    );
+    expect(decideCommand(row({ requested_action: 'pause' }), 'cancel').request).toBe('cancel');
     expect(decideCommand(row({ status: 'SCHEDULED' }), 'pause')).toMatchObject({
       change: { to: 'PAUSED' },
       control: { action: 'stop' },
     });
-    expect(decideCommand(row({ status: 'PAUSED' }), 'resume').change?.to).toBe('PENDING');
+    expect(decideCommand(row({ status: 'PAUSED' }), 'resume').change).toMatchObject({
+      to: 'PENDING',
+      requestedAction: null,
+    });
     expect(decideCommand(row({ status: 'FAILED', attempt: 3 }), 'retry').change).toMatchObject({
       to: 'PENDING',
       minMaxAttempts: 4,

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import {
+  CONSUMERS,
   DEFAULT_TENANT,
   STREAMS,
   SUBJECTS,
@@ -10,7 +11,7 @@ import {
   uuidv7,
   workerConsumers,
 } from '@niyanta/messages';
-import type { EventV1, RejectedV1 } from '@niyanta/messages';
+import type { EventV1, RejectedV1, WorkerDeadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import {
   startFakeWorker,
@@ -199,7 +200,8 @@ describe('ingest', () => {
 
   it('rejects a valid submission PostgreSQL refuses without blocking the batch around it', async () => {
     const ok = submission('ingest-refused');
-    const refused = submission('ingest-refused', { runAt: '0000-01-01T00:00:00Z' });
+    // Valid JSON Schema, but jsonb refuses a lone surrogate (SQLSTATE 22P02).
+    const refused = submission('ingest-refused', { input: { text: '\ud800' } });
     const [, ack] = await publishAll(
       h.js,
       [ok, refused].map((s) => ({
@@ -512,6 +514,32 @@ describe('placement and runs', () => {
   });
 });
 
+describe('fencing of newer attempts', () => {
+  it('gives up on a completion of an attempt never placed after about 20 deliveries', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-future', types: ['future'] });
+    const s = submission('future');
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id, 1);
+    await worker.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    // As from an assignment whose placement rolled back: attempt 2 never reaches the row.
+    await worker.complete({ ...a, attempt: 2 }, 'succeeded', { result: 'from the future' });
+    const c = CONSUMERS.schedulerComplete;
+    await waitFor(
+      async () => {
+        const info = await h.jsm.consumers.info(c.stream, c.durable_name);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      // 20 deliveries 500 ms apart, with room to spare; without the cap it never drains.
+      { timeoutMs: 30_000, message: 'the completion of attempt 2 given up' },
+    );
+    expect(await workload(h, s.id)).toMatchObject({ status: 'RUNNING', attempt: 1, result: null });
+    // The current attempt still records its outcome.
+    await worker.complete(a, 'succeeded', { result: 'now' });
+    await waitForWorkload(h, s.id, (r) => r.status === 'COMPLETED', 'COMPLETED');
+  });
+});
+
 describe('commands', () => {
   const command = (workloadId: string, cmd: 'cancel' | 'pause' | 'resume' | 'retry') =>
     publishOne(h.js, {
@@ -548,6 +576,96 @@ describe('commands', () => {
     expect((await workload(h, s.id))!.status).toBe('RUNNING');
     await worker.complete(a, 'cancelled');
     await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+  });
+
+  const declareDead = (workerId: string, attempts?: WorkerDeadV1['attempts']) =>
+    publishOne(h.js, {
+      kind: 'workerDead',
+      subject: SUBJECTS.workerDead(workerId),
+      message: {
+        ...envelope(),
+        workerId,
+        lastHeartbeatAt: new Date().toISOString(),
+        reason: 'test',
+        ...(attempts ? { attempts } : {}),
+      },
+    });
+
+  it('ends a RUNNING workload CANCELLED when its worker dies before the cancelled completion', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-cancel-dies', types: ['cancel-dies'] });
+    await using heir = await startFakeWorker(h, { id: 'fw-cancel-heir', types: ['cancel-dies'] });
+    const s = submission('cancel-dies');
+    await submit(h, s);
+    const a = await waitFor(
+      () =>
+        worker.assignments.find((x) => x.workloadId === s.id) ??
+        heir.assignments.find((x) => x.workloadId === s.id),
+      { message: 'an assignment' },
+    );
+    const runner = worker.assignments.includes(a) ? worker : heir;
+    await runner.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await command(s.id, 'cancel');
+    await waitForWorkload(h, s.id, (r) => r.requested_action === 'cancel', 'the cancel stored');
+    await declareDead(runner.id);
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+    expect(row).toMatchObject({ attempt: 1, requested_action: null });
+    expect(row.finished_at).not.toBeNull();
+    expect((await events(s.id)).at(-1)).toMatchObject({
+      from_status: 'RUNNING',
+      to_status: 'CANCELLED',
+      worker_id: runner.id,
+      reason: `cancelled as requested (worker ${runner.id} declared dead: test)`,
+    });
+    // Not placed again: no second attempt reaches the other worker.
+    await waitConsumerDrained(h, 'schedulerWorkerDead');
+    const other = runner === worker ? heir : worker;
+    expect(other.assignments.filter((x) => x.workloadId === s.id)).toEqual([]);
+    expect(await workload(h, s.id)).toMatchObject({ status: 'CANCELLED', attempt: 1 });
+  });
+
+  it('ends a RUNNING workload PAUSED when its attempt is lost after a pause, and resume runs it again', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-pause-lost', types: ['pause-lost'] });
+    const s = submission('pause-lost');
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id, 1);
+    await worker.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await command(s.id, 'pause');
+    await waitFor(() => worker.controls.find((c) => c.workloadId === s.id), {
+      message: 'a pause control',
+    });
+    await waitForWorkload(h, s.id, (r) => r.requested_action === 'pause', 'the pause stored');
+    await declareDead(worker.id, [{ workloadId: s.id, attempt: 1 }]);
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'PAUSED', 'PAUSED');
+    expect(row).toMatchObject({ worker_id: null, requested_action: null, attempt: 1 });
+    expect((await events(s.id)).at(-1)?.reason).toBe(
+      'paused as requested (attempt 1 lost on worker fw-pause-lost: test)',
+    );
+    await command(s.id, 'resume');
+    const again = await worker.waitForAssignment(s.id, 2);
+    await worker.complete(again, 'released');
+    // A run handed back without a request goes back to PENDING and is placed again.
+    await worker.waitForAssignment(s.id, 3);
+  });
+
+  it('ends a RUNNING workload asked to cancel CANCELLED on a retryable failure, without a retry', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'fw-cancel-fails',
+      types: ['cancel-fails'],
+    });
+    const s = submission('cancel-fails', { maxAttempts: 5 });
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id, 1);
+    await worker.started(a);
+    await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
+    await command(s.id, 'cancel');
+    await waitForWorkload(h, s.id, (r) => r.requested_action === 'cancel', 'the cancel stored');
+    await worker.complete(a, 'failed', {
+      error: { message: 'interrupted', code: 'HANDLER_ERROR', retryable: true },
+    });
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'CANCELLED', 'CANCELLED');
+    expect(row).toMatchObject({ attempt: 1, run_at: null, requested_action: null });
   });
 
   it('pauses, resumes and retries', async () => {

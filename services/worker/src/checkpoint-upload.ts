@@ -56,7 +56,7 @@ export class CheckpointStorage {
 
   /**
    * The payload of checkpoint message `seq`: `{data}` for a small state, else `{blob}` once the
-   * JSON is uploaded under `checkpoints/<workloadId>/<attempt>-<seq>.json` (size and sha256
+   * JSON is uploaded under a fresh `checkpoints/<workloadId>/<attempt>-<seq>-<8 hex>.json` (size and sha256
    * measured while uploading). Returns the JSON's size too, for logs.
    */
   async payload(

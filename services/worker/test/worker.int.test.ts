@@ -423,7 +423,9 @@ describe('worker', () => {
     expect(ref).toMatchObject({
       seq: 1,
       blob: {
-        key: `checkpoints/${big.workloadId}/1-1.json`,
+        key: expect.stringMatching(
+          new RegExp(`^checkpoints/${big.workloadId}/1-1-[0-9a-f]{8}\\.json$`),
+        ),
         size: json.length,
         sha256: createHash('sha256').update(json).digest('hex'),
       },

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-checkpoint-attempt-key.js';
 import * as m0003 from './0003-events-without-foreign-key.js';
+import * as m0004 from './0004-workload-requested-action.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-checkpoint-attempt-key': m0002,
   '0003-events-without-foreign-key': m0003,
+  '0004-workload-requested-action': m0004,
 };

@@ -29,4 +29,6 @@ export interface WorkloadsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** A cancel or pause asked of the active run, honoured however the run ends; null otherwise. */
+  requested_action: 'cancel' | 'pause' | null;
 }

@@ -579,7 +579,8 @@ export const SCHEMAS = {
       "runAt": {
         "type": "string",
         "format": "date-time",
-        "description": "Do not start before this time (RFC 3339)."
+        "description": "Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).",
+        "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
       }
     }
   },
@@ -951,7 +952,8 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 1,
-        "description": "The attempt."
+        "maximum": 2147483647,
+        "description": "The attempt (a PostgreSQL integer)."
       },
       "workerId": {
         "type": "string",
@@ -960,7 +962,8 @@ export const SCHEMAS = {
       "seq": {
         "type": "integer",
         "minimum": 0,
-        "description": "Sequence number within the workload."
+        "maximum": 2147483647,
+        "description": "Sequence number within the workload (a PostgreSQL integer)."
       },
       "data": {
         "description": "The state, inline."
@@ -1632,7 +1635,8 @@ export const SCHEMAS = {
       "id": {
         "type": "string",
         "format": "uuid",
-        "description": "Workload id, chosen by the publisher (UUIDv7)."
+        "description": "Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).",
+        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
       },
       "type": {
         "type": "string",
@@ -1679,7 +1683,8 @@ export const SCHEMAS = {
       "runAt": {
         "type": "string",
         "format": "date-time",
-        "description": "Do not start before this time (RFC 3339)."
+        "description": "Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).",
+        "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
       }
     }
   },

@@ -350,7 +350,7 @@ timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
 /**
- * Do not start before this time (RFC 3339).
+ * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
 runAt?: string
 }
@@ -629,7 +629,7 @@ time: string
  */
 workloadId: string
 /**
- * The attempt.
+ * The attempt (a PostgreSQL integer).
  */
 attempt: number
 /**
@@ -637,7 +637,7 @@ attempt: number
  */
 workerId?: string
 /**
- * Sequence number within the workload.
+ * Sequence number within the workload (a PostgreSQL integer).
  */
 seq: number
 /**
@@ -1077,7 +1077,7 @@ export interface SubmissionV1 {
  */
 schemaVersion: 1
 /**
- * Workload id, chosen by the publisher (UUIDv7).
+ * Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).
  */
 id: string
 /**
@@ -1107,7 +1107,7 @@ timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
 /**
- * Do not start before this time (RFC 3339).
+ * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
 runAt?: string
 }
