@@ -143,6 +143,8 @@ export function createIngestHandler(deps: {
                 labels: JSON.stringify(s.labels ?? {}),
                 requirements: JSON.stringify(s.requirements ?? {}),
                 run_at: s.runAt ?? null,
+                // Until runAt comes, GET shows why it is not placed (placement replaces it).
+                pending_reason: waitingReason(s.runAt),
                 timeout_seconds: s.timeoutSeconds ?? null,
                 idempotency_key: s.idempotencyKey ?? null,
                 trace_parent: traceparentOf(msg.headers) ?? null,
@@ -246,4 +248,11 @@ export function createIngestHandler(deps: {
     );
     if (transitions.length > 0) deps.onIngested();
   };
+}
+
+/** The pending reason of a workload submitted with a runAt still to come, else null. */
+export function waitingReason(runAt: string | undefined, now: number = Date.now()): string | null {
+  if (runAt === undefined) return null;
+  const at = Date.parse(runAt);
+  return at > now ? `waiting until runAt ${new Date(at).toISOString()}` : null;
 }

@@ -309,7 +309,9 @@ export function completionChange(
         ...ran,
         to: WORKLOAD_STATUS.COMPLETED,
         result: c.result ?? null,
-        progress: { fraction: 1 },
+        // An earlier attempt's failure is history (workload_events keeps it), not this outcome.
+        error: null,
+        progress: { fraction: 1, message: row.progress?.message ?? null },
         finished: 'now',
         reason: 'succeeded',
       };

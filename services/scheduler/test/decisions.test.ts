@@ -2,6 +2,7 @@ import type { WorkloadRow } from '@niyanta/db';
 import { envelope } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
 import { decideCommand } from '../src/commands.js';
+import { waitingReason } from '../src/ingest.js';
 import {
   NEWER_ATTEMPT_MAX_DELIVERIES,
   completionChange,
@@ -225,5 +226,33 @@ describe('decideCommand', () => {
       finished: 'clear',
     });
     expect(decideCommand(row(), 'retry').ignored).toMatch(/RUNNING/);
+  });
+});
+
+describe('a success', () => {
+  it("clears an earlier attempt's error and keeps the last progress message", () => {
+    const earlier = { message: 'failing on purpose', code: 'SLEEP_FAIL_TIMES', retryable: true };
+    const change = completionChange(
+      row({ error: earlier, progress: { fraction: 0.8, message: 'step 4/5' } }),
+      completion({ outcome: 'succeeded', result: { ok: true } }),
+      backoff,
+    );
+    expect(change).toMatchObject({
+      to: 'COMPLETED',
+      error: null,
+      progress: { fraction: 1, message: 'step 4/5' },
+      result: { ok: true },
+    });
+  });
+});
+
+describe('waitingReason', () => {
+  it('says a future runAt is what the workload waits for, and nothing for a past one', () => {
+    const now = Date.parse('2030-01-01T00:00:00Z');
+    expect(waitingReason('2030-01-01T01:00:00+01:00', now)).toBeNull();
+    expect(waitingReason('2030-01-01T02:00:00+01:00', now)).toBe(
+      'waiting until runAt 2030-01-01T01:00:00.000Z',
+    );
+    expect(waitingReason(undefined, now)).toBeNull();
   });
 });
