@@ -4,6 +4,9 @@ import type { PostgresHandle } from '@niyanta/testing';
 import { startSystem } from './support/system.js';
 import type { System } from './support/system.js';
 
+/** How often the checkpoint watcher samples the table while the services are being killed. */
+const WATCH_PERIOD_MS = 150;
+
 // Every service killed (SIGKILL) and started again, and the nats-server and the PostgreSQL server
 // restarted, while 60 workloads run: each still completes exactly once and no committed
 // checkpoint is lost. PostgreSQL is a server of this file's own: the shared one of jest's global
@@ -84,7 +87,8 @@ class Observer {
       } catch {
         // PostgreSQL is restarting: the next poll sees what changed meanwhile.
       }
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // A sampling period, not a wait for a condition: the watcher looks at the table this often.
+      await new Promise((resolve) => setTimeout(resolve, WATCH_PERIOD_MS));
     }
   }
 

@@ -110,27 +110,32 @@ export async function start(
   });
   const firstBeat = heartbeats.beatNow();
 
+  /**
+   * Decodes a message meant for this worker; an invalid one, or one addressed to another worker,
+   * is logged and terminated (never retried) and gives undefined.
+   */
+  const decodeOwn = <K extends 'assignment' | 'control'>(kind: K, msg: JsMsg) => {
+    const decoded = decode(kind, msg.data);
+    const to = decoded.ok ? decoded.value.workerId : undefined;
+    if (decoded.ok && to === workerId) return decoded.value;
+    log.error(
+      decoded.ok
+        ? { subject: msg.subject, streamSeq: msg.seq, to }
+        : { subject: msg.subject, streamSeq: msg.seq, reason: decoded.reason },
+      decoded.ok
+        ? `${kind} addressed to another worker; terminated`
+        : `invalid ${kind} message; terminated`,
+    );
+    msg.term(); // no reason: nats-server 2.9 ignores a TERM that carries one
+    return undefined;
+  };
+
   const handleAssignments = async (msgs: JsMsg[]): Promise<void> => {
     for (const msg of msgs) {
-      const decoded = decode('assignment', msg.data);
-      if (!decoded.ok) {
-        log.error(
-          { subject: msg.subject, streamSeq: msg.seq, reason: decoded.reason },
-          'invalid assignment message; terminated',
-        );
-        msg.term(); // no reason: nats-server 2.9 ignores a TERM that carries one
-        continue;
-      }
-      if (decoded.value.workerId !== workerId) {
-        log.error(
-          { subject: msg.subject, streamSeq: msg.seq, to: decoded.value.workerId },
-          'assignment addressed to another worker; terminated',
-        );
-        msg.term();
-        continue;
-      }
+      const assignment = decodeOwn('assignment', msg);
+      if (!assignment) continue;
       const traceparent = traceparentOf(msg.headers);
-      for (const a of decoded.value.assignments) runner.accept(a, traceparent);
+      for (const a of assignment.assignments) runner.accept(a, traceparent);
       msg.ack();
     }
   };
@@ -150,24 +155,8 @@ export async function start(
 
   const handleControl = async (msgs: JsMsg[]): Promise<void> => {
     for (const msg of msgs) {
-      const decoded = decode('control', msg.data);
-      if (!decoded.ok) {
-        log.error(
-          { subject: msg.subject, streamSeq: msg.seq, reason: decoded.reason },
-          'invalid control message; terminated',
-        );
-        msg.term(); // no reason: nats-server 2.9 ignores a TERM that carries one
-        continue;
-      }
-      const control = decoded.value;
-      if (control.workerId !== workerId) {
-        log.error(
-          { subject: msg.subject, streamSeq: msg.seq, to: control.workerId },
-          'control addressed to another worker; terminated',
-        );
-        msg.term();
-        continue;
-      }
+      const control = decodeOwn('control', msg);
+      if (!control) continue;
       await applyControl(control);
       msg.ack();
     }
