@@ -8,12 +8,13 @@ import type { WorkerStatus } from './workers-store.js';
 export async function loadWorkerRuns(db: Kysely<Database>): Promise<WorkerRuns[]> {
   const rows = await db
     .selectFrom('workers')
-    .select(['id', 'status', 'last_heartbeat_at', 'running'])
+    .select(['id', 'status', 'heard_at', 'running'])
     .execute();
   return rows.map((r) => ({
     id: r.id,
     status: r.status as WorkerStatus,
-    lastHeartbeatAtMs: new Date(r.last_heartbeat_at).getTime(),
+    // Receipt time by the database's clock, comparable with the runs' event times.
+    lastHeartbeatAtMs: new Date(r.heard_at).getTime(),
     running: r.running.map((x) => ({ workloadId: x.workloadId, attempt: x.attempt })),
   }));
 }

@@ -50,6 +50,7 @@ export async function upsertHeartbeats(
       running: JSON.stringify(hb.running),
       heartbeat_interval_ms: hb.intervalMs,
       last_heartbeat_at: hb.time,
+      heard_at: sql<Date>`now()`,
       started_at: hb.startedAt,
       dead_at: status === WORKER_STATUS.DEAD ? sql<Date>`now()` : null,
       updated_at: sql<Date>`now()`,
@@ -76,6 +77,7 @@ export async function upsertHeartbeats(
               running: eb.ref('excluded.running'),
               heartbeat_interval_ms: eb.ref('excluded.heartbeat_interval_ms'),
               last_heartbeat_at: eb.ref('excluded.last_heartbeat_at'),
+              heard_at: eb.ref('excluded.heard_at'),
               started_at: eb.ref('excluded.started_at'),
               dead_at: eb.ref('excluded.dead_at'),
               updated_at: eb.ref('excluded.updated_at'),
@@ -114,7 +116,7 @@ export interface SilentWorker {
   silentMs: number;
 }
 
-/** Live workers silent for longer than `timeoutMs`, by the database's clock. */
+/** Live workers not heard from for longer than `timeoutMs`, by the database's clock. */
 export async function findSilentWorkers(
   db: Kysely<Database>,
   timeoutMs: number,
@@ -124,14 +126,10 @@ export async function findSilentWorkers(
     .select([
       'id',
       'last_heartbeat_at',
-      sql<string>`round(extract(epoch from (now() - last_heartbeat_at)) * 1000)`.as('silent_ms'),
+      sql<string>`round(extract(epoch from (now() - heard_at)) * 1000)`.as('silent_ms'),
     ])
     .where('status', 'in', ALIVE)
-    .where(
-      'last_heartbeat_at',
-      '<',
-      sql<Date>`now() - ${timeoutMs}::float8 * interval '1 millisecond'`,
-    )
+    .where('heard_at', '<', sql<Date>`now() - ${timeoutMs}::float8 * interval '1 millisecond'`)
     .orderBy('id')
     .execute();
   return rows.map((r) => ({

@@ -253,6 +253,31 @@ describe('health monitor', () => {
     expect(Number(/\d+/.exec(announced.reason!)![0])).toBeGreaterThanOrEqual(400);
   });
 
+  it("judges liveness by when beats arrive, not by the worker's clock", async () => {
+    await using t = await setUp({ HEARTBEAT_INTERVAL_MS: 100, HEARTBEAT_TIMEOUT_MS: 400 });
+    const id = newWorkerId();
+    const lagMs = 60 * 60_000; // a worker whose clock is an hour behind
+    let beats = 0;
+    // The simulated worker's own heartbeat period; it beats for three timeouts.
+    const beating = setInterval(() => {
+      beats += 1;
+      const time = new Date(Date.now() - lagMs).toISOString();
+      void publishHeartbeat(heartbeat(id, { time }));
+    }, 100);
+    try {
+      await waitFor(() => beats >= 12, { timeoutMs: 10_000, message: '12 beats' });
+      const row = await workerRow(t.db, id);
+      expect(row?.status).toBe('ACTIVE');
+      expect(Date.now() - row!.last_heartbeat_at.getTime()).toBeGreaterThan(lagMs - 60_000);
+    } finally {
+      clearInterval(beating);
+    }
+    // Once it stops beating it is declared dead by receipt time, as any other.
+    await waitFor(async () => (await workerRow(t.db, id))?.status === 'DEAD', {
+      message: `worker ${id} to be declared dead after its beats stop`,
+    });
+  });
+
   it('marks a worker dead at once on a STOPPED heartbeat', async () => {
     await using t = await setUp();
     const id = newWorkerId();

@@ -76,7 +76,7 @@ export class WorkerView {
         zone: r.zone,
         types: r.types,
         freeSlots: r.free_slots,
-        lastSeenMs: new Date(r.last_heartbeat_at).getTime(),
+        lastSeenMs: new Date(r.heard_at).getTime(), // receipt time: a worker's clock may lag
       });
     }
     this.opts.log.info({ workers: this.workers.size }, 'worker view loaded');

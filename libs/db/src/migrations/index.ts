@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-checkpoint-attempt-key.js';
 import * as m0003 from './0003-events-without-foreign-key.js';
 import * as m0004 from './0004-workload-requested-action.js';
+import * as m0005 from './0005-workers-heard-at.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002-checkpoint-attempt-key': m0002,
   '0003-events-without-foreign-key': m0003,
   '0004-workload-requested-action': m0004,
+  '0005-workers-heard-at': m0005,
 };

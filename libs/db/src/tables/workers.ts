@@ -15,7 +15,10 @@ export interface WorkersTable {
   types: Json<string[]>;
   running: Json<{ workloadId: string; attempt: number; fraction?: number; startedAt?: string }[]>;
   heartbeat_interval_ms: number;
+  /** The worker's own time of its latest beat: orders its beats, never used for liveness. */
   last_heartbeat_at: Timestamp;
+  /** When the latest beat was received, by the database's clock: liveness is judged on this. */
+  heard_at: ColumnType<Date, Date | string | undefined, Date | string>;
   started_at: Timestamp;
   dead_at: Timestamp | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
