@@ -1,5 +1,15 @@
 import { decode, lastToken, validateHttp } from '@niyanta/messages';
-import type { WorkloadV1 } from '@niyanta/messages';
+import type { EventV1, WorkloadV1 } from '@niyanta/messages';
+
+/** The workload a status event carries, if it is a valid one of workload `id`; else null. */
+export function statusWorkload(event: EventV1, id: string): WorkloadV1 | null {
+  const candidate = event.workload;
+  return candidate !== undefined &&
+    validateHttp('workload', candidate).length === 0 &&
+    (candidate as WorkloadV1).id === id
+    ? (candidate as WorkloadV1)
+    : null;
+}
 
 /** Called with the workload of a status event, or null when the event carried none usable. */
 export type StatusListener = (workloadId: string, workload: WorkloadV1 | null) => void;
@@ -46,13 +56,7 @@ export class StatusWaiters {
     if (set === undefined) return;
     const decoded = decode('event', data);
     if (!decoded.ok || decoded.value.kind !== 'status') return;
-    const candidate = decoded.value.workload;
-    const workload =
-      candidate !== undefined &&
-      validateHttp('workload', candidate).length === 0 &&
-      (candidate as WorkloadV1).id === id
-        ? (candidate as WorkloadV1)
-        : null;
+    const workload = statusWorkload(decoded.value, id);
     for (const listener of [...set]) listener(id, workload);
   }
 }

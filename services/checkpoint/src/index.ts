@@ -59,7 +59,6 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     log,
     signal: opts.signal,
   });
-  const closeAll = () => steps.run();
   try {
     const blobs = createBlobStore(config);
     steps.push(() => blobs.close());
@@ -118,9 +117,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
       'checkpoint service running',
     );
   } catch (err) {
-    await closeAll();
+    await steps.run();
     throw err;
   }
-  let closing: Promise<void> | undefined;
-  return { [Symbol.asyncDispose]: () => (closing ??= closeAll()) };
+  return { [Symbol.asyncDispose]: () => steps.run() }; // idempotent
 }

@@ -53,7 +53,6 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     log,
     signal: opts.signal,
   });
-  const closeAll = () => steps.run();
   try {
     // Created before start() returns: the consumer delivers only heartbeats published after it
     // exists, so a caller that publishes right after start-up must find it there.
@@ -129,9 +128,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
       'health monitor running',
     );
   } catch (err) {
-    await closeAll();
+    await steps.run();
     throw err;
   }
-  let closing: Promise<void> | undefined;
-  return { [Symbol.asyncDispose]: () => (closing ??= closeAll()) };
+  return { [Symbol.asyncDispose]: () => steps.run() }; // idempotent
 }

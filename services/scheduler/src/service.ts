@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
-import { connectDatabase, connectNats, consumeBatches, startHealthServer } from '@niyanta/runtime';
-import type { BatchConsumer, HealthServer } from '@niyanta/runtime';
+import { consumeBatches, openServiceConnections } from '@niyanta/runtime';
+import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
 import type { SchedulerConfig } from './config.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
@@ -47,25 +47,15 @@ export async function start(
   opts: StartOptions = {},
 ): Promise<SchedulerService> {
   const log = opts.log ?? createSchedulerLogger(config.LOG_LEVEL);
-  const nats = await connectNats({
-    url: config.NATS_URL,
+  const { database, nats, health, steps } = await openServiceConnections({
     name: 'scheduler',
+    natsUrl: config.NATS_URL,
+    databaseUrl: config.DATABASE_URL,
+    healthPort: config.HEALTH_PORT,
     log,
     signal: opts.signal,
   });
-  const cleanups: (() => Promise<void>)[] = [() => nats.close()];
-  const undo = async () => {
-    for (const fn of cleanups.reverse())
-      await fn().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
-  };
   try {
-    const database = await connectDatabase({
-      url: config.DATABASE_URL,
-      name: 'scheduler',
-      log,
-      signal: opts.signal,
-    });
-    cleanups.push(() => database.close());
     const { db } = database;
     const { js, jsm, nc } = nats;
     for (const key of CONSUMER_KEYS) await ensureConsumer(jsm, CONSUMERS[key]);
@@ -90,7 +80,7 @@ export async function start(
     });
     placerRef.current = activePlacer;
     await view.start();
-    cleanups.push(() => view.stop());
+    steps.push(() => view.stop());
 
     const tenants = new TenantCache(db);
     await tenants.refresh();
@@ -160,26 +150,16 @@ export async function start(
       ),
     ];
     // Consumers stop first (in-flight batches finish and ack), then the placer, on close.
-    cleanups.push(() => activePlacer.stop());
-    cleanups.push(async () => {
+    steps.push(() => activePlacer.stop());
+    steps.push(async () => {
       await Promise.all(consumers.map((c) => c.stop()));
     });
     activePlacer.start();
 
-    let health: HealthServer | undefined;
-    if (config.HEALTH_PORT !== undefined) {
-      health = await startHealthServer({
-        port: config.HEALTH_PORT,
-        checks: { nats: () => nats.isConnected(), database: () => database.ping() },
-      });
-      const h = health;
-      cleanups.unshift(() => h.close()); // last: /readyz says draining throughout the shutdown
-      cleanups.push(async () => h.setDraining());
-    }
+    steps.push(async () => health?.setDraining());
     log.info({ consumers: CONSUMER_KEYS.length, healthPort: health?.port }, 'scheduler started');
 
-    let closing: Promise<void> | undefined;
-    const close = () => (closing ??= undo());
+    const close = () => steps.run(); // idempotent
     return {
       triggerPlacement: trigger,
       healthPort: health?.port,
@@ -187,7 +167,7 @@ export async function start(
       [Symbol.asyncDispose]: close,
     };
   } catch (err) {
-    await undo();
+    await steps.run();
     throw err;
   }
 }

@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
-import { SUBJECTS, decode, validateHttp } from '@niyanta/messages';
+import { SUBJECTS, decode } from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { parseWorkloadId } from '../params.js';
+import { statusWorkload } from '../status-waiters.js';
 import { SSE_EVENTS, logMessages, runStream } from '../sse.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -49,12 +50,9 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
               message: e.progress.message ?? null,
             }),
           });
-        } else if (
-          e.kind === 'status' &&
-          e.workload &&
-          validateHttp('workload', e.workload).length === 0
-        ) {
-          const workload = e.workload as WorkloadV1;
+        } else if (e.kind === 'status') {
+          const workload = statusWorkload(e, id);
+          if (workload === null) return;
           push(
             statusMessage(workload, {
               fromStatus: e.fromStatus ?? null,
