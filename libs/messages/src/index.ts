@@ -47,6 +47,7 @@ export type {
   HeartbeatV1,
   RunUpdateV1,
   CompletionV1,
+  CompletionBatchV1,
   CheckpointV1,
   EventV1,
   CommandV1,

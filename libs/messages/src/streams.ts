@@ -16,10 +16,14 @@ const HOUR_MS = 60 * MINUTE_MS;
 
 type StreamDefinition = Pick<StreamConfig, 'name' | 'subjects'> & Partial<StreamConfig>;
 
-const workQueue = (name: string, subject: string, extra: Partial<StreamConfig> = {}) =>
+const workQueue = (
+  name: string,
+  subject: string | string[],
+  extra: Partial<StreamConfig> = {},
+) =>
   ({
     name,
-    subjects: [subject],
+    subjects: typeof subject === 'string' ? [subject] : subject,
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
@@ -37,7 +41,7 @@ export const STREAMS = {
   assign: workQueue('NIYANTA_ASSIGN', SUBJECTS.assignAll),
   control: workQueue('NIYANTA_CONTROL', SUBJECTS.controlAll),
   run: workQueue('NIYANTA_RUN', SUBJECTS.runAll),
-  complete: workQueue('NIYANTA_COMPLETE', SUBJECTS.completeAll),
+  complete: workQueue('NIYANTA_COMPLETE', [SUBJECTS.completeAll, SUBJECTS.completionsAll]),
   checkpoint: workQueue('NIYANTA_CHECKPOINT', SUBJECTS.checkpointAll),
   workerDead: workQueue('NIYANTA_WORKER_DEAD', SUBJECTS.workerDeadAll),
   heartbeat: {

@@ -27,6 +27,10 @@ export const SUBJECTS = {
   checkpointAll: 'niyanta.checkpoint.>',
   complete: (workloadId: string) => `niyanta.complete.${workloadId}`,
   completeAll: 'niyanta.complete.>',
+  /** Many completions of one worker in one message (`completion-batch`). */
+  completions: (workerId: string) =>
+    `niyanta.completions.${assertSubjectToken('workerId', workerId)}`,
+  completionsAll: 'niyanta.completions.>',
   events: (workloadId: string) => `niyanta.events.${workloadId}`,
   eventsAll: 'niyanta.events.>',
   command: (tenant: string) => `niyanta.command.${assertSubjectToken('tenant', tenant)}`,

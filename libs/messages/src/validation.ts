@@ -13,6 +13,7 @@ export const MESSAGE_SCHEMAS = {
   heartbeat: 'messages/heartbeat.v1.json',
   runUpdate: 'messages/run-update.v1.json',
   completion: 'messages/completion.v1.json',
+  completionBatch: 'messages/completion-batch.v1.json',
   checkpoint: 'messages/checkpoint.v1.json',
   event: 'messages/event.v1.json',
   command: 'messages/command.v1.json',
@@ -47,6 +48,7 @@ export interface MessageTypes {
   heartbeat: T.HeartbeatV1;
   runUpdate: T.RunUpdateV1;
   completion: T.CompletionV1;
+  completionBatch: T.CompletionBatchV1;
   checkpoint: T.CheckpointV1;
   event: T.EventV1;
   command: T.CommandV1;

@@ -1047,6 +1047,90 @@ export const SCHEMAS = {
       }
     }
   },
+  "messages/completion-batch.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/messages/completion-batch.v1.json",
+    "title": "niyanta.worker.v1.completion-batch",
+    "description": "Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "schemaVersion",
+      "id",
+      "time",
+      "workerId",
+      "completions"
+    ],
+    "properties": {
+      "schemaVersion": {
+        "const": 1,
+        "description": "Version of this envelope schema."
+      },
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "Message id (UUIDv7); also the Nats-Msg-Id."
+      },
+      "time": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When the message was made (RFC 3339 UTC)."
+      },
+      "workerId": {
+        "type": "string",
+        "description": "The worker that ran every attempt listed."
+      },
+      "completions": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "description": "The completions, in the order the runs ended; at most one per workload and attempt.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "workloadId",
+            "attempt",
+            "outcome"
+          ],
+          "properties": {
+            "workloadId": {
+              "type": "string",
+              "format": "uuid",
+              "description": "The workload."
+            },
+            "attempt": {
+              "type": "integer",
+              "minimum": 1,
+              "description": "The attempt."
+            },
+            "outcome": {
+              "type": "string",
+              "enum": [
+                "succeeded",
+                "failed",
+                "cancelled",
+                "paused",
+                "released"
+              ],
+              "description": "How it ended, as in a single completion."
+            },
+            "result": {
+              "description": "Result when succeeded."
+            },
+            "error": {
+              "$ref": "../common.v1.json#/$defs/workloadError"
+            },
+            "startedAt": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the run started, by the worker's clock, when no `started` run update was sent for it."
+            }
+          }
+        }
+      }
+    }
+  },
   "messages/completion.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/messages/completion.v1.json",
@@ -1108,6 +1192,11 @@ export const SCHEMAS = {
       },
       "error": {
         "$ref": "../common.v1.json#/$defs/workloadError"
+      },
+      "startedAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."
       }
     }
   },

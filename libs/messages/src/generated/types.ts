@@ -694,6 +694,80 @@ command: ("cancel" | "pause" | "resume" | "retry")
 reason?: string
 }
 
+// messages/completion-batch.v1.json
+/**
+ * Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.
+ */
+export interface CompletionBatchV1 {
+/**
+ * Version of this envelope schema.
+ */
+schemaVersion: 1
+/**
+ * Message id (UUIDv7); also the Nats-Msg-Id.
+ */
+id: string
+/**
+ * When the message was made (RFC 3339 UTC).
+ */
+time: string
+/**
+ * The worker that ran every attempt listed.
+ */
+workerId: string
+/**
+ * The completions, in the order the runs ended; at most one per workload and attempt.
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ */
+completions: [{
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The attempt.
+ */
+attempt: number
+/**
+ * How it ended, as in a single completion.
+ */
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
+/**
+ * Result when succeeded.
+ */
+result?: unknown
+error?: WorkloadError
+/**
+ * When the run started, by the worker's clock, when no `started` run update was sent for it.
+ */
+startedAt?: string
+}, ...({
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The attempt.
+ */
+attempt: number
+/**
+ * How it ended, as in a single completion.
+ */
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
+/**
+ * Result when succeeded.
+ */
+result?: unknown
+error?: WorkloadError
+/**
+ * When the run started, by the worker's clock, when no `started` run update was sent for it.
+ */
+startedAt?: string
+})[]]
+}
+
 // messages/completion.v1.json
 /**
  * The end of an attempt, on niyanta.complete.<workloadId>.
@@ -732,6 +806,10 @@ outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
  */
 result?: unknown
 error?: WorkloadError
+/**
+ * When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it.
+ */
+startedAt?: string
 }
 
 // messages/control.v1.json
