@@ -13,6 +13,8 @@ import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/me
 import type { Kysely } from 'kysely';
 import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { UsageLedger } from './usage-ledger.js';
+import type { Backlog } from './backlog.js';
 import {
   REQUESTED_ACTION,
   applyChanges,
@@ -131,6 +133,8 @@ export function createCommandHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
   nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
   log: Logger;
   onRequeued: () => void;
 }) {
@@ -224,7 +228,11 @@ export function createCommandHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit({ js, nc }, transitions, log);
+    await publishAfterCommit(
+      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
+      transitions,
+      log,
+    );
     for (const v of valid) v.msg.ack();
     if (transitions.some((t) => t.row.status === S.PENDING)) deps.onRequeued();
   };

@@ -12,7 +12,12 @@ import {
 import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
-import { insertEvents, publishAfterCommit } from './transitions.js';
+import type { UsageLedger } from './usage-ledger.js';
+import type { Backlog } from './backlog.js';
+import { publishAssignments } from './assignments.js';
+import { placeWorkloads } from './placement.js';
+import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
+import { insertEvents, publishAfterCommit, statusEvents } from './transitions.js';
 import type { Transition } from './transitions.js';
 
 const RAW_MAX_BYTES = 64 * 1024;
@@ -28,6 +33,15 @@ interface Rejection {
   reason: string;
   errors: FieldError[];
   raw: string;
+}
+
+/** What one ingest transaction did. */
+interface Ingested {
+  /** Inserted PENDING (placement takes them later). */
+  pending: Transition[];
+  /** Placed at ingest: their `submitted` step (row as it was PENDING) and their placement. */
+  submitted: Transition[];
+  placed: Transition[];
 }
 
 interface Accepted {
@@ -78,11 +92,16 @@ export function createIngestHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
   nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
   tenants: TenantCache;
   log: Logger;
+  /** Live workers, for placing new workloads at once while nothing older waits. */
+  liveWorkers: () => readonly PlacementWorker[];
+  /** Some workloads were left PENDING: the placer takes them. */
   onIngested: () => void;
 }): (msgs: JsMsg[]) => Promise<void> {
-  const { db, js, nc, tenants, log } = deps;
+  const { db, js, nc, tenants, ledger, log } = deps;
   return async (msgs) => {
     const subjectTenants = msgs.map((m) => lastToken(m.subject) ?? '');
     if (subjectTenants.some((t) => !tenants.has(t))) await tenants.refresh();
@@ -125,41 +144,66 @@ export function createIngestHandler(deps: {
       }
     });
 
-    const persist = (accepted: Accepted[], rejected: Rejection[]) =>
+    const persist = (
+      accepted: Accepted[],
+      rejected: Rejection[],
+      placements: ReadonlyMap<string, string> = new Map(),
+    ) =>
       db.transaction().execute(async (trx) => {
-        let inserted: Transition[] = [];
+        const out: Ingested = { pending: [], submitted: [], placed: [] };
         if (accepted.length > 0) {
           const rows = await trx
             .insertInto('workloads')
             .values(
-              accepted.map(({ msg, tenant, submission: s }) => ({
-                id: s.id,
-                tenant,
-                type: s.type,
-                status: WORKLOAD_STATUS.PENDING,
-                priority: s.priority ?? DEFAULT_PRIORITY,
-                max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-                input: JSON.stringify(s.input ?? null),
-                labels: JSON.stringify(s.labels ?? {}),
-                requirements: JSON.stringify(s.requirements ?? {}),
-                run_at: s.runAt ?? null,
-                // Until runAt comes, GET shows why it is not placed (placement replaces it).
-                pending_reason: waitingReason(s.runAt),
-                timeout_seconds: s.timeoutSeconds ?? null,
-                idempotency_key: s.idempotencyKey ?? null,
-                trace_parent: traceparentOf(msg.headers) ?? null,
-              })),
+              accepted.map(({ msg, tenant, submission: s }) => {
+                const workerId = placements.get(s.id);
+                return {
+                  id: s.id,
+                  tenant,
+                  type: s.type,
+                  status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
+                  // Placed at ingest: attempt 1 is the fencing token its assignment carries.
+                  attempt: workerId ? 1 : 0,
+                  worker_id: workerId ?? null,
+                  priority: s.priority ?? DEFAULT_PRIORITY,
+                  max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+                  input: JSON.stringify(s.input ?? null),
+                  labels: JSON.stringify(s.labels ?? {}),
+                  requirements: JSON.stringify(s.requirements ?? {}),
+                  run_at: s.runAt ?? null,
+                  // Until runAt comes, GET shows why it is not placed (placement replaces it).
+                  pending_reason: workerId ? null : waitingReason(s.runAt),
+                  timeout_seconds: s.timeoutSeconds ?? null,
+                  idempotency_key: s.idempotencyKey ?? null,
+                  trace_parent: traceparentOf(msg.headers) ?? null,
+                };
+              }),
             )
             .onConflict((oc) => oc.doNothing())
             .returningAll()
             .execute();
-          inserted = rows.map((row) => ({
-            row: row as WorkloadRow,
-            from: null,
-            reason: 'submitted',
-            eventWorkerId: null,
-          }));
-          await insertEvents(trx, inserted);
+          for (const r of rows) {
+            const row = r as WorkloadRow;
+            if (row.status !== WORKLOAD_STATUS.SCHEDULED) {
+              out.pending.push({ row, from: null, reason: 'submitted', eventWorkerId: null });
+              continue;
+            }
+            // Two transitions in one row version: submitted (PENDING), then placed.
+            out.submitted.push({
+              row: { ...row, status: WORKLOAD_STATUS.PENDING, attempt: 0, worker_id: null },
+              from: null,
+              reason: 'submitted',
+              eventWorkerId: null,
+            });
+            out.placed.push({
+              row,
+              from: WORKLOAD_STATUS.PENDING,
+              reason: `placed on ${row.worker_id}`,
+              eventWorkerId: row.worker_id,
+            });
+          }
+          await insertEvents(trx, [...out.pending, ...out.submitted, ...out.placed]);
+          await publishAssignments(trx, js, out.placed, new Map(), log);
         }
         if (rejected.length > 0) {
           await trx
@@ -178,21 +222,23 @@ export function createIngestHandler(deps: {
             .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
             .execute();
         }
-        return inserted;
+        return out;
       });
 
-    let transitions: Transition[];
+    const placements = placeAtIngest(accepted, deps);
+    let ingested: Ingested;
     try {
-      transitions = await persist(accepted, rejected);
+      ingested = await persist(accepted, rejected, placements);
     } catch (err) {
+      for (const id of placements.keys()) ledger.release(id);
       if (!isDataError(err) || accepted.length === 0) throw err;
       // One submission PostgreSQL refuses (a value out of its range) must not block the stream:
       // find it by inserting the valid ones one by one (only on this error path), reject it.
-      transitions = [];
+      ingested = { pending: [], submitted: [], placed: [] };
       const refused: Accepted[] = [];
       for (const a of accepted) {
         try {
-          transitions.push(...(await persist([a], [])));
+          ingested.pending.push(...(await persist([a], [])).pending);
         } catch (inner) {
           if (!isDataError(inner)) throw inner;
           refused.push(a);
@@ -208,6 +254,10 @@ export function createIngestHandler(deps: {
       accepted = accepted.filter((a) => !refused.includes(a));
       await persist([], rejected);
     }
+    // A placement whose row was not inserted (a duplicate) holds nothing.
+    const placedIds = new Set(ingested.placed.map((t) => t.row.id));
+    for (const id of placements.keys()) if (!placedIds.has(id)) ledger.release(id);
+    const transitions = [...ingested.pending, ...ingested.placed];
 
     const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => ({
       kind: 'rejected',
@@ -226,7 +276,10 @@ export function createIngestHandler(deps: {
         raw: storableRaw(r.raw),
       },
     }));
-    await publishAfterCommit({ js, nc }, transitions, log, { durable: rejectedMessages });
+    await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
+      first: statusEvents(ingested.submitted),
+      durable: rejectedMessages,
+    });
     for (const a of accepted) a.msg.ack();
     for (const r of rejected) r.msg.term();
     if (rejected.length > 0) {
@@ -246,8 +299,44 @@ export function createIngestHandler(deps: {
       { received: msgs.length, inserted: transitions.length, rejected: rejected.length },
       'ingested batch',
     );
-    if (transitions.length > 0) deps.onIngested();
+    if (ingested.pending.length > 0) deps.onIngested();
   };
+}
+
+/**
+ * Places new submissions at once, before their rows are written, when no older workload waits
+ * for a slot (it would be overtaken) and a live worker has room: they are inserted SCHEDULED at
+ * attempt 1, saving a placement transaction, a row version and a hop. Reserves in the ledger;
+ * the caller releases what does not commit. Workloads with a runAt still to come wait.
+ */
+function placeAtIngest(
+  accepted: readonly Accepted[],
+  deps: { ledger: UsageLedger; backlog: Backlog; liveWorkers: () => readonly PlacementWorker[] },
+): Map<string, string> {
+  const placements = new Map<string, string>();
+  if (accepted.length === 0 || deps.backlog.any) return placements;
+  const workers = deps.liveWorkers();
+  if (workers.length === 0) return placements;
+  const now = Date.now();
+  const due: PendingWorkload[] = [];
+  const requirements = new Map<string, Resources>();
+  for (const { submission: s } of accepted) {
+    if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
+    const req = s.requirements ?? {};
+    requirements.set(s.id, req);
+    due.push({
+      id: s.id,
+      type: s.type,
+      priority: s.priority ?? DEFAULT_PRIORITY,
+      requirements: req,
+    });
+  }
+  const decision = placeWorkloads(due, workers, deps.ledger.usage());
+  for (const { workloadId, workerId } of decision.placements) {
+    deps.ledger.reserve(workloadId, workerId, requirements.get(workloadId)!);
+    placements.set(workloadId, workerId);
+  }
+  return placements;
 }
 
 /** The pending reason of a workload submitted with a runAt still to come, else null. */

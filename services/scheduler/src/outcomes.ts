@@ -14,6 +14,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import type { Logger } from './logger.js';
+import type { UsageLedger } from './usage-ledger.js';
+import type { Backlog } from './backlog.js';
 import {
   REQUESTED_ACTION,
   applyChanges,
@@ -32,6 +34,8 @@ export const NEWER_ATTEMPT_NAK_MS = 500;
  */
 export const NEWER_ATTEMPT_MAX_DELIVERIES = 20;
 
+const COMPLETIONS_PREFIX = SUBJECTS.completionsAll.slice(0, -1); // 'niyanta.completions.'
+
 const ACTIVE_STATUSES: readonly string[] = [WORKLOAD_STATUS.SCHEDULED, WORKLOAD_STATUS.RUNNING];
 
 /** What to do with a run update or completion, given the workload's row. */
@@ -46,16 +50,17 @@ export type Fence = (typeof FENCE)[keyof typeof FENCE];
 
 /**
  * Fencing by attempt: only the current attempt of an active run may record anything. A newer
- * attempt than the row's means the placement transaction has not committed yet: try later, up
- * to {@link NEWER_ATTEMPT_MAX_DELIVERIES} deliveries (`deliveries` counts this one).
+ * attempt than the row's, or no row at all, means the placement transaction has not committed
+ * yet: try later, up to {@link NEWER_ATTEMPT_MAX_DELIVERIES} deliveries (`deliveries` counts
+ * this one).
  */
 export function fence(
   row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined,
   msg: { attempt: number; workerId: string },
   deliveries = 1,
 ): Fence {
-  if (!row) return FENCE.discard;
-  if (msg.attempt > row.attempt) {
+  // No row yet: a placement at ingest published the assignment before its insert committed.
+  if (!row || msg.attempt > row.attempt) {
     return deliveries >= NEWER_ATTEMPT_MAX_DELIVERIES ? FENCE.abandon : FENCE.later;
   }
   if (msg.attempt < row.attempt) return FENCE.discard;
@@ -72,7 +77,7 @@ interface Decoded<T> {
 }
 
 /** Decodes a batch; invalid messages are logged with the reason and term-ed (never retried). */
-function decodeAll<K extends 'runUpdate' | 'completion' | 'workerDead'>(
+function decodeAll<K extends 'runUpdate' | 'completion' | 'completionBatch' | 'workerDead'>(
   kind: K,
   msgs: readonly JsMsg[],
   log: Logger,
@@ -142,6 +147,8 @@ export function createRunUpdateHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
   nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
   log: Logger;
 }) {
   const { db, js, nc, log } = deps;
@@ -218,7 +225,12 @@ export function createRunUpdateHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit({ js, nc }, transitions, log, { live: progressEvents });
+    await publishAfterCommit(
+      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
+      transitions,
+      log,
+      { live: progressEvents },
+    );
     for (const m of acks) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
   };
@@ -301,7 +313,11 @@ export function completionChange(
   };
   // A quick run's completion can overtake its `started` (they travel on different streams):
   // an outcome of a run that ran still records when it started.
-  const ran = c.outcome === 'succeeded' || c.outcome === 'failed' ? { started: true } : {};
+  // A short run sends no `started` at all: its completion says when it started.
+  const ran =
+    c.outcome === 'succeeded' || c.outcome === 'failed'
+      ? { started: true, ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }) }
+      : {};
   switch (c.outcome) {
     case 'succeeded':
       return {
@@ -373,15 +389,19 @@ export function createCompletionHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
   nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
   log: Logger;
   backoff: { baseMs: number; maxMs: number };
   onApplied: (retryDelaysMs: number[]) => void;
 }) {
   const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const completions = decodeAll('completion', msgs, log);
-    const acks: JsMsg[] = [];
-    const later: JsMsg[] = [];
+    const completions = decodeCompletions(msgs, log);
+    // A batch message is acked once all its completions are settled, or redelivered whole when
+    // one must wait (those already applied are then discarded by the fence).
+    const acks = new Set<JsMsg>();
+    const later = new Set<JsMsg>();
     const retryDelays: number[] = [];
     const transitions = await db.transaction().execute(async (trx) => {
       const rows = await lockWorkloads(
@@ -395,10 +415,10 @@ export function createCompletionHandler(deps: {
           ? FENCE.discard
           : fence(row, value, msg.info.deliveryCount);
         if (verdict === FENCE.later) {
-          later.push(msg);
+          later.add(msg);
           continue;
         }
-        acks.push(msg);
+        acks.add(msg);
         if (verdict === FENCE.abandon) {
           logAbandon(log, value, row, msg.info.deliveryCount, `completion ${value.outcome}`);
           continue;
@@ -413,11 +433,41 @@ export function createCompletionHandler(deps: {
       }
       return applyChanges(trx, [...changes.values()]);
     });
-    await publishAfterCommit({ js, nc }, transitions, log);
-    for (const m of acks) m.ack();
+    await publishAfterCommit(
+      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
+      transitions,
+      log,
+    );
+    for (const m of acks) if (!later.has(m)) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
     if (transitions.length > 0) deps.onApplied(retryDelays);
   };
+}
+
+/**
+ * Decodes single completions (`niyanta.complete.<workloadId>`) and batches of one worker
+ * (`niyanta.completions.<workerId>`) into one list; an invalid message is logged and term-ed.
+ */
+function decodeCompletions(msgs: readonly JsMsg[], log: Logger): Decoded<CompletionV1>[] {
+  const singles: JsMsg[] = [];
+  const batches: JsMsg[] = [];
+  for (const m of msgs) (m.subject.startsWith(COMPLETIONS_PREFIX) ? batches : singles).push(m);
+  const out = decodeAll('completion', singles, log);
+  for (const { msg, value } of decodeAll('completionBatch', batches, log)) {
+    for (const item of value.completions) {
+      out.push({
+        msg,
+        value: {
+          schemaVersion: 1,
+          id: value.id,
+          time: value.time,
+          workerId: value.workerId,
+          ...item,
+        },
+      });
+    }
+  }
+  return out;
 }
 
 /** Why a dead worker's runs went back to PENDING (names the worker, for workload_events). */
@@ -447,6 +497,8 @@ export function createWorkerDeadHandler(deps: {
   db: Kysely<Database>;
   js: JetStreamClient;
   nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
   /** Removes a dead worker's assignments and consumers from the broker. */
   forgetWorker: (workerId: string) => Promise<unknown>;
   log: Logger;
@@ -499,7 +551,11 @@ export function createWorkerDeadHandler(deps: {
       }
       return applyChanges(trx, changes);
     });
-    await publishAfterCommit({ js, nc }, transitions, log);
+    await publishAfterCommit(
+      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
+      transitions,
+      log,
+    );
     for (const d of decoded) d.msg.ack();
     if (deadIds.length > 0 || lost.size > 0) {
       log.info(

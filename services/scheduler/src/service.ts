@@ -12,7 +12,9 @@ import {
   createRunUpdateHandler,
   createWorkerDeadHandler,
 } from './outcomes.js';
+import { Backlog } from './backlog.js';
 import { Placer } from './placer.js';
+import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './worker-view.js';
 
@@ -70,11 +72,15 @@ export async function start(
       log: component(log, COMPONENTS.workerView),
       onCapacity: trigger,
     });
+    // Loaded before any consumer runs: from then on every commit keeps it exact.
+    const ledger = new UsageLedger();
+    await ledger.load(db);
+    const backlog = new Backlog();
+    const shared = { db, js, nc, ledger, backlog };
+    const liveWorkers = () => view.live();
     const activePlacer = new Placer({
-      db,
-      js,
-      nc,
-      liveWorkers: () => view.live(),
+      ...shared,
+      liveWorkers,
       sweepMs: config.PLACEMENT_SWEEP_MS,
       log: component(log, COMPONENTS.placer),
     });
@@ -110,17 +116,21 @@ export async function start(
     const consumers: BatchConsumer[] = [
       consume(
         'schedulerIngest',
-        createIngestHandler({ db, js, nc, tenants, log: ingestLog, onIngested: trigger }),
+        createIngestHandler({
+          ...shared,
+          tenants,
+          liveWorkers,
+          log: ingestLog,
+          onIngested: trigger,
+        }),
         ingestLog,
         config.INGEST_BATCH_MAX,
       ),
-      consume('schedulerRun', createRunUpdateHandler({ db, js, nc, log: runLog }), runLog),
+      consume('schedulerRun', createRunUpdateHandler({ ...shared, log: runLog }), runLog),
       consume(
         'schedulerComplete',
         createCompletionHandler({
-          db,
-          js,
-          nc,
+          ...shared,
           log: completeLog,
           backoff,
           onApplied: (delays) => {
@@ -133,9 +143,7 @@ export async function start(
       consume(
         'schedulerWorkerDead',
         createWorkerDeadHandler({
-          db,
-          js,
-          nc,
+          ...shared,
           forgetWorker: (id) => forgetWorker(jsm, id, deadLog),
           log: deadLog,
           onDead: (id) => view.remove(id),
@@ -145,7 +153,7 @@ export async function start(
       ),
       consume(
         'schedulerCommands',
-        createCommandHandler({ db, js, nc, log: commandLog, onRequeued: trigger }),
+        createCommandHandler({ ...shared, log: commandLog, onRequeued: trigger }),
         commandLog,
       ),
     ];

@@ -2,11 +2,24 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { toWorkload } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, envelope, publishAll, publishCore } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll, publishCore } from '@niyanta/messages';
 import type { Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from './logger.js';
+import type { Backlog } from './backlog.js';
+import type { UsageLedger } from './usage-ledger.js';
+
+/**
+ * Where committed changes go: the broker for events, the ledger for worker usage, the backlog
+ * for workloads left waiting.
+ */
+export interface Bus {
+  js: JetStreamClient;
+  nc: NatsConnection;
+  ledger: UsageLedger;
+  backlog: Backlog;
+}
 
 /** Anything a statement can run on: the pool or a transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -258,19 +271,33 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
 }
 
 /**
- * Publishes the status events of committed transitions, plus `live` messages, with core NATS
+ * Records committed transitions in the usage ledger, then publishes their status events, plus
+ * `live` messages, with core NATS
  * publishes (the events stream still stores them, without a PubAck round trip per event: they
  * are a live feed, PostgreSQL is the record), and `durable` ones acked through JetStream. A
  * failure is logged, not thrown: the change is already committed; throwing would only redeliver
  * messages whose effects are done.
  */
 export async function publishAfterCommit(
-  bus: { js: JetStreamClient; nc: NatsConnection },
+  bus: Bus,
   transitions: readonly Transition[],
   log: Logger,
-  extra: { live?: readonly Outgoing[]; durable?: readonly Outgoing[] } = {},
+  extra: {
+    /** Published before the transitions' events (earlier steps of the same workloads). */
+    first?: readonly Outgoing[];
+    live?: readonly Outgoing[];
+    durable?: readonly Outgoing[];
+  } = {},
 ): Promise<void> {
-  const live: Outgoing[] = [...statusEvents(transitions), ...(extra.live ?? [])];
+  for (const t of transitions) {
+    bus.ledger.record(t.row);
+    if (t.row.status === WORKLOAD_STATUS.PENDING) bus.backlog.mark();
+  }
+  const live: Outgoing[] = [
+    ...(extra.first ?? []),
+    ...statusEvents(transitions),
+    ...(extra.live ?? []),
+  ];
   const durable = extra.durable ?? [];
   try {
     if (live.length > 0) publishCore(bus.nc, live);

@@ -57,7 +57,9 @@ describe('fence', () => {
       'discard',
     );
     expect(fence(row(), { attempt: 2, workerId: 'w2' })).toBe('discard');
-    expect(fence(undefined, { attempt: 2, workerId: 'w1' })).toBe('discard');
+    // No row yet: the placement at ingest that sent the assignment has not committed.
+    expect(fence(undefined, { attempt: 2, workerId: 'w1' })).toBe('later');
+    expect(fence(undefined, { attempt: 2, workerId: 'w1' }, 20)).toBe('abandon');
   });
 
   it('gives up on a newer attempt after about 20 deliveries: its placement never committed', () => {

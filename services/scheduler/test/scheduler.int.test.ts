@@ -295,6 +295,89 @@ describe('placement and runs', () => {
     sub.unsubscribe();
   });
 
+  it('places a submission at ingest when a worker has room: inserted SCHEDULED, events in order', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-ingest', types: ['at-ingest'] });
+    // A first one proves the scheduler sees the worker (it may be placed by the placer).
+    const probe = submission('at-ingest');
+    await submit(h, probe);
+    await worker.waitForAssignment(probe.id);
+    await waitForWorkload(h, probe.id, (r) => r.status === 'SCHEDULED', 'probe SCHEDULED');
+    const s = submission('at-ingest');
+    const seen: string[] = [];
+    const sub = h.nc.subscribe(SUBJECTS.events(s.id));
+    void (async () => {
+      for await (const m of sub) {
+        const d = decode('event', m.data);
+        if (d.ok && d.value.kind === 'status')
+          seen.push(`${d.value.fromStatus}>${d.value.toStatus}`);
+      }
+    })();
+    await submit(h, s);
+    const a = await worker.waitForAssignment(s.id);
+    expect(a.attempt).toBe(1);
+    const row = await waitForWorkload(h, s.id, (r) => r.status === 'SCHEDULED', 'SCHEDULED');
+    // One row version: placed in the insert itself, not by a later update.
+    expect(row.updated_at).toEqual(row.created_at);
+    expect((await events(s.id)).map((e) => `${e.from_status}>${e.to_status}@${e.attempt}`)).toEqual(
+      ['null>PENDING@0', 'PENDING>SCHEDULED@1'],
+    );
+    await waitFor(() => seen.length >= 2 || undefined, { message: 'two status events' });
+    expect(seen).toEqual(['null>PENDING', 'PENDING>SCHEDULED']);
+    sub.unsubscribe();
+  });
+
+  it('applies a batch of completions from one worker, with the start of runs that never reported it', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-batch', types: ['batched'] });
+    const items = Array.from({ length: 3 }, () => submission('batched'));
+    for (const s of items) await submit(h, s);
+    const assigned = await Promise.all(items.map((s) => worker.waitForAssignment(s.id)));
+    for (const s of items)
+      await waitForWorkload(h, s.id, (r) => r.status === 'SCHEDULED', 'SCHEDULED');
+    const startedAt = new Date(Date.now() - 5).toISOString();
+    await publishOne(h.js, {
+      kind: 'completionBatch',
+      subject: SUBJECTS.completions(worker.id),
+      message: {
+        ...envelope(),
+        workerId: worker.id,
+        completions: [
+          {
+            workloadId: assigned[0]!.workloadId,
+            attempt: 1,
+            outcome: 'succeeded',
+            result: 1,
+            startedAt,
+          },
+          {
+            workloadId: assigned[1]!.workloadId,
+            attempt: 1,
+            outcome: 'succeeded',
+            result: 2,
+            startedAt,
+          },
+          {
+            workloadId: assigned[2]!.workloadId,
+            attempt: 1,
+            outcome: 'failed',
+            error: { message: 'bad input', code: 'BAD', retryable: false },
+          },
+        ],
+      },
+    });
+    const done = await Promise.all(
+      items.map((s) => waitForWorkload(h, s.id, (r) => r.finished_at !== null, 'finished')),
+    );
+    expect(done.map((r) => r.status)).toEqual(['COMPLETED', 'COMPLETED', 'FAILED']);
+    expect(done[0]!.result).toBe(1);
+    expect(new Date(done[0]!.started_at!).toISOString()).toBe(startedAt);
+    expect((await events(items[0]!.id)).map((e) => `${e.from_status}>${e.to_status}`)).toEqual([
+      'null>PENDING',
+      'PENDING>SCHEDULED',
+      'SCHEDULED>COMPLETED',
+    ]);
+    await waitConsumerDrained(h, 'schedulerComplete');
+  });
+
   it('discards a completion from an old attempt, and retries a retryable failure after a backoff until maxAttempts', async () => {
     await using worker = await startFakeWorker(h, { id: 'fw-retry', types: ['flaky'] });
     const s = submission('flaky', { maxAttempts: 2 });
@@ -361,6 +444,8 @@ describe('placement and runs', () => {
         })),
       )
       .execute();
+    // As if attempt 1 ran, checkpointed and went back to PENDING: only later runs resume.
+    await h.db.updateTable('workloads').set({ attempt: 1 }).where('id', '=', s.id).execute();
     await using worker = await startFakeWorker(h, { id: 'fw-resume', types: ['resumable'] });
     const a = await worker.waitForAssignment(s.id);
     expect(a.checkpoint).toEqual({ seq: 2, attempt: 1, storage: 'inline', data: { step: 7 } });

@@ -1,0 +1,153 @@
+import { gunzipSync } from 'node:zlib';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Database } from '@niyanta/db';
+import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
+import type { AssignmentV1, Outgoing } from '@niyanta/messages';
+import { sql } from 'kysely';
+import type { Transaction } from 'kysely';
+import { PublishError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Transition } from './transitions.js';
+
+/** One run of an assignment message. */
+export type AssignmentItem = AssignmentV1['assignments'][number];
+
+// NATS refuses messages over max_payload (1 MiB by default): one worker's assignments are split
+// into messages of about this size.
+const ASSIGNMENT_MESSAGE_BYTES = 512 * 1024;
+
+/** The latest checkpoint of each workload, ready for an assignment. */
+export async function loadCheckpoints(
+  trx: Transaction<Database>,
+  ids: readonly string[],
+  log: Logger,
+): Promise<Map<string, AssignmentItem['checkpoint']>> {
+  const { rows } = await sql<{
+    workload_id: string;
+    seq: number;
+    attempt: number;
+    storage: string;
+    data: Buffer | null;
+    blob_key: string | null;
+    size: number;
+    sha256: string;
+  }>`
+    select distinct on (workload_id) workload_id, seq, attempt, storage, data, blob_key, size, sha256
+    from checkpoints
+    where workload_id = any(${ids}::uuid[])
+    order by workload_id, attempt desc, seq desc`.execute(trx);
+  const out = new Map<string, AssignmentItem['checkpoint']>();
+  for (const r of rows) {
+    if (!(r.seq >= 0 && r.attempt >= 1)) {
+      // The assignment schema would refuse it, and one refused message fails the whole cycle.
+      log.error(
+        { workloadId: r.workload_id, seq: r.seq, attempt: r.attempt },
+        'checkpoint row malformed; assigning without it',
+      );
+      continue;
+    }
+    if (r.storage === 'blob') {
+      // The worker downloads and verifies it; the scheduler never reads the object.
+      if (r.blob_key === null) {
+        log.error(
+          { workloadId: r.workload_id, seq: r.seq },
+          'blob checkpoint row has no key; assigning without it',
+        );
+        continue;
+      }
+      out.set(r.workload_id, {
+        seq: r.seq,
+        attempt: r.attempt,
+        storage: 'blob',
+        blob: { key: r.blob_key, size: r.size, sha256: r.sha256 },
+      });
+      continue;
+    }
+    if (r.data === null) continue;
+    try {
+      out.set(r.workload_id, {
+        seq: r.seq,
+        attempt: r.attempt,
+        storage: 'inline',
+        data: JSON.parse(gunzipSync(r.data).toString('utf8')) as unknown,
+      });
+    } catch (err) {
+      // A corrupt checkpoint must not block placement: the run starts from scratch instead.
+      log.error(
+        { err, workloadId: r.workload_id, seq: r.seq },
+        'checkpoint unreadable; assigning without it',
+      );
+    }
+  }
+  return out;
+}
+
+/** One assignment message per worker (split if very large), carrying all its new runs. */
+export function assignmentMessages(
+  transitions: readonly Transition[],
+  inputs: ReadonlyMap<string, { input: unknown }>,
+  checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
+): Outgoing<'assignment'>[] {
+  const byWorker = new Map<string, AssignmentItem[]>();
+  for (const { row } of transitions) {
+    const item: AssignmentItem = {
+      workloadId: row.id,
+      tenant: row.tenant,
+      attempt: row.attempt,
+      type: row.type,
+      input: inputs.get(row.id)?.input ?? row.input,
+      timeoutSeconds: row.timeout_seconds,
+      checkpoint: checkpoints.get(row.id) ?? null,
+    };
+    const workerId = row.worker_id!;
+    let list = byWorker.get(workerId);
+    if (!list) byWorker.set(workerId, (list = []));
+    list.push(item);
+  }
+  const out: Outgoing<'assignment'>[] = [];
+  for (const [workerId, items] of byWorker) {
+    let chunk: AssignmentItem[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      out.push({
+        kind: 'assignment',
+        subject: SUBJECTS.assign(workerId),
+        message: { ...envelope(), workerId, assignments: chunk as AssignmentV1['assignments'] },
+      });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (chunk.length > 0 && bytes + size > ASSIGNMENT_MESSAGE_BYTES) flush();
+      chunk.push(item);
+      bytes += size;
+    }
+    flush();
+  }
+  return out;
+}
+
+/**
+ * Publishes the assignments of placements made in `trx`, before it commits: a crash in between
+ * costs at most a run that fencing discards (the attempt it carries never committed), never a
+ * placement without one. Only runs after the first can have a checkpoint to resume from.
+ */
+export async function publishAssignments(
+  trx: Transaction<Database>,
+  js: JetStreamClient,
+  placed: readonly Transition[],
+  inputs: ReadonlyMap<string, { input: unknown }>,
+  log: Logger,
+): Promise<void> {
+  if (placed.length === 0) return;
+  const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
+  const checkpoints = resumable.length > 0 ? await loadCheckpoints(trx, resumable, log) : new Map();
+  const messages = assignmentMessages(placed, inputs, checkpoints);
+  try {
+    await publishAll(js, messages);
+  } catch (err) {
+    throw new PublishError(`${messages.length} assignment message(s)`, { cause: err });
+  }
+}
