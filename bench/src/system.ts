@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import type { TargetDeployment } from './args.js';
 import { ScenarioError } from './errors.js';
 import { cpuSeconds } from './process-cpu.js';
+import { STATEMENT_STATS_SETTINGS } from './pg-statements.js';
 import { startProfiledService } from './profiled-process.js';
 import type { BenchProcess } from './profiled-process.js';
 import type { ProfileTarget } from './scenario-names.js';
@@ -86,7 +87,10 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
 
   try {
     log('starting nats-server and PostgreSQL');
-    [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+    [nats, postgres] = await Promise.all([
+      startNatsServer(),
+      startPostgresServer({ settings: STATEMENT_STATS_SETTINGS }),
+    ]);
     await migrateToLatest(postgres.url);
     db = createDb(postgres.url, { max: 4, applicationName: 'niyanta-bench' });
     const base: Record<string, string> = {

@@ -12,6 +12,8 @@ import { SUBMIT_PATHS } from '../scenario-names.js';
 import type { SubmitPath } from '../scenario-names.js';
 import { roundTo, summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
+import { StatementStats } from '../pg-statements.js';
+import type { StatementStat } from '../pg-statements.js';
 import { cpuDelta, openSystem } from '../system.js';
 import type { BenchSystem } from '../system.js';
 import { TARGETS, atLeast, format } from '../targets.js';
@@ -41,6 +43,8 @@ export interface ThroughputPhase {
   messagesPerWorkload: Counters['streams'];
   /** workload_events rows per workload. */
   eventRowsPerWorkload: number;
+  /** PostgreSQL's busiest statements over the phase (own servers only). */
+  postgresStatements?: StatementStat[];
 }
 
 interface Submitted {
@@ -179,6 +183,7 @@ async function runPhase(
   const offset = await databaseClockOffsetMs(sys.db);
   // A minute of slack below now for the API's clock; the label keeps other rows out.
   const minId = uuidv7Floor(Date.now() - 60_000);
+  const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
   const cpuBefore = sys.cpuSnapshot();
   const countersBefore = await readCounters(sys.natsUrl);
   progress.log(`${SCENARIO}/${path}: submitting ${n} noop workloads`);
@@ -228,6 +233,7 @@ async function runPhase(
   const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot());
   const counters = perWorkload(countersBefore, await readCounters(sys.natsUrl), counts.completed);
   const eventRows = await eventRowsPerWorkload(sys.db, minId, tag);
+  const postgresStatements = await statements?.top();
 
   const rows = await phaseTimings(sys.db, minId, tag);
   const toStart: number[] = [];
@@ -264,6 +270,7 @@ async function runPhase(
     cpuSeconds,
     messagesPerWorkload: counters.streams,
     eventRowsPerWorkload: eventRows,
+    ...(postgresStatements === undefined ? {} : { postgresStatements }),
   };
 }
 
@@ -317,6 +324,12 @@ export async function runThroughput(
         ),
       ].join(', '),
     });
+    for (const [i, st] of (p.postgresStatements ?? []).slice(0, 3).entries()) {
+      table.push({
+        figure: `${p.path}: PostgreSQL statement ${i + 1}`,
+        value: `${format(st.totalMs)} ms, ${format(st.calls)} calls, ${format(st.rows)} rows: ${st.query.slice(0, 70)}`,
+      });
+    }
     const cpu = Object.entries(p.cpuSeconds).sort((a, b) => b[1] - a[1]);
     if (cpu.length > 0)
       table.push({

