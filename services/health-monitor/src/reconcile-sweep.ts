@@ -1,6 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Database } from '@niyanta/db';
-import { isUuid, publishAll, STREAMS, SUBJECTS } from '@niyanta/messages';
+import { isSubjectToken, isUuid, publishAll, STREAMS, SUBJECTS } from '@niyanta/messages';
 import type { Outgoing } from '@niyanta/messages';
 import type { Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
@@ -19,6 +19,23 @@ export async function completionPending(
 ): Promise<boolean> {
   const m = await jsm.streams.getMessage(STREAMS.complete.name, {
     last_by_subj: SUBJECTS.complete(workloadId),
+  });
+  return m !== null;
+}
+
+/**
+ * Whether a `completion-batch` of the worker still waits in the broker (NIYANTA_COMPLETE is a
+ * work queue: a message the scheduler has not acked is still there). Which attempts it carries is
+ * not looked at: any waiting batch of the worker may hold this attempt's completion, so the
+ * attempt is not reported lost yet. Conservative: it can delay a report, never make a false one.
+ */
+export async function completionBatchPending(
+  jsm: JetStreamManager,
+  workerId: string,
+): Promise<boolean> {
+  if (!isSubjectToken(workerId)) return false;
+  const m = await jsm.streams.getMessage(STREAMS.complete.name, {
+    last_by_subj: SUBJECTS.completions(workerId),
   });
   return m !== null;
 }
@@ -46,8 +63,15 @@ export async function reconcileOnce(deps: {
   const found = deps.reconciler.round({ nowMs: now(), workers, active, current });
 
   const lost: LostAttempt[] = [];
+  // One lookup per worker per round, however many of its attempts are missing.
+  const batches = new Map<string, Promise<boolean>>();
+  const batchPending = (workerId: string): Promise<boolean> => {
+    let p = batches.get(workerId);
+    if (p === undefined) batches.set(workerId, (p = completionBatchPending(deps.jsm, workerId)));
+    return p;
+  };
   for (const l of found.lost) {
-    if (await completionPending(deps.jsm, l.workloadId)) {
+    if ((await batchPending(l.workerId)) || (await completionPending(deps.jsm, l.workloadId))) {
       log.debug(
         { workloadId: l.workloadId, attempt: l.attempt },
         'run missing from heartbeats has a completion waiting; not lost',

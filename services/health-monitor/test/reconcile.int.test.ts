@@ -82,7 +82,7 @@ async function countOn(stream: string, subject: string): Promise<number> {
 }
 
 describe('reconciliation', () => {
-  it('reports a run missing from its worker as lost, unless its completion waits, and stops stale runs', async () => {
+  it('reports a run missing from its worker as lost, unless its completion (alone or in a batch of its worker) waits, and stops stale runs', async () => {
     await using database = await createTestDatabase();
     const db = createDb(database.url, { max: 2 });
     const service = await start(
@@ -101,24 +101,29 @@ describe('reconciliation', () => {
       { log },
     );
     const workerId = `w-${randomUUID().slice(0, 8)}`;
+    // A second worker whose completions travel in batches on niyanta.completions.<workerId>.
+    const batchingId = `w-${randomUUID().slice(0, 8)}`;
     const running: HeartbeatV1['running'] = [];
-    const beat = () =>
+    const beat = (id: string, list: HeartbeatV1['running']) =>
       publishOne(nats.js, {
         kind: 'heartbeat',
-        subject: SUBJECTS.heartbeat(workerId),
+        subject: SUBJECTS.heartbeat(id),
         message: {
           ...envelope(),
-          workerId,
+          workerId: id,
           status: 'ACTIVE',
           capacity: { slots: 4, cpu: 2, memoryMb: 2048, gpu: 0 },
           labels: {},
           types: ['sleep'],
-          running: [...running],
+          running: [...list],
           startedAt: new Date(Date.now() - 60_000).toISOString(),
           intervalMs: 100,
         },
       });
-    const timer = setInterval(() => void beat().catch(() => undefined), 100);
+    const timer = setInterval(() => {
+      void beat(workerId, running).catch(() => undefined);
+      void beat(batchingId, []).catch(() => undefined);
+    }, 100);
     try {
       // Lost: RUNNING here for 10 s by the scheduler's table, never in the heartbeats.
       const lost = await insertWorkload(db, {
@@ -138,6 +143,22 @@ describe('reconciliation', () => {
         kind: 'completion',
         subject: SUBJECTS.complete(ended),
         message: { ...envelope(), workloadId: ended, attempt: 1, workerId, outcome: 'succeeded' },
+      });
+      // Ended on the batching worker: its completion waits in a batch the scheduler has not taken.
+      const batched = await insertWorkload(db, {
+        status: 'RUNNING',
+        attempt: 1,
+        workerId: batchingId,
+        agoMs: 10_000,
+      });
+      const batch = await publishOne(nats.js, {
+        kind: 'completionBatch',
+        subject: SUBJECTS.completions(batchingId),
+        message: {
+          ...envelope(),
+          workerId: batchingId,
+          completions: [{ workloadId: batched, attempt: 1, outcome: 'succeeded' }],
+        },
       });
       // Listed and current: left alone.
       const fine = await insertWorkload(db, {
@@ -193,6 +214,19 @@ describe('reconciliation', () => {
       // Only the lost run was reported (once); the ended one and the listed one never were.
       expect(await countOn(STREAMS.workerDead.name, SUBJECTS.workerDead(workerId))).toBe(1);
       expect(await countOn(STREAMS.control.name, SUBJECTS.control(workerId))).toBe(2);
+      expect(await countOn(STREAMS.workerDead.name, SUBJECTS.workerDead(batchingId))).toBe(0);
+
+      // Once the scheduler has taken the batch (acked: gone from the work queue), an attempt
+      // still RUNNING by the table is lost after all: the batch only delayed the report.
+      await nats.jsm.streams.deleteMessage(STREAMS.complete.name, batch.seq);
+      const late = await waitFor(
+        () => lastOn('workerDead', STREAMS.workerDead.name, SUBJECTS.workerDead(batchingId)),
+        { timeoutMs: 10_000, message: 'the report once the batch is gone' },
+      );
+      expect(late).toMatchObject({
+        workerId: batchingId,
+        attempts: [{ workloadId: batched, attempt: 1 }],
+      });
     } finally {
       clearInterval(timer);
       await service[Symbol.asyncDispose]();

@@ -4,7 +4,13 @@ export { start, ASSIGN_MAX_ACK_PENDING } from './worker.js';
 export type { Worker } from './worker.js';
 export { createWorkerLogger } from './logger.js';
 export { WorkerError, DuplicateWorkloadTypeError } from './errors.js';
-export { CheckpointPublishError, PROGRESS_MIN_GAP_MS } from './run.js';
+export { CheckpointPublishError, PROGRESS_MIN_GAP_MS, STARTED_REPORT_DELAY_MS } from './run.js';
+export {
+  COMPLETION_BATCH_MAX,
+  COMPLETION_BATCH_MAX_BYTES,
+  COMPLETION_LINGER_MS,
+  COMPLETION_MAX_BYTES,
+} from './completion.js';
 export { CheckpointStorage, CheckpointUploadError, RESTORE_FAILURES } from './checkpoint-upload.js';
 export type { RestoreFailure } from './checkpoint-upload.js';
 export { WORKER_STATUS, EXTRA_HEARTBEAT_MIN_GAP_MS } from './heartbeat.js';

@@ -7,14 +7,21 @@ import type { CompletionBody } from './completion.js';
 import type { CheckpointStorage } from './checkpoint-upload.js';
 import { WorkerError } from './errors.js';
 import { LogBuffer } from './log-buffer.js';
+import type { LogLine, LogStream } from './log-buffer.js';
 import type { Logger } from './logger.js';
 import { createThrottle } from './throttle.js';
+import type { Throttle } from './throttle.js';
 
 /** One assignment of an `assignment` message. */
 export type Assignment = AssignmentV1['assignments'][number];
 
 /** Progress updates of one run are published at most this often (the latest is always sent). */
 export const PROGRESS_MIN_GAP_MS = 100;
+/**
+ * A run's `started` update is published only once it has run this long (or reports progress
+ * first); a run that ends sooner sends none, and its completion carries `startedAt` instead.
+ */
+export const STARTED_REPORT_DELAY_MS = 50;
 const CHECKPOINT_PUBLISH_TRIES = 3;
 
 /** A run holding a slot. */
@@ -23,6 +30,7 @@ export interface ActiveRun {
   /** The assignment message's trace, continued by everything the run publishes. */
   readonly traceparent: string | undefined;
   readonly controller: AbortController;
+  /** When it took its slot (RFC 3339): for heartbeats, and the start of a run with no checkpoint. */
   readonly startedAt: string;
   /** Latest reported progress, for heartbeats. */
   fraction: number | undefined;
@@ -55,124 +63,36 @@ export class CheckpointPublishError extends WorkerError {
 }
 
 /**
- * Runs one attempt: publishes `started`, runs the handler with a host that publishes progress,
- * logs and checkpoints, then flushes what is pending and returns the completion to send.
+ * Runs one attempt: runs the handler with a host that publishes `started` (for a run still going
+ * after {@link STARTED_REPORT_DELAY_MS}), progress, logs and checkpoints, then flushes what is
+ * pending and returns the completion to send.
  */
 export async function executeRun(
   deps: RunDeps,
   def: WorkloadDefinition,
   run: ActiveRun,
 ): Promise<CompletionBody> {
-  const { js, workerId } = deps;
   const { workloadId, attempt, checkpoint } = run.assignment;
-  const log = deps.log.child({ workloadId, attempt, type: def.type });
-  const base = { workloadId, attempt, workerId };
+  const host = new RunHost(deps, def.type, run);
 
   let restoredState: unknown;
   if (checkpoint) {
     // Starting from scratch instead would silently lose the progress the checkpoint holds.
     const restored = await deps.checkpoints.restore(checkpoint);
     if (!restored.ok) {
-      log.error(
+      host.logger.error(
         { err: restored.cause, seq: checkpoint.seq, code: restored.error.code },
         'checkpoint could not be restored; failing the attempt',
       );
-      return { ...base, outcome: 'failed', error: restored.error };
+      return { workloadId, attempt, outcome: 'failed', error: restored.error };
     }
     restoredState = restored.state;
   }
 
-  const inFlight = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>): void => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
-  const runUpdate = (extra: Pick<RunUpdateV1, 'kind' | 'progress'>) =>
-    publishOne(js, {
-      traceparent: run.traceparent,
-      kind: 'runUpdate',
-      subject: SUBJECTS.run(workloadId),
-      message: { ...envelope(), ...base, ...extra },
-    });
-
-  try {
-    await runUpdate({ kind: 'started' });
-  } catch (err) {
-    // The completion still records the outcome; a missing `started` only delays RUNNING.
-    log.warn({ err }, 'run started update could not be published');
-  }
-
-  let latest: { fraction: number; message: string | undefined } | undefined;
-  const progress = createThrottle(PROGRESS_MIN_GAP_MS, () => {
-    if (latest === undefined) return;
-    const { fraction, message } = latest;
-    latest = undefined;
-    track(
-      runUpdate({
-        kind: 'progress',
-        progress: message === undefined ? { fraction } : { fraction, message },
-      }).catch((err: unknown) =>
-        log.warn({ err, fraction }, 'progress update could not be published'),
-      ),
-    );
-  });
-
-  const logs = new LogBuffer(
-    (lines) =>
-      publishOne(js, {
-        traceparent: run.traceparent,
-        kind: 'log',
-        subject: SUBJECTS.logs(workloadId),
-        message: { ...envelope(), workloadId, attempt, lines: lines as LogV1['lines'] },
-      }).then(() => undefined),
-    (err, lines) =>
-      log.warn({ err, lines: lines.length }, 'log lines could not be published; dropped'),
-  );
-
-  const checkpointPublish = async (state: unknown): Promise<void> => {
-    const seq = deps.nextCheckpointSeq(workloadId, checkpoint?.seq ?? 0);
-    // A large state is uploaded first: the message is published only once the object exists.
-    const { body, bytes } = await deps.checkpoints.payload({ workloadId, attempt, seq }, state);
-    const message: CheckpointV1 = {
-      ...envelope(),
-      workloadId,
-      attempt,
-      workerId,
-      seq,
-      ...body,
-    };
-    for (let tries = 1; ; tries++) {
-      try {
-        // The same message (and Nats-Msg-Id) each try: a retry after a lost ack is deduplicated.
-        await publishOne(js, {
-          traceparent: run.traceparent,
-          kind: 'checkpoint',
-          subject: SUBJECTS.checkpoint(workloadId),
-          message,
-        });
-        log.debug({ seq, bytes, blob: body.blob?.key }, 'checkpoint published');
-        return;
-      } catch (err) {
-        if (tries >= CHECKPOINT_PUBLISH_TRIES)
-          throw new CheckpointPublishError(workloadId, seq, { cause: err });
-        log.warn({ err, seq, tries }, 'checkpoint publish failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100 * tries));
-      }
-    }
-  };
-
-  const host: AttemptHost = {
-    progress(fraction, message) {
-      run.fraction = fraction;
-      latest = { fraction, message };
-      progress.trigger();
-    },
-    log: (stream, line) => logs.push(stream, line),
-    checkpoint: checkpointPublish,
-  };
-
-  log.debug('run started');
+  // The handler starts now; a run with no checkpoint to restore started when it took its slot.
+  host.begin(checkpoint ? new Date().toISOString() : run.startedAt);
   let outcome: AttemptOutcome;
+  let startReported: boolean;
   try {
     outcome = await runAttempt(def, {
       workloadId,
@@ -186,28 +106,200 @@ export async function executeRun(
       host,
     });
   } finally {
-    progress.flush();
-    await logs.flush();
-    await Promise.allSettled([...inFlight]);
+    startReported = await host.settle();
   }
-  log.debug({ outcome: outcome.outcome }, 'run ended');
-  return toCompletion(base, outcome, run.controller.signal);
+  if (deps.log.isLevelEnabled('debug'))
+    host.logger.debug({ outcome: outcome.outcome }, 'run ended');
+  const completion = toCompletion(workloadId, attempt, outcome, run.controller.signal);
+  // Without a `started` update the scheduler records the start from the completion.
+  if (!startReported) completion.startedAt = host.startedAt;
+  return completion;
+}
+
+/**
+ * What one run publishes besides its completion. Everything but the start time is made on first
+ * use: a short run that logs nothing and reports no progress costs no logger, buffer or timer
+ * beyond the `started` delay.
+ */
+class RunHost implements AttemptHost {
+  startedAt = '';
+  private log_: Logger | undefined;
+  private startedTimer: NodeJS.Timeout | undefined;
+  /** Resolves true once `started` is acked, false if its publish failed. */
+  private started: Promise<boolean> | undefined;
+  private inFlight: Set<Promise<unknown>> | undefined;
+  private progressThrottle: Throttle | undefined;
+  private latest: { fraction: number; message: string | undefined } | undefined;
+  private logs: LogBuffer | undefined;
+
+  constructor(
+    private readonly deps: RunDeps,
+    private readonly type: string,
+    private readonly run: ActiveRun,
+  ) {}
+
+  /** The run's logger (a child with its ids), made on first use. */
+  get logger(): Logger {
+    const { workloadId, attempt } = this.run.assignment;
+    return (this.log_ ??= this.deps.log.child({ workloadId, attempt, type: this.type }));
+  }
+
+  /** The handler starts: `started` goes out after the delay unless the run ends first. */
+  begin(startedAt: string): void {
+    this.startedAt = startedAt;
+    this.startedTimer = setTimeout(reportStarted, STARTED_REPORT_DELAY_MS, this);
+    if (this.deps.log.isLevelEnabled('debug')) this.logger.debug('run started');
+  }
+
+  /** Publishes `started` now unless it already was; its `time` is the real start. */
+  reportStarted(): void {
+    if (this.started !== undefined) return;
+    clearTimeout(this.startedTimer);
+    this.startedTimer = undefined;
+    this.started = this.runUpdate({ kind: 'started' }, this.startedAt).then(
+      () => true,
+      (err: unknown) => {
+        // The completion then carries startedAt; a missing `started` only delays RUNNING.
+        this.logger.warn({ err }, 'run started update could not be published');
+        return false;
+      },
+    );
+  }
+
+  progress(fraction: number, message?: string): void {
+    this.run.fraction = fraction;
+    this.latest = { fraction, message };
+    (this.progressThrottle ??= createThrottle(PROGRESS_MIN_GAP_MS, () =>
+      this.publishProgress(),
+    )).trigger();
+  }
+
+  log(stream: LogStream, line: string): void {
+    (this.logs ??= new LogBuffer(
+      (lines) => this.publishLogs(lines),
+      (err, lines) =>
+        this.logger.warn({ err, lines: lines.length }, 'log lines could not be published; dropped'),
+    )).push(stream, line);
+  }
+
+  async checkpoint(state: unknown): Promise<void> {
+    const { deps } = this;
+    const { workloadId, attempt, checkpoint } = this.run.assignment;
+    const seq = deps.nextCheckpointSeq(workloadId, checkpoint?.seq ?? 0);
+    // A large state is uploaded first: the message is published only once the object exists.
+    const { body, bytes } = await deps.checkpoints.payload({ workloadId, attempt, seq }, state);
+    const message: CheckpointV1 = {
+      ...envelope(),
+      workloadId,
+      attempt,
+      workerId: deps.workerId,
+      seq,
+      ...body,
+    };
+    for (let tries = 1; ; tries++) {
+      try {
+        // The same message (and Nats-Msg-Id) each try: a retry after a lost ack is deduplicated.
+        await publishOne(deps.js, {
+          traceparent: this.run.traceparent,
+          kind: 'checkpoint',
+          subject: SUBJECTS.checkpoint(workloadId),
+          message,
+        });
+        if (deps.log.isLevelEnabled('debug'))
+          this.logger.debug({ seq, bytes, blob: body.blob?.key }, 'checkpoint published');
+        return;
+      } catch (err) {
+        if (tries >= CHECKPOINT_PUBLISH_TRIES)
+          throw new CheckpointPublishError(workloadId, seq, { cause: err });
+        this.logger.warn({ err, seq, tries }, 'checkpoint publish failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+      }
+    }
+  }
+
+  /**
+   * The run ended: flushes progress and logs and waits for what is in flight. Says whether
+   * `started` was published (so the completion need not carry `startedAt`).
+   */
+  async settle(): Promise<boolean> {
+    clearTimeout(this.startedTimer);
+    this.startedTimer = undefined;
+    this.progressThrottle?.flush();
+    await this.logs?.flush();
+    if (this.inFlight !== undefined) await Promise.allSettled([...this.inFlight]);
+    return this.started === undefined ? false : this.started;
+  }
+
+  private publishProgress(): void {
+    const latest = this.latest;
+    if (latest === undefined) return;
+    this.latest = undefined;
+    const { fraction, message } = latest;
+    // Published after `started` on the same connection, so it never overtakes it in the stream.
+    this.reportStarted();
+    this.track(
+      this.runUpdate({
+        kind: 'progress',
+        progress: message === undefined ? { fraction } : { fraction, message },
+      }).catch((err: unknown) =>
+        this.logger.warn({ err, fraction }, 'progress update could not be published'),
+      ),
+    );
+  }
+
+  private async publishLogs(lines: LogLine[]): Promise<void> {
+    const { workloadId, attempt } = this.run.assignment;
+    await publishOne(this.deps.js, {
+      traceparent: this.run.traceparent,
+      kind: 'log',
+      subject: SUBJECTS.logs(workloadId),
+      message: { ...envelope(), workloadId, attempt, lines: lines as LogV1['lines'] },
+    });
+  }
+
+  private runUpdate(extra: Pick<RunUpdateV1, 'kind' | 'progress'>, time?: string) {
+    const { workloadId, attempt } = this.run.assignment;
+    const head = envelope();
+    if (time !== undefined) head.time = time;
+    return publishOne(this.deps.js, {
+      traceparent: this.run.traceparent,
+      kind: 'runUpdate',
+      subject: SUBJECTS.run(workloadId),
+      message: { ...head, workloadId, attempt, workerId: this.deps.workerId, ...extra },
+    });
+  }
+
+  private track(p: Promise<unknown>): void {
+    const inFlight = (this.inFlight ??= new Set());
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }
+}
+
+/** The `started` delay's timer callback (no closure per run). */
+function reportStarted(host: RunHost): void {
+  host.reportStarted();
 }
 
 function toCompletion(
-  base: Pick<CompletionBody, 'workloadId' | 'attempt' | 'workerId'>,
+  workloadId: string,
+  attempt: number,
   outcome: AttemptOutcome,
   signal: AbortSignal,
 ): CompletionBody {
   switch (outcome.outcome) {
     case 'succeeded':
-      return { ...base, outcome: 'succeeded', result: outcome.result };
+      return { workloadId, attempt, outcome: 'succeeded', result: outcome.result };
     case 'failed':
-      return { ...base, outcome: 'failed', error: outcome.error };
+      return { workloadId, attempt, outcome: 'failed', error: outcome.error };
     case 'cancelled':
-      return { ...base, outcome: 'cancelled' };
+      return { workloadId, attempt, outcome: 'cancelled' };
     case 'paused':
       // The SDK reports a drain as paused; for the scheduler a drained run is handed back.
-      return { ...base, outcome: signal.reason === STOP_REASONS.drain ? 'released' : 'paused' };
+      return {
+        workloadId,
+        attempt,
+        outcome: signal.reason === STOP_REASONS.drain ? 'released' : 'paused',
+      };
   }
 }

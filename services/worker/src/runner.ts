@@ -3,11 +3,10 @@ import type { HeartbeatV1 } from '@niyanta/messages';
 import { STOP_REASONS } from '@niyanta/worker-sdk';
 import type { WorkloadDefinition } from '@niyanta/worker-sdk';
 import type { CheckpointStorage } from './checkpoint-upload.js';
-import { sendCompletion } from './completion.js';
-import type { CompletionBody } from './completion.js';
+import type { CompletionBatcher, CompletionBody } from './completion.js';
 import type { Logger } from './logger.js';
 import { executeRun } from './run.js';
-import type { ActiveRun, Assignment } from './run.js';
+import type { ActiveRun, Assignment, RunDeps } from './run.js';
 
 /** Workload ids whose last checkpoint seq is remembered (a bound on memory, not a behaviour). */
 const MAX_REMEMBERED_SEQS = 10_000;
@@ -25,20 +24,21 @@ interface SlotRun extends ActiveRun {
 }
 
 const runKey = (workloadId: string, attempt: number): string => `${workloadId}#${attempt}`;
+/** Log fields of an assignment (the worker's logger has no per-run children on the hot path). */
+const idsOf = (a: Assignment) => ({ workloadId: a.workloadId, attempt: a.attempt, type: a.type });
 
 /**
  * The worker's slots: runs at most `slots` assignments at once, the rest wait in a FIFO queue
  * (and are reported nowhere as running). Every accepted assignment ends in exactly one
- * completion, retried until acked.
+ * completion, retried until acked; a slot is freed once its completion is acked.
  */
 export class Runner {
   private readonly queue: Assignment[] = [];
   private readonly queuedKeys = new Set<string>();
   private readonly running = new Map<string, SlotRun>();
-  /** Completions of assignments that never took a slot (unknown type, released, stopped in the queue). */
-  private readonly sending = new Set<Promise<void>>();
   private readonly seqs = new Map<string, number>();
   private readonly traces = new WeakMap<Assignment, string>();
+  private readonly runDeps: RunDeps;
   private draining = false;
 
   constructor(
@@ -48,25 +48,35 @@ export class Runner {
       slots: number;
       definitions: ReadonlyMap<string, WorkloadDefinition>;
       log: Logger;
+      /** Where every completion goes (batched per worker). */
+      completions: CompletionBatcher;
       /** Called after a slot is freed (and refilled from the queue, if anything waits). */
       onSlotFreed: () => void;
       /** Where checkpoints go (inline or blob store) and come back from. */
       checkpoints: CheckpointStorage;
     },
-  ) {}
+  ) {
+    this.runDeps = {
+      js: opts.js,
+      workerId: opts.workerId,
+      log: opts.log,
+      nextCheckpointSeq: (id, restored) => this.nextSeq(id, restored),
+      checkpoints: opts.checkpoints,
+    };
+  }
 
   /** Takes an assignment: runs it, queues it, or completes it at once (unknown type, draining). */
   accept(a: Assignment, traceparent?: string): void {
     if (traceparent !== undefined) this.traces.set(a, traceparent);
     const key = runKey(a.workloadId, a.attempt);
-    const log = this.opts.log.child({ workloadId: a.workloadId, attempt: a.attempt, type: a.type });
+    const { log } = this.opts;
     if (this.running.has(key) || this.queuedKeys.has(key)) {
-      log.debug('duplicate assignment ignored');
+      log.debug(idsOf(a), 'duplicate assignment ignored');
       return;
     }
     if (!this.opts.definitions.has(a.type)) {
       log.warn(
-        { types: [...this.opts.definitions.keys()] },
+        { ...idsOf(a), types: [...this.opts.definitions.keys()] },
         'assignment of a type this worker does not have',
       );
       this.completeUnstarted(a, {
@@ -80,7 +90,7 @@ export class Runner {
       return;
     }
     if (this.draining) {
-      log.debug('assignment received while draining; released');
+      log.debug(idsOf(a), 'assignment received while draining; released');
       this.completeUnstarted(a, { outcome: 'released' });
       return;
     }
@@ -114,6 +124,8 @@ export class Runner {
   beginDrain(): void {
     if (this.draining) return;
     this.draining = true;
+    // A draining worker is on its way out: completions no longer wait for others to share a message.
+    this.opts.completions.stopLingering();
     const queued = this.queue.splice(0);
     this.queuedKeys.clear();
     for (const a of queued) this.completeUnstarted(a, { outcome: 'released' });
@@ -144,7 +156,7 @@ export class Runner {
       }
       await allDone;
     }
-    while (this.sending.size > 0) await Promise.all([...this.sending]);
+    await this.opts.completions.flush();
   }
 
   /** Runs holding a slot, for heartbeats. */
@@ -196,24 +208,13 @@ export class Runner {
     const def = this.opts.definitions.get(run.assignment.type)!;
     let completion: CompletionBody;
     try {
-      completion = await executeRun(
-        {
-          js: this.opts.js,
-          workerId: this.opts.workerId,
-          log: this.opts.log,
-          nextCheckpointSeq: (id, restored) => this.nextSeq(id, restored),
-          checkpoints: this.opts.checkpoints,
-        },
-        def,
-        run,
-      );
+      completion = await executeRun(this.runDeps, def, run);
     } catch (err) {
       // A bug in the worker, not in the handler (runAttempt maps handler errors itself).
       this.opts.log.error({ err, workloadId, attempt }, 'run failed inside the worker');
       completion = {
         workloadId,
         attempt,
-        workerId: this.opts.workerId,
         outcome: 'failed',
         error: {
           message: `worker error: ${(err as Error).message}`,
@@ -222,7 +223,7 @@ export class Runner {
         },
       };
     }
-    await sendCompletion(this.opts.js, completion, this.opts.log, run.traceparent);
+    await this.opts.completions.send(completion, run.traceparent);
     if (
       completion.outcome === 'succeeded' ||
       completion.outcome === 'failed' ||
@@ -239,16 +240,9 @@ export class Runner {
     a: Assignment,
     outcome: Pick<CompletionBody, 'outcome' | 'error'>,
   ): void {
-    const body: CompletionBody = {
-      workloadId: a.workloadId,
-      attempt: a.attempt,
-      workerId: this.opts.workerId,
-      ...outcome,
-    };
-    const p = sendCompletion(this.opts.js, body, this.opts.log, this.traces.get(a)).finally(() =>
-      this.sending.delete(p),
-    );
-    this.sending.add(p);
+    const body: CompletionBody = { workloadId: a.workloadId, attempt: a.attempt, ...outcome };
+    // `finish` waits for it through the batcher's flush.
+    void this.opts.completions.send(body, this.traces.get(a));
   }
 
   private nextSeq(workloadId: string, restoredSeq: number): number {

@@ -7,6 +7,7 @@ import type { BatchConsumer, HealthServer, Nats } from '@niyanta/runtime';
 import { loadWorkloadModules } from '@niyanta/worker-sdk';
 import type { WorkloadDefinition } from '@niyanta/worker-sdk';
 import { CheckpointStorage } from './checkpoint-upload.js';
+import { CompletionBatcher } from './completion.js';
 import type { WorkerConfig } from './config.js';
 import { DuplicateWorkloadTypeError } from './errors.js';
 import { startHeartbeats, WORKER_STATUS } from './heartbeat.js';
@@ -82,6 +83,7 @@ export async function start(
     slots: config.slots,
     definitions,
     log,
+    completions: new CompletionBatcher({ js: nats.js, workerId, log }),
     // Called only after a run ends, long after `heartbeats` is set.
     onSlotFreed: () => heartbeats.beatSoon(),
     checkpoints,

@@ -1,6 +1,6 @@
 import type { ConsumerMessages } from '@nats-io/jetstream';
-import { decode, ensureConsumer, traceparentOf } from '@niyanta/messages';
-import type { MessageKind, MessageTypes } from '@niyanta/messages';
+import { decode, ensureConsumer, STREAMS, traceparentOf } from '@niyanta/messages';
+import type { CompletionBatchV1, MessageKind, MessageTypes } from '@niyanta/messages';
 import type { Nats } from '@niyanta/runtime';
 
 /** Every message of one kind seen on a stream, decoded, in stream order; acked as it is read. */
@@ -43,6 +43,38 @@ export async function collect<K extends MessageKind>(
     async close() {
       await messages.close();
       await loop;
+    },
+  };
+}
+
+/** One completion of a `completion-batch`, with the fields of the message that carried it. */
+export type CollectedCompletion = CompletionBatchV1['completions'][number] & {
+  workerId: string;
+  /** The id of the batch message (its traces are under it). */
+  batchId: string;
+  /** When the batch message was made. */
+  time: string;
+};
+
+/** The completion batches on NIYANTA_COMPLETE, and their completions one by one. */
+export interface CompletionCollector extends Collector<'completionBatch'> {
+  readonly completions: CollectedCompletion[];
+}
+
+/** Collects `completion-batch` messages and flattens their completions, in stream order. */
+export async function collectCompletions(nats: Nats): Promise<CompletionCollector> {
+  const batches = await collect(nats, STREAMS.complete.name, 'completionBatch');
+  return {
+    get items() {
+      return batches.items;
+    },
+    invalid: batches.invalid,
+    traces: batches.traces,
+    close: () => batches.close(),
+    get completions() {
+      return batches.items.flatMap((b) =>
+        b.completions.map((c) => ({ ...c, workerId: b.workerId, batchId: b.id, time: b.time })),
+      );
     },
   };
 }

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointBlobKey, createFsBlobStore } from '@niyanta/blob-store';
-import { loadConfig, start } from '../src/index.js';
+import { loadConfig, start, STARTED_REPORT_DELAY_MS } from '../src/index.js';
 import type { Worker } from '../src/index.js';
-import { collect } from './nats-collector.js';
-import type { Collector } from './nats-collector.js';
+import { collect, collectCompletions } from './nats-collector.js';
+import type { Collector, CompletionCollector } from './nats-collector.js';
 
 type Assignment = AssignmentV1['assignments'][number];
 
@@ -22,7 +22,7 @@ let server: NatsServerHandle;
 let nats: Nats;
 let heartbeats: Collector<'heartbeat'>;
 let runs: Collector<'runUpdate'>;
-let completions: Collector<'completion'>;
+let completions: CompletionCollector;
 let checkpoints: Collector<'checkpoint'>;
 let logs: Collector<'log'>;
 let workerSeq = 0;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   nats = await connectNats({ url: server.url, name: 'worker-test', log: silent });
   heartbeats = await collect(nats, STREAMS.heartbeat.name, 'heartbeat');
   runs = await collect(nats, STREAMS.run.name, 'runUpdate');
-  completions = await collect(nats, STREAMS.complete.name, 'completion');
+  completions = await collectCompletions(nats);
   checkpoints = await collect(nats, STREAMS.checkpoint.name, 'checkpoint');
   logs = await collect(nats, STREAMS.logs.name, 'log');
 });
@@ -109,7 +109,7 @@ async function control(
 }
 
 const completionOf = (workloadId: string, timeoutMs = 10_000) =>
-  waitFor(() => completions.items.find((c) => c.workloadId === workloadId), {
+  waitFor(() => completions.completions.find((c) => c.workloadId === workloadId), {
     timeoutMs,
     message: `the completion of ${workloadId}`,
   });
@@ -184,10 +184,82 @@ describe('worker', () => {
     ]);
     expect(cps.every((c) => c.attempt === 1)).toBe(true);
     // One trace follows the workload: everything the run published continues the assignment's.
-    for (const { id } of [...updates, ...cps, done]) {
+    for (const id of [...updates, ...cps].map((m) => m.id).concat(done.batchId)) {
       const trace = runs.traces.get(id) ?? checkpoints.traces.get(id) ?? completions.traces.get(id);
       expect(trace?.split('-')[1]).toBe(traceId);
     }
+  });
+
+  it('sends many quick runs as few completion batches carrying every completion, with no started', async () => {
+    await using worker = await startWorker({ WORKER_SLOTS: '50' });
+    const all = Array.from({ length: 300 }, (_, i) => assignment({ type: 'noop', input: { i } }));
+    await assign(worker, ...all);
+    const ids = new Set(all.map((a) => a.workloadId));
+    await waitFor(
+      () => completions.completions.filter((c) => ids.has(c.workloadId)).length === all.length,
+      { message: 'every completion' },
+    );
+    const done = completions.completions.filter((c) => ids.has(c.workloadId));
+    expect(new Set(done.map((c) => c.workloadId)).size).toBe(all.length);
+    expect(done.every((c) => c.outcome === 'succeeded' && c.workerId === worker.workerId)).toBe(
+      true,
+    );
+    // 50 slots: the runs of one turn share a message (about one per 50 here, never one each).
+    const batches = completions.items.filter((b) => b.workerId === worker.workerId);
+    expect(batches.length).toBeLessThanOrEqual(all.length / 10);
+    // None ran past the started delay: no run update at all, the start rides on the completion.
+    expect(done.every((c) => c.startedAt !== undefined)).toBe(true);
+    const barrier = assignment({ type: 'sleep', input: { durationMs: 200, steps: 1 } });
+    await assign(worker, barrier);
+    await startedOf(barrier.workloadId);
+    expect(runs.items.some((r) => ids.has(r.workloadId))).toBe(false);
+  });
+
+  it('sends no started for a run shorter than the delay; its completion carries startedAt', async () => {
+    await using worker = await startWorker();
+    // A run that reports no progress (progress sends `started` first, whenever it comes).
+    const a = assignment({ type: 'noop', input: { quick: true } });
+    const before = Date.now();
+    await assign(worker, a);
+    const done = await completionOf(a.workloadId);
+    expect(done).toMatchObject({ outcome: 'succeeded', startedAt: expect.any(String) });
+    const startedAt = Date.parse(done.startedAt!);
+    expect(startedAt).toBeGreaterThanOrEqual(before);
+    expect(startedAt).toBeLessThanOrEqual(Date.parse(done.time));
+    // A later run's `started` is behind anything `a` published on the same connection.
+    const barrier = assignment({ type: 'sleep', input: { durationMs: 200, steps: 1 } });
+    await assign(worker, barrier);
+    await startedOf(barrier.workloadId);
+    expect(runs.items.some((r) => r.workloadId === a.workloadId)).toBe(false);
+  });
+
+  it('sends started for a long run after the delay with its real start time; progress never before it', async () => {
+    await using worker = await startWorker();
+    const long = assignment({ type: 'sleep', input: { durationMs: 1_200, steps: 1 } });
+    // Progress every 10 ms: the first one sends `started` before the delay is over.
+    const chatty = assignment({ type: 'sleep', input: { durationMs: 200, steps: 20 } });
+    await assign(worker, long, chatty);
+    const started = await startedOf(long.workloadId);
+    // The id is a UUIDv7 made when the update was published: the delay after the real start.
+    const publishedMs = parseInt(started.id.replace(/-/g, '').slice(0, 12), 16);
+    expect(publishedMs - Date.parse(started.time)).toBeGreaterThanOrEqual(
+      STARTED_REPORT_DELAY_MS - 1,
+    );
+    // Heartbeats report the same start.
+    await waitFor(
+      () =>
+        beatsOf(worker.workerId).some((h) =>
+          h.running.some((r) => r.workloadId === long.workloadId && r.startedAt === started.time),
+        ),
+      { message: 'a heartbeat listing the run with its start' },
+    );
+    expect(await completionOf(long.workloadId)).not.toHaveProperty('startedAt');
+    expect(await completionOf(chatty.workloadId)).not.toHaveProperty('startedAt');
+    const updates = runs.items.filter((r) => r.workloadId === chatty.workloadId);
+    expect(updates[0]?.kind).toBe('started');
+    expect(updates.filter((u) => u.kind === 'started')).toHaveLength(1);
+    expect(updates.slice(1).every((u) => u.kind === 'progress')).toBe(true);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
   });
 
   it('resumes from a restored checkpoint and numbers new checkpoints after it', async () => {
@@ -294,12 +366,12 @@ describe('worker', () => {
     await assign(worker, ...all);
     const ids = new Set(all.map((a) => a.workloadId));
     await waitFor(
-      () => completions.items.filter((c) => ids.has(c.workloadId)).length === all.length,
+      () => completions.completions.filter((c) => ids.has(c.workloadId)).length === all.length,
       {
         message: 'every completion',
       },
     );
-    const done = completions.items.filter((c) => ids.has(c.workloadId));
+    const done = completions.completions.filter((c) => ids.has(c.workloadId));
     expect(done.every((c) => c.outcome === 'succeeded')).toBe(true);
     // A slot is freed only after its completion is published, so a start never precedes the
     // completion that made room for it: replaying both by time (completions first on ties)
@@ -336,7 +408,7 @@ describe('worker', () => {
     expect(
       runs.items.filter((r) => r.workloadId === a.workloadId && r.kind === 'started'),
     ).toHaveLength(1);
-    expect(completions.items.filter((c) => c.workloadId === a.workloadId)).toHaveLength(1);
+    expect(completions.completions.filter((c) => c.workloadId === a.workloadId)).toHaveLength(1);
   });
 
   it('fails an assignment of an unknown type with UNKNOWN_TYPE, retryable', async () => {
