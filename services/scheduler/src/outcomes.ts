@@ -208,7 +208,7 @@ export function createRunUpdateHandler(deps: {
         await sql`
           update workloads w set progress = v.progress, updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as v(id uuid, progress jsonb)
-          where w.id = v.id`.execute(trx);
+          where w.id = v.id and w.id = any(${records.map((r) => r.id)}::uuid[])`.execute(trx);
         for (const u of progress.values()) {
           progressEvents.push({
             kind: 'event',

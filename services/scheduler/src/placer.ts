@@ -150,6 +150,9 @@ export class Placer {
     let outcome: { transitions: Transition[]; considered: number };
     try {
       outcome = await db.transaction().execute(async (trx) => {
+        // The queue index gives the order: never let stale statistics (a young, fast-growing
+        // table) pick a scan of every PENDING row plus a sort instead.
+        await sql`set local enable_sort = off`.execute(trx);
         const { rows: pending } = await sql<PendingRow>`
           select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
           from workloads
@@ -186,7 +189,8 @@ export class Placer {
             update workloads w set pending_reason = v.reason, updated_at = now()
             from jsonb_to_recordset(${JSON.stringify(changedReasons.map((u) => ({ id: u.workloadId, reason: u.reason })))}::jsonb)
               as v(id uuid, reason text)
-            where w.id = v.id and w.status = 'PENDING'`.execute(trx);
+            where w.id = v.id and w.status = 'PENDING'
+              and w.id = any(${changedReasons.map((u) => u.workloadId)}::uuid[])`.execute(trx);
         }
         await publishAssignments(trx, js, transitions, byId, log);
         return { transitions, considered: pending.length };

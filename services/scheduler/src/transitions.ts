@@ -141,6 +141,9 @@ export async function applyChanges(
 ): Promise<Transition[]> {
   if (changes.length === 0) return [];
   const records = JSON.stringify(changes.map(toRecord));
+  const ids = changes.map((c) => c.id);
+  // `w.id = any(ids)` repeats the join key as an index condition: without it the planner, whose
+  // statistics lag a fast-growing table, may hash-join over a scan of every workload.
   // jsonb_to_recordset turns a JSON null in a jsonb field into the jsonb value 'null': nullif
   // stores SQL NULL instead, which the mappers read back as null either way.
   const { rows } = await sql<WorkloadRow>`
@@ -174,6 +177,7 @@ export async function applyChanges(
       run_at_mode text, delay_ms bigint, finished text, started boolean, started_at text,
       min_max_attempts int, set_requested_action boolean, requested_action text)
     where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
+      and w.id = any(${ids}::uuid[])
     returning w.*`.execute(trx);
   const byId = new Map(changes.map((c) => [c.id, c]));
   const transitions = rows.map((row): Transition => {
@@ -212,7 +216,7 @@ export async function recordRequests(
     from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
       as v(id uuid, status text, attempt int, action text)
     where w.id = v.id and w.status = v.status and w.attempt = v.attempt
-      and w.status in ('SCHEDULED', 'RUNNING')
+      and w.status in ('SCHEDULED', 'RUNNING') and w.id = any(${requests.map((r) => r.id)}::uuid[])
     returning w.*`.execute(trx);
   return rows;
 }
