@@ -2,7 +2,6 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { envelope, publishOne, SUBJECTS } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Logger } from './logger.js';
-import { createThrottle } from './throttle.js';
 
 /** Heartbeat statuses (`HeartbeatV1['status']`). */
 export const WORKER_STATUS = {
@@ -12,18 +11,16 @@ export const WORKER_STATUS = {
 } as const satisfies Record<string, HeartbeatV1['status']>;
 export type WorkerStatus = (typeof WORKER_STATUS)[keyof typeof WORKER_STATUS];
 
-/** Extra heartbeats (a slot freed) come at most this often. */
-export const EXTRA_HEARTBEAT_MIN_GAP_MS = 50;
-
 /** The heartbeat without its envelope fields. */
 export type HeartbeatBody = Omit<HeartbeatV1, 'schemaVersion' | 'id' | 'time'>;
 
-/** Periodic heartbeats plus immediate ones when capacity changes. */
+/**
+ * Periodic heartbeats. A freed slot sends none: the scheduler knows its placements' usage from
+ * the completions it records, so a beat per finished run would only load every reader.
+ */
 export interface Heartbeats {
   /** Publishes one now and resolves once it is acked (or failed, logged). */
   beatNow(): Promise<void>;
-  /** Publishes one soon (throttled), so the scheduler sees a freed slot without waiting. */
-  beatSoon(): void;
   /** Stops the timer; `beatNow` still works (for the last beat). */
   stop(): void;
 }
@@ -48,14 +45,11 @@ export function startHeartbeats(opts: {
       log.warn({ err, status: body.status }, 'heartbeat publish failed');
     }
   };
-  const soon = createThrottle(EXTRA_HEARTBEAT_MIN_GAP_MS, () => void beatNow());
   const timer = setInterval(() => void beatNow(), opts.intervalMs);
   return {
     beatNow,
-    beatSoon: () => soon.trigger(),
     stop() {
       clearInterval(timer);
-      soon.cancel();
     },
   };
 }

@@ -13,7 +13,7 @@ export {
 } from './completion.js';
 export { CheckpointStorage, CheckpointUploadError, RESTORE_FAILURES } from './checkpoint-upload.js';
 export type { RestoreFailure } from './checkpoint-upload.js';
-export { WORKER_STATUS, EXTRA_HEARTBEAT_MIN_GAP_MS } from './heartbeat.js';
+export { WORKER_STATUS } from './heartbeat.js';
 export type { WorkerStatus } from './heartbeat.js';
 export { LOG_FLUSH_MS, LOG_MAX_LINES, LOG_LINE_MAX_CHARS } from './log-buffer.js';
 export { builtinWorkloads } from './workloads/index.js';

@@ -50,8 +50,6 @@ export class Runner {
       log: Logger;
       /** Where every completion goes (batched per worker). */
       completions: CompletionBatcher;
-      /** Called after a slot is freed (and refilled from the queue, if anything waits). */
-      onSlotFreed: () => void;
       /** Where checkpoints go (inline or blob store) and come back from. */
       checkpoints: CheckpointStorage;
     },
@@ -233,7 +231,6 @@ export class Runner {
     }
     this.running.delete(key);
     this.pump();
-    this.opts.onSlotFreed();
   }
 
   private completeUnstarted(

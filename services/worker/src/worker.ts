@@ -84,8 +84,6 @@ export async function start(
     definitions,
     log,
     completions: new CompletionBatcher({ js: nats.js, workerId, log }),
-    // Called only after a run ends, long after `heartbeats` is set.
-    onSlotFreed: () => heartbeats.beatSoon(),
     checkpoints,
   });
   const heartbeats: Heartbeats = startHeartbeats({

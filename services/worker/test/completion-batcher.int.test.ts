@@ -184,7 +184,6 @@ describe('Runner.finish', () => {
         definitions: new Map([[noopWorkload.type, noopWorkload]]),
         log: silent,
         completions,
-        onSlotFreed: () => undefined,
         checkpoints,
       });
       const ids = [1, 2, 3, 4].map(() => uuidv7());
