@@ -10,6 +10,7 @@ import {
   traceparentOf,
 } from '@niyanta/messages';
 import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
@@ -152,38 +153,48 @@ export function createIngestHandler(deps: {
       db.transaction().execute(async (trx) => {
         const out: Ingested = { pending: [], submitted: [], placed: [] };
         if (accepted.length > 0) {
-          const rows = await trx
-            .insertInto('workloads')
-            .values(
-              accepted.map(({ msg, tenant, submission: s }) => {
-                const workerId = placements.get(s.id);
-                return {
-                  id: s.id,
-                  tenant,
-                  type: s.type,
-                  status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
-                  // Placed at ingest: attempt 1 is the fencing token its assignment carries.
-                  attempt: workerId ? 1 : 0,
-                  worker_id: workerId ?? null,
-                  priority: s.priority ?? DEFAULT_PRIORITY,
-                  max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-                  input: JSON.stringify(s.input ?? null),
-                  labels: JSON.stringify(s.labels ?? {}),
-                  requirements: JSON.stringify(s.requirements ?? {}),
-                  run_at: s.runAt ?? null,
-                  // Until runAt comes, GET shows why it is not placed (placement replaces it).
-                  pending_reason: workerId ? null : waitingReason(s.runAt),
-                  timeout_seconds: s.timeoutSeconds ?? null,
-                  idempotency_key: s.idempotencyKey ?? null,
-                  trace_parent: traceparentOf(msg.headers) ?? null,
-                };
-              }),
-            )
-            .onConflict((oc) => oc.doNothing())
-            .returningAll()
-            .execute();
-          for (const r of rows) {
-            const row = r as WorkloadRow;
+          const records = JSON.stringify(
+            accepted.map(({ msg, tenant, submission: s }) => {
+              const workerId = placements.get(s.id);
+              return {
+                id: s.id,
+                tenant,
+                type: s.type,
+                status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
+                // Placed at ingest: attempt 1 is the fencing token its assignment carries.
+                attempt: workerId ? 1 : 0,
+                worker_id: workerId ?? null,
+                priority: s.priority ?? DEFAULT_PRIORITY,
+                max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+                input: s.input ?? null,
+                labels: s.labels ?? {},
+                requirements: s.requirements ?? {},
+                run_at: s.runAt ?? null,
+                // Until runAt comes, GET shows why it is not placed (placement replaces it).
+                pending_reason: workerId ? null : waitingReason(s.runAt),
+                timeout_seconds: s.timeoutSeconds ?? null,
+                idempotency_key: s.idempotencyKey ?? null,
+                trace_parent: traceparentOf(msg.headers) ?? null,
+              };
+            }),
+          );
+          // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null).
+          // ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike.
+          const { rows } = await sql<WorkloadRow>`
+            insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+              max_attempts, input, labels, requirements, run_at, pending_reason, timeout_seconds,
+              idempotency_key, trace_parent)
+            select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
+              v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements, v.run_at,
+              v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
+            from jsonb_to_recordset(${records}::jsonb) as v(
+              id uuid, tenant text, type text, status text, attempt int, worker_id text,
+              priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
+              run_at timestamptz, pending_reason text, timeout_seconds int, idempotency_key text,
+              trace_parent text)
+            on conflict do nothing
+            returning *`.execute(trx);
+          for (const row of rows) {
             if (row.status !== WORKLOAD_STATUS.SCHEDULED) {
               out.pending.push({ row, from: null, reason: 'submitted', eventWorkerId: null });
               continue;

@@ -234,25 +234,32 @@ export async function lockWorkloads(
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** ONE multi-row insert of workload_events for the transitions. */
+/**
+ * ONE insert of workload_events for the transitions, in their order (ids ascend as they happened).
+ * The rows travel as one jsonb parameter: cheaper to build and send than six parameters a row.
+ */
 export async function insertEvents(
   trx: Executor,
   transitions: readonly Transition[],
 ): Promise<void> {
   if (transitions.length === 0) return;
-  await trx
-    .insertInto('workload_events')
-    .values(
-      transitions.map((t) => ({
-        workload_id: t.row.id,
-        from_status: t.from,
-        to_status: t.row.status,
-        attempt: t.row.attempt,
-        reason: t.reason,
-        worker_id: t.eventWorkerId,
-      })),
-    )
-    .execute();
+  const records = JSON.stringify(
+    transitions.map((t) => ({
+      workload_id: t.row.id,
+      from_status: t.from,
+      to_status: t.row.status,
+      attempt: t.row.attempt,
+      reason: t.reason,
+      worker_id: t.eventWorkerId,
+    })),
+  );
+  await sql`
+    insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
+    select v.workload_id, v.from_status, v.to_status, v.attempt, v.reason, v.worker_id
+    from rows from (jsonb_to_recordset(${records}::jsonb) as (
+      workload_id uuid, from_status text, to_status text, attempt int, reason text, worker_id text))
+      with ordinality as v(workload_id, from_status, to_status, attempt, reason, worker_id, n)
+    order by v.n`.execute(trx);
 }
 
 /** The status `event` messages of transitions, on each workload's events subject. */
