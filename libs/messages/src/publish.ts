@@ -1,5 +1,7 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
+import type { ApiError, JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { ClosedConnectionError, TimeoutError, createInbox } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { encode } from './codec.js';
 import { traceHeaders } from './trace.js';
 import type { MessageKind, MessageTypes } from './validation.js';
@@ -13,26 +15,175 @@ export interface Outgoing<K extends MessageKind = MessageKind> {
   msgId?: string;
   /** Trace to continue. */
   traceparent?: string | null;
+  /**
+   * Already checked against a schema with the same fields (a submission whose HTTP body was
+   * validated): published without a second ajv run. Consumers validate it all the same.
+   */
+  validated?: boolean;
+}
+
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+/** What `js.publish` waits for a PubAck unless the client was given another timeout. */
+const DEFAULT_ACK_TIMEOUT_MS = 5_000;
+const NO_RESPONDERS = 503;
+
+const utf8 = new TextEncoder();
+
+function encoded(item: Outgoing): { data: Uint8Array; headers: MsgHdrs } {
+  const data = item.validated
+    ? utf8.encode(JSON.stringify(item.message))
+    : encode(item.kind, item.message as never);
+  const headers = traceHeaders(item.traceparent);
+  const msgID = item.msgId ?? (item.message as { id?: string }).id;
+  if (msgID) headers.set(MSG_ID_HEADER, msgID);
+  return { data, headers };
+}
+
+/** The PubAcks one `publishAll` call awaits: replies `first` … `first + acks.length - 1`. */
+interface AckBatch {
+  first: number;
+  acks: PubAck[];
+  left: number;
+  subjects: readonly string[];
+  resolve(acks: PubAck[]): void;
+  reject(err: unknown): void;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /**
+ * The PubAcks of one connection's `publishAll` calls, through one wildcard inbox subscription:
+ * message n is published with the reply subject `<inbox>.<n>`. `js.publish` is a NATS request per
+ * message instead (a mux entry, a promise, a timer and up to three Error objects with stacks
+ * each); this costs a map entry per message and a timer per call: about 13 µs of CPU per
+ * message against 40–60 µs (1,000-message batches on the project's 2-core machines).
+ */
+class AckInbox {
+  private readonly prefix: string;
+  private next = 0;
+  private readonly waiting = new Map<number, AckBatch>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    inboxPrefix: string | undefined,
+  ) {
+    this.prefix = `${createInbox(inboxPrefix)}.`;
+    const sub = nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (!err) this.route(msg);
+      },
+    });
+    // A closed connection sends no more acks: fail what waits now rather than at its timeout.
+    void sub.closed.finally(() => {
+      inboxes.delete(nc);
+      for (const batch of new Set(this.waiting.values())) {
+        this.fail(batch, new ClosedConnectionError());
+      }
+    });
+  }
+
+  publish(items: readonly Outgoing[], timeoutMs: number): Promise<PubAck[]> {
+    return new Promise<PubAck[]>((resolve, reject) => {
+      const batch: AckBatch = {
+        first: this.next,
+        acks: new Array<PubAck>(items.length),
+        left: items.length,
+        subjects: items.map((item) => item.subject),
+        resolve,
+        reject,
+      };
+      this.next += items.length;
+      try {
+        items.forEach((item, i) => {
+          const { data, headers } = encoded(item);
+          const token = batch.first + i;
+          this.waiting.set(token, batch);
+          this.nc.publish(item.subject, data, { headers, reply: `${this.prefix}${token}` });
+        });
+      } catch (err) {
+        this.fail(batch, err);
+        return;
+      }
+      batch.timer = setTimeout(() => this.fail(batch, new TimeoutError()), timeoutMs);
+    });
+  }
+
+  private route(msg: Msg): void {
+    const token = Number(msg.subject.slice(this.prefix.length));
+    const batch = this.waiting.get(token);
+    if (batch === undefined) return; // its call already failed (another ack, timeout)
+    this.waiting.delete(token);
+    const i = token - batch.first;
+    let ack: PubAck;
+    try {
+      ack = parsePubAck(msg, batch.subjects[i]!);
+    } catch (err) {
+      this.fail(batch, err);
+      return;
+    }
+    batch.acks[i] = ack;
+    batch.left -= 1;
+    if (batch.left === 0) {
+      clearTimeout(batch.timer);
+      batch.resolve(batch.acks);
+    }
+  }
+
+  /** Rejects a call (as `Promise.all` over `js.publish` did: the first failure wins). */
+  private fail(batch: AckBatch, err: unknown): void {
+    clearTimeout(batch.timer);
+    for (let token = batch.first; token < batch.first + batch.acks.length; token++) {
+      if (this.waiting.get(token) === batch) this.waiting.delete(token);
+    }
+    batch.reject(err);
+  }
+}
+
+/** What `js.publish` makes of a reply: the PubAck, or the error it throws. */
+function parsePubAck(msg: Msg, subject: string): PubAck {
+  if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) {
+    throw new JetStreamError(
+      `no JetStream stream took the message on ${subject} (no responders): are the streams created?`,
+    );
+  }
+  const reply = msg.json<Partial<PubAck> & { error?: ApiError }>();
+  if (reply.error) throw new JetStreamApiError(reply.error);
+  if (!reply.stream || typeof reply.seq !== 'number')
+    throw new JetStreamError(`invalid PubAck for a message on ${subject}: ${msg.string()}`);
+  reply.duplicate ??= false;
+  return reply as PubAck;
+}
+
+const inboxes = new WeakMap<NatsConnection, AckInbox>();
+
+/**
  * Publishes many messages asynchronously and awaits the acks together: one round trip's latency
- * for the whole batch instead of one per message.
+ * for the whole batch instead of one per message. Rejects with the first failure (an error
+ * PubAck, no stream, a timeout after the client's timeout): retry with the same message ids.
  */
 export async function publishAll(
   js: JetStreamClient,
   items: readonly Outgoing[],
 ): Promise<PubAck[]> {
-  return Promise.all(
-    items.map((item) => {
-      const data = encode(item.kind, item.message as never);
-      const msgID = item.msgId ?? (item.message as { id?: string }).id;
-      return js.publish(item.subject, data, {
-        headers: traceHeaders(item.traceparent),
-        ...(msgID ? { msgID } : {}),
-      });
-    }),
-  );
+  if (items.length === 0) return [];
+  // The client's connection is not in its type; a client without one (a test double) publishes
+  // each message on its own as before.
+  const nc = (js as { nc?: NatsConnection }).nc;
+  if (nc === undefined) {
+    return Promise.all(
+      items.map((item) => {
+        const { data, headers } = encoded(item);
+        return js.publish(item.subject, data, { headers });
+      }),
+    );
+  }
+  const options = js.getOptions();
+  let inbox = inboxes.get(nc);
+  if (inbox === undefined) {
+    // The JetStream client's watcherPrefix is the connection's inboxPrefix unless set apart.
+    inbox = new AckInbox(nc, options.watcherPrefix);
+    inboxes.set(nc, inbox);
+  }
+  return inbox.publish(items, options.timeout ?? DEFAULT_ACK_TIMEOUT_MS);
 }
 
 /** Publishes one message and awaits its ack. */
@@ -51,10 +202,7 @@ export async function publishOne<K extends MessageKind>(
  */
 export function publishCore(nc: NatsConnection, items: readonly Outgoing[]): void {
   for (const item of items) {
-    const data = encode(item.kind, item.message as never);
-    const headers = traceHeaders(item.traceparent);
-    const msgID = item.msgId ?? (item.message as { id?: string }).id;
-    if (msgID) headers.set('Nats-Msg-Id', msgID);
+    const { data, headers } = encoded(item);
     nc.publish(item.subject, data, { headers });
   }
 }

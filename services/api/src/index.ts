@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { DEFAULT_TENANT, SUBJECTS } from '@niyanta/messages';
+import { DEFAULT_TENANT, SUBJECTS, validateHttp } from '@niyanta/messages';
 import { connectDatabase, connectNats } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
@@ -70,6 +70,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 export async function start(config: ApiConfig, opts: StartOptions = {}): Promise<ApiServer> {
   const log = opts.log ?? createApiLogger(config.LOG_LEVEL);
+  // The first validation compiles every schema (a few hundred ms): now, not in a request's time.
+  validateHttp('workloadSubmission', {});
   const connections = new Connections(log);
   const waiters = new StatusWaiters();
   const ctx: ApiContext = {

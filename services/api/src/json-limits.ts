@@ -16,6 +16,21 @@ function unstorable(text: string): string | undefined {
   return undefined;
 }
 
+/** A value met on the walk; its JSON Pointer is built only if something is wrong with it. */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  key: string;
+  depth: number;
+}
+
+function pointer(visit: Visit): string {
+  let path = '';
+  for (let v: Visit | undefined = visit; v?.parent !== undefined; v = v.parent)
+    path = `/${escapePointer(v.key)}${path}`;
+  return path;
+}
+
 /**
  * What PostgreSQL cannot store although JSON allows it: U+0000 or a lone surrogate in any string
  * or key (jsonb refuses both) and nesting deeper than MAX_JSON_DEPTH. Walks iteratively, so a hostile body
@@ -23,31 +38,37 @@ function unstorable(text: string): string | undefined {
  */
 export function jsonLimitErrors(value: unknown): RequestFieldError[] {
   const errors: RequestFieldError[] = [];
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  const stack: Visit[] = [{ value, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0 && errors.length < MAX_REPORTED) {
     const item = stack.pop()!;
     if (typeof item.value === 'string') {
       const why = unstorable(item.value);
-      if (why) errors.push({ path: item.path, in: 'body', message: `must not contain ${why}` });
+      if (why) errors.push({ path: pointer(item), in: 'body', message: `must not contain ${why}` });
       continue;
     }
     if (item.value === null || typeof item.value !== 'object') continue;
     if (item.depth >= MAX_JSON_DEPTH) {
       errors.push({
-        path: item.path,
+        path: pointer(item),
         in: 'body',
         message: `is nested deeper than ${MAX_JSON_DEPTH} levels`,
       });
       continue;
     }
-    const entries = Array.isArray(item.value)
-      ? item.value.map((v, i) => [String(i), v] as const)
-      : Object.entries(item.value);
-    for (const [key, child] of entries) {
-      const path = `${item.path}/${escapePointer(key)}`;
+    const depth = item.depth + 1;
+    if (Array.isArray(item.value)) {
+      item.value.forEach((child: unknown, i) =>
+        stack.push({ value: child, parent: item, key: String(i), depth }),
+      );
+      continue;
+    }
+    const object = item.value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const child: Visit = { value: object[key], parent: item, key, depth };
       const why = unstorable(key);
-      if (why) errors.push({ path, in: 'body', message: `has a name containing ${why}` });
-      stack.push({ value: child, path, depth: item.depth + 1 });
+      if (why)
+        errors.push({ path: pointer(child), in: 'body', message: `has a name containing ${why}` });
+      stack.push(child);
     }
   }
   return errors;

@@ -1,8 +1,10 @@
-import { decode, lastToken, validateHttp } from '@niyanta/messages';
+import { lastToken, validateHttp } from '@niyanta/messages';
 import type { EventV1, WorkloadV1 } from '@niyanta/messages';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The workload a status event carries, if it is a valid one of workload `id`; else null. */
-export function statusWorkload(event: EventV1, id: string): WorkloadV1 | null {
+export function statusWorkload(event: Pick<EventV1, 'workload'>, id: string): WorkloadV1 | null {
   const candidate = event.workload;
   return candidate !== undefined &&
     validateHttp('workload', candidate).length === 0 &&
@@ -35,12 +37,15 @@ export class StatusWaiters {
       watched.push(id);
     }
     return () => {
-      for (const id of watched) {
-        const set = this.listeners.get(id);
-        set?.delete(listener);
-        if (set?.size === 0) this.listeners.delete(id);
-      }
+      for (const id of watched) this.unwatch(id, listener);
     };
+  }
+
+  /** Stops `listener` listening for `id` alone (its other ids stay watched). */
+  unwatch(id: string, listener: StatusListener): void {
+    const set = this.listeners.get(id);
+    set?.delete(listener);
+    if (set?.size === 0) this.listeners.delete(id);
   }
 
   /** How many workloads are awaited (for tests and metrics). */
@@ -54,9 +59,20 @@ export class StatusWaiters {
     if (id === undefined) return;
     const set = this.listeners.get(id);
     if (set === undefined) return;
-    const decoded = decode('event', data);
-    if (!decoded.ok || decoded.value.kind !== 'status') return;
-    const workload = statusWorkload(decoded.value, id);
+    // Only the kind and the workload are used, and the workload is validated as the HTTP answer
+    // it becomes: no second ajv run over the whole envelope (a hot path: one per submission).
+    const event = parseJsonObject(data);
+    if (event?.kind !== 'status') return;
+    const workload = statusWorkload(event, id);
     for (const listener of [...set]) listener(id, workload);
+  }
+}
+
+function parseJsonObject(data: Uint8Array): Partial<EventV1> | undefined {
+  try {
+    const value: unknown = JSON.parse(utf8.decode(data));
+    return typeof value === 'object' && value !== null ? (value as Partial<EventV1>) : undefined;
+  } catch {
+    return undefined;
   }
 }

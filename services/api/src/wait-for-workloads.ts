@@ -1,11 +1,12 @@
 import { toWorkload } from '@niyanta/db';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from './api-context.js';
+import type { StatusListener } from './status-waiters.js';
 import { findWorkloads } from './workload-store.js';
 
 /**
  * First pause before a PostgreSQL lookup while waiting for submissions to be ingested; it
- * doubles up to POLL_MAX_INTERVAL_MS. The status event normally wakes the wait long before: the
+ * doubles up to POLL_MAX_INTERVAL_MS. The status events normally answer long before: the
  * lookups are the fallback, and must not multiply under load (one query per waiting request).
  */
 export const POLL_INTERVAL_MS = 200;
@@ -15,24 +16,30 @@ export const POLL_MAX_INTERVAL_MS = 1_000;
 export interface SubmitTarget {
   id: string;
   idempotencyKey?: string;
+  /** The broker dropped ours as a duplicate: the row may be in PostgreSQL already. */
+  duplicate?: boolean;
 }
 
 /**
- * Waits up to `timeoutMs` for each target to be in PostgreSQL: woken by its first status event,
- * with lookups at growing intervals (from POLL_INTERVAL_MS) and once more at the end as the
- * fallback; a target with an idempotency key is looked up at once (its row may already exist
- * under another id). Returns the workload of each target found, in target order.
+ * Waits up to `timeoutMs` for each target to be in PostgreSQL, answered by its first status
+ * event. PostgreSQL is looked up (one query for every target still missing) when an event
+ * carries no usable workload, when a pause from POLL_INTERVAL_MS (growing) passes without an
+ * event of these targets, once more at the end, and at once for a duplicate (its events may be
+ * past). While events keep coming the scheduler is working through the targets: no lookups then.
+ * Returns the workload of each target found, in target order.
  */
 export async function waitForWorkloads(
   ctx: ApiContext,
   targets: readonly SubmitTarget[],
   timeoutMs: number,
 ): Promise<(WorkloadV1 | undefined)[]> {
-  const found: (WorkloadV1 | undefined)[] = targets.map(() => undefined);
+  const found = new Array<WorkloadV1 | undefined>(targets.length);
   const indexById = new Map<string, number[]>();
   const indexByKey = new Map<string, number>();
   targets.forEach((t, i) => {
-    indexById.set(t.id, [...(indexById.get(t.id) ?? []), i]);
+    const same = indexById.get(t.id);
+    if (same === undefined) indexById.set(t.id, [i]);
+    else same.push(i);
     if (t.idempotencyKey !== undefined) indexByKey.set(t.idempotencyKey, i);
   });
   let missing = targets.length;
@@ -42,33 +49,45 @@ export async function waitForWorkloads(
     missing -= 1;
   };
 
+  let lookNow = targets.some((t) => t.duplicate === true);
+  let heard = false;
   let wake: (() => void) | undefined;
-  const unwatch = ctx.waiters.watch(indexById.keys(), (id, workload) => {
-    if (workload !== null) for (const i of indexById.get(id) ?? []) record(i, workload);
-    // Without a usable workload in the event the row is committed anyway: look it up now.
-    wake?.();
-  });
+  const listener: StatusListener = (id, workload) => {
+    heard = true;
+    if (workload === null) {
+      // The event carries no usable workload, yet the row is committed: look it up now.
+      lookNow = true;
+      wake?.();
+      return;
+    }
+    for (const i of indexById.get(id) ?? []) record(i, workload);
+    ctx.waiters.unwatch(id, listener); // the first status event is all a target needs
+    if (missing === 0) wake?.();
+  };
+  const unwatch = ctx.waiters.watch(indexById.keys(), listener);
   const deadline = Date.now() + timeoutMs;
   let pauseMs = POLL_INTERVAL_MS;
-  let woken = targets.some((t) => t.idempotencyKey !== undefined);
   try {
-    for (;;) {
-      if (missing === 0) break;
-      if (woken || Date.now() >= deadline) {
+    while (missing > 0) {
+      const last = Date.now() >= deadline;
+      if (lookNow || last) {
+        lookNow = false;
         await lookup(ctx, targets, found, indexById, indexByKey, record);
       }
-      if (missing === 0 || Date.now() >= deadline) break;
-      woken = true; // every later round (an event's wake-up, a timer, the deadline) looks up
+      if (missing === 0 || last) break;
+      heard = false;
       const waitMs = Math.min(pauseMs, Math.max(0, deadline - Date.now()));
       pauseMs = Math.min(POLL_MAX_INTERVAL_MS, pauseMs * 2);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
+      const timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), waitMs);
         wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(false);
         };
       });
       wake = undefined;
+      // Silence for a whole pause: an event may have been missed (or the scheduler is behind).
+      if (timedOut && !heard) lookNow = true;
     }
   } finally {
     unwatch();

@@ -67,7 +67,7 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
   for (const command of Object.keys(HTTP_COMMANDS) as HttpCommand[]) {
     app.post(`/v1/workloads/:id/${command}`, async (c) => {
       const id = parseWorkloadId(c.req.param('id'));
-      const { reason } = parseCommandBody(await readOptionalJsonBody(c.req.raw, MAX_BODY_BYTES));
+      const { reason } = parseCommandBody(await readOptionalJsonBody(c, MAX_BODY_BYTES));
       const workload = await requireWorkload(ctx.connections.db(), ctx.tenant, id);
       if (!HTTP_COMMANDS[command].allowed(workload.status)) throw refusal(command, workload);
       const message: CommandV1 = {

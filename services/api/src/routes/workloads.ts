@@ -41,7 +41,7 @@ async function readValid<T>(
   extraCheck?: (value: T) => RequestFieldError[],
 ): Promise<T> {
   try {
-    const body = await readJsonBody(c.req.raw, limit);
+    const body = await readJsonBody(c, limit);
     const limits = jsonLimitErrors(body);
     const errors = limits.length > 0 ? limits : bodyErrors(validateHttp(kind, body));
     const all = errors.length > 0 ? errors : (extraCheck?.(body as T) ?? []);
