@@ -241,7 +241,7 @@ export function createIngestHandler(deps: {
     try {
       ingested = await persist(accepted, rejected, placements);
     } catch (err) {
-      for (const id of placements.keys()) ledger.release(id);
+      for (const id of placements.keys()) ledger.cancel(id, 1);
       if (!isDataError(err) || accepted.length === 0) throw err;
       // One submission PostgreSQL refuses (a value out of its range) must not block the stream:
       // find it by inserting the valid ones one by one (only on this error path), reject it.
@@ -267,7 +267,7 @@ export function createIngestHandler(deps: {
     }
     // A placement whose row was not inserted (a duplicate) holds nothing.
     const placedIds = new Set(ingested.placed.map((t) => t.row.id));
-    for (const id of placements.keys()) if (!placedIds.has(id)) ledger.release(id);
+    for (const id of placements.keys()) if (!placedIds.has(id)) ledger.cancel(id, 1);
     const transitions = [...ingested.pending, ...ingested.placed];
 
     const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => ({
@@ -333,6 +333,8 @@ function placeAtIngest(
   const requirements = new Map<string, Resources>();
   for (const { submission: s } of accepted) {
     if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
+    // A redelivered submission of a workload already running: its insert will be skipped.
+    if (deps.ledger.has(s.id)) continue;
     const req = s.requirements ?? {};
     requirements.set(s.id, req);
     due.push({
@@ -344,7 +346,7 @@ function placeAtIngest(
   }
   const decision = placeWorkloads(due, workers, deps.ledger.usage());
   for (const { workloadId, workerId } of decision.placements) {
-    deps.ledger.reserve(workloadId, workerId, requirements.get(workloadId)!);
+    deps.ledger.reserve(workloadId, workerId, requirements.get(workloadId)!, 1);
     placements.set(workloadId, workerId);
   }
   return placements;

@@ -146,7 +146,7 @@ export class Placer {
     if (limit === 0) return { considered: 0, placed: 0, more: false };
 
     const token = backlog.begin();
-    const reserved: string[] = [];
+    const reserved: { id: string; attempt: number }[] = [];
     let outcome: { transitions: Transition[]; considered: number };
     try {
       outcome = await db.transaction().execute(async (trx) => {
@@ -166,8 +166,8 @@ export class Placer {
         const byId = new Map(pending.map((p) => [p.id, p]));
         const changes: Change[] = decision.placements.map(({ workloadId, workerId }) => {
           const row = byId.get(workloadId)!;
-          ledger.reserve(workloadId, workerId, row.requirements);
-          reserved.push(workloadId);
+          ledger.reserve(workloadId, workerId, row.requirements, row.attempt + 1);
+          reserved.push({ id: workloadId, attempt: row.attempt + 1 });
           return {
             id: workloadId,
             from: WORKLOAD_STATUS.PENDING,
@@ -196,13 +196,13 @@ export class Placer {
         return { transitions, considered: pending.length };
       });
     } catch (err) {
-      for (const id of reserved) ledger.release(id);
+      for (const r of reserved) ledger.cancel(r.id, r.attempt);
       throw err;
     }
     const { transitions, considered } = outcome;
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
     const applied = new Set(transitions.map((t) => t.row.id));
-    for (const id of reserved) if (!applied.has(id)) ledger.release(id);
+    for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
     await publishAfterCommit({ js, nc, ledger, backlog }, transitions, log);
     const placed = transitions.length;
     // Fewer rows than the limit means it saw every due one it could place: what is left does not

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
-import { consumeBatches, openServiceConnections } from '@niyanta/runtime';
+import { consumeBatches, every, openServiceConnections } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
 import type { SchedulerConfig } from './config.js';
@@ -34,6 +34,9 @@ export interface SchedulerService extends AsyncDisposable {
   healthPort: number | undefined;
   close(): Promise<void>;
 }
+
+/** How often the usage ledger is checked against PostgreSQL (it should never need a fix). */
+const LEDGER_RESYNC_MS = 10_000;
 
 const CONSUMER_KEYS = [
   'schedulerIngest',
@@ -76,6 +79,18 @@ export async function start(
     const ledger = new UsageLedger();
     await ledger.load(db);
     const backlog = new Backlog();
+    const resync = every({
+      name: 'usage ledger resync',
+      intervalMs: LEDGER_RESYNC_MS,
+      log,
+      task: async () => {
+        const fixed = await ledger.resync(db);
+        if (fixed === 0) return;
+        log.warn({ fixed }, 'usage ledger corrected from PostgreSQL; placement goes on from there');
+        trigger();
+      },
+    });
+    steps.push(() => resync.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     const activePlacer = new Placer({
