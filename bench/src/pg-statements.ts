@@ -1,6 +1,8 @@
 import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import type { TableRow } from './scenario-context.js';
+import { format } from './targets.js';
 
 /** PostgreSQL settings that make `pg_stat_statements` available (own servers only). */
 export const STATEMENT_STATS_SETTINGS = { shared_preload_libraries: 'pg_stat_statements' };
@@ -56,4 +58,16 @@ export class StatementStats {
       totalMs: Math.round(r.total_ms),
     }));
   }
+}
+
+/** Table rows for the busiest `count` statements, each named `<label> <n>`. */
+export function statementRows(
+  label: string,
+  statements: readonly StatementStat[] | undefined,
+  count = 3,
+): TableRow[] {
+  return (statements ?? []).slice(0, count).map((st, i) => ({
+    figure: `${label} ${i + 1}`,
+    value: `${format(st.totalMs)} ms, ${format(st.calls)} calls, ${format(st.rows)} rows: ${st.query.slice(0, 70)}`,
+  }));
 }

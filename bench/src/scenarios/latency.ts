@@ -5,6 +5,7 @@ import { JsonClient } from '../http-client.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-context.js';
 import { summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
+import { StatementStats, statementRows } from '../pg-statements.js';
 import { cpuDelta, openSystem } from '../system.js';
 import { TARGETS, atMost, format } from '../targets.js';
 import { waitForPhase } from '../wait-phase.js';
@@ -48,6 +49,7 @@ export async function runLatency(
   const client = new JsonClient(sys.apiUrl, 1024);
   const samples: Sample[] = [];
   const inflight = new Set<Promise<void>>();
+  const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
   const cpuBefore = sys.cpuSnapshot();
   progress.log(
     `${SCENARIO}: ${args.rate}/s for ${args.durationSeconds} s (${n} requests), open loop`,
@@ -144,6 +146,7 @@ export async function runLatency(
   });
   progress.finish();
   const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot());
+  const postgresStatements = await statements?.top();
 
   const sentAt = new Map(accepted.map((s) => [s.id!, s.sent]));
   const rows = await phaseTimings(sys.db, minId, tag);
@@ -196,6 +199,7 @@ export async function runLatency(
     { figure: 'submit→complete ms', value: pct(submitToCompleteMs) },
     { figure: 'completed / failed', value: `${counts.completed} / ${counts.failedOrCancelled}` },
   ];
+  table.push(...statementRows('PostgreSQL statement', postgresStatements));
   const cpu = Object.entries(cpuSeconds).sort((a, b) => b[1] - a[1]);
   if (cpu.length > 0)
     table.push({
@@ -224,6 +228,7 @@ export async function runLatency(
       completed: counts.completed,
       failedOrCancelled: counts.failedOrCancelled,
       cpuSeconds,
+      ...(postgresStatements === undefined ? {} : { postgresStatements }),
     },
     table,
     settings: {

@@ -12,7 +12,7 @@ import { SUBMIT_PATHS } from '../scenario-names.js';
 import type { SubmitPath } from '../scenario-names.js';
 import { roundTo, summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
-import { StatementStats } from '../pg-statements.js';
+import { StatementStats, statementRows } from '../pg-statements.js';
 import type { StatementStat } from '../pg-statements.js';
 import { cpuDelta, openSystem } from '../system.js';
 import type { BenchSystem } from '../system.js';
@@ -324,12 +324,7 @@ export async function runThroughput(
         ),
       ].join(', '),
     });
-    for (const [i, st] of (p.postgresStatements ?? []).slice(0, 3).entries()) {
-      table.push({
-        figure: `${p.path}: PostgreSQL statement ${i + 1}`,
-        value: `${format(st.totalMs)} ms, ${format(st.calls)} calls, ${format(st.rows)} rows: ${st.query.slice(0, 70)}`,
-      });
-    }
+    table.push(...statementRows(`${p.path}: PostgreSQL statement`, p.postgresStatements));
     const cpu = Object.entries(p.cpuSeconds).sort((a, b) => b[1] - a[1]);
     if (cpu.length > 0)
       table.push({
