@@ -1,5 +1,6 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
   SUBJECTS,
@@ -180,7 +181,7 @@ export function createIngestHandler(deps: {
           );
           // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null).
           // ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike.
-          const { rows } = await sql<WorkloadRow>`
+          const { rows } = await sql<WorkloadRow>`${PREPARED}
             insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
               max_attempts, input, labels, requirements, run_at, pending_reason, timeout_seconds,
               idempotency_key, trace_parent)

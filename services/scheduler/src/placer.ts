@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { PREPARED } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
@@ -153,7 +154,7 @@ export class Placer {
         // The queue index gives the order: never let stale statistics (a young, fast-growing
         // table) pick a scan of every PENDING row plus a sort instead.
         await sql`set local enable_sort = off`.execute(trx);
-        const { rows: pending } = await sql<PendingRow>`
+        const { rows: pending } = await sql<PendingRow>`${PREPARED}
           select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
           from workloads
           where status = 'PENDING' and (run_at is null or run_at <= now()) and type = any(${[...openTypes]}::text[])

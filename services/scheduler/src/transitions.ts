@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { toWorkload } from '@niyanta/db';
+import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll, publishCore } from '@niyanta/messages';
 import type { Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
@@ -146,7 +147,7 @@ export async function applyChanges(
   // statistics lag a fast-growing table, may hash-join over a scan of every workload.
   // jsonb_to_recordset turns a JSON null in a jsonb field into the jsonb value 'null': nullif
   // stores SQL NULL instead, which the mappers read back as null either way.
-  const { rows } = await sql<WorkloadRow>`
+  const { rows } = await sql<WorkloadRow>`${PREPARED}
     update workloads w set
       status = v.to_status,
       attempt = case when v.inc_attempt then w.attempt + 1 else w.attempt end,
@@ -227,7 +228,7 @@ export async function lockWorkloads(
   ids: readonly string[],
 ): Promise<Map<string, WorkloadRow>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await sql<WorkloadRow>`
+  const { rows } = await sql<WorkloadRow>`${PREPARED}
     select * from workloads where id = any(${[...new Set(ids)]}::uuid[]) order by id for update`.execute(
     trx,
   );
@@ -253,7 +254,7 @@ export async function insertEvents(
       worker_id: t.eventWorkerId,
     })),
   );
-  await sql`
+  await sql`${PREPARED}
     insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
     select v.workload_id, v.from_status, v.to_status, v.attempt, v.reason, v.worker_id
     from rows from (jsonb_to_recordset(${records}::jsonb) as (
