@@ -50,6 +50,8 @@ export class Placer {
   private wakeUp: { at: number; timer: NodeJS.Timeout } | undefined;
   /** The sweep refreshes the reasons of workloads no worker can take now (not every cycle). */
   private explainDue = true;
+  /** The last cycle found a type with every worker full: its workloads may wait for a slot. */
+  private typesFull = true;
 
   constructor(
     private readonly opts: {
@@ -83,6 +85,15 @@ export class Placer {
     this.running = this.loop().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /**
+   * Whether a freed slot may let a waiting workload run: some may wait in PostgreSQL (the
+   * backlog), or some type's workers were all full. Otherwise new work is placed at ingest and a
+   * cycle per completion would find nothing.
+   */
+  wantsFreedSlots(): boolean {
+    return this.opts.backlog.any || this.typesFull;
   }
 
   /** Triggers a cycle in `delayMs` (a retry's run_at), unless an earlier one is already set. */
@@ -143,6 +154,7 @@ export class Placer {
       this.explainDue = false;
       await explainBlockedTypes(db, [...liveTypes], [...openTypes]);
     }
+    this.typesFull = openTypes.size < liveTypes.size;
     const limit = Math.min(PLACEMENT_BATCH, free);
     if (limit === 0) return { considered: 0, placed: 0, more: false };
 

@@ -149,7 +149,7 @@ export async function start(
           log: completeLog,
           backoff,
           onApplied: (delays) => {
-            trigger();
+            if (activePlacer.wantsFreedSlots()) trigger();
             if (delays.length > 0) activePlacer.triggerIn(Math.min(...delays));
           },
         }),
