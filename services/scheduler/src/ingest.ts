@@ -19,7 +19,7 @@ import type { Backlog } from './backlog.js';
 import { publishAssignments } from './assignments.js';
 import { placeWorkloads } from './placement.js';
 import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
-import { insertEvents, publishAfterCommit, statusEvents } from './transitions.js';
+import { publishAfterCommit, statusEvents } from './transitions.js';
 import type { Transition } from './transitions.js';
 
 const RAW_MAX_BYTES = 64 * 1024;
@@ -179,22 +179,36 @@ export function createIngestHandler(deps: {
               };
             }),
           );
-          // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null).
-          // ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike.
+          // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null), and
+          // the events inserted by the same statement: `submitted`, then `placed` for workloads
+          // placed at ingest. ON CONFLICT without a target skips duplicates of the id and of
+          // (tenant, key) alike, and a skipped row gets no events.
           const { rows } = await sql<WorkloadRow>`${PREPARED}
-            insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-              max_attempts, input, labels, requirements, run_at, pending_reason, timeout_seconds,
-              idempotency_key, trace_parent)
-            select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
-              v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements, v.run_at,
-              v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
-            from jsonb_to_recordset(${records}::jsonb) as v(
-              id uuid, tenant text, type text, status text, attempt int, worker_id text,
-              priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
-              run_at timestamptz, pending_reason text, timeout_seconds int, idempotency_key text,
-              trace_parent text)
-            on conflict do nothing
-            returning *`.execute(trx);
+            with ins as (
+              insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+                max_attempts, input, labels, requirements, run_at, pending_reason,
+                timeout_seconds, idempotency_key, trace_parent)
+              select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
+                v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
+                v.run_at, v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
+              from jsonb_to_recordset(${records}::jsonb) as v(
+                id uuid, tenant text, type text, status text, attempt int, worker_id text,
+                priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
+                run_at timestamptz, pending_reason text, timeout_seconds int,
+                idempotency_key text, trace_parent text)
+              on conflict do nothing
+              returning *
+            ), e as (
+              insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
+              select ins.id, s.from_status, s.to_status, s.attempt, s.reason, s.worker_id
+              from ins cross join lateral (values
+                (1, null, 'PENDING', 0, 'submitted', null),
+                (2, 'PENDING', ins.status, ins.attempt, 'placed on ' || ins.worker_id, ins.worker_id)
+              ) as s(step, from_status, to_status, attempt, reason, worker_id)
+              where s.step = 1 or ins.status = 'SCHEDULED'
+              order by ins.id, s.step
+            )
+            select * from ins`.execute(trx);
           for (const row of rows) {
             if (row.status !== WORKLOAD_STATUS.SCHEDULED) {
               out.pending.push({ row, from: null, reason: 'submitted', eventWorkerId: null });
@@ -214,7 +228,6 @@ export function createIngestHandler(deps: {
               eventWorkerId: row.worker_id,
             });
           }
-          await insertEvents(trx, [...out.pending, ...out.submitted, ...out.placed]);
           await publishAssignments(trx, js, out.placed, new Map(), log);
         }
         if (rejected.length > 0) {

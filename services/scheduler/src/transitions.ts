@@ -61,6 +61,11 @@ export interface Change {
    * a status other than SCHEDULED or RUNNING clears it: a request lives only as long as its run.
    */
   requestedAction?: RequestedAction | null;
+  /**
+   * Applies only if the row still has these (a change computed from a row read without a lock:
+   * anything it was decided on must be unchanged, or the caller reads again and decides anew).
+   */
+  expect?: { workerId: string | null; maxAttempts: number; requestedAction: string | null };
 }
 
 /** What a user asked of an active run, remembered until the run ends. */
@@ -101,6 +106,13 @@ interface ChangeRecord {
   min_max_attempts: number | null;
   set_requested_action: boolean;
   requested_action: RequestedAction | null;
+  reason: string | null;
+  set_event_worker: boolean;
+  event_worker_id: string | null;
+  guard: boolean;
+  exp_worker_id: string | null;
+  exp_max_attempts: number | null;
+  exp_requested_action: string | null;
 }
 
 function toRecord(c: Change): ChangeRecord {
@@ -128,13 +140,20 @@ function toRecord(c: Change): ChangeRecord {
     min_max_attempts: c.minMaxAttempts ?? null,
     set_requested_action: c.requestedAction !== undefined,
     requested_action: c.requestedAction ?? null,
+    reason: c.reason,
+    set_event_worker: c.eventWorkerId !== undefined,
+    event_worker_id: c.eventWorkerId ?? null,
+    guard: c.expect !== undefined,
+    exp_worker_id: c.expect?.workerId ?? null,
+    exp_max_attempts: c.expect?.maxAttempts ?? null,
+    exp_requested_action: c.expect?.requestedAction ?? null,
   };
 }
 
 /**
- * Applies many changes in ONE update and records them in ONE workload_events insert; returns
- * the transitions that applied (rows via RETURNING) for `publishTransitions` after commit.
- * At most one change per workload per call.
+ * Applies many changes and records them in workload_events, in ONE statement (the update and the
+ * events insert as one round trip); returns the transitions that applied (rows via RETURNING) for
+ * `publishAfterCommit`. At most one change per workload per call.
  */
 export async function applyChanges(
   trx: Executor,
@@ -148,50 +167,60 @@ export async function applyChanges(
   // jsonb_to_recordset turns a JSON null in a jsonb field into the jsonb value 'null': nullif
   // stores SQL NULL instead, which the mappers read back as null either way.
   const { rows } = await sql<WorkloadRow>`${PREPARED}
-    update workloads w set
-      status = v.to_status,
-      attempt = case when v.inc_attempt then w.attempt + 1 else w.attempt end,
-      worker_id = case when v.set_worker then v.worker_id else w.worker_id end,
-      result = case when v.set_result then nullif(v.result, 'null'::jsonb) else w.result end,
-      error = case when v.set_error then nullif(v.error, 'null'::jsonb) else w.error end,
-      progress = case when v.set_progress then nullif(v.progress, 'null'::jsonb) else w.progress end,
-      pending_reason = case when v.set_pending_reason then v.pending_reason else w.pending_reason end,
-      run_at = case v.run_at_mode
-        when 'clear' then null
-        when 'delay' then now() + v.delay_ms * interval '1 millisecond'
-        else w.run_at end,
-      finished_at = case v.finished when 'now' then now() when 'clear' then null else w.finished_at end,
-      started_at = case when v.started then coalesce(
-        w.started_at,
-        greatest(w.created_at, least(now(), v.started_at::timestamptz)),
-        now()) else w.started_at end,
-      max_attempts = greatest(w.max_attempts, coalesce(v.min_max_attempts, 0)),
-      requested_action = case
-        when v.to_status not in ('SCHEDULED', 'RUNNING') then null
-        when v.set_requested_action then v.requested_action
-        else w.requested_action end,
-      updated_at = now()
-    from jsonb_to_recordset(${records}::jsonb) as v(
-      id uuid, from_status text, to_status text, attempt int, inc_attempt boolean,
-      set_worker boolean, worker_id text, set_result boolean, result jsonb, set_error boolean, error jsonb,
-      set_progress boolean, progress jsonb, set_pending_reason boolean, pending_reason text,
-      run_at_mode text, delay_ms bigint, finished text, started boolean, started_at text,
-      min_max_attempts int, set_requested_action boolean, requested_action text)
-    where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
-      and w.id = any(${ids}::uuid[])
-    returning w.*`.execute(trx);
-  const byId = new Map(changes.map((c) => [c.id, c]));
-  const transitions = rows.map((row): Transition => {
-    const c = byId.get(row.id)!;
-    return {
-      row,
-      from: c.from,
-      reason: c.reason,
-      eventWorkerId: c.eventWorkerId !== undefined ? c.eventWorkerId : row.worker_id,
+    with v as (
+      select * from jsonb_to_recordset(${records}::jsonb) as v(
+        id uuid, from_status text, to_status text, attempt int, inc_attempt boolean,
+        set_worker boolean, worker_id text, set_result boolean, result jsonb, set_error boolean,
+        error jsonb, set_progress boolean, progress jsonb, set_pending_reason boolean,
+        pending_reason text, run_at_mode text, delay_ms bigint, finished text, started boolean,
+        started_at text, min_max_attempts int, set_requested_action boolean, requested_action text,
+        reason text, set_event_worker boolean, event_worker_id text, guard boolean,
+        exp_worker_id text, exp_max_attempts int, exp_requested_action text)
+    ), u as (
+      update workloads w set
+        status = v.to_status,
+        attempt = case when v.inc_attempt then w.attempt + 1 else w.attempt end,
+        worker_id = case when v.set_worker then v.worker_id else w.worker_id end,
+        result = case when v.set_result then nullif(v.result, 'null'::jsonb) else w.result end,
+        error = case when v.set_error then nullif(v.error, 'null'::jsonb) else w.error end,
+        progress = case when v.set_progress then nullif(v.progress, 'null'::jsonb) else w.progress end,
+        pending_reason = case when v.set_pending_reason then v.pending_reason else w.pending_reason end,
+        run_at = case v.run_at_mode
+          when 'clear' then null
+          when 'delay' then now() + v.delay_ms * interval '1 millisecond'
+          else w.run_at end,
+        finished_at = case v.finished when 'now' then now() when 'clear' then null else w.finished_at end,
+        started_at = case when v.started then coalesce(
+          w.started_at,
+          greatest(w.created_at, least(now(), v.started_at::timestamptz)),
+          now()) else w.started_at end,
+        max_attempts = greatest(w.max_attempts, coalesce(v.min_max_attempts, 0)),
+        requested_action = case
+          when v.to_status not in ('SCHEDULED', 'RUNNING') then null
+          when v.set_requested_action then v.requested_action
+          else w.requested_action end,
+        updated_at = now()
+      from v
+      where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
+        and w.id = any(${ids}::uuid[])
+        and (not v.guard or (w.worker_id is not distinct from v.exp_worker_id
+          and w.max_attempts = v.exp_max_attempts
+          and w.requested_action is not distinct from v.exp_requested_action))
+      returning w.*, v.from_status as event_from, v.reason as event_reason,
+        case when v.set_event_worker then v.event_worker_id else w.worker_id end as event_worker
+    ), e as (
+      insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
+      select id, event_from, status, attempt, event_reason, event_worker from u
+    )
+    select * from u`.execute(trx);
+  return rows.map((r): Transition => {
+    const { event_from, event_reason, event_worker, ...row } = r as WorkloadRow & {
+      event_from: WorkloadStatus;
+      event_reason: string | null;
+      event_worker: string | null;
     };
+    return { row, from: event_from, reason: event_reason, eventWorkerId: event_worker };
   });
-  await insertEvents(trx, transitions);
-  return transitions;
 }
 
 /** A cancel or pause asked of the run at `attempt` of a workload at `status`. */
@@ -233,34 +262,6 @@ export async function lockWorkloads(
     trx,
   );
   return new Map(rows.map((r) => [r.id, r]));
-}
-
-/**
- * ONE insert of workload_events for the transitions, in their order (ids ascend as they happened).
- * The rows travel as one jsonb parameter: cheaper to build and send than six parameters a row.
- */
-export async function insertEvents(
-  trx: Executor,
-  transitions: readonly Transition[],
-): Promise<void> {
-  if (transitions.length === 0) return;
-  const records = JSON.stringify(
-    transitions.map((t) => ({
-      workload_id: t.row.id,
-      from_status: t.from,
-      to_status: t.row.status,
-      attempt: t.row.attempt,
-      reason: t.reason,
-      worker_id: t.eventWorkerId,
-    })),
-  );
-  await sql`${PREPARED}
-    insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
-    select v.workload_id, v.from_status, v.to_status, v.attempt, v.reason, v.worker_id
-    from rows from (jsonb_to_recordset(${records}::jsonb) as (
-      workload_id uuid, from_status text, to_status text, attempt int, reason text, worker_id text))
-      with ordinality as v(workload_id, from_status, to_status, attempt, reason, worker_id, n)
-    order by v.n`.execute(trx);
 }
 
 /** The status `event` messages of transitions, on each workload's events subject. */
