@@ -21,8 +21,9 @@ import {
   applyChanges,
   lockWorkloads,
   publishAfterCommit,
+  readWorkloads,
 } from './transitions.js';
-import type { Change } from './transitions.js';
+import type { Change, Transition } from './transitions.js';
 
 /** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
@@ -381,9 +382,14 @@ export function completionChange(
   }
 }
 
+/** Rounds of reading and applying one batch of completions while its rows keep changing. */
+const COMPLETION_ROUNDS = 5;
+
 /**
  * `scheduler-complete`: applies each completion of the current attempt of an active run, all in
- * ONE update and ONE events insert; then commits, publishes and acks.
+ * ONE statement (update plus events) and without a transaction: the rows are read without a lock
+ * and each change applies only if everything it was decided on is unchanged (optimistic); the
+ * few whose rows changed meanwhile are read and decided again. Then publishes and acks.
  */
 export function createCompletionHandler(deps: {
   db: Kysely<Database>;
@@ -397,21 +403,28 @@ export function createCompletionHandler(deps: {
 }) {
   const { db, js, nc, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const completions = decodeCompletions(msgs, log);
     // A batch message is acked once all its completions are settled, or redelivered whole when
     // one must wait (those already applied are then discarded by the fence).
     const acks = new Set<JsMsg>();
     const later = new Set<JsMsg>();
     const retryDelays: number[] = [];
-    const transitions = await db.transaction().execute(async (trx) => {
-      const rows = await lockWorkloads(
-        trx,
-        completions.map((c) => c.value.workloadId),
+    const transitions: Transition[] = [];
+    let todo = decodeCompletions(msgs, log);
+    for (let round = 1; todo.length > 0; round++) {
+      if (round > COMPLETION_ROUNDS) {
+        throw new Error(
+          `${todo.length} completion(s) not applied after ${COMPLETION_ROUNDS} rounds: their workloads kept changing; redelivering`,
+        );
+      }
+      const rows = await readWorkloads(
+        db,
+        todo.map((c) => c.value.workloadId),
       );
-      const changes = new Map<string, Change>();
-      for (const { msg, value } of completions) {
+      const decided = new Map<string, { change: Change; item: Decoded<CompletionV1> }>();
+      for (const item of todo) {
+        const { msg, value } = item;
         const row = rows.get(value.workloadId);
-        const verdict = changes.has(value.workloadId)
+        const verdict = decided.has(value.workloadId)
           ? FENCE.discard
           : fence(row, value, msg.info.deliveryCount);
         if (verdict === FENCE.later) {
@@ -427,12 +440,28 @@ export function createCompletionHandler(deps: {
           logDiscard(log, value, row, `completion ${value.outcome}`);
           continue;
         }
-        const change = completionChange(row!, value, deps.backoff);
-        if (typeof change.runAfterMs === 'number') retryDelays.push(change.runAfterMs);
-        changes.set(value.workloadId, change);
+        const change: Change = {
+          ...completionChange(row!, value, deps.backoff),
+          expect: {
+            workerId: row!.worker_id,
+            maxAttempts: row!.max_attempts,
+            requestedAction: row!.requested_action,
+          },
+        };
+        decided.set(value.workloadId, { change, item });
       }
-      return applyChanges(trx, [...changes.values()]);
-    });
+      const applied = await applyChanges(
+        db,
+        [...decided.values()].map((d) => d.change),
+      );
+      transitions.push(...applied);
+      for (const t of applied) {
+        const delay = decided.get(t.row.id)!.change.runAfterMs;
+        if (typeof delay === 'number') retryDelays.push(delay);
+      }
+      const done = new Set(applied.map((t) => t.row.id));
+      todo = [...decided.values()].filter((d) => !done.has(d.change.id)).map((d) => d.item);
+    }
     await publishAfterCommit(
       { js, nc, ledger: deps.ledger, backlog: deps.backlog },
       transitions,

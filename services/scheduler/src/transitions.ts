@@ -264,6 +264,17 @@ export async function lockWorkloads(
   return new Map(rows.map((r) => [r.id, r]));
 }
 
+/** The rows of a batch's workloads, without a lock (for changes that carry an `expect` guard). */
+export async function readWorkloads(
+  db: Executor,
+  ids: readonly string[],
+): Promise<Map<string, WorkloadRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<WorkloadRow>`${PREPARED}
+    select * from workloads where id = any(${[...new Set(ids)]}::uuid[])`.execute(db);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 /** The status `event` messages of transitions, on each workload's events subject. */
 export function statusEvents(transitions: readonly Transition[]): Outgoing<'event'>[] {
   return transitions.map((t) => ({

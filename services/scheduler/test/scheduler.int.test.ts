@@ -13,6 +13,7 @@ import {
 } from '@niyanta/messages';
 import type { EventV1, RejectedV1, WorkerDeadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
+import { applyChanges } from '../src/transitions.js';
 import {
   startFakeWorker,
   startHarness,
@@ -622,6 +623,36 @@ describe('fencing of newer attempts', () => {
     // The current attempt still records its outcome.
     await worker.complete(a, 'succeeded', { result: 'now' });
     await waitForWorkload(h, s.id, (r) => r.status === 'COMPLETED', 'COMPLETED');
+  });
+});
+
+describe('optimistic changes', () => {
+  it('applies a change with an expect guard only while the row still has what it was decided on', async () => {
+    const s = submission('guarded');
+    await submit(h, s);
+    await waitForWorkload(h, s.id, (r) => r.status === 'PENDING', 'PENDING');
+    const change = (requestedAction: string | null) => ({
+      id: s.id,
+      from: 'PENDING' as const,
+      to: 'CANCELLED' as const,
+      attempt: 0,
+      finished: 'now' as const,
+      reason: 'guarded cancel',
+      expect: { workerId: null, maxAttempts: 3, requestedAction },
+    });
+    // Decided on a row that had a cancel asked of it: the row has none, so nothing changes.
+    expect(await applyChanges(h.db, [change('cancel')])).toEqual([]);
+    expect((await workload(h, s.id))?.status).toBe('PENDING');
+    const [t] = await applyChanges(h.db, [change(null)]);
+    expect(t).toMatchObject({
+      from: 'PENDING',
+      reason: 'guarded cancel',
+      row: { status: 'CANCELLED' },
+    });
+    expect((await events(s.id)).map((e) => `${e.from_status}>${e.to_status}:${e.reason}`)).toEqual([
+      'null>PENDING:submitted',
+      'PENDING>CANCELLED:guarded cancel',
+    ]);
   });
 });
 
