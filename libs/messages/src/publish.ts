@@ -17,7 +17,8 @@ export interface Outgoing<K extends MessageKind = MessageKind> {
   traceparent?: string | null;
   /**
    * Already checked against a schema with the same fields (a submission whose HTTP body was
-   * validated): published without a second ajv run. Consumers validate it all the same.
+   * validated), or built from typed values the schema cannot refuse (status events from rows):
+   * published without a second ajv run. Consumers validate it all the same.
    */
   validated?: boolean;
 }
