@@ -16,11 +16,7 @@ const HOUR_MS = 60 * MINUTE_MS;
 
 type StreamDefinition = Pick<StreamConfig, 'name' | 'subjects'> & Partial<StreamConfig>;
 
-const workQueue = (
-  name: string,
-  subject: string | string[],
-  extra: Partial<StreamConfig> = {},
-) =>
+const workQueue = (name: string, subject: string | string[], extra: Partial<StreamConfig> = {}) =>
   ({
     name,
     subjects: typeof subject === 'string' ? [subject] : subject,
