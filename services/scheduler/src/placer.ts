@@ -39,12 +39,22 @@ export interface CycleResult {
 }
 
 /**
- * Places PENDING workloads on live workers. Triggers coalesce: one cycle runs at a time and at
- * most one more is queued, however many triggers arrive meanwhile.
+ * Cycles running at once. Two make a pipeline: one selects and decides while the previous one
+ * publishes its assignments and commits (most of a cycle is waiting on PostgreSQL and the
+ * broker). The ledger keeps their decisions apart, and SKIP LOCKED their rows.
+ */
+const MAX_CONCURRENT_CYCLES = 2;
+
+/**
+ * Places PENDING workloads on live workers. Triggers coalesce: at most
+ * {@link MAX_CONCURRENT_CYCLES} cycles run at once and one more is queued, however many triggers
+ * arrive meanwhile.
  */
 export class Placer {
-  private running: Promise<void> | undefined;
+  private readonly cycles = new Set<Promise<void>>();
   private queued = false;
+  /** Free slots a running cycle's query may take but that it has not reserved yet. */
+  private claimed = 0;
   private stopped = false;
   private sweep: NodeJS.Timeout | undefined;
   private wakeUp: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -78,12 +88,23 @@ export class Placer {
   /** Asks for a placement cycle soon. Never throws; errors are logged and the sweep retries. */
   trigger(): void {
     if (this.stopped) return;
-    if (this.running) {
+    if (this.cycles.size >= MAX_CONCURRENT_CYCLES) {
       this.queued = true;
       return;
     }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
+    this.queued = false;
+    const run: Promise<void> = this.cycle().then(
+      (result) => {
+        // A full batch means more may be waiting: go again at once.
+        if (result.more) this.queued = true;
+      },
+      (err: unknown) =>
+        this.opts.log.error({ err }, 'placement cycle failed; the next trigger or sweep retries'),
+    );
+    this.cycles.add(run);
+    void run.finally(() => {
+      this.cycles.delete(run);
+      if (this.queued) this.trigger();
     });
   }
 
@@ -110,26 +131,12 @@ export class Placer {
     this.wakeUp = { at, timer };
   }
 
-  /** Stops triggering and waits for the cycle in flight. */
+  /** Stops triggering and waits for the cycles in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.sweep) clearInterval(this.sweep);
     if (this.wakeUp) clearTimeout(this.wakeUp.timer);
-    await this.running;
-  }
-
-  private async loop(): Promise<void> {
-    do {
-      this.queued = false;
-      try {
-        // A full batch means more may be waiting: go again at once.
-        while (!this.stopped && (await this.cycle()).more) {
-          /* next batch */
-        }
-      } catch (err) {
-        this.opts.log.error({ err }, 'placement cycle failed; the next trigger or sweep retries');
-      }
-    } while (this.queued && !this.stopped);
+    while (this.cycles.size > 0) await Promise.all([...this.cycles]);
   }
 
   /**
@@ -155,11 +162,17 @@ export class Placer {
       await explainBlockedTypes(db, [...liveTypes], [...openTypes]);
     }
     this.typesFull = openTypes.size < liveTypes.size;
-    const limit = Math.min(PLACEMENT_BATCH, free);
-    if (limit === 0) return { considered: 0, placed: 0, more: false };
+    const limit = Math.min(PLACEMENT_BATCH, free - this.claimed);
+    if (limit <= 0) return { considered: 0, placed: 0, more: false };
 
     const token = backlog.begin();
     const reserved: { id: string; attempt: number }[] = [];
+    let claim = limit; // given back once this cycle's decision is reserved in the ledger
+    this.claimed += claim;
+    const unclaim = () => {
+      this.claimed -= claim;
+      claim = 0;
+    };
     let outcome: { transitions: Transition[]; considered: number };
     try {
       outcome = await db.transaction().execute(async (trx) => {
@@ -176,6 +189,7 @@ export class Placer {
         if (pending.length === 0) return { transitions: [] as Transition[], considered: 0 };
 
         const decision = placeWorkloads(pending as PendingWorkload[], workers, ledger.usage());
+        unclaim(); // the reservations below take its place
         const byId = new Map(pending.map((p) => [p.id, p]));
         const changes: Change[] = decision.placements.map(({ workloadId, workerId }) => {
           const row = byId.get(workloadId)!;
@@ -210,7 +224,10 @@ export class Placer {
       });
     } catch (err) {
       for (const r of reserved) ledger.cancel(r.id, r.attempt);
+      backlog.mark(); // its rows are PENDING still, whatever another cycle concluded meanwhile
       throw err;
+    } finally {
+      unclaim();
     }
     const { transitions, considered } = outcome;
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
