@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { Database } from '@niyanta/db';
+import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
@@ -82,9 +82,15 @@ export async function loadCheckpoints(
   return out;
 }
 
+/** What an assignment needs of a placed workload (a row, or a submission placed at ingest). */
+export type PlacedRun = Pick<
+  WorkloadRow,
+  'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id'
+>;
+
 /** One assignment message per worker (split if very large), carrying all its new runs. */
 export function assignmentMessages(
-  transitions: readonly Transition[],
+  transitions: readonly { row: PlacedRun }[],
   inputs: ReadonlyMap<string, { input: unknown }>,
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
 ): Outgoing<'assignment'>[] {
@@ -144,7 +150,15 @@ export async function publishAssignments(
   if (placed.length === 0) return;
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(trx, resumable, log) : new Map();
-  const messages = assignmentMessages(placed, inputs, checkpoints);
+  await publishAssignmentMessages(js, assignmentMessages(placed, inputs, checkpoints));
+}
+
+/** Publishes assignment messages, acks awaited together; a failure is a `PublishError`. */
+export async function publishAssignmentMessages(
+  js: JetStreamClient,
+  messages: readonly Outgoing<'assignment'>[],
+): Promise<void> {
+  if (messages.length === 0) return;
   try {
     await publishAll(js, messages);
   } catch (err) {

@@ -13,10 +13,15 @@ import {
 import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { Backlog } from './backlog.js';
-import { publishAssignments } from './assignments.js';
+import {
+  assignmentMessages,
+  publishAssignmentMessages,
+  publishAssignments,
+} from './assignments.js';
 import { placeWorkloads } from './placement.js';
 import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
@@ -100,6 +105,8 @@ export function createIngestHandler(deps: {
   log: Logger;
   /** Live workers, for placing new workloads at once while nothing older waits. */
   liveWorkers: () => readonly PlacementWorker[];
+  /** Where workloads placed at ingest are known while their insert is open. */
+  inserts: InsertsInFlight;
   /** Some workloads were left PENDING: the placer takes them. */
   onIngested: () => void;
 }): (msgs: JsMsg[]) => Promise<void> {
@@ -150,8 +157,11 @@ export function createIngestHandler(deps: {
       accepted: Accepted[],
       rejected: Rejection[],
       placements: ReadonlyMap<string, string> = new Map(),
-    ) =>
-      db.transaction().execute(async (trx) => {
+    ) => {
+      const early = earlyAssignments(accepted, placements);
+      const earlyAcks = publishAssignmentMessages(js, early.messages);
+      void earlyAcks.catch(() => undefined); // awaited in the transaction; never unhandled
+      return db.transaction().execute(async (trx) => {
         const out: Ingested = { pending: [], submitted: [], placed: [] };
         if (accepted.length > 0) {
           const records = JSON.stringify(
@@ -228,7 +238,10 @@ export function createIngestHandler(deps: {
               eventWorkerId: row.worker_id,
             });
           }
-          await publishAssignments(trx, js, out.placed, new Map(), log);
+          const late = out.placed.filter((t) => !early.ids.has(t.row.id));
+          await Promise.all([publishAssignments(trx, js, late, new Map(), log), earlyAcks]);
+        } else {
+          await earlyAcks;
         }
         if (rejected.length > 0) {
           await trx
@@ -249,11 +262,14 @@ export function createIngestHandler(deps: {
         }
         return out;
       });
+    };
 
     const placements = placeAtIngest(accepted, deps);
     let ingested: Ingested;
     try {
-      ingested = await persist(accepted, rejected, placements);
+      const persisting = persist(accepted, rejected, placements);
+      deps.inserts.track([...placements.keys()], persisting);
+      ingested = await persisting;
     } catch (err) {
       for (const id of placements.keys()) ledger.cancel(id, 1);
       if (!isDataError(err) || accepted.length === 0) throw err;
@@ -325,6 +341,37 @@ export function createIngestHandler(deps: {
       'ingested batch',
     );
     if (ingested.pending.length > 0) deps.onIngested();
+  };
+}
+
+/**
+ * The assignments of workloads placed at ingest without an idempotency key, sent before their
+ * rows are even written: their id is their identity, so the insert can skip one only as a
+ * redelivered duplicate, whose extra run fencing discards. Their acks are still awaited before
+ * the commit. (A keyed one may turn out to be another workload's duplicate: it is assigned only
+ * once its insert returns it.)
+ */
+function earlyAssignments(
+  accepted: readonly Accepted[],
+  placements: ReadonlyMap<string, string>,
+): { ids: Set<string>; messages: Outgoing<'assignment'>[] } {
+  const early = accepted.filter(
+    (a) => placements.has(a.submission.id) && a.submission.idempotencyKey === undefined,
+  );
+  const runs = early.map(({ tenant, submission: s }) => ({
+    row: {
+      id: s.id,
+      tenant,
+      attempt: 1,
+      type: s.type,
+      input: s.input ?? null,
+      timeout_seconds: s.timeoutSeconds ?? null,
+      worker_id: placements.get(s.id)!,
+    },
+  }));
+  return {
+    ids: new Set(early.map((a) => a.submission.id)),
+    messages: assignmentMessages(runs, new Map(), new Map()),
   };
 }
 

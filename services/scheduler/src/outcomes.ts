@@ -13,6 +13,7 @@ import type {
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
+import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { Backlog } from './backlog.js';
@@ -399,6 +400,8 @@ export function createCompletionHandler(deps: {
   backlog: Backlog;
   log: Logger;
   backoff: { baseMs: number; maxMs: number };
+  /** Ingest transactions still open: a completion of one of their runs waits for its commit. */
+  inserts: InsertsInFlight;
   onApplied: (retryDelaysMs: number[]) => void;
 }) {
   const { db, js, nc, log } = deps;
@@ -420,6 +423,14 @@ export function createCompletionHandler(deps: {
         db,
         todo.map((c) => c.value.workloadId),
       );
+      // A run placed at ingest can end before its row commits: wait for that commit here.
+      const uncommitted = todo.filter(
+        (c) => !rows.has(c.value.workloadId) && deps.inserts.has(c.value.workloadId),
+      );
+      if (uncommitted.length > 0) {
+        await deps.inserts.wait(uncommitted.map((c) => c.value.workloadId));
+        continue;
+      }
       const decided = new Map<string, { change: Change; item: Decoded<CompletionV1> }>();
       for (const item of todo) {
         const { msg, value } = item;

@@ -13,6 +13,7 @@ import {
   createWorkerDeadHandler,
 } from './outcomes.js';
 import { Backlog } from './backlog.js';
+import { InsertsInFlight } from './inserts-in-flight.js';
 import { Placer } from './placer.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -92,6 +93,7 @@ export async function start(
     });
     steps.push(() => resync.stop());
     const shared = { db, js, nc, ledger, backlog };
+    const inserts = new InsertsInFlight();
     const liveWorkers = () => view.live();
     const activePlacer = new Placer({
       ...shared,
@@ -135,6 +137,7 @@ export async function start(
           ...shared,
           tenants,
           liveWorkers,
+          inserts,
           log: ingestLog,
           onIngested: trigger,
         }),
@@ -146,6 +149,7 @@ export async function start(
         'schedulerComplete',
         createCompletionHandler({
           ...shared,
+          inserts,
           log: completeLog,
           backoff,
           onApplied: (delays) => {
