@@ -20,12 +20,21 @@ export interface WorkerState extends PlacementWorker {
 const ACTIVE = 'ACTIVE';
 
 /**
+ * After a worker is forgotten (declared dead), heartbeats received this soon are taken as ones it
+ * sent before it died, still in flight or queued here: they must not bring it back into
+ * placement. A worker that really beats again is seen once this has passed.
+ */
+export const REMOVED_QUARANTINE_MS = 1_000;
+
+/**
  * Live worker capacity for placement: a core subscription to every heartbeat (a missed one only
  * delays placement until the next), seeded at start from the health monitor's `workers` table so
  * a restarted scheduler places at once.
  */
 export class WorkerView {
   private readonly workers = new Map<string, WorkerState>();
+  /** Local clock (ms) when each forgotten worker was removed, within the quarantine. */
+  private readonly removedAt = new Map<string, number>();
   private sub: Subscription | undefined;
   private done: Promise<void> | undefined;
 
@@ -91,6 +100,11 @@ export class WorkerView {
       this.remove(hb.workerId);
       return;
     }
+    const removed = this.removedAt.get(hb.workerId);
+    if (removed !== undefined) {
+      if (this.now() - removed < REMOVED_QUARANTINE_MS) return;
+      this.removedAt.delete(hb.workerId);
+    }
     const before = this.workers.get(hb.workerId);
     const freeSlots = Math.max(0, hb.capacity.slots - hb.running.length);
     this.workers.set(hb.workerId, {
@@ -112,9 +126,17 @@ export class WorkerView {
     }
   }
 
-  /** Forgets a worker (STOPPED heartbeat or declared dead); a later heartbeat brings it back. */
+  /**
+   * Forgets a worker (STOPPED heartbeat or declared dead); a heartbeat received after
+   * {@link REMOVED_QUARANTINE_MS} brings it back.
+   */
   remove(workerId: string): void {
     this.workers.delete(workerId);
+    this.removedAt.set(workerId, this.now());
+    // Bounded: entries past the quarantine are dropped whenever another worker is removed.
+    for (const [id, at] of this.removedAt) {
+      if (this.now() - at >= REMOVED_QUARANTINE_MS) this.removedAt.delete(id);
+    }
   }
 
   private isLive(w: WorkerState, nowMs: number): boolean {
