@@ -17,3 +17,18 @@ export function randomBytesPooled(n: number): Buffer {
   offset += n;
   return out;
 }
+
+let hexPool = '';
+let hexOffset = 0;
+
+/** `n` random bytes as lowercase hex, sliced out of a pooled hex string (no Buffer per call). */
+export function randomHexPooled(n: number): string {
+  const chars = n * 2;
+  if (hexOffset + chars > hexPool.length) {
+    hexPool = randomBytesPooled(POOL_BYTES / 2).toString('hex');
+    hexOffset = 0;
+  }
+  const out = hexPool.slice(hexOffset, hexOffset + chars);
+  hexOffset += chars;
+  return out;
+}

@@ -1,4 +1,4 @@
-import { randomBytesPooled as randomBytes } from './random.js';
+import { randomHexPooled } from './random.js';
 import { headers } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
@@ -13,9 +13,9 @@ export const TRACEPARENT_HEADER = 'traceparent';
  */
 export function childTraceparent(parent?: string | null): string {
   const match = parent ? TRACEPARENT_RE.exec(parent) : null;
-  const traceId = match?.[1] ?? randomBytes(16).toString('hex');
+  const traceId = match?.[1] ?? randomHexPooled(16);
   const flags = match?.[3] ?? '01';
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+  return `00-${traceId}-${randomHexPooled(8)}-${flags}`;
 }
 
 /** NATS headers with a `traceparent` continuing `parent` (or starting a trace). */
