@@ -89,11 +89,13 @@ function storableRaw(raw: string): string {
 }
 
 /**
- * Handles one batch of submissions: valid ones go into workloads with ONE insert (idempotent on
- * id and on (tenant, idempotency_key)) plus ONE workload_events insert, invalid ones into
- * rejected_submissions with ONE insert, all in one transaction. Messages are acked (or term-ed)
- * only after the commit, so a crash at any point redelivers them and the inserts skip duplicates.
- * A database error throws and the runtime naks the batch.
+ * Handles one batch of submissions: valid ones go into workloads with ONE statement (idempotent on
+ * id and on (tenant, idempotency_key), their workload_events rows written by the same statement),
+ * invalid ones into rejected_submissions with ONE insert, all in one transaction. While nothing
+ * older waits, valid ones are placed at once: inserted SCHEDULED, their assignments acked before
+ * the commit. Messages are acked (or term-ed) only after the commit, so a crash at any point
+ * redelivers them and the inserts skip duplicates. A database error throws and the runtime naks
+ * the batch.
  */
 export function createIngestHandler(deps: {
   db: Kysely<Database>;
