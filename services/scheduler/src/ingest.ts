@@ -25,7 +25,7 @@ import {
 import { placeWorkloads } from './placement.js';
 import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
-import type { Transition } from './transitions.js';
+import type { Executor, Transition } from './transitions.js';
 
 const RAW_MAX_BYTES = 64 * 1024;
 const DEFAULT_PRIORITY = 500;
@@ -155,96 +155,23 @@ export function createIngestHandler(deps: {
       }
     });
 
-    const persist = (
+    const persist = async (
       accepted: Accepted[],
       rejected: Rejection[],
       placements: ReadonlyMap<string, string> = new Map(),
-    ) => {
+    ): Promise<Ingested> => {
       const early = earlyAssignments(accepted, placements);
       const earlyAcks = publishAssignmentMessages(js, early.messages);
-      void earlyAcks.catch(() => undefined); // awaited in the transaction; never unhandled
+      void earlyAcks.catch(() => undefined); // awaited before the insert commits; never unhandled
+      if (rejected.length === 0 && early.ids.size === placements.size) {
+        // One statement, committed on its own: the assignments it needs are acked first.
+        await earlyAcks;
+        return insertAccepted(db, accepted, placements);
+      }
       return db.transaction().execute(async (trx) => {
-        const out: Ingested = { pending: [], submitted: [], placed: [] };
-        if (accepted.length > 0) {
-          const records = JSON.stringify(
-            accepted.map(({ msg, tenant, submission: s }) => {
-              const workerId = placements.get(s.id);
-              return {
-                id: s.id,
-                tenant,
-                type: s.type,
-                status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
-                // Placed at ingest: attempt 1 is the fencing token its assignment carries.
-                attempt: workerId ? 1 : 0,
-                worker_id: workerId ?? null,
-                priority: s.priority ?? DEFAULT_PRIORITY,
-                max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-                input: s.input ?? null,
-                labels: s.labels ?? {},
-                requirements: s.requirements ?? {},
-                run_at: s.runAt ?? null,
-                // Until runAt comes, GET shows why it is not placed (placement replaces it).
-                pending_reason: workerId ? null : waitingReason(s.runAt),
-                timeout_seconds: s.timeoutSeconds ?? null,
-                idempotency_key: s.idempotencyKey ?? null,
-                trace_parent: traceparentOf(msg.headers) ?? null,
-              };
-            }),
-          );
-          // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null), and
-          // the events inserted by the same statement: `submitted`, then `placed` for workloads
-          // placed at ingest. ON CONFLICT without a target skips duplicates of the id and of
-          // (tenant, key) alike, and a skipped row gets no events.
-          const { rows } = await sql<WorkloadRow>`${PREPARED}
-            with ins as (
-              insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-                max_attempts, input, labels, requirements, run_at, pending_reason,
-                timeout_seconds, idempotency_key, trace_parent)
-              select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
-                v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
-                v.run_at, v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
-              from jsonb_to_recordset(${records}::jsonb) as v(
-                id uuid, tenant text, type text, status text, attempt int, worker_id text,
-                priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
-                run_at timestamptz, pending_reason text, timeout_seconds int,
-                idempotency_key text, trace_parent text)
-              on conflict do nothing
-              returning *
-            ), e as (
-              insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
-              select ins.id, s.from_status, s.to_status, s.attempt, s.reason, s.worker_id
-              from ins cross join lateral (values
-                (1, null, 'PENDING', 0, 'submitted', null),
-                (2, 'PENDING', ins.status, ins.attempt, 'placed on ' || ins.worker_id, ins.worker_id)
-              ) as s(step, from_status, to_status, attempt, reason, worker_id)
-              where s.step = 1 or ins.status = 'SCHEDULED'
-              order by ins.id, s.step
-            )
-            select * from ins`.execute(trx);
-          for (const row of rows) {
-            if (row.status !== WORKLOAD_STATUS.SCHEDULED) {
-              out.pending.push({ row, from: null, reason: 'submitted', eventWorkerId: null });
-              continue;
-            }
-            // Two transitions in one row version: submitted (PENDING), then placed.
-            out.submitted.push({
-              row: { ...row, status: WORKLOAD_STATUS.PENDING, attempt: 0, worker_id: null },
-              from: null,
-              reason: 'submitted',
-              eventWorkerId: null,
-            });
-            out.placed.push({
-              row,
-              from: WORKLOAD_STATUS.PENDING,
-              reason: `placed on ${row.worker_id}`,
-              eventWorkerId: row.worker_id,
-            });
-          }
-          const late = out.placed.filter((t) => !early.ids.has(t.row.id));
-          await Promise.all([publishAssignments(trx, js, late, new Map(), log), earlyAcks]);
-        } else {
-          await earlyAcks;
-        }
+        const out = await insertAccepted(trx, accepted, placements);
+        const late = out.placed.filter((t) => !early.ids.has(t.row.id));
+        await Promise.all([publishAssignments(trx, js, late, new Map(), log), earlyAcks]);
         if (rejected.length > 0) {
           await trx
             .insertInto('rejected_submissions')
@@ -344,6 +271,94 @@ export function createIngestHandler(deps: {
     );
     if (ingested.pending.length > 0) deps.onIngested();
   };
+}
+
+/**
+ * Inserts the accepted submissions (SCHEDULED at attempt 1 where placed) with their events, in
+ * ONE statement; returns what was inserted, as transitions.
+ */
+async function insertAccepted(
+  db: Executor,
+  accepted: readonly Accepted[],
+  placements: ReadonlyMap<string, string>,
+): Promise<Ingested> {
+  const out: Ingested = { pending: [], submitted: [], placed: [] };
+  if (accepted.length === 0) return out;
+  const records = JSON.stringify(
+    accepted.map(({ msg, tenant, submission: s }) => {
+      const workerId = placements.get(s.id);
+      return {
+        id: s.id,
+        tenant,
+        type: s.type,
+        status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
+        // Placed at ingest: attempt 1 is the fencing token its assignment carries.
+        attempt: workerId ? 1 : 0,
+        worker_id: workerId ?? null,
+        priority: s.priority ?? DEFAULT_PRIORITY,
+        max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        input: s.input ?? null,
+        labels: s.labels ?? {},
+        requirements: s.requirements ?? {},
+        run_at: s.runAt ?? null,
+        // Until runAt comes, GET shows why it is not placed (placement replaces it).
+        pending_reason: workerId ? null : waitingReason(s.runAt),
+        timeout_seconds: s.timeoutSeconds ?? null,
+        idempotency_key: s.idempotencyKey ?? null,
+        trace_parent: traceparentOf(msg.headers) ?? null,
+      };
+    }),
+  );
+  // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null), and the
+  // events inserted by the same statement: `submitted`, then `placed` for workloads placed at
+  // ingest. ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike,
+  // and a skipped row gets no events.
+  const { rows } = await sql<WorkloadRow>`${PREPARED}
+    with ins as (
+      insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+        max_attempts, input, labels, requirements, run_at, pending_reason,
+        timeout_seconds, idempotency_key, trace_parent)
+      select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
+        v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
+        v.run_at, v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
+      from jsonb_to_recordset(${records}::jsonb) as v(
+        id uuid, tenant text, type text, status text, attempt int, worker_id text,
+        priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
+        run_at timestamptz, pending_reason text, timeout_seconds int,
+        idempotency_key text, trace_parent text)
+      on conflict do nothing
+      returning *
+    ), e as (
+      insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
+      select ins.id, s.from_status, s.to_status, s.attempt, s.reason, s.worker_id
+      from ins cross join lateral (values
+        (1, null, 'PENDING', 0, 'submitted', null),
+        (2, 'PENDING', ins.status, ins.attempt, 'placed on ' || ins.worker_id, ins.worker_id)
+      ) as s(step, from_status, to_status, attempt, reason, worker_id)
+      where s.step = 1 or ins.status = 'SCHEDULED'
+      order by ins.id, s.step
+    )
+    select * from ins`.execute(db);
+  for (const row of rows) {
+    if (row.status !== WORKLOAD_STATUS.SCHEDULED) {
+      out.pending.push({ row, from: null, reason: 'submitted', eventWorkerId: null });
+      continue;
+    }
+    // Two transitions in one row version: submitted (PENDING), then placed.
+    out.submitted.push({
+      row: { ...row, status: WORKLOAD_STATUS.PENDING, attempt: 0, worker_id: null },
+      from: null,
+      reason: 'submitted',
+      eventWorkerId: null,
+    });
+    out.placed.push({
+      row,
+      from: WORKLOAD_STATUS.PENDING,
+      reason: `placed on ${row.worker_id}`,
+      eventWorkerId: row.worker_id,
+    });
+  }
+  return out;
 }
 
 /**
