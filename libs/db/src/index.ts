@@ -1,4 +1,4 @@
-export { createDb, PREPARED, PREPARED_MARK } from './connection.js';
+export { createDb, PREPARED } from './connection.js';
 export type { DbOptions } from './connection.js';
 export { migrateDb, migrateToLatest, MigrationError } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';

@@ -1,5 +1,4 @@
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
   SUBJECTS,
@@ -13,8 +12,6 @@ import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/me
 import type { Kysely } from 'kysely';
 import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { UsageLedger } from './usage-ledger.js';
-import type { Backlog } from './backlog.js';
 import {
   REQUESTED_ACTION,
   applyChanges,
@@ -22,7 +19,7 @@ import {
   publishAfterCommit,
   recordRequests,
 } from './transitions.js';
-import type { Change, RequestedAction, RunRequest, Transition } from './transitions.js';
+import type { Bus, Change, RequestedAction, RunRequest, Transition } from './transitions.js';
 
 /**
  * What one command does to its workload: a status change, an order to its worker (with the
@@ -129,16 +126,14 @@ export function decideCommand(
  * (a stop for a run the commit then fails to cancel only ends a run the user wanted ended).
  * Several commands for one workload in a batch apply in order, one update per round.
  */
-export function createCommandHandler(deps: {
-  db: Kysely<Database>;
-  js: JetStreamClient;
-  nc: NatsConnection;
-  ledger: UsageLedger;
-  backlog: Backlog;
-  log: Logger;
-  onRequeued: () => void;
-}) {
-  const { db, js, nc, log } = deps;
+export function createCommandHandler(
+  deps: Bus & {
+    db: Kysely<Database>;
+    log: Logger;
+    onRequeued: () => void;
+  },
+) {
+  const { db, js, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = [];
     for (const msg of msgs) {
@@ -228,11 +223,7 @@ export function createCommandHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit(
-      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
-      transitions,
-      log,
-    );
+    await publishAfterCommit(deps, transitions, log);
     for (const v of valid) v.msg.ack();
     if (transitions.some((t) => t.row.status === S.PENDING)) deps.onRequeued();
   };

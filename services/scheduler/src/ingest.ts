@@ -1,5 +1,4 @@
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { JsMsg } from '@nats-io/jetstream';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
@@ -22,10 +21,9 @@ import {
   publishAssignmentMessages,
   publishAssignments,
 } from './assignments.js';
-import { placeWorkloads } from './placement.js';
-import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
+import type { PendingWorkload, PlacementWorker } from './placement.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
-import type { Executor, Transition } from './transitions.js';
+import type { Bus, Executor, Transition } from './transitions.js';
 
 const RAW_MAX_BYTES = 64 * 1024;
 const DEFAULT_PRIORITY = 500;
@@ -97,21 +95,19 @@ function storableRaw(raw: string): string {
  * redelivers them and the inserts skip duplicates. A database error throws and the runtime naks
  * the batch.
  */
-export function createIngestHandler(deps: {
-  db: Kysely<Database>;
-  js: JetStreamClient;
-  nc: NatsConnection;
-  ledger: UsageLedger;
-  backlog: Backlog;
-  tenants: TenantCache;
-  log: Logger;
-  /** Live workers, for placing new workloads at once while nothing older waits. */
-  liveWorkers: () => readonly PlacementWorker[];
-  /** Where workloads placed at ingest are known while their insert is open. */
-  inserts: InsertsInFlight;
-  /** Some workloads were left PENDING: the placer takes them. */
-  onIngested: () => void;
-}): (msgs: JsMsg[]) => Promise<void> {
+export function createIngestHandler(
+  deps: Bus & {
+    db: Kysely<Database>;
+    tenants: TenantCache;
+    log: Logger;
+    /** Live workers, for placing new workloads at once while nothing older waits. */
+    liveWorkers: () => readonly PlacementWorker[];
+    /** Where workloads placed at ingest are known while their insert is open. */
+    inserts: InsertsInFlight;
+    /** Some workloads were left PENDING: the placer takes them. */
+    onIngested: () => void;
+  },
+): (msgs: JsMsg[]) => Promise<void> {
   const { db, js, nc, tenants, ledger, log } = deps;
   return async (msgs) => {
     const subjectTenants = msgs.map((m) => lastToken(m.subject) ?? '');
@@ -402,32 +398,25 @@ function placeAtIngest(
   accepted: readonly Accepted[],
   deps: { ledger: UsageLedger; backlog: Backlog; liveWorkers: () => readonly PlacementWorker[] },
 ): Map<string, string> {
-  const placements = new Map<string, string>();
-  if (accepted.length === 0 || deps.backlog.any) return placements;
+  if (accepted.length === 0 || deps.backlog.any) return new Map();
   const workers = deps.liveWorkers();
-  if (workers.length === 0) return placements;
+  if (workers.length === 0) return new Map();
   const now = Date.now();
-  const due: PendingWorkload[] = [];
-  const requirements = new Map<string, Resources>();
+  const due: (PendingWorkload & { attempt: number })[] = [];
   for (const { submission: s } of accepted) {
     if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
     // A redelivered submission of a workload already running: its insert will be skipped.
     if (deps.ledger.has(s.id)) continue;
-    const req = s.requirements ?? {};
-    requirements.set(s.id, req);
     due.push({
       id: s.id,
       type: s.type,
       priority: s.priority ?? DEFAULT_PRIORITY,
-      requirements: req,
+      requirements: s.requirements ?? {},
+      attempt: 0,
     });
   }
-  const decision = placeWorkloads(due, workers, deps.ledger.usage());
-  for (const { workloadId, workerId } of decision.placements) {
-    deps.ledger.reserve(workloadId, workerId, requirements.get(workloadId)!, 1);
-    placements.set(workloadId, workerId);
-  }
-  return placements;
+  const decision = deps.ledger.placeAndReserve(due, workers);
+  return new Map(decision.placements.map((p) => [p.workloadId, p.workerId]));
 }
 
 /** The pending reason of a workload submitted with a runAt still to come, else null. */

@@ -1,5 +1,4 @@
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, decode, envelope } from '@niyanta/messages';
 import type {
@@ -15,8 +14,6 @@ import type { Kysely } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
-import type { UsageLedger } from './usage-ledger.js';
-import type { Backlog } from './backlog.js';
 import {
   REQUESTED_ACTION,
   applyChanges,
@@ -24,7 +21,7 @@ import {
   publishAfterCommit,
   readWorkloads,
 } from './transitions.js';
-import type { Change, Transition } from './transitions.js';
+import type { Bus, Change, Transition } from './transitions.js';
 
 /** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
@@ -145,15 +142,13 @@ function logAbandon(
  * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
  * of each workload with ONE update and publishes a progress event (no workload_events row).
  */
-export function createRunUpdateHandler(deps: {
-  db: Kysely<Database>;
-  js: JetStreamClient;
-  nc: NatsConnection;
-  ledger: UsageLedger;
-  backlog: Backlog;
-  log: Logger;
-}) {
-  const { db, js, nc, log } = deps;
+export function createRunUpdateHandler(
+  deps: Bus & {
+    db: Kysely<Database>;
+    log: Logger;
+  },
+) {
+  const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const updates = decodeAll('runUpdate', msgs, log);
     const acks: JsMsg[] = [];
@@ -227,12 +222,7 @@ export function createRunUpdateHandler(deps: {
       }
       return applied;
     });
-    await publishAfterCommit(
-      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
-      transitions,
-      log,
-      { live: progressEvents },
-    );
+    await publishAfterCommit(deps, transitions, log, { live: progressEvents });
     for (const m of acks) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
   };
@@ -392,19 +382,17 @@ const COMPLETION_ROUNDS = 5;
  * and each change applies only if everything it was decided on is unchanged (optimistic); the
  * few whose rows changed meanwhile are read and decided again. Then publishes and acks.
  */
-export function createCompletionHandler(deps: {
-  db: Kysely<Database>;
-  js: JetStreamClient;
-  nc: NatsConnection;
-  ledger: UsageLedger;
-  backlog: Backlog;
-  log: Logger;
-  backoff: { baseMs: number; maxMs: number };
-  /** Ingest transactions still open: a completion of one of their runs waits for its commit. */
-  inserts: InsertsInFlight;
-  onApplied: (retryDelaysMs: number[]) => void;
-}) {
-  const { db, js, nc, log } = deps;
+export function createCompletionHandler(
+  deps: Bus & {
+    db: Kysely<Database>;
+    log: Logger;
+    backoff: { baseMs: number; maxMs: number };
+    /** Ingest transactions still open: a completion of one of their runs waits for its commit. */
+    inserts: InsertsInFlight;
+    onApplied: (retryDelaysMs: number[]) => void;
+  },
+) {
+  const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     // A batch message is acked once all its completions are settled, or redelivered whole when
     // one must wait (those already applied are then discarded by the fence).
@@ -473,11 +461,7 @@ export function createCompletionHandler(deps: {
       const done = new Set(applied.map((t) => t.row.id));
       todo = [...decided.values()].filter((d) => !done.has(d.change.id)).map((d) => d.item);
     }
-    await publishAfterCommit(
-      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
-      transitions,
-      log,
-    );
+    await publishAfterCommit(deps, transitions, log);
     for (const m of acks) if (!later.has(m)) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
     if (transitions.length > 0) deps.onApplied(retryDelays);
@@ -533,19 +517,17 @@ export function lostAttemptReason(
  * sends back just those attempts, if each is still the current one on that worker. Their attempt
  * rises at the next placement, which fences the old runs out.
  */
-export function createWorkerDeadHandler(deps: {
-  db: Kysely<Database>;
-  js: JetStreamClient;
-  nc: NatsConnection;
-  ledger: UsageLedger;
-  backlog: Backlog;
-  /** Removes a dead worker's assignments and consumers from the broker. */
-  forgetWorker: (workerId: string) => Promise<unknown>;
-  log: Logger;
-  onDead: (workerId: string) => void;
-  onRequeued: () => void;
-}) {
-  const { db, js, nc, log } = deps;
+export function createWorkerDeadHandler(
+  deps: Bus & {
+    db: Kysely<Database>;
+    /** Removes a dead worker's assignments and consumers from the broker. */
+    forgetWorker: (workerId: string) => Promise<unknown>;
+    log: Logger;
+    onDead: (workerId: string) => void;
+    onRequeued: () => void;
+  },
+) {
+  const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
     const decoded = decodeAll('workerDead', msgs, log);
     const deadReasons = new Map<string, string | undefined>();
@@ -591,11 +573,7 @@ export function createWorkerDeadHandler(deps: {
       }
       return applyChanges(trx, changes);
     });
-    await publishAfterCommit(
-      { js, nc, ledger: deps.ledger, backlog: deps.backlog },
-      transitions,
-      log,
-    );
+    await publishAfterCommit(deps, transitions, log);
     for (const d of decoded) d.msg.ack();
     if (deadIds.length > 0 || lost.size > 0) {
       log.info(

@@ -1,18 +1,13 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { PREPARED } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { publishAssignments } from './assignments.js';
-import type { Backlog } from './backlog.js';
 import type { Logger } from './logger.js';
-import { placeWorkloads } from './placement.js';
-import type { PendingWorkload, PlacementWorker, Resources } from './placement.js';
+import type { PlacementWorker, Resources } from './placement.js';
 import { applyChanges, publishAfterCommit } from './transitions.js';
-import type { Change, Transition } from './transitions.js';
-import type { UsageLedger } from './usage-ledger.js';
+import type { Bus, Change, Transition } from './transitions.js';
 
 /** Pending workloads one cycle looks at. */
 export const PLACEMENT_BATCH = 1000;
@@ -64,12 +59,8 @@ export class Placer {
   private typesFull = true;
 
   constructor(
-    private readonly opts: {
+    private readonly opts: Bus & {
       db: Kysely<Database>;
-      js: JetStreamClient;
-      nc: NatsConnection;
-      ledger: UsageLedger;
-      backlog: Backlog;
       liveWorkers: () => readonly PlacementWorker[];
       sweepMs: number;
       log: Logger;
@@ -145,7 +136,7 @@ export class Placer {
    * every worker is busy.
    */
   async cycle(): Promise<CycleResult> {
-    const { db, js, nc, ledger, backlog, log } = this.opts;
+    const { db, js, ledger, backlog, log } = this.opts;
     const workers = this.opts.liveWorkers();
     const liveTypes = new Set<string>();
     const openTypes = new Set<string>();
@@ -188,12 +179,11 @@ export class Placer {
           for update skip locked`.execute(trx);
         if (pending.length === 0) return { transitions: [] as Transition[], considered: 0 };
 
-        const decision = placeWorkloads(pending as PendingWorkload[], workers, ledger.usage());
-        unclaim(); // the reservations below take its place
+        const decision = ledger.placeAndReserve(pending, workers);
+        unclaim(); // the reservations just made take its place
         const byId = new Map(pending.map((p) => [p.id, p]));
         const changes: Change[] = decision.placements.map(({ workloadId, workerId }) => {
           const row = byId.get(workloadId)!;
-          ledger.reserve(workloadId, workerId, row.requirements, row.attempt + 1);
           reserved.push({ id: workloadId, attempt: row.attempt + 1 });
           return {
             id: workloadId,
@@ -233,7 +223,7 @@ export class Placer {
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
     const applied = new Set(transitions.map((t) => t.row.id));
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
-    await publishAfterCommit({ js, nc, ledger, backlog }, transitions, log);
+    await publishAfterCommit(this.opts, transitions, log);
     const placed = transitions.length;
     // Fewer rows than the limit means it saw every due one it could place: what is left does not
     // fit now, and a new submission placed at ingest overtakes nothing this cycle would have placed.

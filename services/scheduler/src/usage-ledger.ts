@@ -2,7 +2,14 @@ import type { Database } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Resources, WorkerUsage } from './placement.js';
+import { placeWorkloads } from './placement.js';
+import type {
+  PendingWorkload,
+  PlacementResult,
+  PlacementWorker,
+  Resources,
+  WorkerUsage,
+} from './placement.js';
 
 interface ActiveRun {
   workerId: string;
@@ -141,6 +148,23 @@ export class UsageLedger {
     u.cpu += requirements.cpu ?? 0;
     u.memoryMb += requirements.memoryMb ?? 0;
     u.gpu += requirements.gpu ?? 0;
+  }
+
+  /**
+   * Decides where `pending` runs on what is free now, and reserves every placement for the
+   * workload's next attempt (`attempt + 1`, the fencing token its assignment will carry).
+   */
+  placeAndReserve(
+    pending: readonly (PendingWorkload & { attempt: number })[],
+    workers: readonly PlacementWorker[],
+  ): PlacementResult {
+    const decision = placeWorkloads(pending, workers, this.workers);
+    const byId = new Map(pending.map((p) => [p.id, p]));
+    for (const { workloadId, workerId } of decision.placements) {
+      const p = byId.get(workloadId)!;
+      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1);
+    }
+    return decision;
   }
 
   /** Undoes the reservation of `attempt` (its placement did not commit); a newer one stays. */

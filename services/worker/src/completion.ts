@@ -115,6 +115,8 @@ export class CompletionBatcher {
           subject: this.subject,
           message,
           traceparent: batch.traceparent,
+          // Every item passed `publishable` (the same schema) and the envelope is built here.
+          validated: true,
         }),
       { log, minMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS },
     );
