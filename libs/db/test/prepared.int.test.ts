@@ -39,4 +39,32 @@ describe('prepared statements', () => {
       await db.destroy();
     }
   });
+
+  it('plans a prepared statement for the table as it is now, not as it was when prepared', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 1 });
+    try {
+      await sql`create table grows (id int primary key, body text)`.execute(db);
+      const lookup = (ids: number[]) =>
+        sql`${PREPARED}select * from grows where id = any(${ids}::int[])`.execute(db);
+      // Run enough times on the empty table for a cached generic plan (a sequential scan).
+      for (let i = 0; i < 8; i++) await lookup(Array.from({ length: 10 }, (_, k) => i * 10 + k));
+      await sql`insert into grows select g, repeat('x', 100) from generate_series(1, 20000) g`.execute(
+        db,
+      );
+      const { rows } = await lookup([5, 19_999]);
+      expect(rows).toHaveLength(2);
+      // The plan the next execution of that very statement gets (its name is the pool's own).
+      const { rows: statements } = await sql<{ name: string; generic: string }>`
+        select name, generic_plans as generic from pg_prepared_statements`.execute(db);
+      expect(statements).toEqual([{ name: expect.any(String), generic: '0' }]);
+      const { rows: plan } = await sql<{ 'QUERY PLAN': string }>`
+        explain execute ${sql.id(statements[0]!.name)}('{5,19999}')`.execute(db);
+      const text = plan.map((line) => line['QUERY PLAN']).join('\n');
+      expect(text).toMatch(/grows_pkey/);
+      expect(text).not.toMatch(/Seq Scan/);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
