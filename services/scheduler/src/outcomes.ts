@@ -22,6 +22,7 @@ import {
   readWorkloads,
 } from './transitions.js';
 import type { Bus, Change, Transition } from './transitions.js';
+import { applySucceeded } from './succeeded-runs.js';
 
 /** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
@@ -380,7 +381,9 @@ const COMPLETION_ROUNDS = 5;
  * `scheduler-complete`: applies each completion of the current attempt of an active run, all in
  * ONE statement (update plus events) and without a transaction: the rows are read without a lock
  * and each change applies only if everything it was decided on is unchanged (optimistic); the
- * few whose rows changed meanwhile are read and decided again. Then publishes and acks.
+ * few whose rows changed meanwhile are read and decided again. Successes go first, unread, in a
+ * statement whose condition is their fence (`applySucceeded`); only what it leaves out is read.
+ * Then publishes and acks.
  */
 export function createCompletionHandler(
   deps: Bus & {
@@ -401,6 +404,26 @@ export function createCompletionHandler(
     const retryDelays: number[] = [];
     const transitions: Transition[] = [];
     let todo = decodeCompletions(msgs, log);
+    // Most completions are successes, decided by the fence alone: recorded without a read.
+    const succeeded = new Map<string, Decoded<CompletionV1>>();
+    for (const item of todo) {
+      if (item.value.outcome === 'succeeded' && !succeeded.has(item.value.workloadId))
+        succeeded.set(item.value.workloadId, item);
+    }
+    if (succeeded.size > 0) {
+      const applied = await applySucceeded(
+        db,
+        [...succeeded.values()].map((item) => item.value),
+      );
+      transitions.push(...applied);
+      const done = new Set(applied.map((t) => t.row.id));
+      todo = todo.filter((item) => {
+        if (!done.has(item.value.workloadId) || succeeded.get(item.value.workloadId) !== item)
+          return true;
+        acks.add(item.msg);
+        return false;
+      });
+    }
     for (let round = 1; todo.length > 0; round++) {
       if (round > COMPLETION_ROUNDS) {
         throw new Error(

@@ -1,0 +1,70 @@
+import { PREPARED } from '@niyanta/db';
+import type { WorkloadRow } from '@niyanta/db';
+import type { CompletionV1, WorkloadStatus } from '@niyanta/messages';
+import { sql } from 'kysely';
+import type { Executor, Transition } from './transitions.js';
+
+/** The reason a succeeded run's workload_events row and status event give. */
+const SUCCEEDED = 'succeeded';
+
+/**
+ * Records succeeded runs without reading their rows first: a success is decided by nothing but
+ * the fence (the current attempt of an active run, on the worker recorded), so the fence is the
+ * statement's condition and the change the same as `completionChange` makes (COMPLETED, the
+ * result, no error, full progress keeping its message, finished and started times). ONE
+ * statement with its events, the round trip and row copy of `readWorkloads` saved; a completion
+ * whose row does not match (not committed yet, another attempt, already ended, changed status
+ * meanwhile) is left out, for the caller to read and decide as any other.
+ *
+ * The row as it was is joined in to name the status left: a concurrent update that changed the
+ * status fails `w.status = old.status` when PostgreSQL re-checks the row, and is left out too.
+ */
+export async function applySucceeded(
+  db: Executor,
+  completions: readonly CompletionV1[],
+): Promise<Transition[]> {
+  if (completions.length === 0) return [];
+  const records = JSON.stringify(
+    completions.map((c) => ({
+      id: c.workloadId,
+      attempt: c.attempt,
+      worker_id: c.workerId,
+      result: c.result ?? null,
+      started_at: c.startedAt ?? null,
+    })),
+  );
+  const ids = completions.map((c) => c.workloadId);
+  const { rows } = await sql<WorkloadRow & { event_from: WorkloadStatus }>`${PREPARED}
+    with v as (
+      select * from jsonb_to_recordset(${records}::jsonb)
+        as v(id uuid, attempt int, worker_id text, result jsonb, started_at text)
+    ), u as (
+      update workloads w set
+        status = 'COMPLETED',
+        result = nullif(v.result, 'null'::jsonb),
+        error = null,
+        progress = jsonb_build_object('fraction', 1, 'message', w.progress -> 'message'),
+        finished_at = now(),
+        started_at = coalesce(
+          w.started_at,
+          greatest(w.created_at, least(now(), v.started_at::timestamptz)),
+          now()),
+        requested_action = null,
+        updated_at = now()
+      from v join workloads old on old.id = v.id and old.id = any(${ids}::uuid[])
+      where w.id = v.id and w.id = any(${ids}::uuid[])
+        and w.status = old.status and w.status in ('SCHEDULED', 'RUNNING')
+        and w.attempt = v.attempt and w.worker_id = v.worker_id
+      returning w.*, old.status as event_from
+    ), e as (
+      insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
+      select id, event_from, status, attempt, ${SUCCEEDED}, worker_id from u
+    )
+    select * from u`.execute(db);
+  return rows.map((row) => ({
+    row,
+    from: row.event_from,
+    reason: SUCCEEDED,
+    eventWorkerId: row.worker_id,
+  }));
+}

@@ -1,0 +1,152 @@
+import { createDb } from '@niyanta/db';
+import { DEFAULT_TENANT, uuidv7 } from '@niyanta/messages';
+import type { CompletionV1 } from '@niyanta/messages';
+import { createTestDatabase, waitFor } from '@niyanta/testing';
+import { sql } from 'kysely';
+import { applySucceeded } from '../src/succeeded-runs.js';
+
+type Row = { status: string; attempt: number; worker: string | null; progress?: unknown };
+
+describe('applySucceeded', () => {
+  it('records the successes its fence lets through, with their events, and leaves out the rest', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const rows: Record<string, Row> = {
+        running: {
+          status: 'RUNNING',
+          attempt: 2,
+          worker: 'w1',
+          progress: { fraction: 0.5, message: 'half' },
+        },
+        scheduled: { status: 'SCHEDULED', attempt: 1, worker: 'w1' },
+        otherAttempt: { status: 'RUNNING', attempt: 3, worker: 'w1' },
+        otherWorker: { status: 'RUNNING', attempt: 1, worker: 'w2' },
+        ended: { status: 'CANCELLED', attempt: 1, worker: null },
+      };
+      const ids = Object.fromEntries(Object.keys(rows).map((k) => [k, uuidv7()]));
+      for (const [name, r] of Object.entries(rows)) {
+        await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+            max_attempts, input, progress, started_at)
+          values (${ids[name]}, ${DEFAULT_TENANT}, 'noop', ${r.status}, ${r.attempt}, ${r.worker},
+            0, 3, '{}', ${r.progress === undefined ? null : JSON.stringify(r.progress)}::jsonb,
+            ${name === 'running' ? sql`now() - interval '1 hour'` : null})`.execute(db);
+      }
+      const completion = (name: string, attempt: number): CompletionV1 => ({
+        schemaVersion: 1,
+        id: uuidv7(),
+        time: new Date().toISOString(),
+        workloadId: ids[name] ?? uuidv7(),
+        attempt,
+        workerId: 'w1',
+        outcome: 'succeeded',
+        result: { name },
+        startedAt: new Date().toISOString(),
+      });
+      const applied = await applySucceeded(db, [
+        completion('running', 2),
+        completion('scheduled', 1),
+        completion('otherAttempt', 2),
+        completion('otherWorker', 1),
+        completion('ended', 1),
+        completion('missing', 1),
+      ]);
+      expect(applied.map((t) => [t.row.id, t.from]).sort()).toEqual(
+        [
+          [ids.running, 'RUNNING'],
+          [ids.scheduled, 'SCHEDULED'],
+        ].sort(),
+      );
+      const running = applied.find((t) => t.row.id === ids.running)!;
+      expect(running.row).toMatchObject({
+        status: 'COMPLETED',
+        result: { name: 'running' },
+        error: null,
+        progress: { fraction: 1, message: 'half' },
+        requested_action: null,
+      });
+      expect(running.row.finished_at).toBeInstanceOf(Date);
+      // A run that recorded its start keeps it; one that did not takes the worker's.
+      expect(Date.now() - new Date(running.row.started_at!).getTime()).toBeGreaterThan(3_000_000);
+      const scheduled = applied.find((t) => t.row.id === ids.scheduled)!;
+      expect(scheduled.row.progress).toEqual({ fraction: 1, message: null });
+      expect(scheduled.row.started_at).toBeInstanceOf(Date);
+
+      const { rows: statuses } = await sql<{ id: string; status: string }>`
+        select id, status from workloads`.execute(db);
+      const status = Object.fromEntries(statuses.map((r) => [r.id, r.status]));
+      expect(status[ids.otherAttempt!]).toBe('RUNNING');
+      expect(status[ids.otherWorker!]).toBe('RUNNING');
+      expect(status[ids.ended!]).toBe('CANCELLED');
+
+      const { rows: events } = await sql<Record<string, unknown>>`
+        select workload_id, from_status, to_status, attempt, reason, worker_id
+        from workload_events order by workload_id`.execute(db);
+      expect(events).toEqual(
+        [
+          {
+            workload_id: ids.running,
+            from_status: 'RUNNING',
+            to_status: 'COMPLETED',
+            attempt: 2,
+            reason: 'succeeded',
+            worker_id: 'w1',
+          },
+          {
+            workload_id: ids.scheduled,
+            from_status: 'SCHEDULED',
+            to_status: 'COMPLETED',
+            attempt: 1,
+            reason: 'succeeded',
+            worker_id: 'w1',
+          },
+        ].sort((a, b) => a.workload_id!.localeCompare(b.workload_id!)),
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('leaves out a run whose status a concurrent transaction changed while it waited', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 3 });
+    try {
+      const id = uuidv7();
+      await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+          max_attempts, input)
+        values (${id}, ${DEFAULT_TENANT}, 'noop', 'SCHEDULED', 1, 'w1', 0, 3, '{}')`.execute(db);
+      const conn = await db.connection().execute(async (other) => {
+        await sql`begin`.execute(other);
+        // The run's start recorded meanwhile: still active, but the status the event would name
+        // as left is no longer the one the statement read. The caller reads and decides again.
+        await sql`update workloads set status = 'RUNNING' where id = ${id}`.execute(other);
+        const applying = applySucceeded(db, [
+          {
+            schemaVersion: 1,
+            id: uuidv7(),
+            time: new Date().toISOString(),
+            workloadId: id,
+            attempt: 1,
+            workerId: 'w1',
+            outcome: 'succeeded',
+          },
+        ]);
+        await waitFor(async () => {
+          const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+            where wait_event_type = 'Lock' and datname = current_database()`.execute(db);
+          return rows[0]!.n === '1';
+        });
+        await sql`commit`.execute(other);
+        return applying;
+      });
+      expect(conn).toEqual([]);
+      const { rows } = await sql<{ status: string }>`
+        select status from workloads where id = ${id}`.execute(db);
+      expect(rows).toEqual([{ status: 'RUNNING' }]);
+      const { rows: events } = await sql`select * from workload_events`.execute(db);
+      expect(events).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
