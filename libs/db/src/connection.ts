@@ -72,15 +72,31 @@ function prepareMarked(client: pg.PoolClient): void {
  */
 const PLANNER_OPTIONS = '-c plan_cache_mode=force_custom_plan';
 
+/**
+ * The connection string without its `options` (pg would let them replace ours), and those
+ * options (a search_path, say) with {@link PLANNER_OPTIONS} after them.
+ */
+function withPlannerOptions(databaseUrl: string): { connectionString: string; options: string } {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return { connectionString: databaseUrl, options: PLANNER_OPTIONS };
+  }
+  const own = url.searchParams.get('options');
+  if (!own) return { connectionString: databaseUrl, options: PLANNER_OPTIONS };
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: `${own} ${PLANNER_OPTIONS}` };
+}
+
 /** A Kysely instance over a `pg` pool for `databaseUrl`. `destroy()` ends the pool. */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    ...withPlannerOptions(databaseUrl),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'niyanta',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
-    options: PLANNER_OPTIONS,
   });
   // Without a listener an idle client's error (e.g. PostgreSQL restarting) crashes the process.
   pool.on('error', (err) => options.onIdleError?.(err));

@@ -67,4 +67,19 @@ describe('prepared statements', () => {
       await db.destroy();
     }
   });
+
+  it('keeps the options a database URL gives, besides its own', async () => {
+    await using database = await createTestDatabase();
+    const url = new URL(database.url);
+    url.searchParams.set('options', '-c search_path=elsewhere,public');
+    const db = createDb(url.toString(), { max: 1 });
+    try {
+      const { rows } = await sql<{ path: string; mode: string }>`
+        select current_setting('search_path') as path,
+          current_setting('plan_cache_mode') as mode`.execute(db);
+      expect(rows).toEqual([{ path: 'elsewhere,public', mode: 'force_custom_plan' }]);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
