@@ -422,7 +422,8 @@ describe('npm run dev (infrastructure only)', () => {
       dev.once('exit', (code) => resolve(code)),
     );
     try {
-      await waitFor(() => output.includes('Niyanta is running') || /✖/.test(output), {
+      // The summary is several writes: wait for its last line, not its first, before reading URLs.
+      await waitFor(() => output.includes('stops everything.') || /✖/.test(output), {
         timeoutMs: 60_000,
         message: 'npm run dev to start NATS and PostgreSQL',
       });
