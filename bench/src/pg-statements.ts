@@ -5,7 +5,10 @@ import type { TableRow } from './scenario-context.js';
 import { format } from './targets.js';
 
 /** PostgreSQL settings that make `pg_stat_statements` available (own servers only). */
-export const STATEMENT_STATS_SETTINGS = { shared_preload_libraries: 'pg_stat_statements' };
+export const STATEMENT_STATS_SETTINGS = {
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track_planning': 'on',
+};
 
 /** One statement's share of PostgreSQL's time over a phase. */
 export interface StatementStat {
@@ -14,6 +17,8 @@ export interface StatementStat {
   calls: number;
   rows: number;
   totalMs: number;
+  /** Time spent planning it (custom plans are made on every execution). */
+  planMs: number;
 }
 
 /**
@@ -43,9 +48,15 @@ export class StatementStats {
    * the bench's own progress counts too: `count(*) as persisted`).
    */
   async top(limit = 10): Promise<StatementStat[]> {
-    const { rows } = await sql<{ query: string; calls: string; rows: string; total_ms: number }>`
+    const { rows } = await sql<{
+      query: string;
+      calls: string;
+      rows: string;
+      total_ms: number;
+      plan_ms: number;
+    }>`
       select left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) as query, s.calls, s.rows,
-        s.total_exec_time::float8 as total_ms
+        s.total_exec_time::float8 as total_ms, s.total_plan_time::float8 as plan_ms
       from pg_stat_statements s
       where s.query not like '%pg_stat_statements%'
         and s.dbid = (select oid from pg_database where datname = current_database())
@@ -56,6 +67,7 @@ export class StatementStats {
       calls: Number(r.calls),
       rows: Number(r.rows),
       totalMs: Math.round(r.total_ms),
+      planMs: Math.round(r.plan_ms),
     }));
   }
 }
@@ -68,6 +80,6 @@ export function statementRows(
 ): TableRow[] {
   return (statements ?? []).slice(0, count).map((st, i) => ({
     figure: `${label} ${i + 1}`,
-    value: `${format(st.totalMs)} ms, ${format(st.calls)} calls, ${format(st.rows)} rows: ${st.query.slice(0, 70)}`,
+    value: `${format(st.totalMs)} ms (planning ${format(st.planMs)}), ${format(st.calls)} calls, ${format(st.rows)} rows: ${st.query.slice(0, 70)}`,
   }));
 }
