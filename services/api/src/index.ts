@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { DEFAULT_TENANT, SUBJECTS, validateHttp } from '@niyanta/messages';
+import { DEFAULT_TENANT, validateHttp } from '@niyanta/messages';
 import { connectDatabase, connectNats } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
@@ -100,12 +100,8 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
         await nats.close();
         throw signal.reason;
       }
-      // One subscription for the process: the first status event of a workload wakes its POST.
-      nats.nc.subscribe(SUBJECTS.eventsAll, {
-        callback: (err, msg) => {
-          if (!err) waiters.handle(msg.subject, msg.data);
-        },
-      });
+      // The first status event of a workload wakes its POST.
+      waiters.listen(nats.nc);
       connections.setNats(nats);
     },
   );

@@ -6,7 +6,7 @@ import type { ApiContext } from './api-context.js';
 import { UnavailableError } from './errors.js';
 import { SUBMISSION_OUTCOME } from './metrics.js';
 import { submittedWorkload } from './submitted-workload.js';
-import { waitForWorkloads } from './wait-for-workloads.js';
+import { publishAndWait } from './wait-for-workloads.js';
 import type { SubmitTarget } from './wait-for-workloads.js';
 import { findWorkloads } from './workload-store.js';
 
@@ -73,11 +73,11 @@ export async function submitWorkloads(
   });
 
   if (pending.length > 0) {
-    await publish(ctx, pending, traceparent);
-    const found = await waitForWorkloads(
+    const found = await publishAndWait(
       ctx,
       pending.map((p) => p.target),
       ctx.submitWaitMs,
+      () => publish(ctx, pending, traceparent),
     );
     pending.forEach((p, j) => {
       const workload = found[j];

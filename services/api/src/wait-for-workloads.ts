@@ -21,17 +21,44 @@ export interface SubmitTarget {
 }
 
 /**
- * Waits up to `timeoutMs` for each target to be in PostgreSQL, answered by its first status
- * event. PostgreSQL is looked up (one query for every target still missing) when an event
- * carries no usable workload, when a pause from POLL_INTERVAL_MS (growing) passes without an
- * event of these targets, once more at the end, and at once for a duplicate (its events may be
- * past). While events keep coming the scheduler is working through the targets: no lookups then.
- * Returns the workload of each target found, in target order.
+ * Publishes the targets' submissions with `publish` (which may point a duplicate target at the
+ * broker's copy), then waits up to `timeoutMs` for each to be in PostgreSQL, answered by its
+ * first status event. PostgreSQL is looked up (one query for every target still missing) when
+ * an event carries no usable workload, when a pause from POLL_INTERVAL_MS (growing) passes
+ * without an event of these targets, once more at the end, and at once for a duplicate (its
+ * events may be past). While events keep coming the scheduler is working through the targets:
+ * no lookups then. Returns the workload of each target found, in target order.
  */
-export async function waitForWorkloads(
+export async function publishAndWait(
   ctx: ApiContext,
   targets: readonly SubmitTarget[],
   timeoutMs: number,
+  publish: () => Promise<void>,
+): Promise<(WorkloadV1 | undefined)[]> {
+  // Watched before publishing: an event read from the socket with the PubAck (or before it is
+  // handled) is kept instead of missed, which would leave the answer to a PostgreSQL lookup.
+  const early = new Map<string, WorkloadV1 | null>();
+  const keep: StatusListener = (id, workload) => {
+    if (!early.has(id) || workload !== null) early.set(id, workload);
+  };
+  const unwatchEarly = ctx.waiters.watch(
+    targets.map((t) => t.id),
+    keep,
+  );
+  try {
+    await publish();
+    return await waitForWorkloads(ctx, targets, timeoutMs, early);
+  } finally {
+    unwatchEarly();
+  }
+}
+
+/** The wait of {@link publishAndWait}, given the events heard while publishing. */
+async function waitForWorkloads(
+  ctx: ApiContext,
+  targets: readonly SubmitTarget[],
+  timeoutMs: number,
+  early: ReadonlyMap<string, WorkloadV1 | null>,
 ): Promise<(WorkloadV1 | undefined)[]> {
   const found = new Array<WorkloadV1 | undefined>(targets.length);
   const indexById = new Map<string, number[]>();
@@ -65,6 +92,7 @@ export async function waitForWorkloads(
     if (missing === 0) wake?.();
   };
   const unwatch = ctx.waiters.watch(indexById.keys(), listener);
+  for (const [id, workload] of early) if (indexById.has(id)) listener(id, workload);
   const deadline = Date.now() + timeoutMs;
   let pauseMs = POLL_INTERVAL_MS;
   try {
