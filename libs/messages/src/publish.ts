@@ -11,8 +11,12 @@ export interface Outgoing<K extends MessageKind = MessageKind> {
   kind: K;
   subject: string;
   message: MessageTypes[K];
-  /** Nats-Msg-Id for broker-side dedupe; defaults to the message id when it has one. */
-  msgId?: string;
+  /**
+   * Nats-Msg-Id for broker-side dedupe; defaults to the message id when it has one. `null` sends
+   * none: for messages a retry builds anew (a new id each time), where it can drop nothing and
+   * only fills the stream's duplicate window.
+   */
+  msgId?: string | null;
   /** Trace to continue. */
   traceparent?: string | null;
   /**
@@ -35,7 +39,7 @@ function encoded(item: Outgoing): { data: Uint8Array; headers: MsgHdrs } {
     ? utf8.encode(JSON.stringify(item.message))
     : encode(item.kind, item.message as never);
   const headers = traceHeaders(item.traceparent);
-  const msgID = item.msgId ?? (item.message as { id?: string }).id;
+  const msgID = item.msgId === undefined ? (item.message as { id?: string }).id : item.msgId;
   if (msgID) headers.set(MSG_ID_HEADER, msgID);
   return { data, headers };
 }

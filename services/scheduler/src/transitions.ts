@@ -292,6 +292,7 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
     kind: 'event',
     subject: SUBJECTS.events(t.row.id),
     traceparent: t.row.trace_parent,
+    msgId: null,
     validated: true,
     message: {
       ...envelope(),
