@@ -18,6 +18,9 @@ const SUCCEEDED = 'succeeded';
  *
  * The row as it was is joined in to name the status left: a concurrent update that changed the
  * status fails `w.status = old.status` when PostgreSQL re-checks the row, and is left out too.
+ * Only `w` repeats the ids as an index condition: `old` is the inner side of a nested loop, and
+ * an array condition there is sorted again on every loop (a batch of n paid n sorts of n ids:
+ * 5 of a 17 ms statement for 158 completions, 115 of 141 ms for 1,000).
  */
 export async function applySucceeded(
   db: Executor,
@@ -51,7 +54,7 @@ export async function applySucceeded(
           now()),
         requested_action = null,
         updated_at = now()
-      from v join workloads old on old.id = v.id and old.id = any(${ids}::uuid[])
+      from v join workloads old on old.id = v.id
       where w.id = v.id and w.id = any(${ids}::uuid[])
         and w.status = old.status and w.status in ('SCHEDULED', 'RUNNING')
         and w.attempt = v.attempt and w.worker_id = v.worker_id
