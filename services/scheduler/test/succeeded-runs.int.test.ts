@@ -149,4 +149,43 @@ describe('applySucceeded', () => {
       await db.destroy();
     }
   });
+
+  it('finds the rows by id, never through the partial index of active runs', async () => {
+    // workloads_worker_active keeps an entry for every row version that was ever active until
+    // vacuum: a plan reading it visits all of them for each batch of completions.
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 1 }); // one backend: its statistics are the ones read
+    try {
+      const ids = Array.from({ length: 50 }, () => uuidv7());
+      await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+          max_attempts, input)
+        select id, ${DEFAULT_TENANT}, 'noop', 'RUNNING', 1, 'w1', 0, 3, '{}'
+        from unnest(${ids}::uuid[]) as id`.execute(db);
+      const scansOfActiveIndex = async () => {
+        await sql`select pg_stat_force_next_flush()`.execute(db);
+        const { rows } = await sql<{ scans: string }>`select idx_scan as scans
+          from pg_stat_user_indexes where indexrelname = 'workloads_worker_active'`.execute(db);
+        return Number(rows[0]!.scans);
+      };
+      const before = await scansOfActiveIndex();
+      for (const batch of [ids.slice(0, 1), ids.slice(1, 10), ids.slice(10)]) {
+        const applied = await applySucceeded(
+          db,
+          batch.map((workloadId) => ({
+            schemaVersion: 1 as const,
+            id: uuidv7(),
+            time: new Date().toISOString(),
+            workloadId,
+            attempt: 1,
+            workerId: 'w1',
+            outcome: 'succeeded' as const,
+          })),
+        );
+        expect(applied).toHaveLength(batch.length);
+      }
+      expect(await scansOfActiveIndex()).toBe(before);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
