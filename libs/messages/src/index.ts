@@ -16,7 +16,8 @@ export {
   toFieldErrors,
 } from './validation.js';
 export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
-export { encode, decode, envelope } from './codec.js';
+export { encode, decode, envelope, enveloped } from './codec.js';
+export type { Envelope } from './codec.js';
 export type { Decoded } from './codec.js';
 export { publishAll, publishCore, publishOne } from './publish.js';
 export type { Outgoing } from './publish.js';

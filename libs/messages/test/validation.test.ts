@@ -3,6 +3,7 @@ import {
   decode,
   encode,
   envelope,
+  enveloped,
   isUuid,
   submissionMsgId,
   SUBJECTS,
@@ -10,6 +11,7 @@ import {
   validateHttp,
   validateMessage,
 } from '@niyanta/messages';
+import type { CommandV1 } from '@niyanta/messages';
 
 describe('HTTP body validation', () => {
   it('accepts a minimal submission', () => {
@@ -86,6 +88,21 @@ describe('envelopes', () => {
     const msg = { ...envelope(), workloadId: uuidv7(), command: 'cancel' as const };
     const decoded = decode('command', encode('command', msg));
     expect(decoded).toEqual({ ok: true, value: msg });
+  });
+
+  it('builds a message as a new envelope followed by its fields', () => {
+    const workloadId = uuidv7();
+    const msg = enveloped<CommandV1>({ workloadId, command: 'cancel', reason: 'r' });
+    expect(Object.keys(msg)).toEqual([
+      'schemaVersion',
+      'id',
+      'time',
+      'workloadId',
+      'command',
+      'reason',
+    ]);
+    expect(validateMessage('command', msg)).toEqual([]);
+    expect(enveloped<CommandV1>({ workloadId, command: 'cancel' }).id).not.toBe(msg.id);
   });
 
   it('refuses to encode an invalid message', () => {

@@ -1,8 +1,9 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, decode, envelope } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, decode, enveloped } from '@niyanta/messages';
 import type {
   CompletionV1,
+  EventV1,
   MessageTypes,
   Outgoing,
   RunUpdateV1,
@@ -211,13 +212,12 @@ export function createRunUpdateHandler(
           progressEvents.push({
             kind: 'event',
             subject: SUBJECTS.events(u.workloadId),
-            message: {
-              ...envelope(),
+            message: enveloped<EventV1>({
               workloadId: u.workloadId,
               kind: 'progress',
               attempt: u.attempt,
               progress: u.progress!,
-            },
+            }),
           });
         }
       }

@@ -3,8 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { toWorkload } from '@niyanta/db';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll, publishCore } from '@niyanta/messages';
-import type { Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, enveloped, publishAll, publishCore } from '@niyanta/messages';
+import type { EventV1, Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from './logger.js';
@@ -294,8 +294,7 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
     traceparent: t.row.trace_parent,
     msgId: null,
     validated: true,
-    message: {
-      ...envelope(),
+    message: enveloped<EventV1>({
       workloadId: t.row.id,
       kind: 'status',
       fromStatus: t.from,
@@ -303,7 +302,7 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
       attempt: t.row.attempt,
       reason: t.reason,
       workload: toWorkload(t.row),
-    },
+    }),
   }));
 }
 
