@@ -71,9 +71,13 @@ function prepareMarked(client: pg.PoolClient): void {
  * primary-key lookup would cost a scan of every row once it has grown (2.5 ms at 20,000 rows
  * against 0.02). Planning on every execution instead cost more than running the statement:
  * 0.3–0.7 ms a call for the scheduler's wide statements, 40 % of PostgreSQL's CPU at 200
- * submissions/s. A table without a usable index is still scanned.
+ * submissions/s. A table without a usable index is still scanned. Sorts are priced out the
+ * same way: a list or the queue is read in its index's order, never sorted from a scan that
+ * looked cheaper on a young table (a query with no index for its order still sorts). The placer
+ * had set that per transaction, one round trip of the five in each placement cycle.
  */
-const PLANNER_OPTIONS = '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off';
+const PLANNER_OPTIONS =
+  '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_sort=off';
 
 /**
  * The connection string without its `options` (pg would let them replace ours), and those

@@ -80,12 +80,13 @@ describe('prepared statements', () => {
     url.searchParams.set('options', '-c search_path=elsewhere,public');
     const db = createDb(url.toString(), { max: 1 });
     try {
-      const { rows } = await sql<{ path: string; mode: string; seqscan: string }>`
+      const { rows } = await sql<{ path: string; mode: string; seqscan: string; sort: string }>`
         select current_setting('search_path') as path,
           current_setting('plan_cache_mode') as mode,
-          current_setting('enable_seqscan') as seqscan`.execute(db);
+          current_setting('enable_seqscan') as seqscan,
+          current_setting('enable_sort') as sort`.execute(db);
       expect(rows).toEqual([
-        { path: 'elsewhere,public', mode: 'force_generic_plan', seqscan: 'off' },
+        { path: 'elsewhere,public', mode: 'force_generic_plan', seqscan: 'off', sort: 'off' },
       ]);
     } finally {
       await db.destroy();

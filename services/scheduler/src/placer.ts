@@ -167,9 +167,9 @@ export class Placer {
     let outcome: { transitions: Transition[]; considered: number };
     try {
       outcome = await db.transaction().execute(async (trx) => {
-        // The queue index gives the order: never let stale statistics (a young, fast-growing
-        // table) pick a scan of every PENDING row plus a sort instead.
-        await sql`set local enable_sort = off`.execute(trx);
+        // The queue index gives the order: every connection prices sorts out (libs/db), so
+        // stale statistics (a young, fast-growing table) cannot pick a scan of every PENDING
+        // row plus a sort instead.
         const { rows: pending } = await sql<PendingRow>`${PREPARED}
           select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
           from workloads
