@@ -1,13 +1,14 @@
 import { PREPARED } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
-import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { publishAssignments } from './assignments.js';
 import type { Logger } from './logger.js';
 import type { PlacementWorker, Resources } from './placement.js';
-import { applyChanges, publishAfterCommit } from './transitions.js';
-import type { Bus, Change, Transition } from './transitions.js';
+import { applyPlacements } from './placed-runs.js';
+import type { Placement } from './placed-runs.js';
+import { publishAfterCommit } from './transitions.js';
+import type { Bus, Transition } from './transitions.js';
 
 /** Pending workloads one cycle looks at. */
 export const PLACEMENT_BATCH = 1000;
@@ -182,21 +183,12 @@ export class Placer {
         const decision = ledger.placeAndReserve(pending, workers);
         unclaim(); // the reservations just made take its place
         const byId = new Map(pending.map((p) => [p.id, p]));
-        const changes: Change[] = decision.placements.map(({ workloadId, workerId }) => {
+        const placements: Placement[] = decision.placements.map(({ workloadId, workerId }) => {
           const row = byId.get(workloadId)!;
           reserved.push({ id: workloadId, attempt: row.attempt + 1 });
-          return {
-            id: workloadId,
-            from: WORKLOAD_STATUS.PENDING,
-            to: WORKLOAD_STATUS.SCHEDULED,
-            attempt: row.attempt,
-            incrementAttempt: true,
-            workerId,
-            pendingReason: null,
-            reason: `placed on ${workerId}`,
-          };
+          return { id: workloadId, attempt: row.attempt, workerId };
         });
-        const transitions = await applyChanges(trx, changes);
+        const transitions = await applyPlacements(trx, placements);
 
         const changedReasons = decision.unplaced.filter(
           (u) => byId.get(u.workloadId)!.pending_reason !== u.reason,
