@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '@niyanta/db';
 import { applyPlacements } from '../src/placed-runs.js';
+import { indexScans } from './index-scans.js';
 
 async function insertWorkload(
   db: Kysely<Database>,
@@ -96,13 +97,7 @@ describe('applyPlacements', () => {
       const ids: string[] = [];
       for (let i = 0; i < 30; i += 1)
         ids.push(await insertWorkload(db, { status: 'PENDING', attempt: 0 }));
-      const scansOfQueueIndex = async () => {
-        await sql`select pg_stat_force_next_flush()`.execute(db);
-        const { rows } = await sql<{ scans: string }>`select idx_scan as scans
-          from pg_stat_user_indexes where indexrelname = 'workloads_queue'`.execute(db);
-        return Number(rows[0]!.scans);
-      };
-      const before = await scansOfQueueIndex();
+      const before = await indexScans(db, 'workloads_queue');
       for (const batch of [ids.slice(0, 1), ids.slice(1, 10), ids.slice(10)]) {
         const applied = await applyPlacements(
           db,
@@ -110,7 +105,7 @@ describe('applyPlacements', () => {
         );
         expect(applied).toHaveLength(batch.length);
       }
-      expect(await scansOfQueueIndex()).toBe(before);
+      expect(await indexScans(db, 'workloads_queue')).toBe(before);
     } finally {
       await db.destroy();
     }

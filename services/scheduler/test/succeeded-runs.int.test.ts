@@ -4,6 +4,7 @@ import type { CompletionV1 } from '@niyanta/messages';
 import { createTestDatabase, waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { applySucceeded } from '../src/succeeded-runs.js';
+import { indexScans } from './index-scans.js';
 
 type Row = { status: string; attempt: number; worker: string | null; progress?: unknown };
 
@@ -161,13 +162,7 @@ describe('applySucceeded', () => {
           max_attempts, input)
         select id, ${DEFAULT_TENANT}, 'noop', 'RUNNING', 1, 'w1', 0, 3, '{}'
         from unnest(${ids}::uuid[]) as id`.execute(db);
-      const scansOfActiveIndex = async () => {
-        await sql`select pg_stat_force_next_flush()`.execute(db);
-        const { rows } = await sql<{ scans: string }>`select idx_scan as scans
-          from pg_stat_user_indexes where indexrelname = 'workloads_worker_active'`.execute(db);
-        return Number(rows[0]!.scans);
-      };
-      const before = await scansOfActiveIndex();
+      const before = await indexScans(db, 'workloads_worker_active');
       for (const batch of [ids.slice(0, 1), ids.slice(1, 10), ids.slice(10)]) {
         const applied = await applySucceeded(
           db,
@@ -183,7 +178,7 @@ describe('applySucceeded', () => {
         );
         expect(applied).toHaveLength(batch.length);
       }
-      expect(await scansOfActiveIndex()).toBe(before);
+      expect(await indexScans(db, 'workloads_worker_active')).toBe(before);
     } finally {
       await db.destroy();
     }
