@@ -58,5 +58,11 @@ export type {
   RejectedV1,
 } from './generated/types.js';
 
-export { WORKLOAD_STATUS, FINAL_STATUSES, DEFAULT_TENANT } from './status.js';
+export {
+  WORKLOAD_STATUS,
+  ACTIVE_STATUSES,
+  FINAL_STATUSES,
+  DEFAULT_TENANT,
+  isActiveStatus,
+} from './status.js';
 export type { WorkloadStatus } from './status.js';

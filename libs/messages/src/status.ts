@@ -11,6 +11,14 @@ export const WORKLOAD_STATUS = {
 } as const;
 export type WorkloadStatus = (typeof WORKLOAD_STATUS)[keyof typeof WORKLOAD_STATUS];
 
+/** Statuses of a run in progress: placed on a worker, or running there. */
+export const ACTIVE_STATUSES: readonly WorkloadStatus[] = ['SCHEDULED', 'RUNNING'];
+
+/** Whether a status (as stored) is one of {@link ACTIVE_STATUSES}. */
+export function isActiveStatus(status: string): boolean {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
 /** Statuses a workload never leaves. */
 export const FINAL_STATUSES: readonly WorkloadStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 

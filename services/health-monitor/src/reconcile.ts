@@ -1,3 +1,4 @@
+import { isActiveStatus } from '@niyanta/messages';
 import type { WorkerStatus } from './workers-store.js';
 
 /** A SCHEDULED or RUNNING workload, as the scheduler's table has it. */
@@ -60,7 +61,6 @@ export interface ReconcileTimings {
 }
 
 const ALIVE: readonly string[] = ['ACTIVE', 'DRAINING'];
-const ACTIVE_STATUSES: readonly string[] = ['SCHEDULED', 'RUNNING'];
 
 interface Suspicion {
   /** The worker's last heartbeat when the attempt was first found missing. */
@@ -185,7 +185,7 @@ export function staleReason(
   if (run.attempt > row.attempt) return undefined;
   if (run.attempt < row.attempt)
     return `attempt ${run.attempt} is stale: the workload is on attempt ${row.attempt}`;
-  if (!ACTIVE_STATUSES.includes(row.status))
+  if (!isActiveStatus(row.status))
     return `attempt ${run.attempt} is no longer running: the workload is ${row.status}`;
   if (row.workerId !== workerId)
     return `attempt ${run.attempt} belongs to worker ${row.workerId ?? 'none'}, not ${workerId}`;

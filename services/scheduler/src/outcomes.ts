@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, decode, enveloped } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, decode, enveloped, isActiveStatus } from '@niyanta/messages';
 import type {
   CompletionV1,
   EventV1,
@@ -37,8 +37,6 @@ export const NEWER_ATTEMPT_MAX_DELIVERIES = 20;
 
 const COMPLETIONS_PREFIX = SUBJECTS.completionsAll.slice(0, -1); // 'niyanta.completions.'
 
-const ACTIVE_STATUSES: readonly string[] = [WORKLOAD_STATUS.SCHEDULED, WORKLOAD_STATUS.RUNNING];
-
 /** What to do with a run update or completion, given the workload's row. */
 export const FENCE = {
   apply: 'apply',
@@ -65,7 +63,7 @@ export function fence(
     return deliveries >= NEWER_ATTEMPT_MAX_DELIVERIES ? FENCE.abandon : FENCE.later;
   }
   if (msg.attempt < row.attempt) return FENCE.discard;
-  if (!ACTIVE_STATUSES.includes(row.status)) return FENCE.discard;
+  if (!isActiveStatus(row.status)) return FENCE.discard;
   // The same attempt from another worker: an assignment published by a placement that rolled
   // back, then re-placed elsewhere with the same number. Only the recorded worker counts.
   if (row.worker_id !== null && row.worker_id !== msg.workerId) return FENCE.discard;

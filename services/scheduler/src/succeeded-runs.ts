@@ -1,13 +1,12 @@
 import { PREPARED } from '@niyanta/db';
 import type { WorkloadRow } from '@niyanta/db';
+import { ACTIVE_STATUSES } from '@niyanta/messages';
 import type { CompletionV1, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Executor, Transition } from './transitions.js';
 
 /** The reason a succeeded run's workload_events row and status event give. */
 const SUCCEEDED = 'succeeded';
-/** The statuses of a run in progress, which a success ends. */
-const ACTIVE_STATUSES: readonly WorkloadStatus[] = ['SCHEDULED', 'RUNNING'];
 
 /**
  * Records succeeded runs without reading their rows first: a success is decided by nothing but

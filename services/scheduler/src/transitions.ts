@@ -3,7 +3,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { toWorkload } from '@niyanta/db';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, enveloped, publishAll, publishCore } from '@niyanta/messages';
+import {
+  ACTIVE_STATUSES,
+  SUBJECTS,
+  WORKLOAD_STATUS,
+  enveloped,
+  publishAll,
+  publishCore,
+} from '@niyanta/messages';
 import type { EventV1, Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
@@ -241,7 +248,8 @@ export interface RunRequest {
 /**
  * Records a cancel or pause asked of active runs (no status change, so no workload_events row
  * and no status event: the run's end records it). Only rows still at `status` and `attempt`
- * change; returns them as updated.
+ * change; returns them as updated. The active statuses are a parameter so that the plan finds
+ * the rows by id, not through the partial index workloads_worker_active (see succeeded-runs.ts).
  */
 export async function recordRequests(
   trx: Executor,
@@ -253,7 +261,8 @@ export async function recordRequests(
     from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
       as v(id uuid, status text, attempt int, action text)
     where w.id = v.id and w.status = v.status and w.attempt = v.attempt
-      and w.status in ('SCHEDULED', 'RUNNING') and w.id = any(${requests.map((r) => r.id)}::uuid[])
+      and w.status = any(${ACTIVE_STATUSES}::text[])
+      and w.id = any(${requests.map((r) => r.id)}::uuid[])
     returning w.*`.execute(trx);
   return rows;
 }
