@@ -49,7 +49,7 @@ export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decode
   return { ok: true, value: value as MessageTypes[K] };
 }
 
-/** The envelope fields every message but a submission carries: version, id and time. */
+/** The fields {@link envelope} makes. */
 export type Envelope = { schemaVersion: 1; id: string; time: string };
 
 /** The envelope fields every message but a submission carries: version, id and time. */

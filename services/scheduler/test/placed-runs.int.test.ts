@@ -9,14 +9,14 @@ import { indexScans } from './index-scans.js';
 
 async function insertWorkload(
   db: Kysely<Database>,
-  fields: { status: string; attempt: number; reason?: string; action?: string },
+  fields: { status: string; attempt: number; reason?: string },
 ): Promise<string> {
   const id = uuidv7();
   await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-      max_attempts, input, pending_reason, progress, requested_action)
+      max_attempts, input, pending_reason, progress)
     values (${id}, ${DEFAULT_TENANT}, 'noop', ${fields.status}, ${fields.attempt},
       ${fields.status === 'RUNNING' ? 'w0' : null}, 0, 3, '{}', ${fields.reason ?? null},
-      '{"fraction": 0.25, "message": "kept"}'::jsonb, ${fields.action ?? null})`.execute(db);
+      '{"fraction": 0.25, "message": "kept"}'::jsonb)`.execute(db);
   return id;
 }
 
