@@ -1,6 +1,8 @@
 export {
   SUBJECTS,
+  INGEST_NOTIFY_HEADER,
   assertSubjectToken,
+  ingestNotifySubject,
   isSubjectToken,
   lastToken,
   submissionMsgId,
@@ -56,6 +58,7 @@ export type {
   WorkerDeadV1,
   LogV1,
   RejectedV1,
+  IngestedV1,
 } from './generated/types.js';
 
 export {

@@ -25,6 +25,8 @@ export interface Outgoing<K extends MessageKind = MessageKind> {
    * published without a second ajv run. Consumers validate it all the same.
    */
   validated?: boolean;
+  /** More headers, beside the trace context and the message id. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
@@ -41,6 +43,9 @@ function encoded(item: Outgoing): { data: Uint8Array; headers: MsgHdrs } {
   const headers = traceHeaders(item.traceparent);
   const msgID = item.msgId === undefined ? (item.message as { id?: string }).id : item.msgId;
   if (msgID) headers.set(MSG_ID_HEADER, msgID);
+  if (item.headers !== undefined) {
+    for (const [name, value] of Object.entries(item.headers)) headers.set(name, value);
+  }
   return { data, headers };
 }
 

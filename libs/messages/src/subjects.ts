@@ -13,6 +13,23 @@ export function isSubjectToken(value: string): boolean {
   return TOKEN_RE.test(value);
 }
 
+const INGESTED_PREFIX = 'niyanta.ingested.';
+
+/**
+ * Header of a submission asking for an `ingested` notice on this subject (`SUBJECTS.ingested`)
+ * once its row is committed: the API's 201 wait, without receiving every status event.
+ */
+export const INGEST_NOTIFY_HEADER = 'Niyanta-Notify';
+
+/**
+ * The notice subject a submission's INGEST_NOTIFY_HEADER names, or undefined when it names none
+ * or anything but an `ingested` subject (a client cannot have the scheduler publish elsewhere).
+ */
+export function ingestNotifySubject(value: string | undefined): string | undefined {
+  if (value === undefined || !value.startsWith(INGESTED_PREFIX)) return undefined;
+  return isSubjectToken(value.slice(INGESTED_PREFIX.length)) ? value : undefined;
+}
+
 /** Every subject Niyanta uses; services never write subject literals. */
 export const SUBJECTS = {
   submit: (tenant: string) => `niyanta.submit.${assertSubjectToken('tenant', tenant)}`,
@@ -43,6 +60,12 @@ export const SUBJECTS = {
   logs: (workloadId: string) => `niyanta.logs.${workloadId}`,
   logsAll: 'niyanta.logs.>',
   rejected: 'niyanta.rejected',
+  /**
+   * Core NATS, no stream: the scheduler's notice to the API instance that published a batch of
+   * submissions that they are in PostgreSQL (named by the submissions' INGEST_NOTIFY_HEADER).
+   */
+  ingested: (instance: string) => `${INGESTED_PREFIX}${assertSubjectToken('instance', instance)}`,
+  ingestedAll: 'niyanta.ingested.>',
 } as const;
 
 /** The last token of a subject (`niyanta.submit.acme` -> `acme`), or undefined. */

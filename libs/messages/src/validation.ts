@@ -19,6 +19,7 @@ export const MESSAGE_SCHEMAS = {
   workerDead: 'messages/worker-dead.v1.json',
   log: 'messages/log.v1.json',
   rejected: 'messages/rejected.v1.json',
+  ingested: 'messages/ingested.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 /** HTTP bodies, requests and responses. */
@@ -54,6 +55,7 @@ export interface MessageTypes {
   workerDead: T.WorkerDeadV1;
   log: T.LogV1;
   rejected: T.RejectedV1;
+  ingested: T.IngestedV1;
 }
 
 /** The TypeScript type of each HTTP schema. */

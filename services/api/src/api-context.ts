@@ -2,7 +2,7 @@ import type { Logger } from '@niyanta/runtime';
 import type { Connections } from './connections.js';
 import type { ApiMetrics } from './metrics.js';
 import type { SseRegistry } from './sse-registry.js';
-import type { StatusWaiters } from './status-waiters.js';
+import type { IngestWaiters } from './ingest-waiters.js';
 
 /** What every route module needs: connections, waiters, metrics and settings. */
 export interface ApiContext {
@@ -11,7 +11,7 @@ export interface ApiContext {
   submitWaitMs: number;
   log: Logger;
   connections: Connections;
-  waiters: StatusWaiters;
+  waiters: IngestWaiters;
   streams: SseRegistry;
   metrics: ApiMetrics;
 }

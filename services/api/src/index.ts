@@ -11,7 +11,7 @@ import { Connections } from './connections.js';
 import { createApiLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { SseRegistry } from './sse-registry.js';
-import { StatusWaiters } from './status-waiters.js';
+import { IngestWaiters } from './ingest-waiters.js';
 
 export { createApp } from './app.js';
 export { loadConfig, API_SETTINGS } from './config.js';
@@ -22,7 +22,7 @@ export { Connections } from './connections.js';
 export { createMetrics } from './metrics.js';
 export type { ApiMetrics } from './metrics.js';
 export { SseRegistry } from './sse-registry.js';
-export { StatusWaiters } from './status-waiters.js';
+export { IngestWaiters } from './ingest-waiters.js';
 export {
   ApiError,
   ProblemError,
@@ -73,7 +73,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   // The first validation compiles every schema (a few hundred ms): now, not in a request's time.
   validateHttp('workloadSubmission', {});
   const connections = new Connections(log);
-  const waiters = new StatusWaiters();
+  const waiters = new IngestWaiters();
   const ctx: ApiContext = {
     tenant: DEFAULT_TENANT,
     submitWaitMs: config.SUBMIT_WAIT_MS,
@@ -100,7 +100,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
         await nats.close();
         throw signal.reason;
       }
-      // The first status event of a workload wakes its POST.
+      // An ingest notice wakes the POST waiting for its workloads.
       waiters.listen(nats.nc);
       connections.setNats(nats);
     },

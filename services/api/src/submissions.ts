@@ -1,5 +1,13 @@
 import { toWorkload } from '@niyanta/db';
-import { STREAMS, SUBJECTS, decode, publishAll, submissionMsgId, uuidv7 } from '@niyanta/messages';
+import {
+  INGEST_NOTIFY_HEADER,
+  STREAMS,
+  SUBJECTS,
+  decode,
+  publishAll,
+  submissionMsgId,
+  uuidv7,
+} from '@niyanta/messages';
 import type { Outgoing, SubmissionV1, WorkloadSubmissionV1, WorkloadV1 } from '@niyanta/messages';
 import type { Nats } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
@@ -117,6 +125,8 @@ async function publish(
 ): Promise<void> {
   const nats = ctx.connections.nats();
   const subject = SUBJECTS.submit(ctx.tenant);
+  // The scheduler tells this instance when the rows are in (see IngestWaiters).
+  const headers = { [INGEST_NOTIFY_HEADER]: ctx.waiters.subject };
   const items: Outgoing<'submission'>[] = pending.map((p) => ({
     kind: 'submission',
     subject,
@@ -126,6 +136,7 @@ async function publish(
     // The body passed the HTTP schema, whose fields are the submission's but for the id and
     // schemaVersion set here (a test holds the two schemas to that).
     validated: true,
+    headers,
   }));
   let acks;
   try {

@@ -1,12 +1,12 @@
 import { toWorkload } from '@niyanta/db';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from './api-context.js';
-import type { StatusListener } from './status-waiters.js';
+import type { IngestListener } from './ingest-waiters.js';
 import { findWorkloads } from './workload-store.js';
 
 /**
  * First pause before a PostgreSQL lookup while waiting for submissions to be ingested; it
- * doubles up to POLL_MAX_INTERVAL_MS. The status events normally answer long before: the
+ * doubles up to POLL_MAX_INTERVAL_MS. The ingest notices normally answer long before: the
  * lookups are the fallback, and must not multiply under load (one query per waiting request).
  */
 export const POLL_INTERVAL_MS = 200;
@@ -23,11 +23,11 @@ export interface SubmitTarget {
 /**
  * Publishes the targets' submissions with `publish` (which may point a duplicate target at the
  * broker's copy), then waits up to `timeoutMs` for each to be in PostgreSQL, answered by its
- * first status event. PostgreSQL is looked up (one query for every target still missing) when
- * an event carries no usable workload, when a pause from POLL_INTERVAL_MS (growing) passes
- * without an event of these targets, once more at the end, and at once for a duplicate (its
- * events may be past). While events keep coming the scheduler is working through the targets:
- * no lookups then. Returns the workload of each target found, in target order.
+ * ingest notice. PostgreSQL is looked up (one query for every target still missing) when a
+ * notice carries no usable workload, when a pause from POLL_INTERVAL_MS (growing) passes
+ * without a notice for these targets, once more at the end, and at once for a duplicate (its
+ * notice may be past, or gone to another instance). While notices keep coming the scheduler is
+ * working through the targets: no lookups then. Returns the workload of each target found, in target order.
  */
 export async function publishAndWait(
   ctx: ApiContext,
@@ -35,10 +35,10 @@ export async function publishAndWait(
   timeoutMs: number,
   publish: () => Promise<void>,
 ): Promise<(WorkloadV1 | undefined)[]> {
-  // Watched before publishing: an event read from the socket with the PubAck (or before it is
+  // Watched before publishing: a notice read from the socket with the PubAck (or before it is
   // handled) is kept instead of missed, which would leave the answer to a PostgreSQL lookup.
   const early = new Map<string, WorkloadV1 | null>();
-  const keep: StatusListener = (id, workload) => {
+  const keep: IngestListener = (id, workload) => {
     if (!early.has(id) || workload !== null) early.set(id, workload);
   };
   const unwatchEarly = ctx.waiters.watch(
@@ -53,7 +53,7 @@ export async function publishAndWait(
   }
 }
 
-/** The wait of {@link publishAndWait}, given the events heard while publishing. */
+/** The wait of {@link publishAndWait}, given the notices heard while publishing. */
 async function waitForWorkloads(
   ctx: ApiContext,
   targets: readonly SubmitTarget[],
@@ -79,16 +79,16 @@ async function waitForWorkloads(
   let lookNow = targets.some((t) => t.duplicate === true);
   let heard = false;
   let wake: (() => void) | undefined;
-  const listener: StatusListener = (id, workload) => {
+  const listener: IngestListener = (id, workload) => {
     heard = true;
     if (workload === null) {
-      // The event carries no usable workload, yet the row is committed: look it up now.
+      // The notice carries no usable workload, yet the row is committed: look it up now.
       lookNow = true;
       wake?.();
       return;
     }
     for (const i of indexById.get(id) ?? []) record(i, workload);
-    ctx.waiters.unwatch(id, listener); // the first status event is all a target needs
+    ctx.waiters.unwatch(id, listener); // one notice is all a target needs
     if (missing === 0) wake?.();
   };
   const unwatch = ctx.waiters.watch(indexById.keys(), listener);
@@ -114,7 +114,7 @@ async function waitForWorkloads(
         };
       });
       wake = undefined;
-      // Silence for a whole pause: an event may have been missed (or the scheduler is behind).
+      // Silence for a whole pause: a notice may have been missed (or the scheduler is behind).
       if (timedOut && !heard) lookNow = true;
     }
   } finally {

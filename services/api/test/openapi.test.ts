@@ -3,7 +3,7 @@ import { validateHttp } from '@niyanta/messages';
 import {
   Connections,
   SseRegistry,
-  StatusWaiters,
+  IngestWaiters,
   buildOpenApi,
   createApp,
   createMetrics,
@@ -19,7 +19,7 @@ function offlineContext(): ApiContext {
     submitWaitMs: 10,
     log,
     connections: new Connections(log),
-    waiters: new StatusWaiters(),
+    waiters: new IngestWaiters(),
     streams: new SseRegistry(),
     metrics: createMetrics(),
   };

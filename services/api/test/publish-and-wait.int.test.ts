@@ -1,4 +1,12 @@
-import { SUBJECTS, encode, envelope, uuidv7 } from '@niyanta/messages';
+import {
+  INGEST_NOTIFY_HEADER,
+  SUBJECTS,
+  decode,
+  encode,
+  ensureStreams,
+  envelope,
+  uuidv7,
+} from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
@@ -8,9 +16,9 @@ import type { ApiContext } from '../src/api-context.js';
 import { Connections } from '../src/connections.js';
 import { createMetrics } from '../src/metrics.js';
 import { SseRegistry } from '../src/sse-registry.js';
-import { StatusWaiters } from '../src/status-waiters.js';
+import { IngestWaiters } from '../src/ingest-waiters.js';
 import { submittedWorkload } from '../src/submitted-workload.js';
-import { toSubmission } from '../src/submissions.js';
+import { submitWorkloads, toSubmission } from '../src/submissions.js';
 import { publishAndWait } from '../src/wait-for-workloads.js';
 
 const log = createLogger('publish-and-wait-test', 'silent');
@@ -22,10 +30,10 @@ let ctx: ApiContext;
 beforeAll(async () => {
   natsServer = await startNatsServer();
   nats = await connectNats({ url: natsServer.url, name: 'publish-and-wait-test', log });
-  // No PostgreSQL: a lookup would fail, so only a status event can answer.
+  // No PostgreSQL: a lookup would fail, so only an ingest notice can answer.
   const connections = new Connections(log);
   connections.setNats(nats);
-  const waiters = new StatusWaiters();
+  const waiters = new IngestWaiters();
   waiters.listen(nats.nc);
   ctx = {
     tenant: 'default',
@@ -43,38 +51,57 @@ afterAll(async () => {
   await natsServer?.[Symbol.asyncDispose]();
 });
 
-function statusEvent(workload: WorkloadV1): Uint8Array {
-  return encode('event', {
-    ...envelope(),
-    workloadId: workload.id,
-    kind: 'status',
-    fromStatus: null,
-    toStatus: 'PENDING',
-    attempt: 0,
-    reason: 'submitted',
-    workload,
-  });
+function notice(...workloads: [WorkloadV1, ...WorkloadV1[]]): Uint8Array {
+  return encode('ingested', { ...envelope(), workloads });
+}
+
+function pendingWorkload(id: string): WorkloadV1 {
+  return {
+    ...submittedWorkload(toSubmission({ type: 'noop', input: {} }, id), 'default'),
+    status: 'PENDING' as const,
+  };
 }
 
 describe('publishAndWait', () => {
-  it('answers from a status event that arrives before the publish has returned', async () => {
+  it('answers from an ingest notice that arrives before the publish has returned', async () => {
     const id = uuidv7();
-    const workload = {
-      ...submittedWorkload(toSubmission({ type: 'noop', input: {} }, id), 'default'),
-      status: 'PENDING' as const,
-    };
+    const workload = pendingWorkload(id);
     const started = Date.now();
     const found = await publishAndWait(ctx, [{ id }], 5_000, async () => {
-      // The event is in before the submission's publish returns (a fast scheduler, or the
-      // PubAck and the event read from the socket together).
-      nats.nc.publish(SUBJECTS.events(id), statusEvent(workload));
+      // The notice is in before the submission's publish returns (a fast scheduler, or the
+      // PubAck and the notice read from the socket together).
+      nats.nc.publish(ctx.waiters.subject, notice(workload));
       await nats.nc.flush();
       await nats.nc.flush();
     });
     expect(found).toEqual([workload]);
-    // Answered by the event, not at the deadline.
+    // Answered by the notice, not at the deadline.
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(ctx.waiters.size).toBe(0);
+  });
+
+  it("publishes submissions naming this instance's notice subject, and answers 201 from the notice", async () => {
+    await ensureStreams(nats.jsm, ['submit']);
+    const heard: (string | undefined)[] = [];
+    // Stands in for the scheduler: answers each submission on the subject its header names.
+    const ingester = nats.nc.subscribe(SUBJECTS.submitAll, {
+      callback: (_err, msg) => {
+        const subject = msg.headers?.get(INGEST_NOTIFY_HEADER) || undefined;
+        heard.push(subject);
+        const decoded = decode('submission', msg.data);
+        if (subject !== undefined && decoded.ok) {
+          nats.nc.publish(subject, notice(pendingWorkload(decoded.value.id)));
+        }
+      },
+    });
+    try {
+      const [result] = await submitWorkloads(ctx, [{ type: 'noop', input: {} }], undefined);
+      expect(result).toMatchObject({ kind: 'created', workload: { status: 'PENDING' } });
+      expect(heard).toEqual([ctx.waiters.subject]);
+      expect(ctx.waiters.size).toBe(0);
+    } finally {
+      ingester.unsubscribe();
+    }
   });
 
   it('stops listening when the publish fails', async () => {

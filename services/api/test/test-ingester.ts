@@ -1,17 +1,19 @@
 // Test-only stand-in for the scheduler's ingest: consumes NIYANTA_SUBMIT with the scheduler's
-// durable consumer, inserts PENDING rows and publishes a PENDING status event per new row, so
+// durable consumer, inserts PENDING rows and sends the ingest notices they ask for, so
 // the API's 201 path can be exercised without importing another service.
 import { toWorkload } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import {
   CONSUMERS,
-  SUBJECTS,
+  INGEST_NOTIFY_HEADER,
   decode,
   encode,
   ensureConsumer,
   envelope,
+  ingestNotifySubject,
   lastToken,
 } from '@niyanta/messages';
+import type { WorkloadV1 } from '@niyanta/messages';
 import { consumeBatches } from '@niyanta/runtime';
 import type { BatchConsumer, Logger, Nats } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
@@ -37,6 +39,7 @@ export function startTestIngester(
       await gate();
       const rows = [];
       const good = [];
+      const notifyById = new Map<string, string>();
       for (const m of msgs) {
         const decoded = decode('submission', m.data);
         if (!decoded.ok) {
@@ -45,6 +48,8 @@ export function startTestIngester(
         }
         const s = decoded.value;
         good.push(m);
+        const notify = ingestNotifySubject(m.headers?.get(INGEST_NOTIFY_HEADER) || undefined);
+        if (notify !== undefined) notifyById.set(s.id, notify);
         rows.push({
           id: s.id,
           tenant: lastToken(m.subject) ?? 'default',
@@ -70,23 +75,18 @@ export function startTestIngester(
               .returningAll()
               .execute();
       for (const m of good) m.ack();
-      await Promise.all(
-        inserted.map((row) =>
-          nats.js.publish(
-            SUBJECTS.events(row.id),
-            encode('event', {
-              ...envelope(),
-              workloadId: row.id,
-              kind: 'status',
-              fromStatus: null,
-              toStatus: 'PENDING',
-              attempt: 0,
-              reason: 'submitted',
-              workload: toWorkload(row),
-            }),
-          ),
-        ),
-      );
+      // One notice per subject asked for, as the scheduler sends them.
+      const bySubject = new Map<string, [WorkloadV1, ...WorkloadV1[]]>();
+      for (const row of inserted) {
+        const subject = notifyById.get(row.id);
+        if (subject === undefined) continue;
+        const list = bySubject.get(subject);
+        if (list === undefined) bySubject.set(subject, [toWorkload(row)]);
+        else list.push(toWorkload(row));
+      }
+      for (const [subject, workloads] of bySubject) {
+        nats.nc.publish(subject, encode('ingested', { ...envelope(), workloads }));
+      }
     },
   });
 }

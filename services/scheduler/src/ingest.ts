@@ -22,6 +22,7 @@ import {
   publishAssignments,
 } from './assignments.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
+import { ingestNotices, noticeSubjects } from './ingest-notices.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
 import type { Bus, Executor, Transition } from './transitions.js';
 
@@ -242,8 +243,13 @@ export function createIngestHandler(
         raw: storableRaw(r.raw),
       },
     }));
+    // The notices first: they answer POSTs waiting for these rows.
+    const notices = ingestNotices(
+      [...ingested.pending, ...ingested.submitted],
+      noticeSubjects(accepted),
+    );
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
-      first: statusEvents(ingested.submitted),
+      first: [...notices, ...statusEvents(ingested.submitted)],
       durable: rejectedMessages,
     });
     for (const a of accepted) a.msg.ack();

@@ -11,7 +11,14 @@ import {
   publishAll,
   publishCore,
 } from '@niyanta/messages';
-import type { EventV1, Outgoing, Progress, WorkloadError, WorkloadStatus } from '@niyanta/messages';
+import type {
+  EventV1,
+  Outgoing,
+  Progress,
+  WorkloadError,
+  WorkloadStatus,
+  WorkloadV1,
+} from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from './logger.js';
@@ -85,6 +92,13 @@ export interface Transition {
   from: WorkloadStatus | null;
   reason: string | null;
   eventWorkerId: string | null;
+  /** The row as the API shows it, once built (see `workloadOf`). */
+  workload?: WorkloadV1;
+}
+
+/** A transition's row as the API shows it, built once: its status event and an ingest notice share it. */
+export function workloadOf(t: Transition): WorkloadV1 {
+  return (t.workload ??= toWorkload(t.row));
 }
 
 // jsonb_to_recordset record: `set_*` flags say whether a column changes, because JSON null and
@@ -310,7 +324,7 @@ export function statusEvents(transitions: readonly Transition[]): Outgoing<'even
       toStatus: t.row.status,
       attempt: t.row.attempt,
       reason: t.reason,
-      workload: toWorkload(t.row),
+      workload: workloadOf(t),
     }),
   }));
 }

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import {
   CONSUMERS,
   DEFAULT_TENANT,
+  INGEST_NOTIFY_HEADER,
   STREAMS,
   SUBJECTS,
   decode,
@@ -9,9 +10,10 @@ import {
   publishAll,
   publishOne,
   uuidv7,
+  validateHttp,
   workerConsumers,
 } from '@niyanta/messages';
-import type { EventV1, RejectedV1, WorkerDeadV1 } from '@niyanta/messages';
+import type { EventV1, IngestedV1, RejectedV1, WorkerDeadV1, WorkloadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { applyChanges } from '../src/transitions.js';
 import {
@@ -136,6 +138,62 @@ describe('ingest', () => {
       .where('workloads.type', '=', 'ingest-bulk')
       .executeTakeFirstOrThrow();
     expect(Number(ev.n)).toBe(1000);
+  });
+
+  it('sends the workloads of a batch in one notice to the ingested subject their submissions name, and to no other subject', async () => {
+    const notify = SUBJECTS.ingested(uuidv7());
+    const notices: IngestedV1[] = [];
+    const stray: string[] = [];
+    const subs = [
+      h.nc.subscribe(SUBJECTS.ingestedAll, {
+        callback: (_err, msg) => {
+          const decoded = decode('ingested', msg.data);
+          if (decoded.ok && msg.subject === notify) notices.push(decoded.value);
+          else stray.push(msg.subject);
+        },
+      }),
+      h.nc.subscribe('niyanta.notice-test.>', {
+        callback: (_err, msg) => {
+          stray.push(msg.subject);
+        },
+      }),
+    ];
+    const asked = Array.from({ length: 3 }, () => submission('ingest-notice'));
+    const silent = [
+      { s: submission('ingest-notice'), header: undefined },
+      // Only a `niyanta.ingested.<token>` subject is honoured: a client cannot aim the
+      // scheduler's publishes anywhere else.
+      { s: submission('ingest-notice'), header: 'niyanta.notice-test.elsewhere' },
+      { s: submission('ingest-notice'), header: `${notify}.deeper` },
+    ];
+    await publishAll(h.js, [
+      ...asked.map((s) => ({
+        kind: 'submission' as const,
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+        headers: { [INGEST_NOTIFY_HEADER]: notify },
+      })),
+      ...silent.map(({ s, header }) => ({
+        kind: 'submission' as const,
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+        ...(header === undefined ? {} : { headers: { [INGEST_NOTIFY_HEADER]: header } }),
+      })),
+    ]);
+    await waitConsumerDrained(h, 'schedulerIngest');
+    // The notices went out on the scheduler's connection before its acks: a round trip on ours
+    // delivers whatever was routed to it.
+    await h.nc.flush();
+    for (const sub of subs) sub.unsubscribe();
+
+    const noticed = notices.flatMap((n) => n.workloads) as Partial<WorkloadV1>[];
+    expect(noticed.map((w) => w.id).sort()).toEqual(asked.map((s) => s.id).sort());
+    for (const w of noticed) {
+      expect(w).toMatchObject({ type: 'ingest-notice', status: 'PENDING', attempt: 0 });
+      expect(validateHttp('workload', w)).toEqual([]);
+    }
+    expect(stray).toEqual([]);
+    for (const { s } of silent) expect(await workload(h, s.id)).toBeDefined();
   });
 
   it('records malformed submissions in rejected_submissions and on niyanta.rejected, ingesting the valid ones around them', async () => {

@@ -1480,6 +1480,45 @@ export const SCHEMAS = {
       }
     }
   },
+  "messages/ingested.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/messages/ingested.v1.json",
+    "title": "niyanta.workload.v1.ingested",
+    "description": "Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "schemaVersion",
+      "id",
+      "time",
+      "workloads"
+    ],
+    "properties": {
+      "schemaVersion": {
+        "const": 1,
+        "description": "Version of this envelope schema."
+      },
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "Message id (UUIDv7)."
+      },
+      "time": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When the message was made (RFC 3339 UTC)."
+      },
+      "workloads": {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+          "type": "object",
+          "description": "A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."
+        },
+        "description": "The workloads inserted by the batch whose submissions asked for this subject."
+      }
+    }
+  },
   "messages/log.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/messages/log.v1.json",

@@ -994,6 +994,37 @@ startedAt: string
 intervalMs: number
 }
 
+// messages/ingested.v1.json
+/**
+ * Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.
+ */
+export interface IngestedV1 {
+/**
+ * Version of this envelope schema.
+ */
+schemaVersion: 1
+/**
+ * Message id (UUIDv7).
+ */
+id: string
+/**
+ * When the message was made (RFC 3339 UTC).
+ */
+time: string
+/**
+ * The workloads inserted by the batch whose submissions asked for this subject.
+ * 
+ * @minItems 1
+ * 
+ * Items: A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING).
+ */
+workloads: [{
+
+}, ...({
+
+})[]]
+}
+
 // messages/log.v1.json
 /**
  * Log lines of a run, on niyanta.logs.<workloadId>.

@@ -5,7 +5,7 @@ import { SUBJECTS, decode } from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { parseWorkloadId } from '../params.js';
-import { statusWorkload } from '../status-waiters.js';
+import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream } from '../sse.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -51,7 +51,7 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
             }),
           });
         } else if (e.kind === 'status') {
-          const workload = statusWorkload(e, id);
+          const workload = validWorkload(e.workload, id);
           if (workload === null) return;
           push(
             statusMessage(workload, {
