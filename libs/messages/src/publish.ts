@@ -208,11 +208,26 @@ export async function publishOne<K extends MessageKind>(
 /**
  * Publishes messages with core NATS, no PubAck: for live feeds whose record is elsewhere (status
  * events: PostgreSQL has them). A stream bound to the subject still stores them. Much cheaper
- * than `publishAll`: no request, inbox or timer per message.
+ * than `publishAll`: no request, inbox or timer per message. Throws after trying every message
+ * if any was refused, naming how many.
  */
 export function publishCore(nc: NatsConnection, items: readonly Outgoing[]): void {
+  let failed = 0;
+  let first: unknown;
   for (const item of items) {
-    const { data, headers } = encoded(item);
-    nc.publish(item.subject, data, { headers });
+    // One message the client refuses (over max_payload, say) must not hold back the others.
+    try {
+      const { data, headers } = encoded(item);
+      nc.publish(item.subject, data, { headers });
+    } catch (err) {
+      failed += 1;
+      first ??= err;
+    }
+  }
+  if (failed > 0) {
+    const reason = first instanceof Error ? first.message : String(first);
+    throw new Error(`${failed} of ${items.length} messages not published: ${reason}`, {
+      cause: first,
+    });
   }
 }

@@ -42,4 +42,32 @@ describe('publishCore', () => {
     expect(bySubject.get('test.publish.default')?.headers?.get('Nats-Msg-Id')).toBe(withId.id);
     expect(bySubject.get('test.publish.none')?.headers?.has('Nats-Msg-Id')).toBe(false);
   });
+
+  it('publishes the messages around one the client refuses, then throws saying how many failed', async () => {
+    const received: string[] = [];
+    const sub = nc.subscribe('test.refused.>', {
+      callback: (_err, msg) => {
+        received.push(msg.subject);
+      },
+    });
+    const event = (extra: object = {}) => ({
+      ...envelope(),
+      workloadId: '01a2350d-f15a-72e0-b802-d16b2e16c2eb',
+      kind: 'status' as const,
+      ...extra,
+    });
+    // Over the server's max_payload (1 MiB by default): the client throws on publishing it.
+    const huge = event({ reason: 'x'.repeat(2 * 1024 * 1024) });
+    expect(() =>
+      publishCore(nc, [
+        { kind: 'event', subject: 'test.refused.before', message: event() },
+        { kind: 'event', subject: 'test.refused.huge', message: huge },
+        { kind: 'event', subject: 'test.refused.after', message: event() },
+      ]),
+    ).toThrow(/^1 of 3 messages not published: .*max_payload/);
+    await nc.flush();
+    await nc.flush();
+    sub.unsubscribe();
+    expect(received).toEqual(['test.refused.before', 'test.refused.after']);
+  });
 });

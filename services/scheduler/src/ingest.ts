@@ -22,7 +22,7 @@ import {
   publishAssignments,
 } from './assignments.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
-import { ingestNotices, noticeSubjects } from './ingest-notices.js';
+import { ingestNotices, noticeRequests } from './ingest-notices.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
 import type { Bus, Executor, Transition } from './transitions.js';
 
@@ -246,7 +246,7 @@ export function createIngestHandler(
     // The notices first: they answer POSTs waiting for these rows.
     const notices = ingestNotices(
       [...ingested.pending, ...ingested.submitted],
-      noticeSubjects(accepted),
+      noticeRequests(accepted),
     );
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
       first: [...notices, ...statusEvents(ingested.submitted)],
