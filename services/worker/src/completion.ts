@@ -9,7 +9,10 @@ export type CompletionBody = CompletionBatchV1['completions'][number];
 
 /** A completion larger than this cannot be published (NATS's default max payload is 1 MiB). */
 export const COMPLETION_MAX_BYTES = 900 * 1024;
-/** A queued completion waits at most this long for others to share its message. */
+/**
+ * A completion queued while an earlier message still waits for its ack waits at most this long
+ * for others to share its message.
+ */
 export const COMPLETION_LINGER_MS = 2;
 /** A batch is sent at once when this many completions are queued (the schema allows 1,000). */
 export const COMPLETION_BATCH_MAX = 500;
@@ -30,15 +33,18 @@ interface OpenBatch {
 
 /**
  * The worker's completions, sent as `completion-batch` messages on
- * `niyanta.completions.<workerId>`: a completion waits up to {@link COMPLETION_LINGER_MS} for
- * others, so a busy worker sends one acked message for many short runs. Each message is built
+ * `niyanta.completions.<workerId>`. While an earlier message waits for its ack, a completion
+ * waits up to {@link COMPLETION_LINGER_MS} for others, so a busy worker sends one acked message
+ * for many short runs; while none does, it goes at the end of the current turn of the event loop
+ * with whatever else that turn completed (at low load the linger only cost a timer's wake-up and
+ * its 2 ms, and shared the message with nothing). Each message is built
  * once and retried with backoff until the broker acks it (the same Nats-Msg-Id each time, so a
  * retry after a lost ack is dropped as a duplicate): an outcome is not lost while the process
  * lives.
  */
 export class CompletionBatcher {
   private open: OpenBatch | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private scheduled: { cancel(): void } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly subject: string;
   private lingerMs: number;
@@ -51,6 +57,8 @@ export class CompletionBatcher {
       workerId: string;
       log: Logger;
       lingerMs?: number;
+      /** Whether a completion queued while no message is unacked goes at the end of the turn (default). */
+      sendWhenIdle?: boolean;
       maxItems?: number;
       maxBytes?: number;
     },
@@ -70,7 +78,7 @@ export class CompletionBatcher {
     batch.items.push(item);
     batch.bytes += bytes;
     if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) this.flushOpen();
-    else this.timer ??= setTimeout(() => this.flushOpen(), this.lingerMs);
+    else this.scheduled ??= this.schedule();
     return batch.acked;
   }
 
@@ -89,9 +97,19 @@ export class CompletionBatcher {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
+  /** When the open batch goes: at the end of this turn while nothing is unacked, else after the linger. */
+  private schedule(): { cancel(): void } {
+    if (this.lingerMs === 0 || (this.inFlight.size === 0 && this.opts.sendWhenIdle !== false)) {
+      const immediate = setImmediate(() => this.flushOpen());
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timeout = setTimeout(() => this.flushOpen(), this.lingerMs);
+    return { cancel: () => clearTimeout(timeout) };
+  }
+
   private flushOpen(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.scheduled?.cancel();
+    this.scheduled = undefined;
     const batch = this.open;
     if (batch === undefined) return;
     this.open = undefined;

@@ -102,7 +102,12 @@ describe('CompletionBatcher', () => {
   });
 
   it('sends at once when maxItems are queued, and splits before the byte limit', async () => {
-    const { workerId, batcher } = newBatcher({ lingerMs: 60_000, maxItems: 3, maxBytes: 1_000 });
+    const { workerId, batcher } = newBatcher({
+      lingerMs: 60_000,
+      sendWhenIdle: false,
+      maxItems: 3,
+      maxBytes: 1_000,
+    });
     // Three small ones fill a batch by count; no linger timer is needed to send it.
     await Promise.all([1, 2, 3].map((i) => batcher.send(succeeded({ i }))));
     // Three of ~400 bytes: the third would pass 1,000 bytes, so it opens a new batch.
@@ -158,8 +163,24 @@ describe('CompletionBatcher', () => {
     expect(batch?.completions[1]?.error?.message).toContain('/error');
   });
 
-  it('flush sends what waits for the linger and resolves once it is acked', async () => {
+  it('sends a completion at the end of its turn while nothing is unacked, and lingers one queued while a message is', async () => {
+    // A linger far past the test's timeout: only the idle path or a flush can send these.
     const { workerId, batcher } = newBatcher({ lingerMs: 60_000 });
+    const first = succeeded({ i: 1 });
+    const second = succeeded({ i: 2 });
+    const firstAcked = batcher.send(first);
+    // The turn ends: the first goes out; its ack needs a round trip, so it is still unacked here.
+    await new Promise((resolve) => setImmediate(resolve));
+    const secondAcked = batcher.send(second);
+    await firstAcked;
+    expect((await batchesOf(workerId)).map((b) => b.completions)).toEqual([[first]]);
+    await batcher.flush();
+    await secondAcked;
+    expect((await batchesOf(workerId)).map((b) => b.completions)).toEqual([[first], [second]]);
+  });
+
+  it('flush sends what waits for the linger and resolves once it is acked', async () => {
+    const { workerId, batcher } = newBatcher({ lingerMs: 60_000, sendWhenIdle: false });
     let acked = 0;
     const sent = [1, 2, 3].map((i) => batcher.send(succeeded({ i })).then(() => acked++));
     expect(await batchesOf(workerId)).toHaveLength(0);
@@ -173,7 +194,10 @@ describe('CompletionBatcher', () => {
 describe('Runner.finish', () => {
   it('flushes pending completions before it resolves (drain)', async () => {
     // A linger far past the test's timeout: only the drain can send these completions.
-    const { workerId, batcher: completions } = newBatcher({ lingerMs: 600_000 });
+    const { workerId, batcher: completions } = newBatcher({
+      lingerMs: 600_000,
+      sendWhenIdle: false,
+    });
     const dir = await mkdtemp(join(tmpdir(), 'worker-blobs-'));
     const checkpoints = new CheckpointStorage(createFsBlobStore({ dir }), 1024);
     try {
