@@ -36,10 +36,36 @@ const NO_RESPONDERS = 503;
 
 const utf8 = new TextEncoder();
 
-function encoded(item: Outgoing): { data: Uint8Array; headers: MsgHdrs } {
-  const data = item.validated
-    ? utf8.encode(JSON.stringify(item.message))
-    : encode(item.kind, item.message as never);
+/**
+ * The lighter form of a message kind, sent when a message would pass the server's max_payload:
+ * a status event without its workload snapshot (the schema makes it optional; readers look the
+ * workload up). Without one, such a message is refused by the client.
+ */
+const LIGHTER: { [K in MessageKind]?: (message: MessageTypes[K]) => MessageTypes[K] } = {
+  event: ({ workload: _snapshot, ...rest }) => rest,
+};
+/** Room left under max_payload for the headers (trace context, message id, a few more). */
+const HEADERS_ROOM_BYTES = 1024;
+
+function body(item: Outgoing, message: unknown): Uint8Array {
+  return item.validated
+    ? utf8.encode(JSON.stringify(message))
+    : encode(item.kind, message as never);
+}
+
+function encoded(
+  item: Outgoing,
+  maxPayload: number | undefined,
+): { data: Uint8Array; headers: MsgHdrs } {
+  let data = body(item, item.message);
+  const lighter = LIGHTER[item.kind] as ((m: unknown) => unknown) | undefined;
+  if (
+    lighter !== undefined &&
+    maxPayload !== undefined &&
+    data.length > maxPayload - HEADERS_ROOM_BYTES
+  ) {
+    data = body(item, lighter(item.message));
+  }
   const headers = traceHeaders(item.traceparent);
   const msgID = item.msgId === undefined ? (item.message as { id?: string }).id : item.msgId;
   if (msgID) headers.set(MSG_ID_HEADER, msgID);
@@ -104,7 +130,7 @@ class AckInbox {
       this.next += items.length;
       try {
         items.forEach((item, i) => {
-          const { data, headers } = encoded(item);
+          const { data, headers } = encoded(item, this.nc.info?.max_payload);
           const token = batch.first + i;
           this.waiting.set(token, batch);
           this.nc.publish(item.subject, data, { headers, reply: `${this.prefix}${token}` });
@@ -181,7 +207,7 @@ export async function publishAll(
   if (nc === undefined) {
     return Promise.all(
       items.map((item) => {
-        const { data, headers } = encoded(item);
+        const { data, headers } = encoded(item, undefined);
         return js.publish(item.subject, data, { headers });
       }),
     );
@@ -217,7 +243,7 @@ export function publishCore(nc: NatsConnection, items: readonly Outgoing[]): voi
   for (const item of items) {
     // One message the client refuses (over max_payload, say) must not hold back the others.
     try {
-      const { data, headers } = encoded(item);
+      const { data, headers } = encoded(item, nc.info?.max_payload);
       nc.publish(item.subject, data, { headers });
     } catch (err) {
       failed += 1;

@@ -70,4 +70,38 @@ describe('publishCore', () => {
     sub.unsubscribe();
     expect(received).toEqual(['test.refused.before', 'test.refused.after']);
   });
+
+  it('sends a status event too large for one message without its workload snapshot', async () => {
+    const received: Msg[] = [];
+    const sub = nc.subscribe('test.lighter.>', {
+      callback: (_err, msg) => {
+        received.push(msg);
+      },
+    });
+    const workloadId = '01a2350d-f15a-72e0-b802-d16b2e16c2eb';
+    const status = (workload: object) => ({
+      ...envelope(),
+      workloadId,
+      kind: 'status' as const,
+      fromStatus: 'RUNNING',
+      toStatus: 'COMPLETED',
+      attempt: 1,
+      reason: null,
+      workload,
+    });
+    const small = status({ id: workloadId, result: 'ok' });
+    // Over the server's max_payload (1 MiB by default) with its snapshot.
+    const large = status({ id: workloadId, result: 'x'.repeat(2 * 1024 * 1024) });
+    publishCore(nc, [
+      { kind: 'event', subject: 'test.lighter.small', message: small, validated: true },
+      { kind: 'event', subject: 'test.lighter.large', message: large, validated: true },
+    ]);
+    await nc.flush();
+    await nc.flush();
+    sub.unsubscribe();
+    const bySubject = new Map(received.map((m) => [m.subject, m.json<Record<string, unknown>>()]));
+    expect(bySubject.get('test.lighter.small')).toEqual(small);
+    const { workload: _snapshot, ...withoutSnapshot } = large;
+    expect(bySubject.get('test.lighter.large')).toEqual(withoutSnapshot);
+  });
 });

@@ -744,6 +744,55 @@ describe('live events and logs', () => {
     }
   });
 
+  it('reads the row for a status event that came without its snapshot, keeping the events after it in order', async () => {
+    const id = await insertWorkload({ status: 'RUNNING' });
+    const controller = new AbortController();
+    const res = await fetch(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    try {
+      await readEvents(res, 1);
+      await db.updateTable('workloads').set({ status: 'COMPLETED' }).where('id', '=', id).execute();
+      // Too large for one message with its snapshot, the scheduler sends it without one.
+      nats.nc.publish(
+        SUBJECTS.events(id),
+        encode('event', {
+          ...envelope(),
+          workloadId: id,
+          kind: 'status',
+          fromStatus: 'RUNNING',
+          toStatus: 'COMPLETED',
+          attempt: 1,
+          reason: 'done',
+        }),
+      );
+      nats.nc.publish(
+        SUBJECTS.events(id),
+        encode('event', {
+          ...envelope(),
+          workloadId: id,
+          kind: 'progress',
+          attempt: 1,
+          progress: { fraction: 1 },
+        }),
+      );
+      const next = await readEvents(res, 2);
+      expect(next).toEqual([
+        {
+          event: 'status',
+          data: {
+            workloadId: id,
+            workload: expect.objectContaining({ id, status: 'COMPLETED' }),
+            fromStatus: 'RUNNING',
+            toStatus: 'COMPLETED',
+            reason: 'done',
+          },
+        },
+        { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 1, message: null } },
+      ]);
+    } finally {
+      controller.abort();
+    }
+  });
+
   it('answers 404 for the events of an unknown workload', async () => {
     expect((await fetch(`${base}/v1/workloads/${uuidv7()}/events`)).status).toBe(404);
   });

@@ -1328,7 +1328,7 @@ export const SCHEMAS = {
       },
       "workload": {
         "type": "object",
-        "description": "The workload as GET /v1/workloads/{id} returns it (status events)."
+        "description": "The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."
       }
     }
   },

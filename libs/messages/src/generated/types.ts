@@ -894,7 +894,7 @@ attempt?: number
 reason?: (string | null)
 progress?: Progress
 /**
- * The workload as GET /v1/workloads/{id} returns it (status events).
+ * The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead.
  */
 workload?: {
 

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
 import { SUBJECTS, decode } from '@niyanta/messages';
-import type { WorkloadV1 } from '@niyanta/messages';
+import type { EventV1, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { parseWorkloadId } from '../params.js';
 import { validWorkload } from '../ingest-waiters.js';
@@ -34,34 +34,54 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       if (deliver) deliver(message);
       else buffered.push({ message, ...(updatedAt === undefined ? {} : { updatedAt }) });
     };
+    const forward = (e: EventV1, workload: WorkloadV1 | null) => {
+      if (e.kind === 'progress' && e.progress) {
+        push({
+          event: SSE_EVENTS.progress,
+          data: JSON.stringify({
+            workloadId: id,
+            attempt: e.attempt ?? null,
+            fraction: e.progress.fraction,
+            message: e.progress.message ?? null,
+          }),
+        });
+      } else if (e.kind === 'status' && workload !== null) {
+        push(
+          statusMessage(workload, {
+            fromStatus: e.fromStatus ?? null,
+            toStatus: e.toStatus ?? workload.status,
+            reason: e.reason ?? null,
+          }),
+          workload.updatedAt,
+        );
+      }
+    };
+    // A status event too large for one message comes without its snapshot: the row is read
+    // instead (as it is now), and the events after it wait for that, so the order holds.
+    let behind: Promise<void> | undefined;
     const events = nats.nc.subscribe(SUBJECTS.events(id), {
       callback: (err, msg) => {
         if (err) return;
         const decoded = decode('event', msg.data);
         if (!decoded.ok) return;
         const e = decoded.value;
-        if (e.kind === 'progress' && e.progress) {
-          push({
-            event: SSE_EVENTS.progress,
-            data: JSON.stringify({
-              workloadId: id,
-              attempt: e.attempt ?? null,
-              fraction: e.progress.fraction,
-              message: e.progress.message ?? null,
-            }),
-          });
-        } else if (e.kind === 'status') {
-          const workload = validWorkload(e.workload, id);
-          if (workload === null) return;
-          push(
-            statusMessage(workload, {
-              fromStatus: e.fromStatus ?? null,
-              toStatus: e.toStatus ?? workload.status,
-              reason: e.reason ?? null,
-            }),
-            workload.updatedAt,
-          );
+        const workload = e.kind === 'status' ? validWorkload(e.workload, id) : null;
+        if (behind === undefined && (e.kind !== 'status' || workload !== null)) {
+          forward(e, workload);
+          return;
         }
+        const read =
+          e.kind === 'status' && workload === null
+            ? requireWorkload(db, ctx.tenant, id).catch(() => null)
+            : Promise.resolve(workload);
+        const settled: Promise<void> = (behind ?? Promise.resolve())
+          .then(() => read)
+          .then((w) => forward(e, w))
+          .catch(() => undefined) // a stream closed meanwhile: nothing to forward to
+          .finally(() => {
+            if (behind === settled) behind = undefined;
+          });
+        behind = settled;
       },
     });
     const logs = nats.nc.subscribe(SUBJECTS.logs(id), {
