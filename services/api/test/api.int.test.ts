@@ -663,6 +663,25 @@ async function readEvents(
   return events;
 }
 
+/** A progress event of attempt 1 of `id`. */
+function progressEvent(id: string, progress: { fraction: number; message?: string }): Uint8Array {
+  return encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress });
+}
+
+/** A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none). */
+function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
+  return encode('event', {
+    ...envelope(),
+    workloadId: id,
+    kind: 'status',
+    fromStatus: 'RUNNING',
+    toStatus: 'COMPLETED',
+    attempt: 1,
+    reason: 'done',
+    ...(workload === undefined ? {} : { workload }),
+  });
+}
+
 describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
@@ -685,13 +704,7 @@ describe('live events and logs', () => {
       };
       await nats.js.publish(
         SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'progress',
-          attempt: 1,
-          progress: { fraction: 0.5, message: 'half' },
-        }),
+        progressEvent(id, { fraction: 0.5, message: 'half' }),
       );
       await nats.js.publish(
         SUBJECTS.logs(id),
@@ -702,19 +715,7 @@ describe('live events and logs', () => {
           lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }],
         }),
       );
-      await nats.js.publish(
-        SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'status',
-          fromStatus: 'RUNNING',
-          toStatus: 'COMPLETED',
-          attempt: 1,
-          reason: 'done',
-          workload: later,
-        }),
-      );
+      await nats.js.publish(SUBJECTS.events(id), completedEvent(id, later));
       const next = await readEvents(res, 3);
       expect(next).toEqual([
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 0.5, message: 'half' } },
@@ -752,28 +753,8 @@ describe('live events and logs', () => {
       await readEvents(res, 1);
       await db.updateTable('workloads').set({ status: 'COMPLETED' }).where('id', '=', id).execute();
       // Too large for one message with its snapshot, the scheduler sends it without one.
-      nats.nc.publish(
-        SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'status',
-          fromStatus: 'RUNNING',
-          toStatus: 'COMPLETED',
-          attempt: 1,
-          reason: 'done',
-        }),
-      );
-      nats.nc.publish(
-        SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'progress',
-          attempt: 1,
-          progress: { fraction: 1 },
-        }),
-      );
+      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      nats.nc.publish(SUBJECTS.events(id), progressEvent(id, { fraction: 1 }));
       const next = await readEvents(res, 2);
       expect(next).toEqual([
         {
