@@ -22,6 +22,10 @@ export interface BenchArgs {
   rate: number;
   /** latency: seconds of steady load. */
   durationSeconds: number;
+  /** latency: unmeasured seconds at the same rate before the measured ones. */
+  warmupSeconds: number;
+  /** throughput: unmeasured workloads through each path before its measured round. */
+  warmupN: number;
   /** throughput: workloads per HTTP batch call or per broker publish window. */
   batchSize: number;
   /** throughput: batch calls (or publish windows) in flight at once. */
@@ -53,6 +57,10 @@ Options:
   --slots <N>              slots (concurrency) per worker (default 50)
   --rate <N>               latency: submissions per second (default 500)
   --duration <s>           latency: seconds of steady load (default 20)
+  --warmup-seconds <s>     latency: seconds at the same rate before the measured ones, so V8 has
+                           compiled the hot code (default 5; 0 measures from a cold start)
+  --warmup-n <N>           throughput: workloads through each path before its measured round
+                           (default a quarter of --n; 0 measures from a cold start)
   --batch-size <N>         throughput: workloads per batch call / publish window (default 1000)
   --concurrency <N>        throughput: batch calls in flight (default 4)
   --paths <list>           throughput: ${Object.values(SUBMIT_PATHS).join(',')} (default both)
@@ -125,6 +133,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
         slots: { type: 'string' },
         rate: { type: 'string' },
         duration: { type: 'string' },
+        'warmup-seconds': { type: 'string' },
+        'warmup-n': { type: 'string' },
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         paths: { type: 'string' },
@@ -154,6 +164,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
 
   const rate = int('rate', values.rate, 500, 1);
   const durationSeconds = int('duration', values.duration, 20, 1);
+  const warmupSeconds = int('warmup-seconds', values['warmup-seconds'], 5, 0);
   const n =
     scenario === SCENARIOS.latency
       ? rate * durationSeconds
@@ -220,6 +231,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     slots: int('slots', values.slots, 50, 1),
     rate,
     durationSeconds,
+    warmupSeconds,
+    warmupN: int('warmup-n', values['warmup-n'], Math.ceil(n / 4), 0),
     batchSize,
     concurrency: int('concurrency', values.concurrency, 4, 1),
     paths: [...new Set(paths)],

@@ -63,7 +63,7 @@ describe('npm run bench (smoke)', () => {
       submitToStartMs: percentiles,
       submitToCompleteMs: percentiles,
       machine,
-      settings: { workers: 1, batchSize: 100 },
+      settings: { workers: 1, batchSize: 100, warmupN: 75 },
     });
     const phases = run.result!.phases as { path: string; completed: number }[];
     expect(phases.map((p) => [p.path, p.completed])).toEqual([
@@ -81,6 +81,8 @@ describe('npm run bench (smoke)', () => {
       '20',
       '--duration',
       '2',
+      '--warmup-seconds',
+      '1',
       '--workers',
       '1',
     ]);
@@ -91,8 +93,10 @@ describe('npm run bench (smoke)', () => {
       httpMs: percentiles,
       submitToStartMs: percentiles,
       errors: 0,
+      // The warm-up's 20 requests are not among the measured ones.
+      completed: 40,
       machine,
-      settings: { rate: 20, durationSeconds: 2 },
+      settings: { rate: 20, durationSeconds: 2, warmupSeconds: 1 },
     });
   });
 

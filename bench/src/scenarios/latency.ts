@@ -44,39 +44,50 @@ export async function runLatency(
   const n = args.n;
   const tag = `${ctx.stamp}-${SCENARIO}`;
   const labels = { [BENCH_LABEL]: tag };
+  const warmupLabels = { [BENCH_LABEL]: `${tag}-warmup` };
   const offset = await databaseClockOffsetMs(sys.db);
   const minId = uuidv7Floor(Date.now() - 60_000);
   const client = new JsonClient(sys.apiUrl, 1024);
   const samples: Sample[] = [];
+  const warmupSamples: Sample[] = [];
   const inflight = new Set<Promise<void>>();
   const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
-  const cpuBefore = sys.cpuSnapshot();
+  // V8 compiles each service's hot code during its first seconds under load; the warm-up runs
+  // the same schedule first so the measured seconds see the code a long-running service runs.
+  const warmup = args.rate * args.warmupSeconds;
   progress.log(
-    `${SCENARIO}: ${args.rate}/s for ${args.durationSeconds} s (${n} requests), open loop`,
+    `${SCENARIO}: ${args.rate}/s for ${args.durationSeconds} s (${n} requests), open loop` +
+      (warmup > 0 ? `, after ${args.warmupSeconds} s of warm-up (${warmup} requests)` : ''),
   );
 
   // Warm the connection pool and the path once, outside the measurement.
   await client.post('/v1/workloads', {
     type: 'noop',
     input: {},
-    labels: { [BENCH_LABEL]: `${tag}-warmup` },
+    labels: warmupLabels,
   });
 
   const intervalMs = 1000 / args.rate;
   const t0 = nowMs() + 50;
+  const measuredFrom = t0 + warmup * intervalMs;
+  let cpuBefore = sys.cpuSnapshot();
+  let statementsReset: Promise<void> | undefined;
   let answered = 0;
   let errors = 0;
   const fire = (i: number): void => {
+    const measured = i >= warmup;
+    const into = measured ? samples : warmupSamples;
+    const body = { type: 'noop', input: {}, labels: measured ? labels : warmupLabels };
     const intended = t0 + i * intervalMs;
     const sent = nowMs();
     const p = client
-      .post('/v1/workloads', { type: 'noop', input: {}, labels }, 30_000)
+      .post('/v1/workloads', body, 30_000)
       .then(
         (res) => {
           const id = (res.body as { id?: string } | undefined)?.id;
           const ok = res.status === 201 || res.status === 202;
-          if (!ok) errors++;
-          samples.push({
+          if (!ok && measured) errors++;
+          into.push({
             intended,
             sent,
             answered: nowMs(),
@@ -86,8 +97,8 @@ export async function runLatency(
           });
         },
         (err: unknown) => {
-          errors++;
-          samples.push({
+          if (measured) errors++;
+          into.push({
             intended,
             sent,
             answered: nowMs(),
@@ -98,24 +109,34 @@ export async function runLatency(
         },
       )
       .finally(() => {
-        answered++;
+        if (measured) answered++;
         inflight.delete(p);
       });
     inflight.add(p);
   };
+  const total = warmup + n;
   try {
     let i = 0;
-    while (i < n) {
+    while (i < total) {
       if (signal.aborted) throw new BenchAbortedError({ cause: signal.reason });
       const now = nowMs();
-      while (i < n && t0 + i * intervalMs <= now) fire(i++);
-      const elapsed = Math.max(0, (now - t0) / 1000);
+      while (i < total && t0 + i * intervalMs <= now) {
+        if (i === warmup) {
+          cpuBefore = sys.cpuSnapshot();
+          statementsReset = statements?.reset();
+        }
+        fire(i++);
+      }
+      const sent = Math.max(0, i - warmup);
       progress.update(
-        `${SCENARIO} ${elapsed.toFixed(1)}/${args.durationSeconds} s: sent ${i}, answered ${answered}, in flight ${inflight.size}, errors ${errors}`,
+        now < measuredFrom
+          ? `${SCENARIO} warm-up ${((now - t0) / 1000).toFixed(1)}/${args.warmupSeconds} s: sent ${i}, in flight ${inflight.size}`
+          : `${SCENARIO} ${((now - measuredFrom) / 1000).toFixed(1)}/${args.durationSeconds} s: sent ${sent}, answered ${answered}, in flight ${inflight.size}, errors ${errors}`,
       );
-      if (i < n) await delay(Math.max(0, t0 + i * intervalMs - nowMs()));
+      if (i < total) await delay(Math.max(0, t0 + i * intervalMs - nowMs()));
     }
     await Promise.all([...inflight]);
+    await statementsReset;
   } finally {
     client.close();
   }
@@ -159,6 +180,7 @@ export async function runLatency(
     if (r.finishedMs !== null) toComplete.push(r.finishedMs - offset - sent);
   }
   const httpMs = summarize(samples.map((s) => s.answered - s.sent));
+  const warmupHttpMs = summarize(warmupSamples.map((s) => s.answered - s.sent));
   const httpFromScheduleMs = summarize(samples.map((s) => s.answered - s.intended));
   const scheduleLagMs = summarize(samples.map((s) => s.sent - s.intended));
   const submitToStartMs = summarize(toStart);
@@ -190,6 +212,14 @@ export async function runLatency(
       verdict: atMost(httpMs.p99, TARGETS.httpP99Ms, 'ms'),
     },
     { figure: 'HTTP ms from the schedule', value: pct(httpFromScheduleMs) },
+    ...(warmupSamples.length === 0
+      ? []
+      : [
+          {
+            figure: `HTTP ms in the warm-up (${args.warmupSeconds} s)`,
+            value: `${pct(warmupHttpMs)}, errors ${warmupSamples.filter((s) => s.id === undefined).length}`,
+          },
+        ]),
     {
       figure: 'submit→start ms',
       value: pct(submitToStartMs),
@@ -220,7 +250,15 @@ export async function runLatency(
       rate: args.rate,
       achievedRate: Math.round(achievedRate * 10) / 10,
       statuses,
-      detail: { httpMs, httpFromScheduleMs, scheduleLagMs, submitToStartMs, submitToCompleteMs },
+      warmupSeconds: args.warmupSeconds,
+      detail: {
+        httpMs,
+        warmupHttpMs,
+        httpFromScheduleMs,
+        scheduleLagMs,
+        submitToStartMs,
+        submitToCompleteMs,
+      },
       errorSamples: samples
         .filter((s) => s.error !== undefined)
         .slice(0, 5)
@@ -234,6 +272,7 @@ export async function runLatency(
     settings: {
       rate: args.rate,
       durationSeconds: args.durationSeconds,
+      warmupSeconds: args.warmupSeconds,
       workers: args.target === undefined ? args.workers : undefined,
       slots: args.target === undefined ? args.slots : undefined,
       logLevel: args.logLevel,

@@ -19,6 +19,7 @@ import type { BenchSystem } from '../system.js';
 import { TARGETS, atLeast, format } from '../targets.js';
 import { waitForPhase } from '../wait-phase.js';
 import { BENCH_LABEL, phaseTimings } from '../workload-rows.js';
+import type { PhaseCounts } from '../workload-rows.js';
 
 const SCENARIO = 'throughput';
 
@@ -172,29 +173,24 @@ async function submitBroker(
   return out;
 }
 
-async function runPhase(
+/** Submits `n` noop workloads labelled `tag` through `path` and waits until every one is done. */
+async function submitAndWait(
   sys: BenchSystem,
   path: SubmitPath,
   ctx: ScenarioContext,
-): Promise<ThroughputPhase> {
+  n: number,
+  tag: string,
+  minId: string,
+  what: string,
+): Promise<{ submitted: Submitted; counts: PhaseCounts }> {
   const { args, progress } = ctx;
-  const n = args.n;
-  const tag = `${ctx.stamp}-${SCENARIO}-${path}`;
-  const offset = await databaseClockOffsetMs(sys.db);
-  // A minute of slack below now for the API's clock; the label keeps other rows out.
-  const minId = uuidv7Floor(Date.now() - 60_000);
-  const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
-  const cpuBefore = sys.cpuSnapshot();
-  const countersBefore = await readCounters(sys.natsUrl);
-  progress.log(`${SCENARIO}/${path}: submitting ${n} noop workloads`);
-
   let submitted: Submitted | undefined;
   const stopWatching = new AbortController();
   const started = nowMs();
-  const describe = (c: { persisted: number; started: number; completed: number }): string => {
+  const describe = (c: PhaseCounts): string => {
     const s = (nowMs() - started) / 1000;
     return (
-      `${SCENARIO}/${path} ${s.toFixed(1)} s: in PostgreSQL ${c.persisted}/${n}, ` +
+      `${what} ${s.toFixed(1)} s: in PostgreSQL ${c.persisted}/${n}, ` +
       `started ${c.started}, completed ${c.completed} (${format(c.completed / Math.max(s, 0.001))}/s)`
     );
   };
@@ -230,6 +226,50 @@ async function runPhase(
   }
   const counts = await watching;
   progress.finish(describe(counts));
+  return { submitted, counts };
+}
+
+async function runPhase(
+  sys: BenchSystem,
+  path: SubmitPath,
+  ctx: ScenarioContext,
+): Promise<ThroughputPhase> {
+  const { args, progress } = ctx;
+  const n = args.n;
+  const tag = `${ctx.stamp}-${SCENARIO}-${path}`;
+  const offset = await databaseClockOffsetMs(sys.db);
+  // A minute of slack below now for the API's clock; the label keeps other rows out.
+  let minId = uuidv7Floor(Date.now() - 60_000);
+  if (args.warmupN > 0) {
+    // V8 compiles each service's hot code during its first seconds under load: one unmeasured
+    // round first, so the measured one sees the code a long-running service runs.
+    progress.log(`${SCENARIO}/${path}: warm-up, ${args.warmupN} noop workloads (not measured)`);
+    const warmup = await submitAndWait(
+      sys,
+      path,
+      ctx,
+      args.warmupN,
+      `${tag}-warmup`,
+      minId,
+      `${SCENARIO}/${path} warm-up`,
+    );
+    // The measured round's ids come from the same clocks, later: starting the polls at the
+    // warm-up's last id keeps them from reading its rows again, on whatever clock made them.
+    minId = [...warmup.submitted.sentAt.keys()].reduce((a, b) => (b > a ? b : a));
+  }
+  const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
+  const cpuBefore = sys.cpuSnapshot();
+  const countersBefore = await readCounters(sys.natsUrl);
+  progress.log(`${SCENARIO}/${path}: submitting ${n} noop workloads`);
+  const { submitted, counts } = await submitAndWait(
+    sys,
+    path,
+    ctx,
+    n,
+    tag,
+    minId,
+    `${SCENARIO}/${path}`,
+  );
   const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot());
   const counters = perWorkload(countersBefore, await readCounters(sys.natsUrl), counts.completed);
   const eventRows = await eventRowsPerWorkload(sys.db, minId, tag);
@@ -352,6 +392,7 @@ export async function runThroughput(
       batchSize: args.batchSize,
       concurrency: args.concurrency,
       paths: args.paths,
+      warmupN: args.warmupN,
       logLevel: args.logLevel,
       target: args.target?.apiUrl,
       profile: args.profile,
