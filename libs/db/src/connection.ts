@@ -75,9 +75,14 @@ function prepareMarked(client: pg.PoolClient): void {
  * same way: a list or the queue is read in its index's order, never sorted from a scan that
  * looked cheaper on a young table (a query with no index for its order still sorts). The placer
  * had set that per transaction, one round trip of the five in each placement cycle.
+ *
+ * JIT is off: up to PostgreSQL 17 a disabled node that must stay (the sort of ingest's events)
+ * adds 10^10 to the plan's cost, far above jit_above_cost, so a server built with LLVM (Debian's,
+ * the postgres image) compiled the statement on every execution: 70–130 ms a call, for statements
+ * that run in under 1 ms. These statements touch few rows by index; JIT never pays for them.
  */
 const PLANNER_OPTIONS =
-  '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_sort=off';
+  '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_sort=off -c jit=off';
 
 /**
  * The connection string without its `options` (pg would let them replace ours), and those
