@@ -1,6 +1,7 @@
 import { parseBenchArgs, USAGE } from './args.js';
 import { BenchAbortedError, BenchError } from './errors.js';
 import { formatProfileSummary, summarizeProfile } from './profile-summary.js';
+import { describeServers } from './server-versions.js';
 import { Progress } from './progress.js';
 import { formatTable } from './results.js';
 import { runBench } from './run-bench.js';
@@ -39,11 +40,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const progress = new Progress();
     const outcome = await runBench(args, { progress, signal: controller.signal });
-    const { machine } = outcome.result;
+    const { machine, servers } = outcome.result;
     process.stdout.write(
       `\n${args.scenario} on ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.nodeVersion}` +
         `${machine.commit === undefined ? '' : `, commit ${machine.commit}`}` +
-        `, load average ${machine.loadAverage1mAtStart} → ${machine.loadAverage1m}\n\n` +
+        `, load average ${machine.loadAverage1mAtStart} → ${machine.loadAverage1m}` +
+        `${servers === undefined ? '' : `\n${describeServers(servers)}`}\n\n` +
         `${formatTable(outcome.table)}\n\n`,
     );
     for (const p of outcome.profiles)

@@ -11,6 +11,7 @@ import type { Progress } from './progress.js';
 import { fileStamp, writeResult } from './results.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from './scenario-context.js';
 import { SCENARIOS } from './scenario-names.js';
+import type { ServerVersions } from './server-versions.js';
 import { runLatency } from './scenarios/latency.js';
 import { runPlacement } from './scenarios/placement.js';
 import { runRecovery } from './scenarios/recovery.js';
@@ -24,6 +25,7 @@ export interface BenchOutcome {
     scenario: string;
     n: number;
     machine: MachineInfo & { loadAverage1mAtStart: number };
+    servers?: ServerVersions;
   };
   table: TableRow[];
   profiles: ProfileSummary[];
@@ -75,6 +77,7 @@ export async function runBench(
     n: report.n,
     ...report.figures,
     machine: { ...machineInfo(), loadAverage1mAtStart: loadAverageAtStart },
+    ...(report.servers === undefined ? {} : { servers: report.servers }),
     settings: Object.fromEntries(
       Object.entries({ ...report.settings, stallSeconds: args.stallSeconds }).filter(
         ([, v]) => v !== undefined,

@@ -1,3 +1,4 @@
+import type { ServerVersions } from './server-versions.js';
 import type { BenchArgs } from './args.js';
 import type { Progress } from './progress.js';
 
@@ -21,6 +22,8 @@ export interface TableRow {
 /** What a scenario hands back: its figures (merged into the result file) and its table. */
 export interface ScenarioReport {
   n: number;
+  /** The PostgreSQL and nats-server measured (scenarios that start or reach them). */
+  servers?: ServerVersions;
   figures: Record<string, unknown>;
   table: TableRow[];
   settings: Record<string, unknown>;

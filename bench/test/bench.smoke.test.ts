@@ -96,6 +96,11 @@ describe('npm run bench (smoke)', () => {
       // The warm-up's 20 requests are not among the measured ones.
       completed: 40,
       machine,
+      servers: {
+        postgres: expect.any(String),
+        postgresJitAvailable: expect.any(Boolean),
+        nats: expect.stringMatching(/^\d+\.\d+/),
+      },
       settings: { rate: 20, durationSeconds: 2, warmupSeconds: 1 },
     });
   });

@@ -6,6 +6,7 @@ import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-cont
 import { summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
 import { StatementStats, statementRows } from '../pg-statements.js';
+import { serverVersions } from '../server-versions.js';
 import { cpuDelta, openSystem } from '../system.js';
 import { TARGETS, atMost, format } from '../targets.js';
 import { waitForPhase } from '../wait-phase.js';
@@ -41,6 +42,7 @@ export async function runLatency(
     ...(profileDir === undefined ? {} : { profileDir }),
     log: (line) => progress.log(line),
   });
+  const servers = await serverVersions(sys);
   const n = args.n;
   const tag = `${ctx.stamp}-${SCENARIO}`;
   const labels = { [BENCH_LABEL]: tag };
@@ -241,6 +243,7 @@ export async function runLatency(
     });
 
   return {
+    servers,
     n,
     figures: {
       httpMs: pick(httpMs),

@@ -14,6 +14,7 @@ import { roundTo, summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
 import { StatementStats, statementRows } from '../pg-statements.js';
 import type { StatementStat } from '../pg-statements.js';
+import { serverVersions } from '../server-versions.js';
 import { cpuDelta, openSystem } from '../system.js';
 import type { BenchSystem } from '../system.js';
 import { TARGETS, atLeast, format } from '../targets.js';
@@ -327,6 +328,7 @@ export async function runThroughput(
     ...(profileDir === undefined ? {} : { profileDir }),
     log: (line) => progress.log(line),
   });
+  const servers = await serverVersions(sys);
   const phases: ThroughputPhase[] = [];
   for (const path of args.paths) {
     try {
@@ -377,6 +379,7 @@ export async function runThroughput(
   }
   const main = phases[0]!;
   return {
+    servers,
     n: args.n,
     figures: {
       completedPerSecond: main.completedPerSecond,

@@ -5,7 +5,7 @@ export type { WaitForOptions } from './wait-for.js';
 export { hasContainerRuntime } from './container-runtime.js';
 export { NATS_INSTALL_HINT, startNatsServer } from './nats-server.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
-export { startPostgresServer } from './postgres-server.js';
+export { POSTGRES_BIN_ENV, startPostgresServer } from './postgres-server.js';
 export type { PostgresHandle, PostgresServerOptions } from './postgres-server.js';
 export { createTestDatabase, TEST_PG_ENV } from './test-database.js';
 export type { TestDatabase } from './test-database.js';

