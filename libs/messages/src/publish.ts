@@ -2,7 +2,7 @@ import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 import type { ApiError, JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { ClosedConnectionError, TimeoutError, createInbox } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import { encode } from './codec.js';
+import { encode, utf8Bytes } from './codec.js';
 import { traceHeaders } from './trace.js';
 import type { MessageKind, MessageTypes } from './validation.js';
 
@@ -34,7 +34,6 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
 const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 const NO_RESPONDERS = 503;
 
-const utf8 = new TextEncoder();
 
 /**
  * The lighter form of a message kind, sent when a message would pass the server's max_payload:
@@ -49,7 +48,7 @@ const HEADERS_ROOM_BYTES = 1024;
 
 function body(item: Outgoing, message: unknown): Uint8Array {
   return item.validated
-    ? utf8.encode(JSON.stringify(message))
+    ? utf8Bytes(JSON.stringify(message))
     : encode(item.kind, message as never);
 }
 
