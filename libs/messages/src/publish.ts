@@ -34,7 +34,6 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
 const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 const NO_RESPONDERS = 503;
 
-
 /**
  * The lighter form of a message kind, sent when a message would pass the server's max_payload:
  * a status event without its workload snapshot (the schema makes it optional; readers look the
@@ -47,9 +46,7 @@ const LIGHTER: { [K in MessageKind]?: (message: MessageTypes[K]) => MessageTypes
 const HEADERS_ROOM_BYTES = 1024;
 
 function body(item: Outgoing, message: unknown): Uint8Array {
-  return item.validated
-    ? utf8Bytes(JSON.stringify(message))
-    : encode(item.kind, message as never);
+  return item.validated ? utf8Bytes(JSON.stringify(message)) : encode(item.kind, message as never);
 }
 
 function encoded(
