@@ -74,6 +74,23 @@ describe('prepared statements', () => {
     }
   });
 
+  it('compiles no statement with JIT, not even one whose plan keeps a sort it priced out', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 1 });
+    try {
+      // With enable_sort=off this sort costs 10^10 up to PostgreSQL 17, past jit_above_cost: a
+      // server built with LLVM (CI runs these tests on Debian's 15 too) would compile it.
+      const { rows } = await sql<{ 'QUERY PLAN': unknown }>`
+        explain (analyze, format json)
+        select g from generate_series(1, 100) g order by g desc`.execute(db);
+      const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
+      expect(plan).toContain('"Node Type":"Sort"');
+      expect(plan).not.toContain('"JIT"');
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('keeps the options a database URL gives, besides its own', async () => {
     await using database = await createTestDatabase();
     const url = new URL(database.url);
