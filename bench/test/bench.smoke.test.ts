@@ -35,6 +35,11 @@ async function bench(args: string[], timeoutMs = 60_000) {
 }
 
 const percentiles = { p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number) };
+const servers = {
+  postgres: expect.any(String),
+  postgresJitAvailable: expect.any(Boolean),
+  nats: expect.stringMatching(/^\d+\.\d+/),
+};
 const machine = {
   cores: expect.any(Number),
   memoryGiB: expect.any(Number),
@@ -63,6 +68,7 @@ describe('npm run bench (smoke)', () => {
       submitToStartMs: percentiles,
       submitToCompleteMs: percentiles,
       machine,
+      servers,
       settings: { workers: 1, batchSize: 100, warmupN: 75 },
     });
     const phases = run.result!.phases as { path: string; completed: number }[];
@@ -96,11 +102,7 @@ describe('npm run bench (smoke)', () => {
       // The warm-up's 20 requests are not among the measured ones.
       completed: 40,
       machine,
-      servers: {
-        postgres: expect.any(String),
-        postgresJitAvailable: expect.any(Boolean),
-        nats: expect.stringMatching(/^\d+\.\d+/),
-      },
+      servers,
       settings: { rate: 20, durationSeconds: 2, warmupSeconds: 1 },
     });
   });
@@ -122,6 +124,7 @@ describe('npm run bench (smoke)', () => {
       n: 4,
       recoverySeconds: expect.any(Number),
       machine,
+      servers,
     });
     const [only] = run.result!.runs as { heartbeat: string; victims: number; completed: number }[];
     expect(only).toMatchObject({ heartbeat: 'fast', completed: 4 });

@@ -1,3 +1,5 @@
+import { serverVersions } from '../server-versions.js';
+import type { ServerVersions } from '../server-versions.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
@@ -90,7 +92,10 @@ async function firstEvents(
   return out;
 }
 
-async function runOnce(ctx: ScenarioContext, mode: HeartbeatMode): Promise<RecoveryRun> {
+async function runOnce(
+  ctx: ScenarioContext,
+  mode: HeartbeatMode,
+): Promise<{ run: RecoveryRun; servers: ServerVersions }> {
   const { args, progress } = ctx;
   const hb = HEARTBEAT_SETTINGS[mode];
   const n = args.n;
@@ -107,7 +112,8 @@ async function runOnce(ctx: ScenarioContext, mode: HeartbeatMode): Promise<Recov
     log: (line) => progress.log(line),
   });
   try {
-    return await measure(ctx, sys, mode, hb, n);
+    const servers = await serverVersions(sys);
+    return { run: await measure(ctx, sys, mode, hb, n), servers };
   } catch (err) {
     if (err instanceof ScenarioError) progress.log(`service output:\n${sys.output()}`);
     throw err;
@@ -276,7 +282,12 @@ async function measure(
 /** `recovery`: SIGKILL one of two workers running long sleeps; time until its share runs again. */
 export async function runRecovery(ctx: ScenarioContext): Promise<ScenarioReport> {
   const runs: RecoveryRun[] = [];
-  for (const mode of ctx.args.heartbeats) runs.push(await runOnce(ctx, mode));
+  let servers: ServerVersions | undefined;
+  for (const mode of ctx.args.heartbeats) {
+    const once = await runOnce(ctx, mode);
+    runs.push(once.run);
+    servers ??= once.servers;
+  }
   const table: TableRow[] = [];
   for (const r of runs) {
     const label = `${r.heartbeat} (${r.heartbeatIntervalMs} ms / ${r.heartbeatTimeoutMs} ms)`;
@@ -301,6 +312,7 @@ export async function runRecovery(ctx: ScenarioContext): Promise<ScenarioReport>
   }
   const headline = runs.find((r) => r.heartbeat === HEARTBEAT_MODES.default) ?? runs[0]!;
   return {
+    ...(servers === undefined ? {} : { servers }),
     n: ctx.args.n,
     figures: {
       recoverySeconds: headline.recoverySeconds,
