@@ -1,6 +1,6 @@
-import type { ServerVersions } from './server-versions.js';
 import type { BenchArgs } from './args.js';
 import type { Progress } from './progress.js';
+import type { ServerVersions } from './server-versions.js';
 
 /** What every scenario gets. */
 export interface ScenarioContext {

@@ -1,5 +1,3 @@
-import { serverVersions } from '../server-versions.js';
-import type { ServerVersions } from '../server-versions.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
@@ -11,6 +9,8 @@ import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-cont
 import { HEARTBEAT_MODES } from '../scenario-names.js';
 import type { HeartbeatMode } from '../scenario-names.js';
 import { roundTo } from '../stats.js';
+import { serverVersions } from '../server-versions.js';
+import type { ServerVersions } from '../server-versions.js';
 import { startBenchSystem, workerName } from '../system.js';
 import type { BenchSystem } from '../system.js';
 import { TARGETS, atMost, format } from '../targets.js';
