@@ -11,3 +11,5 @@ export { summarizeProfile, formatProfileSummary } from './profile-summary.js';
 export type { ProfileSummary, ProfileEntry } from './profile-summary.js';
 export { placementInputs } from './scenarios/placement.js';
 export { TARGETS } from './targets.js';
+export { measureHostSpeed, describeHostSpeed } from './host-speed.js';
+export type { HostSpeed, HostSpeedSpan } from './host-speed.js';

@@ -1,5 +1,6 @@
 import { parseBenchArgs, USAGE } from './args.js';
 import { BenchAbortedError, BenchError } from './errors.js';
+import { describeHostSpeed } from './host-speed.js';
 import { formatProfileSummary, summarizeProfile } from './profile-summary.js';
 import { describeServers } from './server-versions.js';
 import { Progress } from './progress.js';
@@ -40,11 +41,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const progress = new Progress();
     const outcome = await runBench(args, { progress, signal: controller.signal });
-    const { machine, servers } = outcome.result;
+    const { machine, servers, hostSpeed } = outcome.result;
     process.stdout.write(
       `\n${args.scenario} on ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.nodeVersion}` +
         `${machine.commit === undefined ? '' : `, commit ${machine.commit}`}` +
         `, load average ${machine.loadAverage1mAtStart} → ${machine.loadAverage1m}` +
+        `\n${describeHostSpeed(hostSpeed)}` +
         `${servers === undefined ? '' : `\n${describeServers(servers)}`}\n\n` +
         `${formatTable(outcome.table)}\n\n`,
     );

@@ -3,6 +3,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchArgs } from './args.js';
 import { UsageError } from './errors.js';
+import { measureHostSpeed } from './host-speed.js';
+import type { HostSpeedSpan } from './host-speed.js';
 import { machineInfo } from './machine.js';
 import type { MachineInfo } from './machine.js';
 import { summarizeProfile } from './profile-summary.js';
@@ -25,6 +27,7 @@ export interface BenchOutcome {
     scenario: string;
     n: number;
     machine: MachineInfo & { loadAverage1mAtStart: number };
+    hostSpeed: HostSpeedSpan;
     servers?: ServerVersions;
   };
   table: TableRow[];
@@ -48,6 +51,8 @@ export async function runBench(
   }
   const profileDir = profiled ? resolve(profileDirFor(args.outDir, stamp)) : undefined;
 
+  opts.progress.log('measuring the host speed');
+  const speedBefore = measureHostSpeed();
   let report: ScenarioReport;
   switch (args.scenario) {
     case SCENARIOS.throughput:
@@ -71,12 +76,14 @@ export async function runBench(
     );
     for (const f of files) profiles.push(await summarizeProfile(join(profileDir, f)));
   }
+  const hostSpeed: HostSpeedSpan = { before: speedBefore, after: measureHostSpeed() };
   const finishedAt = new Date();
   const result = {
     scenario: args.scenario,
     n: report.n,
     ...report.figures,
     machine: { ...machineInfo(), loadAverage1mAtStart: loadAverageAtStart },
+    hostSpeed,
     ...(report.servers === undefined ? {} : { servers: report.servers }),
     settings: Object.fromEntries(
       Object.entries({ ...report.settings, stallSeconds: args.stallSeconds }).filter(

@@ -45,6 +45,8 @@ const machine = {
   memoryGiB: expect.any(Number),
   nodeVersion: process.version,
 };
+const speed = { placementMicros: expect.any(Number), sha256MBps: expect.any(Number) };
+const hostSpeed = { before: speed, after: speed };
 
 describe('npm run bench (smoke)', () => {
   it('throughput: submits through the batch API and the broker and reports both', async () => {
@@ -68,6 +70,7 @@ describe('npm run bench (smoke)', () => {
       submitToStartMs: percentiles,
       submitToCompleteMs: percentiles,
       machine,
+      hostSpeed,
       servers,
       settings: { workers: 1, batchSize: 100, warmupN: 75 },
     });
@@ -102,6 +105,7 @@ describe('npm run bench (smoke)', () => {
       // The warm-up's 20 requests are not among the measured ones.
       completed: 40,
       machine,
+      hostSpeed,
       servers,
       settings: { rate: 20, durationSeconds: 2, warmupSeconds: 1 },
     });
@@ -124,6 +128,7 @@ describe('npm run bench (smoke)', () => {
       n: 4,
       recoverySeconds: expect.any(Number),
       machine,
+      hostSpeed,
       servers,
     });
     const [only] = run.result!.runs as { heartbeat: string; victims: number; completed: number }[];
@@ -149,8 +154,20 @@ describe('npm run bench (smoke)', () => {
       microsPerDecision: expect.any(Number),
       workers: 100,
       machine,
+      hostSpeed,
     });
     expect(run.result!.placed as number).toBeGreaterThan(0);
+    // The host's speed beside the figures: both measures, both times, and in the header.
+    const { before, after } = run.result!.hostSpeed as {
+      before: Record<string, number>;
+      after: Record<string, number>;
+    };
+    for (const value of [...Object.values(before), ...Object.values(after)]) {
+      expect(value).toBeGreaterThan(0);
+    }
+    expect(run.output).toContain(
+      `host speed: placement ${before.placementMicros} → ${after.placementMicros} µs per decision`,
+    );
   });
 
   it('refuses an unknown scenario and lists the ones there are', async () => {
