@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { TIMESTAMPTZ_OID, parseTimestamptz } from './timestamps.js';
 import type { Database } from './database.js';
 
 /** Options for a connection pool. */
@@ -119,6 +120,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   // pool drops the client on release because it is no longer queryable.
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
+    client.setTypeParser(TIMESTAMPTZ_OID, 'text', parseTimestamptz);
     prepareMarked(client);
   });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

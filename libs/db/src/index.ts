@@ -10,4 +10,5 @@ export type { CheckpointsTable } from './tables/checkpoints.js';
 export type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 export type { TenantsTable } from './tables/tenants.js';
 export { toWorkload } from './mappers/workload.js';
+export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';

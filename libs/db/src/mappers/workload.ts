@@ -1,12 +1,13 @@
 import type { Selectable } from 'kysely';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { WorkloadsTable } from '../tables/workloads.js';
+import { isoTimestamp } from '../timestamps.js';
 
 /** A workloads row as read from PostgreSQL. */
 export type WorkloadRow = Selectable<WorkloadsTable>;
 
 const iso = (d: Date | string | null): string | null =>
-  d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+  d === null ? null : isoTimestamp(d instanceof Date ? d : new Date(d));
 
 /** The workload as the API returns it (and as status events carry it). */
 export function toWorkload(row: WorkloadRow): WorkloadV1 {
