@@ -133,6 +133,25 @@ describe('Reconciler: lost attempts', () => {
     ]);
   });
 
+  it('finds the attempts missing among 10,000 runs of one worker, by worker and attempt', () => {
+    const id = (i: number) => `0190a0a0-0000-7000-8000-${String(i).padStart(12, '0')}`;
+    const active = Array.from({ length: 10_000 }, (_, i) => running({ id: id(i) }));
+    // Run 7 is not listed, run 8 only with an older attempt, run 9 only by another worker.
+    const listed = active
+      .filter((_, i) => i !== 7 && i !== 9)
+      .map((w) => ({ workloadId: w.id, attempt: w.id === id(8) ? 0 : 1 }));
+    const other = worker({ id: 'w2', running: [{ workloadId: id(9), attempt: 1 }] });
+    const r = new Reconciler(timings);
+    r.round({ nowMs: 0, workers: [worker({ running: listed }), other], active, current: none });
+    const found = r.round({
+      nowMs: 300,
+      workers: [worker({ lastHeartbeatAtMs: 1_300, running: listed }), other],
+      active,
+      current: none,
+    });
+    expect(found.lost.map((l) => l.workloadId)).toEqual([id(7), id(8), id(9)]);
+  });
+
   it('reports a finding once, then again only after repeatMs', () => {
     const r = new Reconciler(timings);
     const active = [running()];
