@@ -52,11 +52,12 @@ Scenarios: ${Object.values(SCENARIOS).join(', ')}
 
 Options:
   --scenario <name>        required: ${Object.values(SCENARIOS).join(' | ')}
-  --n <N>                  workloads (throughput 20000, recovery 40) or pending workloads (placement 10000)
-  --workers <N>            worker processes (default 4; recovery always uses 2)
+  --n <N>                  workloads (throughput 20000, recovery 40, running 9900) or pending
+                           workloads (placement 10000)
+  --workers <N>            worker processes (default 4; recovery always uses 2, running 1)
   --slots <N>              slots (concurrency) per worker (default 50)
   --rate <N>               latency: submissions per second (default 500)
-  --duration <s>           latency: seconds of steady load (default 20)
+  --duration <s>           latency: seconds of steady load; running: seconds of watching (default 20)
   --warmup-seconds <s>     latency: seconds at the same rate before the measured ones, so V8 has
                            compiled the hot code (default 5; 0 measures from a cold start)
   --warmup-n <N>           throughput: workloads through each path before its measured round
@@ -74,7 +75,7 @@ Options:
   --stall <s>              fail when nothing progresses for this long (default 120)
   --api <url> --nats <url> --database-url <url>
                            measure a running deployment instead of starting servers
-                           (all three together; not for recovery, which kills a worker)
+                           (all three together; not for recovery, which kills a worker, nor running)
   --help                   this text
 `;
 
@@ -83,6 +84,7 @@ const DEFAULT_N: Record<ScenarioName, number> = {
   latency: 0, // rate × duration
   recovery: 40,
   placement: 10_000,
+  running: 9_900,
 };
 
 function int(flag: string, value: string | undefined, fallback: number, min: number): number {
@@ -204,6 +206,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     if (scenario === SCENARIOS.recovery) {
       throw new UsageError(
         'recovery kills a worker process, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
+      );
+    }
+    if (scenario === SCENARIOS.running) {
+      throw new UsageError(
+        'running measures the memory of the processes it starts (one worker sized for --n), so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
       );
     }
     target = {

@@ -17,6 +17,7 @@ import type { ServerVersions } from './server-versions.js';
 import { runLatency } from './scenarios/latency.js';
 import { runPlacement } from './scenarios/placement.js';
 import { runRecovery } from './scenarios/recovery.js';
+import { runRunning } from './scenarios/running.js';
 import { runThroughput } from './scenarios/throughput.js';
 import { profileDirFor } from './system.js';
 
@@ -66,6 +67,9 @@ export async function runBench(
       break;
     case SCENARIOS.placement:
       report = await runPlacement(ctx);
+      break;
+    case SCENARIOS.running:
+      report = await runRunning(ctx);
       break;
   }
 

@@ -4,6 +4,7 @@ export const SCENARIOS = {
   latency: 'latency',
   recovery: 'recovery',
   placement: 'placement',
+  running: 'running',
 } as const;
 export type ScenarioName = (typeof SCENARIOS)[keyof typeof SCENARIOS];
 

@@ -170,10 +170,30 @@ describe('npm run bench (smoke)', () => {
     );
   });
 
+  it('running: holds long runs on one worker, watches them and probes placement beside them', async () => {
+    const run = await bench(['--scenario', 'running', '--n', '50', '--duration', '2']);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.result).toMatchObject({
+      scenario: 'running',
+      n: 50,
+      runsLost: 0,
+      runsStillOnFirstAttempt: 50,
+      workerStatus: 'ACTIVE',
+      probeSubmitToStartMs: percentiles,
+      probesNotStarted: 0,
+      machine,
+      hostSpeed,
+      servers,
+      settings: { workers: 1, slots: 150, durationSeconds: 2 },
+    });
+    const { rssMiB } = run.result as { rssMiB: Record<string, Record<string, number>> };
+    expect(Object.keys(rssMiB.running!)).toEqual(expect.arrayContaining(['scheduler', 'bench-w1']));
+  });
+
   it('refuses an unknown scenario and lists the ones there are', async () => {
     const run = await bench(['--scenario', 'nope']);
     expect(run.code).toBe(2);
-    expect(run.output).toContain('throughput, latency, recovery, placement');
+    expect(run.output).toContain('throughput, latency, recovery, placement, running');
     expect(run.file).toBeUndefined();
   });
 });
