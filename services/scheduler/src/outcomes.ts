@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, decode, enveloped, isActiveStatus } from '@niyanta/messages';
 import type {
@@ -23,6 +24,8 @@ import {
   readWorkloads,
 } from './transitions.js';
 import type { Bus, Change, Transition } from './transitions.js';
+import { applyProgress } from './progress-updates.js';
+import type { ProgressUpdate } from './progress-updates.js';
 import { applySucceeded } from './succeeded-runs.js';
 
 /** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
@@ -138,6 +141,20 @@ function logAbandon(
   );
 }
 
+/** The live `progress` event of a stored progress update (no workload_events row). */
+function progressEvent(u: ProgressUpdate): Outgoing<'event'> {
+  return {
+    kind: 'event',
+    subject: SUBJECTS.events(u.workloadId),
+    message: enveloped<EventV1>({
+      workloadId: u.workloadId,
+      kind: 'progress',
+      attempt: u.attempt,
+      progress: u.progress,
+    }),
+  };
+}
+
 /**
  * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
  * of each workload with ONE update and publishes a progress event (no workload_events row).
@@ -150,10 +167,39 @@ export function createRunUpdateHandler(
 ) {
   const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const updates = decodeAll('runUpdate', msgs, log);
+    const decoded = decodeAll('runUpdate', msgs, log);
     const acks: JsMsg[] = [];
     const later: JsMsg[] = [];
     const progressEvents: Outgoing<'event'>[] = [];
+    // Progress first, unread: the latest of each workload, stored where its fence holds. Its
+    // messages and the earlier ones of the same attempt are done; the rest are fenced below. A
+    // workload with a `started` in the batch goes there whole, so that it starts first.
+    const withStart = new Set<string>();
+    for (const { value } of decoded) if (value.kind !== 'progress') withStart.add(value.workloadId);
+    const latest = new Map<string, ProgressUpdate>();
+    for (const { value } of decoded) {
+      if (value.kind === 'progress' && value.progress && !withStart.has(value.workloadId)) {
+        latest.set(value.workloadId, value as ProgressUpdate);
+      }
+    }
+    const stored = await applyProgress(db, [...latest.values()]);
+    const updates: typeof decoded = [];
+    for (const d of decoded) {
+      const u = latest.get(d.value.workloadId);
+      const done =
+        d.value.kind === 'progress' &&
+        stored.has(d.value.workloadId) &&
+        d.value.attempt === u!.attempt &&
+        d.value.workerId === u!.workerId;
+      if (done) acks.push(d.msg);
+      else updates.push(d);
+    }
+    for (const id of stored) progressEvents.push(progressEvent(latest.get(id)!));
+    if (updates.length === 0) {
+      await publishAfterCommit(deps, [], log, { live: progressEvents });
+      for (const m of acks) m.ack();
+      return;
+    }
     const transitions = await db.transaction().execute(async (trx) => {
       const rows = await lockWorkloads(
         trx,
@@ -202,22 +248,11 @@ export function createRunUpdateHandler(
           id: u.workloadId,
           progress: u.progress,
         }));
-        await sql`
+        await sql`${PREPARED}
           update workloads w set progress = v.progress, updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as v(id uuid, progress jsonb)
           where w.id = v.id and w.id = any(${records.map((r) => r.id)}::uuid[])`.execute(trx);
-        for (const u of progress.values()) {
-          progressEvents.push({
-            kind: 'event',
-            subject: SUBJECTS.events(u.workloadId),
-            message: enveloped<EventV1>({
-              workloadId: u.workloadId,
-              kind: 'progress',
-              attempt: u.attempt,
-              progress: u.progress!,
-            }),
-          });
-        }
+        for (const u of progress.values()) progressEvents.push(progressEvent(u as ProgressUpdate));
       }
       return applied;
     });

@@ -523,6 +523,36 @@ describe('placement and runs', () => {
     });
     const row = await waitForWorkload(h, s.id, (r) => r.progress !== null, 'progress stored');
     expect(row).toMatchObject({ status: 'RUNNING', progress: { fraction: 0.5, message: 'half' } });
+
+    // Progress from an earlier attempt, or from another worker, is fenced out, and acked: the
+    // work queue empties without storing it.
+    for (const [attempt, workerId] of [
+      [a.attempt - 1, worker.id],
+      [a.attempt, 'fw-other'],
+    ] as const) {
+      await publishOne(h.js, {
+        kind: 'runUpdate',
+        subject: SUBJECTS.run(s.id),
+        message: {
+          ...envelope(),
+          workloadId: s.id,
+          attempt,
+          workerId,
+          kind: 'progress',
+          progress: { fraction: 0.9, message: 'stale' },
+        },
+      });
+    }
+    await waitFor(
+      async () => (await h.jsm.streams.info(STREAMS.run.name)).state.messages === 0 || undefined,
+      { message: 'the stale run updates acked' },
+    );
+    const after = await h.db
+      .selectFrom('workloads')
+      .select('progress')
+      .where('id', '=', s.id)
+      .executeTakeFirstOrThrow();
+    expect(after.progress).toEqual({ fraction: 0.5, message: 'half' });
   });
 
   it('keeps a workload needing more memory than any worker PENDING, saying why', async () => {

@@ -1,0 +1,64 @@
+import { createDb } from '@niyanta/db';
+import { DEFAULT_TENANT, uuidv7 } from '@niyanta/messages';
+import { createTestDatabase } from '@niyanta/testing';
+import { sql } from 'kysely';
+import { applyProgress } from '../src/progress-updates.js';
+import type { ProgressUpdate } from '../src/progress-updates.js';
+
+describe('applyProgress', () => {
+  it('stores the progress its fence lets through and leaves out the rest untouched', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const rows: Record<string, { status: string; attempt: number; worker: string | null }> = {
+        running: { status: 'RUNNING', attempt: 2, worker: 'w1' },
+        scheduled: { status: 'SCHEDULED', attempt: 1, worker: 'w1' },
+        otherAttempt: { status: 'RUNNING', attempt: 3, worker: 'w1' },
+        otherWorker: { status: 'RUNNING', attempt: 1, worker: 'w2' },
+        ended: { status: 'COMPLETED', attempt: 1, worker: 'w1' },
+      };
+      const ids = Object.fromEntries(Object.keys(rows).map((k) => [k, uuidv7()]));
+      for (const [name, r] of Object.entries(rows)) {
+        await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
+            max_attempts, input, updated_at)
+          values (${ids[name]}, ${DEFAULT_TENANT}, 'sleep', ${r.status}, ${r.attempt}, ${r.worker},
+            0, 3, '{}', now() - interval '1 hour')`.execute(db);
+      }
+      const update = (name: string, attempt: number): ProgressUpdate => ({
+        schemaVersion: 1,
+        id: uuidv7(),
+        time: new Date().toISOString(),
+        workloadId: ids[name] ?? uuidv7(),
+        attempt,
+        workerId: 'w1',
+        kind: 'progress',
+        progress: { fraction: 0.25, message: name },
+      });
+      const stored = await applyProgress(db, [
+        update('running', 2),
+        update('scheduled', 1),
+        update('otherAttempt', 2),
+        update('otherWorker', 1),
+        update('ended', 1),
+        update('missing', 1),
+      ]);
+      expect([...stored].sort()).toEqual([ids.running, ids.scheduled].sort());
+
+      const { rows: after } = await sql<{ id: string; progress: unknown; fresh: boolean }>`
+        select id, progress, updated_at > now() - interval '1 minute' as fresh
+        from workloads`.execute(db);
+      const byId = new Map(after.map((r) => [r.id, r]));
+      for (const name of Object.keys(rows)) {
+        const applied = name === 'running' || name === 'scheduled';
+        expect({ name, ...byId.get(ids[name]!) }).toEqual({
+          name,
+          id: ids[name],
+          progress: applied ? { fraction: 0.25, message: name } : null,
+          fresh: applied,
+        });
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+});
