@@ -45,9 +45,10 @@ export async function runBench(
   const stamp = fileStamp(startedAt);
   const ctx: ScenarioContext = { args, progress: opts.progress, signal: opts.signal, stamp };
   const profiled = args.profile !== undefined;
-  if (profiled && args.scenario !== SCENARIOS.throughput && args.scenario !== SCENARIOS.latency) {
+  const profilable: readonly string[] = [SCENARIOS.throughput, SCENARIOS.latency, SCENARIOS.running];
+  if (profiled && !profilable.includes(args.scenario)) {
     throw new UsageError(
-      `--profile applies to throughput and latency (service processes under load), not ${args.scenario}.`,
+      `--profile applies to throughput, latency and running (service processes under load), not ${args.scenario}.`,
     );
   }
   const profileDir = profiled ? resolve(profileDirFor(args.outDir, stamp)) : undefined;
@@ -69,7 +70,7 @@ export async function runBench(
       report = await runPlacement(ctx);
       break;
     case SCENARIOS.running:
-      report = await runRunning(ctx);
+      report = await runRunning(ctx, profileDir);
       break;
   }
 

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { databaseClockOffsetMs, nowMs, uuidv7Floor } from '../db-clock.js';
 import { BenchAbortedError, ScenarioError } from '../errors.js';
 import { JsonClient } from '../http-client.js';
+import { StatementStats, statementRows } from '../pg-statements.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-context.js';
 import { roundTo, summarize } from '../stats.js';
 import { serverVersions } from '../server-versions.js';
@@ -56,7 +57,10 @@ const describeMemory = (m: Record<string, number>): string =>
  * was lost or its worker declared dead (its heartbeats list every run), and submit→start of a
  * noop probe every 200 ms (placement is not to slow down with the number of runs).
  */
-export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> {
+export async function runRunning(
+  ctx: ScenarioContext,
+  profileDir?: string,
+): Promise<ScenarioReport> {
   const { args, progress, signal } = ctx;
   const n = args.n;
   if (n + PROBE_SLOTS > MAX_WORKER_SLOTS) {
@@ -78,6 +82,8 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
     workers: 1,
     slots: n + PROBE_SLOTS,
     logLevel: args.logLevel,
+    profile: args.profile,
+    ...(profileDir === undefined ? {} : { profileDir }),
     log: (line) => progress.log(line),
   });
   const servers = await serverVersions(sys);
@@ -118,6 +124,7 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
     });
     const running = memory(sys);
 
+    const statements = await StatementStats.open(sys.db);
     const cpuBefore = sys.cpuSnapshot();
     const watchStart = nowMs();
     const probes: { id: string; at: number }[] = [];
@@ -140,6 +147,7 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
     const seconds = (nowMs() - watchStart) / 1000;
     const cpuAfter = sys.cpuSnapshot();
     progress.finish();
+    const postgresStatements = await statements?.top();
     const end = memory(sys);
 
     const { rows: state } = await sql<{ still: number; lost: number; worker_status: string }>`
@@ -195,6 +203,7 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
       },
+      ...statementRows('PostgreSQL statement', postgresStatements),
     ];
     return {
       servers,
@@ -208,6 +217,7 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
         rssMiB: { idle, running, end },
         cpuPercent,
         watchedSeconds: roundTo(seconds, 1),
+        ...(postgresStatements === undefined ? {} : { postgresStatements }),
       },
       table,
       settings: {
@@ -217,6 +227,7 @@ export async function runRunning(ctx: ScenarioContext): Promise<ScenarioReport> 
         sleepMs: [sleepMs, 2 * sleepMs],
         steps,
         probeEveryMs: PROBE_EVERY_MS,
+        profile: args.profile,
       },
     };
   } finally {

@@ -1,4 +1,6 @@
 export { createDb, PREPARED } from './connection.js';
+export { readWorkloadAttempts } from './attempts.js';
+export type { WorkloadAttemptRow } from './attempts.js';
 export type { DbOptions } from './connection.js';
 export { migrateDb, migrateToLatest, MigrationError } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';

@@ -1,3 +1,4 @@
+import { readWorkloadAttempts } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { FINAL_STATUSES } from '@niyanta/messages';
 import { sql } from 'kysely';
@@ -23,14 +24,7 @@ export async function readFences(
   workloadIds: readonly string[],
   opts: { lock?: boolean } = {},
 ): Promise<Map<string, WorkloadFence>> {
-  if (workloadIds.length === 0) return new Map();
-  let query = db
-    .selectFrom('workloads')
-    .select(['id', 'attempt', 'status', 'worker_id'])
-    .where('id', 'in', workloadIds);
-  // Ordered, so that two transactions locking overlapping batches take the locks in one order.
-  if (opts.lock === true) query = query.orderBy('id').forShare();
-  const rows = await query.execute();
+  const rows = await readWorkloadAttempts(db, workloadIds, { forShare: opts.lock === true });
   return new Map(
     rows.map((r) => [r.id, { attempt: r.attempt, status: r.status, workerId: r.worker_id }]),
   );

@@ -1,3 +1,4 @@
+import { readWorkloadAttempts } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
@@ -52,12 +53,7 @@ export async function loadCurrentAttempts(
   db: Kysely<Database>,
   ids: readonly string[],
 ): Promise<Map<string, CurrentAttempt>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('workloads')
-    .select(['id', 'attempt', 'status', 'worker_id'])
-    .where('id', 'in', [...new Set(ids)])
-    .execute();
+  const rows = await readWorkloadAttempts(db, ids);
   return new Map(
     rows.map((r) => [
       r.id,
