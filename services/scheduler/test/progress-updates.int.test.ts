@@ -1,29 +1,25 @@
 import { createDb } from '@niyanta/db';
-import { DEFAULT_TENANT, uuidv7 } from '@niyanta/messages';
+import { uuidv7 } from '@niyanta/messages';
 import { createTestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { applyProgress } from '../src/progress-updates.js';
 import type { ProgressUpdate } from '../src/progress-updates.js';
+import { insertFenceRows } from './fence-rows.js';
+import type { FenceRow } from './fence-rows.js';
 
 describe('applyProgress', () => {
   it('stores the progress its fence lets through and leaves out the rest untouched', async () => {
     await using database = await createTestDatabase();
     const db = createDb(database.url, { max: 2 });
     try {
-      const rows: Record<string, { status: string; attempt: number; worker: string | null }> = {
+      const rows: Record<string, FenceRow> = {
         running: { status: 'RUNNING', attempt: 2, worker: 'w1' },
         scheduled: { status: 'SCHEDULED', attempt: 1, worker: 'w1' },
         otherAttempt: { status: 'RUNNING', attempt: 3, worker: 'w1' },
         otherWorker: { status: 'RUNNING', attempt: 1, worker: 'w2' },
         ended: { status: 'COMPLETED', attempt: 1, worker: 'w1' },
       };
-      const ids = Object.fromEntries(Object.keys(rows).map((k) => [k, uuidv7()]));
-      for (const [name, r] of Object.entries(rows)) {
-        await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-            max_attempts, input, updated_at)
-          values (${ids[name]}, ${DEFAULT_TENANT}, 'sleep', ${r.status}, ${r.attempt}, ${r.worker},
-            0, 3, '{}', now() - interval '1 hour')`.execute(db);
-      }
+      const ids = await insertFenceRows(db, rows);
       const update = (name: string, attempt: number): ProgressUpdate => ({
         schemaVersion: 1,
         id: uuidv7(),

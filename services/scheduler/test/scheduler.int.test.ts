@@ -509,18 +509,20 @@ describe('placement and runs', () => {
     const a = await worker.waitForAssignment(s.id);
     expect(a.checkpoint).toEqual({ seq: 2, attempt: 1, storage: 'inline', data: { step: 7 } });
     await worker.started(a);
-    await publishOne(h.js, {
-      kind: 'runUpdate',
-      subject: SUBJECTS.run(s.id),
-      message: {
-        ...envelope(),
-        workloadId: s.id,
-        attempt: a.attempt,
-        workerId: worker.id,
-        kind: 'progress',
-        progress: { fraction: 0.5, message: 'half' },
-      },
-    });
+    const progress = (attempt: number, workerId: string, fraction: number, message: string) =>
+      publishOne(h.js, {
+        kind: 'runUpdate',
+        subject: SUBJECTS.run(s.id),
+        message: {
+          ...envelope(),
+          workloadId: s.id,
+          attempt,
+          workerId,
+          kind: 'progress',
+          progress: { fraction, message },
+        },
+      });
+    await progress(a.attempt, worker.id, 0.5, 'half');
     const row = await waitForWorkload(h, s.id, (r) => r.progress !== null, 'progress stored');
     expect(row).toMatchObject({ status: 'RUNNING', progress: { fraction: 0.5, message: 'half' } });
 
@@ -530,18 +532,7 @@ describe('placement and runs', () => {
       [a.attempt - 1, worker.id],
       [a.attempt, 'fw-other'],
     ] as const) {
-      await publishOne(h.js, {
-        kind: 'runUpdate',
-        subject: SUBJECTS.run(s.id),
-        message: {
-          ...envelope(),
-          workloadId: s.id,
-          attempt,
-          workerId,
-          kind: 'progress',
-          progress: { fraction: 0.9, message: 'stale' },
-        },
-      });
+      await progress(attempt, workerId, 0.9, 'stale');
     }
     await waitFor(
       async () => (await h.jsm.streams.info(STREAMS.run.name)).state.messages === 0 || undefined,

@@ -4,35 +4,29 @@ import type { CompletionV1 } from '@niyanta/messages';
 import { createTestDatabase, waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { applySucceeded } from '../src/succeeded-runs.js';
+import { insertFenceRows } from './fence-rows.js';
+import type { FenceRow } from './fence-rows.js';
 import { indexScans } from './index-scans.js';
-
-type Row = { status: string; attempt: number; worker: string | null; progress?: unknown };
 
 describe('applySucceeded', () => {
   it('records the successes its fence lets through, with their events, and leaves out the rest', async () => {
     await using database = await createTestDatabase();
     const db = createDb(database.url, { max: 2 });
     try {
-      const rows: Record<string, Row> = {
+      const rows: Record<string, FenceRow> = {
         running: {
           status: 'RUNNING',
           attempt: 2,
           worker: 'w1',
           progress: { fraction: 0.5, message: 'half' },
+          startedAnHourAgo: true,
         },
         scheduled: { status: 'SCHEDULED', attempt: 1, worker: 'w1' },
         otherAttempt: { status: 'RUNNING', attempt: 3, worker: 'w1' },
         otherWorker: { status: 'RUNNING', attempt: 1, worker: 'w2' },
         ended: { status: 'CANCELLED', attempt: 1, worker: null },
       };
-      const ids = Object.fromEntries(Object.keys(rows).map((k) => [k, uuidv7()]));
-      for (const [name, r] of Object.entries(rows)) {
-        await sql`insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-            max_attempts, input, progress, started_at)
-          values (${ids[name]}, ${DEFAULT_TENANT}, 'noop', ${r.status}, ${r.attempt}, ${r.worker},
-            0, 3, '{}', ${r.progress === undefined ? null : JSON.stringify(r.progress)}::jsonb,
-            ${name === 'running' ? sql`now() - interval '1 hour'` : null})`.execute(db);
-      }
+      const ids = await insertFenceRows(db, rows);
       const completion = (name: string, attempt: number): CompletionV1 => ({
         schemaVersion: 1,
         id: uuidv7(),
