@@ -1,5 +1,5 @@
 import { createDb } from '@niyanta/db';
-import { uuidv7 } from '@niyanta/messages';
+import { envelope, uuidv7 } from '@niyanta/messages';
 import { createTestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { applyProgress } from '../src/progress-updates.js';
@@ -21,9 +21,7 @@ describe('applyProgress', () => {
       };
       const ids = await insertFenceRows(db, rows);
       const update = (name: string, attempt: number): ProgressUpdate => ({
-        schemaVersion: 1,
-        id: uuidv7(),
-        time: new Date().toISOString(),
+        ...envelope(),
         workloadId: ids[name] ?? uuidv7(),
         attempt,
         workerId: 'w1',

@@ -1,5 +1,5 @@
 import { createDb } from '@niyanta/db';
-import { DEFAULT_TENANT, uuidv7 } from '@niyanta/messages';
+import { DEFAULT_TENANT, envelope, uuidv7 } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
 import { createTestDatabase, waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
@@ -28,9 +28,7 @@ describe('applySucceeded', () => {
       };
       const ids = await insertFenceRows(db, rows);
       const completion = (name: string, attempt: number): CompletionV1 => ({
-        schemaVersion: 1,
-        id: uuidv7(),
-        time: new Date().toISOString(),
+        ...envelope(),
         workloadId: ids[name] ?? uuidv7(),
         attempt,
         workerId: 'w1',
@@ -117,9 +115,7 @@ describe('applySucceeded', () => {
         await sql`update workloads set status = 'RUNNING' where id = ${id}`.execute(other);
         const applying = applySucceeded(db, [
           {
-            schemaVersion: 1,
-            id: uuidv7(),
-            time: new Date().toISOString(),
+            ...envelope(),
             workloadId: id,
             attempt: 1,
             workerId: 'w1',
