@@ -45,7 +45,11 @@ export async function runBench(
   const stamp = fileStamp(startedAt);
   const ctx: ScenarioContext = { args, progress: opts.progress, signal: opts.signal, stamp };
   const profiled = args.profile !== undefined;
-  const profilable: readonly string[] = [SCENARIOS.throughput, SCENARIOS.latency, SCENARIOS.running];
+  const profilable: readonly string[] = [
+    SCENARIOS.throughput,
+    SCENARIOS.latency,
+    SCENARIOS.running,
+  ];
   if (profiled && !profilable.includes(args.scenario)) {
     throw new UsageError(
       `--profile applies to throughput, latency and running (service processes under load), not ${args.scenario}.`,
