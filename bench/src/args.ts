@@ -55,7 +55,7 @@ Options:
   --n <N>                  workloads (throughput 20000, recovery 40, running 9900) or pending
                            workloads (placement 10000)
   --workers <N>            worker processes (default 4; recovery always uses 2, running 1)
-  --slots <N>              slots (concurrency) per worker (default 50)
+  --slots <N>              slots (concurrency) per worker (default 50; running: --n + 100)
   --rate <N>               latency: submissions per second (default 500)
   --duration <s>           latency: seconds of steady load; running: seconds of watching (default 20)
   --warmup-seconds <s>     latency: seconds at the same rate before the measured ones, so V8 has
