@@ -2,6 +2,7 @@ import { PREPARED } from '@niyanta/db';
 import type { WorkloadRow } from '@niyanta/db';
 import type { WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
+import { inIdOrder } from './lock-order.js';
 import type { Executor, Transition } from './transitions.js';
 
 /** One placement decided by the placer: a PENDING workload at `attempt`, for `workerId`. */
@@ -30,8 +31,9 @@ export async function applyPlacements(
   placements: readonly Placement[],
 ): Promise<Transition[]> {
   if (placements.length === 0) return [];
+  const ordered = inIdOrder(placements, (p) => p.id);
   const records = JSON.stringify(
-    placements.map((p) => ({ id: p.id, attempt: p.attempt, worker_id: p.workerId })),
+    ordered.map((p) => ({ id: p.id, attempt: p.attempt, worker_id: p.workerId })),
   );
   const ids = placements.map((p) => p.id);
   const { rows } = await sql<WorkloadRow & { event_from: WorkloadStatus; event_reason: string }>`

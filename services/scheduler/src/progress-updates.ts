@@ -2,6 +2,7 @@ import { PREPARED } from '@niyanta/db';
 import { ACTIVE_STATUSES } from '@niyanta/messages';
 import type { RunUpdateV1 } from '@niyanta/messages';
 import { sql } from 'kysely';
+import { inIdOrder } from './lock-order.js';
 import type { Executor } from './transitions.js';
 
 /** A progress update with its progress (the kind the statement below stores). */
@@ -21,8 +22,9 @@ export async function applyProgress(
   updates: readonly ProgressUpdate[],
 ): Promise<Set<string>> {
   if (updates.length === 0) return new Set();
+  const ordered = inIdOrder(updates, (u) => u.workloadId);
   const records = JSON.stringify(
-    updates.map((u) => ({
+    ordered.map((u) => ({
       id: u.workloadId,
       attempt: u.attempt,
       worker_id: u.workerId,

@@ -3,6 +3,7 @@ import type { WorkloadRow } from '@niyanta/db';
 import { ACTIVE_STATUSES } from '@niyanta/messages';
 import type { CompletionV1, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
+import { inIdOrder } from './lock-order.js';
 import type { Executor, Transition } from './transitions.js';
 
 /** The reason a succeeded run's workload_events row and status event give. */
@@ -32,8 +33,9 @@ export async function applySucceeded(
   completions: readonly CompletionV1[],
 ): Promise<Transition[]> {
   if (completions.length === 0) return [];
+  const ordered = inIdOrder(completions, (c) => c.workloadId);
   const records = JSON.stringify(
-    completions.map((c) => ({
+    ordered.map((c) => ({
       id: c.workloadId,
       attempt: c.attempt,
       worker_id: c.workerId,
