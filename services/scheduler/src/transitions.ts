@@ -21,6 +21,7 @@ import type {
 } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
+import { inIdOrder } from './lock-order.js';
 import type { Logger } from './logger.js';
 import type { Backlog } from './backlog.js';
 import type { UsageLedger } from './usage-ledger.js';
@@ -181,7 +182,7 @@ export async function applyChanges(
   changes: readonly Change[],
 ): Promise<Transition[]> {
   if (changes.length === 0) return [];
-  const records = JSON.stringify(changes.map(toRecord));
+  const records = JSON.stringify(inIdOrder(changes, (c) => c.id).map(toRecord));
   const ids = changes.map((c) => c.id);
   // `w.id = any(ids)` repeats the join key as an index condition: without it the planner, whose
   // statistics lag a fast-growing table, may hash-join over a scan of every workload.
