@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
+import { MAX_RUNNING_N, MAX_WORKER_SLOTS, PROBE_SLOTS } from './scenarios/running.js';
 import { HEARTBEAT_MODES, PROFILE_TARGETS, SCENARIOS, SUBMIT_PATHS } from './scenario-names.js';
 import type { HeartbeatMode, ProfileTarget, ScenarioName, SubmitPath } from './scenario-names.js';
 
@@ -174,6 +175,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
   if (scenario === SCENARIOS.latency && values.n !== undefined) {
     throw new UsageError(
       `latency runs --rate per second for --duration seconds; --n does not apply (got --n ${values.n}).`,
+    );
+  }
+
+  if (scenario === SCENARIOS.running && n > MAX_RUNNING_N) {
+    throw new UsageError(
+      `--n ${n} is more than one worker can hold beside ${PROBE_SLOTS} slots for the probes (WORKER_SLOTS is at most ${MAX_WORKER_SLOTS}): use --n ${MAX_RUNNING_N} or less.`,
     );
   }
 

@@ -69,3 +69,13 @@ export function cpuSeconds(pid: number, descendants = false): number | undefined
   }
   return ticks / clockTicks();
 }
+
+/** Resident memory of `pid` in MiB, from /proc (undefined where it cannot be read). */
+export function residentMiB(pid: number): number | undefined {
+  try {
+    const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Math.round(Number(kib) / 1024);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { databaseClockOffsetMs, nowMs, uuidv7Floor } from '../db-clock.js';
 import { BenchAbortedError, ScenarioError } from '../errors.js';
 import { JsonClient } from '../http-client.js';
 import { StatementStats, statementRows } from '../pg-statements.js';
+import { residentMiB } from '../process-cpu.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-context.js';
 import { roundTo, summarize } from '../stats.js';
 import { serverVersions } from '../server-versions.js';
@@ -16,30 +16,21 @@ import { BENCH_LABEL } from '../workload-rows.js';
 
 const SCENARIO = 'running';
 
-/** The most slots one worker may have (WORKER_SLOTS). */
+/** The most slots one worker may have (the worker's WORKER_SLOTS maximum). */
 export const MAX_WORKER_SLOTS = 10_000;
 /** Slots left free beside the long runs, for the probes. */
 export const PROBE_SLOTS = 100;
+/** The most runs `running` can put on its one worker. */
+export const MAX_RUNNING_N = MAX_WORKER_SLOTS - PROBE_SLOTS;
 /** One noop probe every this many ms while the runs go on. */
 const PROBE_EVERY_MS = 200;
 /** Each long run reports progress and checkpoints this many times over the measured window. */
 const STEPS_IN_WINDOW = 2;
 
-/** Resident memory of a process in MiB, from /proc (undefined where there is none). */
-function rssMiB(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kib === undefined ? undefined : Math.round(Number(kib) / 1024);
-  } catch {
-    return undefined;
-  }
-}
-
 function memory(sys: BenchSystem): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, p] of sys.processes) {
-    const mib = rssMiB(p.pid);
+    const mib = p.pid === undefined ? undefined : residentMiB(p.pid);
     if (mib !== undefined) out[name] = mib;
   }
   return out;
@@ -63,12 +54,6 @@ export async function runRunning(
 ): Promise<ScenarioReport> {
   const { args, progress, signal } = ctx;
   const n = args.n;
-  if (n + PROBE_SLOTS > MAX_WORKER_SLOTS) {
-    throw new ScenarioError(
-      SCENARIO,
-      `--n ${n} is more than one worker can hold beside ${PROBE_SLOTS} slots for the probes (WORKER_SLOTS is at most ${MAX_WORKER_SLOTS}): use --n ${MAX_WORKER_SLOTS - PROBE_SLOTS} or less.`,
-    );
-  }
   const windowMs = args.durationSeconds * 1000;
   const stepMs = windowMs / STEPS_IN_WINDOW;
   // Long enough to outlast the window and the submissions before it.

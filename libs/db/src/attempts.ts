@@ -24,13 +24,9 @@ export async function readWorkloadAttempts(
 ): Promise<WorkloadAttemptRow[]> {
   if (ids.length === 0) return [];
   const unique = [...new Set(ids)];
-  const { rows } =
-    opts.forShare === true
-      ? await sql<WorkloadAttemptRow>`${PREPARED}
-          select id, attempt, status, worker_id from workloads
-          where id = any(${unique}::uuid[]) order by id for share`.execute(db)
-      : await sql<WorkloadAttemptRow>`${PREPARED}
-          select id, attempt, status, worker_id from workloads
-          where id = any(${unique}::uuid[])`.execute(db);
+  const lock = opts.forShare === true ? sql`order by id for share` : sql``;
+  const { rows } = await sql<WorkloadAttemptRow>`${PREPARED}
+    select id, attempt, status, worker_id from workloads
+    where id = any(${unique}::uuid[]) ${lock}`.execute(db);
   return rows;
 }

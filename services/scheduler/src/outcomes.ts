@@ -12,7 +12,7 @@ import type {
   WorkloadStatus,
 } from '@niyanta/messages';
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
@@ -195,12 +195,8 @@ export function createRunUpdateHandler(
       else updates.push(d);
     }
     for (const id of stored) progressEvents.push(progressEvent(latest.get(id)!));
-    if (updates.length === 0) {
-      await publishAfterCommit(deps, [], log, { live: progressEvents });
-      for (const m of acks) m.ack();
-      return;
-    }
-    const transitions = await db.transaction().execute(async (trx) => {
+    // What is left is fenced on locked rows; with nothing left, no transaction.
+    const fenceTheRest = async (trx: Transaction<Database>): Promise<Transition[]> => {
       const rows = await lockWorkloads(
         trx,
         updates.map((u) => u.value.workloadId),
@@ -255,7 +251,8 @@ export function createRunUpdateHandler(
         for (const u of progress.values()) progressEvents.push(progressEvent(u as ProgressUpdate));
       }
       return applied;
-    });
+    };
+    const transitions = updates.length === 0 ? [] : await db.transaction().execute(fenceTheRest);
     await publishAfterCommit(deps, transitions, log, { live: progressEvents });
     for (const m of acks) m.ack();
     for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
