@@ -22,6 +22,7 @@ import {
   publishAssignments,
 } from './assignments.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
+import { blockedReason, typeAvailability } from './blocked-types.js';
 import { ingestNotices, noticeRequests } from './ingest-notices.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
 import type { Bus, Executor, Transition } from './transitions.js';
@@ -155,18 +156,19 @@ export function createIngestHandler(
     const persist = async (
       accepted: Accepted[],
       rejected: Rejection[],
-      placements: ReadonlyMap<string, string> = new Map(),
+      atIngest: AtIngest = NOT_PLACED,
     ): Promise<Ingested> => {
+      const { placements } = atIngest;
       const early = earlyAssignments(accepted, placements);
       const earlyAcks = publishAssignmentMessages(js, early.messages);
       void earlyAcks.catch(() => undefined); // awaited before the insert commits; never unhandled
       if (rejected.length === 0 && early.ids.size === placements.size) {
         // One statement, committed on its own: the assignments it needs are acked first.
         await earlyAcks;
-        return insertAccepted(db, accepted, placements);
+        return insertAccepted(db, accepted, atIngest);
       }
       return db.transaction().execute(async (trx) => {
-        const out = await insertAccepted(trx, accepted, placements);
+        const out = await insertAccepted(trx, accepted, atIngest);
         const late = out.placed.filter((t) => !early.ids.has(t.row.id));
         await Promise.all([publishAssignments(trx, js, late, new Map(), log), earlyAcks]);
         if (rejected.length > 0) {
@@ -190,10 +192,11 @@ export function createIngestHandler(
       });
     };
 
-    const placements = placeAtIngest(accepted, deps);
+    const atIngest = placeAtIngest(accepted, deps);
+    const { placements } = atIngest;
     let ingested: Ingested;
     try {
-      const persisting = persist(accepted, rejected, placements);
+      const persisting = persist(accepted, rejected, atIngest);
       deps.inserts.track([...placements.keys()], persisting);
       ingested = await persisting;
     } catch (err) {
@@ -282,7 +285,7 @@ export function createIngestHandler(
 async function insertAccepted(
   db: Executor,
   accepted: readonly Accepted[],
-  placements: ReadonlyMap<string, string>,
+  { placements, pendingReason }: AtIngest,
 ): Promise<Ingested> {
   const out: Ingested = { pending: [], submitted: [], placed: [] };
   if (accepted.length === 0) return out;
@@ -303,8 +306,8 @@ async function insertAccepted(
         labels: s.labels ?? {},
         requirements: s.requirements ?? {},
         run_at: s.runAt ?? null,
-        // Until runAt comes, GET shows why it is not placed (placement replaces it).
-        pending_reason: workerId ? null : waitingReason(s.runAt),
+        // GET shows why it is not placed (placement replaces it).
+        pending_reason: workerId ? null : pendingReason(s),
         timeout_seconds: s.timeoutSeconds ?? null,
         idempotency_key: s.idempotencyKey ?? null,
         trace_parent: traceparentOf(msg.headers) ?? null,
@@ -394,35 +397,66 @@ function earlyAssignments(
   };
 }
 
+/** What ingest decided for a batch before inserting it. */
+interface AtIngest {
+  /** Workload id → worker, for those placed at once. */
+  placements: ReadonlyMap<string, string>;
+  /**
+   * Why one left PENDING waits, as the sweep and the placer would say it (null: it only waits its
+   * turn), so that neither has to rewrite a row just inserted.
+   */
+  pendingReason: (submission: SubmissionV1) => string | null;
+}
+
+/** Nothing placed at ingest: only a runAt still to come is a reason to give. */
+const NOT_PLACED: AtIngest = {
+  placements: new Map(),
+  pendingReason: (s) => waitingReason(s.runAt),
+};
+
 /**
  * Places new submissions at once, before their rows are written, when no older workload waits
  * for a slot (it would be overtaken) and a live worker has room: they are inserted SCHEDULED at
  * attempt 1, saving a placement transaction, a row version and a hop. Reserves in the ledger;
- * the caller releases what does not commit. Workloads with a runAt still to come wait.
+ * the caller releases what does not commit. Workloads with a runAt still to come wait. Also
+ * gives the pending reason of each one left PENDING.
  */
 function placeAtIngest(
   accepted: readonly Accepted[],
   deps: { ledger: UsageLedger; backlog: Backlog; liveWorkers: () => readonly PlacementWorker[] },
-): Map<string, string> {
-  if (accepted.length === 0 || deps.backlog.any) return new Map();
+): AtIngest {
   const workers = deps.liveWorkers();
-  if (workers.length === 0) return new Map();
-  const now = Date.now();
-  const due: (PendingWorkload & { attempt: number })[] = [];
-  for (const { submission: s } of accepted) {
-    if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
-    // A redelivered submission of a workload already running: its insert will be skipped.
-    if (deps.ledger.has(s.id)) continue;
-    due.push({
-      id: s.id,
-      type: s.type,
-      priority: s.priority ?? DEFAULT_PRIORITY,
-      requirements: s.requirements ?? {},
-      attempt: 0,
-    });
+  const placements = new Map<string, string>();
+  const unplaced = new Map<string, string>();
+  if (accepted.length > 0 && !deps.backlog.any && workers.length > 0) {
+    const now = Date.now();
+    const due: (PendingWorkload & { attempt: number })[] = [];
+    for (const { submission: s } of accepted) {
+      if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
+      // A redelivered submission of a workload already running: its insert will be skipped.
+      if (deps.ledger.has(s.id)) continue;
+      due.push({
+        id: s.id,
+        type: s.type,
+        priority: s.priority ?? DEFAULT_PRIORITY,
+        requirements: s.requirements ?? {},
+        attempt: 0,
+      });
+    }
+    const decision = deps.ledger.placeAndReserve(due, workers);
+    for (const p of decision.placements) placements.set(p.workloadId, p.workerId);
+    for (const u of decision.unplaced) unplaced.set(u.workloadId, u.reason);
   }
-  const decision = deps.ledger.placeAndReserve(due, workers);
-  return new Map(decision.placements.map((p) => [p.workloadId, p.workerId]));
+  // After this batch's own reservations: the types it filled are full for the rest of it. Behind
+  // a backlog, free slots go to older work first, so a new workload waits for a slot of its type
+  // (what the sweep says whenever it finds them all taken; in a burst, most of the time).
+  const available = typeAvailability(workers, deps.ledger);
+  const availability = deps.backlog.any ? { ...available, open: new Set<string>() } : available;
+  return {
+    placements,
+    pendingReason: (s) =>
+      waitingReason(s.runAt) ?? blockedReason(s.type, availability) ?? unplaced.get(s.id) ?? null,
+  };
 }
 
 /** The pending reason of a workload submitted with a runAt still to come, else null. */

@@ -6,6 +6,8 @@ import { publishAssignments } from './assignments.js';
 import type { Logger } from './logger.js';
 import type { PlacementWorker, Resources } from './placement.js';
 import { applyPlacements } from './placed-runs.js';
+import { BLOCKED_REASON_TEMPLATES, typeAvailability } from './blocked-types.js';
+import type { TypeAvailability } from './blocked-types.js';
 import type { Placement } from './placed-runs.js';
 import { publishAfterCommit } from './transitions.js';
 import type { Bus, Transition } from './transitions.js';
@@ -139,21 +141,14 @@ export class Placer {
   async cycle(): Promise<CycleResult> {
     const { db, js, ledger, backlog, log } = this.opts;
     const workers = this.opts.liveWorkers();
-    const liveTypes = new Set<string>();
-    const openTypes = new Set<string>();
-    let free = 0;
-    for (const w of workers) {
-      for (const t of w.types) liveTypes.add(t);
-      const slots = w.capacity.slots - (ledger.usage().get(w.id)?.slots ?? 0);
-      if (slots <= 0) continue;
-      free += slots;
-      for (const t of w.types) openTypes.add(t);
-    }
+    const availability = typeAvailability(workers, ledger);
     if (this.explainDue) {
       this.explainDue = false;
-      await explainBlockedTypes(db, [...liveTypes], [...openTypes]);
+      await explainBlockedTypes(db, availability);
     }
-    this.typesFull = openTypes.size < liveTypes.size;
+    this.typesFull = availability.open.size < availability.live.size;
+    const openTypes = availability.open;
+    const free = availability.freeSlots;
     const limit = Math.min(PLACEMENT_BATCH, free - this.claimed);
     if (limit <= 0) return { considered: 0, placed: 0, more: false };
 
@@ -227,26 +222,27 @@ export class Placer {
 
 /**
  * Sets the pending reason of workloads whose type no live worker handles, or whose workers are
- * all full: the placement query skips them. Bounded per cycle, and only rows whose reason changes.
+ * all full: the placement query skips them. Bounded per cycle, and only rows whose reason changes:
+ * ingest inserts such rows with the same reason already, so in a burst that fills every slot this
+ * finds nothing to rewrite (it rewrote up to a quarter of them, one more row version each).
  */
 async function explainBlockedTypes(
   db: Kysely<Database>,
-  liveTypes: string[],
-  openTypes: string[],
+  availability: TypeAvailability,
 ): Promise<void> {
   await sql`
-    with blocked as (
-      select id, case when type = any(${liveTypes}::text[])
-        then format('no free slot on the live worker(s) that handle type "%s"', type)
-        else format('no live worker handles type "%s"', type) end as reason
-      from workloads
-      where status = 'PENDING' and not (type = any(${openTypes}::text[]))
-    ), changed as (
-      select w.id, b.reason from workloads w join blocked b on b.id = w.id
-      where w.pending_reason is distinct from b.reason
+    with stale as (
+      select w.id, r.reason
+      from workloads w cross join lateral (
+        select case when w.type = any(${[...availability.live]}::text[])
+          then format(${BLOCKED_REASON_TEMPLATES.full}::text, w.type)
+          else format(${BLOCKED_REASON_TEMPLATES.unhandled}::text, w.type) end as reason
+      ) r
+      where w.status = 'PENDING' and not (w.type = any(${[...availability.open]}::text[]))
+        and w.pending_reason is distinct from r.reason
       limit ${PLACEMENT_BATCH}
       for update of w skip locked
     )
-    update workloads w set pending_reason = c.reason, updated_at = now()
-    from changed c where w.id = c.id`.execute(db);
+    update workloads w set pending_reason = s.reason, updated_at = now()
+    from stale s where w.id = s.id`.execute(db);
 }

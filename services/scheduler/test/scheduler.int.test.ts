@@ -566,6 +566,42 @@ describe('placement and runs', () => {
     });
   });
 
+  it('inserts a workload no live worker can take now with its pending reason, so the sweep rewrites nothing', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'fw-crowded',
+      types: ['crowded'],
+      capacity: { slots: 1 },
+    });
+    const first = submission('crowded');
+    await submit(h, first);
+    await worker.waitForAssignment(first.id, 1);
+    const full = submission('crowded');
+    const unhandled = submission('nobody-handles');
+    await submit(h, full);
+    await submit(h, unhandled);
+    for (const [s, reason] of [
+      [full, 'no free slot on the live worker(s) that handle type "crowded"'],
+      [unhandled, 'no live worker handles type "nobody-handles"'],
+    ] as const) {
+      const row = await waitForWorkload(h, s.id, (r) => r.status !== undefined, 'its row');
+      expect(row).toMatchObject({ status: 'PENDING', pending_reason: reason });
+      // The row as inserted: the sweep sets updated_at when it writes a reason.
+      expect(row.updated_at).toEqual(row.created_at);
+    }
+    // A reason gone stale is put right by the sweep.
+    await h.db
+      .updateTable('workloads')
+      .set({ pending_reason: 'stale' })
+      .where('id', '=', full.id)
+      .execute();
+    await waitForWorkload(
+      h,
+      full.id,
+      (r) => r.pending_reason === 'no free slot on the live worker(s) that handle type "crowded"',
+      'the sweep to rewrite the stale reason',
+    );
+  });
+
   it("sends a dead worker's runs back to PENDING and places them again with a new attempt", async () => {
     await using doomed = await startFakeWorker(h, { id: 'fw-doomed', types: ['orphan'] });
     const s = submission('orphan');

@@ -1,0 +1,46 @@
+import type { PlacementWorker } from './placement.js';
+import type { UsageLedger } from './usage-ledger.js';
+
+/** The types live workers handle, those of them with a free slot by the ledger, and the free slots. */
+export interface TypeAvailability {
+  live: ReadonlySet<string>;
+  open: ReadonlySet<string>;
+  freeSlots: number;
+}
+
+/**
+ * The pending reasons of a type no live worker can take now, as `format` templates: the sweep
+ * writes them in SQL, ingest as rows are inserted, and both must give the same text, or each
+ * would rewrite what the other wrote.
+ */
+export const BLOCKED_REASON_TEMPLATES = {
+  full: 'no free slot on the live worker(s) that handle type "%s"',
+  unhandled: 'no live worker handles type "%s"',
+} as const;
+
+export function typeAvailability(
+  workers: readonly PlacementWorker[],
+  ledger: Pick<UsageLedger, 'usage'>,
+): TypeAvailability {
+  const usage = ledger.usage();
+  const live = new Set<string>();
+  const open = new Set<string>();
+  let freeSlots = 0;
+  for (const w of workers) {
+    for (const t of w.types) live.add(t);
+    const slots = w.capacity.slots - (usage.get(w.id)?.slots ?? 0);
+    if (slots <= 0) continue;
+    freeSlots += slots;
+    for (const t of w.types) open.add(t);
+  }
+  return { live, open, freeSlots };
+}
+
+/** Why a workload of `type` waits, when no live worker with a free slot handles it; else null. */
+export function blockedReason(type: string, availability: TypeAvailability): string | null {
+  if (availability.open.has(type)) return null;
+  const template = availability.live.has(type)
+    ? BLOCKED_REASON_TEMPLATES.full
+    : BLOCKED_REASON_TEMPLATES.unhandled;
+  return template.replace('%s', () => type); // a function: `$&` in a type stays as it is
+}
