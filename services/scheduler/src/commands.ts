@@ -223,8 +223,11 @@ export function createCommandHandler(
       }
       return applied;
     });
-    await publishAfterCommit(deps, transitions, log);
-    for (const v of valid) v.msg.ack();
+    await publishAfterCommit(deps, transitions, log, {
+      settle: () => {
+        for (const v of valid) v.msg.ack();
+      },
+    });
     if (transitions.some((t) => t.row.status === S.PENDING)) deps.onRequeued();
   };
 }

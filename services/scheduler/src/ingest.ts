@@ -254,8 +254,11 @@ export function createIngestHandler(
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
       first: [...notices, ...statusEvents(ingested.submitted)],
       durable: rejectedMessages,
+      settle: () => {
+        for (const a of accepted) a.msg.ack();
+      },
     });
-    for (const a of accepted) a.msg.ack();
+    // After their records are on niyanta.rejected (or that failed and was logged).
     for (const r of rejected) r.msg.term();
     if (rejected.length > 0) {
       log.warn(

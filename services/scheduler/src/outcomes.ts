@@ -253,9 +253,13 @@ export function createRunUpdateHandler(
       return applied;
     };
     const transitions = updates.length === 0 ? [] : await db.transaction().execute(fenceTheRest);
-    await publishAfterCommit(deps, transitions, log, { live: progressEvents });
-    for (const m of acks) m.ack();
-    for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+    await publishAfterCommit(deps, transitions, log, {
+      live: progressEvents,
+      settle: () => {
+        for (const m of acks) m.ack();
+        for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+      },
+    });
   };
 }
 
@@ -514,9 +518,12 @@ export function createCompletionHandler(
       const done = new Set(applied.map((t) => t.row.id));
       todo = [...decided.values()].filter((d) => !done.has(d.change.id)).map((d) => d.item);
     }
-    await publishAfterCommit(deps, transitions, log);
-    for (const m of acks) if (!later.has(m)) m.ack();
-    for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+    await publishAfterCommit(deps, transitions, log, {
+      settle: () => {
+        for (const m of acks) if (!later.has(m)) m.ack();
+        for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);
+      },
+    });
     if (transitions.length > 0) deps.onApplied(retryDelays);
   };
 }
@@ -626,8 +633,11 @@ export function createWorkerDeadHandler(
       }
       return applyChanges(trx, changes);
     });
-    await publishAfterCommit(deps, transitions, log);
-    for (const d of decoded) d.msg.ack();
+    await publishAfterCommit(deps, transitions, log, {
+      settle: () => {
+        for (const d of decoded) d.msg.ack();
+      },
+    });
     if (deadIds.length > 0 || lost.size > 0) {
       log.info(
         { deadWorkers: deadIds, lostAttempts: lost.size, requeued: transitions.length },
