@@ -1,4 +1,3 @@
-import type { WorkloadRow } from '@niyanta/db';
 import { envelope } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
 import { decideCommand } from '../src/commands.js';
@@ -9,34 +8,9 @@ import {
   fence,
   unfinishedRunChange,
 } from '../src/outcomes.js';
+import { workloadRow } from './workload-row.js';
 
-const row = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
-  id: '01900000-0000-7000-8000-000000000001',
-  tenant: 'default',
-  type: 'sleep',
-  status: 'RUNNING',
-  priority: 500,
-  attempt: 2,
-  max_attempts: 3,
-  input: {},
-  result: null,
-  error: null,
-  progress: null,
-  worker_id: 'w1',
-  pending_reason: null,
-  labels: {},
-  requirements: {},
-  run_at: null,
-  timeout_seconds: null,
-  idempotency_key: null,
-  trace_parent: null,
-  created_at: new Date(),
-  updated_at: new Date(),
-  started_at: null,
-  finished_at: null,
-  requested_action: null,
-  ...over,
-});
+const row = workloadRow;
 const completion = (over: Partial<CompletionV1>): CompletionV1 => ({
   ...envelope(),
   workloadId: row().id,

@@ -1,38 +1,15 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS, envelope } from '@niyanta/messages';
-import type { WorkloadRow } from '@niyanta/db';
 import { Backlog } from '../src/backlog.js';
 import { createSchedulerLogger } from '../src/logger.js';
 import { publishAfterCommit } from '../src/transitions.js';
 import { UsageLedger } from '../src/usage-ledger.js';
+import { workloadRow } from './workload-row.js';
 
-const ID = '01900000-0000-7000-8000-000000000001';
-const row = {
-  id: ID,
-  tenant: 'default',
-  type: 'noop',
-  status: 'COMPLETED',
-  attempt: 1,
-  max_attempts: 3,
-  priority: 500,
-  input: null,
-  result: null,
-  error: null,
-  progress: null,
-  worker_id: 'w1',
-  pending_reason: null,
-  labels: {},
-  requirements: {},
-  run_at: null,
-  timeout_seconds: null,
-  idempotency_key: null,
-  trace_parent: null,
-  created_at: new Date(0),
-  updated_at: new Date(0),
-  started_at: new Date(0),
-  finished_at: new Date(0),
-} as unknown as WorkloadRow;
+const row = workloadRow({ type: 'noop', status: 'COMPLETED', attempt: 1 });
+const ID = row.id;
+const succeeded = { row, from: 'RUNNING' as const, reason: 'succeeded', eventWorkerId: 'w1' };
 
 /** A connection that records what is published, and a JetStream client whose acks we release. */
 function recordingBus(failCore = false) {
@@ -79,7 +56,7 @@ describe('publishAfterCommit', () => {
   it('settles the handled messages after the events are queued and before awaiting durable publishes', async () => {
     const { bus, order, releaseDurable } = recordingBus();
     let settled = false;
-    const done = publishAfterCommit(bus, [{ row, from: 'RUNNING', reason: 'succeeded' }], log, {
+    const done = publishAfterCommit(bus, [succeeded], log, {
       durable,
       settle: () => {
         settled = true;
@@ -96,7 +73,7 @@ describe('publishAfterCommit', () => {
   it('settles even when the core publishes fail (the change is committed)', async () => {
     const { bus } = recordingBus(true);
     const settle = jest.fn();
-    await publishAfterCommit(bus, [{ row, from: 'RUNNING', reason: 'succeeded' }], log, { settle });
+    await publishAfterCommit(bus, [succeeded], log, { settle });
     expect(settle).toHaveBeenCalledTimes(1);
   });
 });

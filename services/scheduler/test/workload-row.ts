@@ -1,0 +1,30 @@
+import type { WorkloadRow } from '@niyanta/db';
+
+/** A workloads row as PostgreSQL returns it: a RUNNING `sleep` at attempt 2 on w1, unless `over` says otherwise. */
+export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
+  id: '01900000-0000-7000-8000-000000000001',
+  tenant: 'default',
+  type: 'sleep',
+  status: 'RUNNING',
+  priority: 500,
+  attempt: 2,
+  max_attempts: 3,
+  input: {},
+  result: null,
+  error: null,
+  progress: null,
+  worker_id: 'w1',
+  pending_reason: null,
+  labels: {},
+  requirements: {},
+  run_at: null,
+  timeout_seconds: null,
+  idempotency_key: null,
+  trace_parent: null,
+  created_at: new Date(),
+  updated_at: new Date(),
+  started_at: null,
+  finished_at: null,
+  requested_action: null,
+  ...over,
+});
