@@ -452,7 +452,10 @@ function placeAtIngest(
   }
   // After this batch's own reservations: the types it filled are full for the rest of it. Behind
   // a backlog, free slots go to older work first, so a new workload waits for a slot of its type
-  // (what the sweep says whenever it finds them all taken; in a burst, most of the time).
+  // (what the sweep says whenever it finds them all taken; in a burst, most of the time). Read
+  // only when some are left PENDING: at low load every submission is placed.
+  if (placements.size === accepted.length)
+    return { placements, pendingReason: NOT_PLACED.pendingReason };
   const available = typeAvailability(workers, deps.ledger);
   const availability = deps.backlog.any ? { ...available, open: new Set<string>() } : available;
   return {

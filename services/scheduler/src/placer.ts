@@ -147,9 +147,7 @@ export class Placer {
       await explainBlockedTypes(db, availability);
     }
     this.typesFull = availability.open.size < availability.live.size;
-    const openTypes = availability.open;
-    const free = availability.freeSlots;
-    const limit = Math.min(PLACEMENT_BATCH, free - this.claimed);
+    const limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
     if (limit <= 0) return { considered: 0, placed: 0, more: false };
 
     const token = backlog.begin();
@@ -169,7 +167,7 @@ export class Placer {
         const { rows: pending } = await sql<PendingRow>`${PREPARED}
           select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
           from workloads
-          where status = 'PENDING' and (run_at is null or run_at <= now()) and type = any(${[...openTypes]}::text[])
+          where status = 'PENDING' and (run_at is null or run_at <= now()) and type = any(${[...availability.open]}::text[])
           order by priority desc, id
           limit ${limit}
           for update skip locked`.execute(trx);
