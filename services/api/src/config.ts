@@ -9,6 +9,13 @@ export const API_SETTINGS = {
   HOST: { kind: 'string', default: '0.0.0.0' },
   /** How long POST waits for PostgreSQL to have the workload before answering 202. */
   SUBMIT_WAIT_MS: { kind: 'int', default: 2000, min: 0, max: 60_000 },
+  /**
+   * How long an idle keep-alive connection stays open. Behind a load balancer it must outlast the
+   * balancer's own idle timeout (60 s on the common ones), or the balancer sends a request down a
+   * connection the API is closing and answers 502; Node's own 5 s is too short for that. At most
+   * 290 s: the headers timeout, kept above it, may not pass Node's 300 s request timeout.
+   */
+  HTTP_KEEP_ALIVE_MS: { kind: 'int', default: 65_000, min: 1000, max: 290_000 },
 } as const satisfies Record<string, Setting>;
 
 export type ApiConfig = ConfigOf<typeof API_SETTINGS>;

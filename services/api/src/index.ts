@@ -53,6 +53,8 @@ export interface StartOptions {
 
 const CLIENT_NAME = 'niyanta-api';
 const IDLE_SWEEP_MS = 50;
+/** Node's default time for a request's headers to arrive. */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,6 +87,10 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   };
   const app = createApp(ctx);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_MS;
+  // The headers timeout must outlast the keep-alive one, or a request arriving on a connection
+  // held open for reuse can be judged late (nodejs/node#27363).
+  server.headersTimeout = Math.max(HEADERS_TIMEOUT_MS, config.HTTP_KEEP_ALIVE_MS + 1_000);
   const port = await listen(server, config.PORT, config.HOST);
   log.info({ port, host: config.HOST }, 'HTTP server listening; connecting to NATS and PostgreSQL');
 
