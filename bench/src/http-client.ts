@@ -9,11 +9,11 @@ export interface JsonResponse {
 
 /**
  * How long a keep-alive socket may sit idle before the client closes it: under the 5 s after
- * which a Node server closes one by default (the API's HTTP_KEEP_ALIVE_MS may be as low as 1 s;
- * the hint below covers that). Node's agent shortens it further to a
- * second under a server's `Keep-Alive: timeout=` hint, but only when it has a timeout of its
- * own; without one it keeps idle sockets for ever, and a request sent on one just as the server
- * closes it fails with ECONNRESET (one of 4,000 at 200/s on 3 December).
+ * which a Node server closes one by default (the API keeps them 65 s unless HTTP_KEEP_ALIVE_MS
+ * says less). Node's agent shortens it further to a second under a server's
+ * `Keep-Alive: timeout=` hint, but only when it has a timeout of its own; without one it keeps
+ * idle sockets for ever, and a request sent on one just as the server closes it fails with
+ * ECONNRESET (one of 4,000 at 200/s on 3 December).
  */
 export const FREE_SOCKET_TIMEOUT_MS = 4_000;
 
