@@ -4,6 +4,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import { TestingError } from './errors.js';
 import { freePort } from './free-port.js';
 import { natsAnswers } from './nats-probe.js';
+import { natsConfig } from './nats-server.js';
 import type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 import { postgresAnswers, postgresUrl, settingFlags } from './postgres-server.js';
 import type { PostgresHandle, PostgresServerOptions } from './postgres-server.js';
@@ -60,9 +61,14 @@ async function lifecycle(
 export async function startNatsContainer(opts: NatsServerOptions): Promise<NatsServerHandle> {
   const { GenericContainer } = await import('testcontainers');
   const port = opts.port ?? (await freePort());
+  const config = '/etc/nats/niyanta-test.conf';
   let image = new GenericContainer('nats:2.10')
-    .withCommand(['-js', '-sd', '/data'])
+    .withCommand(['-js', '-sd', '/data', ...(opts.maxPayload === undefined ? [] : ['-c', config])])
     .withExposedPorts({ container: 4222, host: port });
+  if (opts.maxPayload !== undefined)
+    image = image.withCopyContentToContainer([
+      { content: natsConfig(opts.maxPayload), target: config },
+    ]);
   if (opts.storeDir !== undefined)
     image = image.withBindMounts([{ source: opts.storeDir, target: '/data' }]);
   const started = await image.start();

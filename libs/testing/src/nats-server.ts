@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hasContainerRuntime } from './container-runtime.js';
 import { MissingBinaryError } from './errors.js';
 import { freePort } from './free-port.js';
@@ -12,6 +14,8 @@ export interface NatsServerOptions {
   port?: number;
   /** JetStream store directory; default: a new temp dir, removed on dispose. */
   storeDir?: string;
+  /** The server's max_payload in bytes (default: the server's own, 1 MiB). */
+  maxPayload?: number;
 }
 
 export interface NatsServerHandle extends AsyncDisposable {
@@ -45,6 +49,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return startLocalNats(opts);
 }
 
+/** The configuration file of the options the command line cannot set. */
+export function natsConfig(maxPayload: number): string {
+  return `max_payload: ${maxPayload}\n`;
+}
+
 async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle> {
   const binary = findOnPath('nats-server');
   if (binary === undefined) {
@@ -58,6 +67,12 @@ async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle
   const storeDir = opts.storeDir ?? (await makeTempDir('nats'));
   const output = new LineBuffer(1000);
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (opts.maxPayload !== undefined) {
+    // nats-server takes max_payload only from a configuration file; the flags still win for the rest.
+    const config = join(storeDir, 'niyanta-test.conf');
+    await writeFile(config, natsConfig(opts.maxPayload));
+    args.push('-c', config);
+  }
 
   const launch = async (): Promise<ManagedChild> => {
     // Our own "ready" line, not just an answer on the port: another server may hold the port.
