@@ -36,3 +36,26 @@ export class InvalidSubjectTokenError extends MessagesError {
     );
   }
 }
+
+/**
+ * A message larger than the connected server's max_payload (its body and headers), refused
+ * before it is sent: the server would refuse it, and a payload it cannot carry is the sender's
+ * error, not the broker's.
+ */
+export class MessageTooLargeError extends MessagesError {
+  override name = 'MessageTooLargeError';
+  constructor(
+    readonly kind: string,
+    readonly subject: string,
+    /** Body plus encoded headers, in bytes. */
+    readonly size: number,
+    /** The server's max_payload, in bytes. */
+    readonly limit: number,
+    /** Position of the message in the call that published it (0 for a single message). */
+    readonly index = 0,
+  ) {
+    super(
+      `the ${kind} message on ${subject} is ${size} bytes with its headers; the broker (max_payload) accepts at most ${limit}: make it smaller (store large data elsewhere and pass a reference)`,
+    );
+  }
+}

@@ -25,7 +25,12 @@ export { publishAll, publishCore, publishOne } from './publish.js';
 export type { Outgoing } from './publish.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
 export { uuidv7, isUuid } from './ids.js';
-export { MessagesError, InvalidMessageError, InvalidSubjectTokenError } from './errors.js';
+export {
+  MessagesError,
+  InvalidMessageError,
+  InvalidSubjectTokenError,
+  MessageTooLargeError,
+} from './errors.js';
 export type { FieldError } from './errors.js';
 export { SCHEMAS } from './generated/schemas.js';
 export type { SchemaFile } from './generated/schemas.js';

@@ -3,6 +3,7 @@ import type { ApiError, JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { ClosedConnectionError, TimeoutError, createInbox } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { encode, utf8Bytes } from './codec.js';
+import { MessageTooLargeError } from './errors.js';
 import { traceHeaders } from './trace.js';
 import type { MessageKind, MessageTypes } from './validation.js';
 
@@ -36,8 +37,8 @@ const NO_RESPONDERS = 503;
 
 /**
  * The lighter form of a message kind, sent when a message would pass the server's max_payload
- * (the fields left out are optional in the schema). Without one, such a message is refused by
- * the client.
+ * (the fields left out are optional in the schema). Without one, such a message is refused with
+ * `MessageTooLargeError`.
  * - A status event without its workload snapshot: readers look the workload up.
  * - A heartbeat whose runs carry only workload and attempt, no progress or start time: what
  *   liveness, reconciliation and free slots need. A run with both is about 110 bytes, so a
@@ -51,16 +52,29 @@ const LIGHTER: { [K in MessageKind]?: (message: MessageTypes[K]) => MessageTypes
     running: running.map(({ workloadId, attempt }) => ({ workloadId, attempt })),
   }),
 };
-/** Room left under max_payload for the headers (trace context, message id, a few more). */
+/**
+ * Room left under max_payload for the headers (trace context, message id, a few more): a body
+ * this far under the limit is sent without measuring its headers.
+ */
 const HEADERS_ROOM_BYTES = 1024;
 
 function body(item: Outgoing, message: unknown): Uint8Array {
   return item.validated ? utf8Bytes(JSON.stringify(message)) : encode(item.kind, message as never);
 }
 
+/** The headers' size on the wire (the client counts it against max_payload with the body). */
+const headersLength = (headers: MsgHdrs): number =>
+  (headers as MsgHdrs & { encode(): Uint8Array }).encode().length;
+
+/**
+ * The body and headers of a message. Throws `MessageTooLargeError` when they pass `maxPayload`
+ * (the connected server's limit, when known): the message is refused where it is made, with its
+ * size and the limit, never sent.
+ */
 function encoded(
   item: Outgoing,
   maxPayload: number | undefined,
+  index = 0,
 ): { data: Uint8Array; headers: MsgHdrs } {
   let data = body(item, item.message);
   const lighter = LIGHTER[item.kind] as ((m: unknown) => unknown) | undefined;
@@ -76,6 +90,11 @@ function encoded(
   if (msgID) headers.set(MSG_ID_HEADER, msgID);
   if (item.headers !== undefined) {
     for (const [name, value] of Object.entries(item.headers)) headers.set(name, value);
+  }
+  if (maxPayload !== undefined && data.length > maxPayload - HEADERS_ROOM_BYTES) {
+    const size = data.length + headersLength(headers);
+    if (size > maxPayload)
+      throw new MessageTooLargeError(item.kind, item.subject, size, maxPayload, index);
   }
   return { data, headers };
 }
@@ -124,6 +143,16 @@ class AckInbox {
 
   publish(items: readonly Outgoing[], timeoutMs: number): Promise<PubAck[]> {
     return new Promise<PubAck[]>((resolve, reject) => {
+      let messages: { data: Uint8Array; headers: MsgHdrs }[];
+      try {
+        // Every message is encoded and measured before the first is sent: one the server cannot
+        // carry refuses the whole call, with nothing published.
+        const maxPayload = this.nc.info?.max_payload;
+        messages = items.map((item, i) => encoded(item, maxPayload, i));
+      } catch (err) {
+        reject(err);
+        return;
+      }
       const batch: AckBatch = {
         first: this.next,
         acks: new Array<PubAck>(items.length),
@@ -134,11 +163,10 @@ class AckInbox {
       };
       this.next += items.length;
       try {
-        items.forEach((item, i) => {
-          const { data, headers } = encoded(item, this.nc.info?.max_payload);
+        messages.forEach(({ data, headers }, i) => {
           const token = batch.first + i;
           this.waiting.set(token, batch);
-          this.nc.publish(item.subject, data, { headers, reply: `${this.prefix}${token}` });
+          this.nc.publish(items[i]!.subject, data, { headers, reply: `${this.prefix}${token}` });
         });
       } catch (err) {
         this.fail(batch, err);
@@ -200,6 +228,8 @@ const inboxes = new WeakMap<NatsConnection, AckInbox>();
  * Publishes many messages asynchronously and awaits the acks together: one round trip's latency
  * for the whole batch instead of one per message. Rejects with the first failure (an error
  * PubAck, no stream, a timeout after the client's timeout): retry with the same message ids.
+ * Rejects with `MessageTooLargeError`, publishing none of them, when one would pass the server's
+ * max_payload.
  */
 export async function publishAll(
   js: JetStreamClient,
@@ -245,10 +275,10 @@ export async function publishOne<K extends MessageKind>(
 export function publishCore(nc: NatsConnection, items: readonly Outgoing[]): void {
   let failed = 0;
   let first: unknown;
-  for (const item of items) {
-    // One message the client refuses (over max_payload, say) must not hold back the others.
+  for (const [i, item] of items.entries()) {
+    // One message refused (over max_payload, say) must not hold back the others.
     try {
-      const { data, headers } = encoded(item, nc.info?.max_payload);
+      const { data, headers } = encoded(item, nc.info?.max_payload, i);
       nc.publish(item.subject, data, { headers });
     } catch (err) {
       failed += 1;
