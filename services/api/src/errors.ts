@@ -87,7 +87,10 @@ export class ConflictError extends ProblemError {
   }
 }
 
-/** 413: the body is over the limit. */
+/**
+ * 413: the body is over the limit. The connection stays open: the body was read to its end (or,
+ * past MAX_DISCARD_BYTES, is drained for a bounded time before the connection closes).
+ */
 export class PayloadTooLargeError extends ProblemError {
   override name = 'PayloadTooLargeError';
   constructor(readonly limitBytes: number) {
@@ -96,13 +99,46 @@ export class PayloadTooLargeError extends ProblemError {
       'payload-too-large',
       'Payload too large',
       `the request body is over ${limitBytes} bytes: send a smaller input (store large data elsewhere and pass a reference)`,
-      // The rest of the body is never read: the connection cannot carry another request.
-      { headers: { Connection: 'close' } },
     );
   }
 
   override fieldErrors(): RequestFieldError[] {
     return [{ path: '', in: 'body', message: `is over ${this.limitBytes} bytes` }];
+  }
+}
+
+/**
+ * 413: a body within the HTTP limit whose message (with its envelope and headers) is over the
+ * broker's max_payload, as the connected server states it. Nothing was published.
+ */
+export class BrokerPayloadTooLargeError extends ProblemError {
+  override name = 'BrokerPayloadTooLargeError';
+  constructor(
+    /** What was refused, e.g. "the submission". */
+    readonly what: string,
+    /** JSON Pointer of the part of the body that made the message ('' for the whole body). */
+    readonly path: string,
+    readonly size: number,
+    readonly limit: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      413,
+      'payload-too-large',
+      'Payload too large',
+      `${what} is ${size} bytes as a broker message; the broker (max_payload) accepts at most ${limit}: send a smaller input (store large data elsewhere and pass a reference)`,
+      { cause: options?.cause },
+    );
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [
+      {
+        path: this.path,
+        in: 'body',
+        message: `is ${this.size} bytes as a broker message; the broker (max_payload) accepts at most ${this.limit}`,
+      },
+    ];
   }
 }
 

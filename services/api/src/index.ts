@@ -31,6 +31,7 @@ export {
   WorkloadNotFoundError,
   ConflictError,
   PayloadTooLargeError,
+  BrokerPayloadTooLargeError,
   UnsupportedMediaTypeError,
   UnavailableError,
 } from './errors.js';

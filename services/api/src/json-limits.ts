@@ -3,6 +3,7 @@ import type { RequestFieldError } from './errors.js';
 /** Deepest nesting accepted in a body: PostgreSQL's jsonb and JSON.stringify both recurse. */
 export const MAX_JSON_DEPTH = 64;
 const MAX_REPORTED = 5;
+const OUT_OF_RANGE = `is a number past ±${Number.MAX_VALUE}, the largest this API carries`;
 
 const escapePointer = (token: string) => token.replaceAll('~', '~0').replaceAll('/', '~1');
 
@@ -33,14 +34,21 @@ function pointer(visit: Visit): string {
 
 /**
  * What PostgreSQL cannot store although JSON allows it: U+0000 or a lone surrogate in any string
- * or key (jsonb refuses both) and nesting deeper than MAX_JSON_DEPTH. Walks iteratively, so a hostile body
- * cannot exhaust the stack here.
+ * or key (jsonb refuses both), nesting deeper than MAX_JSON_DEPTH, and a number past a double's
+ * range (it would be stored as null). Walks iteratively, so a hostile body cannot exhaust the
+ * stack here.
  */
 export function jsonLimitErrors(value: unknown): RequestFieldError[] {
   const errors: RequestFieldError[] = [];
   const stack: Visit[] = [{ value, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0 && errors.length < MAX_REPORTED) {
     const item = stack.pop()!;
+    if (typeof item.value === 'number') {
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null.
+      if (!Number.isFinite(item.value))
+        errors.push({ path: pointer(item), in: 'body', message: OUT_OF_RANGE });
+      continue;
+    }
     if (typeof item.value === 'string') {
       const why = unstorable(item.value);
       if (why) errors.push({ path: pointer(item), in: 'body', message: `must not contain ${why}` });

@@ -142,10 +142,13 @@ const notFound = problem('No workload with this id.');
 const unavailable = problem(
   'NATS or PostgreSQL is unavailable; retry after Retry-After seconds. Nothing was accepted.',
 );
+const tooLarge = problem(
+  'Body over the size limit, or a message larger than the broker carries (its max_payload, as the connected server states it); `detail` names both sizes. Nothing was accepted.',
+);
 const submitErrors = {
   '400': bad,
-  '413': problem('Body over the size limit.'),
-  '415': problem('Content type is not application/json.'),
+  '413': tooLarge,
+  '415': problem('A body whose content type is not application/json.'),
   '503': unavailable,
 };
 
@@ -169,6 +172,7 @@ function commandPath(command: string, effect: string): JsonObject {
         '400': bad,
         '404': notFound,
         '409': problem('Not possible in the current status (e.g. it already ended).'),
+        '413': tooLarge,
         '415': problem('A non-empty body that is not application/json.'),
         '503': unavailable,
       },

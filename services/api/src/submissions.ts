@@ -1,6 +1,7 @@
 import { toWorkload } from '@niyanta/db';
 import {
   INGEST_NOTIFY_HEADER,
+  MessageTooLargeError,
   STREAMS,
   SUBJECTS,
   decode,
@@ -11,7 +12,7 @@ import {
 import type { Outgoing, SubmissionV1, WorkloadSubmissionV1, WorkloadV1 } from '@niyanta/messages';
 import type { Nats } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
-import { UnavailableError } from './errors.js';
+import { BrokerPayloadTooLargeError, UnavailableError } from './errors.js';
 import { SUBMISSION_OUTCOME } from './metrics.js';
 import { submittedWorkload } from './submitted-workload.js';
 import { publishAndWait } from './wait-for-workloads.js';
@@ -49,15 +50,21 @@ export function toSubmission(body: WorkloadSubmissionV1, id: string): Submission
   return submission;
 }
 
+/** JSON Pointer of the i-th submission in the request body: '' for a body of one. */
+export type SubmissionPointer = (index: number) => string;
+
 /**
  * Submits validated workloads: answers known idempotency keys from PostgreSQL, publishes the rest
  * with their acks awaited together, then waits up to SUBMIT_WAIT_MS for them to be ingested.
- * Throws `UnavailableError` (503) when the broker does not take them.
+ * Throws `BrokerPayloadTooLargeError` (413) with nothing published when one is larger than the
+ * broker's max_payload, naming it by `pointer`, and `UnavailableError` (503) when the broker
+ * does not take them.
  */
 export async function submitWorkloads(
   ctx: ApiContext,
   bodies: readonly WorkloadSubmissionV1[],
   traceparent: string | undefined,
+  pointer: SubmissionPointer = () => '',
 ): Promise<SubmitResult[]> {
   const { tenant } = ctx;
   const results: (SubmitResult | undefined)[] = bodies.map(() => undefined);
@@ -85,7 +92,7 @@ export async function submitWorkloads(
       ctx,
       pending.map((p) => p.target),
       ctx.submitWaitMs,
-      () => publish(ctx, pending, traceparent),
+      () => publish(ctx, pending, traceparent, pointer),
     );
     pending.forEach((p, j) => {
       const workload = found[j];
@@ -122,6 +129,7 @@ async function publish(
   ctx: ApiContext,
   pending: Pending[],
   traceparent: string | undefined,
+  pointer: SubmissionPointer,
 ): Promise<void> {
   const nats = ctx.connections.nats();
   const subject = SUBJECTS.submit(ctx.tenant);
@@ -143,6 +151,12 @@ async function publish(
     acks = await publishAll(nats.js, items);
   } catch (err) {
     ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.refused }, pending.length);
+    if (err instanceof MessageTooLargeError) {
+      // publishAll sent none of them: a client error, not an outage.
+      const path = pointer(pending[err.index]?.index ?? 0);
+      const what = path === '' ? 'the submission' : `the submission at ${path}`;
+      throw new BrokerPayloadTooLargeError(what, path, err.size, err.limit, { cause: err });
+    }
     throw new UnavailableError(
       pending.length === 1
         ? 'the message broker did not accept the submission: nothing was accepted; retry shortly'

@@ -1,18 +1,16 @@
 import { Hono } from 'hono';
 import {
   FINAL_STATUSES,
+  MessageTooLargeError,
   SUBJECTS,
   WORKLOAD_STATUS,
   envelope,
   publishOne,
-  validateHttp,
 } from '@niyanta/messages';
-import type { CommandV1, WorkloadCommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
+import type { CommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
-import { MAX_BODY_BYTES, readOptionalJsonBody } from '../body.js';
-import { ConflictError, UnavailableError, ValidationError } from '../errors.js';
-import type { RequestFieldError } from '../errors.js';
-import { jsonLimitErrors } from '../json-limits.js';
+import { MAX_BODY_BYTES, readBody } from '../body.js';
+import { BrokerPayloadTooLargeError, ConflictError, UnavailableError } from '../errors.js';
 import { parseWorkloadId } from '../params.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -28,22 +26,6 @@ export const HTTP_COMMANDS = {
   resume: { allowed: (s: WorkloadStatus) => s === WORKLOAD_STATUS.PAUSED },
 } as const satisfies Record<string, { allowed: (s: WorkloadStatus) => boolean }>;
 export type HttpCommand = keyof typeof HTTP_COMMANDS;
-
-/** The optional body `{ reason? }` (schemas/http/workload-command.v1.json). */
-function parseCommandBody(body: unknown): WorkloadCommandV1 {
-  if (body === undefined) return {};
-  const errors: RequestFieldError[] = [
-    ...jsonLimitErrors(body),
-    ...validateHttp('workloadCommand', body).map((e) => ({ ...e, in: 'body' as const })),
-  ];
-  if (errors.length > 0) {
-    throw new ValidationError(
-      `invalid body: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
-      errors,
-    );
-  }
-  return body as WorkloadCommandV1;
-}
 
 const PAST_TENSE: Record<HttpCommand, string> = {
   cancel: 'cancelled',
@@ -67,7 +49,13 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
   for (const command of Object.keys(HTTP_COMMANDS) as HttpCommand[]) {
     app.post(`/v1/workloads/:id/${command}`, async (c) => {
       const id = parseWorkloadId(c.req.param('id'));
-      const { reason } = parseCommandBody(await readOptionalJsonBody(c, MAX_BODY_BYTES));
+      // The optional body `{ reason? }` (schemas/http/workload-command.v1.json).
+      const body = await readBody(c, {
+        schema: 'workloadCommand',
+        limitBytes: MAX_BODY_BYTES,
+        optional: true,
+      });
+      const reason = body?.reason;
       const workload = await requireWorkload(ctx.connections.db(), ctx.tenant, id);
       if (!HTTP_COMMANDS[command].allowed(workload.status)) throw refusal(command, workload);
       const message: CommandV1 = {
@@ -85,6 +73,10 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
         });
       } catch (err) {
         if (err instanceof UnavailableError) throw err;
+        if (err instanceof MessageTooLargeError)
+          throw new BrokerPayloadTooLargeError(`the ${command} command`, '', err.size, err.limit, {
+            cause: err,
+          });
         throw new UnavailableError(
           `the message broker did not accept the ${command} command: nothing was sent; retry shortly`,
           { cause: err },

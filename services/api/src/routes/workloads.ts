@@ -1,12 +1,10 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { validateHttp } from '@niyanta/messages';
-import type { WorkloadBatchV1, WorkloadSubmissionV1 } from '@niyanta/messages';
+import type { HttpTypes, WorkloadBatchV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
-import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, readJsonBody } from '../body.js';
+import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, describeBodyErrors, readBody } from '../body.js';
 import { ProblemError, ValidationError } from '../errors.js';
 import type { RequestFieldError } from '../errors.js';
-import { jsonLimitErrors } from '../json-limits.js';
 import { SUBMISSION_OUTCOME } from '../metrics.js';
 import {
   decodeCursor,
@@ -23,30 +21,19 @@ export const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
 
 const workloadPath = (id: string) => `/v1/workloads/${id}`;
 
-function bodyErrors(errors: { path: string; message: string }[]): RequestFieldError[] {
-  return errors.map((e) => ({ path: e.path, message: e.message, in: 'body' }));
-}
-
-function describe(errors: RequestFieldError[]): string {
-  const shown = errors.slice(0, 5).map((e) => `${e.path || '/'} ${e.message}`);
-  return `invalid body: ${shown.join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`;
-}
-
-/** Reads and validates a body; counts a refusal of `count` submissions on any 4xx. */
-async function readValid<T>(
+/** Reads a valid body; counts a refusal of the submissions on any 4xx. */
+async function readValid<K extends 'workloadSubmission' | 'workloadBatch'>(
   ctx: ApiContext,
   c: Context,
-  kind: 'workloadSubmission' | 'workloadBatch',
-  limit: number,
-  extraCheck?: (value: T) => RequestFieldError[],
-): Promise<T> {
+  schema: K,
+  limitBytes: number,
+  extraCheck?: (value: HttpTypes[K]) => RequestFieldError[],
+): Promise<HttpTypes[K]> {
   try {
-    const body = await readJsonBody(c, limit);
-    const limits = jsonLimitErrors(body);
-    const errors = limits.length > 0 ? limits : bodyErrors(validateHttp(kind, body));
-    const all = errors.length > 0 ? errors : (extraCheck?.(body as T) ?? []);
-    if (all.length > 0) throw new ValidationError(describe(all), all);
-    return body as T;
+    const body = await readBody(c, { schema, limitBytes });
+    const errors = extraCheck?.(body) ?? [];
+    if (errors.length > 0) throw new ValidationError(describeBodyErrors(errors), errors);
+    return body;
   } catch (err) {
     if (err instanceof ProblemError && err.status < 500)
       ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.refused });
@@ -77,12 +64,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.post('/v1/workloads', async (c) => {
-    const body = await readValid<WorkloadSubmissionV1>(
-      ctx,
-      c,
-      'workloadSubmission',
-      MAX_BODY_BYTES,
-    );
+    const body = await readValid(ctx, c, 'workloadSubmission', MAX_BODY_BYTES);
     const [result] = await submitWorkloads(ctx, [body], c.req.header('traceparent'));
     const { kind, workload } = result!;
     if (kind === 'replayed')
@@ -96,14 +78,13 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   });
 
   app.post('/v1/workloads/batch', async (c) => {
-    const batch = await readValid<WorkloadBatchV1>(
+    const batch = await readValid(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, duplicateKeys);
+    const results = await submitWorkloads(
       ctx,
-      c,
-      'workloadBatch',
-      MAX_BATCH_BODY_BYTES,
-      duplicateKeys,
+      batch.workloads,
+      c.req.header('traceparent'),
+      (i) => `/workloads/${i}`,
     );
-    const results = await submitWorkloads(ctx, batch.workloads, c.req.header('traceparent'));
     const allPersisted = results.every((r) => r.kind !== 'submitted');
     return c.json({ items: results.map((r) => r.workload) }, allPersisted ? 201 : 202);
   });
