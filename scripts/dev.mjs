@@ -35,6 +35,7 @@ import {
   ensureDatabase,
   formatPostgresLine,
   initialiseEmbeddedPostgres,
+  prepareEmbeddedPostgres,
   runningPostmasterPid,
 } from './lib/postgres.mjs';
 import { freePort, isPortFree, waitForTcp } from './lib/ports.mjs';
@@ -161,22 +162,25 @@ async function startNats(natsBin) {
 }
 
 async function startPostgres() {
-  const dataDir = path.join(DATA_DIR, 'postgres');
+  const linkDir = path.join(DATA_DIR, 'postgres');
+  const pg = await prepareEmbeddedPostgres({ dataDir: linkDir });
+  const { dataDir } = pg;
+  // As root in a clone the postgres user cannot enter, the data lives elsewhere, linked from .data.
+  const where = dataDir === linkDir ? shown(dataDir) : `${shown(linkDir)} -> ${dataDir}`;
   const port = await freePort();
   const earlier = runningPostmasterPid(dataDir);
   if (earlier) {
     throw new ScriptError(
-      `A PostgreSQL (pid ${earlier}) is already running on ${shown(dataDir)}, not started by this run. Stop it (kill -INT ${earlier}) and run this again.`,
+      `A PostgreSQL (pid ${earlier}) is already running on ${where}, not started by this run. Stop it (kill -INT ${earlier}) and run this again.`,
     );
   }
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    step(`Initialising embedded PostgreSQL in ${shown(dataDir)} (first run only)`);
+    step(`Initialising embedded PostgreSQL in ${where} (first run only)`);
   }
-  // initdb's own chatter is noise; its errors come back in the rejection.
-  initialising = initialiseEmbeddedPostgres({ dataDir, port, onLog: () => undefined });
+  initialising = initialiseEmbeddedPostgres(pg);
   if (await initialising) done('PostgreSQL cluster initialised');
   checkCancelled();
-  const { command, args, uid, gid } = await embeddedPostgresCommand({ dataDir, port });
+  const { command, args, uid, gid } = embeddedPostgresCommand({ ...pg, port });
   step(`Starting embedded PostgreSQL on 127.0.0.1:${port}`);
   let ready = false;
   const postgres = startProcess('postgres', command, args, {
@@ -215,7 +219,7 @@ async function startPostgres() {
   if (await ensureDatabase({ port, name: DATABASE_NAME }))
     done(`Created database ${DATABASE_NAME}`);
   const url = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/${DATABASE_NAME}`;
-  done(`PostgreSQL ready (data in ${shown(dataDir)})`);
+  done(`PostgreSQL ready (data in ${where})`);
   return url;
 }
 

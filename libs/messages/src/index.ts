@@ -23,6 +23,8 @@ export type { Envelope } from './codec.js';
 export type { Decoded } from './codec.js';
 export { publishAll, publishCore, publishOne } from './publish.js';
 export type { Outgoing } from './publish.js';
+export { buildEach, publishEach } from './publish-each.js';
+export type { BuiltEach, Published } from './publish-each.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
 export { uuidv7, isUuid } from './ids.js';
 export {

@@ -7,7 +7,8 @@ export interface Periodic {
 
 /**
  * Runs `task` every `intervalMs` (after `firstDelayMs`), never overlapping itself: the next run is
- * scheduled when the previous one ends. A failed run is logged and the schedule goes on.
+ * scheduled when the previous one ends. A failed run (a rejection, or a throw before the task
+ * returns its promise) is logged and the schedule goes on.
  */
 export function every(opts: {
   name: string;
@@ -22,14 +23,23 @@ export function every(opts: {
   const schedule = (delayMs: number) => {
     if (stopped) return;
     timer = setTimeout(() => {
-      inFlight = opts.task().then(
-        () => undefined,
-        (err: unknown) =>
-          opts.log.error(
-            { err, task: opts.name },
-            'periodic task failed; trying again next interval',
-          ),
-      );
+      // Called inside the chain: a task that throws before returning its promise is a failed
+      // run too, not an exception that escapes the timer.
+      inFlight = Promise.resolve()
+        .then(() => opts.task())
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            try {
+              opts.log.error(
+                { err, task: opts.name },
+                'periodic task failed; trying again next interval',
+              );
+            } catch {
+              // A logger that throws must not end the schedule.
+            }
+          },
+        );
       void inFlight.finally(() => {
         inFlight = undefined;
         schedule(opts.intervalMs);

@@ -51,7 +51,7 @@ export async function postgresOsUser(): Promise<{ uid: number; gid: number } | u
       return await lookup();
     } catch (err) {
       throw new TestingError(
-        'Running as root, PostgreSQL needs a `postgres` OS user and creating it failed: create it with `useradd postgres` or run the tests as another user.',
+        'Running as root, PostgreSQL needs a `postgres` OS user and creating it failed: create it (useradd postgres) or run as another user.',
         { cause: err },
       );
     }

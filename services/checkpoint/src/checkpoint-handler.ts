@@ -7,6 +7,7 @@ import type { Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { readFences, storeCheckpoints } from './checkpoint-store.js';
 import type { CheckpointRow, WorkloadFence } from './checkpoint-store.js';
+import { deleteBlobs } from './blob-cleanup.js';
 import { verifyBlobCheckpoint } from './blob-verify.js';
 import { encodeState } from './encode-state.js';
 
@@ -297,28 +298,6 @@ export function createCheckpointHandler(deps: {
     for (const { msg, delayMs } of toRetry) msg.nak(delayMs);
     await deleteBlobs(deps.blobs, prunedBlobKeys, log, 'pruned');
   };
-}
-
-/**
- * Deletes the objects of deleted checkpoint rows. A failure is logged, not thrown: the rows are
- * gone already, and the orphan sweep deletes objects no row refers to.
- */
-export async function deleteBlobs(
-  blobs: BlobStore,
-  keys: readonly string[],
-  log: Logger,
-  why: string,
-): Promise<void> {
-  if (keys.length === 0) return;
-  try {
-    await blobs.delete(keys);
-    log.debug({ keys: keys.length, why }, 'checkpoint blobs deleted');
-  } catch (err) {
-    log.warn(
-      { err, keys: keys.length, why },
-      'checkpoint blobs not deleted; the orphan sweep will retry',
-    );
-  }
 }
 
 async function forEachLimited<T>(

@@ -1,6 +1,6 @@
 import { readWorkloadAttempts } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
-import { FINAL_STATUSES } from '@niyanta/messages';
+import { FINAL_STATUSES, isUuid } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 
@@ -175,13 +175,19 @@ export async function deleteExpiredCheckpoints(
 
 const LOOKUP_BATCH = 1_000;
 
-/** Of the checkpoint blob keys, those no checkpoint row refers to (looked up by workload id). */
+/**
+ * Of the checkpoint blob keys, those no checkpoint row refers to (looked up by workload id). A
+ * key whose second segment is not a workload id (listed from the store, whatever put it there)
+ * is one no row can refer to: rows only take keys under `checkpoints/<workloadId>/`.
+ */
 export async function unreferencedBlobKeys(
   db: Kysely<Database>,
   keys: readonly string[],
 ): Promise<string[]> {
-  const workloadOf = (key: string): string | undefined =>
-    /^checkpoints\/([0-9a-f-]{36})\//.exec(key)?.[1];
+  const workloadOf = (key: string): string | undefined => {
+    const id = /^checkpoints\/([^/]+)\//.exec(key)?.[1];
+    return id !== undefined && isUuid(id) ? id : undefined;
+  };
   const ids = [...new Set(keys.flatMap((k) => workloadOf(k) ?? []))];
   const referenced = new Set<string>();
   for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {

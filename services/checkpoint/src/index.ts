@@ -8,7 +8,8 @@ import {
 } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import { createBlobStore } from '@niyanta/blob-store';
-import { createCheckpointHandler, deleteBlobs } from './checkpoint-handler.js';
+import { deleteBlobs } from './blob-cleanup.js';
+import { createCheckpointHandler } from './checkpoint-handler.js';
 import { deleteExpiredCheckpoints } from './checkpoint-store.js';
 import { crossFieldProblems } from './config.js';
 import type { Config } from './config.js';

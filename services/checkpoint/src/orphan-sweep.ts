@@ -3,6 +3,7 @@ import type { BlobStore } from '@niyanta/blob-store';
 import type { Database } from '@niyanta/db';
 import type { Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
+import { deleteEach } from './blob-cleanup.js';
 import { unreferencedBlobKeys } from './checkpoint-store.js';
 
 /**
@@ -38,8 +39,13 @@ export function createOrphanSweep(deps: {
     if (due.length === 0) return;
     // Checked again just before deleting: a row committed since the listing keeps its object.
     const doomed = await unreferencedBlobKeys(deps.db, due);
-    await deps.blobs.delete(doomed);
-    for (const key of doomed) firstSeen.delete(key);
-    deps.log.info({ deleted: doomed.length }, 'orphaned checkpoint blobs deleted');
+    // A key left (logged) stays in firstSeen and is tried again by the next sweep.
+    const left = new Set(await deleteEach(deps.blobs, doomed, deps.log, 'orphaned'));
+    const deleted = doomed.filter((key) => !left.has(key));
+    for (const key of deleted) firstSeen.delete(key);
+    deps.log.info(
+      { deleted: deleted.length, left: left.size },
+      'orphaned checkpoint blobs deleted',
+    );
   };
 }

@@ -5,6 +5,22 @@ import type { Kysely } from 'kysely';
 import type { ActiveWorkload, CurrentAttempt, WorkerRuns } from './reconcile.js';
 import type { WorkerStatus } from './workers-store.js';
 
+/**
+ * The runs a stored `running` value lists. Rows are read as stored, whatever wrote them: an entry
+ * that is not a `{workloadId, attempt}` pair is left out rather than failing the round.
+ */
+export function runsOf(running: unknown): WorkerRuns['running'] {
+  if (!Array.isArray(running)) return [];
+  const runs: { workloadId: string; attempt: number }[] = [];
+  for (const x of running as unknown[]) {
+    if (typeof x !== 'object' || x === null) continue;
+    const { workloadId, attempt } = x as { workloadId?: unknown; attempt?: unknown };
+    if (typeof workloadId === 'string' && Number.isSafeInteger(attempt))
+      runs.push({ workloadId, attempt: attempt as number });
+  }
+  return runs;
+}
+
 /** Every worker with the runs its last heartbeat listed. */
 export async function loadWorkerRuns(db: Kysely<Database>): Promise<WorkerRuns[]> {
   const rows = await db
@@ -16,7 +32,7 @@ export async function loadWorkerRuns(db: Kysely<Database>): Promise<WorkerRuns[]
     status: r.status as WorkerStatus,
     // Receipt time by the database's clock, comparable with the runs' event times.
     lastHeartbeatAtMs: new Date(r.heard_at).getTime(),
-    running: r.running.map((x) => ({ workloadId: x.workloadId, attempt: x.attempt })),
+    running: runsOf(r.running),
   }));
 }
 

@@ -1,11 +1,18 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Database } from '@niyanta/db';
-import { isSubjectToken, isUuid, publishAll, STREAMS, SUBJECTS } from '@niyanta/messages';
+import {
+  buildEach,
+  isSubjectToken,
+  isUuid,
+  publishEach,
+  STREAMS,
+  SUBJECTS,
+} from '@niyanta/messages';
 import type { Outgoing } from '@niyanta/messages';
 import type { Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { attemptsLostMessage, stopRunMessage } from './announce.js';
-import type { Findings, LostAttempt, Reconciler } from './reconcile.js';
+import type { Findings, LostAttempt, Reconciler, StaleRun } from './reconcile.js';
 import { loadActiveWorkloads, loadCurrentAttempts, loadWorkerRuns } from './reconcile-store.js';
 
 /**
@@ -43,11 +50,14 @@ export async function completionBatchPending(
 /**
  * One reconciliation round: reads workers and workloads, reports lost attempts to the scheduler
  * (on `niyanta.worker.dead.<workerId>` with `attempts`) and tells workers to stop runs that are no
- * longer current (on `niyanta.control.<workerId>`).
+ * longer current (on `niyanta.control.<workerId>`). Each finding stands alone: one whose lookup
+ * fails, whose message cannot be built (a worker id stored before ids were checked) or that the
+ * broker refuses is logged and left for a later round; the others go out. Returns what was
+ * published.
  */
 export async function reconcileOnce(deps: {
   db: Kysely<Database>;
-  js: Parameters<typeof publishAll>[0];
+  js: Parameters<typeof publishEach>[0];
   jsm: JetStreamManager;
   reconciler: Reconciler;
   log: Logger;
@@ -71,7 +81,18 @@ export async function reconcileOnce(deps: {
     return p;
   };
   for (const l of found.lost) {
-    if ((await batchPending(l.workerId)) || (await completionPending(deps.jsm, l.workloadId))) {
+    let pending: boolean;
+    try {
+      pending =
+        (await batchPending(l.workerId)) || (await completionPending(deps.jsm, l.workloadId));
+    } catch (err) {
+      log.error(
+        { err, workerId: l.workerId, workloadId: l.workloadId, attempt: l.attempt },
+        'could not look for a waiting completion; the attempt is not reported lost this round',
+      );
+      continue;
+    }
+    if (pending) {
       log.debug(
         { workloadId: l.workloadId, attempt: l.attempt },
         'run missing from heartbeats has a completion waiting; not lost',
@@ -80,15 +101,51 @@ export async function reconcileOnce(deps: {
     }
     lost.push(l);
   }
-  const messages: Outgoing[] = [
-    ...lost.map((l) => attemptsLostMessage(l.workerId, [l], l.reason)),
-    ...found.stale.map((s) => stopRunMessage(s.workerId, s.workloadId, s.attempt, s.reason)),
-  ];
-  if (messages.length > 0) {
-    await publishAll(deps.js, messages);
-    deps.reconciler.reported({ lost, stale: found.stale }, now());
+
+  type Finding = { lost: LostAttempt } | { stale: StaleRun };
+  const { built, failed } = buildEach<Finding, Outgoing>(
+    [...lost.map((l) => ({ lost: l })), ...found.stale.map((s) => ({ stale: s }))],
+    (f) =>
+      'lost' in f
+        ? attemptsLostMessage(f.lost.workerId, [f.lost], f.lost.reason)
+        : stopRunMessage(f.stale.workerId, f.stale.workloadId, f.stale.attempt, f.stale.reason),
+  );
+  const results = await publishEach(
+    deps.js,
+    built.map((b) => b.value),
+  );
+  const published: Findings = { lost: [], stale: [] };
+  const unsayable: Findings = { lost: [], stale: [] };
+  const add = (to: Findings, f: Finding) =>
+    'lost' in f ? to.lost.push(f.lost) : to.stale.push(f.stale);
+  results.forEach((result, i) => {
+    const f = built[i]!.item;
+    if (result.ok) {
+      add(published, f);
+      return;
+    }
+    log.error(
+      { err: result.error, ...('lost' in f ? f.lost : f.stale) },
+      'reconciliation finding not published; a later round reports it again',
+    );
+  });
+  for (const { item, error } of failed) {
+    add(unsayable, item);
+    log.error(
+      { err: error, ...('lost' in item ? item.lost : item.stale) },
+      'reconciliation finding has no subject to go on (the worker id is not a subject token); skipped',
+    );
   }
-  for (const l of lost) log.warn({ ...l }, 'attempt lost; reported to the scheduler');
-  for (const s of found.stale) log.info({ ...s }, 'run no longer current; worker told to stop it');
-  return { lost, stale: found.stale };
+  // A finding that cannot be said is logged again only when it would be reported again.
+  deps.reconciler.reported(
+    {
+      lost: [...published.lost, ...unsayable.lost],
+      stale: [...published.stale, ...unsayable.stale],
+    },
+    now(),
+  );
+  for (const l of published.lost) log.warn({ ...l }, 'attempt lost; reported to the scheduler');
+  for (const s of published.stale)
+    log.info({ ...s }, 'run no longer current; worker told to stop it');
+  return published;
 }

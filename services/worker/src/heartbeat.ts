@@ -35,14 +35,17 @@ export function startHeartbeats(opts: {
 }): Heartbeats {
   const { js, log } = opts;
   const subject = SUBJECTS.heartbeat(opts.workerId);
+  // Never rejects: the interval calls it without awaiting, and a beat that cannot be made (its
+  // body fails to build or to validate) must not end the process or the next beats.
   const beatNow = async (): Promise<void> => {
-    const body = opts.body();
+    let body: HeartbeatBody | undefined;
     try {
+      body = opts.body();
       await publishOne(js, { kind: 'heartbeat', subject, message: { ...envelope(), ...body } });
       log.trace({ status: body.status, running: body.running.length }, 'heartbeat published');
     } catch (err) {
       // The next beat carries the same information; the health monitor tolerates a gap.
-      log.warn({ err, status: body.status }, 'heartbeat publish failed');
+      log.warn({ err, status: body?.status }, 'heartbeat publish failed');
     }
   };
   const timer = setInterval(() => void beatNow(), opts.intervalMs);

@@ -79,4 +79,31 @@ describe('heartbeats', () => {
     );
     expect(beat).toMatchObject({ workerId: 'w-heartbeat-full', capacity: sent.capacity });
   });
+
+  it('go on after a beat whose body cannot be made', async () => {
+    const workerId = 'w-heartbeat-throws';
+    let calls = 0;
+    const beats = startHeartbeats({
+      js: nats.js,
+      workerId,
+      intervalMs: 60_000,
+      body: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('runs snapshot failed');
+        return body(workerId, 1);
+      },
+      log: silent,
+    });
+    try {
+      // Resolves (the interval calls it unawaited: a rejection would be unhandled).
+      await expect(beats.beatNow()).resolves.toBeUndefined();
+      await beats.beatNow();
+    } finally {
+      beats.stop();
+    }
+    const stored = await nats.jsm.streams.getMessage(STREAMS.heartbeat.name, {
+      last_by_subj: SUBJECTS.heartbeat(workerId),
+    });
+    expect(stored).not.toBeNull();
+  });
 });
