@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { envelope, publishOne, SUBJECTS } from '@niyanta/messages';
+import { envelope, publishOne, sanitizeJson, SUBJECTS } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Logger } from './logger.js';
 
@@ -36,7 +36,8 @@ export function startHeartbeats(opts: {
   const { js, log } = opts;
   const subject = SUBJECTS.heartbeat(opts.workerId);
   const beatNow = async (): Promise<void> => {
-    const body = opts.body();
+    // Labels and zone come from the environment: U+0000 and lone surrogates become U+FFFD.
+    const body = sanitizeJson(opts.body());
     try {
       await publishOne(js, { kind: 'heartbeat', subject, message: { ...envelope(), ...body } });
       log.trace({ status: body.status, running: body.running.length }, 'heartbeat published');

@@ -479,7 +479,13 @@ describe('worker', () => {
     const modules = join(__dirname, 'fixtures', 'modules');
     await using blobDir = await tempDir();
     await using worker = await startWorker({ WORKLOAD_MODULES: modules, BLOB_DIR: blobDir.path });
-    expect(worker.types).toEqual(['noop', 'sleep', 'test.big-checkpoint', 'test.echo-state']);
+    expect(worker.types).toEqual([
+      'noop',
+      'sleep',
+      'test.big-checkpoint',
+      'test.echo-state',
+      'test.unstorable-text',
+    ]);
     const small = assignment({ type: 'test.big-checkpoint', input: { bytes: 10 } });
     const big = assignment({ type: 'test.big-checkpoint', input: { bytes: 1_000_000 } });
     await assign(worker, small, big);
@@ -505,6 +511,48 @@ describe('worker', () => {
     expect(ref).not.toHaveProperty('data');
     const store = createFsBlobStore({ dir: blobDir.path });
     expect((await store.get(ref!.blob!.key)).equals(json)).toBe(true);
+  });
+
+  it('replaces U+0000 and lone surrogates by U+FFFD in results, logs, progress and checkpoints', async () => {
+    await using worker = await startWorker({
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const ok = assignment({ type: 'test.unstorable-text', input: {} });
+    await assign(worker, ok);
+    const clean = 'a\uFFFDb\uFFFDc';
+    expect(await completionOf(ok.workloadId)).toMatchObject({
+      outcome: 'succeeded',
+      result: { text: clean, 'key\uFFFD': 'v', pair: '\ud83d\ude00' },
+    });
+    const lines = await waitFor(
+      () => logs.items.find((l) => l.workloadId === ok.workloadId)?.lines,
+      { message: 'the log lines' },
+    );
+    expect(lines.map((l) => l.line)).toContain(`line ${clean}`);
+    expect(
+      runs.items.find((r) => r.workloadId === ok.workloadId && r.kind === 'progress')?.progress,
+    ).toEqual({ fraction: 0.5, message: `half ${clean}` });
+    expect(checkpoints.items.find((c) => c.workloadId === ok.workloadId)?.data).toEqual({
+      state: clean,
+      'key\uFFFD': 1,
+    });
+    // afterEach: every message decoded, so PostgreSQL can store each of them.
+  });
+
+  it('fails a run whose result is nested deeper than a completion may carry, instead of publishing it', async () => {
+    await using worker = await startWorker({
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const deep = assignment({ type: 'test.unstorable-text', input: { deep: 70 } });
+    await assign(worker, deep);
+    expect(await completionOf(deep.workloadId)).toMatchObject({
+      outcome: 'failed',
+      error: {
+        code: 'INVALID_COMPLETION',
+        retryable: false,
+        message: expect.stringMatching(/nested deeper than/),
+      },
+    });
   });
 
   it('restores a blob checkpoint before run, and fails the attempt on a corrupt or missing one', async () => {
