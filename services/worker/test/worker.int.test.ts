@@ -1,5 +1,13 @@
-import { envelope, publishOne, STREAMS, SUBJECTS, uuidv7 } from '@niyanta/messages';
-import type { AssignmentV1, ControlV1, HeartbeatV1 } from '@niyanta/messages';
+import {
+  decode,
+  envelope,
+  publishOne,
+  STREAMS,
+  SUBJECTS,
+  uuidv7,
+  workerConsumers,
+} from '@niyanta/messages';
+import type { AssignmentV1, ControlV1, DeadLetterV1, HeartbeatV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
 import { freePort, startNatsServer, waitFor } from '@niyanta/testing';
@@ -553,6 +561,43 @@ describe('worker', () => {
         message: expect.stringMatching(/nested deeper than/),
       },
     });
+  });
+
+  it('announces an assignment it cannot take as a dead letter for the scheduler to record, and runs those batched with it', async () => {
+    await using worker = await startWorker({ MAX_DELIVER: '2' });
+    const announced: DeadLetterV1[] = [];
+    const sub = nats.nc.subscribe(SUBJECTS.dead(STREAMS.assign.name), {
+      callback: (_err, m) => {
+        const d = decode('deadLetter', m.data);
+        if (d.ok) announced.push(d.value);
+      },
+    });
+    await nats.nc.flush();
+    const ok = assignment({ type: 'noop', input: 1 });
+    const subject = SUBJECTS.assign(worker.workerId);
+    const [bad] = await Promise.all([
+      nats.js.publish(subject, new Uint8Array([0])),
+      assign(worker, ok),
+    ]);
+    expect(await completionOf(ok.workloadId)).toMatchObject({ outcome: 'succeeded' });
+    const { stream, durable_name } = workerConsumers(worker.workerId).assign;
+    const note = await waitFor(() => announced.find((a) => a.streamSeq === bad.seq), {
+      message: 'the dead letter announced',
+    });
+    expect(note).toMatchObject({
+      stream,
+      consumer: durable_name,
+      subject,
+      data: Buffer.from([0]).toString('base64'),
+      recorded: false,
+      deliveries: 1,
+      error: expect.stringMatching(/^payload is not JSON/),
+    });
+    await waitFor(
+      async () => (await nats.jsm.consumers.info(stream, durable_name)).num_ack_pending === 0,
+      { message: 'nothing unacked' },
+    );
+    sub.unsubscribe();
   });
 
   it('restores a blob checkpoint before run, and fails the attempt on a corrupt or missing one', async () => {

@@ -12,8 +12,8 @@ export interface DeadLettersTable {
   consumer: string;
   /** The subject it arrived on, escaped so that PostgreSQL can store it. */
   subject: string;
-  /** Read as a string (bigint). */
-  stream_seq: ColumnType<string, string | number, string | number>;
+  /** A bigint: read as a string. */
+  stream_seq: string | number;
   msg_id: string | null;
   tenant: string | null;
   /** NATS headers, name to values, escaped. Read parsed, written as JSON text. */
