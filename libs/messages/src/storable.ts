@@ -73,6 +73,38 @@ export interface StorableOptions {
 }
 
 /**
+ * Whether a container of `value` is at depth `maxDepth` or deeper. The fast path of
+ * storableErrors: it visits only objects and arrays and allocates nothing per value.
+ */
+function deeperThan(value: unknown, maxDepth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const values: object[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth >= maxDepth) return true;
+    if (Array.isArray(v)) {
+      for (const child of v as unknown[]) {
+        if (child !== null && typeof child === 'object') {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    for (const key in v) {
+      const child = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * What PostgreSQL cannot store although JSON allows it: U+0000 or a lone surrogate in any string
  * or key, and nesting deeper than `maxDepth` levels (a container at depth `maxDepth`, the root
  * being at 0). Walks iteratively, so a hostile value cannot exhaust the stack here. Empty when
@@ -81,6 +113,8 @@ export interface StorableOptions {
 export function storableErrors(value: unknown, opts: StorableOptions = {}): FieldError[] {
   const maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   const checkText = opts.checkText ?? true;
+  // Most messages: nothing to check but the depth, and nothing wrong with it.
+  if (!checkText && !deeperThan(value, maxDepth)) return [];
   const errors: FieldError[] = [];
   const stack: Visit[] = [{ value, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0 && errors.length < MAX_REPORTED) {
