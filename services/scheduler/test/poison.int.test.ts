@@ -354,7 +354,13 @@ describe('scheduler-ingest', () => {
     ],
     ['a NUL byte instead of JSON', new Uint8Array([0]), undefined, /^payload is not JSON/],
     ['a lone surrogate', rawSubmission('"x\\ud800"'), undefined, /\/input must not contain a lone/],
-    ['a Nats-Msg-Id with NUL', new Uint8Array([0]), `m-\u0000-${uuidv7()}`, /^payload is not JSON/],
+    // Only the header holds the NUL: the record of the rejection must store it.
+    [
+      'a Nats-Msg-Id with NUL',
+      bytes({ schemaVersion: 1, id: poisonId, input: 1 }),
+      `m-\u0000-${uuidv7()}`,
+      /^invalid submission: \/type is required/,
+    ],
   ])(
     'ingests the submissions batched with one carrying %s, which is rejected and never runs',
     async (_name, data, msgId, reason) => {
