@@ -50,13 +50,17 @@ const SHAPE_KEYWORDS = [
 ];
 /**
  * Prepares a schema for the TypeScript compiler: relative `$ref`s become absolute against the
- * `$id` (the resolver finds them by id) and a value with no shape (any JSON) becomes `unknown`.
+ * `$id` (the resolver finds them by id), a value with no shape (any JSON) becomes `unknown`, and
+ * the description beside a `$ref` is left out (the compiler would make each such use a new type
+ * named after the shared one, and declare none of them).
  */
 const absoluteRefs = (node, base, isSchema = true) => {
   if (Array.isArray(node)) return node.map((n) => absoluteRefs(n, base, isSchema));
   if (node === null || typeof node !== 'object') return node;
+  const described = isSchema && typeof node.$ref === 'string' && 'description' in node;
+  const entries = Object.entries(node).filter(([k]) => !(described && k === 'description'));
   const out = Object.fromEntries(
-    Object.entries(node).map(([k, v]) => {
+    entries.map(([k, v]) => {
       if (k === '$ref' && typeof v === 'string' && !v.startsWith('#'))
         return [k, new URL(v, base).href];
       // Children of these are maps of schemas, not schemas.

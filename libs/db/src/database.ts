@@ -1,4 +1,5 @@
 import type { CheckpointsTable } from './tables/checkpoints.js';
+import type { DeadLettersTable } from './tables/dead-letters.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
 import type { WorkersTable } from './tables/workers.js';
@@ -13,4 +14,5 @@ export interface Database {
   workers: WorkersTable;
   checkpoints: CheckpointsTable;
   rejected_submissions: RejectedSubmissionsTable;
+  dead_letters: DeadLettersTable;
 }

@@ -1,5 +1,7 @@
 export { createDb, PREPARED } from './connection.js';
 export { readWorkloadAttempts } from './attempts.js';
+export { recordDeadLetters } from './dead-letters.js';
+export type { DeadLetterRecord } from './dead-letters.js';
 export type { WorkloadAttemptRow } from './attempts.js';
 export type { DbOptions } from './connection.js';
 export { migrateDb, migrateToLatest, MigrationError } from './migrate.js';
@@ -10,6 +12,7 @@ export type { WorkloadEventsTable } from './tables/workload-events.js';
 export type { WorkersTable } from './tables/workers.js';
 export type { CheckpointsTable } from './tables/checkpoints.js';
 export type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
+export type { DeadLettersTable } from './tables/dead-letters.js';
 export type { TenantsTable } from './tables/tenants.js';
 export { toWorkload } from './mappers/workload.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';

@@ -1,6 +1,12 @@
 import { InvalidMessageError } from './errors.js';
 import type { FieldError } from './errors.js';
 import { uuidv7 } from './ids.js';
+import {
+  MAX_JSON_DEPTH,
+  escapeUnstorable,
+  mayHoldUnstorableText,
+  storableErrors,
+} from './storable.js';
 import { validateMessage } from './validation.js';
 import type { MessageKind, MessageTypes } from './validation.js';
 
@@ -26,8 +32,45 @@ export function encode<K extends MessageKind>(kind: K, message: MessageTypes[K])
   return utf8Bytes(JSON.stringify(message));
 }
 
-/** Parses and validates a message; never throws, so consumers can record and `term()` it. */
-export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decoded<MessageTypes[K]> {
+/**
+ * Levels a message kind carries client documents further down than the message that brings
+ * them in (a result is at /result in a completion, at /completions/i/result in a batch): such a
+ * kind allows that many levels more than MAX_JSON_DEPTH, so that what one message let in, the
+ * next one carrying it does not refuse.
+ */
+export const MESSAGE_DEPTH_ALLOWANCE: Readonly<Partial<Record<MessageKind, number>>> = {
+  // An input three levels down where a submission has it one down; a checkpoint's data four
+  // down where a checkpoint message has it one down.
+  assignment: 3,
+  // Results and error details two levels further down than in a single completion.
+  completionBatch: 2,
+  // The workload (its input, result and error) one level further down.
+  event: 1,
+  // Inputs two levels further down than in a submission.
+  ingested: 2,
+};
+
+/** How far ahead of the receiver's clock a message's `time` may be: a clock that far off is broken. */
+export const MAX_CLOCK_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+const invalid = <T>(kind: string, errors: FieldError[], raw: string): Decoded<T> => ({
+  ok: false,
+  reason: `invalid ${kind}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
+  errors,
+  raw,
+});
+
+/**
+ * Parses and validates a message; never throws, so consumers can record and `term()` it. Besides
+ * its schema, a message must be storable by PostgreSQL (no U+0000 or lone surrogate in a string
+ * or key, nesting within MAX_JSON_DEPTH and the kind's allowance: checked before the schema, so
+ * that nothing recurses deeper) and its `time` no more than MAX_CLOCK_AHEAD_MS ahead of `now`.
+ */
+export function decode<K extends MessageKind>(
+  kind: K,
+  data: Uint8Array,
+  now: number = Date.now(),
+): Decoded<MessageTypes[K]> {
   let raw: string;
   try {
     raw = decoder.decode(data);
@@ -43,16 +86,21 @@ export function decode<K extends MessageKind>(kind: K, data: Uint8Array): Decode
   try {
     value = JSON.parse(raw);
   } catch (err) {
-    return { ok: false, reason: `payload is not JSON: ${(err as Error).message}`, errors: [], raw };
+    // The parser quotes the text it stopped at, which may hold anything (a NUL byte, say).
+    const why = escapeUnstorable((err as Error).message);
+    return { ok: false, reason: `payload is not JSON: ${why}`, errors: [], raw };
   }
+  const unstorable = storableErrors(value, {
+    maxDepth: MAX_JSON_DEPTH + (MESSAGE_DEPTH_ALLOWANCE[kind] ?? 0),
+    checkText: mayHoldUnstorableText(raw),
+  });
+  if (unstorable.length > 0) return invalid(kind, unstorable, raw);
   const errors = validateMessage(kind, value);
-  if (errors.length > 0) {
-    return {
-      ok: false,
-      reason: `invalid ${kind}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
-      errors,
-      raw,
-    };
+  if (errors.length > 0) return invalid(kind, errors, raw);
+  const time = (value as { time?: unknown }).time;
+  if (typeof time === 'string' && Date.parse(time) > now + MAX_CLOCK_AHEAD_MS) {
+    const message = `is more than ${MAX_CLOCK_AHEAD_MS / 3_600_000} hours ahead of the receiver's clock`;
+    return invalid(kind, [{ path: '/time', message }], raw);
   }
   return { ok: true, value: value as MessageTypes[K] };
 }

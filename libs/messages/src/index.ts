@@ -18,7 +18,24 @@ export {
   toFieldErrors,
 } from './validation.js';
 export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
-export { encode, decode, envelope, enveloped } from './codec.js';
+export {
+  encode,
+  decode,
+  envelope,
+  enveloped,
+  MESSAGE_DEPTH_ALLOWANCE,
+  MAX_CLOCK_AHEAD_MS,
+} from './codec.js';
+export {
+  MAX_JSON_DEPTH,
+  escapeUnstorable,
+  mayHoldUnstorableText,
+  sanitizeJson,
+  sanitizeText,
+  storableErrors,
+  unstorableText,
+} from './storable.js';
+export type { StorableOptions } from './storable.js';
 export type { Envelope } from './codec.js';
 export type { Decoded } from './codec.js';
 export { publishAll, publishCore, publishOne } from './publish.js';
@@ -66,6 +83,7 @@ export type {
   LogV1,
   RejectedV1,
   IngestedV1,
+  DeadLetterV1,
 } from './generated/types.js';
 
 export {

@@ -71,6 +71,15 @@ export const STREAMS = {
     storage: StorageType.File,
     max_age: nanos(7 * 24 * HOUR_MS),
   },
+  dead: {
+    name: 'NIYANTA_DEAD',
+    subjects: [SUBJECTS.deadAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(7 * 24 * HOUR_MS),
+    // Announcements carry `dead:<consumer>:<streamSeq>` ids: a retried announcement is dropped.
+    duplicate_window: nanos(2 * MINUTE_MS),
+  },
 } as const satisfies Record<string, StreamDefinition>;
 
 export type StreamKey = keyof typeof STREAMS;
@@ -88,6 +97,8 @@ export const CONSUMERS = {
     deliver_policy: DeliverPolicy.New,
   },
   checkpointWriter: { stream: STREAMS.checkpoint.name, durable_name: 'checkpoint-writer' },
+  /** Records the dead letters of consumers without a database (the worker's). */
+  schedulerDeadLetters: { stream: STREAMS.dead.name, durable_name: 'scheduler-dead-letters' },
 } as const satisfies Record<
   string,
   { stream: string; durable_name: string; deliver_policy?: DeliverPolicy }

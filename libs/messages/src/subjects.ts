@@ -60,6 +60,9 @@ export const SUBJECTS = {
   logs: (workloadId: string) => `niyanta.logs.${workloadId}`,
   logsAll: 'niyanta.logs.>',
   rejected: 'niyanta.rejected',
+  /** A message the consumers of `stream` gave up on (`dead-letter`), once it is recorded. */
+  dead: (stream: string) => `niyanta.dead.${assertSubjectToken('stream', stream)}`,
+  deadAll: 'niyanta.dead.>',
   /**
    * Core NATS, no stream: the scheduler's notice to the API instance that published a batch of
    * submissions that they are in PostgreSQL (named by the submissions' INGEST_NOTIFY_HEADER).

@@ -20,6 +20,7 @@ export const MESSAGE_SCHEMAS = {
   log: 'messages/log.v1.json',
   rejected: 'messages/rejected.v1.json',
   ingested: 'messages/ingested.v1.json',
+  deadLetter: 'messages/dead-letter.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 /** HTTP bodies, requests and responses. */
@@ -56,6 +57,7 @@ export interface MessageTypes {
   log: T.LogV1;
   rejected: T.RejectedV1;
   ingested: T.IngestedV1;
+  deadLetter: T.DeadLetterV1;
 }
 
 /** The TypeScript type of each HTTP schema. */

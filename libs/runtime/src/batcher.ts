@@ -9,7 +9,11 @@ export class Batcher<T> {
 
   constructor(
     private readonly handle: (items: T[]) => Promise<void>,
-    private readonly opts: { maxBatch: number; onError: (err: unknown, items: T[]) => void },
+    private readonly opts: {
+      maxBatch: number;
+      /** Called when `handle` throws; the next batch waits for it. Must not throw. */
+      onError: (err: unknown, items: T[]) => void | Promise<void>;
+    },
   ) {}
 
   /** Queues items; never throws (errors go to `onError`). */
@@ -36,7 +40,7 @@ export class Batcher<T> {
       try {
         await this.handle(batch);
       } catch (err) {
-        this.opts.onError(err, batch);
+        await this.opts.onError(err, batch);
       }
     }
     this.running = undefined;

@@ -67,6 +67,14 @@ export const DATABASE_SETTING = {
   },
 } as const satisfies Record<string, Setting>;
 
+/**
+ * `MAX_DELIVER`, for the services that consume: deliveries after which a message whose handling
+ * keeps failing on its own is recorded as a dead letter and terminated.
+ */
+export const CONSUMER_SETTINGS = {
+  MAX_DELIVER: { kind: 'int', default: 5, min: 1, max: 1_000_000 },
+} as const satisfies Record<string, Setting>;
+
 function parseOne(name: string, raw: string, s: Setting): { value?: unknown; problem?: string } {
   switch (s.kind) {
     case 'string':

@@ -1,4 +1,4 @@
-export { parseConfig, COMMON_SETTINGS, DATABASE_SETTING } from './config.js';
+export { parseConfig, COMMON_SETTINGS, CONSUMER_SETTINGS, DATABASE_SETTING } from './config.js';
 export type { Setting, ConfigOf } from './config.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
@@ -9,7 +9,18 @@ export type { Db } from './database.js';
 export { startHealthServer } from './health-server.js';
 export type { HealthServer, ReadinessCheck } from './health-server.js';
 export { Batcher } from './batcher.js';
-export { consumeBatches } from './consumer.js';
+export { consumeBatches, RETRY_MAX_MS, RETRY_MIN_MS } from './consumer.js';
+export {
+  DEAD_LETTER_ANNOUNCED_BYTES,
+  DeadLetters,
+  announcingDeadLetterSink,
+  databaseDeadLetterSink,
+  deadLetterAnnouncement,
+  deadLetterFromAnnouncement,
+  deadLetterOf,
+} from './dead-letters.js';
+export type { DeadLetterSink, DecodedMessage, Refusal } from './dead-letters.js';
+export { TransientError, isTransientError } from './transient.js';
 export type { BatchConsumer } from './consumer.js';
 export { retryUntilDone, backoffMs } from './retry.js';
 export { runMain, exitOnConfigError, serviceMain } from './main.js';

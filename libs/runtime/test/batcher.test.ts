@@ -26,7 +26,12 @@ describe('Batcher', () => {
       async (items) => {
         if (items.includes(1)) throw new Error('boom');
       },
-      { maxBatch: 1, onError: (_e, items) => failed.push(items) },
+      {
+        maxBatch: 1,
+        onError: (_e, items) => {
+          failed.push(items);
+        },
+      },
     );
     b.push(1, 2);
     await b.idle();

@@ -1,4 +1,10 @@
-import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  DATABASE_SETTING,
+  parseConfig,
+} from '@niyanta/runtime';
 
 const spec = {
   ...COMMON_SETTINGS,
@@ -34,6 +40,17 @@ describe('parseConfig', () => {
     );
     expect(() => parseConfig(spec, { DATABASE_URL: 'postgres://x/y', PORT: '70000' })).toThrow(
       /above the maximum 65535/,
+    );
+  });
+
+  it('reads MAX_DELIVER of the consuming services: 5 by default, an integer of at least 1', () => {
+    expect(parseConfig(CONSUMER_SETTINGS, {}).MAX_DELIVER).toBe(5);
+    expect(parseConfig(CONSUMER_SETTINGS, { MAX_DELIVER: '2' }).MAX_DELIVER).toBe(2);
+    expect(() => parseConfig(CONSUMER_SETTINGS, { MAX_DELIVER: '0' })).toThrow(
+      'MAX_DELIVER is 0, below the minimum 1.',
+    );
+    expect(() => parseConfig(CONSUMER_SETTINGS, { MAX_DELIVER: '2.5' })).toThrow(
+      'MAX_DELIVER is not an integer: "2.5".',
     );
   });
 });

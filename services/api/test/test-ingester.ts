@@ -14,7 +14,7 @@ import {
   lastToken,
 } from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
-import { consumeBatches } from '@niyanta/runtime';
+import { DeadLetters, consumeBatches, databaseDeadLetterSink } from '@niyanta/runtime';
 import type { BatchConsumer, Logger, Nats } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 
@@ -35,6 +35,13 @@ export function startTestIngester(
     consumer: def.durable_name,
     ensure: () => ensureConsumer(nats.jsm, def),
     log,
+    deadLetters: new DeadLetters({
+      stream: def.stream,
+      consumer: def.durable_name,
+      sink: databaseDeadLetterSink({ db, js: nats.js, log }),
+      log,
+    }),
+    maxDeliver: 5,
     handle: async (msgs) => {
       await gate();
       const rows = [];

@@ -1,9 +1,9 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { BlobStore } from '@niyanta/blob-store';
 import type { Database } from '@niyanta/db';
-import { decode, FINAL_STATUSES, WORKLOAD_STATUS } from '@niyanta/messages';
+import { FINAL_STATUSES, WORKLOAD_STATUS } from '@niyanta/messages';
 import type { CheckpointV1 } from '@niyanta/messages';
-import type { Logger } from '@niyanta/runtime';
+import type { DeadLetters, Logger, Refusal } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { readFences, storeCheckpoints } from './checkpoint-store.js';
 import type { CheckpointRow, WorkloadFence } from './checkpoint-store.js';
@@ -11,9 +11,6 @@ import { deleteBlobs } from './blob-cleanup.js';
 import { verifyBlobCheckpoint } from './blob-verify.js';
 import { encodeState } from './encode-state.js';
 
-const MAX_RAW_LOGGED = 2_000;
-// Messages are terminated with `term()` and no reason: nats-server 2.9 does not understand
-// `+TERM <reason>` and leaves such a message pending, to be redelivered forever. Reasons go to the log.
 /** A checkpoint from an attempt the database has not seen yet waits this long before a retry. */
 const EARLY_NAK_DELAY_MS = 1_000;
 /** ...and is given up (acked, logged) after this many deliveries: its placement never committed. */
@@ -90,9 +87,10 @@ const deliveriesOf = (msgs: readonly JsMsg[]): number =>
  * Handles a batch of checkpoint messages: a first fencing look at the workloads (one query, no
  * lock) drops the plainly out-of-date ones, the objects of blob checkpoints are verified (size and
  * sha256; slow, so outside any transaction), then one transaction locks the batch's workload rows,
- * judges every checkpoint again on them, stores the accepted ones and prunes old ones. Acks (and
- * terminates the rows the database refuses for their data) after the commit, then deletes the
- * objects of the pruned rows. Throwing (the database is down) naks the whole batch for a retry.
+ * judges every checkpoint again on them, stores the accepted ones and prunes old ones. Acks after
+ * the commit (the checkpoints the database refuses for their data, and invalid ones, are dead
+ * letters), then deletes the objects of the pruned rows. Throwing (the database is down) naks the
+ * batch for a retry.
  */
 export function createCheckpointHandler(deps: {
   db: Kysely<Database>;
@@ -100,45 +98,29 @@ export function createCheckpointHandler(deps: {
   keep: number;
   inlineMaxBytes: number;
   blobs: BlobStore;
+  /** Where checkpoints that cannot be stored go. */
+  deadLetters: DeadLetters;
 }): (msgs: JsMsg[]) => Promise<void> {
   const { db, log } = deps;
   return async (msgs) => {
     const decoded: { msg: JsMsg; cp: CheckpointV1 }[] = [];
-    for (const msg of msgs) {
-      const result = decode('checkpoint', msg.data);
-      const where = { subject: msg.subject, streamSeq: msg.seq };
-      if (!result.ok) {
-        log.error(
-          {
-            ...where,
-            reason: result.reason,
-            errors: result.errors,
-            raw: result.raw.slice(0, MAX_RAW_LOGGED),
-          },
-          'invalid checkpoint; terminating it',
-        );
-        msg.term();
-        continue;
-      }
-      const cp = result.value;
+    const invalid: Refusal[] = [];
+    for (const { msg, value: cp } of await deps.deadLetters.decode('checkpoint', msgs)) {
       const hasData = 'data' in cp;
       if (hasData === (cp.blob !== undefined)) {
-        const reason = hasData
+        const error = hasData
           ? 'checkpoint carries both data and blob'
           : 'checkpoint carries neither data nor blob';
-        log.error(
-          { ...where, workloadId: cp.workloadId, seq: cp.seq, reason },
-          'invalid checkpoint; terminating it',
-        );
-        msg.term();
+        invalid.push({ msg, error });
         continue;
       }
       decoded.push({ msg, cp });
     }
+    await deps.deadLetters.refuse(invalid);
     if (decoded.length === 0) return;
 
     const toAck: JsMsg[] = [];
-    const toTerm: JsMsg[] = [];
+    const toRefuse: Refusal[] = [];
     const toRetry: { msg: JsMsg; delayMs: number }[] = [];
     const settle = (
       { cp, msgs: held }: Candidate,
@@ -191,8 +173,9 @@ export function createCheckpointHandler(deps: {
           reason: check.reason,
         };
         if (check.permanent) {
-          log.error(fields, 'blob checkpoint failed verification; terminating it');
-          for (const msg of held) msg.term();
+          log.error(fields, 'blob checkpoint failed verification; refusing it');
+          const error = `blob checkpoint failed verification: ${check.reason}`;
+          for (const msg of held) toRefuse.push({ msg, error });
         } else {
           log.warn({ ...fields, err: check.err }, 'blob checkpoint not verifiable now; retrying');
           for (const msg of held) toRetry.push({ msg, delayMs: BLOB_RETRY_DELAY_MS });
@@ -278,9 +261,10 @@ export function createCheckpointHandler(deps: {
             code: rejected.code,
             reason: rejected.reason,
           },
-          'checkpoint refused by the database for its data; terminating it',
+          'checkpoint refused by the database for its data; refusing it',
         );
-        toTerm.push(...held);
+        const error = `PostgreSQL refused the checkpoint (${rejected.code}): ${rejected.reason}`;
+        for (const msg of held) toRefuse.push({ msg, error });
       }
       log.debug(
         {
@@ -294,8 +278,8 @@ export function createCheckpointHandler(deps: {
       );
     }
     for (const msg of toAck) msg.ack();
-    for (const msg of toTerm) msg.term();
     for (const { msg, delayMs } of toRetry) msg.nak(delayMs);
+    await deps.deadLetters.refuse(toRefuse);
     await deleteBlobs(deps.blobs, prunedBlobKeys, log, 'pruned');
   };
 }

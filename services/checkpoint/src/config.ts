@@ -1,11 +1,18 @@
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobStoreKind } from '@niyanta/blob-store';
-import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  DATABASE_SETTING,
+  parseConfig,
+} from '@niyanta/runtime';
 import type { ConfigOf } from '@niyanta/runtime';
 
 const SPEC = {
   ...COMMON_SETTINGS,
   ...DATABASE_SETTING,
+  ...CONSUMER_SETTINGS,
   CHECKPOINT_KEEP: { kind: 'int', default: 3, min: 1, max: 1_000 },
   CHECKPOINT_INLINE_MAX_BYTES: { kind: 'int', default: 262_144, min: 0, max: 64 * 1024 * 1024 },
   ...BLOB_SETTINGS,

@@ -1,7 +1,9 @@
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
 import {
   ConfigError,
+  DeadLetters,
   consumeBatches,
+  databaseDeadLetterSink,
   every,
   openServiceConnections,
   retryUntilDone,
@@ -66,6 +68,12 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
 
     const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.checkpointWriter);
     await retryUntilDone('create the checkpoint consumer', ensure, { log, signal: opts.signal });
+    const deadLetters = new DeadLetters({
+      stream: CONSUMERS.checkpointWriter.stream,
+      consumer: CONSUMERS.checkpointWriter.durable_name,
+      sink: databaseDeadLetterSink({ db: database.db, js: nats.js, log }),
+      log,
+    });
     const consumer = consumeBatches({
       js: nats.js,
       stream: CONSUMERS.checkpointWriter.stream,
@@ -77,8 +85,11 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
         keep: config.CHECKPOINT_KEEP,
         inlineMaxBytes: config.CHECKPOINT_INLINE_MAX_BYTES,
         blobs,
+        deadLetters,
       }),
       log,
+      deadLetters,
+      maxDeliver: config.MAX_DELIVER,
     });
     steps.push(() => consumer.stop());
 

@@ -43,6 +43,7 @@ function configFor(database: TestDatabase, blobDir: string): Config {
     LOG_LEVEL: 'silent',
     HEALTH_PORT: undefined,
     SHUTDOWN_TIMEOUT_MS: 5_000,
+    MAX_DELIVER: 5,
     CHECKPOINT_KEEP: 3,
     CHECKPOINT_INLINE_MAX_BYTES: 262_144,
     BLOB_STORE: 'fs',

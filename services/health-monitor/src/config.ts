@@ -1,9 +1,16 @@
-import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  DATABASE_SETTING,
+  parseConfig,
+} from '@niyanta/runtime';
 import type { ConfigOf } from '@niyanta/runtime';
 
 const SPEC = {
   ...COMMON_SETTINGS,
   ...DATABASE_SETTING,
+  ...CONSUMER_SETTINGS,
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 30, max: 3_600_000 },
   DEAD_WORKER_RETENTION_HOURS: { kind: 'number', default: 24, min: 0, max: 24 * 365 },

@@ -1,15 +1,11 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database } from '@niyanta/db';
-import { decode, publishAll } from '@niyanta/messages';
+import { publishAll } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
-import type { Logger } from '@niyanta/runtime';
+import type { DeadLetters, Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { STOPPED_REASON, workerDeadMessage } from './announce.js';
 import { upsertHeartbeats, WORKER_STATUS } from './workers-store.js';
-
-const MAX_RAW_LOGGED = 2_000;
-// `term()` with no reason: nats-server 2.9 does not understand `+TERM <reason>` and leaves such a
-// message pending, to be redelivered forever. The reason goes to the log.
 
 /** Keeps the newest heartbeat of each worker (by its `time`; on a tie, the later message). */
 export function newestPerWorker(heartbeats: readonly HeartbeatV1[]): HeartbeatV1[] {
@@ -31,30 +27,14 @@ export function createHeartbeatHandler(deps: {
   db: Kysely<Database>;
   js: Parameters<typeof publishAll>[0];
   log: Logger;
+  /** Where heartbeats that do not decode go. */
+  deadLetters: DeadLetters;
 }): (msgs: JsMsg[]) => Promise<void> {
   const { db, js, log } = deps;
   return async (msgs) => {
-    const valid: JsMsg[] = [];
-    const heartbeats: HeartbeatV1[] = [];
-    for (const m of msgs) {
-      const decoded = decode('heartbeat', m.data);
-      if (!decoded.ok) {
-        log.error(
-          {
-            subject: m.subject,
-            streamSeq: m.seq,
-            reason: decoded.reason,
-            errors: decoded.errors,
-            raw: decoded.raw.slice(0, MAX_RAW_LOGGED),
-          },
-          'invalid heartbeat; terminating it',
-        );
-        m.term();
-        continue;
-      }
-      valid.push(m);
-      heartbeats.push(decoded.value);
-    }
+    const decoded = await deps.deadLetters.decode('heartbeat', msgs);
+    const valid = decoded.map((d) => d.msg);
+    const heartbeats = decoded.map((d) => d.value);
     const newest = newestPerWorker(heartbeats);
     const byWorker = new Map(newest.map((hb) => [hb.workerId, hb]));
     const changed = await upsertHeartbeats(db, newest);

@@ -1,7 +1,9 @@
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
 import {
   ConfigError,
+  DeadLetters,
   consumeBatches,
+  databaseDeadLetterSink,
   every,
   openServiceConnections,
   retryUntilDone,
@@ -58,13 +60,21 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     // exists, so a caller that publishes right after start-up must find it there.
     const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.healthMonitorHeartbeats);
     await retryUntilDone('create the heartbeat consumer', ensure, { log, signal: opts.signal });
+    const deadLetters = new DeadLetters({
+      stream: CONSUMERS.healthMonitorHeartbeats.stream,
+      consumer: CONSUMERS.healthMonitorHeartbeats.durable_name,
+      sink: databaseDeadLetterSink({ db: database.db, js: nats.js, log }),
+      log,
+    });
     const consumer = consumeBatches({
       js: nats.js,
       stream: CONSUMERS.healthMonitorHeartbeats.stream,
       consumer: CONSUMERS.healthMonitorHeartbeats.durable_name,
       ensure,
-      handle: createHeartbeatHandler({ db: database.db, js: nats.js, log }),
+      handle: createHeartbeatHandler({ db: database.db, js: nats.js, log, deadLetters }),
       log,
+      deadLetters,
+      maxDeliver: config.MAX_DELIVER,
     });
     steps.push(() => consumer.stop());
 

@@ -38,6 +38,7 @@ function configFor(database: TestDatabase, overrides: Partial<Config> = {}): Con
     LOG_LEVEL: 'silent',
     HEALTH_PORT: undefined,
     SHUTDOWN_TIMEOUT_MS: 5_000,
+    MAX_DELIVER: 5,
     // Long by default, so no sweep interferes with the tests about heartbeats.
     HEARTBEAT_INTERVAL_MS: 1_000,
     HEARTBEAT_TIMEOUT_MS: 60_000,

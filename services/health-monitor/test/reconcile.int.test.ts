@@ -92,6 +92,7 @@ describe('reconciliation', () => {
         LOG_LEVEL: 'silent',
         HEALTH_PORT: undefined,
         SHUTDOWN_TIMEOUT_MS: 5_000,
+        MAX_DELIVER: 5,
         HEARTBEAT_INTERVAL_MS: 100,
         HEARTBEAT_TIMEOUT_MS: 60_000,
         DEAD_WORKER_RETENTION_HOURS: 24,

@@ -1,14 +1,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import {
-  SUBJECTS,
-  WORKLOAD_STATUS,
-  decode,
-  envelope,
-  lastToken,
-  publishAll,
-} from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, envelope, lastToken, publishAll } from '@niyanta/messages';
 import type { CommandV1, ControlV1, Outgoing, WorkloadStatus } from '@niyanta/messages';
+import type { DeadLetters } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -131,23 +125,15 @@ export function createCommandHandler(
     db: Kysely<Database>;
     log: Logger;
     onRequeued: () => void;
+    /** Where messages that do not decode go. */
+    deadLetters: DeadLetters;
   },
 ) {
   const { db, js, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = [];
-    for (const msg of msgs) {
-      const d = decode('command', msg.data);
-      if (!d.ok) {
-        log.error(
-          { subject: msg.subject, streamSeq: msg.seq, reason: d.reason, errors: d.errors },
-          'invalid command terminated',
-        );
-        msg.term();
-        continue;
-      }
-      valid.push({ msg, tenant: lastToken(msg.subject) ?? '', value: d.value });
-    }
+    const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = (
+      await deps.deadLetters.decode('command', msgs)
+    ).map(({ msg, value }) => ({ msg, tenant: lastToken(msg.subject) ?? '', value }));
     const transitions = await db.transaction().execute(async (trx) => {
       const rows = await lockWorkloads(
         trx,

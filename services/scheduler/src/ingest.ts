@@ -6,6 +6,7 @@ import {
   WORKLOAD_STATUS,
   decode,
   envelope,
+  escapeUnstorable,
   lastToken,
   traceparentOf,
 } from '@niyanta/messages';
@@ -30,9 +31,6 @@ import type { Bus, Executor, Transition } from './transitions.js';
 const RAW_MAX_BYTES = 64 * 1024;
 const DEFAULT_PRIORITY = 500;
 const DEFAULT_MAX_ATTEMPTS = 3;
-// PostgreSQL stores neither a NUL in text nor the escape \u0000 in jsonb: one such submission
-// would fail its whole batch for ever, so it is rejected up front.
-const hasNul = (text: string): boolean => text.includes('\u0000') || text.includes('\\u0000');
 
 interface Rejection {
   msg: JsMsg;
@@ -76,6 +74,25 @@ export class TenantCache {
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('22');
+}
+
+/**
+ * What a rejection records of a message, storable by PostgreSQL whatever arrived (a NUL in the
+ * Nats-Msg-Id, the subject or a parser's message would fail the insert, and the batch with it).
+ */
+function recordOf(r: Rejection) {
+  const msgId = r.msg.headers?.get('Nats-Msg-Id');
+  return {
+    subject: escapeUnstorable(r.msg.subject),
+    tenant: r.tenant === null ? null : escapeUnstorable(r.tenant),
+    msgId: msgId ? escapeUnstorable(msgId) : null,
+    reason: escapeUnstorable(r.reason),
+    errors: r.errors.map((e) => ({
+      path: escapeUnstorable(e.path),
+      message: escapeUnstorable(e.message),
+    })),
+    raw: storableRaw(r.raw),
+  };
 }
 
 /** Text safe for a PostgreSQL text column, cut at 64 KiB of UTF-8. */
@@ -140,14 +157,6 @@ export function createIngestHandler(
           errors: [],
           raw,
         });
-      } else if (hasNul(raw)) {
-        rejected.push({
-          msg,
-          tenant,
-          reason: 'submission contains a NUL character (\\u0000), which PostgreSQL cannot store',
-          errors: [],
-          raw,
-        });
       } else {
         accepted.push({ msg, tenant, submission: decoded.value });
       }
@@ -175,15 +184,18 @@ export function createIngestHandler(
           await trx
             .insertInto('rejected_submissions')
             .values(
-              rejected.map((r) => ({
-                subject: r.msg.subject,
-                tenant: r.tenant,
-                stream_seq: r.msg.seq,
-                msg_id: r.msg.headers?.get('Nats-Msg-Id') || null,
-                reason: r.reason,
-                errors: JSON.stringify(r.errors),
-                raw: storableRaw(r.raw),
-              })),
+              rejected.map((r) => {
+                const record = recordOf(r);
+                return {
+                  subject: record.subject,
+                  tenant: record.tenant,
+                  stream_seq: r.msg.seq,
+                  msg_id: record.msgId,
+                  reason: record.reason,
+                  errors: JSON.stringify(record.errors),
+                  raw: record.raw,
+                };
+              }),
             )
             .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
             .execute();
@@ -229,23 +241,26 @@ export function createIngestHandler(
     for (const id of placements.keys()) if (!placedIds.has(id)) ledger.cancel(id, 1);
     const transitions = [...ingested.pending, ...ingested.placed];
 
-    const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => ({
-      kind: 'rejected',
-      subject: SUBJECTS.rejected,
-      // One record per stream message even when redelivered after a crash.
-      msgId: `rejected:${r.msg.subject}:${r.msg.seq}`,
-      traceparent: traceparentOf(r.msg.headers),
-      message: {
-        ...envelope(),
-        subject: r.msg.subject,
-        tenant: r.tenant,
-        streamSeq: r.msg.seq,
-        msgId: r.msg.headers?.get('Nats-Msg-Id') || null,
-        reason: r.reason,
-        errors: r.errors,
-        raw: storableRaw(r.raw),
-      },
-    }));
+    const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => {
+      const record = recordOf(r);
+      return {
+        kind: 'rejected',
+        subject: SUBJECTS.rejected,
+        // One record per stream message even when redelivered after a crash.
+        msgId: `rejected:${record.subject}:${r.msg.seq}`,
+        traceparent: traceparentOf(r.msg.headers),
+        message: {
+          ...envelope(),
+          subject: record.subject,
+          tenant: record.tenant,
+          streamSeq: r.msg.seq,
+          msgId: record.msgId,
+          reason: record.reason,
+          errors: record.errors,
+          raw: record.raw,
+        },
+      };
+    });
     // The notices first: they answer POSTs waiting for these rows.
     const notices = ingestNotices(
       [...ingested.pending, ...ingested.submitted],

@@ -17,6 +17,7 @@ export const COMPONENTS = {
   completions: 'completions',
   workerDead: 'worker-dead',
   commands: 'commands',
+  deadLetters: 'dead-letters',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 

@@ -1,11 +1,10 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, decode, enveloped, isActiveStatus } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, enveloped, isActiveStatus } from '@niyanta/messages';
 import type {
   CompletionV1,
   EventV1,
-  MessageTypes,
   Outgoing,
   RunUpdateV1,
   WorkloadError,
@@ -13,6 +12,8 @@ import type {
 } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
+import { TransientError } from '@niyanta/runtime';
+import type { DeadLetters, DecodedMessage } from '@niyanta/runtime';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
@@ -73,38 +74,7 @@ export function fence(
   return FENCE.apply;
 }
 
-interface Decoded<T> {
-  msg: JsMsg;
-  value: T;
-}
-
-/** Decodes a batch; invalid messages are logged with the reason and term-ed (never retried). */
-function decodeAll<K extends 'runUpdate' | 'completion' | 'completionBatch' | 'workerDead'>(
-  kind: K,
-  msgs: readonly JsMsg[],
-  log: Logger,
-): Decoded<MessageTypes[K]>[] {
-  const out: Decoded<MessageTypes[K]>[] = [];
-  for (const msg of msgs) {
-    const d = decode(kind, msg.data);
-    if (!d.ok) {
-      log.error(
-        {
-          subject: msg.subject,
-          streamSeq: msg.seq,
-          reason: d.reason,
-          errors: d.errors,
-          raw: d.raw.slice(0, 1000),
-        },
-        'invalid message terminated',
-      );
-      msg.term();
-      continue;
-    }
-    out.push({ msg, value: d.value });
-  }
-  return out;
-}
+type Decoded<T> = DecodedMessage<T>;
 
 function logDiscard(
   log: Logger,
@@ -163,11 +133,13 @@ export function createRunUpdateHandler(
   deps: Bus & {
     db: Kysely<Database>;
     log: Logger;
+    /** Where messages that do not decode go. */
+    deadLetters: DeadLetters;
   },
 ) {
   const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const decoded = decodeAll('runUpdate', msgs, log);
+    const decoded = await deps.deadLetters.decode('runUpdate', msgs);
     const acks: JsMsg[] = [];
     const later: JsMsg[] = [];
     const progressEvents: Outgoing<'event'>[] = [];
@@ -427,6 +399,8 @@ export function createCompletionHandler(
     /** Ingest transactions still open: a completion of one of their runs waits for its commit. */
     inserts: InsertsInFlight;
     onApplied: (retryDelaysMs: number[]) => void;
+    /** Where messages that do not decode go. */
+    deadLetters: DeadLetters;
   },
 ) {
   const { db, log } = deps;
@@ -437,7 +411,7 @@ export function createCompletionHandler(
     const later = new Set<JsMsg>();
     const retryDelays: number[] = [];
     const transitions: Transition[] = [];
-    let todo = decodeCompletions(msgs, log);
+    let todo = await decodeCompletions(msgs, deps.deadLetters);
     // Most completions are successes, decided by the fence alone: recorded without a read.
     const succeeded = new Map<string, Decoded<CompletionV1>>();
     for (const item of todo) {
@@ -460,7 +434,8 @@ export function createCompletionHandler(
     }
     for (let round = 1; todo.length > 0; round++) {
       if (round > COMPLETION_ROUNDS) {
-        throw new Error(
+        // Contention, not a fault of the messages: retried with backoff, never dead-lettered.
+        throw new TransientError(
           `${todo.length} completion(s) not applied after ${COMPLETION_ROUNDS} rounds: their workloads kept changing; redelivering`,
         );
       }
@@ -530,14 +505,19 @@ export function createCompletionHandler(
 
 /**
  * Decodes single completions (`niyanta.complete.<workloadId>`) and batches of one worker
- * (`niyanta.completions.<workerId>`) into one list; an invalid message is logged and term-ed.
+ * (`niyanta.completions.<workerId>`) into one list; an invalid message is a dead letter.
  */
-function decodeCompletions(msgs: readonly JsMsg[], log: Logger): Decoded<CompletionV1>[] {
+async function decodeCompletions(
+  msgs: readonly JsMsg[],
+  deadLetters: DeadLetters,
+): Promise<Decoded<CompletionV1>[]> {
   const singles: JsMsg[] = [];
   const batches: JsMsg[] = [];
   for (const m of msgs) (m.subject.startsWith(COMPLETIONS_PREFIX) ? batches : singles).push(m);
-  const out = decodeAll('completion', singles, log);
-  for (const { msg, value } of decodeAll('completionBatch', batches, log)) {
+  const out: Decoded<CompletionV1>[] =
+    singles.length === 0 ? [] : await deadLetters.decode('completion', singles);
+  if (batches.length === 0) return out;
+  for (const { msg, value } of await deadLetters.decode('completionBatch', batches)) {
     for (const item of value.completions) {
       out.push({
         msg,
@@ -585,11 +565,13 @@ export function createWorkerDeadHandler(
     log: Logger;
     onDead: (workerId: string) => void;
     onRequeued: () => void;
+    /** Where messages that do not decode go. */
+    deadLetters: DeadLetters;
   },
 ) {
   const { db, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const decoded = decodeAll('workerDead', msgs, log);
+    const decoded = await deps.deadLetters.decode('workerDead', msgs);
     const deadReasons = new Map<string, string | undefined>();
     const lost = new Map<string, { attempt: number; workerId: string; reason?: string }>();
     for (const { value } of decoded) {

@@ -1,9 +1,16 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
-import { consumeBatches, every, openServiceConnections } from '@niyanta/runtime';
+import {
+  DeadLetters,
+  consumeBatches,
+  databaseDeadLetterSink,
+  every,
+  openServiceConnections,
+} from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
 import type { SchedulerConfig } from './config.js';
+import { createDeadLetterRecordHandler } from './dead-letter-records.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -45,7 +52,9 @@ const CONSUMER_KEYS = [
   'schedulerComplete',
   'schedulerWorkerDead',
   'schedulerCommands',
+  'schedulerDeadLetters',
 ] as const;
+type ConsumerKey = (typeof CONSUMER_KEYS)[number];
 
 /** Starts the scheduler: ingest, placement, run updates, completions, dead workers, commands. */
 export async function start(
@@ -108,72 +117,102 @@ export async function start(
     const tenants = new TenantCache(db);
     await tenants.refresh();
     const backoff = { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS };
+    const sink = databaseDeadLetterSink({ db, js, log });
+    /** The dead letters of one consumer: its handler refuses messages through them. */
+    const lettersOf = (key: ConsumerKey, clog: Logger) =>
+      new DeadLetters({
+        stream: CONSUMERS[key].stream,
+        consumer: CONSUMERS[key].durable_name,
+        sink,
+        log: clog,
+      });
     const consume = (
-      key: (typeof CONSUMER_KEYS)[number],
-      handle: (msgs: JsMsg[]) => Promise<void>,
+      key: ConsumerKey,
+      handle: (deadLetters: DeadLetters) => (msgs: JsMsg[]) => Promise<void>,
       clog: Logger,
       maxBatch = 500,
-    ) =>
-      consumeBatches({
+    ) => {
+      const deadLetters = lettersOf(key, clog);
+      return consumeBatches({
         js,
         stream: CONSUMERS[key].stream,
         consumer: CONSUMERS[key].durable_name,
         ensure: () => ensureConsumer(jsm, CONSUMERS[key]),
-        handle,
+        handle: handle(deadLetters),
         log: clog,
+        deadLetters,
+        maxDeliver: config.MAX_DELIVER,
         maxBatch,
         maxMessages: Math.max(1_000, maxBatch * 2),
       });
+    };
 
     const ingestLog = component(log, COMPONENTS.ingest);
     const runLog = component(log, COMPONENTS.runUpdates);
     const completeLog = component(log, COMPONENTS.completions);
     const deadLog = component(log, COMPONENTS.workerDead);
     const commandLog = component(log, COMPONENTS.commands);
+    const deadLettersLog = component(log, COMPONENTS.deadLetters);
     const consumers: BatchConsumer[] = [
       consume(
         'schedulerIngest',
-        createIngestHandler({
-          ...shared,
-          tenants,
-          liveWorkers,
-          inserts,
-          log: ingestLog,
-          onIngested: trigger,
-        }),
+        // Submissions it refuses go to rejected_submissions; only failures dead-letter them.
+        () =>
+          createIngestHandler({
+            ...shared,
+            tenants,
+            liveWorkers,
+            inserts,
+            log: ingestLog,
+            onIngested: trigger,
+          }),
         ingestLog,
         config.INGEST_BATCH_MAX,
       ),
-      consume('schedulerRun', createRunUpdateHandler({ ...shared, log: runLog }), runLog),
+      consume(
+        'schedulerRun',
+        (deadLetters) => createRunUpdateHandler({ ...shared, log: runLog, deadLetters }),
+        runLog,
+      ),
       consume(
         'schedulerComplete',
-        createCompletionHandler({
-          ...shared,
-          inserts,
-          log: completeLog,
-          backoff,
-          onApplied: (delays) => {
-            if (activePlacer.wantsFreedSlots()) trigger();
-            if (delays.length > 0) activePlacer.triggerIn(Math.min(...delays));
-          },
-        }),
+        (deadLetters) =>
+          createCompletionHandler({
+            ...shared,
+            deadLetters,
+            inserts,
+            log: completeLog,
+            backoff,
+            onApplied: (delays) => {
+              if (activePlacer.wantsFreedSlots()) trigger();
+              if (delays.length > 0) activePlacer.triggerIn(Math.min(...delays));
+            },
+          }),
         completeLog,
       ),
       consume(
         'schedulerWorkerDead',
-        createWorkerDeadHandler({
-          ...shared,
-          forgetWorker: (id) => forgetWorker(jsm, id, deadLog),
-          log: deadLog,
-          onDead: (id) => view.remove(id),
-          onRequeued: trigger,
-        }),
+        (deadLetters) =>
+          createWorkerDeadHandler({
+            ...shared,
+            deadLetters,
+            forgetWorker: (id) => forgetWorker(jsm, id, deadLog),
+            log: deadLog,
+            onDead: (id) => view.remove(id),
+            onRequeued: trigger,
+          }),
         deadLog,
       ),
       consume(
         'schedulerCommands',
-        createCommandHandler({ ...shared, log: commandLog, onRequeued: trigger }),
+        (deadLetters) =>
+          createCommandHandler({ ...shared, log: commandLog, onRequeued: trigger, deadLetters }),
         commandLog,
+      ),
+      consume(
+        'schedulerDeadLetters',
+        (deadLetters) => createDeadLetterRecordHandler({ db, log: deadLettersLog, deadLetters }),
+        deadLettersLog,
       ),
     ];
     // Consumers stop first (in-flight batches finish and ack), then the placer, on close.

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       PLACEMENT_SWEEP_MS: 1000,
       HEARTBEAT_TIMEOUT_MS: 10_000,
       INGEST_BATCH_MAX: 500,
+      MAX_DELIVER: 5,
     });
   });
 

@@ -257,9 +257,9 @@ describe('ingest', () => {
     await waitConsumerDrained(h, 'schedulerIngest');
   });
 
-  it('rejects a valid submission PostgreSQL refuses without blocking the batch around it', async () => {
+  it('rejects a submission PostgreSQL could not store without blocking the batch around it', async () => {
     const ok = submission('ingest-refused');
-    // Valid JSON Schema, but jsonb refuses a lone surrogate (SQLSTATE 22P02).
+    // Valid JSON Schema, but jsonb refuses a lone surrogate (SQLSTATE 22P02): decode refuses it.
     const refused = submission('ingest-refused', { input: { text: '\ud800' } });
     const [, ack] = await publishAll(
       h.js,
@@ -279,7 +279,9 @@ describe('ingest', () => {
           .executeTakeFirst(),
       { message: 'the refused submission recorded' },
     );
-    expect(row.reason).toMatch(/^PostgreSQL refused the submission: /);
+    expect(row.reason).toBe(
+      'invalid submission: /input/text must not contain a lone UTF-16 surrogate (invalid Unicode)',
+    );
     expect(await workload(h, refused.id)).toBeUndefined();
   });
 

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BlobNotFoundError, checkpointBlobKey } from '@niyanta/blob-store';
 import type { BlobRef, BlobStore } from '@niyanta/blob-store';
+import {
+  MAX_JSON_DEPTH,
+  mayHoldUnstorableText,
+  sanitizeJson,
+  storableErrors,
+} from '@niyanta/messages';
 import type { AssignmentV1, CheckpointV1 } from '@niyanta/messages';
 import { WorkloadError } from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
@@ -43,6 +49,20 @@ export class CheckpointUploadError extends WorkloadError {
   }
 }
 
+/** Levels a state may nest: it is one level down in a checkpoint message, which may have 64. */
+const STATE_MAX_DEPTH = MAX_JSON_DEPTH - 1;
+
+/** A checkpoint state nested deeper than a checkpoint message may carry. */
+export class CheckpointTooDeepError extends WorkloadError {
+  override name = 'CheckpointTooDeepError';
+  constructor(readonly path: string) {
+    super(
+      `checkpoint state is nested deeper than ${STATE_MAX_DEPTH} levels (at "${path}"). Checkpoint a flatter state.`,
+      { code: 'CHECKPOINT_TOO_DEEP', retryable: false, details: { path } },
+    );
+  }
+}
+
 /**
  * Where a run's checkpoints go: small ones inline in the broker message, ones over
  * `inlineMaxBytes` (of JSON) to the blob store, the message carrying only the reference.
@@ -63,8 +83,16 @@ export class CheckpointStorage {
     ids: { workloadId: string; attempt: number; seq: number },
     state: unknown,
   ): Promise<{ body: Pick<CheckpointV1, 'data' | 'blob'>; bytes: number }> {
+    // Before JSON.stringify, which would exhaust the stack on a state nested thousands deep.
+    const [tooDeep] = storableErrors(state, { maxDepth: STATE_MAX_DEPTH, checkText: false });
+    if (tooDeep !== undefined) throw new CheckpointTooDeepError(tooDeep.path);
     // JSON.stringify(undefined) is undefined: such a state is stored as null, as inline.
-    const json = JSON.stringify(state) ?? 'null';
+    let json = JSON.stringify(state) ?? 'null';
+    // U+0000 and lone surrogates become U+FFFD, as in everything the worker publishes.
+    if (mayHoldUnstorableText(json)) {
+      state = sanitizeJson(state);
+      json = JSON.stringify(state) ?? 'null';
+    }
     const bytes = Buffer.byteLength(json);
     if (bytes <= this.inlineMaxBytes) return { body: { data: state }, bytes };
     const key = checkpointBlobKey(ids.workloadId, ids.attempt, ids.seq);

@@ -1,5 +1,14 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { envelope, publishOne, SUBJECTS, validateMessage } from '@niyanta/messages';
+import {
+  MAX_JSON_DEPTH,
+  MESSAGE_DEPTH_ALLOWANCE,
+  envelope,
+  publishOne,
+  sanitizeJson,
+  storableErrors,
+  SUBJECTS,
+  validateMessage,
+} from '@niyanta/messages';
 import type { CompletionBatchV1 } from '@niyanta/messages';
 import { retryUntilDone } from '@niyanta/runtime';
 import type { Logger } from './logger.js';
@@ -20,6 +29,8 @@ export const COMPLETION_BATCH_MAX = 500;
 export const COMPLETION_BATCH_MAX_BYTES = COMPLETION_MAX_BYTES;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** The deepest a completion-batch message may nest: consumers refuse a deeper one. */
+const COMPLETION_MAX_DEPTH = MAX_JSON_DEPTH + (MESSAGE_DEPTH_ALLOWANCE.completionBatch ?? 0);
 
 /** Completions waiting for their message; all resolve together when it is acked. */
 interface OpenBatch {
@@ -143,16 +154,24 @@ export class CompletionBatcher {
   }
 
   /**
-   * A completion that can be published: one whose result breaks the schema or the size limit
-   * would be retried forever (and take its batch with it), so it becomes a non-retryable failure
-   * saying why.
+   * A completion that can be published: U+0000 and lone surrogates in its result or error become
+   * U+FFFD (PostgreSQL stores neither). One nested too deep or breaking the schema or the size
+   * limit would be refused by the scheduler (or retried forever, taking its batch with it), so
+   * it becomes a non-retryable failure saying why.
    */
-  private publishable(item: CompletionBody): { item: CompletionBody; bytes: number } {
-    const errors = validateMessage('completionBatch', {
+  private publishable(body: CompletionBody): { item: CompletionBody; bytes: number } {
+    const probe = (completion: CompletionBody) => ({
       ...PROBE_ENVELOPE,
       workerId: this.opts.workerId,
-      completions: [item],
+      completions: [completion],
     });
+    // Depth first, without recursion: JSON.stringify of a result nested thousands deep throws.
+    const tooDeep = storableErrors(probe(body), {
+      maxDepth: COMPLETION_MAX_DEPTH,
+      checkText: false,
+    });
+    const item = tooDeep.length === 0 ? sanitizeJson(body) : body;
+    const errors = tooDeep.length > 0 ? tooDeep : validateMessage('completionBatch', probe(item));
     // +1: the comma between items.
     const bytes = errors.length === 0 ? Buffer.byteLength(JSON.stringify(item)) + 1 : 0;
     if (errors.length === 0 && bytes <= COMPLETION_MAX_BYTES) return { item, bytes };
@@ -164,7 +183,7 @@ export class CompletionBatcher {
       { workloadId: item.workloadId, attempt: item.attempt, outcome: item.outcome, reason },
       'completion cannot be published; recording a failure instead',
     );
-    const { result: _result, ...rest } = item;
+    const { result: _result, error: _error, ...rest } = item;
     const failed: CompletionBody = {
       ...rest,
       outcome: 'failed',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
-import { COMMON_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
+import { COMMON_SETTINGS, CONSUMER_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
 
 type Env = Record<string, string | undefined>;
@@ -11,6 +11,7 @@ const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 const WORKER_SETTINGS = {
   ...COMMON_SETTINGS,
+  ...CONSUMER_SETTINGS,
   WORKER_ID: {
     kind: 'string',
     pattern: WORKER_ID_PATTERN,
@@ -55,6 +56,8 @@ export interface WorkerConfig {
   checkpointInlineMaxBytes: number;
   /** Where large checkpoints go (the checkpoint service must use the same store). */
   blob: BlobConfig;
+  /** Deliveries after which an assignment or control message that keeps failing is a dead letter. */
+  maxDeliver: number;
 }
 
 /** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
@@ -101,6 +104,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
     checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
     blob,
+    maxDeliver: raw.MAX_DELIVER,
   };
 }
 

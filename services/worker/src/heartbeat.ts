@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { envelope, publishOne, SUBJECTS } from '@niyanta/messages';
+import { envelope, publishOne, sanitizeJson, SUBJECTS } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Logger } from './logger.js';
 
@@ -40,7 +40,8 @@ export function startHeartbeats(opts: {
   const beatNow = async (): Promise<void> => {
     let body: HeartbeatBody | undefined;
     try {
-      body = opts.body();
+      // Labels and zone come from the environment: U+0000 and lone surrogates become U+FFFD.
+      body = sanitizeJson(opts.body());
       await publishOne(js, { kind: 'heartbeat', subject, message: { ...envelope(), ...body } });
       log.trace({ status: body.status, running: body.running.length }, 'heartbeat published');
     } catch (err) {

@@ -1,3 +1,4 @@
+import { sanitizeText } from '@niyanta/messages';
 import type { LogV1 } from '@niyanta/messages';
 
 /** One line of a run's log, as carried by a `log` message. */
@@ -28,9 +29,14 @@ export class LogBuffer {
     private readonly onError: (err: unknown, lines: LogLine[]) => void,
   ) {}
 
-  /** Adds a line (cut to {@link LOG_LINE_MAX_CHARS}). */
+  /**
+   * Adds a line, cut to {@link LOG_LINE_MAX_CHARS}, with U+0000 and lone surrogates (one may be
+   * left by the cut) replaced by U+FFFD.
+   */
   push(stream: LogStream, line: string): void {
-    const text = line.length > LOG_LINE_MAX_CHARS ? line.slice(0, LOG_LINE_MAX_CHARS) : line;
+    const text = sanitizeText(
+      line.length > LOG_LINE_MAX_CHARS ? line.slice(0, LOG_LINE_MAX_CHARS) : line,
+    );
     this.lines.push({ at: new Date().toISOString(), stream, line: text });
     // Upper bound of the UTF-8 size without encoding every line.
     this.bytes += text.length * 3 + 64;

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { envelope, publishOne, SUBJECTS } from '@niyanta/messages';
+import { envelope, publishOne, sanitizeText, SUBJECTS } from '@niyanta/messages';
 import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/messages';
 import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
@@ -168,7 +168,7 @@ class RunHost implements AttemptHost {
 
   progress(fraction: number, message?: string): void {
     this.run.fraction = fraction;
-    this.latest = { fraction, message };
+    this.latest = { fraction, message: message === undefined ? undefined : sanitizeText(message) };
     (this.progressThrottle ??= createThrottle(PROGRESS_MIN_GAP_MS, () =>
       this.publishProgress(),
     )).trigger();

@@ -1,9 +1,15 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { decode, ensureConsumer, traceparentOf, workerConsumers } from '@niyanta/messages';
+import { ensureConsumer, traceparentOf, workerConsumers } from '@niyanta/messages';
 import type { ControlV1 } from '@niyanta/messages';
 import { createBlobStore } from '@niyanta/blob-store';
-import { connectNats, consumeBatches, startHealthServer } from '@niyanta/runtime';
-import type { BatchConsumer, HealthServer, Nats } from '@niyanta/runtime';
+import {
+  DeadLetters,
+  announcingDeadLetterSink,
+  connectNats,
+  consumeBatches,
+  startHealthServer,
+} from '@niyanta/runtime';
+import type { BatchConsumer, DecodedMessage, HealthServer, Nats } from '@niyanta/runtime';
 import { loadWorkloadModules } from '@niyanta/worker-sdk';
 import type { WorkloadDefinition } from '@niyanta/worker-sdk';
 import { CheckpointStorage } from './checkpoint-upload.js';
@@ -110,30 +116,43 @@ export async function start(
   });
   const firstBeat = heartbeats.beatNow();
 
+  // No database here: dead letters are announced, and the scheduler records them.
+  const sink = announcingDeadLetterSink({ js: nats.js, log });
+  const assignLetters = new DeadLetters({
+    stream: consumers.assign.stream,
+    consumer: consumers.assign.durable_name,
+    sink,
+    log,
+  });
+  const controlLetters = new DeadLetters({
+    stream: consumers.control.stream,
+    consumer: consumers.control.durable_name,
+    sink,
+    log,
+  });
+
   /**
-   * Decodes a message meant for this worker; an invalid one, or one addressed to another worker,
-   * is logged and terminated (never retried) and gives undefined.
+   * Decodes messages meant for this worker; an invalid one, or one addressed to another worker,
+   * is a dead letter (never retried).
    */
-  const decodeOwn = <K extends 'assignment' | 'control'>(kind: K, msg: JsMsg) => {
-    const decoded = decode(kind, msg.data);
-    const to = decoded.ok ? decoded.value.workerId : undefined;
-    if (decoded.ok && to === workerId) return decoded.value;
-    log.error(
-      decoded.ok
-        ? { subject: msg.subject, streamSeq: msg.seq, to }
-        : { subject: msg.subject, streamSeq: msg.seq, reason: decoded.reason },
-      decoded.ok
-        ? `${kind} addressed to another worker; terminated`
-        : `invalid ${kind} message; terminated`,
-    );
-    msg.term(); // no reason: nats-server 2.9 ignores a TERM that carries one
-    return undefined;
+  const decodeOwn = async <K extends 'assignment' | 'control'>(
+    kind: K,
+    msgs: readonly JsMsg[],
+    letters: DeadLetters,
+  ) => {
+    const decoded = await letters.decode(kind, msgs);
+    const own: DecodedMessage<(typeof decoded)[number]['value']>[] = [];
+    const others = [];
+    for (const d of decoded) {
+      if (d.value.workerId === workerId) own.push(d);
+      else others.push({ msg: d.msg, error: `${kind} addressed to worker ${d.value.workerId}` });
+    }
+    await letters.refuse(others);
+    return own;
   };
 
   const handleAssignments = async (msgs: JsMsg[]): Promise<void> => {
-    for (const msg of msgs) {
-      const assignment = decodeOwn('assignment', msg);
-      if (!assignment) continue;
+    for (const { msg, value: assignment } of await decodeOwn('assignment', msgs, assignLetters)) {
       const traceparent = traceparentOf(msg.headers);
       for (const a of assignment.assignments) runner.accept(a, traceparent);
       msg.ack();
@@ -154,9 +173,7 @@ export async function start(
     })());
 
   const handleControl = async (msgs: JsMsg[]): Promise<void> => {
-    for (const msg of msgs) {
-      const control = decodeOwn('control', msg);
-      if (!control) continue;
+    for (const { msg, value: control } of await decodeOwn('control', msgs, controlLetters)) {
       await applyControl(control);
       msg.ack();
     }
@@ -196,6 +213,8 @@ export async function start(
     ensure: ensureAssign,
     handle: handleAssignments,
     log,
+    deadLetters: assignLetters,
+    maxDeliver: config.maxDeliver,
   });
   const controlConsumer = consumeBatches({
     js: nats.js,
@@ -204,6 +223,8 @@ export async function start(
     ensure: ensureControl,
     handle: handleControl,
     log,
+    deadLetters: controlLetters,
+    maxDeliver: config.maxDeliver,
   });
 
   await firstBeat;

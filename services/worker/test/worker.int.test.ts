@@ -1,5 +1,13 @@
-import { envelope, publishOne, STREAMS, SUBJECTS, uuidv7 } from '@niyanta/messages';
-import type { AssignmentV1, ControlV1, HeartbeatV1 } from '@niyanta/messages';
+import {
+  decode,
+  envelope,
+  publishOne,
+  STREAMS,
+  SUBJECTS,
+  uuidv7,
+  workerConsumers,
+} from '@niyanta/messages';
+import type { AssignmentV1, ControlV1, DeadLetterV1, HeartbeatV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
 import { freePort, startNatsServer, waitFor } from '@niyanta/testing';
@@ -479,7 +487,13 @@ describe('worker', () => {
     const modules = join(__dirname, 'fixtures', 'modules');
     await using blobDir = await tempDir();
     await using worker = await startWorker({ WORKLOAD_MODULES: modules, BLOB_DIR: blobDir.path });
-    expect(worker.types).toEqual(['noop', 'sleep', 'test.big-checkpoint', 'test.echo-state']);
+    expect(worker.types).toEqual([
+      'noop',
+      'sleep',
+      'test.big-checkpoint',
+      'test.echo-state',
+      'test.unstorable-text',
+    ]);
     const small = assignment({ type: 'test.big-checkpoint', input: { bytes: 10 } });
     const big = assignment({ type: 'test.big-checkpoint', input: { bytes: 1_000_000 } });
     await assign(worker, small, big);
@@ -505,6 +519,85 @@ describe('worker', () => {
     expect(ref).not.toHaveProperty('data');
     const store = createFsBlobStore({ dir: blobDir.path });
     expect((await store.get(ref!.blob!.key)).equals(json)).toBe(true);
+  });
+
+  it('replaces U+0000 and lone surrogates by U+FFFD in results, logs, progress and checkpoints', async () => {
+    await using worker = await startWorker({
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const ok = assignment({ type: 'test.unstorable-text', input: {} });
+    await assign(worker, ok);
+    const clean = 'a\uFFFDb\uFFFDc';
+    expect(await completionOf(ok.workloadId)).toMatchObject({
+      outcome: 'succeeded',
+      result: { text: clean, 'key\uFFFD': 'v', pair: '\ud83d\ude00' },
+    });
+    const lines = await waitFor(
+      () => logs.items.find((l) => l.workloadId === ok.workloadId)?.lines,
+      { message: 'the log lines' },
+    );
+    expect(lines.map((l) => l.line)).toContain(`line ${clean}`);
+    expect(
+      runs.items.find((r) => r.workloadId === ok.workloadId && r.kind === 'progress')?.progress,
+    ).toEqual({ fraction: 0.5, message: `half ${clean}` });
+    expect(checkpoints.items.find((c) => c.workloadId === ok.workloadId)?.data).toEqual({
+      state: clean,
+      'key\uFFFD': 1,
+    });
+    // afterEach: every message decoded, so PostgreSQL can store each of them.
+  });
+
+  it('fails a run whose result is nested deeper than a completion may carry, instead of publishing it', async () => {
+    await using worker = await startWorker({
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const deep = assignment({ type: 'test.unstorable-text', input: { deep: 70 } });
+    await assign(worker, deep);
+    expect(await completionOf(deep.workloadId)).toMatchObject({
+      outcome: 'failed',
+      error: {
+        code: 'INVALID_COMPLETION',
+        retryable: false,
+        message: expect.stringMatching(/nested deeper than/),
+      },
+    });
+  });
+
+  it('announces an assignment it cannot take as a dead letter for the scheduler to record, and runs those batched with it', async () => {
+    await using worker = await startWorker({ MAX_DELIVER: '2' });
+    const announced: DeadLetterV1[] = [];
+    const sub = nats.nc.subscribe(SUBJECTS.dead(STREAMS.assign.name), {
+      callback: (_err, m) => {
+        const d = decode('deadLetter', m.data);
+        if (d.ok) announced.push(d.value);
+      },
+    });
+    await nats.nc.flush();
+    const ok = assignment({ type: 'noop', input: 1 });
+    const subject = SUBJECTS.assign(worker.workerId);
+    const [bad] = await Promise.all([
+      nats.js.publish(subject, new Uint8Array([0])),
+      assign(worker, ok),
+    ]);
+    expect(await completionOf(ok.workloadId)).toMatchObject({ outcome: 'succeeded' });
+    const { stream, durable_name } = workerConsumers(worker.workerId).assign;
+    const note = await waitFor(() => announced.find((a) => a.streamSeq === bad.seq), {
+      message: 'the dead letter announced',
+    });
+    expect(note).toMatchObject({
+      stream,
+      consumer: durable_name,
+      subject,
+      data: Buffer.from([0]).toString('base64'),
+      recorded: false,
+      deliveries: 1,
+      error: expect.stringMatching(/^payload is not JSON/),
+    });
+    await waitFor(
+      async () => (await nats.jsm.consumers.info(stream, durable_name)).num_ack_pending === 0,
+      { message: 'nothing unacked' },
+    );
+    sub.unsubscribe();
   });
 
   it('restores a blob checkpoint before run, and fails the attempt on a corrupt or missing one', async () => {

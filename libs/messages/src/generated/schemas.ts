@@ -100,6 +100,33 @@ export const SCHEMAS = {
             "description": "What it is doing."
           }
         }
+      },
+      "workerId": {
+        "title": "WorkerId",
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "description": "A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."
+      },
+      "tenant": {
+        "title": "TenantId",
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "description": "A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."
+      },
+      "workloadType": {
+        "title": "WorkloadType",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        "description": "Workload type name; a worker handling this type runs it."
+      },
+      "time": {
+        "title": "Timestamp",
+        "type": "string",
+        "format": "date-time",
+        "pattern": "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$",
+        "description": "An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."
       }
     }
   },
@@ -781,13 +808,11 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workerId": {
-        "type": "string",
-        "minLength": 1,
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "assignments": {
@@ -813,19 +838,17 @@ export const SCHEMAS = {
               "description": "The workload."
             },
             "tenant": {
-              "type": "string",
+              "$ref": "../common.v1.json#/$defs/tenant",
               "description": "Its tenant."
             },
             "attempt": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 2147483647,
               "description": "Fencing token: only this attempt may record anything."
             },
             "type": {
-              "type": "string",
-              "minLength": 1,
-              "maxLength": 100,
-              "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+              "$ref": "../common.v1.json#/$defs/workloadType",
               "description": "Workload type name; a worker handling this type runs it."
             },
             "input": {
@@ -839,8 +862,7 @@ export const SCHEMAS = {
               "description": "Per-attempt limit."
             },
             "deadline": {
-              "type": "string",
-              "format": "date-time",
+              "$ref": "../common.v1.json#/$defs/time",
               "description": "Start before this or hand the assignment back."
             },
             "checkpoint": {
@@ -865,6 +887,7 @@ export const SCHEMAS = {
                     "attempt": {
                       "type": "integer",
                       "minimum": 1,
+                      "maximum": 2147483647,
                       "description": "Attempt that wrote it."
                     },
                     "storage": {
@@ -940,8 +963,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -956,7 +978,7 @@ export const SCHEMAS = {
         "description": "The attempt (a PostgreSQL integer)."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."
       },
       "seq": {
@@ -984,7 +1006,8 @@ export const SCHEMAS = {
           "size": {
             "type": "integer",
             "minimum": 0,
-            "description": "Bytes."
+            "maximum": 2147483647,
+            "description": "Bytes (a PostgreSQL integer)."
           },
           "sha256": {
             "type": "string",
@@ -1021,8 +1044,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -1072,12 +1094,11 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker that ran every attempt listed."
       },
       "completions": {
@@ -1102,6 +1123,7 @@ export const SCHEMAS = {
             "attempt": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 2147483647,
               "description": "The attempt."
             },
             "outcome": {
@@ -1122,8 +1144,7 @@ export const SCHEMAS = {
               "$ref": "../common.v1.json#/$defs/workloadError"
             },
             "startedAt": {
-              "type": "string",
-              "format": "date-time",
+              "$ref": "../common.v1.json#/$defs/time",
               "description": "When the run started, by the worker's clock, when no `started` run update was sent for it."
             }
           }
@@ -1158,8 +1179,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -1170,10 +1190,11 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2147483647,
         "description": "The attempt."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "outcome": {
@@ -1194,8 +1215,7 @@ export const SCHEMAS = {
         "$ref": "../common.v1.json#/$defs/workloadError"
       },
       "startedAt": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."
       }
     }
@@ -1225,12 +1245,11 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "action": {
@@ -1250,11 +1269,125 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2147483647,
         "description": "The run's attempt (stop, pause)."
       },
       "reason": {
         "type": "string",
         "description": "Why."
+      }
+    }
+  },
+  "messages/dead-letter.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/messages/dead-letter.v1.json",
+    "title": "niyanta.consumer.v1.dead-letter",
+    "description": "A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "schemaVersion",
+      "id",
+      "time",
+      "stream",
+      "consumer",
+      "subject",
+      "streamSeq",
+      "msgId",
+      "tenant",
+      "headers",
+      "data",
+      "size",
+      "error",
+      "deliveries",
+      "recorded"
+    ],
+    "properties": {
+      "schemaVersion": {
+        "const": 1,
+        "description": "Version of this envelope schema."
+      },
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."
+      },
+      "time": {
+        "$ref": "../common.v1.json#/$defs/time",
+        "description": "When the consumer gave up on the message (RFC 3339 UTC)."
+      },
+      "stream": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "description": "The stream the message is in, e.g. NIYANTA_COMPLETE."
+      },
+      "consumer": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 256,
+        "description": "The durable consumer that gave up on it, e.g. scheduler-complete."
+      },
+      "subject": {
+        "type": "string",
+        "maxLength": 4096,
+        "description": "The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."
+      },
+      "streamSeq": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Its stream sequence: with the consumer, it names the dead letter."
+      },
+      "msgId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "maxLength": 4096,
+        "description": "Its Nats-Msg-Id (escaped as the subject), or null."
+      },
+      "tenant": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The tenant the message names (the subject's tenant of a submission or command), or null."
+      },
+      "headers": {
+        "type": [
+          "object",
+          "null"
+        ],
+        "additionalProperties": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "description": "Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."
+      },
+      "data": {
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "The message body, base64; its first 262,144 bytes when it is longer (see size)."
+      },
+      "size": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Bytes of the whole body: more than data holds when data was cut."
+      },
+      "error": {
+        "type": "string",
+        "description": "Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."
+      },
+      "deliveries": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2147483647,
+        "description": "Deliveries of the message up to this one (its delivery count)."
+      },
+      "recorded": {
+        "type": "boolean",
+        "description": "Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."
       }
     }
   },
@@ -1283,8 +1416,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -1314,6 +1446,7 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 0,
+        "maximum": 2147483647,
         "description": "Attempt at the time."
       },
       "reason": {
@@ -1363,13 +1496,11 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workerId": {
-        "type": "string",
-        "minLength": 1,
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "status": {
@@ -1395,6 +1526,7 @@ export const SCHEMAS = {
           "slots": {
             "type": "integer",
             "minimum": 1,
+            "maximum": 2147483647,
             "description": "Concurrent runs."
           },
           "cpu": {
@@ -1428,7 +1560,7 @@ export const SCHEMAS = {
       "types": {
         "type": "array",
         "items": {
-          "type": "string"
+          "$ref": "../common.v1.json#/$defs/workloadType"
         },
         "description": "Workload types it runs."
       },
@@ -1451,6 +1583,7 @@ export const SCHEMAS = {
             "attempt": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 2147483647,
               "description": "Its attempt."
             },
             "fraction": {
@@ -1460,8 +1593,7 @@ export const SCHEMAS = {
               "description": "Progress fraction."
             },
             "startedAt": {
-              "type": "string",
-              "format": "date-time",
+              "$ref": "../common.v1.json#/$defs/time",
               "description": "When the run started."
             }
           }
@@ -1469,13 +1601,13 @@ export const SCHEMAS = {
         "description": "Runs in progress."
       },
       "startedAt": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When this worker process started."
       },
       "intervalMs": {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2147483647,
         "description": "Its heartbeat interval."
       }
     }
@@ -1504,8 +1636,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7)."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloads": {
@@ -1545,8 +1676,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -1557,6 +1687,7 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2147483647,
         "description": "The attempt."
       },
       "lines": {
@@ -1573,8 +1704,7 @@ export const SCHEMAS = {
           ],
           "properties": {
             "at": {
-              "type": "string",
-              "format": "date-time",
+              "$ref": "../common.v1.json#/$defs/time",
               "description": "When."
             },
             "stream": {
@@ -1626,8 +1756,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "subject": {
@@ -1711,8 +1840,7 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workloadId": {
@@ -1723,10 +1851,11 @@ export const SCHEMAS = {
       "attempt": {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2147483647,
         "description": "The attempt."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "kind": {
@@ -1841,17 +1970,15 @@ export const SCHEMAS = {
         "description": "Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."
       },
       "time": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "When the message was made (RFC 3339 UTC)."
       },
       "workerId": {
-        "type": "string",
+        "$ref": "../common.v1.json#/$defs/workerId",
         "description": "The worker."
       },
       "lastHeartbeatAt": {
-        "type": "string",
-        "format": "date-time",
+        "$ref": "../common.v1.json#/$defs/time",
         "description": "Its last heartbeat."
       },
       "reason": {
@@ -1878,6 +2005,7 @@ export const SCHEMAS = {
             "attempt": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 2147483647,
               "description": "The attempt of it that is lost."
             }
           },
