@@ -55,6 +55,7 @@ function configFor(database: TestDatabase, overrides: Partial<Config> = {}): Con
     DEAD_WORKER_RETENTION_HOURS: 1,
     RECONCILE_GRACE_MS: undefined,
     ASSIGNMENT_START_DEADLINE_MS: 30_000,
+    MAX_DELIVER: 5,
     ...overrides,
   };
 }
