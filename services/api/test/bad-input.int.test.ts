@@ -183,7 +183,7 @@ const BAD_BODIES: BadBody[] = [
     name: 'U+0000 in a name',
     body: '{"type":"noop","input":{"a\\u0000":1}}',
     status: 400,
-    path: '/input/a\u0000',
+    path: '/input/a\\u0000',
     message: /U\+0000/,
   },
   {

@@ -155,12 +155,9 @@ describe('dead-worker sweep', () => {
     const { log, errors } = recordingLogger();
     await using t = await setUp(log);
     const ordinary = [newWorkerId(), newWorkerId(), newWorkerId(), newWorkerId()];
-    // The message: a valid heartbeat body on niyanta.heartbeat.x, then silence.
-    await publishOne(nats.js, {
-      kind: 'heartbeat',
-      subject: SUBJECTS.heartbeat('x'),
-      message: heartbeat(BAD_ID),
-    });
+    // The message: a heartbeat body on niyanta.heartbeat.x, then silence. Sent as raw
+    // bytes, as an attacker would: the client-side schema check would refuse to encode it.
+    await nats.js.publish(SUBJECTS.heartbeat('x'), JSON.stringify(heartbeat(BAD_ID)));
     for (const id of ordinary) {
       await publishOne(nats.js, {
         kind: 'heartbeat',
