@@ -25,6 +25,7 @@ export { publishAll, publishCore, publishOne } from './publish.js';
 export type { Outgoing } from './publish.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
 export { uuidv7, isUuid } from './ids.js';
+export { isWorkloadType } from './workload-type.js';
 export { MessagesError, InvalidMessageError, InvalidSubjectTokenError } from './errors.js';
 export type { FieldError } from './errors.js';
 export { SCHEMAS } from './generated/schemas.js';
