@@ -14,6 +14,7 @@ import {
 } from './outcomes.js';
 import { Backlog } from './backlog.js';
 import { InsertsInFlight } from './inserts-in-flight.js';
+import { Parking } from './parking.js';
 import { Placer } from './placer.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -69,12 +70,14 @@ export async function start(
     // The view triggers the placer and the placer reads the view: the placer is bound late.
     const placerRef: { current?: Placer } = {};
     const trigger = () => placerRef.current?.trigger();
+    const parking = new Parking();
     const view = new WorkerView({
       nc,
       db,
       heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
       log: component(log, COMPONENTS.workerView),
       onCapacity: trigger,
+      onGrowth: (types) => parking.grew(types),
     });
     // Loaded before any consumer runs: from then on every commit keeps it exact.
     const ledger = new UsageLedger();
@@ -98,6 +101,7 @@ export async function start(
     const activePlacer = new Placer({
       ...shared,
       liveWorkers,
+      parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,
       log: component(log, COMPONENTS.placer),
     });
@@ -137,7 +141,7 @@ export async function start(
           ...shared,
           tenants,
           liveWorkers,
-          inserts,
+          parking,
           log: ingestLog,
           onIngested: trigger,
         }),

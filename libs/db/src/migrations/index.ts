@@ -4,6 +4,7 @@ import * as m0002 from './0002-checkpoint-attempt-key.js';
 import * as m0003 from './0003-events-without-foreign-key.js';
 import * as m0004 from './0004-workload-requested-action.js';
 import * as m0005 from './0005-workers-heard-at.js';
+import * as m0007 from './0007-parked-workloads.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-events-without-foreign-key': m0003,
   '0004-workload-requested-action': m0004,
   '0005-workers-heard-at': m0005,
+  '0007-parked-workloads': m0007,
 };
