@@ -205,9 +205,10 @@ export class Placer {
           availability = typeAvailability(workers, ledger);
           const free = availability.freeSlots - this.claimed;
           if (free <= 0 || rows.size >= CYCLE_ROWS_MAX) break;
+          // Pages grow while they find little to place: few round trips to pass over many rows.
           limit = Math.min(
             PLACEMENT_BATCH,
-            Math.max(free, PAGE_ROWS_MIN),
+            Math.max(free, PAGE_ROWS_MIN, 2 * limit),
             CYCLE_ROWS_MAX - rows.size,
           );
         }
