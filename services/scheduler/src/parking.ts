@@ -76,6 +76,9 @@ export class Parking {
   private readonly due = new Map<string, { after: string | null }>();
   private stepping = false;
 
+  /** `onDue` is called when some type's parked rows become due a look: a placement cycle does it. */
+  constructor(private readonly onDue: () => void = () => undefined) {}
+
   /** The fleet's generation: take it with the live workers that a decision to park is made on. */
   get current(): number {
     return this.generation;
@@ -99,10 +102,13 @@ export class Parking {
 
   private look(types: Iterable<string>): void {
     // A new entry, so that a statement in flight for the type cannot move its cursor on.
+    let any = false;
     for (const type of types) {
       this.due.delete(type);
       this.due.set(type, { after: null });
+      any = true;
     }
+    if (any) this.onDue();
   }
 
   /**

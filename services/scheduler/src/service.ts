@@ -70,7 +70,7 @@ export async function start(
     // The view triggers the placer and the placer reads the view: the placer is bound late.
     const placerRef: { current?: Placer } = {};
     const trigger = () => placerRef.current?.trigger();
-    const parking = new Parking();
+    const parking = new Parking(trigger);
     const view = new WorkerView({
       nc,
       db,
