@@ -4,7 +4,6 @@ import type { WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
-import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Executor, Transition } from './transitions.js';
 
@@ -159,25 +158,13 @@ export async function sendAssignments(
   messages: readonly Outgoing<'assignment'>[],
   log: Logger,
 ): Promise<void> {
+  if (messages.length === 0) return;
   try {
-    await publishAssignmentMessages(js, messages);
+    await publishAll(js, messages); // acks awaited together
   } catch (err) {
     log.error(
       { err, messages: messages.length },
       'assignments not sent after their placement committed; reconciliation requeues runs not started in time',
     );
-  }
-}
-
-/** Publishes assignment messages, acks awaited together; a failure is a `PublishError`. */
-export async function publishAssignmentMessages(
-  js: JetStreamClient,
-  messages: readonly Outgoing<'assignment'>[],
-): Promise<void> {
-  if (messages.length === 0) return;
-  try {
-    await publishAll(js, messages);
-  } catch (err) {
-    throw new PublishError(`${messages.length} assignment message(s)`, { cause: err });
   }
 }

@@ -13,7 +13,6 @@ import {
   createWorkerDeadHandler,
 } from './outcomes.js';
 import { Backlog } from './backlog.js';
-import { InsertsInFlight } from './inserts-in-flight.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';
 import { UsageLedger } from './usage-ledger.js';
@@ -96,7 +95,6 @@ export async function start(
     });
     steps.push(() => resync.stop());
     const shared = { db, js, nc, ledger, backlog };
-    const inserts = new InsertsInFlight();
     const liveWorkers = () => view.live();
     const activePlacer = new Placer({
       ...shared,
@@ -153,7 +151,6 @@ export async function start(
         'schedulerComplete',
         createCompletionHandler({
           ...shared,
-          inserts,
           log: completeLog,
           backoff,
           onApplied: (delays) => {
