@@ -21,9 +21,6 @@ export const PLACEMENT_BATCH = 1000;
  */
 export const CYCLE_ROWS_MAX = 4 * PLACEMENT_BATCH;
 
-/** The smallest page after the first, so that a few free slots do not make for many tiny pages. */
-const PAGE_ROWS_MIN = 100;
-
 /** The result of one placement cycle. */
 export interface CycleResult {
   considered: number;
@@ -147,12 +144,17 @@ export class Placer {
     const generation = parking.current; // the fleet `workers` is
     const unpark = await parking.step(db, workers);
     if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
-    let availability = typeAvailability(workers, ledger);
     if (this.explainDue) {
       this.explainDue = false;
-      const types = await explainBlockedTypes(db, availability, PLACEMENT_BATCH);
+      const types = await explainBlockedTypes(
+        db,
+        typeAvailability(workers, ledger),
+        PLACEMENT_BATCH,
+      );
       parking.parked(generation, types);
     }
+    // Read after the last await: the ledger changes while this cycle waits.
+    let availability = typeAvailability(workers, ledger);
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
@@ -160,11 +162,19 @@ export class Placer {
 
     const token = backlog.begin();
     const reserved: { id: string; attempt: number }[] = [];
-    let claim = 0; // free slots the page being read may take, given back once it is decided
+    // Free slots the page being read may take, claimed as soon as its limit is set (before any
+    // await, or a cycle starting meanwhile would count them free too) and given back once its
+    // decision is reserved in the ledger.
+    let claim = 0;
+    const claimFor = (pageLimit: number) => {
+      claim = Math.min(pageLimit, availability.freeSlots - this.claimed);
+      this.claimed += claim;
+    };
     const unclaim = () => {
       this.claimed -= claim;
       claim = 0;
     };
+    claimFor(limit);
     let outcome: {
       transitions: Transition[];
       considered: number;
@@ -180,8 +190,6 @@ export class Placer {
         let after: QueueKey | undefined;
         let exhausted = false;
         for (;;) {
-          claim = Math.min(limit, availability.freeSlots - this.claimed);
-          this.claimed += claim;
           const page = await selectPending(trx, [...availability.open], limit, after);
           if (page.length === 0) {
             exhausted = true;
@@ -205,12 +213,12 @@ export class Placer {
           availability = typeAvailability(workers, ledger);
           const free = availability.freeSlots - this.claimed;
           if (free <= 0 || rows.size >= CYCLE_ROWS_MAX) break;
-          // Pages grow while they find little to place: few round trips to pass over many rows.
-          limit = Math.min(
-            PLACEMENT_BATCH,
-            Math.max(free, PAGE_ROWS_MIN, 2 * limit),
-            CYCLE_ROWS_MAX - rows.size,
-          );
+          // A page is as long as there are free slots: rows it cannot place then are only those
+          // that fit nowhere now, whose reasons it writes. One that placed nothing doubles the
+          // next, to pass over many such rows in few round trips.
+          const next = decision.placements.length === 0 ? Math.max(free, 2 * limit) : free;
+          limit = Math.min(PLACEMENT_BATCH, next, CYCLE_ROWS_MAX - rows.size);
+          claimFor(limit);
         }
         const transitions = await applyPlacements(trx, placements);
         await recordUnplaced(trx, unplaced, rows);
