@@ -215,8 +215,11 @@ export function createIngestHandler(
     const placedIds = new Set(ingested.placed.map((t) => t.row.id));
     for (const id of placements.keys()) if (!placedIds.has(id)) ledger.cancel(id, 1);
     const transitions = [...ingested.pending, ...ingested.placed];
-    const parkedTypes = ingested.pending.filter((t) => t.row.parked).map((t) => t.row.type);
-    deps.parking.parked(atIngest.generation, parkedTypes);
+    const parked = ingested.pending.filter((t) => t.row.parked);
+    deps.parking.parked(
+      atIngest.generation,
+      parked.map((t) => t.row.type),
+    );
     // Committed: now the workers may run them (their acks are awaited below).
     const sending = sendAssignments(js, await assignmentsOf(db, ingested.placed, log), log);
 
@@ -269,7 +272,8 @@ export function createIngestHandler(
       { received: msgs.length, inserted: transitions.length, rejected: rejected.length },
       'ingested batch',
     );
-    if (ingested.pending.length > parkedTypes.length) deps.onIngested();
+    // Parked ones wait for the fleet to grow, not for the placer.
+    if (ingested.pending.length > parked.length) deps.onIngested();
   };
 }
 
