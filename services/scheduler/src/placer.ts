@@ -33,7 +33,7 @@ export interface CycleResult {
 
 /**
  * Cycles running at once. Two make a pipeline: one selects and decides while the previous one
- * publishes its assignments and commits (most of a cycle is waiting on PostgreSQL and the
+ * commits and publishes its assignments (most of a cycle is waiting on PostgreSQL and the
  * broker). The ledger keeps their decisions apart, and SKIP LOCKED their rows.
  */
 const MAX_CONCURRENT_CYCLES = 2;
