@@ -69,3 +69,30 @@ describe('0004 requested_action', () => {
     }
   });
 });
+
+describe('0007 parked', () => {
+  it('parks only PENDING rows, and keeps parked rows out of the queue index', async () => {
+    await using database = await createTestDatabase();
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const insert = (status: string, parked: boolean) =>
+        sql`
+          insert into workloads (id, tenant, type, status, priority, max_attempts, input, parked)
+          values (gen_random_uuid(), 'default', 't', ${status}, 500, 1, '{}', ${parked})`.execute(
+          db,
+        );
+      await expect(insert('PENDING', true)).resolves.toBeDefined();
+      await expect(insert('PENDING', false)).resolves.toBeDefined();
+      await expect(insert('COMPLETED', true)).rejects.toThrow(/workloads_parked_pending_check/);
+      const { rows } = await sql<{ indexname: string; indexdef: string }>`
+        select indexname, indexdef from pg_indexes
+        where indexname in ('workloads_queue', 'workloads_parked') order by indexname`.execute(db);
+      expect(rows.map((r) => [r.indexname, r.indexdef.replace(/^.* WHERE /, '')])).toEqual([
+        ['workloads_parked', "((status = 'PENDING'::text) AND parked)"],
+        ['workloads_queue', "((status = 'PENDING'::text) AND (NOT parked))"],
+      ]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

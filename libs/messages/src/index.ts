@@ -44,6 +44,7 @@ export { buildEach, publishEach } from './publish-each.js';
 export type { BuiltEach, Published } from './publish-each.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
 export { uuidv7, isUuid } from './ids.js';
+export { isWorkloadType } from './workload-type.js';
 export {
   MessagesError,
   InvalidMessageError,

@@ -1,13 +1,11 @@
 import { gunzipSync } from 'node:zlib';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { Database, WorkloadRow } from '@niyanta/db';
+import type { WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
-import type { Transaction } from 'kysely';
-import { PublishError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { Transition } from './transitions.js';
+import type { Executor, Transition } from './transitions.js';
 
 /** One run of an assignment message. */
 export type AssignmentItem = AssignmentV1['assignments'][number];
@@ -18,7 +16,7 @@ const ASSIGNMENT_MESSAGE_BYTES = 512 * 1024;
 
 /** The latest checkpoint of each workload, ready for an assignment. */
 export async function loadCheckpoints(
-  trx: Transaction<Database>,
+  db: Executor,
   ids: readonly string[],
   log: Logger,
 ): Promise<Map<string, AssignmentItem['checkpoint']>> {
@@ -35,7 +33,7 @@ export async function loadCheckpoints(
     select distinct on (workload_id) workload_id, seq, attempt, storage, data, blob_key, size, sha256
     from checkpoints
     where workload_id = any(${ids}::uuid[])
-    order by workload_id, attempt desc, seq desc`.execute(trx);
+    order by workload_id, attempt desc, seq desc`.execute(db);
   const out = new Map<string, AssignmentItem['checkpoint']>();
   for (const r of rows) {
     if (!(r.seq >= 0 && r.attempt >= 1)) {
@@ -82,7 +80,7 @@ export async function loadCheckpoints(
   return out;
 }
 
-/** What an assignment needs of a placed workload (a row, or a submission placed at ingest). */
+/** What an assignment needs of a placed workload's row. */
 export type PlacedRun = Pick<
   WorkloadRow,
   'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id'
@@ -91,7 +89,6 @@ export type PlacedRun = Pick<
 /** One assignment message per worker (split if very large), carrying all its new runs. */
 export function assignmentMessages(
   transitions: readonly { row: PlacedRun }[],
-  inputs: ReadonlyMap<string, { input: unknown }>,
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
 ): Outgoing<'assignment'>[] {
   const byWorker = new Map<string, AssignmentItem[]>();
@@ -101,7 +98,7 @@ export function assignmentMessages(
       tenant: row.tenant,
       attempt: row.attempt,
       type: row.type,
-      input: inputs.get(row.id)?.input ?? row.input,
+      input: row.input,
       timeoutSeconds: row.timeout_seconds,
       checkpoint: checkpoints.get(row.id) ?? null,
     };
@@ -136,32 +133,38 @@ export function assignmentMessages(
 }
 
 /**
- * Publishes the assignments of placements made in `trx`, before it commits: a crash in between
- * costs at most a run that fencing discards (the attempt it carries never committed), never a
- * placement without one. Only runs after the first can have a checkpoint to resume from.
+ * The assignment messages of committed placements. Only runs after the first can have a
+ * checkpoint to resume from: for them the latest is read.
  */
-export async function publishAssignments(
-  trx: Transaction<Database>,
-  js: JetStreamClient,
+export async function assignmentsOf(
+  db: Executor,
   placed: readonly Transition[],
-  inputs: ReadonlyMap<string, { input: unknown }>,
   log: Logger,
-): Promise<void> {
-  if (placed.length === 0) return;
+): Promise<Outgoing<'assignment'>[]> {
+  if (placed.length === 0) return [];
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
-  const checkpoints = resumable.length > 0 ? await loadCheckpoints(trx, resumable, log) : new Map();
-  await publishAssignmentMessages(js, assignmentMessages(placed, inputs, checkpoints));
+  const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
+  return assignmentMessages(placed, checkpoints);
 }
 
-/** Publishes assignment messages, acks awaited together; a failure is a `PublishError`. */
-export async function publishAssignmentMessages(
+/**
+ * Sends the assignments of placements that have committed: they are published at once and their
+ * acks awaited. A failure is logged, not thrown: the placement stands, and reconciliation (the
+ * health monitor) sends back to PENDING a run whose worker has not started it in time. Never
+ * before the commit: a worker must not run what PostgreSQL may still refuse or roll back.
+ */
+export async function sendAssignments(
   js: JetStreamClient,
   messages: readonly Outgoing<'assignment'>[],
+  log: Logger,
 ): Promise<void> {
   if (messages.length === 0) return;
   try {
-    await publishAll(js, messages);
+    await publishAll(js, messages); // acks awaited together
   } catch (err) {
-    throw new PublishError(`${messages.length} assignment message(s)`, { cause: err });
+    log.error(
+      { err, messages: messages.length },
+      'assignments not sent after their placement committed; reconciliation requeues runs not started in time',
+    );
   }
 }

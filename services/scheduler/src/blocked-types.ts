@@ -1,3 +1,4 @@
+import { UNHANDLED_TEMPLATE } from './fit.js';
 import type { PlacementWorker } from './placement.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -11,11 +12,14 @@ export interface TypeAvailability {
 /**
  * The pending reasons of a type no live worker can take now, as `format` templates: the sweep
  * writes them in SQL, ingest as rows are inserted, and both must give the same text, or each
- * would rewrite what the other wrote.
+ * would rewrite what the other wrote. `queued` is what ingest says of a workload it leaves behind
+ * older waiting ones while its type has a free slot (they go first); the sweep leaves it as it is
+ * when the type fills up, since it still waits behind them.
  */
 export const BLOCKED_REASON_TEMPLATES = {
   full: 'no free slot on the live worker(s) that handle type "%s"',
-  unhandled: 'no live worker handles type "%s"',
+  unhandled: UNHANDLED_TEMPLATE,
+  queued: 'waiting behind older workloads for a slot on the live worker(s) that handle type "%s"',
 } as const;
 
 export function typeAvailability(
@@ -42,5 +46,14 @@ export function blockedReason(type: string, availability: TypeAvailability): str
   const template = availability.live.has(type)
     ? BLOCKED_REASON_TEMPLATES.full
     : BLOCKED_REASON_TEMPLATES.unhandled;
+  return reasonOf(template, type);
+}
+
+/** Why a workload of `type` waits when older workloads wait before it: its type's reason, or `queued`. */
+export function queuedReason(type: string, availability: TypeAvailability): string {
+  return blockedReason(type, availability) ?? reasonOf(BLOCKED_REASON_TEMPLATES.queued, type);
+}
+
+function reasonOf(template: string, type: string): string {
   return template.replace('%s', () => type); // a function: `$&` in a type stays as it is
 }

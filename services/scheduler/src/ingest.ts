@@ -13,17 +13,14 @@ import {
 import type { FieldError, Outgoing, SubmissionV1 } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { Backlog } from './backlog.js';
-import {
-  assignmentMessages,
-  publishAssignmentMessages,
-  publishAssignments,
-} from './assignments.js';
+import { assignmentsOf, sendAssignments } from './assignments.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
-import { blockedReason, typeAvailability } from './blocked-types.js';
+import { blockedReason, queuedReason, typeAvailability } from './blocked-types.js';
+import { neverFitsReason, offersByType } from './fit.js';
+import type { Parking } from './parking.js';
 import { ingestNotices, noticeRequests } from './ingest-notices.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
 import type { Bus, Executor, Transition } from './transitions.js';
@@ -108,11 +105,13 @@ function storableRaw(raw: string): string {
 /**
  * Handles one batch of submissions: valid ones go into workloads with ONE statement (idempotent on
  * id and on (tenant, idempotency_key), their workload_events rows written by the same statement),
- * invalid ones into rejected_submissions with ONE insert, all in one transaction. While nothing
- * older waits, valid ones are placed at once: inserted SCHEDULED, their assignments acked before
- * the commit. Messages are acked (or term-ed) only after the commit, so a crash at any point
+ * invalid ones into rejected_submissions with ONE insert, all in one transaction (no transaction
+ * when there is only the one statement). While nothing older waits, valid ones are placed at once:
+ * inserted SCHEDULED, their assignments sent once the insert has committed (never before: a
+ * submission PostgreSQL refuses must not run). One no live worker could ever take is inserted
+ * parked. Messages are acked (or term-ed) only after the commit, so a crash at any point
  * redelivers them and the inserts skip duplicates. A database error throws and the runtime naks
- * the batch.
+ * the batch; one that a submission's own values cause is found by inserting them one by one.
  */
 export function createIngestHandler(
   deps: Bus & {
@@ -121,8 +120,8 @@ export function createIngestHandler(
     log: Logger;
     /** Live workers, for placing new workloads at once while nothing older waits. */
     liveWorkers: () => readonly PlacementWorker[];
-    /** Where workloads placed at ingest are known while their insert is open. */
-    inserts: InsertsInFlight;
+    /** The fleet's generation, for workloads inserted parked. */
+    parking: Pick<Parking, 'current' | 'parked'>;
     /** Some workloads were left PENDING: the placer takes them. */
     onIngested: () => void;
   },
@@ -165,41 +164,29 @@ export function createIngestHandler(
     const persist = async (
       accepted: Accepted[],
       rejected: Rejection[],
-      atIngest: AtIngest = NOT_PLACED,
+      atIngest: AtIngest,
     ): Promise<Ingested> => {
-      const { placements } = atIngest;
-      const early = earlyAssignments(accepted, placements);
-      const earlyAcks = publishAssignmentMessages(js, early.messages);
-      void earlyAcks.catch(() => undefined); // awaited before the insert commits; never unhandled
-      if (rejected.length === 0 && early.ids.size === placements.size) {
-        // One statement, committed on its own: the assignments it needs are acked first.
-        await earlyAcks;
-        return insertAccepted(db, accepted, atIngest);
-      }
+      if (rejected.length === 0) return insertAccepted(db, accepted, atIngest); // one statement
       return db.transaction().execute(async (trx) => {
         const out = await insertAccepted(trx, accepted, atIngest);
-        const late = out.placed.filter((t) => !early.ids.has(t.row.id));
-        await Promise.all([publishAssignments(trx, js, late, new Map(), log), earlyAcks]);
-        if (rejected.length > 0) {
-          await trx
-            .insertInto('rejected_submissions')
-            .values(
-              rejected.map((r) => {
-                const record = recordOf(r);
-                return {
-                  subject: record.subject,
-                  tenant: record.tenant,
-                  stream_seq: r.msg.seq,
-                  msg_id: record.msgId,
-                  reason: record.reason,
-                  errors: JSON.stringify(record.errors),
-                  raw: record.raw,
-                };
-              }),
-            )
-            .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
-            .execute();
-        }
+        await trx
+          .insertInto('rejected_submissions')
+          .values(
+            rejected.map((r) => {
+              const record = recordOf(r);
+              return {
+                subject: record.subject,
+                tenant: record.tenant,
+                stream_seq: r.msg.seq,
+                msg_id: record.msgId,
+                reason: record.reason,
+                errors: JSON.stringify(record.errors),
+                raw: record.raw,
+              };
+            }),
+          )
+          .onConflict((oc) => oc.columns(['subject', 'stream_seq']).doNothing())
+          .execute();
         return out;
       });
     };
@@ -208,19 +195,19 @@ export function createIngestHandler(
     const { placements } = atIngest;
     let ingested: Ingested;
     try {
-      const persisting = persist(accepted, rejected, atIngest);
-      deps.inserts.track([...placements.keys()], persisting);
-      ingested = await persisting;
+      ingested = await persist(accepted, rejected, atIngest);
     } catch (err) {
       for (const id of placements.keys()) ledger.cancel(id, 1);
       if (!isDataError(err) || accepted.length === 0) throw err;
       // One submission PostgreSQL refuses (a value out of its range) must not block the stream:
       // find it by inserting the valid ones one by one (only on this error path), reject it.
+      // Left PENDING, placement takes them.
+      const unplaced: AtIngest = { ...atIngest, placements: new Map() };
       ingested = { pending: [], submitted: [], placed: [] };
       const refused: Accepted[] = [];
       for (const a of accepted) {
         try {
-          ingested.pending.push(...(await persist([a], [])).pending);
+          ingested.pending.push(...(await persist([a], [], unplaced)).pending);
         } catch (inner) {
           if (!isDataError(inner)) throw inner;
           refused.push(a);
@@ -234,12 +221,19 @@ export function createIngestHandler(
         }
       }
       accepted = accepted.filter((a) => !refused.includes(a));
-      await persist([], rejected);
+      await persist([], rejected, NOT_PLACED);
     }
     // A placement whose row was not inserted (a duplicate) holds nothing.
     const placedIds = new Set(ingested.placed.map((t) => t.row.id));
     for (const id of placements.keys()) if (!placedIds.has(id)) ledger.cancel(id, 1);
     const transitions = [...ingested.pending, ...ingested.placed];
+    const parked = ingested.pending.filter((t) => t.row.parked);
+    deps.parking.parked(
+      atIngest.generation,
+      parked.map((t) => t.row.type),
+    );
+    // Committed: now the workers may run them (their acks are awaited below).
+    const sending = sendAssignments(js, await assignmentsOf(db, ingested.placed, log), log);
 
     const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => {
       const record = recordOf(r);
@@ -273,6 +267,7 @@ export function createIngestHandler(
         for (const a of accepted) a.msg.ack();
       },
     });
+    await sending;
     // After their records are on niyanta.rejected (or that failed and was logged).
     for (const r of rejected) r.msg.term();
     if (rejected.length > 0) {
@@ -292,7 +287,8 @@ export function createIngestHandler(
       { received: msgs.length, inserted: transitions.length, rejected: rejected.length },
       'ingested batch',
     );
-    if (ingested.pending.length > 0) deps.onIngested();
+    // Parked ones wait for the fleet to grow, not for the placer.
+    if (ingested.pending.length > parked.length) deps.onIngested();
   };
 }
 
@@ -303,13 +299,14 @@ export function createIngestHandler(
 async function insertAccepted(
   db: Executor,
   accepted: readonly Accepted[],
-  { placements, pendingReason }: AtIngest,
+  { placements, waiting }: AtIngest,
 ): Promise<Ingested> {
   const out: Ingested = { pending: [], submitted: [], placed: [] };
   if (accepted.length === 0) return out;
   const records = JSON.stringify(
     accepted.map(({ msg, tenant, submission: s }) => {
       const workerId = placements.get(s.id);
+      const wait = workerId ? PLACED : waiting(s);
       return {
         id: s.id,
         tenant,
@@ -325,7 +322,8 @@ async function insertAccepted(
         requirements: s.requirements ?? {},
         run_at: s.runAt ?? null,
         // GET shows why it is not placed (placement replaces it).
-        pending_reason: workerId ? null : pendingReason(s),
+        pending_reason: wait.reason,
+        parked: wait.parked,
         timeout_seconds: s.timeoutSeconds ?? null,
         idempotency_key: s.idempotencyKey ?? null,
         trace_parent: traceparentOf(msg.headers) ?? null,
@@ -339,15 +337,15 @@ async function insertAccepted(
   const { rows } = await sql<WorkloadRow>`${PREPARED}
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-        max_attempts, input, labels, requirements, run_at, pending_reason,
+        max_attempts, input, labels, requirements, run_at, pending_reason, parked,
         timeout_seconds, idempotency_key, trace_parent)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
-        v.run_at, v.pending_reason, v.timeout_seconds, v.idempotency_key, v.trace_parent
+        v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
-        run_at timestamptz, pending_reason text, timeout_seconds int,
+        run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
         idempotency_key text, trace_parent text)
       on conflict do nothing
       returning *
@@ -384,66 +382,55 @@ async function insertAccepted(
   return out;
 }
 
-/**
- * The assignments of workloads placed at ingest without an idempotency key, sent before their
- * rows are even written: their id is their identity, so the insert can skip one only as a
- * redelivered duplicate, whose extra run fencing discards. Their acks are still awaited before
- * the commit. (A keyed one may turn out to be another workload's duplicate: it is assigned only
- * once its insert returns it.)
- */
-function earlyAssignments(
-  accepted: readonly Accepted[],
-  placements: ReadonlyMap<string, string>,
-): { ids: Set<string>; messages: Outgoing<'assignment'>[] } {
-  const early = accepted.filter(
-    (a) => placements.has(a.submission.id) && a.submission.idempotencyKey === undefined,
-  );
-  const runs = early.map(({ tenant, submission: s }) => ({
-    row: {
-      id: s.id,
-      tenant,
-      attempt: 1,
-      type: s.type,
-      input: s.input ?? null,
-      timeout_seconds: s.timeoutSeconds ?? null,
-      worker_id: placements.get(s.id)!,
-    },
-  }));
-  return {
-    ids: new Set(early.map((a) => a.submission.id)),
-    messages: assignmentMessages(runs, new Map(), new Map()),
-  };
+/** How a workload left PENDING at ingest waits. */
+interface Waiting {
+  /** Why, as the sweep and the placer would say it (null: it only waits its turn). */
+  reason: string | null;
+  /** No live worker could ever take it: inserted parked, out of the queue. */
+  parked: boolean;
 }
+
+const PLACED: Waiting = { reason: null, parked: false };
 
 /** What ingest decided for a batch before inserting it. */
 interface AtIngest {
   /** Workload id → worker, for those placed at once. */
   placements: ReadonlyMap<string, string>;
+  /** The fleet generation the decisions were made on (see `Parking`). */
+  generation: number;
   /**
-   * Why one left PENDING waits, as the sweep and the placer would say it (null: it only waits its
-   * turn), so that neither has to rewrite a row just inserted.
+   * How one left PENDING waits, said as the sweep and the placer would say it, so that neither
+   * has to rewrite a row just inserted.
    */
-  pendingReason: (submission: SubmissionV1) => string | null;
+  waiting: (submission: SubmissionV1) => Waiting;
 }
 
 /** Nothing placed at ingest: only a runAt still to come is a reason to give. */
 const NOT_PLACED: AtIngest = {
   placements: new Map(),
-  pendingReason: (s) => waitingReason(s.runAt),
+  generation: 0,
+  waiting: (s) => ({ reason: waitingReason(s.runAt), parked: false }),
 };
 
 /**
  * Places new submissions at once, before their rows are written, when no older workload waits
  * for a slot (it would be overtaken) and a live worker has room: they are inserted SCHEDULED at
  * attempt 1, saving a placement transaction, a row version and a hop. Reserves in the ledger;
- * the caller releases what does not commit. Workloads with a runAt still to come wait. Also
- * gives the pending reason of each one left PENDING.
+ * the caller releases what does not commit. Workloads with a runAt still to come wait. Also says
+ * how each one left PENDING waits: parked if no live worker could ever take it (`neverFitsReason`),
+ * else why it waits.
  */
 function placeAtIngest(
   accepted: readonly Accepted[],
-  deps: { ledger: UsageLedger; backlog: Backlog; liveWorkers: () => readonly PlacementWorker[] },
+  deps: {
+    ledger: UsageLedger;
+    backlog: Backlog;
+    liveWorkers: () => readonly PlacementWorker[];
+    parking: Pick<Parking, 'current'>;
+  },
 ): AtIngest {
   const workers = deps.liveWorkers();
+  const generation = deps.parking.current; // the fleet `workers` is
   const placements = new Map<string, string>();
   const unplaced = new Map<string, string>();
   if (accepted.length > 0 && !deps.backlog.any && workers.length > 0) {
@@ -465,18 +452,26 @@ function placeAtIngest(
     for (const p of decision.placements) placements.set(p.workloadId, p.workerId);
     for (const u of decision.unplaced) unplaced.set(u.workloadId, u.reason);
   }
-  // After this batch's own reservations: the types it filled are full for the rest of it. Behind
-  // a backlog, free slots go to older work first, so a new workload waits for a slot of its type
-  // (what the sweep says whenever it finds them all taken; in a burst, most of the time). Read
-  // only when some are left PENDING: at low load every submission is placed.
-  if (placements.size === accepted.length)
-    return { placements, pendingReason: NOT_PLACED.pendingReason };
-  const available = typeAvailability(workers, deps.ledger);
-  const availability = deps.backlog.any ? { ...available, open: new Set<string>() } : available;
+  // Read only when some are left PENDING: at low load every submission is placed.
+  if (placements.size === accepted.length) return { ...NOT_PLACED, placements, generation };
+  const offers = offersByType(workers);
+  // After this batch's own reservations: the types it filled are full for the rest of it.
+  const availability = typeAvailability(workers, deps.ledger);
+  const behind = deps.backlog.any;
   return {
     placements,
-    pendingReason: (s) =>
-      waitingReason(s.runAt) ?? blockedReason(s.type, availability) ?? unplaced.get(s.id) ?? null,
+    generation,
+    waiting: (s) => {
+      const never = neverFitsReason(s.type, s.requirements ?? {}, offers);
+      if (never !== null) return { reason: never, parked: true };
+      const reason =
+        waitingReason(s.runAt) ??
+        // Behind a backlog, free slots go to older work first (`queued`, or `full` if none is free).
+        (behind ? queuedReason(s.type, availability) : blockedReason(s.type, availability)) ??
+        unplaced.get(s.id) ??
+        null;
+      return { reason, parked: false };
+    },
   };
 }
 

@@ -15,7 +15,6 @@ import type { Kysely, Transaction } from 'kysely';
 import { TransientError } from '@niyanta/runtime';
 import type { DeadLetters, DecodedMessage } from '@niyanta/runtime';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
-import type { InsertsInFlight } from './inserts-in-flight.js';
 import type { Logger } from './logger.js';
 import {
   REQUESTED_ACTION,
@@ -29,13 +28,15 @@ import { applyProgress } from './progress-updates.js';
 import type { ProgressUpdate } from './progress-updates.js';
 import { applySucceeded } from './succeeded-runs.js';
 
-/** A message from an attempt newer than the row's (its placement has not committed yet) waits this long. */
+/** A message from an attempt newer than the row's, or of a workload with no row, waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
 
 /**
- * Deliveries after which a message from a newer attempt is given up (about 10 s of waiting): a
- * placement commits in milliseconds, so by then it rolled back, and its assignment's messages
- * would otherwise come back forever (the consumers redeliver without limit).
+ * Deliveries after which a message from an attempt newer than the row's, or of a workload with no
+ * row, is given up (about 10 s of waiting). Assignments are published only once their placement
+ * has committed, so no run this scheduler assigned sends one: it comes from elsewhere (a forged or
+ * corrupted message, a database restored to an earlier point), and would otherwise come back
+ * forever.
  */
 export const NEWER_ATTEMPT_MAX_DELIVERIES = 20;
 
@@ -46,30 +47,29 @@ export const FENCE = {
   apply: 'apply',
   discard: 'discard',
   later: 'later',
-  /** A newer attempt that waited too long: its placement never committed. */
+  /** A newer attempt (or no row) that waited too long: no placement of it has committed. */
   abandon: 'abandon',
 } as const;
 export type Fence = (typeof FENCE)[keyof typeof FENCE];
 
 /**
  * Fencing by attempt: only the current attempt of an active run may record anything. A newer
- * attempt than the row's, or no row at all, means the placement transaction has not committed
- * yet: try later, up to {@link NEWER_ATTEMPT_MAX_DELIVERIES} deliveries (`deliveries` counts
- * this one).
+ * attempt than the row's, or no row at all, is no run this scheduler assigned (assignments go out
+ * after their placement commits): it is tried later, up to {@link NEWER_ATTEMPT_MAX_DELIVERIES}
+ * deliveries (`deliveries` counts this one), then abandoned.
  */
 export function fence(
   row: Pick<WorkloadRow, 'attempt' | 'status' | 'worker_id'> | undefined,
   msg: { attempt: number; workerId: string },
   deliveries = 1,
 ): Fence {
-  // No row yet: a placement at ingest published the assignment before its insert committed.
   if (!row || msg.attempt > row.attempt) {
     return deliveries >= NEWER_ATTEMPT_MAX_DELIVERIES ? FENCE.abandon : FENCE.later;
   }
   if (msg.attempt < row.attempt) return FENCE.discard;
   if (!isActiveStatus(row.status)) return FENCE.discard;
-  // The same attempt from another worker: an assignment published by a placement that rolled
-  // back, then re-placed elsewhere with the same number. Only the recorded worker counts.
+  // The same attempt from another worker: not the run that attempt was placed on. Only the
+  // recorded worker counts.
   if (row.worker_id !== null && row.worker_id !== msg.workerId) return FENCE.discard;
   return FENCE.apply;
 }
@@ -107,7 +107,7 @@ function logAbandon(
       currentAttempt: row?.attempt ?? null,
       deliveries,
     },
-    `${what} of attempt ${value.attempt} discarded after ${deliveries} deliveries: the workload is still at attempt ${row?.attempt ?? 'none'}, so the placement that published that attempt never committed`,
+    `${what} of attempt ${value.attempt} discarded after ${deliveries} deliveries: the workload is at attempt ${row?.attempt ?? 'none'} and no placement of that attempt has committed`,
   );
 }
 
@@ -396,8 +396,6 @@ export function createCompletionHandler(
     db: Kysely<Database>;
     log: Logger;
     backoff: { baseMs: number; maxMs: number };
-    /** Ingest transactions still open: a completion of one of their runs waits for its commit. */
-    inserts: InsertsInFlight;
     onApplied: (retryDelaysMs: number[]) => void;
     /** Where messages that do not decode go. */
     deadLetters: DeadLetters;
@@ -443,14 +441,6 @@ export function createCompletionHandler(
         db,
         todo.map((c) => c.value.workloadId),
       );
-      // A run placed at ingest can end before its row commits: wait for that commit here.
-      const uncommitted = todo.filter(
-        (c) => !rows.has(c.value.workloadId) && deps.inserts.has(c.value.workloadId),
-      );
-      if (uncommitted.length > 0) {
-        await deps.inserts.wait(uncommitted.map((c) => c.value.workloadId));
-        continue;
-      }
       const decided = new Map<string, { change: Change; item: Decoded<CompletionV1> }>();
       for (const item of todo) {
         const { msg, value } = item;

@@ -17,7 +17,8 @@ const PENDING: readonly WorkloadStatus[] = ['PENDING'];
 
 /**
  * Records placements with their events in ONE statement: SCHEDULED on the worker, attempt + 1
- * (the fencing token the assignment carries), no pending reason; the rest of the row as it was.
+ * (the fencing token the assignment carries), no pending reason, not parked; the rest of the row
+ * as it was.
  * It is what `applyChanges` makes of such a change, with four fields per record to read instead
  * of thirty (placements are a third of the statements a workload costs). A row no longer PENDING
  * at `attempt` is left out.
@@ -46,6 +47,7 @@ export async function applyPlacements(
         attempt = w.attempt + 1,
         worker_id = v.worker_id,
         pending_reason = null,
+        parked = false,
         updated_at = now()
       from v
       where w.id = v.id and w.id = any(${ids}::uuid[])

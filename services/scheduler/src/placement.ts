@@ -1,9 +1,7 @@
-/** Resources of a workload or a worker; a missing field counts as 0. */
-export interface Resources {
-  cpu?: number;
-  memoryMb?: number;
-  gpu?: number;
-}
+import { holdsEach, neverFitsReason, offersByType } from './fit.js';
+import type { Resources } from './fit.js';
+
+export type { Resources };
 
 /** A PENDING workload to place. */
 export interface PendingWorkload {
@@ -36,19 +34,13 @@ export interface Placement {
 export interface Unplaced {
   workloadId: string;
   reason: string;
+  /** No live worker could ever take it (see `neverFitsReason`): it is parked, out of the queue. */
+  parked: boolean;
 }
 
 export interface PlacementResult {
   placements: Placement[];
   unplaced: Unplaced[];
-}
-
-const RESOURCES = ['cpu', 'memoryMb', 'gpu'] as const;
-
-/** Workers handling one type, as indexes into the per-call arrays, plus the largest offers. */
-interface TypeIndex {
-  workers: Int32Array;
-  largest: { cpu: number; memoryMb: number; gpu: number };
 }
 
 const byPriorityThenId = (a: PendingWorkload, b: PendingWorkload): number =>
@@ -64,13 +56,15 @@ function isOrdered(pending: readonly PendingWorkload[]): boolean {
  * Decides where each pending workload runs. Pure: no I/O, no clock.
  *
  * `pending` is handled highest priority first, then oldest (smallest UUIDv7) first (it is sorted
- * here only if the caller did not already). A worker fits a workload when it handles the type and
- * has a free slot and enough free cpu, memoryMb and gpu: its capacity minus `usage` minus what
- * this call already placed on it. Among fitting workers the least loaded (used slots relative to
+ * here only if the caller did not already). A workload no live worker could ever take is left
+ * out, `parked` (`neverFitsReason`). A worker fits a workload when it handles the type and has a
+ * free slot and its free cpu, memoryMb and gpu hold what the workload needs (`holds`): its
+ * capacity minus `usage` minus what this call already placed on it. Among fitting workers the least loaded (used slots relative to
  * slots) wins, ties to the smallest id, which spreads work instead of packing the first worker.
  *
  * Cost: workers are indexed by type once per call, free resources live in typed arrays, so each
- * decision is one allocation-free scan over the workers of its type.
+ * decision is one scan over the workers of its type that allocates nothing per worker (and a
+ * second one, for the reason, when it places nothing).
  */
 export function placeWorkloads(
   pending: readonly PendingWorkload[],
@@ -100,58 +94,53 @@ export function placeWorkloads(
     totalCpu[i] = w.capacity.cpu;
     totalMem[i] = w.capacity.memoryMb;
     totalGpu[i] = w.capacity.gpu;
-    freeCpu[i] = w.capacity.cpu - (u?.cpu ?? 0);
-    freeMem[i] = w.capacity.memoryMb - (u?.memoryMb ?? 0);
-    freeGpu[i] = w.capacity.gpu - (u?.gpu ?? 0);
+    // Never more than the whole capacity, which the scan below relies on.
+    freeCpu[i] = w.capacity.cpu - Math.max(0, u?.cpu ?? 0);
+    freeMem[i] = w.capacity.memoryMb - Math.max(0, u?.memoryMb ?? 0);
+    freeGpu[i] = w.capacity.gpu - Math.max(0, u?.gpu ?? 0);
     for (const type of new Set(w.types)) {
       let list = byTypeLists.get(type);
       if (!list) byTypeLists.set(type, (list = []));
       list.push(i);
     }
   }
-  const byType = new Map<string, TypeIndex>();
-  for (const [type, list] of byTypeLists) {
-    const largest = { cpu: 0, memoryMb: 0, gpu: 0 };
-    for (const i of list) {
-      largest.cpu = Math.max(largest.cpu, totalCpu[i]!);
-      largest.memoryMb = Math.max(largest.memoryMb, totalMem[i]!);
-      largest.gpu = Math.max(largest.gpu, totalGpu[i]!);
-    }
-    byType.set(type, { workers: Int32Array.from(list), largest });
-  }
+  const byType = new Map<string, Int32Array>();
+  for (const [type, list] of byTypeLists) byType.set(type, Int32Array.from(list));
+  const offers = offersByType(live);
 
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   for (const w of ordered) {
-    const index = byType.get(w.type);
-    if (!index) {
-      unplaced.push({ workloadId: w.id, reason: `no live worker handles type "${w.type}"` });
-      continue;
-    }
+    // One shape for every workload's needs: the checks below stay monomorphic.
     const cpu = w.requirements.cpu ?? 0;
     const mem = w.requirements.memoryMb ?? 0;
     const gpu = w.requirements.gpu ?? 0;
-    const tooBig = tooBigReason(w.requirements, index.largest);
-    if (tooBig !== undefined) {
-      unplaced.push({ workloadId: w.id, reason: tooBig });
+    const never = neverFitsReason(w.type, { cpu, memoryMb: mem, gpu }, offers);
+    if (never !== null) {
+      unplaced.push({ workloadId: w.id, reason: never, parked: true });
       continue;
     }
     let best = -1;
-    let fitTotal = 0; // workers whose whole capacity could hold it, for the reason
-    let withSlot = 0;
-    const list = index.workers;
+    const list = byType.get(w.type)!;
     for (let k = 0; k < list.length; k++) {
       const i = list[k]!;
-      if (totalCpu[i]! < cpu || totalMem[i]! < mem || totalGpu[i]! < gpu) continue;
-      fitTotal++;
       if (usedSlots[i]! >= slots[i]!) continue;
-      withSlot++;
-      if (freeCpu[i]! < cpu || freeMem[i]! < mem || freeGpu[i]! < gpu) continue;
+      // What is free on a worker is never more than its whole capacity: no need to check both.
+      if (!holdsEach(freeCpu[i]!, freeMem[i]!, freeGpu[i]!, cpu, mem, gpu)) continue;
       // Less loaded: used_i / slots_i < used_best / slots_best, without division.
       if (best < 0 || usedSlots[i]! * slots[best]! < usedSlots[best]! * slots[i]!) best = i;
     }
     if (best < 0) {
-      unplaced.push({ workloadId: w.id, reason: noRoomReason(w.type, fitTotal, withSlot) });
+      // Only for the reason: the workers whose whole capacity holds it, and those with a slot.
+      let fitTotal = 0;
+      let withSlot = 0;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        if (!holdsEach(totalCpu[i]!, totalMem[i]!, totalGpu[i]!, cpu, mem, gpu)) continue;
+        fitTotal++;
+        if (usedSlots[i]! < slots[i]!) withSlot++;
+      }
+      unplaced.push({ workloadId: w.id, reason: noRoomReason(fitTotal, withSlot), parked: false });
       continue;
     }
     usedSlots[best]! += 1;
@@ -163,20 +152,8 @@ export function placeWorkloads(
   return { placements, unplaced };
 }
 
-function tooBigReason(req: Resources, largest: TypeIndex['largest']): string | undefined {
-  for (const r of RESOURCES) {
-    const need = req[r] ?? 0;
-    if (need > largest[r])
-      return `needs ${r} ${need} but the largest live worker offers ${largest[r]}`;
-  }
-  return undefined;
-}
-
-function noRoomReason(type: string, fitTotal: number, withSlot: number): string {
-  if (fitTotal === 0) {
-    // Each resource fits some worker, but no single worker offers them all together.
-    return `no live worker handling type "${type}" offers all of its cpu, memoryMb and gpu together`;
-  }
+/** Why a workload some live worker could take (`fitTotal` of them) waits now. */
+function noRoomReason(fitTotal: number, withSlot: number): string {
   if (withSlot === 0) return `no free slot on the ${fitTotal} live worker(s) that fit`;
   return `not enough free cpu, memoryMb or gpu on the ${withSlot} live worker(s) that fit and have a free slot`;
 }

@@ -1,44 +1,39 @@
-import { PREPARED } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { publishAssignments } from './assignments.js';
+import { assignmentsOf, sendAssignments } from './assignments.js';
 import type { Logger } from './logger.js';
-import type { PlacementWorker, Resources } from './placement.js';
+import type { PlacementWorker, Unplaced } from './placement.js';
 import { applyPlacements } from './placed-runs.js';
-import { BLOCKED_REASON_TEMPLATES, typeAvailability } from './blocked-types.js';
-import type { TypeAvailability } from './blocked-types.js';
+import { typeAvailability } from './blocked-types.js';
+import type { Parking } from './parking.js';
+import { explainBlockedTypes, recordUnplaced, selectPending } from './pending-queue.js';
+import type { PendingRow, QueueKey } from './pending-queue.js';
 import type { Placement } from './placed-runs.js';
 import { publishAfterCommit } from './transitions.js';
 import type { Bus, Transition } from './transitions.js';
 
-/** Pending workloads one cycle looks at. */
+/** Pending workloads one page of a cycle looks at, at most. */
 export const PLACEMENT_BATCH = 1000;
 
-interface PendingRow {
-  id: string;
-  tenant: string;
-  type: string;
-  priority: number;
-  attempt: number;
-  requirements: Resources;
-  input: unknown;
-  timeout_seconds: number | null;
-  pending_reason: string | null;
-  trace_parent: string | null;
-}
+/**
+ * Pending workloads one cycle reads at most, over all its pages: what it may pass over to find
+ * work that fits is bounded, however long the queue.
+ */
+export const CYCLE_ROWS_MAX = 4 * PLACEMENT_BATCH;
 
 /** The result of one placement cycle. */
 export interface CycleResult {
   considered: number;
   placed: number;
-  /** The cycle filled its whole limit: more may be waiting and fit. */
+  /** Rows it parked: no live worker could ever take them. */
+  parked: number;
+  /** It made progress and stopped short of the queue's end: go again at once. */
   more: boolean;
 }
 
 /**
  * Cycles running at once. Two make a pipeline: one selects and decides while the previous one
- * publishes its assignments and commits (most of a cycle is waiting on PostgreSQL and the
+ * commits and publishes its assignments (most of a cycle is waiting on PostgreSQL and the
  * broker). The ledger keeps their decisions apart, and SKIP LOCKED their rows.
  */
 const MAX_CONCURRENT_CYCLES = 2;
@@ -65,6 +60,7 @@ export class Placer {
     private readonly opts: Bus & {
       db: Kysely<Database>;
       liveWorkers: () => readonly PlacementWorker[];
+      parking: Parking;
       sweepMs: number;
       log: Logger;
     },
@@ -134,68 +130,106 @@ export class Placer {
   }
 
   /**
-   * One placement cycle in one transaction; exposed for tests. It looks at no more pending
-   * workloads than there are free slots (by the ledger), so a long queue costs nothing while
-   * every worker is busy.
+   * One placement cycle in one transaction; exposed for tests. It reads the queue a page at a
+   * time, the first no longer than there are free slots (by the ledger), so a long queue costs
+   * nothing while every worker is busy. What it reads and cannot place now does not stop it: while
+   * free slots remain it reads the next page, up to {@link CYCLE_ROWS_MAX} rows in all. A workload
+   * no live worker could ever take is parked on the way, out of the queue until the fleet grows;
+   * before reading, the cycle un-parks what a joined worker can take, one bounded statement.
+   * Assignments go out once the transaction has committed.
    */
   async cycle(): Promise<CycleResult> {
-    const { db, js, ledger, backlog, log } = this.opts;
+    const { db, js, ledger, backlog, parking, log } = this.opts;
     const workers = this.opts.liveWorkers();
-    const availability = typeAvailability(workers, ledger);
+    const generation = parking.current; // the fleet `workers` is
+    const unpark = await parking.step(db, workers);
+    if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
     if (this.explainDue) {
       this.explainDue = false;
-      await explainBlockedTypes(db, availability);
+      const types = await explainBlockedTypes(
+        db,
+        typeAvailability(workers, ledger),
+        PLACEMENT_BATCH,
+      );
+      parking.parked(generation, types);
     }
+    // Read after the last await: the ledger changes while this cycle waits.
+    let availability = typeAvailability(workers, ledger);
     this.typesFull = availability.open.size < availability.live.size;
-    const limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
-    if (limit <= 0) return { considered: 0, placed: 0, more: false };
+    const stepAgain = unpark.stepped && parking.pending;
+    let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
+    if (limit <= 0) return { considered: 0, placed: 0, parked: 0, more: stepAgain };
 
     const token = backlog.begin();
     const reserved: { id: string; attempt: number }[] = [];
-    let claim = limit; // given back once this cycle's decision is reserved in the ledger
-    this.claimed += claim;
+    // Free slots the page being read may take, claimed as soon as its limit is set (before any
+    // await, or a cycle starting meanwhile would count them free too) and given back once its
+    // decision is reserved in the ledger.
+    let claim = 0;
+    const claimFor = (pageLimit: number) => {
+      claim = Math.min(pageLimit, availability.freeSlots - this.claimed);
+      this.claimed += claim;
+    };
     const unclaim = () => {
       this.claimed -= claim;
       claim = 0;
     };
-    let outcome: { transitions: Transition[]; considered: number };
+    claimFor(limit);
+    let outcome: {
+      transitions: Transition[];
+      considered: number;
+      parkedTypes: Set<string>;
+      parked: number;
+      exhausted: boolean;
+    };
     try {
       outcome = await db.transaction().execute(async (trx) => {
-        // The queue index gives the order: every connection prices sorts out (libs/db), so
-        // stale statistics (a young, fast-growing table) cannot pick a scan of every PENDING
-        // row plus a sort instead.
-        const { rows: pending } = await sql<PendingRow>`${PREPARED}
-          select id, tenant, type, priority, attempt, requirements, input, timeout_seconds, pending_reason, trace_parent
-          from workloads
-          where status = 'PENDING' and (run_at is null or run_at <= now()) and type = any(${[...availability.open]}::text[])
-          order by priority desc, id
-          limit ${limit}
-          for update skip locked`.execute(trx);
-        if (pending.length === 0) return { transitions: [] as Transition[], considered: 0 };
-
-        const decision = ledger.placeAndReserve(pending, workers);
-        unclaim(); // the reservations just made take its place
-        const byId = new Map(pending.map((p) => [p.id, p]));
-        const placements: Placement[] = decision.placements.map(({ workloadId, workerId }) => {
-          const row = byId.get(workloadId)!;
-          reserved.push({ id: workloadId, attempt: row.attempt + 1 });
-          return { id: workloadId, attempt: row.attempt, workerId };
-        });
-        const transitions = await applyPlacements(trx, placements);
-
-        const changedReasons = decision.unplaced.filter(
-          (u) => byId.get(u.workloadId)!.pending_reason !== u.reason,
-        );
-        if (changedReasons.length > 0) {
-          await sql`
-            update workloads w set pending_reason = v.reason, updated_at = now()
-            from jsonb_to_recordset(${JSON.stringify(changedReasons.map((u) => ({ id: u.workloadId, reason: u.reason })))}::jsonb)
-              as v(id uuid, reason text)
-            where w.id = v.id and w.status = 'PENDING'
-              and w.id = any(${changedReasons.map((u) => u.workloadId)}::uuid[])`.execute(trx);
+        const rows = new Map<string, PendingRow>();
+        const placements: Placement[] = [];
+        const unplaced: Unplaced[] = [];
+        let after: QueueKey | undefined;
+        let exhausted = false;
+        for (;;) {
+          const page = await selectPending(trx, [...availability.open], limit, after);
+          if (page.length === 0) {
+            exhausted = true;
+            break;
+          }
+          for (const row of page) rows.set(row.id, row);
+          const decision = ledger.placeAndReserve(page, workers);
+          unclaim(); // the reservations just made take its place
+          for (const { workloadId, workerId } of decision.placements) {
+            const row = rows.get(workloadId)!;
+            reserved.push({ id: workloadId, attempt: row.attempt + 1 });
+            placements.push({ id: workloadId, attempt: row.attempt, workerId });
+          }
+          unplaced.push(...decision.unplaced);
+          if (page.length < limit) {
+            exhausted = true;
+            break;
+          }
+          const last = page[page.length - 1]!;
+          after = { priority: last.priority, id: last.id };
+          availability = typeAvailability(workers, ledger);
+          const free = availability.freeSlots - this.claimed;
+          if (free <= 0 || rows.size >= CYCLE_ROWS_MAX) break;
+          // A page is as long as there are free slots: rows it cannot place then are only those
+          // that fit nowhere now, whose reasons it writes. One that placed nothing doubles the
+          // next, to pass over many such rows in few round trips.
+          const next = decision.placements.length === 0 ? Math.max(free, 2 * limit) : free;
+          limit = Math.min(PLACEMENT_BATCH, next, CYCLE_ROWS_MAX - rows.size);
+          claimFor(limit);
         }
-        await publishAssignments(trx, js, transitions, byId, log);
-        return { transitions, considered: pending.length };
+        const transitions = await applyPlacements(trx, placements);
+        await recordUnplaced(trx, unplaced, rows);
+        const parkedTypes = new Set<string>();
+        let parked = 0;
+        for (const u of unplaced) {
+          if (!u.parked) continue;
+          parked++;
+          parkedTypes.add(rows.get(u.workloadId)!.type);
+        }
+        return { transitions, considered: rows.size, parkedTypes, parked, exhausted };
       });
     } catch (err) {
       for (const r of reserved) ledger.cancel(r.id, r.attempt);
@@ -204,43 +238,25 @@ export class Placer {
     } finally {
       unclaim();
     }
-    const { transitions, considered } = outcome;
+    const { transitions, considered, parkedTypes, parked, exhausted } = outcome;
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
     const applied = new Set(transitions.map((t) => t.row.id));
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
+    parking.parked(generation, parkedTypes);
+    // Committed: now the workers may run them.
+    const sending = sendAssignments(js, await assignmentsOf(db, transitions, log), log);
     await publishAfterCommit(this.opts, transitions, log);
+    await sending;
     const placed = transitions.length;
-    // Fewer rows than the limit means it saw every due one it could place: what is left does not
-    // fit now, and a new submission placed at ingest overtakes nothing this cycle would have placed.
-    if (considered < limit) backlog.clear(token);
-    if (placed > 0 || considered > 0) log.debug({ considered, placed }, 'placement cycle');
-    return { considered, placed, more: considered === limit && placed > 0 };
+    // It read to the queue's end: what is left does not fit now, and a new submission placed at
+    // ingest overtakes nothing this cycle would have placed.
+    if (exhausted) backlog.clear(token);
+    if (placed > 0 || considered > 0) log.debug({ considered, placed, parked }, 'placement cycle');
+    return {
+      considered,
+      placed,
+      parked,
+      more: stepAgain || (!exhausted && placed + parked > 0),
+    };
   }
-}
-
-/**
- * Sets the pending reason of workloads whose type no live worker handles, or whose workers are
- * all full: the placement query skips them. Bounded per cycle, and only rows whose reason changes:
- * ingest inserts such rows with the same reason already, so in a burst that fills every slot this
- * finds nothing to rewrite (it rewrote up to a quarter of them, one more row version each).
- */
-async function explainBlockedTypes(
-  db: Kysely<Database>,
-  availability: TypeAvailability,
-): Promise<void> {
-  await sql`
-    with stale as (
-      select w.id, r.reason
-      from workloads w cross join lateral (
-        select case when w.type = any(${[...availability.live]}::text[])
-          then format(${BLOCKED_REASON_TEMPLATES.full}::text, w.type)
-          else format(${BLOCKED_REASON_TEMPLATES.unhandled}::text, w.type) end as reason
-      ) r
-      where w.status = 'PENDING' and not (w.type = any(${[...availability.open]}::text[]))
-        and w.pending_reason is distinct from r.reason
-      limit ${PLACEMENT_BATCH}
-      for update of w skip locked
-    )
-    update workloads w set pending_reason = s.reason, updated_at = now()
-    from stale s where w.id = s.id`.execute(db);
 }

@@ -20,7 +20,7 @@ import {
   createWorkerDeadHandler,
 } from './outcomes.js';
 import { Backlog } from './backlog.js';
-import { InsertsInFlight } from './inserts-in-flight.js';
+import { Parking } from './parking.js';
 import { Placer } from './placer.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -78,12 +78,14 @@ export async function start(
     // The view triggers the placer and the placer reads the view: the placer is bound late.
     const placerRef: { current?: Placer } = {};
     const trigger = () => placerRef.current?.trigger();
+    const parking = new Parking(trigger);
     const view = new WorkerView({
       nc,
       db,
       heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
       log: component(log, COMPONENTS.workerView),
       onCapacity: trigger,
+      onGrowth: (types) => parking.grew(types),
     });
     // Loaded before any consumer runs: from then on every commit keeps it exact.
     const ledger = new UsageLedger();
@@ -102,11 +104,11 @@ export async function start(
     });
     steps.push(() => resync.stop());
     const shared = { db, js, nc, ledger, backlog };
-    const inserts = new InsertsInFlight();
     const liveWorkers = () => view.live();
     const activePlacer = new Placer({
       ...shared,
       liveWorkers,
+      parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,
       log: component(log, COMPONENTS.placer),
     });
@@ -162,7 +164,7 @@ export async function start(
             ...shared,
             tenants,
             liveWorkers,
-            inserts,
+            parking,
             log: ingestLog,
             onIngested: trigger,
           }),
@@ -180,7 +182,6 @@ export async function start(
           createCompletionHandler({
             ...shared,
             deadLetters,
-            inserts,
             log: completeLog,
             backoff,
             onApplied: (delays) => {

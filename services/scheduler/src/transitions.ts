@@ -175,7 +175,8 @@ function toRecord(c: Change): ChangeRecord {
 /**
  * Applies many changes and records them in workload_events, in ONE statement (the update and the
  * events insert as one round trip); returns the transitions that applied (rows via RETURNING) for
- * `publishAfterCommit`. At most one change per workload per call.
+ * `publishAfterCommit`. At most one change per workload per call. A changed row is never parked:
+ * one that comes back to PENDING is the placer's to decide on again.
  */
 export async function applyChanges(
   trx: Executor,
@@ -221,6 +222,7 @@ export async function applyChanges(
           when v.to_status not in ('SCHEDULED', 'RUNNING') then null
           when v.set_requested_action then v.requested_action
           else w.requested_action end,
+        parked = false,
         updated_at = now()
       from v
       where w.id = v.id and w.status = v.from_status and w.attempt = v.attempt
@@ -359,7 +361,8 @@ export async function publishAfterCommit(
 ): Promise<void> {
   for (const t of transitions) {
     bus.ledger.record(t.row);
-    if (t.row.status === WORKLOAD_STATUS.PENDING) bus.backlog.mark();
+    // A parked workload waits for the fleet to grow, not for a slot.
+    if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
   }
   const live: Outgoing[] = [
     ...(extra.first ?? []),

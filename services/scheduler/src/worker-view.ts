@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Database } from '@niyanta/db';
-import { SUBJECTS, decode, isSubjectToken } from '@niyanta/messages';
+import { SUBJECTS, decode, isSubjectToken, isWorkloadType } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
@@ -46,6 +46,11 @@ export class WorkerView {
       log: Logger;
       /** A worker appeared or reported more free slots. */
       onCapacity: () => void;
+      /**
+       * A worker became live, or offers more than before (capacity or types): workloads of
+       * `types` that no worker could take may fit it. Called before `onCapacity`.
+       */
+      onGrowth?: (types: readonly string[]) => void;
       now?: () => number;
     },
   ) {}
@@ -75,21 +80,27 @@ export class WorkerView {
       .selectAll()
       .where('status', '=', ACTIVE)
       .execute();
+    const loadedTypes = new Set<string>();
     for (const r of rows) {
       if (this.workers.has(r.id) || !isSubjectToken(r.id)) continue; // a heartbeat is newer
+      const types = workloadTypes(r.types);
+      for (const t of types) loadedTypes.add(t);
       this.workers.set(r.id, {
         id: r.id,
         status: ACTIVE,
         capacity: r.capacity,
         labels: r.labels,
         zone: r.zone,
-        types: r.types,
+        types,
         freeSlots: r.free_slots,
         lastSeenMs: new Date(r.heard_at).getTime(), // receipt time: a worker's clock may lag
       });
     }
     this.opts.log.info({ workers: this.workers.size }, 'worker view loaded');
-    if (this.workers.size > 0) this.opts.onCapacity();
+    if (this.workers.size > 0) {
+      this.opts.onGrowth?.([...loadedTypes]);
+      this.opts.onCapacity();
+    }
   }
 
   /** Applies one heartbeat; exposed for tests and for the subscription. */
@@ -107,23 +118,22 @@ export class WorkerView {
     }
     const before = this.workers.get(hb.workerId);
     const freeSlots = Math.max(0, hb.capacity.slots - hb.running.length);
+    const types = workloadTypes(hb.types);
     this.workers.set(hb.workerId, {
       id: hb.workerId,
       status: hb.status,
       capacity: hb.capacity,
       labels: hb.labels,
       zone: hb.zone ?? null,
-      types: hb.types,
+      types,
       freeSlots,
       lastSeenMs: this.now(),
     });
+    if (hb.status !== ACTIVE) return;
     const wasLive = before !== undefined && this.isLive(before, this.now());
-    if (
-      hb.status === ACTIVE &&
-      (!wasLive || before.status !== ACTIVE || freeSlots > before.freeSlots)
-    ) {
-      this.opts.onCapacity();
-    }
+    const joined = !wasLive || before.status !== ACTIVE;
+    if (joined || grew(before, hb.capacity, types)) this.opts.onGrowth?.(types);
+    if (joined || freeSlots > before.freeSlots) this.opts.onCapacity();
   }
 
   /**
@@ -156,4 +166,29 @@ export class WorkerView {
     this.sub?.unsubscribe();
     await this.done;
   }
+}
+
+/**
+ * The advertised types a workload can have (`isWorkloadType`), once each. Anything else (a NUL,
+ * a space, 1 MB of text) names no workload, and could break the statements the types are sent in.
+ */
+function workloadTypes(advertised: readonly string[]): string[] {
+  return [...new Set(advertised.filter(isWorkloadType))];
+}
+
+/** Whether a worker now offers more than it did: more of a resource, or a type it did not handle. */
+function grew(
+  before: PlacementWorker,
+  capacity: PlacementWorker['capacity'],
+  types: readonly string[],
+): boolean {
+  const was = before.capacity;
+  if (
+    capacity.slots > was.slots ||
+    capacity.cpu > was.cpu ||
+    capacity.memoryMb > was.memoryMb ||
+    capacity.gpu > was.gpu
+  )
+    return true;
+  return types.some((t) => !before.types.includes(t));
 }

@@ -1,4 +1,4 @@
-import { blockedReason, typeAvailability } from '../src/blocked-types.js';
+import { blockedReason, queuedReason, typeAvailability } from '../src/blocked-types.js';
 import type { PlacementWorker } from '../src/placement.js';
 
 const worker = (id: string, slots: number, types: string[]): PlacementWorker => ({
@@ -33,5 +33,14 @@ describe('typeAvailability and blockedReason', () => {
       'no live worker handles type "gpu-$&-job"',
     );
     expect(blockedReason('exec', availability)).toBeNull();
+  });
+
+  it('says a workload queued behind older ones waits for them while its type has a free slot', () => {
+    expect(queuedReason('exec', availability)).toBe(
+      'waiting behind older workloads for a slot on the live worker(s) that handle type "exec"',
+    );
+    expect(queuedReason('render', availability)).toBe(
+      'no free slot on the live worker(s) that handle type "render"',
+    );
   });
 });

@@ -31,12 +31,12 @@ describe('fence', () => {
       'discard',
     );
     expect(fence(row(), { attempt: 2, workerId: 'w2' })).toBe('discard');
-    // No row yet: the placement at ingest that sent the assignment has not committed.
+    // No row: no run this scheduler assigned (assignments go out after their commit).
     expect(fence(undefined, { attempt: 2, workerId: 'w1' })).toBe('later');
     expect(fence(undefined, { attempt: 2, workerId: 'w1' }, 20)).toBe('abandon');
   });
 
-  it('gives up on a newer attempt after about 20 deliveries: its placement never committed', () => {
+  it('gives up on a newer attempt after about 20 deliveries: no placement of it committed', () => {
     expect(NEWER_ATTEMPT_MAX_DELIVERIES).toBe(20);
     expect(fence(row(), { attempt: 3, workerId: 'w1' }, 19)).toBe('later');
     expect(fence(row(), { attempt: 3, workerId: 'w1' }, 20)).toBe('abandon');

@@ -30,7 +30,7 @@ describe('placeWorkloads', () => {
     const result = placeWorkloads([a, b], [worker('w1'), worker('w2', {}, ['exec'])], usage());
     expect(result.placements).toEqual([{ workloadId: a.id, workerId: 'w2' }]);
     expect(result.unplaced).toEqual([
-      { workloadId: b.id, reason: 'no live worker handles type "render"' },
+      { workloadId: b.id, reason: 'no live worker handles type "render"', parked: true },
     ]);
   });
 
@@ -48,9 +48,43 @@ describe('placeWorkloads', () => {
       {
         workloadId: mem.id,
         reason: 'needs memoryMb 99999 but the largest live worker offers 8192',
+        parked: true,
       },
-      { workloadId: cpu.id, reason: 'needs cpu 16 but the largest live worker offers 4' },
-      { workloadId: gpu.id, reason: 'needs gpu 1 but the largest live worker offers 0' },
+      {
+        workloadId: cpu.id,
+        reason: 'needs cpu 16 but the largest live worker offers 4',
+        parked: true,
+      },
+      {
+        workloadId: gpu.id,
+        reason: 'needs gpu 1 but the largest live worker offers 0',
+        parked: true,
+      },
+    ]);
+  });
+
+  it('parks a workload no single worker offers all of, and only waits one that fits a busy worker', () => {
+    const both = pending({ requirements: { cpu: 8, gpu: 1 } });
+    const busy = pending({ requirements: { cpu: 8 } });
+    const result = placeWorkloads(
+      [both, busy],
+      [worker('cpu', { cpu: 8 }), worker('gpu', { cpu: 2, gpu: 1 })],
+      usage({ cpu: { cpu: 1 } }),
+    );
+    expect(result.placements).toEqual([]);
+    expect(result.unplaced).toEqual([
+      {
+        workloadId: both.id,
+        reason:
+          'no live worker handling type "sleep" offers all of its cpu, memoryMb and gpu together',
+        parked: true,
+      },
+      {
+        workloadId: busy.id,
+        reason:
+          'not enough free cpu, memoryMb or gpu on the 1 live worker(s) that fit and have a free slot',
+        parked: false,
+      },
     ]);
   });
 

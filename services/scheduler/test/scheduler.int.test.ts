@@ -725,7 +725,7 @@ describe('fencing of newer attempts', () => {
     const a = await worker.waitForAssignment(s.id, 1);
     await worker.started(a);
     await waitForWorkload(h, s.id, (r) => r.status === 'RUNNING', 'RUNNING');
-    // As from an assignment whose placement rolled back: attempt 2 never reaches the row.
+    // As from a run no placement made: attempt 2 never reaches the row.
     await worker.complete({ ...a, attempt: 2 }, 'succeeded', { result: 'from the future' });
     const c = CONSUMERS.schedulerComplete;
     await waitFor(

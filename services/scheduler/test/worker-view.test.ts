@@ -37,4 +37,43 @@ describe('WorkerView', () => {
     view.onHeartbeat(heartbeat('w1')); // it really came back
     expect(view.live().map((w) => w.id)).toEqual(['w1']);
   });
+
+  it('ignores advertised types that are not workload type names', () => {
+    const view = new WorkerView({
+      nc: undefined as never,
+      db: undefined as never,
+      heartbeatTimeoutMs: 10_000,
+      log: createSchedulerLogger('silent'),
+      onCapacity: () => undefined,
+    });
+    view.onHeartbeat({
+      ...heartbeat('w1'),
+      types: ['noop', 'no\u0000op', 'has space', 'x'.repeat(101), 'lone\ud800', 'noop', 'sleep'],
+    });
+    expect(view.live().map((w) => w.types)).toEqual([['noop', 'sleep']]);
+  });
+
+  it('reports a worker that joins, comes back, or offers more, with its types', () => {
+    let now = 1_000_000;
+    const grown: string[][] = [];
+    const view = new WorkerView({
+      nc: undefined as never,
+      db: undefined as never,
+      heartbeatTimeoutMs: 10_000,
+      log: createSchedulerLogger('silent'),
+      onCapacity: () => undefined,
+      onGrowth: (types) => grown.push([...types]),
+      now: () => now,
+    });
+    const hb = heartbeat('w1');
+    view.onHeartbeat(hb); // joins
+    view.onHeartbeat(hb); // the same again: nothing new
+    view.onHeartbeat({ ...hb, capacity: { ...hb.capacity, gpu: 1 } });
+    view.onHeartbeat({ ...hb, capacity: { ...hb.capacity, gpu: 1 }, types: ['noop', 'exec'] });
+    view.onHeartbeat({ ...hb, types: ['noop', 'exec'] }); // less: nothing to un-park
+    now += 10_001;
+    view.onHeartbeat({ ...hb, types: ['noop', 'exec'] }); // silent past the timeout, then back
+    view.onHeartbeat({ ...hb, status: 'DRAINING' });
+    expect(grown).toEqual([['noop'], ['noop'], ['noop', 'exec'], ['noop', 'exec']]);
+  });
 });

@@ -26,5 +26,6 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   started_at: null,
   finished_at: null,
   requested_action: null,
+  parked: false,
   ...over,
 });

@@ -5,6 +5,7 @@ import * as m0003 from './0003-events-without-foreign-key.js';
 import * as m0004 from './0004-workload-requested-action.js';
 import * as m0005 from './0005-workers-heard-at.js';
 import * as m0006 from './0006-dead-letters.js';
+import * as m0007 from './0007-parked-workloads.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-workload-requested-action': m0004,
   '0005-workers-heard-at': m0005,
   '0006-dead-letters': m0006,
+  '0007-parked-workloads': m0007,
 };

@@ -31,4 +31,6 @@ export interface WorkloadsTable {
   finished_at: Timestamp | null;
   /** A cancel or pause asked of the active run, honoured however the run ends; null otherwise. */
   requested_action: 'cancel' | 'pause' | null;
+  /** PENDING and no live worker could ever take it: out of the queue until the fleet grows. */
+  parked: Generated<boolean>;
 }
