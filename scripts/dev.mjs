@@ -4,7 +4,8 @@
 // Installs dependencies when needed, builds, starts nats-server (JetStream) and an embedded
 // PostgreSQL on free ports, migrates, then runs every service as its own process with its
 // output prefixed. Ctrl-C stops services first, then PostgreSQL, then NATS; a second Ctrl-C
-// forces. Data stays in .data/ (nats, postgres, blobs) between runs.
+// forces. Data stays in .data/ (nats, postgres, blobs) between runs. Once the API is ready, an
+// admin key of tenant default is created (once) in .data/api-key (mode 0600) and printed.
 //
 // Environment:
 //   PORT                  API port (default 8080); the run stops if it is taken.
@@ -20,11 +21,13 @@
 //   NIYANTA_DEV_SKIP      comma list of steps to skip: install, build, migrate.
 //   NIYANTA_DEV_DATA_DIR  where nats, postgres and blobs keep their data (default .data).
 //   NIYANTA_DEV_LOG=json  print service log lines as raw JSON instead of compact text.
+//   API_ROOT_KEY          the API's root key; default a random one for this run only.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, ScriptError } from './lib/errors.mjs';
 import { ensureDependencies } from './lib/install.mjs';
+import { ensureDevApiKey, runRootKey } from './lib/dev-api-key.mjs';
 import { color, done, fail, info, step, warn } from './lib/log.mjs';
 import { DevState } from './lib/leftovers.mjs';
 import { ensureNatsServer, natsServerArgs } from './lib/nats-server.mjs';
@@ -45,6 +48,7 @@ import { localBin, run, signalForeground } from './lib/run.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DATA_DIR = path.resolve(ROOT, process.env.NIYANTA_DEV_DATA_DIR || '.data');
+const API_KEY_FILE = path.join(DATA_DIR, 'api-key');
 const ALL_SERVICES = ['api', 'scheduler', 'health-monitor', 'checkpoint', 'worker'];
 const WORKER_IDS = ['dev-worker-1', 'dev-worker-2'];
 const DATABASE_NAME = 'niyanta';
@@ -249,7 +253,7 @@ async function migrate(databaseUrl) {
 }
 
 /** One entry per process to start: service, instance name, the env it gets on top of ours. */
-async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost }) {
+async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, rootKey }) {
   const plan = [];
   const healthPorts = {};
   const common = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
@@ -266,6 +270,7 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost })
           DATABASE_URL: databaseUrl,
           PORT: String(apiPort),
           HOST: apiHost,
+          API_ROOT_KEY: rootKey,
         });
       } else {
         // Each non-API service serves /healthz and /readyz on a port of its own.
@@ -362,7 +367,7 @@ async function waitForApi(url, api) {
   return false;
 }
 
-function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts }) {
+function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts, apiKey }) {
   const row = (label, value) => console.log(`  ${color.bold(label.padEnd(14))}${value}`);
   console.log('');
   console.log(color.green(color.bold('Niyanta is running.')));
@@ -371,6 +376,10 @@ function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts }) {
     row('Docs', `${apiUrl}/docs`);
     row('Metrics', `${apiUrl}/metrics`);
     row('OpenAPI', `${apiUrl}/openapi.json`);
+    if (apiKey) {
+      row('API key', `${apiKey}   (admin of tenant default, in ${shown(API_KEY_FILE)})`);
+      row('', `export NIYANTA_API_KEY=$(cat ${shown(API_KEY_FILE)})`);
+    }
   }
   row('NATS_URL', `${natsUrl}   (JetStream store ${shown(path.join(DATA_DIR, 'nats'))})`);
   row(
@@ -419,11 +428,13 @@ async function main() {
   if (!embedded) info(`Using DATABASE_URL from the environment`);
   if (!skip.has('migrate')) await migrate(databaseUrl);
 
+  const rootKey = runRootKey(env);
   const { plan, healthPorts } = await servicePlan(services, {
     natsUrl,
     databaseUrl,
     apiPort,
     apiHost,
+    rootKey,
   });
   setPrefixWidth(Math.max(...plan.map((p) => p.instance.length), 8));
   if (services.includes('worker') && (env.WORKER_EXEC_ALLOW ?? '*') === '*') {
@@ -437,9 +448,14 @@ async function main() {
 
   const apiUrl = services.includes('api') ? `http://127.0.0.1:${apiPort}` : undefined;
   const api = running.find((c) => c.name === 'api');
-  if (apiUrl && api) await waitForApi(apiUrl, api);
+  let apiKey;
+  if (apiUrl && api && (await waitForApi(apiUrl, api))) {
+    apiKey = await ensureDevApiKey({ apiUrl, rootKey, file: API_KEY_FILE });
+    if (apiKey.created)
+      done(`Created an admin API key of tenant default in ${shown(API_KEY_FILE)}`);
+  }
   checkCancelled();
-  printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts });
+  printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts, apiKey: apiKey?.key });
 }
 
 async function stopAll(exitCode) {

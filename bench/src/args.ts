@@ -9,6 +9,8 @@ export interface TargetDeployment {
   apiUrl: string;
   natsUrl: string;
   databaseUrl: string;
+  /** The API key submissions send (NIYANTA_API_KEY); undefined if the deployment needs none. */
+  apiKey: string | undefined;
 }
 
 /** Everything the command line decides. */
@@ -76,7 +78,8 @@ Options:
   --stall <s>              fail when nothing progresses for this long (default 120)
   --api <url> --nats <url> --database-url <url>
                            measure a running deployment instead of starting servers
-                           (all three together; not for recovery, which kills a worker, nor running)
+                           (all three together; not for recovery, which kills a worker, nor running;
+                           the API key, a submitter's at least, comes from NIYANTA_API_KEY)
   --help                   this text
 `;
 
@@ -122,7 +125,10 @@ function url(flag: string, value: string, protocols: readonly string[]): string 
 }
 
 /** Parses the command line; throws `UsageError` naming the bad flag and what to use. Returns undefined for --help. */
-export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
+export function parseBenchArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): BenchArgs | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -224,6 +230,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       apiUrl: url('api', values.api!, ['http:', 'https:']),
       natsUrl: url('nats', values.nats!, ['nats:', 'tls:']),
       databaseUrl: url('database-url', values['database-url']!, ['postgres:', 'postgresql:']),
+      apiKey: env['NIYANTA_API_KEY'] || undefined,
     };
   }
   if (target !== undefined && values.profile !== undefined) {

@@ -25,7 +25,12 @@ export class JsonClient {
   private readonly agent: http.Agent;
   private readonly base: URL;
 
-  constructor(baseUrl: string, maxSockets = 256) {
+  /** `apiKey` is sent as `Authorization: Bearer` on every request. */
+  constructor(
+    baseUrl: string,
+    maxSockets = 256,
+    private readonly apiKey?: string,
+  ) {
     this.base = new URL(baseUrl);
     const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets, timeout: FREE_SOCKET_TIMEOUT_MS });
@@ -41,7 +46,11 @@ export class JsonClient {
         {
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': payload.length },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': payload.length,
+            ...(this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` }),
+          },
           timeout: timeoutMs,
         },
         (res) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, migrateToLatest } from '@niyanta/db';
@@ -24,6 +25,8 @@ export interface BenchSystem extends AsyncDisposable {
   apiUrl: string;
   natsUrl: string;
   databaseUrl: string;
+  /** The key every API request sends (the root key of servers the bench starts). */
+  apiKey: string | undefined;
   /** True when the bench started the servers (and may kill them). */
   owned: boolean;
   db: Kysely<Database>;
@@ -155,6 +158,8 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       });
 
     log('starting scheduler, health-monitor, checkpoint, api');
+    // A root key of this run only: the bench's requests act on tenant default.
+    const rootKey = randomBytes(32).toString('base64url');
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await Promise.all([
@@ -166,6 +171,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
           ...base,
           PORT: String(apiPort),
           HOST: '127.0.0.1',
+          API_ROOT_KEY: rootKey,
         });
         await waitForHttpReady(`${apiUrl}/readyz`, READY_TIMEOUT_MS).catch((err: unknown) => {
           throw new ScenarioError(
@@ -187,6 +193,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
     const pgHandle = postgres;
     return {
       apiUrl,
+      apiKey: rootKey,
       natsUrl: nats.url,
       databaseUrl: postgres.url,
       owned: true,

@@ -49,7 +49,7 @@ export async function runLatency(
   const warmupLabels = { [BENCH_LABEL]: `${tag}-warmup` };
   const offset = await databaseClockOffsetMs(sys.db);
   const minId = uuidv7Floor(Date.now() - 60_000);
-  const client = new JsonClient(sys.apiUrl, 1024);
+  const client = new JsonClient(sys.apiUrl, 1024, sys.apiKey);
   const samples: Sample[] = [];
   const warmupSamples: Sample[] = [];
   const inflight = new Set<Promise<void>>();

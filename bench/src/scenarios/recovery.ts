@@ -132,7 +132,7 @@ async function measure(
   const tag = `${ctx.stamp}-${SCENARIO}-${heartbeat}`;
   const offset = await databaseClockOffsetMs(system.db);
   const minId = uuidv7Floor(Date.now() - 60_000);
-  const client = new JsonClient(system.apiUrl, 4);
+  const client = new JsonClient(system.apiUrl, 4, system.apiKey);
   const steps = Math.max(1, Math.round(args.sleepMs / 1000));
   try {
     const res = await client.post('/v1/workloads/batch', {

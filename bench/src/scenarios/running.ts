@@ -75,7 +75,7 @@ export async function runRunning(
   const idle = memory(sys);
   const offset = await databaseClockOffsetMs(sys.db);
   const minId = uuidv7Floor(Date.now() - 60_000);
-  const client = new JsonClient(sys.apiUrl, 8);
+  const client = new JsonClient(sys.apiUrl, 8, sys.apiKey);
   try {
     for (let sent = 0; sent < n; sent += 1000) {
       const count = Math.min(1000, n - sent);

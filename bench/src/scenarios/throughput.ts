@@ -84,7 +84,7 @@ async function submitHttp(
   ctx: ScenarioContext,
   tag: string,
 ): Promise<Submitted> {
-  const client = new JsonClient(sys.apiUrl, ctx.args.concurrency * 2);
+  const client = new JsonClient(sys.apiUrl, ctx.args.concurrency * 2, sys.apiKey);
   const out: Submitted = {
     sentAt: new Map(),
     firstSubmit: nowMs(),

@@ -1,3 +1,5 @@
+import { E2E_AUTH } from './system.js';
+
 /** One Server-Sent Event. */
 export interface SseEvent {
   event: string;
@@ -19,7 +21,7 @@ export async function readSse(
   try {
     const res = await fetch(url, {
       signal: controller.signal,
-      headers: { accept: 'text/event-stream' },
+      headers: { accept: 'text/event-stream', ...E2E_AUTH },
     });
     if (!res.ok || !res.body) throw new Error(`SSE ${url} answered ${res.status}`);
     const decoder = new TextDecoder();

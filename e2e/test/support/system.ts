@@ -12,6 +12,11 @@ import {
 import type { NatsServerHandle, ServiceProcess, TestDatabase } from '@niyanta/testing';
 import type { Kysely } from 'kysely';
 
+/** The root key the API of every e2e system is started with (API_ROOT_KEY). */
+export const E2E_ROOT_KEY = 'e2e-root-key-0123456789abcdef0123456789';
+/** The Authorization header every e2e request sends. */
+export const E2E_AUTH = { authorization: `Bearer ${E2E_ROOT_KEY}` } as const;
+
 /** How to start one worker process. */
 export interface WorkerSpec {
   id: string;
@@ -113,7 +118,13 @@ export async function startSystem(opts: {
     const apiPort = await freePort();
     const api = await startServiceProcess({
       service: 'api',
-      env: { ...base, PORT: String(apiPort), HOST: '127.0.0.1', SUBMIT_WAIT_MS: '5000' },
+      env: {
+        ...base,
+        PORT: String(apiPort),
+        HOST: '127.0.0.1',
+        SUBMIT_WAIT_MS: '5000',
+        API_ROOT_KEY: E2E_ROOT_KEY,
+      },
     });
     services.set('api', api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -148,7 +159,10 @@ export async function startSystem(opts: {
     const call = async <T>(method: string, path: string, body?: unknown) => {
       const res = await fetch(`${apiUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers:
+          body === undefined
+            ? { ...E2E_AUTH }
+            : { ...E2E_AUTH, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();

@@ -1,3 +1,5 @@
+import type { ApiKeysTable } from './tables/api-keys.js';
+import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
@@ -15,4 +17,6 @@ export interface Database {
   checkpoints: CheckpointsTable;
   rejected_submissions: RejectedSubmissionsTable;
   dead_letters: DeadLettersTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }

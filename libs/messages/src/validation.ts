@@ -36,6 +36,17 @@ export const HTTP_SCHEMAS = {
   workloadCommand: 'http/workload-command.v1.json',
   logList: 'http/log-list.v1.json',
   checkpointList: 'http/checkpoint-list.v1.json',
+  tenantCreate: 'http/tenant-create.v1.json',
+  tenantPatch: 'http/tenant-patch.v1.json',
+  tenant: 'http/tenant.v1.json',
+  tenantList: 'http/tenant-list.v1.json',
+  apiKeyCreate: 'http/api-key-create.v1.json',
+  apiKeyCreated: 'http/api-key-created.v1.json',
+  apiKey: 'http/api-key.v1.json',
+  apiKeyList: 'http/api-key-list.v1.json',
+  auditEntry: 'http/audit-entry.v1.json',
+  auditList: 'http/audit-list.v1.json',
+  auditVerification: 'http/audit-verify.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -73,6 +84,17 @@ export interface HttpTypes {
   workloadCommand: T.WorkloadCommandV1;
   logList: T.LogListV1;
   checkpointList: T.CheckpointListV1;
+  tenantCreate: T.TenantCreateV1;
+  tenantPatch: T.TenantPatchV1;
+  tenant: T.TenantV1;
+  tenantList: T.TenantListV1;
+  apiKeyCreate: T.ApiKeyCreateV1;
+  apiKeyCreated: T.ApiKeyCreatedV1;
+  apiKey: T.ApiKeyV1;
+  apiKeyList: T.ApiKeyListV1;
+  auditEntry: T.AuditEntryV1;
+  auditList: T.AuditListV1;
+  auditVerification: T.AuditVerifyV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

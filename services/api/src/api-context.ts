@@ -1,17 +1,23 @@
 import type { Logger } from '@niyanta/runtime';
+import type { AuditLog } from './audit/audit-log.js';
+import type { AuthSettings } from './auth/authenticate.js';
+import type { IdentityStore } from './auth/identity-store.js';
+import type { TenantRateLimiter } from './auth/rate-limiter.js';
 import type { Connections } from './connections.js';
 import type { ApiMetrics } from './metrics.js';
 import type { SseRegistry } from './sse-registry.js';
 import type { IngestWaiters } from './ingest-waiters.js';
 
-/** What every route module needs: connections, waiters, metrics and settings. */
+/** What every route module needs: connections, waiters, metrics, identities and settings. */
 export interface ApiContext {
-  /** Every request works on this tenant for now. */
-  tenant: string;
   submitWaitMs: number;
   log: Logger;
   connections: Connections;
   waiters: IngestWaiters;
   streams: SseRegistry;
   metrics: ApiMetrics;
+  auth: AuthSettings;
+  identities: IdentityStore;
+  rateLimiter: TenantRateLimiter;
+  audit: AuditLog;
 }

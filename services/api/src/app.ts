@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { ApiContext } from './api-context.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError, UnauthorizedError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { errorToResponse } from './problem.js';
 import { systemRoutes } from './routes/system.js';
@@ -11,9 +11,23 @@ import { workloadCommandRoutes } from './routes/workload-commands.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
 import { workloadRoutes } from './routes/workloads.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditRoutes } from './routes/audit.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { authenticate, needsAuthentication } from './auth/authenticate.js';
+import { auditNoteOf, principalIfAny, setPrincipal } from './auth/principal.js';
 
 /** Route label of requests no route matched: keeps the metric's cardinality bounded. */
 const UNMATCHED_ROUTE = 'unmatched';
+
+/** Methods that change nothing: never an audit entry. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Submissions are recorded by their workload row (with the submitting key), not the audit log. */
+const UNAUDITED_ROUTES = new Set(['POST /v1/workloads', 'POST /v1/workloads/batch']);
+/** Longest target text an audit entry keeps of a request path. */
+const MAX_TARGET_CHARS = 500;
+
+const isAudited = (status: number) => (status >= 200 && status < 300) || status === 403;
 
 /** The HTTP API as a hono app (no server): every route, one error mapper, request metrics. */
 export function createApp(ctx: ApiContext): Hono {
@@ -34,6 +48,38 @@ export function createApp(ctx: ApiContext): Hono {
     }
   });
 
+  // Authentication, the tenant's rate limit, and the audit entry of every state-changing request.
+  app.use('*', async (c, next) => {
+    if (!needsAuthentication(c.req.path, ctx.auth)) return next();
+    const target = c.req.path.slice(0, MAX_TARGET_CHARS);
+    try {
+      setPrincipal(c, await authenticate(ctx, c));
+    } catch (err) {
+      if (err instanceof UnauthorizedError)
+        void ctx.audit.failedAuthentication(`${c.req.method} ${target}`, err.status);
+      throw err;
+    }
+    const principal = principalIfAny(c)!;
+    let rateHeaders: Record<string, string> = {};
+    if (principal.kind === 'key') {
+      const tenant = await ctx.identities.tenant(principal.tenant);
+      rateHeaders = ctx.rateLimiter.take(principal.tenant, tenant?.rate_limit ?? null);
+    }
+    await next();
+    for (const [name, value] of Object.entries(rateHeaders)) c.res.headers.set(name, value);
+    const action = `${c.req.method} ${routePath(c, -1)}`;
+    if (READ_METHODS.has(c.req.method) || UNAUDITED_ROUTES.has(action)) return;
+    if (!isAudited(c.res.status)) return;
+    const note = auditNoteOf(c);
+    await ctx.audit.record({
+      tenant: note.tenant ?? principal.tenant,
+      actor: principal.actor,
+      action,
+      target: note.target ?? target,
+      outcome: c.res.status,
+    });
+  });
+
   app.route(
     '/',
     systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
@@ -44,6 +90,9 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadLogRoutes(ctx));
   app.route('/', workloadCheckpointRoutes(ctx));
   app.route('/', workerRoutes(ctx));
+  app.route('/', tenantRoutes(ctx));
+  app.route('/', apiKeyRoutes(ctx));
+  app.route('/', auditRoutes(ctx));
 
   app.notFound((c) =>
     errorToResponse(

@@ -25,6 +25,8 @@ export class ProblemError extends ApiError {
     readonly extra: {
       errors?: RequestFieldError[];
       headers?: Record<string, string>;
+      /** Extension members of the problem body (RFC 9457 §3.2). */
+      members?: Record<string, string | number>;
       cause?: unknown;
     } = {},
   ) {
@@ -167,5 +169,103 @@ export class UnavailableError extends ProblemError {
       headers: { 'Retry-After': String(options?.retryAfterSeconds ?? 2) },
       cause: options?.cause,
     });
+  }
+}
+
+/** 401: no key, a malformed Authorization header, or a key that is unknown or revoked. */
+export class UnauthorizedError extends ProblemError {
+  override name = 'UnauthorizedError';
+  constructor(detail: string) {
+    super(401, 'unauthorized', 'Unauthorized', detail, {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: 'authorization', in: 'header', message: this.message }];
+  }
+}
+
+/** 403: the key's role lacks a permission, or it may not act on the tenant asked for. */
+export class ForbiddenError extends ProblemError {
+  override name = 'ForbiddenError';
+  constructor(
+    detail: string,
+    members: { role?: string; permission?: string } = {},
+    readonly field: RequestFieldError = { path: '', in: 'body', message: detail },
+  ) {
+    super(403, 'forbidden', 'Forbidden', detail, { members });
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [this.field];
+  }
+}
+
+/** 404: a resource that does not exist, or belongs to another tenant (the two look alike). */
+export class ResourceNotFoundError extends NotFoundError {
+  override name = 'ResourceNotFoundError';
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+    readonly field: RequestFieldError = { path: 'id', in: 'path', message: `no ${resource} ${id}` },
+  ) {
+    super(`no ${resource} ${id}: check the id`);
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [this.field];
+  }
+}
+
+/** 409: the resource exists already. */
+export class AlreadyExistsError extends ProblemError {
+  override name = 'AlreadyExistsError';
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+  ) {
+    super(409, 'conflict', 'Already exists', `${resource} ${id} exists already: choose another id`);
+  }
+
+  override fieldErrors(): RequestFieldError[] {
+    return [{ path: '/id', in: 'body', message: `${this.resource} ${this.id} exists already` }];
+  }
+}
+
+/** 429: the tenant's request rate is spent; the headers say when to come back. */
+export class RateLimitedError extends ProblemError {
+  override name = 'RateLimitedError';
+  constructor(
+    readonly tenant: string,
+    headers: Record<string, string>,
+  ) {
+    super(
+      429,
+      'rate-limited',
+      'Too many requests',
+      `tenant ${tenant} is over its request rate: retry after ${headers['Retry-After']} s`,
+      { headers, members: { code: 'RATE_LIMITED' } },
+    );
+  }
+}
+
+/** 429: accepting the submission would take the tenant over a quota. */
+export class QuotaExceededError extends ProblemError {
+  override name = 'QuotaExceededError';
+  constructor(
+    readonly tenant: string,
+    readonly quota: string,
+    readonly limit: number,
+    readonly current: number,
+    readonly requested: number,
+  ) {
+    super(
+      429,
+      'quota-exceeded',
+      'Quota exceeded',
+      `tenant ${tenant} is at its ${quota} ${limit} (currently ${current}, ${requested} more asked): nothing was accepted; wait for work to finish or ask for a higher quota`,
+      { members: { code: 'QUOTA_EXCEEDED', quota, limit, current } },
+    );
   }
 }

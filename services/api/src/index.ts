@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { DEFAULT_TENANT, validateHttp } from '@niyanta/messages';
+import { validateHttp } from '@niyanta/messages';
 import { connectDatabase, connectNats } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
@@ -12,9 +12,20 @@ import { createApiLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { SseRegistry } from './sse-registry.js';
 import { IngestWaiters } from './ingest-waiters.js';
+import { AuditLog } from './audit/audit-log.js';
+import type { AuthSettings } from './auth/authenticate.js';
+import { IdentityStore } from './auth/identity-store.js';
+import { TenantRateLimiter } from './auth/rate-limiter.js';
+import { AUTH_MODES } from './config.js';
 
 export { createApp } from './app.js';
-export { loadConfig, API_SETTINGS } from './config.js';
+export { loadConfig, API_SETTINGS, AUTH_MODES, isLoopbackHost } from './config.js';
+export { newApiKey, parseApiKey } from './auth/api-key-format.js';
+export { entryHash, canonicalJson, GENESIS_HASH, ChainVerifier } from './audit/audit-chain.js';
+export type { AuditEntry, AuditFields, ChainCheck } from './audit/audit-chain.js';
+export { ROLES, PERMISSIONS, roleAllows } from './auth/roles.js';
+export type { Permission } from './auth/roles.js';
+export { TENANT_HEADER } from './auth/authenticate.js';
 export type { ApiConfig } from './config.js';
 export { buildOpenApi } from './openapi.js';
 export type { ApiContext } from './api-context.js';
@@ -44,6 +55,22 @@ export interface ApiServer extends AsyncDisposable {
   readonly ready: Promise<void>;
   /** Report unready, stop accepting, end SSE streams, drain NATS, close the pool; idempotent. */
   close(): Promise<void>;
+}
+
+/** The identity parts of an ApiContext: key and tenant caches, rate limits, the audit log. */
+export function identityContext(
+  connections: Connections,
+  log: Logger,
+  auth: AuthSettings,
+  cacheTtlMs = 1000,
+): Pick<ApiContext, 'auth' | 'identities' | 'rateLimiter' | 'audit'> {
+  const db = () => connections.db();
+  return {
+    auth,
+    identities: new IdentityStore(db, cacheTtlMs, log),
+    rateLimiter: new TenantRateLimiter(),
+    audit: new AuditLog(db, log),
+  };
 }
 
 export interface StartOptions {
@@ -77,8 +104,19 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   validateHttp('workloadSubmission', {});
   const connections = new Connections(log);
   const waiters = new IngestWaiters();
+  const auth: AuthSettings = {
+    enabled: config.AUTH_MODE === AUTH_MODES.enabled,
+    rootKey: config.API_ROOT_KEY,
+    metricsAuth: config.METRICS_AUTH,
+  };
+  if (!auth.enabled) {
+    log.warn(
+      { host: config.HOST },
+      'AUTH_MODE=disabled: authentication is off; every request acts as an admin of tenant default',
+    );
+  }
   const ctx: ApiContext = {
-    tenant: DEFAULT_TENANT,
+    ...identityContext(connections, log, auth, config.AUTH_CACHE_TTL_MS),
     submitWaitMs: config.SUBMIT_WAIT_MS,
     log,
     connections,

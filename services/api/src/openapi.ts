@@ -6,6 +6,9 @@ import type { HTTP_COMMANDS } from './routes/workload-commands.js';
 import { WORKER_STATUS } from './routes/workers.js';
 import { LOG_LIMIT } from './routes/workload-logs.js';
 import { LIST_LIMIT } from './routes/workloads.js';
+import { KEY_LIST_LIMIT } from './routes/api-keys.js';
+import { AUDIT_LIST_LIMIT } from './routes/audit.js';
+import { TENANT_HEADER } from './auth/authenticate.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -186,8 +189,214 @@ const COMMAND_EFFECTS: Record<keyof typeof HTTP_COMMANDS, string> = {
   resume: 'Resumes a PAUSED workload.',
 };
 
+const SECURITY_SCHEME = 'bearerAuth';
+const tenantIdParam: JsonObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'Tenant id.',
+  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+};
+const keyIdParam: JsonObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'API key id (32 hex digits).',
+  schema: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+};
+const tenantHeaderParam: JsonObject = {
+  name: TENANT_HEADER,
+  in: 'header',
+  required: false,
+  description:
+    'The tenant the root key acts on (default `default`). A tenant key may only name its own tenant (else 403).',
+  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+};
+const jsonBody = (schema: string): JsonObject => ({
+  required: true,
+  content: { 'application/json': { schema: { $ref: componentRef(schema) } } },
+});
+const pageParams = (limit: { min: number; max: number; default: number }): JsonObject[] => [
+  query('limit', 'Page size.', {
+    type: 'integer',
+    minimum: limit.min,
+    maximum: limit.max,
+    default: limit.default,
+  }),
+  query('cursor', 'nextCursor of the previous page.', { type: 'string' }),
+];
+const unauthorized = {
+  ...problem('No key, a malformed Authorization header, or a key that is unknown or revoked.'),
+  headers: {
+    'WWW-Authenticate': { description: 'Always `Bearer`.', schema: { type: 'string' } },
+  },
+};
+const forbidden = problem(
+  "The key's role lacks the permission (the problem names both), the tenant is disabled, or a tenant key named another tenant in Niyanta-Tenant.",
+);
+const rateHeaders: JsonObject = {
+  'Retry-After': {
+    description: 'Seconds until a request is allowed.',
+    schema: { type: 'integer' },
+  },
+  'RateLimit-Policy': {
+    description: 'draft-ietf-httpapi-ratelimit-headers: `"tenant";q=<burst>;w=<seconds>`.',
+    schema: { type: 'string' },
+  },
+  RateLimit: {
+    description: 'draft-ietf-httpapi-ratelimit-headers: `"tenant";r=<remaining>;t=<seconds>`.',
+    schema: { type: 'string' },
+  },
+};
+const tooMany = {
+  ...problem(
+    "Over the tenant's request rate (code RATE_LIMITED), or for a submission over its maxPending quota (code QUOTA_EXCEEDED, with quota, limit and current).",
+  ),
+  headers: rateHeaders,
+};
+const noTenant = problem('No such resource in this tenant, or Niyanta-Tenant names no tenant.');
+
+/** The routes of tenants, API keys and the audit log. */
+function identityPaths(): JsonObject {
+  return {
+    '/v1/tenants': {
+      post: {
+        operationId: 'createTenant',
+        summary: 'Create a tenant (root key only)',
+        tags: ['tenants'],
+        requestBody: jsonBody('TenantCreate'),
+        responses: {
+          '201': { ...json('Tenant', 'Created.'), headers: { Location: LOCATION } },
+          '400': bad,
+          '409': problem('A tenant with this id exists.'),
+          '413': problem('Body over the size limit.'),
+          '415': problem('Content type is not application/json.'),
+          '503': unavailable,
+        },
+      },
+      get: {
+        operationId: 'listTenants',
+        summary: 'List every tenant (root key only)',
+        tags: ['tenants'],
+        responses: { '200': json('TenantList', 'The tenants, by id.'), '503': unavailable },
+      },
+    },
+    '/v1/tenants/{id}': {
+      get: {
+        operationId: 'getTenant',
+        summary: "A tenant's settings, quotas and current usage (root, or any key of the tenant)",
+        tags: ['tenants'],
+        parameters: [tenantIdParam],
+        responses: {
+          '200': json('Tenant', 'The tenant with its usage.'),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+      patch: {
+        operationId: 'updateTenant',
+        summary: "Change a tenant (root; the tenant's own admin may change name only)",
+        tags: ['tenants'],
+        parameters: [tenantIdParam],
+        requestBody: jsonBody('TenantPatch'),
+        responses: {
+          '200': json('Tenant', 'The tenant as it is now.'),
+          '400': bad,
+          '404': notFound,
+          '413': problem('Body over the size limit.'),
+          '415': problem('Content type is not application/json.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/api-keys': {
+      post: {
+        operationId: 'createApiKey',
+        summary: "Create an API key of the request's tenant (admin)",
+        description: 'The answer is the only time the key is shown; only a hash is stored.',
+        tags: ['api-keys'],
+        requestBody: jsonBody('ApiKeyCreate'),
+        responses: {
+          '201': { ...json('ApiKeyCreated', 'Created.'), headers: { Location: LOCATION } },
+          '400': bad,
+          '413': problem('Body over the size limit.'),
+          '415': problem('Content type is not application/json.'),
+          '503': unavailable,
+        },
+      },
+      get: {
+        operationId: 'listApiKeys',
+        summary: "The request's tenant's API keys, newest first, without secrets (admin)",
+        tags: ['api-keys'],
+        parameters: pageParams(KEY_LIST_LIMIT),
+        responses: { '200': json('ApiKeyList', 'A page.'), '400': bad, '503': unavailable },
+      },
+    },
+    '/v1/api-keys/{id}': {
+      delete: {
+        operationId: 'revokeApiKey',
+        summary: 'Revoke an API key (admin): refused by every API instance within 2 s',
+        tags: ['api-keys'],
+        parameters: [keyIdParam],
+        responses: {
+          '204': { description: 'Revoked (or already revoked).' },
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        operationId: 'listAudit',
+        summary:
+          "Audit entries, newest first (admin: its tenant's; root: all, or the tenant it names)",
+        tags: ['audit'],
+        parameters: pageParams(AUDIT_LIST_LIMIT),
+        responses: { '200': json('AuditList', 'A page.'), '400': bad, '503': unavailable },
+      },
+    },
+    '/v1/audit/verify': {
+      get: {
+        operationId: 'verifyAudit',
+        summary: 'Check the hash chain of the whole audit log (admin)',
+        description:
+          "Recomputes every hash from the first entry; `firstBadSeq` is the first entry changed, deleted or moved. `checked` counts the entries of the caller's tenant (root without Niyanta-Tenant: all).",
+        tags: ['audit'],
+        responses: {
+          '200': json('AuditVerification', 'The result.'),
+          '503': unavailable,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Every /v1 operation needs a key: the security scheme, the Niyanta-Tenant header, and the
+ * answers of authentication (401), authorization (403), rate limits (429) and an unknown tenant
+ * (404) are added to each.
+ */
+function secure(paths: JsonObject): JsonObject {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const op of Object.values(item as Record<string, JsonObject>)) {
+      op['security'] = [{ [SECURITY_SCHEME]: [] }];
+      op['parameters'] = [...((op['parameters'] as Json[] | undefined) ?? []), tenantHeaderParam];
+      const responses = op['responses'] as JsonObject;
+      responses['401'] ??= unauthorized;
+      responses['403'] ??= forbidden;
+      responses['404'] ??= noTenant;
+      responses['429'] ??= tooMany;
+    }
+  }
+  return paths;
+}
+
 function paths(): JsonObject {
   const out: JsonObject = {
+    ...identityPaths(),
     '/v1/workloads': {
       post: {
         operationId: 'submitWorkload',
@@ -413,7 +622,7 @@ function paths(): JsonObject {
   };
   for (const [command, effect] of Object.entries(COMMAND_EFFECTS))
     out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);
-  return out;
+  return secure(out);
 }
 
 /** The OpenAPI 3.1 document of the API, generated from the JSON Schemas in `schemas/`. */
@@ -424,11 +633,28 @@ export function buildOpenApi(): JsonObject {
       title: 'Niyanta API',
       version: '1.0.0',
       description:
-        'Submit, query and control workloads. Errors are application/problem+json (RFC 9457).',
+        'Submit, query and control workloads. Every /v1 request needs `Authorization: Bearer <API key>`. Errors are application/problem+json (RFC 9457).',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    tags: [{ name: 'workloads' }, { name: 'workers' }, { name: 'system' }],
+    tags: [
+      { name: 'workloads' },
+      { name: 'workers' },
+      { name: 'tenants' },
+      { name: 'api-keys' },
+      { name: 'audit' },
+      { name: 'system' },
+    ],
     paths: paths(),
-    components: { schemas: components() },
+    components: {
+      schemas: components(),
+      securitySchemes: {
+        [SECURITY_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key (`nyk_<id>_<secret>`) of one tenant and role, or the installation root key (API_ROOT_KEY).',
+        },
+      },
+    },
   };
 }

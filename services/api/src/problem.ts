@@ -21,10 +21,10 @@ interface ProblemBody {
 /** Writes an RFC 9457 problem+json response. */
 export function problemResponse(
   c: Context,
-  problem: Omit<ProblemBody, 'instance'>,
+  problem: Omit<ProblemBody, 'instance'> & { [member: string]: unknown },
   headers: Record<string, string> = {},
 ): Response {
-  const body: ProblemBody = { ...problem, instance: c.req.path };
+  const body = { ...problem, instance: c.req.path };
   return new Response(JSON.stringify(body), {
     status: problem.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
@@ -68,6 +68,7 @@ export function errorToResponse(err: unknown, c: Context, log: Logger): Response
         status: err.status,
         detail: err.message,
         ...(err.status < 500 ? { errors: err.fieldErrors() } : {}),
+        ...err.extra.members,
       },
       err.extra.headers,
     );

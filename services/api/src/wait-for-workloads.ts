@@ -1,6 +1,6 @@
 import { toWorkload } from '@niyanta/db';
 import type { WorkloadV1 } from '@niyanta/messages';
-import type { ApiContext } from './api-context.js';
+import type { SubmitContext } from './submit-context.js';
 import type { IngestListener } from './ingest-waiters.js';
 import { findWorkloads } from './workload-store.js';
 
@@ -30,7 +30,7 @@ export interface SubmitTarget {
  * working through the targets: no lookups then. Returns the workload of each target found, in target order.
  */
 export async function publishAndWait(
-  ctx: ApiContext,
+  ctx: SubmitContext,
   targets: readonly SubmitTarget[],
   timeoutMs: number,
   publish: () => Promise<void>,
@@ -55,7 +55,7 @@ export async function publishAndWait(
 
 /** The wait of {@link publishAndWait}, given the notices heard while publishing. */
 async function waitForWorkloads(
-  ctx: ApiContext,
+  ctx: SubmitContext,
   targets: readonly SubmitTarget[],
   timeoutMs: number,
   early: ReadonlyMap<string, WorkloadV1 | null>,
@@ -124,7 +124,7 @@ async function waitForWorkloads(
 }
 
 async function lookup(
-  ctx: ApiContext,
+  ctx: SubmitContext,
   targets: readonly SubmitTarget[],
   found: readonly (WorkloadV1 | undefined)[],
   indexById: Map<string, number[]>,

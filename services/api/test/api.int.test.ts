@@ -19,6 +19,16 @@ import { loadConfig, start } from '../src/index.js';
 import type { ApiServer } from '../src/index.js';
 import { startTestIngester } from './test-ingester.js';
 
+/** The installation's root key in these tests; every /v1 request sends it. */
+const ROOT_KEY = 'test-root-key-0123456789abcdef0123456789';
+/** fetch with the root key's Authorization header. */
+function call(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, {
+    ...init,
+    headers: { authorization: `Bearer ${ROOT_KEY}`, ...(init.headers as Record<string, string>) },
+  });
+}
+
 const SUBMIT_WAIT_MS = 1_000;
 const log = createLogger('api-int-test', 'silent');
 
@@ -41,6 +51,7 @@ beforeAll(async () => {
       HOST: '127.0.0.1',
       SUBMIT_WAIT_MS: String(SUBMIT_WAIT_MS),
       LOG_LEVEL: 'silent',
+      API_ROOT_KEY: ROOT_KEY,
     }),
   );
   base = `http://127.0.0.1:${api.port}`;
@@ -76,7 +87,7 @@ function resumeIngester(): void {
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}${path}`, {
+  call(`${base}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -143,7 +154,7 @@ describe('POST /v1/workloads', () => {
       idempotencyKey: null,
     });
     expect(res.headers.get('location')).toBe(`/v1/workloads/${workload.id}`);
-    const got = await fetch(`${base}/v1/workloads/${workload.id}`);
+    const got = await call(`${base}/v1/workloads/${workload.id}`);
     expect(got.status).toBe(200);
     expect(await got.json()).toEqual(workload);
   });
@@ -171,10 +182,10 @@ describe('POST /v1/workloads', () => {
         workerId: null,
       });
       expect(res.headers.get('location')).toBe(`/v1/workloads/${workload.id}`);
-      expect((await fetch(`${base}/v1/workloads/${workload.id}`)).status).toBe(404);
+      expect((await call(`${base}/v1/workloads/${workload.id}`)).status).toBe(404);
       resumeIngester();
       await waitFor(
-        async () => (await fetch(`${base}/v1/workloads/${workload.id}`)).status === 200,
+        async () => (await call(`${base}/v1/workloads/${workload.id}`)).status === 200,
         {
           message: 'the 202 workload to be ingested',
         },
@@ -496,7 +507,7 @@ describe('bad input', () => {
         controller.enqueue(chunk);
       },
     });
-    const res = await fetch(`${base}/v1/workloads`, {
+    const res = await call(`${base}/v1/workloads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: stream,
@@ -507,7 +518,7 @@ describe('bad input', () => {
   });
 
   it('refuses a malformed id in the path with 400 naming it', async () => {
-    const res = await fetch(`${base}/v1/workloads/not-a-uuid`);
+    const res = await call(`${base}/v1/workloads/not-a-uuid`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as Problem).errors).toEqual([
       { path: 'id', in: 'path', message: expect.any(String) },
@@ -515,13 +526,13 @@ describe('bad input', () => {
   });
 
   it('answers 404 for an unknown id and an unknown route', async () => {
-    const res = await fetch(`${base}/v1/workloads/${uuidv7()}`);
+    const res = await call(`${base}/v1/workloads/${uuidv7()}`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(((await res.json()) as Problem).errors).toEqual([
       { path: 'id', in: 'path', message: expect.stringMatching(/^no workload /) },
     ]);
-    const route = await fetch(`${base}/v1/nothing-here`);
+    const route = await call(`${base}/v1/nothing-here`);
     expect(route.status).toBe(404);
     expect(route.headers.get('content-type')).toBe('application/problem+json');
   });
@@ -562,7 +573,7 @@ describe('commands', () => {
 
   it('accepts an empty body or {} and refuses unknown fields', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
-    expect((await fetch(`${base}/v1/workloads/${id}/pause`, { method: 'POST' })).status).toBe(202);
+    expect((await call(`${base}/v1/workloads/${id}/pause`, { method: 'POST' })).status).toBe(202);
     expect((await post(`/v1/workloads/${id}/pause`, {})).status).toBe(202);
     const bad = await post(`/v1/workloads/${id}/pause`, { force: true });
     expect(bad.status).toBe(400);
@@ -593,7 +604,7 @@ describe('GET /v1/workloads', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: Response = await fetch(
+      const res: Response = await call(
         `${base}/v1/workloads?type=${type}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
       );
       expect(res.status).toBe(200);
@@ -608,7 +619,7 @@ describe('GET /v1/workloads', () => {
     expect(pages).toBe(3);
 
     const pending = (await (
-      await fetch(`${base}/v1/workloads?type=${type}&status=PENDING`)
+      await call(`${base}/v1/workloads?type=${type}&status=PENDING`)
     ).json()) as { items: WorkloadV1[]; nextCursor: string | null };
     expect(pending.items.map((w) => w.id)).toEqual([ids[4], ids[2], ids[0]]);
     expect(pending.nextCursor).toBeNull();
@@ -625,7 +636,7 @@ describe('GET /v1/workloads', () => {
     ['type=%00', 'type'],
     ['type=two%20words', 'type'],
   ])('refuses ?%s with 400 naming %s in the query', async (qs, name) => {
-    const res = await fetch(`${base}/v1/workloads?${qs}`);
+    const res = await call(`${base}/v1/workloads?${qs}`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as Problem).errors).toEqual([
       { path: name, in: 'query', message: expect.any(String) },
@@ -686,7 +697,7 @@ describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
     const controller = new AbortController();
-    const res = await fetch(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
@@ -696,7 +707,7 @@ describe('live events and logs', () => {
         data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
       });
 
-      const current = (await (await fetch(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
+      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
       const later = {
         ...current,
         status: 'COMPLETED' as const,
@@ -748,7 +759,7 @@ describe('live events and logs', () => {
   it('reads the row for a status event that came without its snapshot, keeping the events after it in order', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
     const controller = new AbortController();
-    const res = await fetch(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
       await readEvents(res, 1);
       await db.updateTable('workloads').set({ status: 'COMPLETED' }).where('id', '=', id).execute();
@@ -775,7 +786,7 @@ describe('live events and logs', () => {
   });
 
   it('answers 404 for the events of an unknown workload', async () => {
-    expect((await fetch(`${base}/v1/workloads/${uuidv7()}/events`)).status).toBe(404);
+    expect((await call(`${base}/v1/workloads/${uuidv7()}/events`)).status).toBe(404);
   });
 
   it('reads the log lines of a workload from NIYANTA_LOGS, newest `limit` lines', async () => {
@@ -797,17 +808,17 @@ describe('live events and logs', () => {
         }),
       );
     }
-    const all = (await (await fetch(`${base}/v1/workloads/${id}/logs`)).json()) as {
+    const all = (await (await call(`${base}/v1/workloads/${id}/logs`)).json()) as {
       items: { line: string }[];
     };
     expect(all.items.map((l) => l.line)).toEqual(['one', 'two', 'three']);
     expect(all.items[0]).toEqual({ at, stream: 'stdout', line: 'one' });
-    const tail = (await (await fetch(`${base}/v1/workloads/${id}/logs?limit=2`)).json()) as {
+    const tail = (await (await call(`${base}/v1/workloads/${id}/logs?limit=2`)).json()) as {
       items: { line: string }[];
     };
     expect(tail.items.map((l) => l.line)).toEqual(['two', 'three']);
     const none = (await (
-      await fetch(`${base}/v1/workloads/${await insertWorkload()}/logs`)
+      await call(`${base}/v1/workloads/${await insertWorkload()}/logs`)
     ).json()) as { items: unknown[] };
     expect(none.items).toEqual([]);
   });
@@ -825,7 +836,7 @@ describe('live events and logs', () => {
       }),
     );
     const controller = new AbortController();
-    const res = await fetch(`${base}/v1/workloads/${id}/logs?follow=true`, {
+    const res = await call(`${base}/v1/workloads/${id}/logs?follow=true`, {
       signal: controller.signal,
     });
     try {
@@ -870,7 +881,7 @@ describe('checkpoints and workers', () => {
         })
         .execute();
     }
-    const res = await fetch(`${base}/v1/workloads/${id}/checkpoints`);
+    const res = await call(`${base}/v1/workloads/${id}/checkpoints`);
     expect(res.status).toBe(200);
     const { items } = (await res.json()) as { items: Record<string, unknown>[] };
     expect(items.map((c) => c['seq'])).toEqual([2, 1]);
@@ -904,10 +915,10 @@ describe('checkpoints and workers', () => {
       .insertInto('workers')
       .values([worker('w-active', 'ACTIVE'), worker('w-dead', 'DEAD')])
       .execute();
-    const all = (await (await fetch(`${base}/v1/workers`)).json()) as { items: { id: string }[] };
+    const all = (await (await call(`${base}/v1/workers`)).json()) as { items: { id: string }[] };
     expect(validateHttp('workerList', all)).toEqual([]);
     expect(all.items.map((w) => w.id)).toEqual(['w-active', 'w-dead']);
-    const active = (await (await fetch(`${base}/v1/workers?status=ACTIVE`)).json()) as {
+    const active = (await (await call(`${base}/v1/workers?status=ACTIVE`)).json()) as {
       items: Record<string, unknown>[];
     };
     expect(active.items).toEqual([
@@ -920,20 +931,20 @@ describe('checkpoints and workers', () => {
         capacity: { slots: 4, cpu: 2, memoryMb: 1024, gpu: 0 },
       }),
     ]);
-    const bad = await fetch(`${base}/v1/workers?status=active`);
+    const bad = await call(`${base}/v1/workers?status=active`);
     expect(bad.status).toBe(400);
   });
 });
 
 describe('operations', () => {
   it('serves the OpenAPI document and Prometheus metrics with submission counters', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+    const doc = (await (await call(`${base}/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, unknown>;
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/workloads/{id}/events');
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await call(`${base}/metrics`)).text();
     expect(metrics).toMatch(/niyanta_api_submissions_total\{outcome="accepted"\} [1-9]/);
     expect(metrics).toMatch(/niyanta_api_submissions_total\{outcome="refused"\} [1-9]/);
     expect(metrics).toContain('route="/v1/workloads/:id"');
@@ -942,7 +953,7 @@ describe('operations', () => {
 
   // Last: it stops the nats-server.
   it('is ready with NATS and PostgreSQL up, and not ready once the nats-server stops', async () => {
-    const ready = await fetch(`${base}/readyz`);
+    const ready = await call(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { nats: true, postgres: true } });
     await pauseIngester();
@@ -950,13 +961,13 @@ describe('operations', () => {
     await natsServer.stop();
     const notReady = await waitFor(
       async () => {
-        const res = await fetch(`${base}/readyz`);
+        const res = await call(`${base}/readyz`);
         return res.status === 503 ? ((await res.json()) as unknown) : undefined;
       },
       { message: '/readyz to answer 503' },
     );
     expect(notReady).toEqual({ status: 'not ready', checks: { nats: false, postgres: true } });
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await call(`${base}/healthz`)).status).toBe(200);
     const refused = await post('/v1/workloads', { type: 'noop', input: 1 });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).not.toBeNull();

@@ -11,6 +11,14 @@ import { loadConfig, start } from '../src/index.js';
 import type { ApiServer } from '../src/index.js';
 import { RawConnection, requestHead } from './raw-http.js';
 
+/** The installation's root key in these tests; every /v1 request sends it. */
+const ROOT_KEY = 'bad-input-root-key-0123456789abcdef0123456789';
+const AUTH = { authorization: `Bearer ${ROOT_KEY}` };
+/** fetch with the root key's Authorization header. */
+function call(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } });
+}
+
 // A small max_payload puts "fits the HTTP limit, not the broker" at tens of KiB instead of 1 MiB.
 const MAX_PAYLOAD = 65_536;
 const log = createLogger('api-bad-input-test', 'silent');
@@ -34,6 +42,7 @@ beforeAll(async () => {
       // Nothing ingests here: a submission the broker takes is answered 202 after this wait.
       SUBMIT_WAIT_MS: '50',
       LOG_LEVEL: 'silent',
+      API_ROOT_KEY: ROOT_KEY,
     }),
   );
   base = `http://127.0.0.1:${api.port}`;
@@ -93,7 +102,7 @@ async function published(): Promise<Record<string, number>> {
 
 /** How many requests to `route` the API has answered (or given up on), by its metrics. */
 async function handled(route: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await call(`${base}/metrics`)).text();
   let n = 0;
   for (const line of text.split('\n')) {
     if (
@@ -113,7 +122,7 @@ interface Operation {
 
 /** The operations of /openapi.json that take a body: a new one is covered by these tests. */
 async function bodyOperations(): Promise<Operation[]> {
-  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+  const doc = (await (await call(`${base}/openapi.json`)).json()) as {
     paths: Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
   };
   const out: Operation[] = [];
@@ -131,7 +140,7 @@ async function bodyOperations(): Promise<Operation[]> {
 }
 
 function send(op: Operation, id: string, body: string | Uint8Array, contentType?: string) {
-  return fetch(`${base}${op.path.replace('{id}', id)}`, {
+  return call(`${base}${op.path.replace('{id}', id)}`, {
     method: op.method,
     // A Uint8Array body gets no content type of its own.
     body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
@@ -278,7 +287,7 @@ describe('POST /v1/workloads/{id}/cancel with the body "{" and a newline', () =>
   it('answers 400 naming the body, and sends no command', async () => {
     const id = await insertWorkload('PENDING');
     const before = await published();
-    const res = await fetch(`${base}/v1/workloads/${id}/cancel`, {
+    const res = await call(`${base}/v1/workloads/${id}/cancel`, {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body: '{\n',
@@ -302,7 +311,10 @@ describe('POST /v1/workloads/{id}/cancel with the body "{" and a newline', () =>
     const handledBefore = await handled('/v1/workloads/:id/cancel');
     await using conn = await RawConnection.open(api.port);
     await conn.write(
-      `${requestHead('POST', `/v1/workloads/${id}/cancel`, { 'content-type': JSON_TYPE })}{\n`,
+      `${requestHead('POST', `/v1/workloads/${id}/cancel`, {
+        ...AUTH,
+        'content-type': JSON_TYPE,
+      })}{\n`,
     );
     const res = await conn.response();
     expect(res.status).toBe(400);
@@ -322,7 +334,7 @@ describe('a body the broker cannot carry', () => {
     const body = JSON.stringify(submission(100_000));
     expect(body.length).toBeGreaterThan(MAX_PAYLOAD);
     expect(body.length).toBeLessThan(MAX_BODY_BYTES);
-    const res = await fetch(`${base}/v1/workloads`, {
+    const res = await call(`${base}/v1/workloads`, {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body,
@@ -346,7 +358,7 @@ describe('a body the broker cannot carry', () => {
     // The body alone fits; with the id, defaults and headers the message does not.
     const body = JSON.stringify(submission(MAX_PAYLOAD - 40));
     expect(body.length).toBeLessThan(MAX_PAYLOAD);
-    const res = await fetch(`${base}/v1/workloads`, {
+    const res = await call(`${base}/v1/workloads`, {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body,
@@ -357,7 +369,7 @@ describe('a body the broker cannot carry', () => {
     expect(size).toBeGreaterThan(MAX_PAYLOAD);
     expect(await published()).toEqual(before);
     // Well under the limit it goes through.
-    const small = await fetch(`${base}/v1/workloads`, {
+    const small = await call(`${base}/v1/workloads`, {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body: JSON.stringify(submission(MAX_PAYLOAD - 2_000)),
@@ -367,7 +379,7 @@ describe('a body the broker cannot carry', () => {
 
   it('refuses a whole batch, naming the workload too large, with none of it published', async () => {
     const before = await published();
-    const res = await fetch(`${base}/v1/workloads/batch`, {
+    const res = await call(`${base}/v1/workloads/batch`, {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body: JSON.stringify({
@@ -393,6 +405,7 @@ describe('a body over the HTTP limit', () => {
     await using conn = await RawConnection.open(api.port);
     await conn.write(
       requestHead('POST', '/v1/workloads', {
+        ...AUTH,
         'content-type': JSON_TYPE,
         'content-length': Buffer.byteLength(body),
       }) + body,
@@ -411,6 +424,7 @@ describe('a body over the HTTP limit', () => {
     const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
     await conn.write(
       requestHead('POST', '/v1/workloads', {
+        ...AUTH,
         'content-type': JSON_TYPE,
         'transfer-encoding': 'chunked',
       }) +
@@ -425,7 +439,7 @@ describe('a body over the HTTP limit', () => {
 describe('parameters every operation refuses', () => {
   interface Parameter {
     name: string;
-    in: 'path' | 'query';
+    in: 'path' | 'query' | 'header';
     schema: { type?: string; enum?: string[]; format?: string };
   }
   type Doc = {
@@ -444,7 +458,7 @@ describe('parameters every operation refuses', () => {
   }
 
   it('answers 400 problem+json naming the parameter, never 5xx', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Doc;
+    const doc = (await (await call(`${base}/openapi.json`)).json()) as Doc;
     const id = await insertWorkload('RUNNING');
     let tried = 0;
     for (const [path, item] of Object.entries(doc.paths)) {
@@ -454,8 +468,13 @@ describe('parameters every operation refuses', () => {
             const target =
               p.in === 'path'
                 ? path.replace(`{${p.name}}`, value)
-                : `${path.replace('{id}', id)}?${p.name}=${value}`;
-            const res = await fetch(`${base}${target}`, { method: method.toUpperCase() });
+                : p.in === 'header'
+                  ? path.replace('{id}', id)
+                  : `${path.replace('{id}', id)}?${p.name}=${value}`;
+            const res = await call(`${base}${target}`, {
+              method: method.toUpperCase(),
+              headers: p.in === 'header' ? { [p.name]: value } : {},
+            });
             const where = `${method.toUpperCase()} ${target.slice(0, 120)}`;
             expect({ where, status: res.status }).toEqual({ where, status: 400 });
             expect(res.headers.get('content-type')).toBe('application/problem+json');

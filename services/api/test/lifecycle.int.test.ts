@@ -3,8 +3,18 @@ import { uuidv7 } from '@niyanta/messages';
 import { createTestDatabase, freePort, startNatsServer, waitFor } from '@niyanta/testing';
 import { loadConfig, start } from '../src/index.js';
 
+/** The installation's root key in these tests; every /v1 request sends it. */
+const ROOT_KEY = 'test-root-key-0123456789abcdef0123456789';
+/** fetch with the root key's Authorization header. */
+function call(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, {
+    ...init,
+    headers: { authorization: `Bearer ${ROOT_KEY}`, ...(init.headers as Record<string, string>) },
+  });
+}
+
 async function readiness(base: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${base}/readyz`);
+  const res = await call(`${base}/readyz`);
   return { status: res.status, body: await res.json() };
 }
 
@@ -19,12 +29,13 @@ describe('API lifecycle', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'silent',
+        API_ROOT_KEY: ROOT_KEY,
       }),
     );
     let closed = false;
     try {
       const base = `http://127.0.0.1:${api.port}`;
-      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await call(`${base}/healthz`)).status).toBe(200);
       const waiting = await waitFor(
         async () => {
           const r = await readiness(base);
@@ -38,7 +49,7 @@ describe('API lifecycle', () => {
         status: 'not ready',
         checks: { nats: false, postgres: true },
       });
-      const refused = await fetch(`${base}/v1/workloads`, {
+      const refused = await call(`${base}/v1/workloads`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ type: 'noop', input: 1 }),
@@ -70,7 +81,7 @@ describe('API lifecycle', () => {
       } finally {
         await db.destroy();
       }
-      const res = await fetch(`${base}/v1/workloads/${id}/events`);
+      const res = await call(`${base}/v1/workloads/${id}/events`);
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
       const first = await reader.read();
@@ -85,7 +96,7 @@ describe('API lifecycle', () => {
         if (next.done) break;
       }
       expect(Date.now() - started).toBeLessThan(5_000);
-      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+      await expect(call(`${base}/healthz`)).rejects.toThrow();
     } finally {
       if (!closed) await api.close();
     }
@@ -99,10 +110,11 @@ describe('API lifecycle', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'silent',
+        API_ROOT_KEY: ROOT_KEY,
       }),
     );
     const base = `http://127.0.0.1:${api.port}`;
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await call(`${base}/healthz`)).status).toBe(200);
     expect(await readiness(base)).toEqual({
       status: 503,
       body: { status: 'not ready', checks: { nats: false, postgres: false } },

@@ -7,6 +7,7 @@ import {
   buildOpenApi,
   createApp,
   createMetrics,
+  identityContext,
 } from '../src/index.js';
 import type { ApiContext } from '../src/index.js';
 import { submittedWorkload } from '../src/submitted-workload.js';
@@ -14,11 +15,16 @@ import { toSubmission } from '../src/submissions.js';
 
 function offlineContext(): ApiContext {
   const log = createLogger('api-test', 'silent');
+  const connections = new Connections(log);
   return {
-    tenant: 'default',
+    ...identityContext(connections, log, {
+      enabled: false,
+      rootKey: undefined,
+      metricsAuth: false,
+    }),
     submitWaitMs: 10,
     log,
-    connections: new Connections(log),
+    connections,
     waiters: new IngestWaiters(),
     streams: new SseRegistry(),
     metrics: createMetrics(),

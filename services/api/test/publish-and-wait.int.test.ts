@@ -12,7 +12,9 @@ import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
 import { startNatsServer } from '@niyanta/testing';
 import type { NatsServerHandle } from '@niyanta/testing';
-import type { ApiContext } from '../src/api-context.js';
+import type { Principal } from '../src/auth/principal.js';
+import { identityContext } from '../src/index.js';
+import type { SubmitContext } from '../src/submit-context.js';
 import { Connections } from '../src/connections.js';
 import { createMetrics } from '../src/metrics.js';
 import { SseRegistry } from '../src/sse-registry.js';
@@ -25,7 +27,8 @@ const log = createLogger('publish-and-wait-test', 'silent');
 
 let natsServer: NatsServerHandle;
 let nats: Nats;
-let ctx: ApiContext;
+let ctx: SubmitContext;
+const ROOT: Principal = { kind: 'root', actor: 'root', role: 'root', tenant: 'default' };
 
 beforeAll(async () => {
   natsServer = await startNatsServer();
@@ -36,7 +39,9 @@ beforeAll(async () => {
   const waiters = new IngestWaiters();
   waiters.listen(nats.nc);
   ctx = {
+    ...identityContext(connections, log, { enabled: true, rootKey: undefined, metricsAuth: false }),
     tenant: 'default',
+    submittedBy: 'root',
     submitWaitMs: 1_000,
     log,
     connections,
@@ -95,7 +100,7 @@ describe('publishAndWait', () => {
       },
     });
     try {
-      const [result] = await submitWorkloads(ctx, [{ type: 'noop', input: {} }], undefined);
+      const [result] = await submitWorkloads(ctx, ROOT, [{ type: 'noop', input: {} }], undefined);
       expect(result).toMatchObject({ kind: 'created', workload: { status: 'PENDING' } });
       expect(heard).toEqual([ctx.waiters.subject]);
       expect(ctx.waiters.size).toBe(0);

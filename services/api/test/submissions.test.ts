@@ -4,11 +4,13 @@ import { toSubmission } from '../src/submissions.js';
 
 describe('submission envelopes', () => {
   // The API publishes a validated HTTP body without a second ajv run (`validated: true`): that is
-  // sound only while the HTTP schema has exactly the submission's fields but id and schemaVersion.
-  it('has the HTTP submission schema equal to the broker submission schema but id and schemaVersion', () => {
+  // sound only while the HTTP schema has exactly the submission's fields but id, schemaVersion
+  // and submittedBy (set by the API from the key, valid by construction: see below).
+  it('has the HTTP submission schema equal to the broker submission schema but id, schemaVersion and submittedBy', () => {
     const http = SCHEMAS['http/workload-submission.v1.json'];
     const broker = SCHEMAS['messages/submission.v1.json'];
-    const { id, schemaVersion, ...brokerFields } = broker.properties;
+    const { id, schemaVersion, submittedBy, ...brokerFields } = broker.properties;
+    expect(submittedBy).toBeDefined();
     expect(id).toBeDefined();
     expect(schemaVersion).toBeDefined();
     expect(http.properties).toEqual(brokerFields);
@@ -16,6 +18,18 @@ describe('submission envelopes', () => {
     expect([...http.required].sort()).toEqual(
       broker.required.filter((f) => f !== 'id' && f !== 'schemaVersion').sort(),
     );
+  });
+
+  it('makes a valid submission with every kind of submitter the API records', () => {
+    for (const by of ['root', 'anonymous', '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b']) {
+      const s = toSubmission(
+        { type: 'noop', input: {} },
+        '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+        by,
+      );
+      expect(validateMessage('submission', s)).toEqual([]);
+      expect(s.submittedBy).toBe(by);
+    }
   });
 
   it('makes a valid submission of every valid body', () => {

@@ -70,6 +70,7 @@ export function startTestIngester(
           run_at: s.runAt ?? null,
           timeout_seconds: s.timeoutSeconds ?? null,
           idempotency_key: s.idempotencyKey ?? null,
+          submitted_by: s.submittedBy ?? null,
         });
       }
       const inserted =

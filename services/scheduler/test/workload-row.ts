@@ -27,5 +27,6 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   finished_at: null,
   requested_action: null,
   parked: false,
+  submitted_by: null,
   ...over,
 });

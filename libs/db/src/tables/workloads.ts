@@ -33,4 +33,6 @@ export interface WorkloadsTable {
   requested_action: 'cancel' | 'pause' | null;
   /** PENDING and no live worker could ever take it: out of the queue until the fleet grows. */
   parked: Generated<boolean>;
+  /** Id of the API key that submitted it (`root` for the root key); null from the broker. */
+  submitted_by: ColumnType<string | null, string | null | undefined, string | null>;
 }

@@ -127,6 +127,352 @@ export const SCHEMAS = {
         "format": "date-time",
         "pattern": "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$",
         "description": "An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."
+      },
+      "tenantId": {
+        "title": "TenantIdentifier",
+        "type": "string",
+        "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+        "description": "Tenant id: 1 to 63 characters from a-z 0-9 and -, starting with a letter or digit."
+      },
+      "tenantQuotas": {
+        "title": "TenantQuotas",
+        "type": "object",
+        "additionalProperties": false,
+        "description": "A tenant's limits; an absent field is unlimited.",
+        "properties": {
+          "maxPending": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100000000,
+            "description": "Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."
+          },
+          "maxRunning": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100000000,
+            "description": "Workloads SCHEDULED or RUNNING at once; placement waits beyond it."
+          },
+          "maxCpu": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1000000,
+            "description": "CPU cores requested by the tenant's active runs at once."
+          },
+          "maxMemoryMb": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000,
+            "description": "Memory (MiB) requested by the tenant's active runs at once."
+          },
+          "maxGpu": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000,
+            "description": "GPUs requested by the tenant's active runs at once."
+          }
+        }
+      },
+      "rateLimit": {
+        "title": "RateLimit",
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "requestsPerSecond",
+          "burst"
+        ],
+        "description": "A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.",
+        "properties": {
+          "requestsPerSecond": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1000000,
+            "description": "Sustained requests per second."
+          },
+          "burst": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000,
+            "description": "Requests allowed at once after a quiet spell."
+          }
+        }
+      },
+      "role": {
+        "title": "Role",
+        "type": "string",
+        "enum": [
+          "admin",
+          "operator",
+          "submitter",
+          "viewer"
+        ],
+        "description": "admin (keys and name of its tenant) > operator (cancel, pause, resume, retry; workers) > submitter (submit) > viewer (read only); each includes the ones after it."
+      }
+    }
+  },
+  "http/api-key-create.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/api-key-create.v1.json",
+    "title": "ApiKeyCreate",
+    "description": "Body of POST /v1/api-keys.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "name",
+      "role"
+    ],
+    "properties": {
+      "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "description": "Display name, 1 to 200 characters."
+      },
+      "role": {
+        "$ref": "../common.v1.json#/$defs/role"
+      }
+    }
+  },
+  "http/api-key-created.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/api-key-created.v1.json",
+    "title": "ApiKeyCreated",
+    "description": "Answer of POST /v1/api-keys: the only time the key is shown.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "key",
+      "name",
+      "role",
+      "tenant",
+      "createdAt"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{32}$",
+        "description": "Public id of the key (its first part)."
+      },
+      "key": {
+        "type": "string",
+        "description": "The key: send it as Authorization: Bearer <key>. Shown only here."
+      },
+      "name": {
+        "type": "string",
+        "description": "Display name."
+      },
+      "role": {
+        "$ref": "../common.v1.json#/$defs/role"
+      },
+      "tenant": {
+        "$ref": "../common.v1.json#/$defs/tenantId"
+      },
+      "createdAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was created."
+      }
+    }
+  },
+  "http/api-key-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/api-key-list.v1.json",
+    "title": "ApiKeyList",
+    "description": "A page of the tenant's API keys, newest first.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items",
+      "nextCursor"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "api-key.v1.json"
+        },
+        "description": "The keys."
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Pass as cursor for the next page; null on the last."
+      }
+    }
+  },
+  "http/api-key.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/api-key.v1.json",
+    "title": "ApiKey",
+    "description": "An API key without its secret.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "name",
+      "role",
+      "tenant",
+      "createdAt",
+      "lastUsedAt",
+      "revokedAt"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{32}$",
+        "description": "Public id of the key (its first part)."
+      },
+      "name": {
+        "type": "string",
+        "description": "Display name."
+      },
+      "role": {
+        "$ref": "../common.v1.json#/$defs/role"
+      },
+      "tenant": {
+        "$ref": "../common.v1.json#/$defs/tenantId"
+      },
+      "createdAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was created."
+      },
+      "lastUsedAt": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "format": "date-time",
+        "description": "When it was last used (to within a minute), null if never."
+      },
+      "revokedAt": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "format": "date-time",
+        "description": "When it was revoked, null while it works."
+      }
+    }
+  },
+  "http/audit-entry.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/audit-entry.v1.json",
+    "title": "AuditEntry",
+    "description": "One entry of the audit hash chain.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "seq",
+      "at",
+      "tenant",
+      "actor",
+      "action",
+      "target",
+      "outcome",
+      "prevHash",
+      "hash"
+    ],
+    "properties": {
+      "seq": {
+        "type": "integer",
+        "description": "Position in the installation's chain, from 1."
+      },
+      "at": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was recorded."
+      },
+      "tenant": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The tenant acted on (null for a failed authentication)."
+      },
+      "actor": {
+        "type": "string",
+        "description": "Key id, root, anonymous (authentication disabled) or unauthenticated."
+      },
+      "action": {
+        "type": "string",
+        "description": "Method and route, e.g. POST /v1/workloads/:id/cancel, or auth.failed."
+      },
+      "target": {
+        "type": "string",
+        "description": "The resource (its path)."
+      },
+      "outcome": {
+        "type": "integer",
+        "description": "The HTTP status of the answer."
+      },
+      "prevHash": {
+        "type": "string",
+        "description": "hash of the entry before (64 zeros for the first)."
+      },
+      "hash": {
+        "type": "string",
+        "description": "sha256 hex of prevHash followed by the canonical JSON of the entry."
+      }
+    }
+  },
+  "http/audit-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/audit-list.v1.json",
+    "title": "AuditList",
+    "description": "A page of audit entries, newest first.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items",
+      "nextCursor"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "audit-entry.v1.json"
+        },
+        "description": "The entries."
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Pass as cursor for the next page; null on the last."
+      }
+    }
+  },
+  "http/audit-verify.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/audit-verify.v1.json",
+    "title": "AuditVerification",
+    "description": "Result of checking the audit hash chain.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "ok",
+      "checked",
+      "firstBadSeq"
+    ],
+    "properties": {
+      "ok": {
+        "type": "boolean",
+        "description": "Every entry links to the one before and hashes to its stored hash."
+      },
+      "checked": {
+        "type": "integer",
+        "description": "Entries checked."
+      },
+      "firstBadSeq": {
+        "type": [
+          "integer",
+          "null"
+        ],
+        "description": "The first seq that was changed, deleted or moved; null when ok."
       }
     }
   },
@@ -302,6 +648,183 @@ export const SCHEMAS = {
             }
           }
         }
+      }
+    }
+  },
+  "http/tenant-create.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/tenant-create.v1.json",
+    "title": "TenantCreate",
+    "description": "Body of POST /v1/tenants (root key only).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id"
+    ],
+    "properties": {
+      "id": {
+        "$ref": "../common.v1.json#/$defs/tenantId"
+      },
+      "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "description": "Display name, 1 to 200 characters."
+      },
+      "weight": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "description": "Fair-share weight, default 1."
+      },
+      "quotas": {
+        "$ref": "../common.v1.json#/$defs/tenantQuotas"
+      },
+      "rateLimit": {
+        "$ref": "../common.v1.json#/$defs/rateLimit"
+      }
+    }
+  },
+  "http/tenant-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/tenant-list.v1.json",
+    "title": "TenantList",
+    "description": "Every tenant.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "tenant.v1.json"
+        },
+        "description": "The tenants, by id."
+      }
+    }
+  },
+  "http/tenant-patch.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/tenant-patch.v1.json",
+    "title": "TenantPatch",
+    "description": "Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.",
+    "type": "object",
+    "additionalProperties": false,
+    "minProperties": 1,
+    "properties": {
+      "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "description": "Display name, 1 to 200 characters."
+      },
+      "weight": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "description": "Fair-share weight."
+      },
+      "quotas": {
+        "$ref": "../common.v1.json#/$defs/tenantQuotas"
+      },
+      "rateLimit": {
+        "oneOf": [
+          {
+            "$ref": "../common.v1.json#/$defs/rateLimit"
+          },
+          {
+            "type": "null"
+          }
+        ],
+        "description": "The request rate, or null for none."
+      },
+      "status": {
+        "type": "string",
+        "enum": [
+          "active",
+          "disabled"
+        ],
+        "description": "A disabled tenant's keys are refused and its broker submissions rejected."
+      }
+    }
+  },
+  "http/tenant.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/tenant.v1.json",
+    "title": "Tenant",
+    "description": "A tenant with its settings and current usage.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "name",
+      "weight",
+      "quotas",
+      "rateLimit",
+      "status",
+      "createdAt",
+      "updatedAt"
+    ],
+    "properties": {
+      "id": {
+        "$ref": "../common.v1.json#/$defs/tenantId"
+      },
+      "name": {
+        "type": "string",
+        "description": "Display name."
+      },
+      "weight": {
+        "type": "integer",
+        "description": "Fair-share weight."
+      },
+      "quotas": {
+        "$ref": "../common.v1.json#/$defs/tenantQuotas"
+      },
+      "rateLimit": {
+        "oneOf": [
+          {
+            "$ref": "../common.v1.json#/$defs/rateLimit"
+          },
+          {
+            "type": "null"
+          }
+        ],
+        "description": "The request rate, null for none."
+      },
+      "status": {
+        "type": "string",
+        "enum": [
+          "active",
+          "disabled"
+        ],
+        "description": "active or disabled."
+      },
+      "usage": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Current usage (on GET of one tenant).",
+        "properties": {
+          "pending": {
+            "type": "integer",
+            "description": "Workloads PENDING or SCHEDULED."
+          },
+          "running": {
+            "type": "integer",
+            "description": "Workloads SCHEDULED or RUNNING."
+          }
+        }
+      },
+      "createdAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was created."
+      },
+      "updatedAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When its settings last changed."
       }
     }
   },
@@ -1936,6 +2459,13 @@ export const SCHEMAS = {
       },
       "labels": {
         "$ref": "../common.v1.json#/$defs/labels"
+      },
+      "submittedBy": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[A-Za-z0-9_-]+$",
+        "description": "Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."
       },
       "runAt": {
         "type": "string",

@@ -15,6 +15,14 @@ export type WorkloadType = string
  * An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset.
  */
 export type Timestamp = string
+/**
+ * Tenant id: 1 to 63 characters from a-z 0-9 and -, starting with a letter or digit.
+ */
+export type TenantIdentifier = string
+/**
+ * admin (keys and name of its tenant) > operator (cancel, pause, resume, retry; workers) > submitter (submit) > viewer (read only); each includes the ones after it.
+ */
+export type Role = ("admin" | "operator" | "submitter" | "viewer")
 
 /**
  * Definitions shared by the other schemas.
@@ -28,6 +36,10 @@ workerId?: WorkerId
 tenant?: TenantId
 workloadType?: WorkloadType
 time?: Timestamp
+tenantId?: TenantIdentifier
+tenantQuotas?: TenantQuotas
+rateLimit?: RateLimit
+role?: Role
 }
 /**
  * Resources one run needs on its worker.
@@ -85,6 +97,202 @@ fraction: number
  * What it is doing.
  */
 message?: (string | null)
+}
+/**
+ * A tenant's limits; an absent field is unlimited.
+ */
+export interface TenantQuotas {
+/**
+ * Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED.
+ */
+maxPending?: number
+/**
+ * Workloads SCHEDULED or RUNNING at once; placement waits beyond it.
+ */
+maxRunning?: number
+/**
+ * CPU cores requested by the tenant's active runs at once.
+ */
+maxCpu?: number
+/**
+ * Memory (MiB) requested by the tenant's active runs at once.
+ */
+maxMemoryMb?: number
+/**
+ * GPUs requested by the tenant's active runs at once.
+ */
+maxGpu?: number
+}
+/**
+ * A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.
+ */
+export interface RateLimit {
+/**
+ * Sustained requests per second.
+ */
+requestsPerSecond: number
+/**
+ * Requests allowed at once after a quiet spell.
+ */
+burst: number
+}
+
+// http/api-key-create.v1.json
+/**
+ * Body of POST /v1/api-keys.
+ */
+export interface ApiKeyCreateV1 {
+/**
+ * Display name, 1 to 200 characters.
+ */
+name: string
+role: Role
+}
+
+// http/api-key-created.v1.json
+/**
+ * Answer of POST /v1/api-keys: the only time the key is shown.
+ */
+export interface ApiKeyCreatedV1 {
+/**
+ * Public id of the key (its first part).
+ */
+id: string
+/**
+ * The key: send it as Authorization: Bearer <key>. Shown only here.
+ */
+key: string
+/**
+ * Display name.
+ */
+name: string
+role: Role
+tenant: TenantIdentifier
+/**
+ * When it was created.
+ */
+createdAt: string
+}
+
+// http/api-key-list.v1.json
+/**
+ * A page of the tenant's API keys, newest first.
+ */
+export interface ApiKeyListV1 {
+/**
+ * The keys.
+ */
+items: ApiKeyV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/api-key.v1.json
+/**
+ * An API key without its secret.
+ */
+export interface ApiKeyV1 {
+/**
+ * Public id of the key (its first part).
+ */
+id: string
+/**
+ * Display name.
+ */
+name: string
+role: Role
+tenant: TenantIdentifier
+/**
+ * When it was created.
+ */
+createdAt: string
+/**
+ * When it was last used (to within a minute), null if never.
+ */
+lastUsedAt: (string | null)
+/**
+ * When it was revoked, null while it works.
+ */
+revokedAt: (string | null)
+}
+
+// http/audit-entry.v1.json
+/**
+ * One entry of the audit hash chain.
+ */
+export interface AuditEntryV1 {
+/**
+ * Position in the installation's chain, from 1.
+ */
+seq: number
+/**
+ * When it was recorded.
+ */
+at: string
+/**
+ * The tenant acted on (null for a failed authentication).
+ */
+tenant: (string | null)
+/**
+ * Key id, root, anonymous (authentication disabled) or unauthenticated.
+ */
+actor: string
+/**
+ * Method and route, e.g. POST /v1/workloads/:id/cancel, or auth.failed.
+ */
+action: string
+/**
+ * The resource (its path).
+ */
+target: string
+/**
+ * The HTTP status of the answer.
+ */
+outcome: number
+/**
+ * hash of the entry before (64 zeros for the first).
+ */
+prevHash: string
+/**
+ * sha256 hex of prevHash followed by the canonical JSON of the entry.
+ */
+hash: string
+}
+
+// http/audit-list.v1.json
+/**
+ * A page of audit entries, newest first.
+ */
+export interface AuditListV1 {
+/**
+ * The entries.
+ */
+items: AuditEntryV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/audit-verify.v1.json
+/**
+ * Result of checking the audit hash chain.
+ */
+export interface AuditVerifyV1 {
+/**
+ * Every entry links to the one before and hashes to its stored hash.
+ */
+ok: boolean
+/**
+ * Entries checked.
+ */
+checked: number
+/**
+ * The first seq that was changed, deleted or moved; null when ok.
+ */
+firstBadSeq: (number | null)
 }
 
 // http/checkpoint-list.v1.json
@@ -190,6 +398,105 @@ message: string
 in?: ("body" | "query" | "path" | "header")
 }[]
 [k: string]: unknown
+}
+
+// http/tenant-create.v1.json
+/**
+ * Body of POST /v1/tenants (root key only).
+ */
+export interface TenantCreateV1 {
+id: TenantIdentifier
+/**
+ * Display name, 1 to 200 characters.
+ */
+name?: string
+/**
+ * Fair-share weight, default 1.
+ */
+weight?: number
+quotas?: TenantQuotas
+rateLimit?: RateLimit
+}
+
+// http/tenant-list.v1.json
+/**
+ * Every tenant.
+ */
+export interface TenantListV1 {
+/**
+ * The tenants, by id.
+ */
+items: TenantV1[]
+}
+
+// http/tenant-patch.v1.json
+/**
+ * Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.
+ */
+export interface TenantPatchV1 {
+/**
+ * Display name, 1 to 200 characters.
+ */
+name?: string
+/**
+ * Fair-share weight.
+ */
+weight?: number
+quotas?: TenantQuotas
+/**
+ * The request rate, or null for none.
+ */
+rateLimit?: (RateLimit | null)
+/**
+ * A disabled tenant's keys are refused and its broker submissions rejected.
+ */
+status?: ("active" | "disabled")
+}
+
+// http/tenant.v1.json
+/**
+ * A tenant with its settings and current usage.
+ */
+export interface TenantV1 {
+id: TenantIdentifier
+/**
+ * Display name.
+ */
+name: string
+/**
+ * Fair-share weight.
+ */
+weight: number
+quotas: TenantQuotas
+/**
+ * The request rate, null for none.
+ */
+rateLimit: (RateLimit | null)
+/**
+ * active or disabled.
+ */
+status: ("active" | "disabled")
+/**
+ * Current usage (on GET of one tenant).
+ */
+usage?: {
+/**
+ * Workloads PENDING or SCHEDULED.
+ */
+pending?: number
+/**
+ * Workloads SCHEDULED or RUNNING.
+ */
+running?: number
+}
+/**
+ * When it was created.
+ */
+createdAt: string
+/**
+ * When its settings last changed.
+ */
+updatedAt: string
 }
 
 // http/worker-list.v1.json
@@ -1206,6 +1513,10 @@ maxAttempts?: number
 timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
+/**
+ * Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish.
+ */
+submittedBy?: string
 /**
  * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { WorkerV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { parseEnumParam } from '../params.js';
 
 /** Worker statuses as the health monitor records them. */
@@ -14,6 +15,7 @@ export function workerRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get('/v1/workers', async (c) => {
+    requirePermission(c, 'workers:read');
     const status = parseEnumParam('status', c.req.query('status'), Object.values(WORKER_STATUS));
     let query = ctx.connections.db().selectFrom('workers').selectAll();
     if (status !== undefined) query = query.where('status', '=', status);

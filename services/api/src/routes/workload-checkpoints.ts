@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -8,9 +9,10 @@ export function workloadCheckpointRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get('/v1/workloads/:id/checkpoints', async (c) => {
+    const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
     const db = ctx.connections.db();
-    await requireWorkload(db, ctx.tenant, id);
+    await requireWorkload(db, tenant, id);
     const rows = await db
       .selectFrom('checkpoints')
       .select(['seq', 'attempt', 'size', 'sha256', 'storage', 'created_at'])

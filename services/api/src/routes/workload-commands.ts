@@ -9,6 +9,7 @@ import {
 } from '@niyanta/messages';
 import type { CommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { MAX_BODY_BYTES, readBody } from '../body.js';
 import { BrokerPayloadTooLargeError, ConflictError, UnavailableError } from '../errors.js';
 import { parseWorkloadId } from '../params.js';
@@ -48,6 +49,7 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
   for (const command of Object.keys(HTTP_COMMANDS) as HttpCommand[]) {
     app.post(`/v1/workloads/:id/${command}`, async (c) => {
+      const { tenant } = requirePermission(c, 'workloads:operate');
       const id = parseWorkloadId(c.req.param('id'));
       // The optional body `{ reason? }` (schemas/http/workload-command.v1.json).
       const body = await readBody(c, {
@@ -56,7 +58,7 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
         optional: true,
       });
       const reason = body?.reason;
-      const workload = await requireWorkload(ctx.connections.db(), ctx.tenant, id);
+      const workload = await requireWorkload(ctx.connections.db(), tenant, id);
       if (!HTTP_COMMANDS[command].allowed(workload.status)) throw refusal(command, workload);
       const message: CommandV1 = {
         ...envelope(),
@@ -67,7 +69,7 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
       try {
         await publishOne(ctx.connections.nats().js, {
           kind: 'command',
-          subject: SUBJECTS.command(ctx.tenant),
+          subject: SUBJECTS.command(tenant),
           message,
           traceparent: c.req.header('traceparent') ?? null,
         });

@@ -4,6 +4,7 @@ import type { SSEMessage } from 'hono/streaming';
 import { SUBJECTS, decode } from '@niyanta/messages';
 import type { EventV1, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
 import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream } from '../sse.js';
@@ -24,6 +25,7 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get('/v1/workloads/:id/events', async (c) => {
+    const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
     const nats = ctx.connections.nats();
     const db = ctx.connections.db();
@@ -72,7 +74,7 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         }
         const read =
           e.kind === 'status' && workload === null
-            ? requireWorkload(db, ctx.tenant, id).catch(() => null)
+            ? requireWorkload(db, tenant, id).catch(() => null)
             : Promise.resolve(workload);
         const settled: Promise<void> = (behind ?? Promise.resolve())
           .then(() => read)
@@ -103,7 +105,7 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
     };
     let current: WorkloadV1;
     try {
-      current = await requireWorkload(db, ctx.tenant, id);
+      current = await requireWorkload(db, tenant, id);
     } catch (err) {
       unsubscribe();
       throw err;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { readLogs } from '../log-reader.js';
 import { parseBoolParam, parseIntParam, parseWorkloadId } from '../params.js';
 import { logMessages, runStream } from '../sse.js';
@@ -13,11 +14,12 @@ export function workloadLogRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get('/v1/workloads/:id/logs', async (c) => {
+    const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
     const follow = parseBoolParam('follow', c.req.query('follow'));
     const limit = parseIntParam('limit', c.req.query('limit'), LOG_LIMIT);
     const nats = ctx.connections.nats();
-    await requireWorkload(ctx.connections.db(), ctx.tenant, id);
+    await requireWorkload(ctx.connections.db(), tenant, id);
     if (follow) {
       return streamSSE(c, (stream) =>
         runStream(ctx, stream, async (send, signal) => {

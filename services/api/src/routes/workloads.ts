@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import type { HttpTypes, WorkloadBatchV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
+import { requirePermission } from '../auth/principal.js';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, describeBodyErrors, readBody } from '../body.js';
 import { ProblemError, ValidationError } from '../errors.js';
 import type { RequestFieldError } from '../errors.js';
@@ -64,8 +65,9 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.post('/v1/workloads', async (c) => {
+    const principal = requirePermission(c, 'workloads:submit');
     const body = await readValid(ctx, c, 'workloadSubmission', MAX_BODY_BYTES);
-    const [result] = await submitWorkloads(ctx, [body], c.req.header('traceparent'));
+    const [result] = await submitWorkloads(ctx, principal, [body], c.req.header('traceparent'));
     const { kind, workload } = result!;
     if (kind === 'replayed')
       return c.json(workload, 200, {
@@ -78,9 +80,11 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   });
 
   app.post('/v1/workloads/batch', async (c) => {
+    const principal = requirePermission(c, 'workloads:submit');
     const batch = await readValid(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, duplicateKeys);
     const results = await submitWorkloads(
       ctx,
+      principal,
       batch.workloads,
       c.req.header('traceparent'),
       (i) => `/workloads/${i}`,
@@ -90,11 +94,12 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   });
 
   app.get('/v1/workloads', async (c) => {
+    const { tenant } = requirePermission(c, 'workloads:read');
     const status = parseStatusParam(c.req.query('status'));
     const type = parseTypeParam(c.req.query('type'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
-    const page = await listWorkloads(ctx.connections.db(), ctx.tenant, {
+    const page = await listWorkloads(ctx.connections.db(), tenant, {
       limit,
       ...(status === undefined ? {} : { status }),
       ...(type === undefined ? {} : { type }),
@@ -107,8 +112,9 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   });
 
   app.get('/v1/workloads/:id', async (c) => {
+    const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
-    return c.json(await requireWorkload(ctx.connections.db(), ctx.tenant, id));
+    return c.json(await requireWorkload(ctx.connections.db(), tenant, id));
   });
 
   return app;
