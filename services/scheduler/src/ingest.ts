@@ -23,6 +23,7 @@ import { neverFitsReason, offersByType } from './fit.js';
 import type { Parking } from './parking.js';
 import { ingestNotices, noticeRequests } from './ingest-notices.js';
 import { publishAfterCommit, statusEvents } from './transitions.js';
+import type { TenantAdmission } from './tenant-admission.js';
 import type { Bus, Executor, Transition } from './transitions.js';
 
 const RAW_MAX_BYTES = 64 * 1024;
@@ -117,6 +118,8 @@ export function createIngestHandler(
   deps: Bus & {
     db: Kysely<Database>;
     tenants: TenantCache;
+    /** Refuses submissions of disabled tenants and over maxPending. */
+    admission?: TenantAdmission;
     log: Logger;
     /** Live workers, for placing new workloads at once while nothing older waits. */
     liveWorkers: () => readonly PlacementWorker[];
@@ -160,6 +163,15 @@ export function createIngestHandler(
         accepted.push({ msg, tenant, submission: decoded.value });
       }
     });
+
+    if (deps.admission !== undefined) {
+      const refused = await deps.admission.refusals(accepted);
+      for (const [a, reason] of refused) {
+        const raw = Buffer.from(a.msg.data).toString('utf8');
+        rejected.push({ msg: a.msg, tenant: a.tenant, reason, errors: [], raw });
+      }
+      if (refused.size > 0) accepted = accepted.filter((a) => !refused.has(a));
+    }
 
     const persist = async (
       accepted: Accepted[],
@@ -327,6 +339,7 @@ async function insertAccepted(
         timeout_seconds: s.timeoutSeconds ?? null,
         idempotency_key: s.idempotencyKey ?? null,
         trace_parent: traceparentOf(msg.headers) ?? null,
+        submitted_by: s.submittedBy ?? null,
       };
     }),
   );
@@ -338,15 +351,16 @@ async function insertAccepted(
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
         max_attempts, input, labels, requirements, run_at, pending_reason, parked,
-        timeout_seconds, idempotency_key, trace_parent)
+        timeout_seconds, idempotency_key, trace_parent, submitted_by)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
-        v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent
+        v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
+        v.submitted_by
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
         run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
-        idempotency_key text, trace_parent text)
+        idempotency_key text, trace_parent text, submitted_by text)
       on conflict do nothing
       returning *
     ), e as (

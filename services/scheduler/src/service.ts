@@ -12,6 +12,7 @@ import { createCommandHandler } from './commands.js';
 import type { SchedulerConfig } from './config.js';
 import { createDeadLetterRecordHandler } from './dead-letter-records.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
+import { TenantAdmission } from './tenant-admission.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import {
@@ -118,6 +119,7 @@ export async function start(
 
     const tenants = new TenantCache(db);
     await tenants.refresh();
+    const admission = new TenantAdmission(db);
     const backoff = { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS };
     const sink = databaseDeadLetterSink({ db, js, log });
     /** The dead letters of one consumer: its handler refuses messages through them. */
@@ -163,6 +165,7 @@ export async function start(
           createIngestHandler({
             ...shared,
             tenants,
+            admission,
             liveWorkers,
             parking,
             log: ingestLog,
