@@ -149,6 +149,60 @@ describe('offline behaviour', () => {
     expect((await app.request('/healthz')).status).toBe(200);
   });
 
+  it('asks every /v1 request for a key, and /metrics, /openapi.json and /docs too under METRICS_AUTH', async () => {
+    const ctx = offlineContext();
+    const open = createApp(ctx);
+    const locked = createApp({
+      ...ctx,
+      ...identityContext(ctx.connections, ctx.log, {
+        enabled: true,
+        rootKey: undefined,
+        metricsAuth: true,
+      }),
+    });
+    const unlocked = createApp({
+      ...ctx,
+      ...identityContext(ctx.connections, ctx.log, {
+        enabled: true,
+        rootKey: undefined,
+        metricsAuth: false,
+      }),
+    });
+    for (const path of ['/v1/workloads', '/v1/tenants', '/v1/audit']) {
+      const res = await locked.request(path);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    for (const path of ['/metrics', '/openapi.json', '/docs']) {
+      expect((await locked.request(path)).status).toBe(401);
+      expect((await unlocked.request(path)).status).toBe(200);
+      expect((await open.request(path)).status).toBe(200);
+    }
+    expect((await locked.request('/healthz')).status).toBe(200);
+  });
+
+  it('gives every /v1 operation the bearer scheme and its 401, 403 and 429 answers', () => {
+    const openapi = buildOpenApi() as Obj;
+    const paths = openapi['paths'] as Record<string, Record<string, Obj>>;
+    const schemes = (openapi['components'] as Obj)['securitySchemes'] as Obj;
+    expect(schemes['bearerAuth']).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const [path, ops] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const responses = Object.keys(op['responses'] as Obj);
+        if (!path.startsWith('/v1/')) {
+          expect(op['security']).toBeUndefined();
+          continue;
+        }
+        expect({ method, path, security: op['security'] }).toEqual({
+          method,
+          path,
+          security: [{ bearerAuth: [] }],
+        });
+        for (const code of ['401', '403', '429']) expect(responses).toContain(code);
+      }
+    }
+  });
+
   it('makes a 202 body that is a valid Workload', () => {
     const submission = toSubmission(
       { type: 'sleep', input: { seconds: 1 }, idempotencyKey: 'k1', runAt: '2030-01-01T00:00:00Z' },
