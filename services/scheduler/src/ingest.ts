@@ -441,6 +441,7 @@ function placeAtIngest(
     backlog: Backlog;
     liveWorkers: () => readonly PlacementWorker[];
     parking: Pick<Parking, 'current'>;
+    admission?: TenantAdmission;
   },
 ): AtIngest {
   const workers = deps.liveWorkers();
@@ -450,8 +451,10 @@ function placeAtIngest(
   if (accepted.length > 0 && !deps.backlog.any && workers.length > 0) {
     const now = Date.now();
     const due: (PendingWorkload & { attempt: number })[] = [];
-    for (const { submission: s } of accepted) {
+    for (const { tenant, submission: s } of accepted) {
       if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
+      // The placer holds a tenant to its run quotas: such work is not placed here.
+      if (deps.admission?.hasRunQuota(tenant) === true) continue;
       // A redelivered submission of a workload already running: its insert will be skipped.
       if (deps.ledger.has(s.id)) continue;
       due.push({

@@ -30,19 +30,21 @@ export interface QueueKey {
  * LOCKED). The queue index `workloads_queue` gives the order and holds no parked row, so parked
  * workloads cost nothing here. Every connection prices sorts out (libs/db), so stale statistics
  * (a young, fast-growing table) cannot pick a scan of every PENDING row plus a sort instead.
+ * Workloads of `skipTenants` (tenants at their maxRunning) are left out.
  */
 export async function selectPending(
   trx: Transaction<Database>,
   open: readonly string[],
   limit: number,
   after: QueueKey | undefined,
+  skipTenants: readonly string[] = [],
 ): Promise<PendingRow[]> {
   if (after === undefined) {
     const { rows } = await sql<PendingRow>`${PREPARED}
       select id, tenant, type, priority, attempt, requirements, pending_reason
       from workloads
       where status = 'PENDING' and not parked and (run_at is null or run_at <= now())
-        and type = any(${open}::text[])
+        and type = any(${open}::text[]) and not (tenant = any(${skipTenants}::text[]))
       order by priority desc, id
       limit ${limit}
       for update skip locked`.execute(trx);
@@ -53,7 +55,7 @@ export async function selectPending(
     select id, tenant, type, priority, attempt, requirements, pending_reason
     from workloads
     where status = 'PENDING' and not parked and (run_at is null or run_at <= now())
-      and type = any(${open}::text[])
+      and type = any(${open}::text[]) and not (tenant = any(${skipTenants}::text[]))
       and priority <= ${after.priority} and (priority < ${after.priority} or id > ${after.id}::uuid)
     order by priority desc, id
     limit ${limit}

@@ -10,6 +10,8 @@ import { explainBlockedTypes, recordUnplaced, selectPending } from './pending-qu
 import type { PendingRow, QueueKey } from './pending-queue.js';
 import type { Placement } from './placed-runs.js';
 import { publishAfterCommit } from './transitions.js';
+import { explainSaturatedTenants } from './tenant-run-quotas.js';
+import type { TenantRunQuotas } from './tenant-run-quotas.js';
 import type { Bus, Transition } from './transitions.js';
 
 /** Pending workloads one page of a cycle looks at, at most. */
@@ -63,6 +65,8 @@ export class Placer {
       parking: Parking;
       sweepMs: number;
       log: Logger;
+      /** Tenants' maxRunning and resource quotas; absent: none are enforced. */
+      runQuotas?: TenantRunQuotas;
     },
   ) {}
 
@@ -189,14 +193,30 @@ export class Placer {
         const unplaced: Unplaced[] = [];
         let after: QueueKey | undefined;
         let exhausted = false;
+        // Tenants' run quotas: those at maxRunning are not read at all (their backlog cannot
+        // crowd out others'); the others' work is let through in queue order up to the quotas.
+        const gate = await this.opts.runQuotas?.gate(trx);
+        const saturated = gate?.saturated() ?? [];
+        await explainSaturatedTenants(trx, saturated, PLACEMENT_BATCH);
+        const skipTenants = saturated.map((t) => t.tenant);
         for (;;) {
-          const page = await selectPending(trx, [...availability.open], limit, after);
+          const page = await selectPending(trx, [...availability.open], limit, after, skipTenants);
           if (page.length === 0) {
             exhausted = true;
             break;
           }
           for (const row of page) rows.set(row.id, row);
-          const decision = ledger.placeAndReserve(page, workers);
+          const overQuota: Unplaced[] = [];
+          const allowed =
+            gate === undefined
+              ? page
+              : page.filter((p) => {
+                  const reason = gate.admit(p.tenant, p.requirements);
+                  if (reason !== null) overQuota.push({ workloadId: p.id, reason, parked: false });
+                  return reason === null;
+                });
+          const decision = ledger.placeAndReserve(allowed, workers);
+          unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place
           for (const { workloadId, workerId } of decision.placements) {
             const row = rows.get(workloadId)!;

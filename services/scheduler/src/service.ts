@@ -13,6 +13,7 @@ import type { SchedulerConfig } from './config.js';
 import { createDeadLetterRecordHandler } from './dead-letter-records.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
 import { TenantAdmission } from './tenant-admission.js';
+import { TenantRunQuotas } from './tenant-run-quotas.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import {
@@ -106,8 +107,11 @@ export async function start(
     steps.push(() => resync.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
+    // Read by the placer (which enforces them) and ingest (which leaves such work to it).
+    const runQuotas = new TenantRunQuotas(db);
     const activePlacer = new Placer({
       ...shared,
+      runQuotas,
       liveWorkers,
       parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,

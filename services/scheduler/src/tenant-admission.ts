@@ -8,7 +8,11 @@ export const ADMISSION_TTL_MS = 1000;
 interface TenantLimits {
   active: boolean;
   maxPending: number | undefined;
+  /** Any of maxRunning, maxCpu, maxMemoryMb, maxGpu: placement enforces those. */
+  runQuota: boolean;
 }
+
+const RUN_QUOTAS = ['maxRunning', 'maxCpu', 'maxMemoryMb', 'maxGpu'] as const;
 
 /** A submission as admission sees it: its tenant and id. */
 export interface Admittable {
@@ -36,9 +40,24 @@ export class TenantAdmission {
   private async refresh(): Promise<void> {
     const rows = await this.db.selectFrom('tenants').select(['id', 'status', 'quotas']).execute();
     this.limits = new Map(
-      rows.map((r) => [r.id, { active: r.status === 'active', maxPending: r.quotas?.maxPending }]),
+      rows.map((r) => [
+        r.id,
+        {
+          active: r.status === 'active',
+          maxPending: r.quotas?.maxPending,
+          runQuota: RUN_QUOTAS.some((q) => r.quotas?.[q] !== undefined),
+        },
+      ]),
     );
     this.readAt = Date.now();
+  }
+
+  /**
+   * Whether `tenant` had a run quota when last read (within a second of the batch being
+   * admitted): ingest leaves its work to the placer, which checks the quota against what runs.
+   */
+  hasRunQuota(tenant: string): boolean {
+    return this.limits.get(tenant)?.runQuota === true;
   }
 
   /** The refused items with their reasons; unknown tenants are left to the caller. */

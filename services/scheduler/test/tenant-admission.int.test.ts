@@ -1,5 +1,12 @@
 import { waitFor } from '@niyanta/testing';
-import { startHarness, submission, submit, waitForWorkload, workload } from './harness.js';
+import {
+  startFakeWorker,
+  startHarness,
+  submission,
+  submit,
+  waitForWorkload,
+  workload,
+} from './harness.js';
 import type { Harness } from './harness.js';
 
 jest.setTimeout(60_000);
@@ -13,6 +20,7 @@ beforeAll(async () => {
     .values([
       { id: 'adm-quota', name: 'quota', quotas: JSON.stringify({ maxPending: 2 }) },
       { id: 'adm-off', name: 'off', status: 'disabled' },
+      { id: 'adm-run', name: 'run', quotas: JSON.stringify({ maxRunning: 1 }) },
     ])
     .execute();
 });
@@ -63,5 +71,38 @@ describe('tenant admission at ingest', () => {
     }
     for (const s of subs.slice(0, 2)) await waitForWorkload(h, s.id, () => true, 'an admitted one');
     for (const s of subs.slice(2)) expect(await workload(h, s.id)).toBeUndefined();
+  });
+});
+
+describe('run quotas at placement', () => {
+  it('keeps a tenant at its maxRunning PENDING, saying why, and starts the next as one ends', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'fw-run-quota',
+      types: ['adm-run'],
+      capacity: { slots: 4 },
+    });
+    const first = submission('adm-run');
+    await submit(h, first, 'adm-run');
+    const running = await worker.waitForAssignment(first.id, 1);
+    const second = submission('adm-run');
+    await submit(h, second, 'adm-run');
+    const waiting = await waitForWorkload(
+      h,
+      second.id,
+      (r) => r.pending_reason !== null,
+      'the pending reason of the second',
+    );
+    expect(waiting).toMatchObject({
+      status: 'PENDING',
+      pending_reason: 'tenant adm-run is at its maxRunning 1',
+    });
+    // Another tenant's work of the same type still goes to the free slots.
+    const other = submission('adm-run');
+    await submit(h, other);
+    await worker.waitForAssignment(other.id, 1);
+    expect((await workload(h, second.id))?.status).toBe('PENDING');
+
+    await worker.complete(running, 'succeeded');
+    await worker.waitForAssignment(second.id, 1);
   });
 });
