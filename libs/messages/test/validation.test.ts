@@ -123,10 +123,11 @@ describe('envelopes', () => {
       );
   });
 
-  it('keeps the broker submission envelope equal to the HTTP body plus id and schemaVersion', () => {
+  it('keeps the broker submission envelope equal to the HTTP body plus id, schemaVersion and submittedBy', () => {
     const body = SCHEMAS['http/workload-submission.v1.json'];
     const env = SCHEMAS['messages/submission.v1.json'];
-    const { id: _id, schemaVersion: _v, ...rest } = env.properties;
+    // submittedBy is the API's record of the key that submitted; an HTTP client never sends it.
+    const { id: _id, schemaVersion: _v, submittedBy: _by, ...rest } = env.properties;
     expect(rest).toEqual(body.properties);
     expect([...env.required].sort()).toEqual([...body.required, 'id', 'schemaVersion'].sort());
   });
