@@ -94,3 +94,78 @@ export const HOSTILE_TIMES: readonly string[] = [
 
 /** A string far longer than any field wants. */
 export const hugeString = (length: number) => 'x'.repeat(length);
+
+/** A JSON value with one mutation applied at a random place inside it. */
+export type Mutation =
+  | { kind: 'wrongType'; value: unknown }
+  | { kind: 'extraField'; name: string; value: unknown }
+  | { kind: 'dropField' }
+  | { kind: 'unstorable'; value: string; asKey: boolean }
+  | { kind: 'deep'; depth: number; objects: boolean }
+  | { kind: 'hugeNumber'; value: number | RawJson }
+  | { kind: 'hugeString'; length: number };
+
+export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc
+    .constantFrom<unknown>(null, true, 0, -1, '', 'x', [], {}, [1], { a: 1 })
+    .map((value) => ({ kind: 'wrongType' as const, value })),
+  fc
+    .tuple(
+      fc.string({ minLength: 1, maxLength: 12 }),
+      fc.jsonValue({ maxDepth: 2, depthSize: 'small' }),
+    )
+    .map(([name, value]) => ({ kind: 'extraField' as const, name, value })),
+  fc.constant({ kind: 'dropField' as const }),
+  fc
+    .tuple(unstorableString(), fc.boolean())
+    .map(([value, asKey]) => ({ kind: 'unstorable' as const, value, asKey })),
+  fc
+    .tuple(fc.constantFrom(...HOSTILE_NESTING), fc.boolean())
+    .map(([depth, objects]) => ({ kind: 'deep' as const, depth, objects })),
+  fc.constantFrom(...HOSTILE_NUMBERS).map((value) => ({ kind: 'hugeNumber' as const, value })),
+  fc.constantFrom(70_000, 300_000).map((length) => ({ kind: 'hugeString' as const, length })),
+);
+
+/** `value` with `m` applied at the place `pick` leads to (a walk down objects and arrays). */
+export function mutate(value: unknown, m: Mutation, pick: number): unknown {
+  const replacement = (): unknown => {
+    switch (m.kind) {
+      case 'wrongType':
+        return m.value;
+      case 'unstorable':
+        return m.value;
+      case 'deep':
+        return m.objects ? nestedObjects(m.depth) : nestedArrays(m.depth);
+      case 'hugeNumber':
+        return m.value;
+      case 'hugeString':
+        return hugeString(m.length);
+      default:
+        return undefined;
+    }
+  };
+  if (value === null || typeof value !== 'object') return replacement() ?? value;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(value)
+    ? [...(value as unknown[])]
+    : { ...(value as Record<string, unknown>) };
+  const keys = Object.keys(copy);
+  const descend = keys.length > 0 && pick % 3 === 0;
+  if (descend) {
+    const key = keys[Math.floor(pick / 3) % keys.length]!;
+    (copy as Record<string, unknown>)[key] = mutate(
+      (copy as Record<string, unknown>)[key],
+      m,
+      Math.floor(pick / 7),
+    );
+    return copy;
+  }
+  const key = keys.length === 0 ? undefined : keys[pick % keys.length];
+  if (m.kind === 'extraField' && !Array.isArray(copy)) copy[m.name] = m.value;
+  else if (m.kind === 'dropField' && key !== undefined)
+    delete (copy as Record<string, unknown>)[key];
+  else if (m.kind === 'unstorable' && m.asKey && !Array.isArray(copy)) copy[m.value] = 1;
+  else if (key !== undefined) (copy as Record<string, unknown>)[key] = replacement();
+  else if (Array.isArray(copy)) copy.push(replacement());
+  else copy.x = replacement();
+  return copy;
+}

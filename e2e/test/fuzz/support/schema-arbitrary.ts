@@ -112,9 +112,11 @@ function stringFor(s: JsonSchema): fc.Arbitrary<string> {
   }
   if (s.format === 'date-time') return isoTime;
   if (typeof s.pattern === 'string') {
+    // Only the schema's own bound: a pattern may ask for more than the default (a sha256).
+    const bound = typeof s.maxLength === 'number' ? { maxLength: s.maxLength } : {};
     return fc
-      .stringMatching(new RegExp(s.pattern), { maxLength })
-      .filter((v) => v.length >= minLength && v.length <= maxLength);
+      .stringMatching(new RegExp(s.pattern), bound)
+      .filter((v) => v.length >= minLength && v.length <= (bound.maxLength ?? Infinity));
   }
   return fc.string({ minLength, maxLength: Math.min(maxLength, 40) });
 }
