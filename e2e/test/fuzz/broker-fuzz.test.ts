@@ -13,9 +13,9 @@ import { probeLiveness } from './support/liveness.js';
 // Random envelopes on every subject a service consumes, then: every message is accounted for
 // (handled, or refused and recorded with its error and announced) and the system is live. One
 // system for the file. FUZZ_RUNS sets the number of messages, FUZZ_SEED replays a run.
-jest.setTimeout(240_000);
-
 const settings = fuzzSettings(80);
+// A long run (npm run fuzz) gets time in proportion.
+jest.setTimeout(240_000 + settings.runs * 100);
 const report: FuzzReport = {
   suite: 'broker',
   seed: settings.seed,

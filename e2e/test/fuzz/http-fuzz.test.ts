@@ -16,9 +16,9 @@ import { probeLiveness } from './support/liveness.js';
 
 // Random requests against every operation /openapi.json lists, then the liveness probe. One
 // system for the file. FUZZ_RUNS sets the number of requests, FUZZ_SEED replays a run.
-jest.setTimeout(180_000);
-
 const settings = fuzzSettings(200);
+// A long run (npm run fuzz) gets time in proportion.
+jest.setTimeout(180_000 + settings.runs * 100);
 const report: FuzzReport = {
   suite: 'http',
   seed: settings.seed,
