@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { WorkerV1, WorkloadV1 } from '@niyanta/messages';
 import { SUBJECTS, envelope, uuidv7 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
+import { E2E_AUTH } from '../support/system.js';
 import { serviceConsumers, stalledConsumers } from './support/consumers.js';
 import { waitForDeadLetter } from './support/dead-letters.js';
 import { HEARTBEAT_INTERVAL_MS, startFuzzSystem } from './support/fuzz-system.js';
@@ -61,7 +62,10 @@ function rawPost(
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${f.sys.apiUrl}${path}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...E2E_AUTH, ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -202,8 +206,9 @@ describe('issue 18 reproductions', () => {
         JSON.stringify({ schemaVersion: 1, id, type: 'noop', input: 'x\ud800' }),
         { msgId: `default:${id}` },
       );
-      // Barrier: an ordinary workload submitted after it has run, so ingest is past it.
-      const after = await f.submit({ type: 'noop', input: { after: id } });
+      // Barrier: an ordinary workload submitted after it has run, so ingest is past it. Its
+      // input must not hold the id, or its own assignment and run would match the checks below.
+      const after = await f.submit({ type: 'noop', input: { barrier: true } });
       await f.waitCompleted([after.id], ORDINARY_MS);
       await f.nc.flush();
       expect(assigned).toEqual([]);
@@ -287,7 +292,7 @@ describe('issue 18 reproductions', () => {
     expect(Buffer.byteLength(body)).toBe(size);
     const res = await fetch(`${f.sys.apiUrl}/v1/workloads`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...E2E_AUTH },
       body,
     });
     const text = await res.text();

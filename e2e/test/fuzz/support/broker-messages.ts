@@ -26,7 +26,7 @@ import { schemaArbitrary } from './schema-arbitrary.js';
 import type { JsonSchema } from './schema-arbitrary.js';
 
 /** What the last token of a consumed subject names. */
-type TokenKind = 'tenant' | 'workloadId' | 'workerId' | 'realWorker';
+type TokenKind = 'tenant' | 'workloadId' | 'workerId' | 'realWorker' | 'stream';
 
 /**
  * The message each consumed subject carries and what its last token names. A subject a service
@@ -43,6 +43,7 @@ const SUBJECT_MESSAGES: Record<string, { kind: MessageKind; token: TokenKind }> 
   [SUBJECTS.checkpointAll]: { kind: 'checkpoint', token: 'workloadId' },
   [SUBJECTS.assignAll]: { kind: 'assignment', token: 'realWorker' },
   [SUBJECTS.controlAll]: { kind: 'control', token: 'realWorker' },
+  [SUBJECTS.deadAll]: { kind: 'deadLetter', token: 'stream' },
 };
 
 /**
@@ -227,6 +228,8 @@ function tokenArb(family: Family, ctx: BrokerContext): fc.Arbitrary<string> {
       );
     case 'realWorker':
       return fc.constantFrom(...ctx.realWorkerIds);
+    case 'stream':
+      return fc.constantFrom(...Object.values(STREAMS).map((s) => s.name));
   }
 }
 

@@ -1,4 +1,5 @@
 import * as fc from 'fast-check';
+import { E2E_ROOT_KEY } from '../../support/system.js';
 import { mutate, mutationArb, toJsonText } from './hostile-values.js';
 import { schemaArbitrary, smallJson } from './schema-arbitrary.js';
 import type { JsonSchema } from './schema-arbitrary.js';
@@ -135,7 +136,44 @@ const CONTENT_TYPES = [
   ';;;',
 ] as const;
 
-/** Request headers: a content type (or none), odd extras, a repeated one. */
+/**
+ * The authorization header: mostly the root key (so requests reach past authentication), else
+ * none, a malformed one, an unknown key, or a Niyanta-Tenant naming some tenant.
+ */
+function authHeaders(): fc.Arbitrary<[string, string][]> {
+  const bearer = (v: string): [string, string][] => [['authorization', v]];
+  return fc.oneof(
+    { weight: 12, arbitrary: fc.constant(bearer(`Bearer ${E2E_ROOT_KEY}`)) },
+    { weight: 1, arbitrary: fc.constant<[string, string][]>([]) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(
+          'Bearer',
+          'Bearer ',
+          'Basic dXNlcjpwYXNz',
+          `bearer ${E2E_ROOT_KEY}x`,
+          'Bearer nyk_00000000000000000000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+          `Bearer ${E2E_ROOT_KEY} extra`,
+        )
+        .map(bearer),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom('default', 'nobody', 'UPPER', '-x', ''),
+          fc.string({ unit: 'grapheme-ascii', maxLength: 70 }),
+        )
+        .map((tenant): [string, string][] => [
+          ['authorization', `Bearer ${E2E_ROOT_KEY}`],
+          ['niyanta-tenant', tenant.trim()],
+        ]),
+    },
+  );
+}
+
+/** Request headers: authorization, a content type (or none), odd extras, a repeated one. */
 function headerList(withBody: boolean): fc.Arbitrary<[string, string][]> {
   const printable = fc.string({ unit: 'grapheme-ascii', maxLength: 60 });
   const name = fc.stringMatching(/^x-[a-z0-9-]{1,20}$/);
@@ -150,9 +188,10 @@ function headerList(withBody: boolean): fc.Arbitrary<[string, string][]> {
       fc.nat(9).map((n) => n === 0),
       fc.array(fc.tuple(name, printable), { maxLength: 3 }),
       fc.option(fc.constantFrom('application/json', 'text/event-stream', '*/*', '', 'x/y;q=x')),
+      authHeaders(),
     )
-    .map(([contentType, repeatContentType, extras, accept]) => {
-      const list: [string, string][] = [];
+    .map(([contentType, repeatContentType, extras, accept, auth]) => {
+      const list: [string, string][] = [...auth];
       if (contentType !== undefined) {
         list.push(['content-type', contentType]);
         if (repeatContentType) list.push(['content-type', contentType]);
