@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { AuditLogTable } from '@niyanta/db';
 import type { Db, Logger } from '@niyanta/runtime';
 import { TokenBucket } from '../token-bucket.js';
 import { ChainVerifier, GENESIS_HASH, entryHash } from './audit-chain.js';
@@ -20,17 +22,8 @@ export const FAILED_AUTH_ACTION = 'auth.failed';
 
 type NewEntry = Omit<AuditFields, 'seq' | 'at'>;
 
-interface AuditRow {
-  seq: string;
-  at: Date;
-  tenant: string | null;
-  actor: string;
-  action: string;
-  target: string;
-  outcome: number;
-  prev_hash: string;
-  hash: string;
-}
+/** A stored entry as PostgreSQL returns it. */
+type AuditRow = Selectable<AuditLogTable>;
 
 function toEntry(r: AuditRow): AuditEntry {
   return {
