@@ -146,6 +146,12 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
+/** Whether the server's stream configuration differs from `wanted` in a field `wanted` sets. */
+function differs(actual: StreamConfig, wanted: StreamDefinition): boolean {
+  const a = actual as unknown as Record<string, unknown>;
+  return Object.entries(wanted).some(([k, v]) => JSON.stringify(a[k]) !== JSON.stringify(v));
+}
+
 /** Creates or updates the given streams (all by default); safe to run at every start-up. */
 export async function ensureStreams(
   jsm: JetStreamManager,
@@ -154,7 +160,10 @@ export async function ensureStreams(
   for (const key of keys) {
     const config = STREAMS[key];
     try {
-      await jsm.streams.info(config.name);
+      const info = await jsm.streams.info(config.name);
+      // A stream as defined is left alone: a service whose broker user may only read stream
+      // information (every one but the scheduler's) starts once the scheduler has created them.
+      if (!differs(info.config, config)) continue;
       await jsm.streams.update(config.name, config);
     } catch (err) {
       if (!isNotFound(err)) throw err;

@@ -53,6 +53,7 @@ export async function start(
 
   const nats: Nats = await connectNats({
     url: config.natsUrl,
+    auth: config.natsAuth,
     name: `worker-${workerId}`,
     log,
     signal: opts.signal,
