@@ -30,6 +30,12 @@ export async function connectNats(opts: {
   signal?: AbortSignal | undefined;
   /** Credentials and TLS (see `natsAuth`); none: an anonymous plaintext connection. */
   auth?: NatsAuth | undefined;
+  /**
+   * Where replies (JetStream API answers, pulled messages, publish acks) arrive; default
+   * `_INBOX.<name>`. Each broker user may subscribe only to its own prefix (infra/nats), so no
+   * client reads another's replies.
+   */
+  inboxPrefix?: string | undefined;
 }): Promise<Nats> {
   const { log } = opts;
   const url = redactUrl(opts.url);
@@ -38,6 +44,7 @@ export async function connectNats(opts: {
     () =>
       connect({
         servers: opts.url,
+        inboxPrefix: opts.inboxPrefix ?? `_INBOX.${opts.name}`,
         ...(opts.auth?.authenticator ? { authenticator: opts.auth.authenticator } : {}),
         ...(opts.auth?.tls ? { tls: opts.auth.tls } : {}),
         name: opts.name,

@@ -141,6 +141,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   const natsReady = connectNats({
     url: config.NATS_URL,
     auth: natsAuth(config),
+    inboxPrefix: '_INBOX.api',
     name: CLIENT_NAME,
     log,
     signal,
