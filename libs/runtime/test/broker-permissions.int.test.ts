@@ -143,4 +143,15 @@ describe('the broker configuration of infra/nats', () => {
       await nc.close();
     }
   });
+
+  it('logs each refusal as a violation (what the e2e suites look for)', async () => {
+    await waitFor(
+      () =>
+        /Publish Violation - User "submitter-A", Subject "niyanta\.submit\.B"/.test(
+          broker.server.output(),
+        ),
+      { timeoutMs: 5_000 },
+    );
+    expect(broker.server.output()).toMatch(/Subscription Violation - User "submitter-A"/);
+  });
 });
