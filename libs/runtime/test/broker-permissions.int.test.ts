@@ -144,6 +144,18 @@ describe('the broker configuration of infra/nats', () => {
     }
   });
 
+  it('starts a service that may only read streams once the scheduler created them', async () => {
+    const env = broker.env('checkpoint');
+    await using nats = await connectNats({
+      url: env.NATS_URL!,
+      name: 'checkpoint',
+      log,
+      auth: natsAuth({ NATS_USER: env.NATS_USER, NATS_PASSWORD: env.NATS_PASSWORD }),
+    });
+    expect(nats.isConnected()).toBe(true);
+    expect(broker.server.output()).not.toMatch(/User "checkpoint"/);
+  });
+
   it('logs each refusal as a violation (what the e2e suites look for)', async () => {
     await waitFor(
       () =>
