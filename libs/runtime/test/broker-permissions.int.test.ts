@@ -156,6 +156,24 @@ describe('the broker configuration of infra/nats', () => {
     expect(broker.server.output()).not.toMatch(/User "checkpoint"/);
   });
 
+  it('starts a read-only role on a stream the scheduler defined differently', async () => {
+    // E.g. a history stream sized by a setting only the scheduler has.
+    await scheduler.jsm.streams.update(STREAMS.events.name, {
+      ...STREAMS.events,
+      max_msgs_per_subject: 300,
+    });
+    const env = broker.env('health-monitor');
+    await using nats = await connectNats({
+      url: env.NATS_URL!,
+      name: 'health-monitor',
+      log,
+      auth: natsAuth({ NATS_USER: env.NATS_USER, NATS_PASSWORD: env.NATS_PASSWORD }),
+    });
+    expect(nats.isConnected()).toBe(true);
+    const events = await scheduler.jsm.streams.info(STREAMS.events.name);
+    expect(events.config.max_msgs_per_subject).toBe(300);
+  });
+
   it('logs each refusal as a violation (what the e2e suites look for)', async () => {
     await waitFor(
       () =>
