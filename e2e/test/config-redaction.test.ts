@@ -36,11 +36,14 @@ function run(service: string): Promise<{ code: number | null; output: string }> 
 }
 
 describe('config errors of every service', () => {
-  it.each(Object.values(SERVICE_NAMES))('%s names the bad variables and prints no secret', async (service) => {
-    const { code, output } = await run(service);
-    expect({ code, output }).toMatchObject({ code: 2 });
-    expect(output).toContain('NATS_PASSWORD is set without NATS_USER');
-    expect(output).toContain('NATS_URL has scheme "http:" in "http://svc:***@nats:4222/"');
-    for (const secret of Object.values(SECRETS)) expect(output).not.toContain(secret);
-  });
+  it.each(Object.values(SERVICE_NAMES))(
+    '%s names the bad variables and prints no secret',
+    async (service) => {
+      const { code, output } = await run(service);
+      expect({ code, output }).toMatchObject({ code: 2 });
+      expect(output).toContain('NATS_PASSWORD is set without NATS_USER');
+      expect(output).toContain('NATS_URL has scheme "http:" in "http://svc:***@nats:4222/"');
+      for (const secret of Object.values(SECRETS)) expect(output).not.toContain(secret);
+    },
+  );
 });
