@@ -2,13 +2,16 @@
 // Submits a workload straight to the broker, without the HTTP API.
 //
 //   node examples/direct-publish.mjs [type] [input-json] [idempotency-key]
-//   NATS_URL=nats://127.0.0.1:4222 TENANT=default node examples/direct-publish.mjs sleep '{"durationMs":3000}'
+//   NATS_URL=nats://127.0.0.1:4222 TENANT=default NATS_USER=submitter-default \
+//     NATS_PASSWORD=... node examples/direct-publish.mjs sleep '{"durationMs":3000}'
 //
+// With infra/nats (npm run dev, docker compose) connect as the tenant's submitter user: it may
+// publish only niyanta.submit.<tenant> and receives the PubAck under _INBOX.submit.<tenant>.
 // The PubAck means the submission is durable in JetStream: the scheduler will persist it in
 // PostgreSQL (or record why it refused it in rejected_submissions and on niyanta.rejected).
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { connect, headers } from '@nats-io/transport-node';
+import { connect, headers, usernamePasswordAuthenticator } from '@nats-io/transport-node';
 
 const [type = 'sleep', inputJson = '{"durationMs":2000}', keyArg] = process.argv.slice(2);
 // An empty key is no key (the schema refuses an empty idempotencyKey).
@@ -46,7 +49,13 @@ const submission = {
 // The broker drops a second message with the same id inside its duplicate window.
 const msgID = `${tenant}:${idempotencyKey ?? submission.id}`;
 
-const nc = await connect({ servers: natsUrl });
+const { NATS_USER: user, NATS_PASSWORD: pass } = process.env;
+const nc = await connect({
+  servers: natsUrl,
+  ...(user ? { authenticator: usernamePasswordAuthenticator(user, pass ?? '') } : {}),
+  // The submitter's permissions allow replies only under its tenant's inbox prefix.
+  inboxPrefix: `_INBOX.submit.${tenant}`,
+});
 try {
   const h = headers();
   h.set(

@@ -6,6 +6,8 @@
 // output prefixed. Ctrl-C stops services first, then PostgreSQL, then NATS; a second Ctrl-C
 // forces. Data stays in .data/ (nats, postgres, blobs) between runs. Once the API is ready, an
 // admin key of tenant default is created (once) in .data/api-key (mode 0600) and printed.
+// NATS runs with infra/nats/nats-server.conf: every service connects as the broker user of its
+// role, with a password generated once into .data/nats-passwords.json (mode 0600).
 //
 // Environment:
 //   PORT                  API port (default 8080); the run stops if it is taken.
@@ -30,6 +32,7 @@ import { ensureDependencies } from './lib/install.mjs';
 import { ensureDevApiKey, runRootKey } from './lib/dev-api-key.mjs';
 import { color, done, fail, info, step, warn } from './lib/log.mjs';
 import { DevState } from './lib/leftovers.mjs';
+import { devNatsPasswords, natsServerPasswordEnv } from './lib/nats-credentials.mjs';
 import { ensureNatsServer, natsServerArgs } from './lib/nats-server.mjs';
 import {
   EMBEDDED_PG_PASSWORD,
@@ -49,6 +52,8 @@ import { localBin, run, signalForeground } from './lib/run.mjs';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DATA_DIR = path.resolve(ROOT, process.env.NIYANTA_DEV_DATA_DIR || '.data');
 const API_KEY_FILE = path.join(DATA_DIR, 'api-key');
+const NATS_PASSWORDS_FILE = path.join(DATA_DIR, 'nats-passwords.json');
+const NATS_CONFIG = path.join(ROOT, 'infra', 'nats', 'nats-server.conf');
 const ALL_SERVICES = ['api', 'scheduler', 'health-monitor', 'checkpoint', 'worker'];
 const WORKER_IDS = ['dev-worker-1', 'dev-worker-2'];
 const DATABASE_NAME = 'niyanta';
@@ -136,14 +141,18 @@ async function stepRun(title, command, args, failure) {
   if (code !== 0) throw new ScriptError(`${failure} (exit code ${code}). See the output above.`);
 }
 
-async function startNats(natsBin) {
+async function startNats(natsBin, passwords) {
   const port = await freePort();
   const storeDir = path.join(DATA_DIR, 'nats');
   fs.mkdirSync(storeDir, { recursive: true });
-  step(`Starting nats-server with JetStream on 127.0.0.1:${port} (store ${shown(storeDir)})`);
-  const nats = startProcess('nats', natsBin, natsServerArgs({ port, storeDir }), {
+  step(
+    `Starting nats-server with JetStream on 127.0.0.1:${port} (store ${shown(storeDir)}, users of ${shown(NATS_CONFIG)})`,
+  );
+  const args = natsServerArgs({ port, storeDir, config: NATS_CONFIG });
+  const nats = startProcess('nats', natsBin, args, {
     cwd: ROOT,
-    env,
+    // Only nats-server sees every password; each service gets its own user's.
+    env: { ...env, ...natsServerPasswordEnv(passwords) },
     // nats-server logs every start-up detail at INF; show only warnings and errors.
     format: (line) => (/\[(WRN|ERR|FTL)\]/.test(line) ? line : undefined),
     onUnexpectedExit: reportUnexpectedExit('nats-server'),
@@ -253,7 +262,10 @@ async function migrate(databaseUrl) {
 }
 
 /** One entry per process to start: service, instance name, the env it gets on top of ours. */
-async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, rootKey }) {
+async function servicePlan(
+  services,
+  { natsUrl, natsPasswords, databaseUrl, apiPort, apiHost, rootKey },
+) {
   const plan = [];
   const healthPorts = {};
   const common = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
@@ -264,7 +276,12 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, r
   };
   for (const service of services) {
     for (const instance of service === 'worker' ? WORKER_IDS : [service]) {
-      const overrides = { ...common };
+      // Each service connects as the broker user of its role (infra/nats/permissions.conf).
+      const overrides = {
+        ...common,
+        NATS_USER: service,
+        NATS_PASSWORD: natsPasswords[service],
+      };
       if (service === 'api') {
         Object.assign(overrides, {
           DATABASE_URL: databaseUrl,
@@ -382,6 +399,7 @@ function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts, api
     }
   }
   row('NATS_URL', `${natsUrl}   (JetStream store ${shown(path.join(DATA_DIR, 'nats'))})`);
+  row('NATS users', `one per service; passwords in ${shown(NATS_PASSWORDS_FILE)}`);
   row(
     'DATABASE_URL',
     `${databaseUrl}${embedded ? `   (embedded, data in ${shown(path.join(DATA_DIR, 'postgres'))})` : ''}`,
@@ -421,7 +439,8 @@ async function main() {
   }
   const natsBin = await ensureNatsServer();
   checkCancelled();
-  const natsUrl = await startNats(natsBin);
+  const natsPasswords = devNatsPasswords(NATS_PASSWORDS_FILE);
+  const natsUrl = await startNats(natsBin, natsPasswords);
 
   const embedded = !env.DATABASE_URL;
   const databaseUrl = embedded ? await startPostgres() : env.DATABASE_URL;
@@ -431,6 +450,7 @@ async function main() {
   const rootKey = runRootKey(env);
   const { plan, healthPorts } = await servicePlan(services, {
     natsUrl,
+    natsPasswords,
     databaseUrl,
     apiPort,
     apiHost,

@@ -19,7 +19,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Every service ran as its own broker user (infra/nats): none needed a subject it may not use.
+  const violations = sys?.nats.output().match(/^.*(Publish|Subscription) Violation.*$/gm) ?? [];
   await sys?.[Symbol.asyncDispose]();
+  expect(violations).toEqual([]);
 });
 
 const statusesOf = async (id: string) => (await eventsOf(sys.db, id)).map((e) => e.to_status);

@@ -48,7 +48,11 @@ export async function ensureNatsServer() {
   return installed;
 }
 
-/** nats-server arguments for a local JetStream server on 127.0.0.1:`port` storing into `storeDir`. */
-export function natsServerArgs({ port, storeDir }) {
-  return ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+/**
+ * nats-server arguments for a local JetStream server on 127.0.0.1:`port` storing into `storeDir`,
+ * with the configuration file `config` when given.
+ */
+export function natsServerArgs({ port, storeDir, config }) {
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  return config === undefined ? args : ['-c', config, ...args];
 }

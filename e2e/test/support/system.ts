@@ -4,12 +4,12 @@ import type { WorkloadV1 } from '@niyanta/messages';
 import {
   createTestDatabase,
   freePort,
-  startNatsServer,
+  startSecuredNatsServer,
   startServiceProcess,
   waitFor,
   waitForHttpReady,
 } from '@niyanta/testing';
-import type { NatsServerHandle, ServiceProcess, TestDatabase } from '@niyanta/testing';
+import type { BrokerRole, NatsServerHandle, ServiceProcess, TestDatabase } from '@niyanta/testing';
 import type { Kysely } from 'kysely';
 
 /** The root key the API of every e2e system is started with (API_ROOT_KEY). */
@@ -83,7 +83,9 @@ export async function startSystem(opts: {
   /** A migrated database of the test's own (e.g. on a server it restarts); default: a fresh test database. */
   databaseUrl?: string;
 }): Promise<System> {
-  const nats = await startNatsServer();
+  // infra/nats/nats-server.conf: every service connects as its own user, with only its permissions.
+  const broker = await startSecuredNatsServer();
+  const nats = broker.server;
   const database: TestDatabase =
     opts.databaseUrl === undefined
       ? await createTestDatabase()
@@ -98,7 +100,8 @@ export async function startSystem(opts: {
     services.set(name, proc);
     return proc;
   };
-  const base = { ...FAST, ...opts.env, NATS_URL: nats.url, DATABASE_URL: database.url };
+  const base = { ...FAST, ...opts.env, DATABASE_URL: database.url };
+  const as = (role: BrokerRole) => ({ ...base, ...broker.env(role) });
   const output = () =>
     [...services.entries()]
       .map(([name, p]) => `----- ${name} -----\n${p.output().slice(-3000)}`)
@@ -112,14 +115,16 @@ export async function startSystem(opts: {
   };
 
   try {
-    await launch('scheduler', () => startWithHealth('scheduler', 'scheduler', base));
-    await launch('health-monitor', () => startWithHealth('health-monitor', 'health-monitor', base));
-    await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', base));
+    await launch('scheduler', () => startWithHealth('scheduler', 'scheduler', as('scheduler')));
+    await launch('health-monitor', () =>
+      startWithHealth('health-monitor', 'health-monitor', as('health-monitor')),
+    );
+    await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', as('checkpoint')));
     const apiPort = await freePort();
     const api = await startServiceProcess({
       service: 'api',
       env: {
-        ...base,
+        ...as('api'),
         PORT: String(apiPort),
         HOST: '127.0.0.1',
         SUBMIT_WAIT_MS: '5000',
@@ -135,7 +140,7 @@ export async function startSystem(opts: {
     const startWorker = (spec: WorkerSpec) =>
       launch(spec.id, () =>
         startWithHealth(spec.id, 'worker', {
-          ...base,
+          ...as('worker'),
           WORKER_ID: spec.id,
           WORKER_SLOTS: String(spec.slots ?? 4),
           WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),

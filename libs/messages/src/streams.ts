@@ -8,7 +8,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { PermissionViolationError, nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from './subjects.js';
 
 const MINUTE_MS = 60_000;
@@ -146,6 +146,19 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
+function isPermissionDenied(err: unknown): boolean {
+  return (
+    err instanceof PermissionViolationError ||
+    (err instanceof Error && err.cause instanceof PermissionViolationError)
+  );
+}
+
+/** Whether the server's stream configuration differs from `wanted` in a field `wanted` sets. */
+function differs(actual: StreamConfig, wanted: StreamDefinition): boolean {
+  const a = actual as unknown as Record<string, unknown>;
+  return Object.entries(wanted).some(([k, v]) => JSON.stringify(a[k]) !== JSON.stringify(v));
+}
+
 /** Creates or updates the given streams (all by default); safe to run at every start-up. */
 export async function ensureStreams(
   jsm: JetStreamManager,
@@ -154,8 +167,16 @@ export async function ensureStreams(
   for (const key of keys) {
     const config = STREAMS[key];
     try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      const info = await jsm.streams.info(config.name);
+      // A stream as defined is left alone. A service whose broker user may only read stream
+      // information (every one but the scheduler's) starts once the scheduler has created the
+      // streams, and uses them as the scheduler defined them.
+      if (!differs(info.config, config)) continue;
+      try {
+        await jsm.streams.update(config.name, config);
+      } catch (err) {
+        if (!isPermissionDenied(err)) throw err;
+      }
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.streams.add(config);

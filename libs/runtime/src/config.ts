@@ -1,10 +1,24 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from './errors.js';
+import { natsAuthProblems } from './nats-auth.js';
+import { redactUrl } from './redact.js';
 
 type Env = Record<string, string | undefined>;
 
-/** How to read one environment variable. */
+/**
+ * How to read one environment variable. A `secret` string's value never appears in a problem; a
+ * URL's password never does either (it is shown as `***`).
+ */
 export type Setting =
-  | { kind: 'string'; default?: string; required?: boolean; pattern?: RegExp; example?: string }
+  | {
+      kind: 'string';
+      default?: string;
+      required?: boolean;
+      pattern?: RegExp;
+      example?: string;
+      secret?: boolean;
+    }
+  | { kind: 'file'; required?: boolean; default?: undefined }
   | {
       kind: 'url';
       default?: string;
@@ -33,11 +47,11 @@ type Required<S extends Setting> = S extends { required: true }
       ? true
       : false;
 
-/** The parsed configuration for a spec: settings without a default may be undefined. */
+/** The parsed configuration for a spec: settings without a default are optional. */
 export type ConfigOf<Spec extends Record<string, Setting>> = {
-  [K in keyof Spec]: Required<Spec[K]> extends true
-    ? ValueOf<Spec[K]>
-    : ValueOf<Spec[K]> | undefined;
+  [K in keyof Spec as Required<Spec[K]> extends true ? K : never]: ValueOf<Spec[K]>;
+} & {
+  [K in keyof Spec as Required<Spec[K]> extends true ? never : K]?: ValueOf<Spec[K]> | undefined;
 };
 
 /** Shared settings of every service. */
@@ -55,6 +69,17 @@ export const COMMON_SETTINGS = {
   },
   HEALTH_PORT: { kind: 'int', min: 0, max: 65535 },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 15_000, min: 0, max: 600_000 },
+  /** A `.creds` file (user JWT and nkey seed). */
+  NATS_CREDS: { kind: 'file' },
+  /** With NATS_PASSWORD. */
+  NATS_USER: { kind: 'string' },
+  NATS_PASSWORD: { kind: 'string', secret: true },
+  NATS_TOKEN: { kind: 'string', secret: true },
+  /** The CA that signed the server's certificate; any NATS_TLS_* makes TLS required. */
+  NATS_TLS_CA: { kind: 'file' },
+  /** The client's certificate and key, for a server that verifies clients (mutual TLS). */
+  NATS_TLS_CERT: { kind: 'file' },
+  NATS_TLS_KEY: { kind: 'file' },
 } as const satisfies Record<string, Setting>;
 
 /** `DATABASE_URL`, for the services that use PostgreSQL. */
@@ -75,26 +100,41 @@ export const CONSUMER_SETTINGS = {
   MAX_DELIVER: { kind: 'int', default: 5, min: 1, max: 1_000_000 },
 } as const satisfies Record<string, Setting>;
 
+function fileProblem(name: string, path: string): { problem: string } | undefined {
+  try {
+    if (!statSync(path).isFile()) return { problem: `${name} is not a file: "${path}".` };
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch {
+    return {
+      problem: `${name} names a file that does not exist or cannot be read: "${path}".`,
+    };
+  }
+}
+
 function parseOne(name: string, raw: string, s: Setting): { value?: unknown; problem?: string } {
   switch (s.kind) {
     case 'string':
       if (raw === '') return { problem: `${name} is empty.` };
       if (s.pattern && !s.pattern.test(raw)) {
+        const shown = s.secret ? '' : `: "${raw}"`;
         return {
-          problem: `${name} is malformed: "${raw}".${s.example ? ` Expected e.g. ${s.example}.` : ''}`,
+          problem: `${name} is malformed${shown}.${s.example ? ` Expected e.g. ${s.example}.` : ''}`,
         };
       }
       return { value: raw };
+    case 'file':
+      return fileProblem(name, raw) ?? { value: raw };
     case 'url': {
       let url: URL;
       try {
         url = new URL(raw);
       } catch {
-        return { problem: `${name} is not a URL: "${raw}". Expected ${s.example}.` };
+        return { problem: `${name} is not a URL: "${redactUrl(raw)}". Expected ${s.example}.` };
       }
       if (!s.protocols.includes(url.protocol)) {
         return {
-          problem: `${name} has scheme "${url.protocol}" in "${raw}". Expected ${s.example}.`,
+          problem: `${name} has scheme "${url.protocol}" in "${redactUrl(raw)}". Expected ${s.example}.`,
         };
       }
       return { value: raw };
@@ -162,6 +202,8 @@ export function parseConfig<Spec extends Record<string, Setting>>(
     if (problem) problems.push(problem);
     else out[name] = value;
   }
+  // The NATS connection settings depend on each other: every spec that has them gets the rules.
+  if ('NATS_URL' in spec) problems.push(...natsAuthProblems(env));
   if (problems.length > 0) throw new ConfigError(problems);
   return out as ConfigOf<Spec>;
 }

@@ -3,6 +3,7 @@ import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { redactUrl } from './redact.js';
 import { retryUntilDone } from './retry.js';
 
 /** A PostgreSQL pool the service owns. */
@@ -59,11 +60,5 @@ export async function connectDatabase(opts: {
 
 /** The URL without its password, for logs. */
 export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
+  return redactUrl(url);
 }

@@ -4,6 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureStreams } from '@niyanta/messages';
 import type { Logger } from 'pino';
+import type { NatsAuth } from './nats-auth.js';
+import { redactUrl } from './redact.js';
 import { retryUntilDone } from './retry.js';
 
 /** A NATS connection with its JetStream clients. */
@@ -25,14 +27,26 @@ export async function connectNats(opts: {
   url: string;
   name: string;
   log: Logger;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /** Credentials and TLS (see `natsAuth`); none: an anonymous plaintext connection. */
+  auth?: NatsAuth | undefined;
+  /**
+   * Where replies (JetStream API answers, pulled messages, publish acks) arrive; default
+   * `_INBOX.<name>`. Each broker user may subscribe only to its own prefix (infra/nats), so no
+   * client reads another's replies.
+   */
+  inboxPrefix?: string | undefined;
 }): Promise<Nats> {
   const { log } = opts;
+  const url = redactUrl(opts.url);
   const nc = await retryUntilDone(
-    `connect to NATS at ${opts.url}`,
+    `connect to NATS at ${url}`,
     () =>
       connect({
         servers: opts.url,
+        inboxPrefix: opts.inboxPrefix ?? `_INBOX.${opts.name}`,
+        ...(opts.auth?.authenticator ? { authenticator: opts.auth.authenticator } : {}),
+        ...(opts.auth?.tls ? { tls: opts.auth.tls } : {}),
         name: opts.name,
         reconnect: true,
         maxReconnectAttempts: -1,
@@ -74,7 +88,7 @@ export async function connectNats(opts: {
     signal: opts.signal,
   });
   const js = jetstream(nc);
-  log.info({ url: opts.url }, 'NATS connected');
+  log.info({ url, tls: opts.auth?.tls !== undefined }, 'NATS connected');
 
   let closing: Promise<void> | undefined;
   const close = () => {

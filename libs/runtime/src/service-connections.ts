@@ -3,6 +3,7 @@ import { connectDatabase } from './database.js';
 import type { Db } from './database.js';
 import { startHealthServer } from './health-server.js';
 import type { HealthServer } from './health-server.js';
+import type { NatsAuth } from './nats-auth.js';
 import { connectNats } from './nats.js';
 import type { Nats } from './nats.js';
 
@@ -55,6 +56,7 @@ export interface ServiceConnections {
 export async function openServiceConnections(opts: {
   name: string;
   natsUrl: string;
+  natsAuth?: NatsAuth | undefined;
   databaseUrl: string;
   healthPort?: number | undefined;
   log: Logger;
@@ -65,7 +67,13 @@ export async function openServiceConnections(opts: {
   try {
     const database = await connectDatabase({ url: opts.databaseUrl, name: opts.name, log, signal });
     steps.push(() => database.close());
-    const nats = await connectNats({ url: opts.natsUrl, name: opts.name, log, signal });
+    const nats = await connectNats({
+      url: opts.natsUrl,
+      auth: opts.natsAuth,
+      name: opts.name,
+      log,
+      signal,
+    });
     steps.push(() => nats.close());
     let health: HealthServer | undefined;
     if (opts.healthPort !== undefined) {

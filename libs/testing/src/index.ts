@@ -5,6 +5,14 @@ export type { WaitForOptions } from './wait-for.js';
 export { hasContainerRuntime } from './container-runtime.js';
 export { NATS_INSTALL_HINT, startNatsServer } from './nats-server.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
+export {
+  BROKER_ROLES,
+  brokerConfigFile,
+  brokerPermissionsFile,
+  passwordVariable,
+  startSecuredNatsServer,
+} from './secured-nats.js';
+export type { BrokerRole, SecuredNats } from './secured-nats.js';
 export { POSTGRES_BIN_ENV, startPostgresServer } from './postgres-server.js';
 export type { PostgresHandle, PostgresServerOptions } from './postgres-server.js';
 export { createTestDatabase, TEST_PG_ENV } from './test-database.js';

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { hasContainerRuntime } from './container-runtime.js';
 import { MissingBinaryError } from './errors.js';
 import { freePort } from './free-port.js';
@@ -16,6 +16,12 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** The server's max_payload in bytes (default: the server's own, 1 MiB). */
   maxPayload?: number;
+  /** Configuration files (absolute paths) included before `config`. */
+  includes?: string[];
+  /** More configuration (users, permissions, tls); with it the server runs locally. */
+  config?: string;
+  /** Environment of the server process (for `$NAME` references in `config`). */
+  env?: Record<string, string>;
 }
 
 export interface NatsServerHandle extends AsyncDisposable {
@@ -42,7 +48,8 @@ const START_TIMEOUT_MS = 15_000;
 
 /** Starts a JetStream-enabled NATS server: a container where a runtime exists, else `nats-server` from PATH. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
-  if (await hasContainerRuntime()) {
+  const configured = opts.config !== undefined || opts.includes !== undefined;
+  if (!configured && (await hasContainerRuntime())) {
     const { startNatsContainer } = await import('./containers.js');
     return startNatsContainer(opts);
   }
@@ -67,10 +74,15 @@ async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle
   const storeDir = opts.storeDir ?? (await makeTempDir('nats'));
   const output = new LineBuffer(1000);
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
-  if (opts.maxPayload !== undefined) {
+  if (opts.maxPayload !== undefined || opts.config !== undefined || opts.includes !== undefined) {
     // nats-server takes max_payload only from a configuration file; the flags still win for the rest.
     const config = join(storeDir, 'niyanta-test.conf');
-    await writeFile(config, natsConfig(opts.maxPayload));
+    // nats-server resolves an include against the including file's directory, even an absolute one.
+    const includes = (opts.includes ?? []).map(
+      (file) => `include ${JSON.stringify(relative(storeDir, file))}\n`,
+    );
+    const maxPayload = opts.maxPayload === undefined ? '' : natsConfig(opts.maxPayload);
+    await writeFile(config, `${maxPayload}${includes.join('')}${opts.config ?? ''}\n`);
     args.push('-c', config);
   }
 
@@ -84,6 +96,7 @@ async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle
       const child = await ManagedChild.spawn(binary, args, {
         name: `nats-server on port ${port}`,
         output,
+        ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
       });
       await waitUntilReady(
         child,

@@ -24,7 +24,7 @@ export const API_SETTINGS = {
   /** `disabled` turns authentication off (only with a loopback HOST). */
   AUTH_MODE: { kind: 'enum', default: AUTH_MODES.enabled, values: Object.values(AUTH_MODES) },
   /** The installation's root key (never stored or logged); optional. */
-  API_ROOT_KEY: { kind: 'string' },
+  API_ROOT_KEY: { kind: 'string', secret: true },
   /** Whether /metrics, /openapi.json and /docs need a key too. */
   METRICS_AUTH: { kind: 'bool', default: false },
   /**

@@ -5,6 +5,7 @@ import {
   consumeBatches,
   databaseDeadLetterSink,
   every,
+  natsAuth,
   openServiceConnections,
   retryUntilDone,
 } from '@niyanta/runtime';
@@ -57,6 +58,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
   const { database, nats, health, steps } = await openServiceConnections({
     name: SERVICE_NAME,
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
     log,

@@ -5,6 +5,7 @@ import {
   consumeBatches,
   databaseDeadLetterSink,
   every,
+  natsAuth,
   openServiceConnections,
 } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
@@ -67,6 +68,7 @@ export async function start(
   const { database, nats, health, steps } = await openServiceConnections({
     name: 'scheduler',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
     log,

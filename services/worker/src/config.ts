@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
-import { COMMON_SETTINGS, CONSUMER_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
-import type { ConfigOf, Setting } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  natsAuth,
+  parseConfig,
+} from '@niyanta/runtime';
+import type { ConfigOf, NatsAuth, Setting } from '@niyanta/runtime';
 
 type Env = Record<string, string | undefined>;
 
@@ -35,6 +41,8 @@ const WORKER_SETTINGS = {
 /** The worker's validated configuration. */
 export interface WorkerConfig {
   natsUrl: string;
+  /** NATS credentials and TLS; none: anonymous plaintext. */
+  natsAuth?: NatsAuth;
   logLevel: string;
   healthPort: number | undefined;
   shutdownTimeoutMs: number;
@@ -88,6 +96,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   if (problems.length > 0 || !raw || !blob) throw new ConfigError(problems);
   return {
     natsUrl: raw.NATS_URL,
+    natsAuth: natsAuth(raw),
     logLevel: raw.LOG_LEVEL,
     healthPort: raw.HEALTH_PORT,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,

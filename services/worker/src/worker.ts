@@ -53,6 +53,8 @@ export async function start(
 
   const nats: Nats = await connectNats({
     url: config.natsUrl,
+    auth: config.natsAuth,
+    inboxPrefix: `_INBOX.worker.${workerId}`,
     name: `worker-${workerId}`,
     log,
     signal: opts.signal,
