@@ -2,7 +2,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureStreams } from '@niyanta/messages';
+import { DEFAULT_STREAM_LIMITS, ensureStreams } from '@niyanta/messages';
+import type { StreamLimits } from '@niyanta/messages';
 import type { Logger } from 'pino';
 import { retryUntilDone } from './retry.js';
 
@@ -26,6 +27,8 @@ export async function connectNats(opts: {
   name: string;
   log: Logger;
   signal?: AbortSignal;
+  /** The deployment's stream sizes (the same for every service). */
+  streams?: StreamLimits;
 }): Promise<Nats> {
   const { log } = opts;
   const nc = await retryUntilDone(
@@ -69,10 +72,14 @@ export async function connectNats(opts: {
       signal: opts.signal,
     },
   );
-  await retryUntilDone('create or update streams', () => ensureStreams(jsm), {
-    log,
-    signal: opts.signal,
-  });
+  await retryUntilDone(
+    'create or update streams',
+    () => ensureStreams(jsm, undefined, opts.streams ?? DEFAULT_STREAM_LIMITS),
+    {
+      log,
+      signal: opts.signal,
+    },
+  );
   const js = jetstream(nc);
   log.info({ url: opts.url }, 'NATS connected');
 

@@ -1,3 +1,4 @@
+import type { StreamLimits } from '@niyanta/messages';
 import type { Logger } from 'pino';
 import { connectDatabase } from './database.js';
 import type { Db } from './database.js';
@@ -57,6 +58,7 @@ export async function openServiceConnections(opts: {
   natsUrl: string;
   databaseUrl: string;
   healthPort?: number | undefined;
+  streams?: StreamLimits | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
 }): Promise<ServiceConnections> {
@@ -65,7 +67,13 @@ export async function openServiceConnections(opts: {
   try {
     const database = await connectDatabase({ url: opts.databaseUrl, name: opts.name, log, signal });
     steps.push(() => database.close());
-    const nats = await connectNats({ url: opts.natsUrl, name: opts.name, log, signal });
+    const nats = await connectNats({
+      url: opts.natsUrl,
+      name: opts.name,
+      log,
+      signal,
+      ...(opts.streams === undefined ? {} : { streams: opts.streams }),
+    });
     steps.push(() => nats.close());
     let health: HealthServer | undefined;
     if (opts.healthPort !== undefined) {

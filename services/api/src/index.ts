@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { validateHttp } from '@niyanta/messages';
-import { connectDatabase, connectNats } from '@niyanta/runtime';
+import { connectDatabase, connectNats, streamLimits } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
@@ -138,18 +138,22 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const { signal } = controller;
 
-  const natsReady = connectNats({ url: config.NATS_URL, name: CLIENT_NAME, log, signal }).then(
-    async (nats) => {
-      // A connect that finished as close() began must not leak.
-      if (signal.aborted) {
-        await nats.close();
-        throw signal.reason;
-      }
-      // An ingest notice wakes the POST waiting for its workloads.
-      waiters.listen(nats.nc);
-      connections.setNats(nats);
-    },
-  );
+  const natsReady = connectNats({
+    url: config.NATS_URL,
+    name: CLIENT_NAME,
+    log,
+    signal,
+    streams: streamLimits(config),
+  }).then(async (nats) => {
+    // A connect that finished as close() began must not leak.
+    if (signal.aborted) {
+      await nats.close();
+      throw signal.reason;
+    }
+    // An ingest notice wakes the POST waiting for its workloads.
+    waiters.listen(nats.nc);
+    connections.setNats(nats);
+  });
   const dbReady = connectDatabase({
     url: config.DATABASE_URL,
     name: CLIENT_NAME,

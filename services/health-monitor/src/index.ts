@@ -7,6 +7,7 @@ import {
   every,
   openServiceConnections,
   retryUntilDone,
+  streamLimits,
 } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import { reconcileGraceMs, timeoutProblem } from './config.js';
@@ -52,6 +53,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     natsUrl: config.NATS_URL,
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
+    streams: streamLimits(config),
     log,
     signal: opts.signal,
   });

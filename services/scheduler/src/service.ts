@@ -6,6 +6,7 @@ import {
   databaseDeadLetterSink,
   every,
   openServiceConnections,
+  streamLimits,
 } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
@@ -69,6 +70,7 @@ export async function start(
     natsUrl: config.NATS_URL,
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
+    streams: streamLimits(config),
     log,
     signal: opts.signal,
   });

@@ -2,8 +2,15 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
-import { COMMON_SETTINGS, CONSUMER_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  parseConfig,
+  streamLimits,
+} from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
+import type { StreamLimits } from '@niyanta/messages';
 
 type Env = Record<string, string | undefined>;
 
@@ -58,6 +65,8 @@ export interface WorkerConfig {
   blob: BlobConfig;
   /** Deliveries after which an assignment or control message that keeps failing is a dead letter. */
   maxDeliver: number;
+  /** The deployment's stream sizes (every service creates the streams with the same ones). */
+  streams?: StreamLimits;
 }
 
 /** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
@@ -105,6 +114,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
     blob,
     maxDeliver: raw.MAX_DELIVER,
+    streams: streamLimits(raw),
   };
 }
 
