@@ -26,6 +26,7 @@ export {
   validateHttp,
   validateSchema,
   toFieldErrors,
+  MAX_HTTP_FIELD_ERRORS,
 } from './validation.js';
 export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
 export {
