@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { createDb } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { SUBJECTS, encode, envelope, uuidv7 } from '@niyanta/messages';
-import type { WorkloadV1 } from '@niyanta/messages';
+import type { LogV1, WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
 import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
@@ -193,11 +193,8 @@ describe('a client that reads too slowly', () => {
 
     // 64 MiB of log lines: far more than the socket buffers and the queue bound hold.
     const line = 'x'.repeat(16_000);
-    const lines = Array.from({ length: 4 }, () => ({
-      at: new Date().toISOString(),
-      stream: 'stdout' as const,
-      line,
-    }));
+    const entry = { at: new Date().toISOString(), stream: 'stdout' as const, line };
+    const lines: LogV1['lines'] = [entry, entry, entry, entry];
     const perMessage = line.length * lines.length;
     const published = 64 * 1024 * 1024;
     for (let sent = 0; sent < published; sent += perMessage) {
