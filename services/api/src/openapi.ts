@@ -631,6 +631,26 @@ function paths(): JsonObject {
         },
       },
     },
+    '/docs/{asset}': {
+      get: {
+        operationId: 'docsAsset',
+        summary: 'An asset of the Swagger UI page, from the installed swagger-ui-dist package',
+        tags: ['system'],
+        parameters: [
+          {
+            name: 'asset',
+            in: 'path',
+            required: true,
+            description: 'One of the files the /docs page references.',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': { description: 'The file (CSS, JavaScript or an icon).' },
+          '404': { description: 'No such asset.' },
+        },
+      },
+    },
   };
   for (const [command, effect] of Object.entries(COMMAND_EFFECTS))
     out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);

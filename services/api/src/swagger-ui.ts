@@ -18,8 +18,10 @@ const ASSETS: Readonly<Record<string, string>> = {
   'favicon-16x16.png': 'image/png',
 };
 
-/** Starts Swagger UI on the API's own description (a file, so no inline script is needed). */
-const INIT_SCRIPT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });\n`;
+/** Starts Swagger UI on the description the page names (a file: the page has no inline script). */
+const INIT_SCRIPT = `const root = document.getElementById('swagger-ui');
+window.ui = SwaggerUIBundle({ url: root.dataset.url, domNode: root });
+`;
 const INIT_NAME = 'swagger-init.js';
 
 /** The /docs page: every asset from this server, under /docs/. */
@@ -33,7 +35,7 @@ export const DOCS_PAGE = `<!doctype html>
 <link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
-<div id="swagger-ui"></div>
+<div id="swagger-ui" data-url="/openapi.json"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/${INIT_NAME}"></script>
 </body>

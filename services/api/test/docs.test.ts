@@ -49,8 +49,10 @@ describe('/docs', () => {
     const bundle = await app.request('/docs/swagger-ui-bundle.js');
     expect(bundle.headers.get('content-type')).toMatch(/javascript/);
     expect(await bundle.text()).toContain('SwaggerUIBundle');
+    const page = await (await app.request('/docs')).text();
+    expect(page).toContain('data-url="/openapi.json"');
     const init = await (await app.request('/docs/swagger-init.js')).text();
-    expect(init).toContain("url: '/openapi.json'");
+    expect(init).toContain('SwaggerUIBundle({ url: root.dataset.url');
   });
 
   it('serves no other file', async () => {
