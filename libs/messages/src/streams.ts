@@ -16,13 +16,17 @@ const HOUR_MS = 60 * MINUTE_MS;
 
 type StreamDefinition = Pick<StreamConfig, 'name' | 'subjects'> & Partial<StreamConfig>;
 
+/**
+ * A work queue refuses a message it has no room for (`discard: new`): the publisher sees the
+ * error and retries or answers 503, where `discard: old` would drop accepted work unseen.
+ */
 const workQueue = (name: string, subject: string | string[], extra: Partial<StreamConfig> = {}) =>
   ({
     name,
     subjects: typeof subject === 'string' ? [subject] : subject,
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
+    discard: DiscardPolicy.New,
     duplicate_window: nanos(2 * MINUTE_MS),
     ...extra,
   }) satisfies StreamDefinition;
@@ -83,6 +87,62 @@ export const STREAMS = {
 } as const satisfies Record<string, StreamDefinition>;
 
 export type StreamKey = keyof typeof STREAMS;
+
+/** The work queues: streams whose messages wait for one consumer to ack them. */
+export const WORK_QUEUE_STREAMS = [
+  'submit',
+  'command',
+  'assign',
+  'control',
+  'run',
+  'complete',
+  'checkpoint',
+  'workerDead',
+] as const satisfies readonly StreamKey[];
+
+/**
+ * A deployment's stream sizes. Message counts bound the work queues by default; byte limits are
+ * opt-in (-1 or absent: none), because JetStream reserves a stream's `max_bytes` out of the
+ * server's store when it creates the stream, so a fixed byte limit would refuse to start on a
+ * small broker. Every service creates the streams at start-up, so every service must be given
+ * the same limits (they are shared settings of libs/runtime).
+ */
+export interface StreamLimits {
+  /** NIYANTA_SUBMIT: submissions waiting for ingest. */
+  submitMaxMsgs: number;
+  submitMaxBytes?: number;
+  /** Every other work queue (commands, assignments, control, runs, completions, checkpoints). */
+  workQueueMaxMsgs: number;
+  workQueueMaxBytes?: number;
+  /** NIYANTA_EVENTS and NIYANTA_LOGS, on top of their age and per-workload bounds. */
+  eventsMaxBytes?: number;
+  logsMaxBytes?: number;
+}
+
+/** Stream limits when a deployment sets none. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  submitMaxMsgs: 1_000_000,
+  workQueueMaxMsgs: 1_000_000,
+};
+
+/** The configuration of stream `key` under `limits`. */
+export function streamConfig(key: StreamKey, limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
+  const base: StreamDefinition = STREAMS[key];
+  const bytes = (n: number | undefined) => n ?? -1;
+  if (key === 'submit') {
+    return { ...base, max_msgs: limits.submitMaxMsgs, max_bytes: bytes(limits.submitMaxBytes) };
+  }
+  if ((WORK_QUEUE_STREAMS as readonly StreamKey[]).includes(key)) {
+    return {
+      ...base,
+      max_msgs: limits.workQueueMaxMsgs,
+      max_bytes: bytes(limits.workQueueMaxBytes),
+    };
+  }
+  if (key === 'events') return { ...base, max_bytes: bytes(limits.eventsMaxBytes) };
+  if (key === 'logs') return { ...base, max_bytes: bytes(limits.logsMaxBytes) };
+  return base;
+}
 
 /** Durable pull consumers of the services (worker consumers are per worker: see `workerConsumers`). */
 export const CONSUMERS = {
@@ -163,9 +223,10 @@ function differs(actual: StreamConfig, wanted: StreamDefinition): boolean {
 export async function ensureStreams(
   jsm: JetStreamManager,
   keys: readonly StreamKey[] = Object.keys(STREAMS) as StreamKey[],
+  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
 ): Promise<void> {
   for (const key of keys) {
-    const config = STREAMS[key];
+    const config = streamConfig(key, limits);
     try {
       const info = await jsm.streams.info(config.name);
       // A stream as defined is left alone. A service whose broker user may only read stream

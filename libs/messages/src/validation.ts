@@ -106,11 +106,21 @@ const validators: Partial<Record<SchemaFile, Validator>> = VALIDATORS;
 
 const escapePointer = (token: string) => token.replaceAll('~', '~0').replaceAll('/', '~1');
 
-/** Turns ajv errors into `{path, message}` with JSON Pointers that name the field itself. */
-export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
+/** The most field errors an HTTP answer lists: a body with thousands of mistakes gets the first. */
+export const MAX_HTTP_FIELD_ERRORS = 20;
+
+/**
+ * Turns ajv errors into `{path, message}` with JSON Pointers that name the field itself; at most
+ * `max` of them.
+ */
+export function toFieldErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+  max = Number.POSITIVE_INFINITY,
+): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of errors ?? []) {
+    if (out.length >= max) break;
     let path = e.instancePath;
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'required') {
@@ -137,11 +147,14 @@ export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined)
   return out;
 }
 
-/** Validates a value against a schema file; returns the field errors (empty when valid). */
-export function validateSchema(file: SchemaFile, value: unknown): FieldError[] {
+/**
+ * Validates a value against a schema file; returns the field errors (empty when valid), at most
+ * `maxErrors` of them.
+ */
+export function validateSchema(file: SchemaFile, value: unknown, maxErrors?: number): FieldError[] {
   const validate = validators[file];
   if (!validate) throw new Error(`no schema ${file}`);
-  return validate(value) ? [] : toFieldErrors(validate.errors);
+  return validate(value) ? [] : toFieldErrors(validate.errors, maxErrors);
 }
 
 /** Validates a broker message of the given kind. */
@@ -149,7 +162,7 @@ export function validateMessage(kind: MessageKind, value: unknown): FieldError[]
   return validateSchema(MESSAGE_SCHEMAS[kind], value);
 }
 
-/** Validates an HTTP body or response of the given kind. */
+/** Validates an HTTP body or response of the given kind; at most MAX_HTTP_FIELD_ERRORS errors. */
 export function validateHttp(kind: HttpSchemaKind, value: unknown): FieldError[] {
-  return validateSchema(HTTP_SCHEMAS[kind], value);
+  return validateSchema(HTTP_SCHEMAS[kind], value, MAX_HTTP_FIELD_ERRORS);
 }

@@ -1,4 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { DEFAULT_STREAM_LIMITS } from '@niyanta/messages';
+import type { StreamLimits } from '@niyanta/messages';
 import { ConfigError } from './errors.js';
 import { natsAuthProblems } from './nats-auth.js';
 import { redactUrl } from './redact.js';
@@ -54,8 +56,28 @@ export type ConfigOf<Spec extends Record<string, Setting>> = {
   [K in keyof Spec as Required<Spec[K]> extends true ? never : K]?: ValueOf<Spec[K]> | undefined;
 };
 
+/**
+ * Stream sizes. Every service creates or updates the streams at start-up, so all of them read
+ * these (from one environment) and agree. Byte limits are unset unless given: JetStream reserves
+ * a stream's max_bytes from the server's store at creation, so they must fit the broker's store.
+ */
+export const STREAM_SETTINGS = {
+  // Without defaults here (DEFAULT_STREAM_LIMITS has them) so that a configuration built in code
+  // may leave them out.
+  /** Submissions waiting for ingest; past it a submission is refused (HTTP 503). */
+  SUBMIT_QUEUE_MAX_MSGS: { kind: 'int', min: 1, max: 1_000_000_000 },
+  SUBMIT_QUEUE_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  /** Each other work queue (commands, assignments, control, runs, completions, checkpoints). */
+  WORK_QUEUE_MAX_MSGS: { kind: 'int', min: 1, max: 1_000_000_000 },
+  WORK_QUEUE_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  /** NIYANTA_EVENTS and NIYANTA_LOGS, on top of their age and per-workload bounds. */
+  EVENTS_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  LOGS_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+} as const satisfies Record<string, Setting>;
+
 /** Shared settings of every service. */
 export const COMMON_SETTINGS = {
+  ...STREAM_SETTINGS,
   NATS_URL: {
     kind: 'url',
     default: 'nats://127.0.0.1:4222',
@@ -110,6 +132,21 @@ function fileProblem(name: string, path: string): { problem: string } | undefine
       problem: `${name} names a file that does not exist or cannot be read: "${path}".`,
     };
   }
+}
+
+/** The stream limits of a service's configuration. */
+export function streamLimits(config: ConfigOf<typeof STREAM_SETTINGS>): StreamLimits {
+  const limits: StreamLimits = {
+    submitMaxMsgs: config.SUBMIT_QUEUE_MAX_MSGS ?? DEFAULT_STREAM_LIMITS.submitMaxMsgs,
+    workQueueMaxMsgs: config.WORK_QUEUE_MAX_MSGS ?? DEFAULT_STREAM_LIMITS.workQueueMaxMsgs,
+  };
+  if (config.SUBMIT_QUEUE_MAX_BYTES !== undefined)
+    limits.submitMaxBytes = config.SUBMIT_QUEUE_MAX_BYTES;
+  if (config.WORK_QUEUE_MAX_BYTES !== undefined)
+    limits.workQueueMaxBytes = config.WORK_QUEUE_MAX_BYTES;
+  if (config.EVENTS_MAX_BYTES !== undefined) limits.eventsMaxBytes = config.EVENTS_MAX_BYTES;
+  if (config.LOGS_MAX_BYTES !== undefined) limits.logsMaxBytes = config.LOGS_MAX_BYTES;
+  return limits;
 }
 
 function parseOne(name: string, raw: string, s: Setting): { value?: unknown; problem?: string } {

@@ -1,4 +1,11 @@
-export { parseConfig, COMMON_SETTINGS, CONSUMER_SETTINGS, DATABASE_SETTING } from './config.js';
+export {
+  parseConfig,
+  streamLimits,
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  DATABASE_SETTING,
+  STREAM_SETTINGS,
+} from './config.js';
 export type { Setting, ConfigOf } from './config.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';

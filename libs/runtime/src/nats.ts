@@ -2,7 +2,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureStreams } from '@niyanta/messages';
+import { DEFAULT_STREAM_LIMITS, ensureStreams } from '@niyanta/messages';
+import type { StreamLimits } from '@niyanta/messages';
 import type { Logger } from 'pino';
 import type { NatsAuth } from './nats-auth.js';
 import { redactUrl } from './redact.js';
@@ -36,6 +37,8 @@ export async function connectNats(opts: {
    * client reads another's replies.
    */
   inboxPrefix?: string | undefined;
+  /** The deployment's stream sizes (the same for every service). */
+  streams?: StreamLimits | undefined;
 }): Promise<Nats> {
   const { log } = opts;
   const url = redactUrl(opts.url);
@@ -83,10 +86,14 @@ export async function connectNats(opts: {
       signal: opts.signal,
     },
   );
-  await retryUntilDone('create or update streams', () => ensureStreams(jsm), {
-    log,
-    signal: opts.signal,
-  });
+  await retryUntilDone(
+    'create or update streams',
+    () => ensureStreams(jsm, undefined, opts.streams ?? DEFAULT_STREAM_LIMITS),
+    {
+      log,
+      signal: opts.signal,
+    },
+  );
   const js = jetstream(nc);
   log.info({ url, tls: opts.auth?.tls !== undefined }, 'NATS connected');
 

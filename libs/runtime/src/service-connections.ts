@@ -1,3 +1,4 @@
+import type { StreamLimits } from '@niyanta/messages';
 import type { Logger } from 'pino';
 import { connectDatabase } from './database.js';
 import type { Db } from './database.js';
@@ -59,6 +60,7 @@ export async function openServiceConnections(opts: {
   natsAuth?: NatsAuth | undefined;
   databaseUrl: string;
   healthPort?: number | undefined;
+  streams?: StreamLimits | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
 }): Promise<ServiceConnections> {
@@ -73,6 +75,7 @@ export async function openServiceConnections(opts: {
       name: opts.name,
       log,
       signal,
+      ...(opts.streams === undefined ? {} : { streams: opts.streams }),
     });
     steps.push(() => nats.close());
     let health: HealthServer | undefined;

@@ -15,6 +15,8 @@ export interface ApiContext {
   connections: Connections;
   waiters: IngestWaiters;
   streams: SseRegistry;
+  /** Body size past which a list page stops early; LIST_MAX_BYTES when absent. */
+  listMaxBytes?: number;
   metrics: ApiMetrics;
   auth: AuthSettings;
   identities: IdentityStore;

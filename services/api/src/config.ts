@@ -21,6 +21,14 @@ export const API_SETTINGS = {
    * 290 s: the headers timeout, kept above it, may not pass Node's 300 s request timeout.
    */
   HTTP_KEEP_ALIVE_MS: { kind: 'int', default: 65_000, min: 1000, max: 290_000 },
+  /** Server-Sent Events streams open at once on this instance; one more is answered 429. */
+  SSE_MAX_STREAMS: { kind: 'int', default: 1000, min: 1, max: 1_000_000 },
+  /** Server-Sent Events streams one tenant may have open at once on this instance. */
+  SSE_MAX_STREAMS_PER_TENANT: { kind: 'int', default: 100, min: 1, max: 1_000_000 },
+  /** Bytes an event stream may fall behind its client before it is disconnected. */
+  SSE_QUEUE_MAX_BYTES: { kind: 'int', default: 1_048_576, min: 65_536, max: 1_073_741_824 },
+  /** Body size past which a `GET /v1/workloads` page stops early (its nextCursor goes on). */
+  LIST_MAX_BYTES: { kind: 'int', default: 4_194_304, min: 65_536, max: 1_073_741_824 },
   /** `disabled` turns authentication off (only with a loopback HOST). */
   AUTH_MODE: { kind: 'enum', default: AUTH_MODES.enabled, values: Object.values(AUTH_MODES) },
   /** The installation's root key (never stored or logged); optional. */

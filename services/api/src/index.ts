@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { validateHttp } from '@niyanta/messages';
-import { connectDatabase, connectNats, natsAuth } from '@niyanta/runtime';
+import { connectDatabase, connectNats, natsAuth, streamLimits } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
@@ -32,7 +32,8 @@ export type { ApiContext } from './api-context.js';
 export { Connections } from './connections.js';
 export { createMetrics } from './metrics.js';
 export type { ApiMetrics } from './metrics.js';
-export { SseRegistry } from './sse-registry.js';
+export { SseRegistry, TooManyStreamsError, DEFAULT_SSE_LIMITS } from './sse-registry.js';
+export type { SseLimits } from './sse-registry.js';
 export { IngestWaiters } from './ingest-waiters.js';
 export {
   ApiError,
@@ -121,7 +122,12 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     log,
     connections,
     waiters,
-    streams: new SseRegistry(),
+    streams: new SseRegistry({
+      maxStreams: config.SSE_MAX_STREAMS,
+      maxPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
+      queueMaxBytes: config.SSE_QUEUE_MAX_BYTES,
+    }),
+    listMaxBytes: config.LIST_MAX_BYTES,
     metrics: createMetrics(),
   };
   const app = createApp(ctx);
@@ -145,6 +151,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     name: CLIENT_NAME,
     log,
     signal,
+    streams: streamLimits(config),
   }).then(async (nats) => {
     // A connect that finished as close() began must not leak.
     if (signal.aborted) {

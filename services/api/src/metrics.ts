@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcomes of a submitted workload, for the submissions counter. */
 export const SUBMISSION_OUTCOME = {
@@ -13,6 +13,8 @@ export interface ApiMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   submissions: Counter<'outcome'>;
+  sseStreams: Gauge;
+  sseSlowDisconnects: Counter;
 }
 
 export function createMetrics(): ApiMetrics {
@@ -32,6 +34,16 @@ export function createMetrics(): ApiMetrics {
       name: 'niyanta_api_submissions_total',
       help: 'Workloads submitted over HTTP: accepted (published), refused (invalid or unavailable), replayed (idempotency key seen).',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    sseStreams: new Gauge({
+      name: 'niyanta_api_sse_streams',
+      help: 'Server-Sent Events streams open on this instance.',
+      registers: [registry],
+    }),
+    sseSlowDisconnects: new Counter({
+      name: 'niyanta_api_sse_slow_disconnects_total',
+      help: 'Event streams disconnected because their client read too slowly.',
       registers: [registry],
     }),
   };

@@ -152,7 +152,9 @@ const submitErrors = {
   '400': bad,
   '413': tooLarge,
   '415': problem('A body whose content type is not application/json.'),
-  '503': unavailable,
+  '503': problem(
+    'NATS or PostgreSQL is unavailable, or the submit queue is full (SUBMIT_QUEUE_MAX_MSGS); retry after Retry-After seconds. Nothing was accepted.',
+  ),
 };
 
 function commandPath(command: string, effect: string): JsonObject {
@@ -251,6 +253,12 @@ const rateHeaders: JsonObject = {
 const tooMany = {
   ...problem(
     "Over the tenant's request rate (code RATE_LIMITED), or for a submission over its maxPending quota (code QUOTA_EXCEEDED, with quota, limit and current).",
+  ),
+  headers: rateHeaders,
+};
+const tooManyStreams = {
+  ...problem(
+    "Over the tenant's request rate (code RATE_LIMITED), or too many event streams open: SSE_MAX_STREAMS on this instance or SSE_MAX_STREAMS_PER_TENANT for the tenant (code TOO_MANY_STREAMS).",
   ),
   headers: rateHeaders,
 };
@@ -445,6 +453,8 @@ function paths(): JsonObject {
           }),
           query('cursor', 'nextCursor of the previous page.', { type: 'string' }),
         ],
+        description:
+          'Newest first. A page ends early once its body passes LIST_MAX_BYTES (items are never cut); nextCursor then goes on from the last item.',
         responses: { '200': json('WorkloadList', 'A page.'), '400': bad, '503': unavailable },
       },
     },
@@ -488,13 +498,14 @@ function paths(): JsonObject {
         operationId: 'streamWorkloadEvents',
         summary: 'Live events of a workload (Server-Sent Events)',
         description:
-          'First `event: status` with the current workload, then live `status` ({workloadId, workload, fromStatus, toStatus, reason}), `progress` ({workloadId, attempt, fraction, message}) and `log` ({workloadId, attempt, at, stream, line}) events. A comment every 15 s keeps it alive.',
+          'First `event: status` with the current workload, then live `status` ({workloadId, workload, fromStatus, toStatus, reason}), `progress` ({workloadId, attempt, fraction, message}) and `log` ({workloadId, attempt, at, stream, line}) events. A comment every 15 s keeps it alive. Once the workload reaches a final status (COMPLETED, FAILED, CANCELLED) that status is sent and the stream ends. A client that falls more than SSE_QUEUE_MAX_BYTES behind is disconnected; reconnecting starts again from the current state.',
         tags: ['workloads'],
         parameters: [idParam],
         responses: {
           '200': sse('The event stream.'),
           '400': bad,
           '404': notFound,
+          '429': tooManyStreams,
           '503': unavailable,
         },
       },
@@ -529,6 +540,7 @@ function paths(): JsonObject {
           },
           '400': bad,
           '404': notFound,
+          '429': tooManyStreams,
           '503': unavailable,
         },
       },
@@ -616,6 +628,26 @@ function paths(): JsonObject {
             description: 'HTML page.',
             content: { 'text/html': { schema: { type: 'string' } } },
           },
+        },
+      },
+    },
+    '/docs/{asset}': {
+      get: {
+        operationId: 'docsAsset',
+        summary: 'An asset of the Swagger UI page, from the installed swagger-ui-dist package',
+        tags: ['system'],
+        parameters: [
+          {
+            name: 'asset',
+            in: 'path',
+            required: true,
+            description: 'One of the files the /docs page references.',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': { description: 'The file (CSS, JavaScript or an icon).' },
+          '404': { description: 'No such asset.' },
         },
       },
     },

@@ -5,6 +5,7 @@ import {
   STREAMS,
   SUBJECTS,
   decode,
+  isStreamFullError,
   publishAll,
   submissionMsgId,
   uuidv7,
@@ -24,6 +25,8 @@ import { findWorkloads } from './workload-store.js';
 
 export const DEFAULT_PRIORITY = 500;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Retry-After of a submission refused by a full submit queue: time for the ingest to drain it. */
+const SUBMIT_QUEUE_FULL_RETRY_AFTER_S = 5;
 
 /**
  * How one submission ended: `created` (in PostgreSQL under our id), `replayed` (its idempotency
@@ -168,6 +171,14 @@ async function publish(
       const path = pointer(pending[err.index]?.index ?? 0);
       const what = path === '' ? 'the submission' : `the submission at ${path}`;
       throw new BrokerPayloadTooLargeError(what, path, err.size, err.limit, { cause: err });
+    }
+    if (isStreamFullError(err)) {
+      throw new UnavailableError(
+        pending.length === 1
+          ? 'the submit queue is full: nothing was accepted; retry after the time in Retry-After'
+          : 'the submit queue is full: retry the batch after the time in Retry-After (give each workload an idempotencyKey so a retry cannot duplicate any)',
+        { cause: err, retryAfterSeconds: SUBMIT_QUEUE_FULL_RETRY_AFTER_S },
+      );
     }
     throw new UnavailableError(
       pending.length === 1

@@ -50,21 +50,50 @@ export async function findWorkloads(
     .execute();
 }
 
-/** A page of workloads, newest first (ids are UUIDv7, so id order is creation order). */
+/** Rows read per query of a list page: a page over large inputs is read a few rows at a time. */
+const LIST_CHUNK_ROWS = 50;
+
+/**
+ * A page of workloads, newest first (ids are UUIDv7, so id order is creation order). It stops
+ * early after the item that takes the items' JSON past `maxBytes` (`more` then says whether rows
+ * follow), so a page over large inputs costs about `maxBytes`, not `limit` times the largest.
+ */
 export async function listWorkloads(
   db: Kysely,
   tenant: string,
-  opts: { status?: WorkloadStatus; type?: string; beforeId?: string; limit: number },
+  opts: {
+    status?: WorkloadStatus;
+    type?: string;
+    beforeId?: string;
+    limit: number;
+    maxBytes: number;
+  },
 ): Promise<{ items: WorkloadV1[]; lastId: string | undefined; more: boolean }> {
   let query = db.selectFrom('workloads').selectAll().where('tenant', '=', tenant);
   if (opts.status !== undefined) query = query.where('status', '=', opts.status);
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
-  if (opts.beforeId !== undefined) query = query.where('id', '<', opts.beforeId);
-  // One extra row tells whether there is a next page without a count query.
-  const rows = await query
-    .orderBy('id', 'desc')
-    .limit(opts.limit + 1)
-    .execute();
-  const page = rows.slice(0, opts.limit);
-  return { items: page.map(toWorkload), lastId: page.at(-1)?.id, more: rows.length > opts.limit };
+  const items: WorkloadV1[] = [];
+  let bytes = 0;
+  let before = opts.beforeId;
+  for (;;) {
+    const want = Math.min(LIST_CHUNK_ROWS, opts.limit - items.length);
+    // One extra row tells whether more follow without a count query.
+    const rows = await (before === undefined ? query : query.where('id', '<', before))
+      .orderBy('id', 'desc')
+      .limit(want + 1)
+      .execute();
+    const chunk = rows.slice(0, want);
+    for (const [i, row] of chunk.entries()) {
+      const workload = toWorkload(row);
+      items.push(workload);
+      before = row.id;
+      bytes += Buffer.byteLength(JSON.stringify(workload)) + 1;
+      if (bytes > opts.maxBytes) {
+        return { items, lastId: before, more: i < chunk.length - 1 || rows.length > want };
+      }
+    }
+    if (rows.length <= want || items.length >= opts.limit) {
+      return { items, lastId: before, more: rows.length > want };
+    }
+  }
 }

@@ -762,9 +762,20 @@ describe('live events and logs', () => {
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
       await readEvents(res, 1);
-      await db.updateTable('workloads').set({ status: 'COMPLETED' }).where('id', '=', id).execute();
+      await db.updateTable('workloads').set({ status: 'PAUSED' }).where('id', '=', id).execute();
       // Too large for one message with its snapshot, the scheduler sends it without one.
-      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      nats.nc.publish(
+        SUBJECTS.events(id),
+        encode('event', {
+          ...envelope(),
+          workloadId: id,
+          kind: 'status',
+          fromStatus: 'RUNNING',
+          toStatus: 'PAUSED',
+          attempt: 1,
+          reason: 'paused',
+        }),
+      );
       nats.nc.publish(SUBJECTS.events(id), progressEvent(id, { fraction: 1 }));
       const next = await readEvents(res, 2);
       expect(next).toEqual([
@@ -772,10 +783,10 @@ describe('live events and logs', () => {
           event: 'status',
           data: {
             workloadId: id,
-            workload: expect.objectContaining({ id, status: 'COMPLETED' }),
+            workload: expect.objectContaining({ id, status: 'PAUSED' }),
             fromStatus: 'RUNNING',
-            toStatus: 'COMPLETED',
-            reason: 'done',
+            toStatus: 'PAUSED',
+            reason: 'paused',
           },
         },
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 1, message: null } },

@@ -8,6 +8,7 @@ import {
   natsAuth,
   openServiceConnections,
   retryUntilDone,
+  streamLimits,
 } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import { createBlobStore } from '@niyanta/blob-store';
@@ -61,6 +62,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
+    streams: streamLimits(config),
     log,
     signal: opts.signal,
   });

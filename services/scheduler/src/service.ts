@@ -7,6 +7,7 @@ import {
   every,
   natsAuth,
   openServiceConnections,
+  streamLimits,
 } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
@@ -71,6 +72,7 @@ export async function start(
     natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
     healthPort: config.HEALTH_PORT,
+    streams: streamLimits(config),
     log,
     signal: opts.signal,
   });

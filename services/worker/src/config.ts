@@ -8,8 +8,10 @@ import {
   ConfigError,
   natsAuth,
   parseConfig,
+  streamLimits,
 } from '@niyanta/runtime';
 import type { ConfigOf, NatsAuth, Setting } from '@niyanta/runtime';
+import type { StreamLimits } from '@niyanta/messages';
 
 type Env = Record<string, string | undefined>;
 
@@ -66,6 +68,8 @@ export interface WorkerConfig {
   blob: BlobConfig;
   /** Deliveries after which an assignment or control message that keeps failing is a dead letter. */
   maxDeliver: number;
+  /** The deployment's stream sizes (every service creates the streams with the same ones). */
+  streams?: StreamLimits;
 }
 
 /** Reads and validates the worker's environment; throws a `ConfigError` naming every bad variable. */
@@ -114,6 +118,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
     blob,
     maxDeliver: raw.MAX_DELIVER,
+    streams: streamLimits(raw),
   };
 }
 

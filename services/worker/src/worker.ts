@@ -58,6 +58,7 @@ export async function start(
     name: `worker-${workerId}`,
     log,
     signal: opts.signal,
+    ...(config.streams === undefined ? {} : { streams: config.streams }),
   });
   const ensureAssign = () =>
     ensureConsumer(nats.jsm, { ...consumers.assign, max_ack_pending: ASSIGN_MAX_ACK_PENDING });

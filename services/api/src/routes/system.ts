@@ -1,6 +1,9 @@
 import { Hono } from 'hono';
-import { swaggerUI } from '@hono/swagger-ui';
 import type { ApiContext } from '../api-context.js';
+import { DOCS_PAGE, docsAsset } from '../swagger-ui.js';
+
+/** How long a browser may keep the docs assets (they change only with the installed package). */
+const ASSET_MAX_AGE_S = 3600;
 
 /** Liveness, readiness, Prometheus metrics and the API's own documentation. */
 export function systemRoutes(ctx: ApiContext, openapi: () => unknown): Hono {
@@ -21,7 +24,16 @@ export function systemRoutes(ctx: ApiContext, openapi: () => unknown): Hono {
 
   app.get('/openapi.json', (c) => c.json(openapi()));
 
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Niyanta API' }));
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
+
+  app.get('/docs/:asset', async (c) => {
+    const asset = await docsAsset(c.req.param('asset'));
+    if (asset === undefined) return c.notFound();
+    return c.body(asset.body, 200, {
+      'content-type': asset.contentType,
+      'cache-control': `public, max-age=${ASSET_MAX_AGE_S}`,
+    });
+  });
 
   return app;
 }

@@ -1,14 +1,16 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
-import { SUBJECTS, decode } from '@niyanta/messages';
-import type { EventV1, WorkloadV1 } from '@niyanta/messages';
+import { FINAL_STATUSES, SUBJECTS, decode } from '@niyanta/messages';
+import type { EventV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
 import { validWorkload } from '../ingest-waiters.js';
-import { SSE_EVENTS, logMessages, runStream } from '../sse.js';
+import { SSE_EVENTS, logMessages, runStream, socketCloser } from '../sse.js';
 import { requireWorkload } from '../workload-store.js';
+
+const isFinal = (status: string) => FINAL_STATUSES.includes(status as WorkloadStatus);
 
 function statusMessage(
   workload: WorkloadV1,
@@ -29,12 +31,14 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
     const id = parseWorkloadId(c.req.param('id'));
     const nats = ctx.connections.nats();
     const db = ctx.connections.db();
+    const slot = ctx.streams.reserve(tenant);
     // Subscribe BEFORE reading the current state: an event published in between is buffered.
-    let deliver: ((m: SSEMessage) => void) | undefined;
-    const buffered: { message: SSEMessage; updatedAt?: string }[] = [];
-    const push = (message: SSEMessage, updatedAt?: string) => {
-      if (deliver) deliver(message);
-      else buffered.push({ message, ...(updatedAt === undefined ? {} : { updatedAt }) });
+    // A final status ends the stream once it is sent: the workload changes no more.
+    let deliver: ((m: SSEMessage, final: boolean) => void) | undefined;
+    const buffered: { message: SSEMessage; updatedAt?: string; final: boolean }[] = [];
+    const push = (message: SSEMessage, updatedAt?: string, final = false) => {
+      if (deliver) deliver(message, final);
+      else buffered.push({ message, final, ...(updatedAt === undefined ? {} : { updatedAt }) });
     };
     const forward = (e: EventV1, workload: WorkloadV1 | null) => {
       if (e.kind === 'progress' && e.progress) {
@@ -48,13 +52,15 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
           }),
         });
       } else if (e.kind === 'status' && workload !== null) {
+        const toStatus = e.toStatus ?? workload.status;
         push(
           statusMessage(workload, {
             fromStatus: e.fromStatus ?? null,
-            toStatus: e.toStatus ?? workload.status,
+            toStatus,
             reason: e.reason ?? null,
           }),
           workload.updatedAt,
+          isFinal(toStatus),
         );
       }
     };
@@ -108,16 +114,30 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       current = await requireWorkload(db, tenant, id);
     } catch (err) {
       unsubscribe();
+      slot.release();
       throw err;
     }
     return streamSSE(c, (stream) =>
-      runStream(ctx, stream, (send) => {
+      runStream(ctx, slot, stream, socketCloser(c), ({ send, end }) => {
         send(statusMessage(current, { fromStatus: null, toStatus: current.status, reason: null }));
+        if (isFinal(current.status)) {
+          end();
+          return;
+        }
         // A status buffered while reading may be older than what was read: skip those.
-        for (const b of buffered)
-          if (b.updatedAt === undefined || b.updatedAt >= current.updatedAt) send(b.message);
+        for (const b of buffered) {
+          if (b.updatedAt !== undefined && b.updatedAt < current.updatedAt) continue;
+          send(b.message);
+          if (b.final) {
+            end();
+            return;
+          }
+        }
         buffered.length = 0;
-        deliver = send;
+        deliver = (message, final) => {
+          send(message);
+          if (final) end();
+        };
       }).finally(unsubscribe),
     );
   });

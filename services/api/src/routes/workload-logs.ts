@@ -4,7 +4,7 @@ import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { readLogs } from '../log-reader.js';
 import { parseBoolParam, parseIntParam, parseWorkloadId } from '../params.js';
-import { logMessages, runStream } from '../sse.js';
+import { logMessages, runStream, socketCloser } from '../sse.js';
 import { requireWorkload } from '../workload-store.js';
 
 export const LOG_LIMIT = { min: 1, max: 100_000, default: 1000 } as const;
@@ -21,16 +21,20 @@ export function workloadLogRoutes(ctx: ApiContext): Hono {
     const nats = ctx.connections.nats();
     await requireWorkload(ctx.connections.db(), tenant, id);
     if (follow) {
+      const slot = ctx.streams.reserve(tenant);
       return streamSSE(c, (stream) =>
-        runStream(ctx, stream, async (send, signal) => {
+        runStream(ctx, slot, stream, socketCloser(c), async ({ send, flushed, signal }) => {
           await readLogs({
             nats,
             workloadId: id,
             follow: true,
             signal,
             log: ctx.log,
-            onLines: (lines) => {
+            // The next message is read once the client took this one: the reader follows the
+            // client's pace, and a slow client holds one message, not the whole log.
+            onLines: async (lines) => {
               for (const m of logMessages(id, lines)) send(m);
+              await flushed();
             },
           });
         }),

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import type { HttpTypes, WorkloadBatchV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
+import { API_SETTINGS } from '../config.js';
 import { requirePermission } from '../auth/principal.js';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, describeBodyErrors, readBody } from '../body.js';
 import { ProblemError, ValidationError } from '../errors.js';
@@ -101,6 +102,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
       limit,
+      maxBytes: ctx.listMaxBytes ?? API_SETTINGS.LIST_MAX_BYTES.default,
       ...(status === undefined ? {} : { status }),
       ...(type === undefined ? {} : { type }),
       ...(beforeId === undefined ? {} : { beforeId }),
