@@ -156,6 +156,24 @@ describe('dead letters', () => {
     ).toBe(400);
   });
 
+  it('stops a page early once its bodies pass 4 MiB, with a cursor to the rest', async () => {
+    const T = 'dl-big';
+    await createTenant(base, T);
+    const admin = (await createKey(base, T, 'admin')).key;
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(await insertDeadLetter({ subject: SUBJECTS.command(T), tenant: T, data: big }));
+    const first = await request(base, 'GET', '/v1/dead-letters?limit=10', { key: admin });
+    const page = first.body as Page<DeadLetter>;
+    expect(page.items).toHaveLength(2);
+    expect(page.items.every((d) => d.size === big.length)).toBe(true);
+    expect(Buffer.from(page.items[0]!.data, 'base64').equals(big)).toBe(true);
+    expect(page.nextCursor).not.toBeNull();
+    const all = await listAll<DeadLetter>('/v1/dead-letters', admin, 10);
+    expect(all.map((d) => d.id).sort()).toEqual([...ids].sort());
+  });
+
   it('replays the original byte-exact with its headers but a replay Nats-Msg-Id, once per duplicate window, audited', async () => {
     const subject = SUBJECTS.command(A);
     const data = Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22, 0x0a, 0x7d]);

@@ -540,7 +540,7 @@ export const SCHEMAS = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/dead-letter-list.v1.json",
     "title": "DeadLetterList",
-    "description": "A page of dead letters, newest first.",
+    "description": "A page of dead letters, newest first; it stops early (nextCursor pointing on) once its bodies pass 4 MiB.",
     "type": "object",
     "additionalProperties": false,
     "required": [

@@ -333,7 +333,7 @@ createdAt: string
 
 // http/dead-letter-list.v1.json
 /**
- * A page of dead letters, newest first.
+ * A page of dead letters, newest first; it stops early (nextCursor pointing on) once its bodies pass 4 MiB.
  */
 export interface DeadLetterListV1 {
 /**

@@ -12,6 +12,12 @@ import { recordScope } from '../replay/scope.js';
 
 export const DEAD_LETTER_LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
 
+/**
+ * Body bytes one page carries at most: a page stops early past it (with at least one item), so
+ * that 500 dead letters of a megabyte each cannot make one answer of half a gigabyte.
+ */
+export const DEAD_LETTER_PAGE_MAX_BYTES = 4 * 1024 * 1024;
+
 /** A page position: first_seen_at in microseconds since the epoch, and the id. */
 const POSITION_RE = /^(\d{1,17}):([0-9a-f-]{36})$/;
 
@@ -25,6 +31,7 @@ interface DeadLetterRow {
   tenant: string | null;
   headers: Record<string, string[]> | null;
   data: Buffer;
+  size: number;
   error: string;
   deliveries: number;
   first_seen_at: Date;
@@ -43,7 +50,7 @@ function toDeadLetter(r: DeadLetterRow): DeadLetterRecordV1 {
     tenant: r.tenant,
     headers: r.headers,
     data: r.data.toString('base64'),
-    size: r.data.length,
+    size: r.size,
     error: r.error,
     deliveries: r.deliveries,
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
@@ -72,10 +79,25 @@ export function deadLetterRoutes(ctx: ApiContext): Hono {
     const tenant = recordScope(c, 'deadletters:read');
     const limit = parseIntParam('limit', c.req.query('limit'), DEAD_LETTER_LIST_LIMIT);
     const position = decodePosition(c.req.query('cursor'), (p) => POSITION_RE.test(p));
-    let query = ctx.connections
-      .db()
+    const db = ctx.connections.db();
+    // The bodies are read only for the rows the page keeps.
+    let query = db
       .selectFrom('dead_letters')
-      .selectAll()
+      .select([
+        'id',
+        'stream',
+        'consumer',
+        'subject',
+        'stream_seq',
+        'msg_id',
+        'tenant',
+        'headers',
+        'error',
+        'deliveries',
+        'first_seen_at',
+        'last_seen_at',
+      ])
+      .select(sql<number>`octet_length(data)`.as('size'))
       .select(
         sql<string>`(extract(epoch from first_seen_at) * 1000000)::bigint`.as('first_seen_us'),
       );
@@ -87,17 +109,45 @@ export function deadLetterRoutes(ctx: ApiContext): Hono {
         sql<boolean>`(first_seen_at, id) < (timestamptz 'epoch' + ${us}::bigint * interval '1 microsecond', ${id}::uuid)`,
       );
     }
-    const rows = (await query
+    const rows = await query
       .orderBy('first_seen_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit + 1)
-      .execute()) as DeadLetterRow[];
-    const page = rows.slice(0, limit);
+      .execute();
+    let kept = 0;
+    let bytes = 0;
+    while (
+      kept < Math.min(limit, rows.length) &&
+      (kept === 0 || bytes < DEAD_LETTER_PAGE_MAX_BYTES)
+    )
+      bytes += Number(rows[kept++]!.size);
+    const page = rows.slice(0, kept);
+    const bodies = new Map<string, Buffer>();
+    if (page.length > 0) {
+      const found = await db
+        .selectFrom('dead_letters')
+        .select(['id', 'data'])
+        .where(
+          'id',
+          'in',
+          page.map((r) => r.id),
+        )
+        .execute();
+      for (const b of found) bodies.set(b.id, b.data);
+    }
     const last = page.at(-1);
     return c.json({
-      items: page.map(toDeadLetter),
+      // A row deleted between the two reads (retention) is left out.
+      items: page
+        .filter((r) => bodies.has(r.id))
+        .map((r) =>
+          toDeadLetter({
+            ...(r as Omit<DeadLetterRow, 'data'>),
+            data: bodies.get(r.id) ?? Buffer.alloc(0),
+          }),
+        ),
       nextCursor:
-        rows.length > limit && last !== undefined
+        rows.length > kept && last !== undefined
           ? encodePosition(`${last.first_seen_us}:${last.id}`)
           : null,
     });
