@@ -36,6 +36,15 @@ export { retryUntilDone, backoffMs } from './retry.js';
 export { runMain, exitOnConfigError, serviceMain } from './main.js';
 export { RuntimeError, ConfigError } from './errors.js';
 export { every } from './periodic.js';
+export {
+  RECORD_RETENTION_DAYS,
+  RETENTION_BATCH,
+  RETENTION_BATCHES_PER_RUN,
+  RETENTION_INTERVAL_MS,
+  RETENTION_SETTING,
+  runRetention,
+} from './retention.js';
+export type { RetentionStep } from './retention.js';
 export type { Periodic } from './periodic.js';
 export { openServiceConnections, ShutdownSteps } from './service-connections.js';
 export type { ServiceConnections } from './service-connections.js';

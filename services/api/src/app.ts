@@ -14,6 +14,8 @@ import { workloadRoutes } from './routes/workloads.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { rejectedRoutes } from './routes/rejected.js';
 import { authenticate, needsAuthentication } from './auth/authenticate.js';
 import { auditNoteOf, principalIfAny, setPrincipal } from './auth/principal.js';
 
@@ -93,6 +95,8 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', tenantRoutes(ctx));
   app.route('/', apiKeyRoutes(ctx));
   app.route('/', auditRoutes(ctx));
+  app.route('/', deadLetterRoutes(ctx));
+  app.route('/', rejectedRoutes(ctx));
 
   app.notFound((c) =>
     errorToResponse(

@@ -8,6 +8,8 @@ import { LOG_LIMIT } from './routes/workload-logs.js';
 import { LIST_LIMIT } from './routes/workloads.js';
 import { KEY_LIST_LIMIT } from './routes/api-keys.js';
 import { AUDIT_LIST_LIMIT } from './routes/audit.js';
+import { DEAD_LETTER_LIST_LIMIT } from './routes/dead-letters.js';
+import { REJECTED_LIST_LIMIT } from './routes/rejected.js';
 import { TENANT_HEADER } from './auth/authenticate.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -381,6 +383,85 @@ function identityPaths(): JsonObject {
   };
 }
 
+const replayResponses = (record: string): JsonObject => ({
+  '202': json(
+    'Replay',
+    'Published again on its subject; `duplicate` is true when the broker dropped it as a repeat of a replay of the same record within its duplicate window.',
+  ),
+  '400': bad,
+  '404': problem(`No ${record} with this id in the caller's tenant.`),
+  '413': problem('The message is larger than the connected broker carries (max_payload).'),
+  '503': unavailable,
+});
+
+/** The routes of dead letters and rejected submissions. */
+function recordPaths(): JsonObject {
+  return {
+    '/v1/dead-letters': {
+      get: {
+        operationId: 'listDeadLetters',
+        summary:
+          'Messages a consumer gave up on, newest first (admin: those whose subject names its tenant; root: all, or the tenant it names)',
+        tags: ['dead-letters'],
+        parameters: pageParams(DEAD_LETTER_LIST_LIMIT),
+        responses: { '200': json('DeadLetterList', 'A page.'), '400': bad, '503': unavailable },
+      },
+    },
+    '/v1/dead-letters/{id}/replay': {
+      post: {
+        operationId: 'replayDeadLetter',
+        summary: 'Publish a dead letter again (admin; audited)',
+        description:
+          'Publishes the recorded body byte-exact on its subject with its headers, minus every `Nats-*` header (its Nats-Msg-Id would be dropped as a duplicate, Nats-Expected-* refused), plus `Nats-Msg-Id: replay:dead:<id>`. The row stays; a replay that fails again is a new dead letter (a new stream sequence).',
+        tags: ['dead-letters'],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: 'Dead letter id (UUID).',
+            schema: { type: 'string', format: 'uuid' },
+          },
+        ],
+        responses: replayResponses('dead letter'),
+      },
+    },
+    '/v1/rejected': {
+      get: {
+        operationId: 'listRejected',
+        summary:
+          "Broker submissions the scheduler refused, newest first (admin: its tenant's; root: all, or the tenant it names)",
+        tags: ['dead-letters'],
+        parameters: pageParams(REJECTED_LIST_LIMIT),
+        responses: {
+          '200': json('RejectedSubmissionList', 'A page.'),
+          '400': bad,
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/rejected/{id}/replay': {
+      post: {
+        operationId: 'replayRejected',
+        summary: 'Publish a rejected submission again, after a fix (admin; audited)',
+        description:
+          'Publishes the recorded body on its subject (niyanta.submit.<tenant>) with `Nats-Msg-Id: replay:rejected:<id>`. The scheduler ingests it as any submission: its id and idempotency key make a second replay the same workload.',
+        tags: ['dead-letters'],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: 'Rejected submission id (decimal digits).',
+            schema: { type: 'string', pattern: '^[1-9][0-9]{0,17}$' },
+          },
+        ],
+        responses: replayResponses('rejected submission'),
+      },
+    },
+  };
+}
+
 /**
  * Every /v1 operation needs a key: the security scheme, the Niyanta-Tenant header, and the
  * answers of authentication (401), authorization (403), rate limits (429) and an unknown tenant
@@ -405,6 +486,7 @@ function secure(paths: JsonObject): JsonObject {
 function paths(): JsonObject {
   const out: JsonObject = {
     ...identityPaths(),
+    ...recordPaths(),
     '/v1/workloads': {
       post: {
         operationId: 'submitWorkload',
@@ -674,6 +756,7 @@ export function buildOpenApi(): JsonObject {
       { name: 'tenants' },
       { name: 'api-keys' },
       { name: 'audit' },
+      { name: 'dead-letters' },
       { name: 'system' },
     ],
     paths: paths(),

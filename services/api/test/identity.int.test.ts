@@ -1,3 +1,4 @@
+import { STREAMS, SUBJECTS } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { ROLES } from '../src/index.js';
@@ -145,10 +146,43 @@ describe('tenant isolation', () => {
         data: Buffer.from('{}'),
       })
       .execute();
+    const aDead = await env.db
+      .insertInto('dead_letters')
+      .values({
+        stream: STREAMS.command.name,
+        consumer: 'scheduler-commands',
+        subject: SUBJECTS.command(A),
+        stream_seq: 1,
+        msg_id: null,
+        tenant: A,
+        headers: null,
+        data: Buffer.from('{}'),
+        error: 'kept failing',
+        deliveries: 5,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const aRejected = await env.db
+      .insertInto('rejected_submissions')
+      .values({
+        // An id no other answer could contain by chance.
+        id: '987654321987',
+        subject: SUBJECTS.submit(A),
+        tenant: A,
+        stream_seq: 1,
+        msg_id: null,
+        reason: 'refused',
+        errors: '[]',
+        raw: '{}',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     aResources = {
       '/v1/workloads/{id}': aWorkload,
       '/v1/tenants/{id}': A,
       '/v1/api-keys/{id}': aKey.id,
+      '/v1/dead-letters/{id}': aDead.id,
+      '/v1/rejected/{id}': String(aRejected.id),
     };
   });
 
@@ -197,12 +231,32 @@ describe('tenant isolation', () => {
 describe('roles', () => {
   const T = 'roles-a';
   let workload: string;
+  let deadLetter: string;
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
     await createTenant(base, T);
     for (const role of ROLES) keys[role] = (await createKey(base, T, role)).key;
     workload = await insertWorkload(env.db, T);
+    // Replayed on the command stream, which nothing in this test consumes.
+    deadLetter = (
+      await env.db
+        .insertInto('dead_letters')
+        .values({
+          stream: STREAMS.command.name,
+          consumer: 'scheduler-commands',
+          subject: SUBJECTS.command(T),
+          stream_seq: 2,
+          msg_id: null,
+          tenant: T,
+          headers: null,
+          data: Buffer.from('{}'),
+          error: 'kept failing',
+          deliveries: 5,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
   });
 
   // Each operation with the weakest role allowed to do it (`root`: no tenant key may).
@@ -229,6 +283,9 @@ describe('roles', () => {
     },
     { method: 'GET', path: () => '/v1/audit', weakest: 'admin' },
     { method: 'GET', path: () => '/v1/audit/verify', weakest: 'admin' },
+    { method: 'GET', path: () => '/v1/dead-letters', weakest: 'admin' },
+    { method: 'GET', path: () => '/v1/rejected', weakest: 'admin' },
+    { method: 'POST', path: () => `/v1/dead-letters/${deadLetter}/replay`, weakest: 'admin' },
     {
       method: 'PATCH',
       path: () => `/v1/tenants/${T}`,

@@ -152,24 +152,26 @@ export function dataErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * Deletes every checkpoint of workloads that finished more than `ttlHours` ago; returns how
- * many rows, and the blob keys of those rows (to delete after this commits).
+ * Deletes up to `batch` checkpoints of workloads that ended more than `ttlHours` ago; returns
+ * how many rows, and the blob keys of those rows (to delete after this commits). Rows another
+ * transaction holds are skipped, never waited for.
  */
 export async function deleteExpiredCheckpoints(
   db: Kysely<Database>,
   ttlHours: number,
+  batch: number,
 ): Promise<{ deleted: number; blobKeys: string[] }> {
-  const rows = await db
-    .deleteFrom('checkpoints')
-    .where('workload_id', 'in', (qb) =>
-      qb
-        .selectFrom('workloads')
-        .select('id')
-        .where('status', 'in', FINAL_STATUSES)
-        .where('finished_at', '<', sql<Date>`now() - ${ttlHours}::float8 * interval '1 hour'`),
-    )
-    .returning('blob_key')
-    .execute();
+  const { rows } = await sql<{ blob_key: string | null }>`
+    delete from checkpoints c using (
+      select c.workload_id, c.seq from checkpoints c
+      join workloads w on w.id = c.workload_id
+      where w.status = any(${FINAL_STATUSES}::text[])
+        and w.finished_at < now() - ${ttlHours}::float8 * interval '1 hour'
+      limit ${batch}
+      for update of c skip locked
+    ) d
+    where c.workload_id = d.workload_id and c.seq = d.seq
+    returning c.blob_key`.execute(db);
   return { deleted: rows.length, blobKeys: blobKeysOf(rows) };
 }
 

@@ -9,13 +9,14 @@ import {
   openServiceConnections,
   retryUntilDone,
   streamLimits,
+  runRetention,
 } from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import { createBlobStore } from '@niyanta/blob-store';
 import { deleteBlobs } from './blob-cleanup.js';
 import { createCheckpointHandler } from './checkpoint-handler.js';
 import { deleteExpiredCheckpoints } from './checkpoint-store.js';
-import { crossFieldProblems } from './config.js';
+import { checkpointExpiryHours, crossFieldProblems } from './config.js';
 import type { Config } from './config.js';
 import { createServiceLogger, SERVICE_NAME } from './logger.js';
 import { createOrphanSweep } from './orphan-sweep.js';
@@ -40,6 +41,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** How often finished workloads' checkpoints are expired; default one minute. */
   ttlSweepIntervalMs?: number;
+  /** Checkpoint rows one expiry statement deletes at most (tests); default RETENTION_BATCH. */
+  ttlBatch?: number;
   /** How often checkpoint blobs without a row are looked for; default ten minutes. */
   orphanSweepIntervalMs?: number;
   /** How long a blob must stay without a row before it is deleted; default one hour. */
@@ -97,20 +100,29 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     });
     steps.push(() => consumer.stop());
 
+    const expiryHours = checkpointExpiryHours(config);
     const sweeper = every({
       name: 'checkpoint expiry',
       intervalMs: opts.ttlSweepIntervalMs ?? TTL_SWEEP_INTERVAL_MS,
       task: async () => {
-        const { deleted, blobKeys } = await deleteExpiredCheckpoints(
-          database.db,
-          config.CHECKPOINT_TTL_AFTER_END_HOURS,
+        await runRetention(
+          [
+            {
+              name: 'checkpoints',
+              step: async (batch) => {
+                const { deleted, blobKeys } = await deleteExpiredCheckpoints(
+                  database.db,
+                  expiryHours,
+                  batch,
+                );
+                await deleteBlobs(blobs, blobKeys, log, 'expired');
+                return deleted;
+              },
+            },
+          ],
+          log,
+          { batch: opts.ttlBatch },
         );
-        if (deleted > 0)
-          log.info(
-            { deleted, blobs: blobKeys.length, ttlHours: config.CHECKPOINT_TTL_AFTER_END_HOURS },
-            'checkpoints of finished workloads expired',
-          );
-        await deleteBlobs(blobs, blobKeys, log, 'expired');
       },
       log,
     });

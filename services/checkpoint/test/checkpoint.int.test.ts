@@ -52,13 +52,14 @@ function configFor(database: TestDatabase, blobDir: string): Config {
     S3_BUCKET: undefined,
     S3_REGION: undefined,
     CHECKPOINT_TTL_AFTER_END_HOURS: 168,
+    WORKLOAD_RETENTION_DAYS: 30,
   };
 }
 
-async function setUp(opts: StartOptions = {}) {
+async function setUp(opts: StartOptions = {}, settings: Partial<Config> = {}) {
   const database = await createTestDatabase();
   const blobDir = await mkdtemp(join(tmpdir(), 'checkpoint-blobs-'));
-  const service = await start(configFor(database, blobDir), { log, ...opts });
+  const service = await start({ ...configFor(database, blobDir), ...settings }, { log, ...opts });
   const db = createDb(database.url);
   // The same directory the service uses: what a worker uploads, the service reads.
   const blobs = createFsBlobStore({ dir: blobDir });
@@ -424,6 +425,58 @@ describe('checkpoint service', () => {
     await allHandled();
     const rows = await checkpointsOf(t.db, workloadId);
     expect(rows.map((r) => r.seq)).toEqual([12, 14]);
+  });
+
+  it('expires checkpoints and their objects at WORKLOAD_RETENTION_DAYS when shorter than the TTL, in batches', async () => {
+    await using t = await setUp(
+      { ttlSweepIntervalMs: 50, ttlBatch: 2 },
+      { CHECKPOINT_TTL_AFTER_END_HOURS: 24 * 365, WORKLOAD_RETENTION_DAYS: 2 },
+    );
+    const old = await insertWorkload(t.db, {
+      status: 'COMPLETED',
+      attempt: 1,
+      finishedHoursAgo: 49,
+    });
+    const recent = await insertWorkload(t.db, {
+      status: 'FAILED',
+      attempt: 1,
+      finishedHoursAgo: 47,
+    });
+    const running = await insertWorkload(t.db, { status: 'RUNNING', attempt: 1 });
+    const blobKeys: string[] = [];
+    const rows = [];
+    for (const workloadId of [old, recent, running]) {
+      for (let seq = 1; seq <= 3; seq++) {
+        const key = checkpointBlobKey(workloadId, 1, seq);
+        await t.blobs.put(key, Buffer.from(`state ${seq}`));
+        if (workloadId === old) blobKeys.push(key);
+        rows.push({
+          workload_id: workloadId,
+          seq,
+          attempt: 1,
+          size: 7,
+          sha256: 'a'.repeat(64),
+          storage: 'blob' as const,
+          data: null,
+          blob_key: key,
+        });
+      }
+    }
+    await t.db.insertInto('checkpoints').values(rows).execute();
+
+    await waitFor(async () => (await checkpointsOf(t.db, old)).length === 0, {
+      message: 'the checkpoints past retention to expire, two rows a batch',
+    });
+    await waitFor(
+      async () => {
+        const left = await t.blobs.list(checkpointBlobPrefix(old));
+        return left.length === 0;
+      },
+      { message: 'their objects to be deleted' },
+    );
+    expect(await checkpointsOf(t.db, recent)).toHaveLength(3);
+    expect(await checkpointsOf(t.db, running)).toHaveLength(3);
+    expect(await t.blobs.list(checkpointBlobPrefix(recent))).toHaveLength(3);
   });
 
   it('expires the checkpoints of workloads finished longer ago than the TTL', async () => {

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       BLOB_STORE: 'fs',
       BLOB_DIR: '.data/blobs',
       CHECKPOINT_TTL_AFTER_END_HOURS: 168,
+      WORKLOAD_RETENTION_DAYS: 30,
     });
   });
 

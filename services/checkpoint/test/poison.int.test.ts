@@ -50,6 +50,7 @@ beforeAll(async () => {
       S3_BUCKET: undefined,
       S3_REGION: undefined,
       CHECKPOINT_TTL_AFTER_END_HOURS: 168,
+      WORKLOAD_RETENTION_DAYS: 30,
     },
     { log },
   );

@@ -1,11 +1,13 @@
 import { gunzipSync } from 'node:zlib';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
+import type { Database, WorkloadRow } from '@niyanta/db';
+import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
-import type { Executor, Transition } from './transitions.js';
+import { applyChanges, publishAfterCommit } from './transitions.js';
+import type { Bus, Change, Executor, Transition } from './transitions.js';
 
 /** One run of an assignment message. */
 export type AssignmentItem = AssignmentV1['assignments'][number];
@@ -86,12 +88,44 @@ export type PlacedRun = Pick<
   'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id'
 >;
 
-/** One assignment message per worker (split if very large), carrying all its new runs. */
+/** An error code: the run's assignment cannot pass through the broker. */
+export const ASSIGNMENT_TOO_LARGE = 'ASSIGNMENT_TOO_LARGE';
+
+/**
+ * Bytes of an assignment message besides its runs (envelope, worker id) plus room for its
+ * headers (trace context, message id): runs within the server's max_payload less this always fit.
+ */
+const ASSIGNMENT_ROOM_BYTES = 1024;
+
+/** A run whose assignment alone would pass the broker's max_payload. */
+export interface OversizedRun {
+  run: PlacedRun;
+  /** Bytes of the run in its assignment (input and checkpoint included). */
+  size: number;
+  /** The broker's max_payload. */
+  limit: number;
+}
+
+/** The assignment messages of placed runs, and the runs no message could carry. */
+export interface AssignmentPlan {
+  messages: Outgoing<'assignment'>[];
+  oversized: OversizedRun[];
+}
+
+/**
+ * One assignment message per worker (split to stay within `maxPayload`, the connected server's
+ * limit when known), carrying all its new runs. A run that alone would pass the limit (its input
+ * plus its checkpoint) is left out, in `oversized`: sent, it would fail every message with it.
+ */
 export function assignmentMessages(
   transitions: readonly { row: PlacedRun }[],
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
-): Outgoing<'assignment'>[] {
-  const byWorker = new Map<string, AssignmentItem[]>();
+  maxPayload?: number,
+): AssignmentPlan {
+  const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
+  const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
+  const byWorker = new Map<string, { item: AssignmentItem; size: number }[]>();
+  const oversized: OversizedRun[] = [];
   for (const { row } of transitions) {
     const item: AssignmentItem = {
       workloadId: row.id,
@@ -102,18 +136,24 @@ export function assignmentMessages(
       timeoutSeconds: row.timeout_seconds,
       checkpoint: checkpoints.get(row.id) ?? null,
     };
+    // Bytes on the wire, plus the comma between runs.
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (size > room) {
+      oversized.push({ run: row, size, limit: maxPayload! });
+      continue;
+    }
     const workerId = row.worker_id!;
     let list = byWorker.get(workerId);
     if (!list) byWorker.set(workerId, (list = []));
-    list.push(item);
+    list.push({ item, size });
   }
-  const out: Outgoing<'assignment'>[] = [];
+  const messages: Outgoing<'assignment'>[] = [];
   for (const [workerId, items] of byWorker) {
     let chunk: AssignmentItem[] = [];
     let bytes = 0;
     const flush = () => {
       if (chunk.length === 0) return;
-      out.push({
+      messages.push({
         kind: 'assignment',
         subject: SUBJECTS.assign(workerId),
         message: { ...envelope(), workerId, assignments: chunk as AssignmentV1['assignments'] },
@@ -121,39 +161,72 @@ export function assignmentMessages(
       chunk = [];
       bytes = 0;
     };
-    for (const item of items) {
-      const size = JSON.stringify(item).length;
-      if (chunk.length > 0 && bytes + size > ASSIGNMENT_MESSAGE_BYTES) flush();
+    for (const { item, size } of items) {
+      if (chunk.length > 0 && bytes + size > chunkBytes) flush();
       chunk.push(item);
       bytes += size;
     }
     flush();
   }
-  return out;
+  return { messages, oversized };
 }
 
 /**
- * The assignment messages of committed placements. Only runs after the first can have a
- * checkpoint to resume from: for them the latest is read.
+ * The assignments of committed placements. Only runs after the first can have a checkpoint to
+ * resume from: for them the latest is read.
  */
 export async function assignmentsOf(
   db: Executor,
   placed: readonly Transition[],
   log: Logger,
-): Promise<Outgoing<'assignment'>[]> {
-  if (placed.length === 0) return [];
+  maxPayload: number | undefined,
+): Promise<AssignmentPlan> {
+  if (placed.length === 0) return { messages: [], oversized: [] };
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
-  return assignmentMessages(placed, checkpoints);
+  return assignmentMessages(placed, checkpoints, maxPayload);
+}
+
+/** The change that fails a placed run whose assignment the broker cannot carry. */
+export function tooLargeChange({ run, size, limit }: OversizedRun): Change {
+  const message = `the assignment of this run is ${size} bytes with its input and checkpoint; the broker (max_payload) carries at most ${limit - ASSIGNMENT_ROOM_BYTES} of it: store large input or state elsewhere (an object store) and pass a reference`;
+  return {
+    id: run.id,
+    from: WORKLOAD_STATUS.SCHEDULED,
+    to: WORKLOAD_STATUS.FAILED,
+    attempt: run.attempt,
+    reason: message,
+    error: { message, code: ASSIGNMENT_TOO_LARGE, retryable: false },
+    finished: 'now',
+  };
 }
 
 /**
  * Sends the assignments of placements that have committed: they are published at once and their
  * acks awaited. A failure is logged, not thrown: the placement stands, and reconciliation (the
  * health monitor) sends back to PENDING a run whose worker has not started it in time. Never
- * before the commit: a worker must not run what PostgreSQL may still refuse or roll back.
+ * before the commit: a worker must not run what PostgreSQL may still refuse or roll back. A run
+ * whose assignment would pass the broker's max_payload fails with ASSIGNMENT_TOO_LARGE (not
+ * retried: it would not fit the next time either), and the others go out all the same.
  */
 export async function sendAssignments(
+  bus: Bus & { db: Kysely<Database> },
+  placed: readonly Transition[],
+  log: Logger,
+): Promise<void> {
+  if (placed.length === 0) return;
+  const { messages, oversized } = await assignmentsOf(
+    bus.db,
+    placed,
+    log,
+    bus.nc.info?.max_payload,
+  );
+  const sending = publishAssignments(bus.js, messages, log);
+  if (oversized.length > 0) await failOversized(bus, oversized, log);
+  await sending;
+}
+
+async function publishAssignments(
   js: JetStreamClient,
   messages: readonly Outgoing<'assignment'>[],
   log: Logger,
@@ -165,6 +238,29 @@ export async function sendAssignments(
     log.error(
       { err, messages: messages.length },
       'assignments not sent after their placement committed; reconciliation requeues runs not started in time',
+    );
+  }
+}
+
+/** Fails runs no assignment can carry; a failure is logged (reconciliation requeues them). */
+async function failOversized(
+  bus: Bus & { db: Kysely<Database> },
+  oversized: readonly OversizedRun[],
+  log: Logger,
+): Promise<void> {
+  for (const o of oversized) {
+    log.error(
+      { workloadId: o.run.id, attempt: o.run.attempt, size: o.size, maxPayload: o.limit },
+      'assignment over the broker max_payload: the workload fails with ASSIGNMENT_TOO_LARGE',
+    );
+  }
+  try {
+    const transitions = await applyChanges(bus.db, oversized.map(tooLargeChange));
+    await publishAfterCommit(bus, transitions, log);
+  } catch (err) {
+    log.error(
+      { err, count: oversized.length },
+      'failing workloads whose assignment is too large did not commit; reconciliation requeues them',
     );
   }
 }

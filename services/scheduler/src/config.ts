@@ -3,6 +3,7 @@ import {
   CONSUMER_SETTINGS,
   ConfigError,
   DATABASE_SETTING,
+  RETENTION_SETTING,
   parseConfig,
 } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
@@ -11,6 +12,7 @@ const SCHEDULER_SETTINGS = {
   ...COMMON_SETTINGS,
   ...DATABASE_SETTING,
   ...CONSUMER_SETTINGS,
+  ...RETENTION_SETTING,
   RETRY_BACKOFF_BASE_MS: { kind: 'int', default: 1_000, min: 0, max: 86_400_000 },
   RETRY_BACKOFF_MAX_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },

@@ -16,7 +16,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { Backlog } from './backlog.js';
-import { assignmentsOf, sendAssignments } from './assignments.js';
+import { sendAssignments } from './assignments.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
 import { blockedReason, queuedReason, typeAvailability } from './blocked-types.js';
 import { neverFitsReason, offersByType } from './fit.js';
@@ -245,7 +245,7 @@ export function createIngestHandler(
       parked.map((t) => t.row.type),
     );
     // Committed: now the workers may run them (their acks are awaited below).
-    const sending = sendAssignments(js, await assignmentsOf(db, ingested.placed, log), log);
+    const sending = sendAssignments(deps, ingested.placed, log);
 
     const rejectedMessages: Outgoing<'rejected'>[] = rejected.map((r) => {
       const record = recordOf(r);

@@ -1,6 +1,6 @@
 import type { Database } from '@niyanta/db';
 import type { Kysely } from 'kysely';
-import { assignmentsOf, sendAssignments } from './assignments.js';
+import { sendAssignments } from './assignments.js';
 import type { Logger } from './logger.js';
 import type { PlacementWorker, Unplaced } from './placement.js';
 import { applyPlacements } from './placed-runs.js';
@@ -143,7 +143,7 @@ export class Placer {
    * Assignments go out once the transaction has committed.
    */
   async cycle(): Promise<CycleResult> {
-    const { db, js, ledger, backlog, parking, log } = this.opts;
+    const { db, ledger, backlog, parking, log } = this.opts;
     const workers = this.opts.liveWorkers();
     const generation = parking.current; // the fleet `workers` is
     const unpark = await parking.step(db, workers);
@@ -264,7 +264,7 @@ export class Placer {
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
-    const sending = sendAssignments(js, await assignmentsOf(db, transitions, log), log);
+    const sending = sendAssignments(this.opts, transitions, log);
     await publishAfterCommit(this.opts, transitions, log);
     await sending;
     const placed = transitions.length;

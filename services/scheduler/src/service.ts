@@ -6,6 +6,8 @@ import {
   databaseDeadLetterSink,
   every,
   natsAuth,
+  RETENTION_INTERVAL_MS,
+  runRetention,
   openServiceConnections,
   streamLimits,
 } from '@niyanta/runtime';
@@ -26,6 +28,7 @@ import {
 import { Backlog } from './backlog.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';
+import { schedulerRetention } from './retention.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './worker-view.js';
@@ -109,6 +112,15 @@ export async function start(
       },
     });
     steps.push(() => resync.stop());
+    const retention = every({
+      name: 'retention',
+      intervalMs: RETENTION_INTERVAL_MS,
+      log,
+      task: async () => {
+        await runRetention(schedulerRetention(db, config.WORKLOAD_RETENTION_DAYS), log);
+      },
+    });
+    steps.push(() => retention.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).

@@ -13,7 +13,12 @@ describe('loadConfig', () => {
       HEARTBEAT_TIMEOUT_MS: 10_000,
       INGEST_BATCH_MAX: 500,
       MAX_DELIVER: 5,
+      WORKLOAD_RETENTION_DAYS: 30,
     });
+    expect(loadConfig({ ...env, WORKLOAD_RETENTION_DAYS: '0' }).WORKLOAD_RETENTION_DAYS).toBe(0);
+    expect(() => loadConfig({ ...env, WORKLOAD_RETENTION_DAYS: '-1' })).toThrow(
+      /WORKLOAD_RETENTION_DAYS/,
+    );
   });
 
   it('rejects a maximum backoff below the base, naming both', () => {

@@ -38,8 +38,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const nats = await startNatsServer();
+export async function startHarness(
+  env: Record<string, string> = {},
+  server: { maxPayload?: number } = {},
+): Promise<Harness> {
+  const nats = await startNatsServer(server);
   const database = await createTestDatabase();
   const config = loadConfig({
     NATS_URL: nats.url,

@@ -536,6 +536,135 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/dead-letter-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/dead-letter-list.v1.json",
+    "title": "DeadLetterList",
+    "description": "A page of dead letters, newest first; it stops early (nextCursor pointing on) once its bodies pass 4 MiB.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items",
+      "nextCursor"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "dead-letter-record.v1.json"
+        },
+        "description": "The dead letters."
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Pass as cursor for the next page; null on the last."
+      }
+    }
+  },
+  "http/dead-letter-record.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/dead-letter-record.v1.json",
+    "title": "DeadLetter",
+    "description": "A message a consumer gave up on (it did not decode, or its handling kept failing for MAX_DELIVER deliveries), as recorded in dead_letters.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "stream",
+      "consumer",
+      "subject",
+      "streamSeq",
+      "msgId",
+      "tenant",
+      "headers",
+      "data",
+      "size",
+      "error",
+      "deliveries",
+      "firstSeenAt",
+      "lastSeenAt"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "The dead letter's id."
+      },
+      "stream": {
+        "type": "string",
+        "description": "The stream, e.g. NIYANTA_COMPLETE."
+      },
+      "consumer": {
+        "type": "string",
+        "description": "The durable consumer that gave up, e.g. scheduler-complete."
+      },
+      "subject": {
+        "type": "string",
+        "description": "The subject the message arrived on (a replay publishes on it)."
+      },
+      "streamSeq": {
+        "type": "integer",
+        "description": "Its sequence in the stream."
+      },
+      "msgId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Its Nats-Msg-Id, if it had one."
+      },
+      "tenant": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The tenant its subject names (submissions and commands); null for a message of no tenant, which only the root key sees."
+      },
+      "headers": {
+        "type": [
+          "object",
+          "null"
+        ],
+        "additionalProperties": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "description": "Its NATS headers, name to values."
+      },
+      "data": {
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "The body, byte-exact, base64."
+      },
+      "size": {
+        "type": "integer",
+        "description": "Bytes of the body."
+      },
+      "error": {
+        "type": "string",
+        "description": "Why the consumer gave up on it."
+      },
+      "deliveries": {
+        "type": "integer",
+        "description": "Deliveries when it was given up on."
+      },
+      "firstSeenAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was first recorded."
+      },
+      "lastSeenAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was last recorded (a redelivery of the same message updates the row)."
+      }
+    }
+  },
   "http/log-list.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/log-list.v1.json",
@@ -648,6 +777,154 @@ export const SCHEMAS = {
             }
           }
         }
+      }
+    }
+  },
+  "http/rejected-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/rejected-list.v1.json",
+    "title": "RejectedSubmissionList",
+    "description": "A page of rejected submissions, newest first.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items",
+      "nextCursor"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "rejected-submission.v1.json"
+        },
+        "description": "The rejected submissions."
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Pass as cursor for the next page; null on the last."
+      }
+    }
+  },
+  "http/rejected-submission.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/rejected-submission.v1.json",
+    "title": "RejectedSubmission",
+    "description": "A broker submission the scheduler refused, with the reason, as recorded in rejected_submissions.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "subject",
+      "tenant",
+      "streamSeq",
+      "msgId",
+      "reason",
+      "errors",
+      "raw",
+      "createdAt"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "pattern": "^[1-9][0-9]{0,18}$",
+        "description": "The rejection's id (decimal digits)."
+      },
+      "subject": {
+        "type": "string",
+        "description": "The subject it arrived on, niyanta.submit.<tenant> (a replay publishes on it)."
+      },
+      "tenant": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The tenant its subject names."
+      },
+      "streamSeq": {
+        "type": "integer",
+        "description": "Its sequence in NIYANTA_SUBMIT."
+      },
+      "msgId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Its Nats-Msg-Id, if it had one."
+      },
+      "reason": {
+        "type": "string",
+        "description": "Why it was refused."
+      },
+      "errors": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "path",
+            "message"
+          ],
+          "properties": {
+            "path": {
+              "type": "string",
+              "description": "JSON pointer of the field."
+            },
+            "message": {
+              "type": "string",
+              "description": "What is wrong with it."
+            }
+          }
+        },
+        "description": "The schema errors, one per field (empty when the reason is not the body's)."
+      },
+      "raw": {
+        "type": "string",
+        "description": "The body as text (cut past 64 KiB, characters PostgreSQL cannot store escaped); a replay publishes these bytes."
+      },
+      "createdAt": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When it was refused."
+      }
+    }
+  },
+  "http/replay.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/replay.v1.json",
+    "title": "Replay",
+    "description": "A dead letter or rejected submission published again.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "subject",
+      "stream",
+      "streamSeq",
+      "msgId",
+      "duplicate"
+    ],
+    "properties": {
+      "subject": {
+        "type": "string",
+        "description": "The subject it was published on (the original's)."
+      },
+      "stream": {
+        "type": "string",
+        "description": "The stream that stored it."
+      },
+      "streamSeq": {
+        "type": "integer",
+        "description": "Its new sequence in that stream."
+      },
+      "msgId": {
+        "type": "string",
+        "description": "The Nats-Msg-Id of the replay: replay:dead:<id> or replay:rejected:<id>, the same for every replay of one row, so that a repeated request within the broker's duplicate window stores it once."
+      },
+      "duplicate": {
+        "type": "boolean",
+        "description": "True when the broker dropped it as a repeat of a replay of the same row within its duplicate window (nothing new was stored)."
       }
     }
   },

@@ -331,6 +331,86 @@ createdAt: string
 }[]
 }
 
+// http/dead-letter-list.v1.json
+/**
+ * A page of dead letters, newest first; it stops early (nextCursor pointing on) once its bodies pass 4 MiB.
+ */
+export interface DeadLetterListV1 {
+/**
+ * The dead letters.
+ */
+items: DeadLetterRecordV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/dead-letter-record.v1.json
+/**
+ * A message a consumer gave up on (it did not decode, or its handling kept failing for MAX_DELIVER deliveries), as recorded in dead_letters.
+ */
+export interface DeadLetterRecordV1 {
+/**
+ * The dead letter's id.
+ */
+id: string
+/**
+ * The stream, e.g. NIYANTA_COMPLETE.
+ */
+stream: string
+/**
+ * The durable consumer that gave up, e.g. scheduler-complete.
+ */
+consumer: string
+/**
+ * The subject the message arrived on (a replay publishes on it).
+ */
+subject: string
+/**
+ * Its sequence in the stream.
+ */
+streamSeq: number
+/**
+ * Its Nats-Msg-Id, if it had one.
+ */
+msgId: (string | null)
+/**
+ * The tenant its subject names (submissions and commands); null for a message of no tenant, which only the root key sees.
+ */
+tenant: (string | null)
+/**
+ * Its NATS headers, name to values.
+ */
+headers: ({
+[k: string]: string[]
+} | null)
+/**
+ * The body, byte-exact, base64.
+ */
+data: string
+/**
+ * Bytes of the body.
+ */
+size: number
+/**
+ * Why the consumer gave up on it.
+ */
+error: string
+/**
+ * Deliveries when it was given up on.
+ */
+deliveries: number
+/**
+ * When it was first recorded.
+ */
+firstSeenAt: string
+/**
+ * When it was last recorded (a redelivery of the same message updates the row).
+ */
+lastSeenAt: string
+}
+
 // http/log-list.v1.json
 /**
  * Log lines of a workload, oldest first (GET /v1/workloads/{id}/logs).
@@ -398,6 +478,100 @@ message: string
 in?: ("body" | "query" | "path" | "header")
 }[]
 [k: string]: unknown
+}
+
+// http/rejected-list.v1.json
+/**
+ * A page of rejected submissions, newest first.
+ */
+export interface RejectedListV1 {
+/**
+ * The rejected submissions.
+ */
+items: RejectedSubmissionV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/rejected-submission.v1.json
+/**
+ * A broker submission the scheduler refused, with the reason, as recorded in rejected_submissions.
+ */
+export interface RejectedSubmissionV1 {
+/**
+ * The rejection's id (decimal digits).
+ */
+id: string
+/**
+ * The subject it arrived on, niyanta.submit.<tenant> (a replay publishes on it).
+ */
+subject: string
+/**
+ * The tenant its subject names.
+ */
+tenant: (string | null)
+/**
+ * Its sequence in NIYANTA_SUBMIT.
+ */
+streamSeq: number
+/**
+ * Its Nats-Msg-Id, if it had one.
+ */
+msgId: (string | null)
+/**
+ * Why it was refused.
+ */
+reason: string
+/**
+ * The schema errors, one per field (empty when the reason is not the body's).
+ */
+errors: {
+/**
+ * JSON pointer of the field.
+ */
+path: string
+/**
+ * What is wrong with it.
+ */
+message: string
+}[]
+/**
+ * The body as text (cut past 64 KiB, characters PostgreSQL cannot store escaped); a replay publishes these bytes.
+ */
+raw: string
+/**
+ * When it was refused.
+ */
+createdAt: string
+}
+
+// http/replay.v1.json
+/**
+ * A dead letter or rejected submission published again.
+ */
+export interface ReplayV1 {
+/**
+ * The subject it was published on (the original's).
+ */
+subject: string
+/**
+ * The stream that stored it.
+ */
+stream: string
+/**
+ * Its new sequence in that stream.
+ */
+streamSeq: number
+/**
+ * The Nats-Msg-Id of the replay: replay:dead:<id> or replay:rejected:<id>, the same for every replay of one row, so that a repeated request within the broker's duplicate window stores it once.
+ */
+msgId: string
+/**
+ * True when the broker dropped it as a repeat of a replay of the same row within its duplicate window (nothing new was stored).
+ */
+duplicate: boolean
 }
 
 // http/tenant-create.v1.json

@@ -22,6 +22,8 @@ export const PERMISSIONS = {
   'keys:manage': 'admin',
   'tenant:rename': 'admin',
   'audit:read': 'admin',
+  'deadletters:read': 'admin',
+  'deadletters:replay': 'admin',
   'tenants:manage': ROOT,
 } as const satisfies Record<string, RoleOrRoot>;
 export type Permission = keyof typeof PERMISSIONS;
