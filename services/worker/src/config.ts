@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
 import { COMMON_SETTINGS, CONSUMER_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
+import { inheritedEnv } from './workloads/exec-env.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -24,6 +26,9 @@ const WORKER_SETTINGS = {
   WORKER_LABELS: { kind: 'string' },
   WORKER_ZONE: { kind: 'string' },
   WORKER_EXEC_ALLOW: { kind: 'string' },
+  WORKER_EXEC_ENV_PASS: { kind: 'list' },
+  WORKER_EXEC_WORKDIR: { kind: 'string' },
+  WORKER_EXEC_MAX_LOG_BYTES: { kind: 'int', default: 10 * 1024 * 1024, min: 1024 },
   WORKLOAD_MODULES: { kind: 'list' },
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   DRAIN_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 0, max: 600_000 },
@@ -45,8 +50,17 @@ export interface WorkerConfig {
   gpu: number;
   labels: Record<string, string>;
   zone: string | undefined;
-  /** Commands `exec` may run; `'*'` for any; undefined: `exec` is not loaded. */
+  /**
+   * Commands `exec` may run (absolute paths, or bare names resolved on the worker's PATH at
+   * start-up); `'*'` for any; undefined: `exec` is not loaded.
+   */
   execAllow: readonly string[] | '*' | undefined;
+  /** The worker's variables an `exec` child inherits: PATH, LANG, TZ, WORKER_EXEC_ENV_PASS's names. */
+  execInheritedEnv: Readonly<Record<string, string>>;
+  /** Where each `exec` run's fresh working directory is made. */
+  execWorkdir: string;
+  /** Bytes of output one `exec` run may log; the rest is counted and dropped. */
+  execMaxLogBytes: number;
   /** Directories of workload modules (loaded with `loadWorkloadModules`). */
   workloadModules: readonly string[];
   heartbeatIntervalMs: number;
@@ -99,6 +113,9 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     labels,
     zone: raw.WORKER_ZONE,
     execAllow,
+    execInheritedEnv: inheritedEnv(env, raw.WORKER_EXEC_ENV_PASS),
+    execWorkdir: raw.WORKER_EXEC_WORKDIR ?? path.join(os.tmpdir(), 'niyanta-exec'),
+    execMaxLogBytes: raw.WORKER_EXEC_MAX_LOG_BYTES,
     workloadModules: raw.WORKLOAD_MODULES,
     heartbeatIntervalMs: raw.HEARTBEAT_INTERVAL_MS,
     drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
@@ -146,6 +163,14 @@ function parseExecAllow(
   if (commands.length === 0 || commands.includes('*')) {
     problems.push(
       `WORKER_EXEC_ALLOW is "${value}". Expected a comma-separated list of commands (e.g. sh,ffmpeg) or * for any; leave it unset to disable exec.`,
+    );
+    return undefined;
+  }
+  // A relative path would run whatever lies at it from the worker's current directory.
+  const relative = commands.filter((c) => c.includes('/') && !path.isAbsolute(c));
+  if (relative.length > 0) {
+    problems.push(
+      `WORKER_EXEC_ALLOW has relative paths ${relative.map((c) => `"${c}"`).join(', ')}. List an absolute path (/usr/bin/ffmpeg) or a bare name looked up on the worker's PATH (ffmpeg).`,
     );
     return undefined;
   }

@@ -175,11 +175,23 @@ class RunHost implements AttemptHost {
   }
 
   log(stream: LogStream, line: string): void {
-    (this.logs ??= new LogBuffer(
+    this.logBuffer().push(stream, line);
+  }
+
+  hasLogRoom(): boolean {
+    return this.logs?.hasRoom() ?? true;
+  }
+
+  waitForLogRoom(): Promise<void> {
+    return this.logs?.waitForRoom() ?? Promise.resolve();
+  }
+
+  private logBuffer(): LogBuffer {
+    return (this.logs ??= new LogBuffer(
       (lines) => this.publishLogs(lines),
       (err, lines) =>
         this.logger.warn({ err, lines: lines.length }, 'log lines could not be published; dropped'),
-    )).push(stream, line);
+    ));
   }
 
   async checkpoint(state: unknown): Promise<void> {
