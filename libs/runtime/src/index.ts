@@ -29,3 +29,11 @@ export { every } from './periodic.js';
 export type { Periodic } from './periodic.js';
 export { openServiceConnections, ShutdownSteps } from './service-connections.js';
 export type { ServiceConnections } from './service-connections.js';
+export {
+  DEFAULT_SECRET_KEY_ID,
+  SecretOpenError,
+  openSecret,
+  parseSecretKeys,
+  sealSecret,
+} from './secret-box.js';
+export type { SealedSecret, SecretKeys, SecretOwner } from './secret-box.js';

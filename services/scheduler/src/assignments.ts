@@ -4,6 +4,8 @@ import type { WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, envelope, publishAll } from '@niyanta/messages';
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
+import { loadSealedSecrets } from './assignment-secrets.js';
+import type { AssignmentSecrets } from './assignment-secrets.js';
 import type { Logger } from './logger.js';
 import type { Executor, Transition } from './transitions.js';
 
@@ -83,13 +85,14 @@ export async function loadCheckpoints(
 /** What an assignment needs of a placed workload's row. */
 export type PlacedRun = Pick<
   WorkloadRow,
-  'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id'
+  'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id' | 'secrets'
 >;
 
 /** One assignment message per worker (split if very large), carrying all its new runs. */
 export function assignmentMessages(
   transitions: readonly { row: PlacedRun }[],
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
+  secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
 ): Outgoing<'assignment'>[] {
   const byWorker = new Map<string, AssignmentItem[]>();
   for (const { row } of transitions) {
@@ -102,6 +105,8 @@ export function assignmentMessages(
       timeoutSeconds: row.timeout_seconds,
       checkpoint: checkpoints.get(row.id) ?? null,
     };
+    const sealed = secrets.get(row.id);
+    if (sealed !== undefined) item.secrets = sealed;
     const workerId = row.worker_id!;
     let list = byWorker.get(workerId);
     if (!list) byWorker.set(workerId, (list = []));
@@ -144,7 +149,11 @@ export async function assignmentsOf(
   if (placed.length === 0) return [];
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
-  return assignmentMessages(placed, checkpoints);
+  const secrets = await loadSealedSecrets(
+    db,
+    placed.map((t) => t.row),
+  );
+  return assignmentMessages(placed, checkpoints, secrets);
 }
 
 /**

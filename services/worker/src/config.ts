@@ -3,8 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
-import { COMMON_SETTINGS, CONSUMER_SETTINGS, ConfigError, parseConfig } from '@niyanta/runtime';
-import type { ConfigOf, Setting } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  CONSUMER_SETTINGS,
+  ConfigError,
+  parseConfig,
+  parseSecretKeys,
+} from '@niyanta/runtime';
+import type { ConfigOf, SecretKeys, Setting } from '@niyanta/runtime';
 import { inheritedEnv } from './workloads/exec-env.js';
 
 type Env = Record<string, string | undefined>;
@@ -26,6 +32,7 @@ const WORKER_SETTINGS = {
   WORKER_LABELS: { kind: 'string' },
   WORKER_ZONE: { kind: 'string' },
   WORKER_EXEC_ALLOW: { kind: 'string' },
+  SECRETS_KEY: { kind: 'string' },
   WORKER_EXEC_ENV_PASS: { kind: 'list' },
   WORKER_EXEC_WORKDIR: { kind: 'string' },
   WORKER_EXEC_MAX_LOG_BYTES: { kind: 'int', default: 10 * 1024 * 1024, min: 1024 },
@@ -68,6 +75,8 @@ export interface WorkerConfig {
   drainTimeoutMs: number;
   /** Checkpoint states whose JSON is larger than this go to the blob store. */
   checkpointInlineMaxBytes: number;
+  /** SECRETS_KEY's keys: open the sealed secrets assignments carry; none without it. */
+  secretKeys: SecretKeys | undefined;
   /** Where large checkpoints go (the checkpoint service must use the same store). */
   blob: BlobConfig;
   /** Deliveries after which an assignment or control message that keeps failing is a dead letter. */
@@ -86,6 +95,12 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   }
   const labels = parseLabels(env.WORKER_LABELS, problems);
   const execAllow = parseExecAllow(env.WORKER_EXEC_ALLOW, problems);
+  let secretKeys: SecretKeys | undefined;
+  if (raw?.SECRETS_KEY !== undefined) {
+    const parsed = parseSecretKeys(raw.SECRETS_KEY);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else secretKeys = parsed;
+  }
   if (raw && raw.DRAIN_TIMEOUT_MS >= raw.SHUTDOWN_TIMEOUT_MS) {
     problems.push(
       `DRAIN_TIMEOUT_MS (${raw.DRAIN_TIMEOUT_MS}) must be below SHUTDOWN_TIMEOUT_MS (${raw.SHUTDOWN_TIMEOUT_MS}), or the process is killed before it hands its runs back. Lower DRAIN_TIMEOUT_MS or raise SHUTDOWN_TIMEOUT_MS.`,
@@ -120,6 +135,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     heartbeatIntervalMs: raw.HEARTBEAT_INTERVAL_MS,
     drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
     checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
+    secretKeys,
     blob,
     maxDeliver: raw.MAX_DELIVER,
   };

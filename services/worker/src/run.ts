@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { envelope, publishOne, sanitizeText, SUBJECTS } from '@niyanta/messages';
 import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/messages';
+import type { SecretKeys } from '@niyanta/runtime';
 import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
@@ -9,6 +10,7 @@ import { WorkerError } from './errors.js';
 import { LogBuffer } from './log-buffer.js';
 import type { LogLine, LogStream } from './log-buffer.js';
 import type { Logger } from './logger.js';
+import { openRunSecrets, secretRedactor } from './run-secrets.js';
 import { createThrottle } from './throttle.js';
 import type { Throttle } from './throttle.js';
 
@@ -45,6 +47,8 @@ export interface RunDeps {
   nextCheckpointSeq(workloadId: string, restoredSeq: number): number;
   /** Inline or blob store, by size; restores blob checkpoints. */
   checkpoints: CheckpointStorage;
+  /** SECRETS_KEY's keys, to open an assignment's sealed secrets; none without it. */
+  secretKeys: SecretKeys | undefined;
 }
 
 /** Publishing a checkpoint failed after retries. */
@@ -73,7 +77,16 @@ export async function executeRun(
   run: ActiveRun,
 ): Promise<CompletionBody> {
   const { workloadId, attempt, checkpoint } = run.assignment;
-  const host = new RunHost(deps, def.type, run);
+  // Opened in memory just before the run; a line of its log never carries a value.
+  const opened = openRunSecrets(deps.secretKeys, run.assignment);
+  const host = new RunHost(deps, def.type, run, opened.ok ? opened.secrets : {});
+  if (!opened.ok) {
+    host.logger.error(
+      { code: opened.error.code },
+      'secrets could not be opened; failing the attempt',
+    );
+    return { workloadId, attempt, outcome: 'failed', error: opened.error };
+  }
 
   let restoredState: unknown;
   if (checkpoint) {
@@ -104,6 +117,7 @@ export async function executeRun(
         : { timeoutMs: run.assignment.timeoutSeconds * 1000 }),
       signal: run.controller.signal,
       host,
+      secrets: opened.secrets,
     });
   } finally {
     startReported = await host.settle();
@@ -131,12 +145,16 @@ class RunHost implements AttemptHost {
   private progressThrottle: Throttle | undefined;
   private latest: { fraction: number; message: string | undefined } | undefined;
   private logs: LogBuffer | undefined;
+  private readonly redact: (line: string) => string;
 
   constructor(
     private readonly deps: RunDeps,
     private readonly type: string,
     private readonly run: ActiveRun,
-  ) {}
+    secrets: Readonly<Record<string, string>>,
+  ) {
+    this.redact = secretRedactor(secrets);
+  }
 
   /** The run's logger (a child with its ids), made on first use. */
   get logger(): Logger {
@@ -175,7 +193,7 @@ class RunHost implements AttemptHost {
   }
 
   log(stream: LogStream, line: string): void {
-    this.logBuffer().push(stream, line);
+    this.logBuffer().push(stream, this.redact(line));
   }
 
   hasLogRoom(): boolean {

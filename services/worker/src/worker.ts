@@ -92,6 +92,7 @@ export async function start(
     log,
     completions: new CompletionBatcher({ js: nats.js, workerId, log }),
     checkpoints,
+    secretKeys: config.secretKeys,
   });
   const heartbeats: Heartbeats = startHeartbeats({
     js: nats.js,
