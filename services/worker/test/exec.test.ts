@@ -233,7 +233,7 @@ describe('exec sandbox', () => {
     DATABASE_URL: 'postgres://u:db-password-4@h/db',
     NATS_PASSWORD: 'nats-password-5',
     NATS_CREDS: '/secret/path-6.creds',
-    SECRETS_KEY: 'secrets-key-value-7',
+    SECRETS_KEY: `k7:${Buffer.alloc(32, 7).toString('base64')}`,
   };
 
   it("gives the child only PATH, HOME, LANG, TZ, passed names and the input's env", async () => {
