@@ -22,12 +22,14 @@
 //   NIYANTA_DEV_DATA_DIR  where nats, postgres and blobs keep their data (default .data).
 //   NIYANTA_DEV_LOG=json  print service log lines as raw JSON instead of compact text.
 //   API_ROOT_KEY          the API's root key; default a random one for this run only.
+//   SECRETS_KEY           seals secrets (API and workers); default one kept in .data/secrets-key.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, ScriptError } from './lib/errors.mjs';
 import { ensureDependencies } from './lib/install.mjs';
 import { ensureDevApiKey, runRootKey } from './lib/dev-api-key.mjs';
+import { devSecretsKey } from './lib/dev-secrets-key.mjs';
 import { color, done, fail, info, step, warn } from './lib/log.mjs';
 import { DevState } from './lib/leftovers.mjs';
 import { ensureNatsServer, natsServerArgs } from './lib/nats-server.mjs';
@@ -255,6 +257,7 @@ async function migrate(databaseUrl) {
 /** One entry per process to start: service, instance name, the env it gets on top of ours. */
 async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, rootKey }) {
   const plan = [];
+  const secretsKey = devSecretsKey(env, path.join(DATA_DIR, 'secrets-key'));
   const healthPorts = {};
   const common = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
   // Workers upload large checkpoints and the checkpoint service verifies them: one store for both.
@@ -271,6 +274,7 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, r
           PORT: String(apiPort),
           HOST: apiHost,
           API_ROOT_KEY: rootKey,
+          SECRETS_KEY: secretsKey,
         });
       } else {
         // Each non-API service serves /healthz and /readyz on a port of its own.
@@ -286,6 +290,7 @@ async function servicePlan(services, { natsUrl, databaseUrl, apiPort, apiHost, r
         Object.assign(overrides, {
           WORKER_ID: instance,
           WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
+          SECRETS_KEY: secretsKey,
           ...blob,
         });
       }
