@@ -33,13 +33,14 @@ export function secretRoutes(ctx: ApiContext): Hono {
   app.put('/v1/secrets/:name', async (c) => {
     const { tenant } = requirePermission(c, 'secrets:manage');
     const name = secretNameParam(c);
+    // The request's own problems (400, 413, 415) before the installation's (503).
+    const body = await readBody(c, { schema: 'secretPut', limitBytes: MAX_BODY_BYTES });
     const keys = ctx.secretKeys;
     if (keys === undefined) {
       throw new UnavailableError(
         'SECRETS_KEY is not set on the API: secrets cannot be stored. Set it (and the same on the workers).',
       );
     }
-    const body = await readBody(c, { schema: 'secretPut', limitBytes: MAX_BODY_BYTES });
     const { keyId, sealed } = sealSecret(keys, { tenant, name }, body.value);
     const now = new Date();
     await ctx.connections
