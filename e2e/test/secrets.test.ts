@@ -63,6 +63,14 @@ describe('secrets', () => {
       },
       secrets: ['api-token'],
     });
+    const failing = await sys.submit({
+      type: 'uses-secret',
+      input: { name: 'api-token', fail: true },
+      secrets: ['api-token'],
+      maxAttempts: 1,
+    });
+    const doneFailing = await sys.waitForStatus(failing.id, ['COMPLETED', 'FAILED']);
+    expect(doneFailing.error?.message).toBe('refused with [REDACTED]');
     const doneHandler = await sys.waitForStatus(handler.id, ['COMPLETED', 'FAILED']);
     expect(doneHandler.result).toEqual({ sha256: SECRET_SHA256, length: SECRET.length });
     const doneExec = await sys.waitForStatus(exec.id, ['COMPLETED', 'FAILED']);

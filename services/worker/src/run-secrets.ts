@@ -58,3 +58,19 @@ export function secretRedactor(
     return out;
   };
 }
+
+/** `value` with the run's secret values replaced in every string of it (keys included). */
+export function redactJson<T>(value: T, redact: (text: string) => string): T {
+  return redactValue(value, redact) as T;
+}
+
+function redactValue(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, redact));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redact(k)] = redactValue(v, redact);
+    return out;
+  }
+  return value;
+}

@@ -10,7 +10,7 @@ import { WorkerError } from './errors.js';
 import { LogBuffer } from './log-buffer.js';
 import type { LogLine, LogStream } from './log-buffer.js';
 import type { Logger } from './logger.js';
-import { openRunSecrets, secretRedactor } from './run-secrets.js';
+import { openRunSecrets, redactJson, secretRedactor } from './run-secrets.js';
 import { createThrottle } from './throttle.js';
 import type { Throttle } from './throttle.js';
 
@@ -125,6 +125,10 @@ export async function executeRun(
   if (deps.log.isLevelEnabled('debug'))
     host.logger.debug({ outcome: outcome.outcome }, 'run ended');
   const completion = toCompletion(workloadId, attempt, outcome, run.controller.signal);
+  // What the completion carries is stored and shown: a secret the handler put in it is not.
+  if (completion.result !== undefined)
+    completion.result = redactJson(completion.result, host.redact);
+  if (completion.error !== undefined) completion.error = redactJson(completion.error, host.redact);
   // Without a `started` update the scheduler records the start from the completion.
   if (!startReported) completion.startedAt = host.startedAt;
   return completion;
@@ -145,7 +149,8 @@ class RunHost implements AttemptHost {
   private progressThrottle: Throttle | undefined;
   private latest: { fraction: number; message: string | undefined } | undefined;
   private logs: LogBuffer | undefined;
-  private readonly redact: (line: string) => string;
+  /** Replaces the run's secret values in a text. */
+  readonly redact: (line: string) => string;
 
   constructor(
     private readonly deps: RunDeps,

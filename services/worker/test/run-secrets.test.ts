@@ -1,6 +1,6 @@
 import { parseSecretKeys, sealSecret } from '@niyanta/runtime';
 import type { SecretKeys } from '@niyanta/runtime';
-import { openRunSecrets, REDACTED, secretRedactor } from '../src/run-secrets.js';
+import { openRunSecrets, REDACTED, redactJson, secretRedactor } from '../src/run-secrets.js';
 
 const keys = parseSecretKeys(`k1:${Buffer.alloc(32, 1).toString('base64')}`) as SecretKeys;
 const other = parseSecretKeys(`k1:${Buffer.alloc(32, 2).toString('base64')}`) as SecretKeys;
@@ -41,5 +41,12 @@ describe('run secrets', () => {
     const redact = secretRedactor({ a: 'pass', b: 'password1', c: 'x' });
     expect(redact('user password1 and pass, x')).toBe(`user ${REDACTED} and ${REDACTED}, x`);
     expect(secretRedactor({})('as is')).toBe('as is');
+  });
+
+  it('redacts the strings of a result or failure, leaving numbers and structure', () => {
+    const redact = secretRedactor({ a: '1234' });
+    expect(
+      redactJson({ n: 12345, s: 'x1234y', list: ['1234', 1234], ['k1234']: null }, redact),
+    ).toEqual({ n: 12345, s: `x${REDACTED}y`, list: [REDACTED, 1234], [`k${REDACTED}`]: null });
   });
 });
