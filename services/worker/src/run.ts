@@ -126,9 +126,12 @@ export async function executeRun(
     host.logger.debug({ outcome: outcome.outcome }, 'run ended');
   const completion = toCompletion(workloadId, attempt, outcome, run.controller.signal);
   // What the completion carries is stored and shown: a secret the handler put in it is not.
-  if (completion.result !== undefined)
-    completion.result = redactJson(completion.result, host.redact);
-  if (completion.error !== undefined) completion.error = redactJson(completion.error, host.redact);
+  if (Object.keys(opened.secrets).length > 0) {
+    if (completion.result !== undefined)
+      completion.result = redactJson(completion.result, host.redact);
+    if (completion.error !== undefined)
+      completion.error = redactJson(completion.error, host.redact);
+  }
   // Without a `started` update the scheduler records the start from the completion.
   if (!startReported) completion.startedAt = host.startedAt;
   return completion;
