@@ -24,12 +24,14 @@
 //   NIYANTA_DEV_DATA_DIR  where nats, postgres and blobs keep their data (default .data).
 //   NIYANTA_DEV_LOG=json  print service log lines as raw JSON instead of compact text.
 //   API_ROOT_KEY          the API's root key; default a random one for this run only.
+//   SECRETS_KEY           seals secrets (API and workers); default one kept in .data/secrets-key.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, ScriptError } from './lib/errors.mjs';
 import { ensureDependencies } from './lib/install.mjs';
 import { ensureDevApiKey, runRootKey } from './lib/dev-api-key.mjs';
+import { devSecretsKey } from './lib/dev-secrets-key.mjs';
 import { color, done, fail, info, step, warn } from './lib/log.mjs';
 import { DevState } from './lib/leftovers.mjs';
 import { devNatsPasswords, natsServerPasswordEnv } from './lib/nats-credentials.mjs';
@@ -267,6 +269,7 @@ async function servicePlan(
   { natsUrl, natsPasswords, databaseUrl, apiPort, apiHost, rootKey },
 ) {
   const plan = [];
+  const secretsKey = devSecretsKey(env, path.join(DATA_DIR, 'secrets-key'));
   const healthPorts = {};
   const common = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
   // Workers upload large checkpoints and the checkpoint service verifies them: one store for both.
@@ -288,6 +291,7 @@ async function servicePlan(
           PORT: String(apiPort),
           HOST: apiHost,
           API_ROOT_KEY: rootKey,
+          SECRETS_KEY: secretsKey,
         });
       } else {
         // Each non-API service serves /healthz and /readyz on a port of its own.
@@ -303,6 +307,7 @@ async function servicePlan(
         Object.assign(overrides, {
           WORKER_ID: instance,
           WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
+          SECRETS_KEY: secretsKey,
           ...blob,
         });
       }

@@ -2,6 +2,7 @@ import type { ApiKeysTable } from './tables/api-keys.js';
 import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
+import type { SecretsTable } from './tables/secrets.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
 import type { WorkersTable } from './tables/workers.js';
@@ -19,4 +20,5 @@ export interface Database {
   dead_letters: DeadLettersTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  secrets: SecretsTable;
 }

@@ -16,6 +16,7 @@ export type { DeadLettersTable } from './tables/dead-letters.js';
 export type { TenantsTable, TenantQuotas, TenantRateLimit } from './tables/tenants.js';
 export type { ApiKeysTable } from './tables/api-keys.js';
 export type { AuditLogTable } from './tables/audit-log.js';
+export type { SecretsTable } from './tables/secrets.js';
 export { toWorkload } from './mappers/workload.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';

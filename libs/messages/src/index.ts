@@ -93,6 +93,8 @@ export type {
   ApiKeyCreatedV1,
   ApiKeyV1,
   ApiKeyListV1,
+  SecretListV1,
+  SecretPutV1,
   AuditEntryV1,
   AuditListV1,
   AuditVerifyV1,

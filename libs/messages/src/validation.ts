@@ -47,6 +47,8 @@ export const HTTP_SCHEMAS = {
   auditEntry: 'http/audit-entry.v1.json',
   auditList: 'http/audit-list.v1.json',
   auditVerification: 'http/audit-verify.v1.json',
+  secretPut: 'http/secret-put.v1.json',
+  secretList: 'http/secret-list.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -95,6 +97,8 @@ export interface HttpTypes {
   auditEntry: T.AuditEntryV1;
   auditList: T.AuditListV1;
   auditVerification: T.AuditVerifyV1;
+  secretPut: T.SecretPutV1;
+  secretList: T.SecretListV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

@@ -48,3 +48,11 @@ export type { RetentionStep } from './retention.js';
 export type { Periodic } from './periodic.js';
 export { openServiceConnections, ShutdownSteps } from './service-connections.js';
 export type { ServiceConnections } from './service-connections.js';
+export {
+  DEFAULT_SECRET_KEY_ID,
+  SecretOpenError,
+  openSecret,
+  parseSecretKeys,
+  sealSecret,
+} from './secret-box.js';
+export type { SealedSecret, SecretKeys, SecretOwner } from './secret-box.js';

@@ -8,6 +8,13 @@ export interface WorkloadLogger {
   error(message: string, fields?: Record<string, unknown>): void;
   /** Writes a raw line of a child process's output. */
   write(stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * False while the host holds more unsent output than it allows: a writer of much output (a
+   * child process) stops reading until {@link WorkloadLogger.waitForRoom} resolves.
+   */
+  hasRoom(): boolean;
+  /** Resolves once the host's unsent output is below its bound (at once when it is). */
+  waitForRoom(): Promise<void>;
 }
 
 /** What a handler receives for one attempt of one workload. */
@@ -31,6 +38,11 @@ export interface WorkloadContext<S = unknown> {
    */
   autoCheckpoint(snapshot: () => S, options?: { intervalMs?: number }): void;
   readonly log: WorkloadLogger;
+  /**
+   * The secrets the submission named (`secrets: [...]`), by name, decrypted in memory for this
+   * run. Never log them: the host redacts their values from the run's log lines.
+   */
+  readonly secrets: Readonly<Record<string, string>>;
 }
 
 /** A workload type: its name, input schema and handler. */

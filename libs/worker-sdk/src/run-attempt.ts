@@ -10,6 +10,10 @@ export interface AttemptHost {
   log(stream: 'stdout' | 'stderr' | 'info' | 'warn' | 'error', line: string): void;
   /** Resolves once the checkpoint is durable. */
   checkpoint(state: unknown): Promise<void>;
+  /** False while the host's unsent log output is over its bound (default: always room). */
+  hasLogRoom?(): boolean;
+  /** Resolves once there is room again. */
+  waitForLogRoom?(): Promise<void>;
 }
 
 /** One attempt of one workload. */
@@ -24,6 +28,8 @@ export interface AttemptOptions {
   /** External stop: `abort(reason)` with a `StopReason` (any other reason counts as `'cancel'`). */
   signal?: AbortSignal;
   host: AttemptHost;
+  /** The run's decrypted secrets by name (`ctx.secrets`); none when omitted. */
+  secrets?: Readonly<Record<string, string>>;
   /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
   stopCheckpointTimeoutMs?: number;
 }
@@ -126,6 +132,8 @@ function createContext(
     warn: (message, fields) => emit('warn', line(message, fields)),
     error: (message, fields) => emit('error', line(message, fields)),
     write: (stream, text) => emit(stream, text),
+    hasRoom: () => host.hasLogRoom?.() ?? true,
+    waitForRoom: () => host.waitForLogRoom?.() ?? Promise.resolve(),
   };
   return {
     workloadId: opts.workloadId,
@@ -133,6 +141,7 @@ function createContext(
     state: opts.state,
     signal,
     log,
+    secrets: Object.freeze({ ...opts.secrets }),
     progress(fraction, message) {
       if (typeof fraction !== 'number' || Number.isNaN(fraction)) {
         throw new WorkloadContextError(

@@ -1,4 +1,4 @@
-import type { Logger } from '@niyanta/runtime';
+import type { Logger, SecretKeys } from '@niyanta/runtime';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AuthSettings } from './auth/authenticate.js';
 import type { IdentityStore } from './auth/identity-store.js';
@@ -22,4 +22,6 @@ export interface ApiContext {
   identities: IdentityStore;
   rateLimiter: TenantRateLimiter;
   audit: AuditLog;
+  /** SECRETS_KEY's keys; without them secrets cannot be stored. */
+  secretKeys?: SecretKeys;
 }

@@ -12,6 +12,7 @@ import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
 import { workloadRoutes } from './routes/workloads.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { secretRoutes } from './routes/secrets.js';
 import { auditRoutes } from './routes/audit.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -94,6 +95,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workerRoutes(ctx));
   app.route('/', tenantRoutes(ctx));
   app.route('/', apiKeyRoutes(ctx));
+  app.route('/', secretRoutes(ctx));
   app.route('/', auditRoutes(ctx));
   app.route('/', deadLetterRoutes(ctx));
   app.route('/', rejectedRoutes(ctx));

@@ -1,4 +1,10 @@
-import { COMMON_SETTINGS, ConfigError, DATABASE_SETTING, parseConfig } from '@niyanta/runtime';
+import {
+  COMMON_SETTINGS,
+  ConfigError,
+  DATABASE_SETTING,
+  parseConfig,
+  parseSecretKeys,
+} from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
 
 /** Shortest API_ROOT_KEY accepted: 32 characters of a random key carry well over 128 bits. */
@@ -33,6 +39,8 @@ export const API_SETTINGS = {
   AUTH_MODE: { kind: 'enum', default: AUTH_MODES.enabled, values: Object.values(AUTH_MODES) },
   /** The installation's root key (never stored or logged); optional. */
   API_ROOT_KEY: { kind: 'string', secret: true },
+  /** Keys that seal secrets (`<id>:<base64 32 bytes>,...`, the first seals); never logged. */
+  SECRETS_KEY: { kind: 'string', secret: true },
   /** Whether /metrics, /openapi.json and /docs need a key too. */
   METRICS_AUTH: { kind: 'bool', default: false },
   /**
@@ -59,6 +67,10 @@ function crossFieldProblems(config: ApiConfig): string[] {
     problems.push(
       `API_ROOT_KEY has ${rootKey.length} characters; it needs at least ${ROOT_KEY_MIN_LENGTH}. Generate one with: openssl rand -base64 32`,
     );
+  }
+  if (config.SECRETS_KEY !== undefined) {
+    const keys = parseSecretKeys(config.SECRETS_KEY);
+    if ('problems' in keys) problems.push(...keys.problems);
   }
   if (config.AUTH_MODE === AUTH_MODES.disabled && !isLoopbackHost(config.HOST)) {
     problems.push(

@@ -2,7 +2,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { validateHttp } from '@niyanta/messages';
-import { connectDatabase, connectNats, natsAuth, streamLimits } from '@niyanta/runtime';
+import {
+  connectDatabase,
+  connectNats,
+  natsAuth,
+  parseSecretKeys,
+  streamLimits,
+} from '@niyanta/runtime';
 import type { Logger } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
@@ -130,6 +136,10 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     listMaxBytes: config.LIST_MAX_BYTES,
     metrics: createMetrics(),
   };
+  if (config.SECRETS_KEY !== undefined) {
+    const keys = parseSecretKeys(config.SECRETS_KEY);
+    if (!('problems' in keys)) ctx.secretKeys = keys;
+  }
   const app = createApp(ctx);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_MS;

@@ -208,6 +208,13 @@ const keyIdParam: JsonObject = {
   description: 'API key id (32 hex digits).',
   schema: { type: 'string', pattern: '^[0-9a-f]{32}$' },
 };
+const secretNameParam: JsonObject = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: "The secret's name.",
+  schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' },
+};
 const tenantHeaderParam: JsonObject = {
   name: TENANT_HEADER,
   in: 'header',
@@ -351,6 +358,44 @@ function identityPaths(): JsonObject {
         parameters: [keyIdParam],
         responses: {
           '204': { description: 'Revoked (or already revoked).' },
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/secrets': {
+      get: {
+        operationId: 'listSecrets',
+        summary: "The request's tenant's secrets: names and updatedAt only, never values (admin)",
+        tags: ['secrets'],
+        responses: { '200': json('SecretList', 'Every secret, by name.'), '503': unavailable },
+      },
+    },
+    '/v1/secrets/{name}': {
+      put: {
+        operationId: 'putSecret',
+        summary: 'Create or replace a secret (admin)',
+        description:
+          'Stored sealed with AES-256-GCM under SECRETS_KEY; no answer ever carries the value. 503 when the API has no SECRETS_KEY.',
+        tags: ['secrets'],
+        parameters: [secretNameParam],
+        requestBody: jsonBody('SecretPut'),
+        responses: {
+          '204': { description: 'Stored.' },
+          '400': bad,
+          '413': problem('Body over the size limit.'),
+          '415': problem('Content type is not application/json.'),
+          '503': unavailable,
+        },
+      },
+      delete: {
+        operationId: 'deleteSecret',
+        summary: 'Delete a secret (admin)',
+        tags: ['secrets'],
+        parameters: [secretNameParam],
+        responses: {
+          '204': { description: 'Deleted.' },
           '400': bad,
           '404': notFound,
           '503': unavailable,
@@ -755,6 +800,7 @@ export function buildOpenApi(): JsonObject {
       { name: 'workers' },
       { name: 'tenants' },
       { name: 'api-keys' },
+      { name: 'secrets' },
       { name: 'audit' },
       { name: 'dead-letters' },
       { name: 'system' },

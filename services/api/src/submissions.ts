@@ -15,6 +15,7 @@ import type { Nats } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import type { Principal } from './auth/principal.js';
 import { checkPendingQuota } from './quotas.js';
+import { checkSecretNames } from './secret-names.js';
 import type { SubmitContext } from './submit-context.js';
 import { BrokerPayloadTooLargeError, UnavailableError } from './errors.js';
 import { SUBMISSION_OUTCOME } from './metrics.js';
@@ -101,6 +102,11 @@ export async function submitWorkloads(
   });
 
   if (pending.length > 0) {
+    await checkSecretNames(
+      ctx,
+      pending.map((p) => ({ index: p.index, body: bodies[p.index]! })),
+      pointer,
+    );
     // All or nothing: a batch that would pass a quota is refused whole, before anything is sent.
     await checkPendingQuota(ctx, pending.length);
     const found = await publishAndWait(

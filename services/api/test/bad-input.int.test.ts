@@ -140,7 +140,7 @@ async function bodyOperations(): Promise<Operation[]> {
 }
 
 function send(op: Operation, id: string, body: string | Uint8Array, contentType?: string) {
-  return call(`${base}${op.path.replace('{id}', id)}`, {
+  return call(`${base}${op.path.replace('{id}', id).replace('{name}', 'a-secret')}`, {
     method: op.method,
     // A Uint8Array body gets no content type of its own.
     body: typeof body === 'string' ? new TextEncoder().encode(body) : body,

@@ -13,6 +13,8 @@ import type { ApiServer } from '../src/index.js';
 import { startTestIngester } from './test-ingester.js';
 
 export const ROOT_KEY = 'identity-root-key-0123456789abcdef0123456789';
+/** SECRETS_KEY of both API instances: two keys, `k2` sealing, `k1` still opening. */
+export const SECRETS_KEY = `k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`;
 
 export interface Answer {
   status: number;
@@ -44,6 +46,7 @@ export async function startIdentityEnv(): Promise<IdentityEnv> {
         SUBMIT_WAIT_MS: '2000',
         LOG_LEVEL: 'silent',
         API_ROOT_KEY: ROOT_KEY,
+        SECRETS_KEY,
       }),
     );
     apis.push(api);
@@ -157,7 +160,7 @@ export async function insertWorkload(
 
 /** Everything a tenant owns, to show that a request changed nothing. */
 export async function tenantState(db: Kysely<Database>, tenant: string): Promise<unknown> {
-  const [tenantRow, keys, workloads, checkpoints] = await Promise.all([
+  const [tenantRow, keys, workloads, checkpoints, secrets] = await Promise.all([
     db.selectFrom('tenants').selectAll().where('id', '=', tenant).execute(),
     db.selectFrom('api_keys').selectAll().where('tenant', '=', tenant).orderBy('id').execute(),
     db.selectFrom('workloads').selectAll().where('tenant', '=', tenant).orderBy('id').execute(),
@@ -167,6 +170,7 @@ export async function tenantState(db: Kysely<Database>, tenant: string): Promise
       .select(['checkpoints.workload_id', 'checkpoints.seq'])
       .where('workloads.tenant', '=', tenant)
       .execute(),
+    db.selectFrom('secrets').selectAll().where('tenant', '=', tenant).orderBy('name').execute(),
   ]);
   // last_used_at moves when a key is used: not a change made by the request.
   return {
@@ -174,6 +178,7 @@ export async function tenantState(db: Kysely<Database>, tenant: string): Promise
     keys: keys.map((k) => ({ ...k, last_used_at: null })),
     workloads,
     checkpoints,
+    secrets,
   };
 }
 

@@ -177,12 +177,20 @@ describe('tenant isolation', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    const aAdmin = await createKey(base, A, 'admin');
+    const put = await request(base, 'PUT', '/v1/secrets/a-secret', {
+      key: aAdmin.key,
+      body: { value: 'value of A' },
+    });
+    expect(put.status).toBe(204);
     aResources = {
       '/v1/workloads/{id}': aWorkload,
       '/v1/tenants/{id}': A,
       '/v1/api-keys/{id}': aKey.id,
       '/v1/dead-letters/{id}': aDead.id,
       '/v1/rejected/{id}': String(aRejected.id),
+      // Secrets are named per tenant: B's key naming A's secret works on B's own of that name.
+      '/v1/secrets/{name}': 'a-secret',
     };
   });
 
@@ -193,6 +201,7 @@ describe('tenant isolation', () => {
     'POST /v1/tenants': { id: 'iso-b-made' },
     'PATCH /v1/tenants/{id}': { name: 'taken over' },
     'POST /v1/api-keys': { name: 'made by b', role: 'viewer' },
+    'PUT /v1/secrets/{name}': { value: 'value of B' },
   };
 
   it("answers 404 to B's key on every route naming A's resource, lists none of A's rows, and changes nothing of A's", async () => {
@@ -203,12 +212,19 @@ describe('tenant isolation', () => {
       .filter(([path]) => path.startsWith('/v1/'))
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })));
     expect(routes.length).toBeGreaterThan(15);
-    const secrets = Object.values(aResources);
+    // A's secret's name is B's to use too (B's own PUT shows in B's audit); its value is not.
+    const secrets = [
+      ...Object.entries(aResources)
+        .filter(([family]) => family !== '/v1/secrets/{name}')
+        .map(([, id]) => id),
+      'value of A',
+    ];
     for (const { method, path } of routes) {
       const before = await tenantState(env.db, A);
       const commands = await commandLastSeq(env.nats);
       const family = Object.keys(aResources).find((f) => path.startsWith(f));
-      const concrete = family === undefined ? path : path.replace('{id}', aResources[family]!);
+      const concrete =
+        family === undefined ? path : path.replace(/\{(id|name)\}/, aResources[family]!);
       const label = `${method} ${path}`;
       expect({ label, unresolved: concrete.includes('{') }).toEqual({ label, unresolved: false });
       const body =

@@ -5,6 +5,8 @@ import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll } from '@niyanta/messag
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { loadSealedSecrets } from './assignment-secrets.js';
+import type { AssignmentSecrets } from './assignment-secrets.js';
 import type { Logger } from './logger.js';
 import { applyChanges, publishAfterCommit } from './transitions.js';
 import type { Bus, Change, Executor, Transition } from './transitions.js';
@@ -85,7 +87,7 @@ export async function loadCheckpoints(
 /** What an assignment needs of a placed workload's row. */
 export type PlacedRun = Pick<
   WorkloadRow,
-  'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id'
+  'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id' | 'secrets'
 >;
 
 /** An error code: the run's assignment cannot pass through the broker. */
@@ -121,6 +123,7 @@ export function assignmentMessages(
   transitions: readonly { row: PlacedRun }[],
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
   maxPayload?: number,
+  secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
 ): AssignmentPlan {
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
@@ -136,6 +139,8 @@ export function assignmentMessages(
       timeoutSeconds: row.timeout_seconds,
       checkpoint: checkpoints.get(row.id) ?? null,
     };
+    const sealed = secrets.get(row.id);
+    if (sealed !== undefined) item.secrets = sealed;
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -184,7 +189,11 @@ export async function assignmentsOf(
   if (placed.length === 0) return { messages: [], oversized: [] };
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
-  return assignmentMessages(placed, checkpoints, maxPayload);
+  const secrets = await loadSealedSecrets(
+    db,
+    placed.map((t) => t.row),
+  );
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets);
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { Backlog } from './backlog.js';
 import { sendAssignments } from './assignments.js';
+import { unknownSecretRefusals } from './secret-admission.js';
 import type { PendingWorkload, PlacementWorker } from './placement.js';
 import { blockedReason, queuedReason, typeAvailability } from './blocked-types.js';
 import { neverFitsReason, offersByType } from './fit.js';
@@ -172,6 +173,12 @@ export function createIngestHandler(
       }
       if (refused.size > 0) accepted = accepted.filter((a) => !refused.has(a));
     }
+    const unknownSecrets = await unknownSecretRefusals(db, accepted);
+    for (const [a, reason] of unknownSecrets) {
+      const raw = Buffer.from(a.msg.data).toString('utf8');
+      rejected.push({ msg: a.msg, tenant: a.tenant, reason, errors: [], raw });
+    }
+    if (unknownSecrets.size > 0) accepted = accepted.filter((a) => !unknownSecrets.has(a));
 
     const persist = async (
       accepted: Accepted[],
@@ -340,6 +347,7 @@ async function insertAccepted(
         idempotency_key: s.idempotencyKey ?? null,
         trace_parent: traceparentOf(msg.headers) ?? null,
         submitted_by: s.submittedBy ?? null,
+        secrets: s.secrets ?? [],
       };
     }),
   );
@@ -351,16 +359,16 @@ async function insertAccepted(
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
         max_attempts, input, labels, requirements, run_at, pending_reason, parked,
-        timeout_seconds, idempotency_key, trace_parent, submitted_by)
+        timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
         v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
-        v.submitted_by
+        v.submitted_by, coalesce(v.secrets, '{}')
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
         run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
-        idempotency_key text, trace_parent text, submitted_by text)
+        idempotency_key text, trace_parent text, submitted_by text, secrets text[])
       on conflict do nothing
       returning *
     ), e as (

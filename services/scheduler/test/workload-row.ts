@@ -28,5 +28,6 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   requested_action: null,
   parked: false,
   submitted_by: null,
+  secrets: [],
   ...over,
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { BLOB_SETTINGS, blobConfigProblems } from '@niyanta/blob-store';
 import type { BlobConfig } from '@niyanta/blob-store';
 import {
@@ -8,10 +9,12 @@ import {
   ConfigError,
   natsAuth,
   parseConfig,
+  parseSecretKeys,
   streamLimits,
 } from '@niyanta/runtime';
-import type { ConfigOf, NatsAuth, Setting } from '@niyanta/runtime';
+import type { ConfigOf, NatsAuth, SecretKeys, Setting } from '@niyanta/runtime';
 import type { StreamLimits } from '@niyanta/messages';
+import { inheritedEnv } from './workloads/exec-env.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,6 +35,10 @@ const WORKER_SETTINGS = {
   WORKER_LABELS: { kind: 'string' },
   WORKER_ZONE: { kind: 'string' },
   WORKER_EXEC_ALLOW: { kind: 'string' },
+  SECRETS_KEY: { kind: 'string', secret: true },
+  WORKER_EXEC_ENV_PASS: { kind: 'list' },
+  WORKER_EXEC_WORKDIR: { kind: 'string' },
+  WORKER_EXEC_MAX_LOG_BYTES: { kind: 'int', default: 10 * 1024 * 1024, min: 1024 },
   WORKLOAD_MODULES: { kind: 'list' },
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   DRAIN_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 0, max: 600_000 },
@@ -55,8 +62,17 @@ export interface WorkerConfig {
   gpu: number;
   labels: Record<string, string>;
   zone: string | undefined;
-  /** Commands `exec` may run; `'*'` for any; undefined: `exec` is not loaded. */
+  /**
+   * Commands `exec` may run (absolute paths, or bare names resolved on the worker's PATH at
+   * start-up); `'*'` for any; undefined: `exec` is not loaded.
+   */
   execAllow: readonly string[] | '*' | undefined;
+  /** The worker's variables an `exec` child inherits: PATH, LANG, TZ, WORKER_EXEC_ENV_PASS's names. */
+  execInheritedEnv: Readonly<Record<string, string>>;
+  /** Where each `exec` run's fresh working directory is made. */
+  execWorkdir: string;
+  /** Bytes of output one `exec` run may log; the rest is counted and dropped. */
+  execMaxLogBytes: number;
   /** Directories of workload modules (loaded with `loadWorkloadModules`). */
   workloadModules: readonly string[];
   heartbeatIntervalMs: number;
@@ -64,6 +80,8 @@ export interface WorkerConfig {
   drainTimeoutMs: number;
   /** Checkpoint states whose JSON is larger than this go to the blob store. */
   checkpointInlineMaxBytes: number;
+  /** SECRETS_KEY's keys: open the sealed secrets assignments carry; none without it. */
+  secretKeys: SecretKeys | undefined;
   /** Where large checkpoints go (the checkpoint service must use the same store). */
   blob: BlobConfig;
   /** Deliveries after which an assignment or control message that keeps failing is a dead letter. */
@@ -84,6 +102,12 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   }
   const labels = parseLabels(env.WORKER_LABELS, problems);
   const execAllow = parseExecAllow(env.WORKER_EXEC_ALLOW, problems);
+  let secretKeys: SecretKeys | undefined;
+  if (raw?.SECRETS_KEY !== undefined) {
+    const parsed = parseSecretKeys(raw.SECRETS_KEY);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else secretKeys = parsed;
+  }
   if (raw && raw.DRAIN_TIMEOUT_MS >= raw.SHUTDOWN_TIMEOUT_MS) {
     problems.push(
       `DRAIN_TIMEOUT_MS (${raw.DRAIN_TIMEOUT_MS}) must be below SHUTDOWN_TIMEOUT_MS (${raw.SHUTDOWN_TIMEOUT_MS}), or the process is killed before it hands its runs back. Lower DRAIN_TIMEOUT_MS or raise SHUTDOWN_TIMEOUT_MS.`,
@@ -112,10 +136,14 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     labels,
     zone: raw.WORKER_ZONE,
     execAllow,
+    execInheritedEnv: inheritedEnv(env, raw.WORKER_EXEC_ENV_PASS),
+    execWorkdir: raw.WORKER_EXEC_WORKDIR ?? path.join(os.tmpdir(), 'niyanta-exec'),
+    execMaxLogBytes: raw.WORKER_EXEC_MAX_LOG_BYTES,
     workloadModules: raw.WORKLOAD_MODULES,
     heartbeatIntervalMs: raw.HEARTBEAT_INTERVAL_MS,
     drainTimeoutMs: raw.DRAIN_TIMEOUT_MS,
     checkpointInlineMaxBytes: raw.CHECKPOINT_INLINE_MAX_BYTES,
+    secretKeys,
     blob,
     maxDeliver: raw.MAX_DELIVER,
     streams: streamLimits(raw),
@@ -160,6 +188,14 @@ function parseExecAllow(
   if (commands.length === 0 || commands.includes('*')) {
     problems.push(
       `WORKER_EXEC_ALLOW is "${value}". Expected a comma-separated list of commands (e.g. sh,ffmpeg) or * for any; leave it unset to disable exec.`,
+    );
+    return undefined;
+  }
+  // A relative path would run whatever lies at it from the worker's current directory.
+  const relative = commands.filter((c) => c.includes('/') && !path.isAbsolute(c));
+  if (relative.length > 0) {
+    problems.push(
+      `WORKER_EXEC_ALLOW has relative paths ${relative.map((c) => `"${c}"`).join(', ')}. List an absolute path (/usr/bin/ffmpeg) or a bare name looked up on the worker's PATH (ffmpeg).`,
     );
     return undefined;
   }

@@ -12,3 +12,13 @@ export class DuplicateWorkloadTypeError extends WorkerError {
     );
   }
 }
+
+/** A bare name in WORKER_EXEC_ALLOW is not an executable on the worker's PATH. */
+export class ExecAllowError extends WorkerError {
+  override name = 'ExecAllowError';
+  constructor(readonly missing: readonly string[]) {
+    super(
+      `WORKER_EXEC_ALLOW names ${missing.map((m) => `"${m}"`).join(', ')}, not found as an executable on the worker's PATH. Install it, or list it by its absolute path.`,
+    );
+  }
+}

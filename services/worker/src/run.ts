@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { envelope, publishOne, sanitizeText, SUBJECTS } from '@niyanta/messages';
 import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/messages';
+import type { SecretKeys } from '@niyanta/runtime';
 import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
@@ -9,6 +10,7 @@ import { WorkerError } from './errors.js';
 import { LogBuffer } from './log-buffer.js';
 import type { LogLine, LogStream } from './log-buffer.js';
 import type { Logger } from './logger.js';
+import { openRunSecrets, redactJson, secretRedactor } from './run-secrets.js';
 import { createThrottle } from './throttle.js';
 import type { Throttle } from './throttle.js';
 
@@ -45,6 +47,8 @@ export interface RunDeps {
   nextCheckpointSeq(workloadId: string, restoredSeq: number): number;
   /** Inline or blob store, by size; restores blob checkpoints. */
   checkpoints: CheckpointStorage;
+  /** SECRETS_KEY's keys, to open an assignment's sealed secrets; none without it. */
+  secretKeys: SecretKeys | undefined;
 }
 
 /** Publishing a checkpoint failed after retries. */
@@ -73,7 +77,16 @@ export async function executeRun(
   run: ActiveRun,
 ): Promise<CompletionBody> {
   const { workloadId, attempt, checkpoint } = run.assignment;
-  const host = new RunHost(deps, def.type, run);
+  // Opened in memory just before the run; a line of its log never carries a value.
+  const opened = openRunSecrets(deps.secretKeys, run.assignment);
+  const host = new RunHost(deps, def.type, run, opened.ok ? opened.secrets : {});
+  if (!opened.ok) {
+    host.logger.error(
+      { code: opened.error.code },
+      'secrets could not be opened; failing the attempt',
+    );
+    return { workloadId, attempt, outcome: 'failed', error: opened.error };
+  }
 
   let restoredState: unknown;
   if (checkpoint) {
@@ -104,6 +117,7 @@ export async function executeRun(
         : { timeoutMs: run.assignment.timeoutSeconds * 1000 }),
       signal: run.controller.signal,
       host,
+      secrets: opened.secrets,
     });
   } finally {
     startReported = await host.settle();
@@ -111,6 +125,13 @@ export async function executeRun(
   if (deps.log.isLevelEnabled('debug'))
     host.logger.debug({ outcome: outcome.outcome }, 'run ended');
   const completion = toCompletion(workloadId, attempt, outcome, run.controller.signal);
+  // What the completion carries is stored and shown: a secret the handler put in it is not.
+  if (Object.keys(opened.secrets).length > 0) {
+    if (completion.result !== undefined)
+      completion.result = redactJson(completion.result, host.redact);
+    if (completion.error !== undefined)
+      completion.error = redactJson(completion.error, host.redact);
+  }
   // Without a `started` update the scheduler records the start from the completion.
   if (!startReported) completion.startedAt = host.startedAt;
   return completion;
@@ -131,12 +152,17 @@ class RunHost implements AttemptHost {
   private progressThrottle: Throttle | undefined;
   private latest: { fraction: number; message: string | undefined } | undefined;
   private logs: LogBuffer | undefined;
+  /** Replaces the run's secret values in a text. */
+  readonly redact: (line: string) => string;
 
   constructor(
     private readonly deps: RunDeps,
     private readonly type: string,
     private readonly run: ActiveRun,
-  ) {}
+    secrets: Readonly<Record<string, string>>,
+  ) {
+    this.redact = secretRedactor(secrets);
+  }
 
   /** The run's logger (a child with its ids), made on first use. */
   get logger(): Logger {
@@ -175,11 +201,23 @@ class RunHost implements AttemptHost {
   }
 
   log(stream: LogStream, line: string): void {
-    (this.logs ??= new LogBuffer(
+    this.logBuffer().push(stream, this.redact(line));
+  }
+
+  hasLogRoom(): boolean {
+    return this.logs?.hasRoom() ?? true;
+  }
+
+  waitForLogRoom(): Promise<void> {
+    return this.logs?.waitForRoom() ?? Promise.resolve();
+  }
+
+  private logBuffer(): LogBuffer {
+    return (this.logs ??= new LogBuffer(
       (lines) => this.publishLogs(lines),
       (err, lines) =>
         this.logger.warn({ err, lines: lines.length }, 'log lines could not be published; dropped'),
-    )).push(stream, line);
+    ));
   }
 
   async checkpoint(state: unknown): Promise<void> {

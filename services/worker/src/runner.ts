@@ -7,6 +7,7 @@ import type { CompletionBatcher, CompletionBody } from './completion.js';
 import type { Logger } from './logger.js';
 import { executeRun } from './run.js';
 import type { ActiveRun, Assignment, RunDeps } from './run.js';
+import type { SecretKeys } from '@niyanta/runtime';
 
 /** Workload ids whose last checkpoint seq is remembered (a bound on memory, not a behaviour). */
 const MAX_REMEMBERED_SEQS = 10_000;
@@ -52,6 +53,8 @@ export class Runner {
       completions: CompletionBatcher;
       /** Where checkpoints go (inline or blob store) and come back from. */
       checkpoints: CheckpointStorage;
+      /** SECRETS_KEY's keys, to open assignments' secrets. */
+      secretKeys?: SecretKeys;
     },
   ) {
     this.runDeps = {
@@ -60,6 +63,7 @@ export class Runner {
       log: opts.log,
       nextCheckpointSeq: (id, restored) => this.nextSeq(id, restored),
       checkpoints: opts.checkpoints,
+      secretKeys: opts.secretKeys,
     };
   }
 

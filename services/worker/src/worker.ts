@@ -21,7 +21,8 @@ import type { Heartbeats, WorkerStatus } from './heartbeat.js';
 import { createWorkerLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Runner } from './runner.js';
-import { builtinWorkloads } from './workloads/index.js';
+import { builtinWorkloads, resolveExecAllow } from './workloads/index.js';
+import type { ExecOptions } from './workloads/index.js';
 
 /** Un-acked assignment messages a worker may hold: bounded so one worker cannot hoard the queue. */
 export const ASSIGN_MAX_ACK_PENDING = 1_000;
@@ -47,7 +48,7 @@ export async function start(
     workerId: config.workerId,
   });
   const { workerId } = config;
-  const definitions = await loadDefinitions(config);
+  const definitions = await loadDefinitions(config, log);
   const types = [...definitions.keys()].sort();
   const consumers = workerConsumers(workerId);
 
@@ -94,6 +95,7 @@ export async function start(
     log,
     completions: new CompletionBatcher({ js: nats.js, workerId, log }),
     checkpoints,
+    secretKeys: config.secretKeys,
   });
   const heartbeats: Heartbeats = startHeartbeats({
     js: nats.js,
@@ -268,9 +270,12 @@ export async function start(
   };
 }
 
-async function loadDefinitions(config: WorkerConfig): Promise<Map<string, WorkloadDefinition>> {
+async function loadDefinitions(
+  config: WorkerConfig,
+  log: Logger,
+): Promise<Map<string, WorkloadDefinition>> {
   const definitions = new Map<string, WorkloadDefinition>();
-  for (const def of builtinWorkloads({ execAllow: config.execAllow }))
+  for (const def of builtinWorkloads({ exec: execOptions(config, log) }))
     definitions.set(def.type, def);
   if (config.workloadModules.length > 0) {
     for (const def of await loadWorkloadModules(config.workloadModules)) {
@@ -279,4 +284,27 @@ async function loadDefinitions(config: WorkerConfig): Promise<Map<string, Worklo
     }
   }
   return definitions;
+}
+
+/** `exec`'s options, with WORKER_EXEC_ALLOW's bare names resolved once, on the worker's PATH. */
+function execOptions(config: WorkerConfig, log: Logger): ExecOptions | undefined {
+  if (config.execAllow === undefined) return undefined;
+  const allow =
+    config.execAllow === '*'
+      ? '*'
+      : resolveExecAllow(config.execAllow, config.execInheritedEnv.PATH ?? '');
+  log.info(
+    {
+      execAllow: allow === '*' ? '*' : Object.fromEntries(allow),
+      execWorkdir: config.execWorkdir,
+      execEnvPass: Object.keys(config.execInheritedEnv),
+    },
+    'exec enabled',
+  );
+  return {
+    allow,
+    inheritedEnv: config.execInheritedEnv,
+    workdir: config.execWorkdir,
+    maxLogBytes: config.execMaxLogBytes,
+  };
 }

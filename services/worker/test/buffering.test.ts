@@ -41,7 +41,7 @@ describe('createThrottle', () => {
 });
 
 describe('LogBuffer', () => {
-  it('sends lines in order, in batches of at most LOG_MAX_LINES, cutting long lines', async () => {
+  it('sends lines in order, in batches of at most LOG_MAX_LINES, splitting long lines', async () => {
     const sent: LogLine[][] = [];
     const buffer = new LogBuffer(
       async (lines) => void sent.push(lines),
@@ -58,8 +58,9 @@ describe('LogBuffer', () => {
     expect(sent).toHaveLength(2);
     const all = sent.flat();
     expect(all.slice(0, 3).map((l) => l.line)).toEqual(['line 0', 'line 1', 'line 2']);
-    expect(all.at(-1)).toMatchObject({ stream: 'stderr' });
-    expect(all.at(-1)!.line).toHaveLength(LOG_LINE_MAX_CHARS);
+    expect(all.at(-2)).toMatchObject({ stream: 'stderr' });
+    expect(all.at(-2)!.line).toHaveLength(LOG_LINE_MAX_CHARS);
+    expect(all.at(-1)).toMatchObject({ stream: 'stderr', line: 'x'.repeat(10) });
   });
 
   it('flushes a few lines after the flush interval, and reports a failed send', async () => {

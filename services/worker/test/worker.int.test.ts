@@ -65,6 +65,7 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
 async function startWorker(env: Record<string, string> = {}): Promise<Worker> {
   const config = loadConfig({
     NATS_URL: server.url,
+    PATH: process.env.PATH ?? '',
     WORKER_ID: `w-test-${++workerSeq}-${process.pid}`,
     HEARTBEAT_INTERVAL_MS: '500',
     DRAIN_TIMEOUT_MS: '2000',

@@ -7,6 +7,7 @@ import * as m0005 from './0005-workers-heard-at.js';
 import * as m0006 from './0006-dead-letters.js';
 import * as m0007 from './0007-parked-workloads.js';
 import * as m0008 from './0008-identity.js';
+import * as m0009 from './0009-secrets.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-dead-letters': m0006,
   '0007-parked-workloads': m0007,
   '0008-identity': m0008,
+  '0009-secrets': m0009,
 };

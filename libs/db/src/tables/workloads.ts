@@ -35,4 +35,6 @@ export interface WorkloadsTable {
   parked: Generated<boolean>;
   /** Id of the API key that submitted it (`root` for the root key); null from the broker. */
   submitted_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Names of the tenant's secrets the run receives (never their values). */
+  secrets: ColumnType<string[], string[] | undefined, string[]>;
 }

@@ -206,6 +206,19 @@ export const SCHEMAS = {
           "viewer"
         ],
         "description": "admin (keys and name of its tenant) > operator (cancel, pause, resume, retry; workers) > submitter (submit) > viewer (read only); each includes the ones after it."
+      },
+      "secretName": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        "description": "A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128."
+      },
+      "secretNames": {
+        "type": "array",
+        "items": {
+          "$ref": "#/$defs/secretName"
+        },
+        "maxItems": 64,
+        "description": "Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."
       }
     }
   },
@@ -928,6 +941,57 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/secret-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/secret-list.v1.json",
+    "title": "SecretList",
+    "description": "The tenant's secrets by name: names and times only, never values.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "name",
+            "updatedAt"
+          ],
+          "properties": {
+            "name": {
+              "$ref": "../common.v1.json#/$defs/secretName"
+            },
+            "updatedAt": {
+              "$ref": "../common.v1.json#/$defs/time"
+            }
+          }
+        },
+        "description": "The secrets, by name."
+      }
+    }
+  },
+  "http/secret-put.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/secret-put.v1.json",
+    "title": "SecretPut",
+    "description": "Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "value"
+    ],
+    "properties": {
+      "value": {
+        "type": "string",
+        "maxLength": 65536,
+        "description": "The secret's value, at most 65,536 characters."
+      }
+    }
+  },
   "http/tenant-create.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/tenant-create.v1.json",
@@ -1408,6 +1472,9 @@ export const SCHEMAS = {
         "format": "date-time",
         "description": "Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).",
         "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
+      },
+      "secrets": {
+        "$ref": "../common.v1.json#/$defs/secretNames"
       }
     }
   },
@@ -1731,6 +1798,37 @@ export const SCHEMAS = {
                 }
               ],
               "description": "Latest committed checkpoint, or null."
+            },
+            "secrets": {
+              "type": "array",
+              "maxItems": 64,
+              "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "keyId",
+                  "sealed"
+                ],
+                "properties": {
+                  "name": {
+                    "$ref": "../common.v1.json#/$defs/secretName",
+                    "description": "The secret's name."
+                  },
+                  "keyId": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "description": "Id of the SECRETS_KEY key that sealed it."
+                  },
+                  "sealed": {
+                    "type": "string",
+                    "maxLength": 1048576,
+                    "description": "AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."
+                  }
+                }
+              },
+              "description": "The submission's secrets, still sealed: never the plaintext."
             }
           }
         }
@@ -2749,6 +2847,9 @@ export const SCHEMAS = {
         "format": "date-time",
         "description": "Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).",
         "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
+      },
+      "secrets": {
+        "$ref": "../common.v1.json#/$defs/secretNames"
       }
     }
   },

@@ -23,6 +23,16 @@ export type TenantIdentifier = string
  * admin (keys and name of its tenant) > operator (cancel, pause, resume, retry; workers) > submitter (submit) > viewer (read only); each includes the ones after it.
  */
 export type Role = ("admin" | "operator" | "submitter" | "viewer")
+/**
+ * A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128.
+ */
+export type SecretName = string
+/**
+ * Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv).
+ * 
+ * @maxItems 64
+ */
+export type SecretNames = SecretName[]
 
 /**
  * Definitions shared by the other schemas.
@@ -40,6 +50,8 @@ tenantId?: TenantIdentifier
 tenantQuotas?: TenantQuotas
 rateLimit?: RateLimit
 role?: Role
+secretName?: SecretName
+secretNames?: SecretNames
 }
 /**
  * Resources one run needs on its worker.
@@ -574,6 +586,34 @@ msgId: string
 duplicate: boolean
 }
 
+// http/secret-list.v1.json
+/**
+ * The tenant's secrets by name: names and times only, never values.
+ */
+export interface SecretListV1 {
+/**
+ * The secrets, by name.
+ */
+items: {
+/**
+ * A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128.
+ */
+name: string
+updatedAt: Timestamp
+}[]
+}
+
+// http/secret-put.v1.json
+/**
+ * Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.
+ */
+export interface SecretPutV1 {
+/**
+ * The secret's value, at most 65,536 characters.
+ */
+value: string
+}
+
 // http/tenant-create.v1.json
 /**
  * Body of POST /v1/tenants (root key only).
@@ -855,6 +895,7 @@ labels?: Labels
  * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
 runAt?: string
+secrets?: SecretNames
 }
 
 // http/workload.v1.json
@@ -1024,6 +1065,25 @@ size: number
 sha256: string
 }
 })
+/**
+ * The submission's secrets, still sealed: never the plaintext.
+ * 
+ * @maxItems 64
+ */
+secrets?: {
+/**
+ * A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128.
+ */
+name: string
+/**
+ * Id of the SECRETS_KEY key that sealed it.
+ */
+keyId: string
+/**
+ * AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it.
+ */
+sealed: string
+}[]
 }, ...({
 /**
  * The workload.
@@ -1082,6 +1142,25 @@ size: number
 sha256: string
 }
 })
+/**
+ * The submission's secrets, still sealed: never the plaintext.
+ * 
+ * @maxItems 64
+ */
+secrets?: {
+/**
+ * A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128.
+ */
+name: string
+/**
+ * Id of the SECRETS_KEY key that sealed it.
+ */
+keyId: string
+/**
+ * AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it.
+ */
+sealed: string
+}[]
 })[]]
 }
 
@@ -1695,6 +1774,7 @@ submittedBy?: string
  * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
 runAt?: string
+secrets?: SecretNames
 }
 
 // messages/worker-dead.v1.json

@@ -20,6 +20,7 @@ export const PERMISSIONS = {
   'workloads:operate': 'operator',
   'workers:read': 'operator',
   'keys:manage': 'admin',
+  'secrets:manage': 'admin',
   'tenant:rename': 'admin',
   'audit:read': 'admin',
   'deadletters:read': 'admin',
