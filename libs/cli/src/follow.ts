@@ -24,7 +24,7 @@ export async function followWorkload(ctx: RunContext, handle: WorkloadHandle): P
   };
   const drawBar = () => {
     if (tty && bar !== undefined)
-      io.out.write(progressBar(bar.fraction, bar.message, io.out.columns ?? 80));
+      io.out.write(progressBar(bar.fraction, bar.message, io.out.columns || 80));
   };
   let final: WorkloadV1 | undefined;
   try {
@@ -69,7 +69,7 @@ export async function followWorkload(ctx: RunContext, handle: WorkloadHandle): P
     return exitCodeOf(final.status);
   }
   if (final.status === 'COMPLETED') {
-    if (tty) io.out.write(`${progressBar(1, null, io.out.columns ?? 80)}\n`);
+    if (tty) io.out.write(`${progressBar(1, null, io.out.columns || 80)}\n`);
     io.out.write(`${style.bold('result:')} ${JSON.stringify(final.result, null, 2)}\n`);
   } else if (final.error) {
     io.err.write(

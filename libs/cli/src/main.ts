@@ -150,7 +150,7 @@ async function runContext(io: Io, values: Record<string, unknown>): Promise<RunC
   };
   const ctxValue = await context();
   let client: Niyanta | undefined;
-  const width = () => (io.out.isTTY === true ? (io.out.columns ?? 80) : undefined);
+  const width = () => (io.out.isTTY === true ? io.out.columns || 80 : undefined);
   return {
     io,
     style,
