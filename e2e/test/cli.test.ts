@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { WorkloadV1 } from '@niyanta/messages';
+import { waitFor } from '@niyanta/testing';
 import { E2E_ROOT_KEY, startSystem } from './support/system.js';
 import type { System } from './support/system.js';
 
@@ -135,6 +136,26 @@ describe('niyanta CLI', () => {
 
     const workers = json<{ id: string }[]>(await cli(['workers', '-o', 'json']));
     expect(workers.map((w) => w.id)).toContain('w-cli-1');
+  });
+
+  it('ls --watch shows a new workload without being asked again; Ctrl-C exits 0', async () => {
+    const type = `cli-watch-${Date.now().toString(36)}`;
+    const child = spawn(process.execPath, [BIN, 'ls', '--watch', '--type', type], { env });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    let id = '';
+    try {
+      await waitFor(() => stdout.includes('(none)'), { timeoutMs: 20_000 });
+      id = (await sys.submit({ type, input: {} })).id;
+      await waitFor(() => stdout.includes(id), { timeoutMs: 20_000 });
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^ID\\s+TYPE\\s+STATUS[^\\n]*\\n${id}\\s+${type}`, 'm'));
   });
 
   it('cancels, and answers 3 for a workload that already ended', async () => {
