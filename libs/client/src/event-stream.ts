@@ -49,7 +49,15 @@ export function isNewStatus(seen: Seen | undefined, e: StatusEvent): boolean {
 export async function* workloadEvents(
   transport: Transport,
   workloadId: string,
-  options: { signal?: AbortSignal | undefined; reconnect: Required<ReconnectOptions> },
+  options: {
+    signal?: AbortSignal | undefined;
+    reconnect: Required<ReconnectOptions>;
+    /**
+     * The API answered the submission 202 (SUBMITTED: durable in the broker, not yet in
+     * PostgreSQL): until its first status arrives, a 404 means "not ingested yet" and is retried.
+     */
+    awaitingIngest?: boolean;
+  },
 ): AsyncGenerator<WorkloadEvent> {
   const { signal, reconnect } = options;
   const backoff: RetryPolicy = {
@@ -90,7 +98,11 @@ export async function* workloadEvents(
       }
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (err instanceof NiyantaApiError) throw err;
+      const notIngestedYet =
+        options.awaitingIngest === true &&
+        seen === undefined &&
+        (err as NiyantaApiError).status === 404;
+      if (err instanceof NiyantaApiError && !notIngestedYet) throw err;
       // the connection dropped (reset, API restarting): reconnect below
     }
     failures++;

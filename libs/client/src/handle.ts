@@ -55,6 +55,7 @@ export class WorkloadHandle<R = unknown> {
     return workloadEvents(this.ctx.transport, this.id, {
       signal: options.signal,
       reconnect: this.ctx.reconnect,
+      awaitingIngest: this.initial?.status === 'SUBMITTED',
     });
   }
 

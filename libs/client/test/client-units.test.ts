@@ -86,6 +86,39 @@ describe('Niyanta', () => {
     expect(answers).toHaveLength(0);
   });
 
+  it('waits for a SUBMITTED (202) workload to be ingested before following it', async () => {
+    const w = { id: 'w1', status: 'SUBMITTED', attempt: 0, updatedAt: '2026-01-01T00:00:00Z' };
+    const done = {
+      ...w,
+      status: 'COMPLETED',
+      attempt: 1,
+      result: { ok: true },
+      updatedAt: '2026-01-01T00:00:01Z',
+    };
+    const problem404 = JSON.stringify({ type: 'x/not-found', title: 'Not Found', status: 404 });
+    const answers = [
+      new Response(JSON.stringify(w), { status: 202 }),
+      new Response(problem404, { status: 404 }),
+      new Response(
+        `event: status\ndata: ${JSON.stringify({ workloadId: 'w1', workload: done, fromStatus: null, toStatus: 'COMPLETED', reason: null })}\n\n`,
+        { headers: { 'content-type': 'text/event-stream' } },
+      ),
+    ];
+    const nt = new Niyanta({
+      url: 'http://api.test',
+      fetch: async () => answers.shift()!,
+      reconnect: { baseDelayMs: 1 },
+    });
+    const handle = await nt.submit({ type: 'noop', input: {} });
+    await expect(handle.result()).resolves.toEqual({ ok: true });
+    // A workload that was never SUBMITTED: its 404 is final.
+    const gone = new Niyanta({
+      url: 'http://api.test',
+      fetch: async () => new Response(problem404, { status: 404 }),
+    });
+    await expect(gone.workload('w2').result()).rejects.toBeInstanceOf(NiyantaApiError);
+  });
+
   it('types submit(definition, input) from the definition', () => {
     const resize = defineWorkload({
       type: 'resize',
