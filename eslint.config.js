@@ -49,4 +49,37 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The client runs in browsers too: fetch and web streams only.
+    files: ['libs/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@niyanta/*/*'],
+              message: 'Import a package by its name, never a deep path.',
+            },
+            {
+              group: ['node:*'],
+              message: 'The client runs in browsers too: use fetch and web streams.',
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@niyanta/messages',
+              allowTypeImports: true,
+              message: 'Only types of @niyanta/messages: its runtime pulls in NATS.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
