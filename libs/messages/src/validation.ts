@@ -47,6 +47,9 @@ export const HTTP_SCHEMAS = {
   auditEntry: 'http/audit-entry.v1.json',
   auditList: 'http/audit-list.v1.json',
   auditVerification: 'http/audit-verify.v1.json',
+  me: 'http/me.v1.json',
+  workloadCounts: 'http/workload-counts.v1.json',
+  workloadHistory: 'http/workload-history.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -95,6 +98,9 @@ export interface HttpTypes {
   auditEntry: T.AuditEntryV1;
   auditList: T.AuditListV1;
   auditVerification: T.AuditVerifyV1;
+  me: T.MeV1;
+  workloadCounts: T.WorkloadCountsV1;
+  workloadHistory: T.WorkloadHistoryV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

@@ -14,6 +14,9 @@ import { workloadRoutes } from './routes/workloads.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { meRoutes } from './routes/me.js';
+import { workloadCountRoutes } from './routes/workload-counts.js';
+import { workloadHistoryRoutes } from './routes/workload-history.js';
 import { authenticate, needsAuthentication } from './auth/authenticate.js';
 import { auditNoteOf, principalIfAny, setPrincipal } from './auth/principal.js';
 
@@ -84,7 +87,10 @@ export function createApp(ctx: ApiContext): Hono {
     '/',
     systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
   );
+  app.route('/', meRoutes(ctx));
+  app.route('/', workloadCountRoutes(ctx));
   app.route('/', workloadRoutes(ctx));
+  app.route('/', workloadHistoryRoutes(ctx));
   app.route('/', workloadCommandRoutes(ctx));
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));

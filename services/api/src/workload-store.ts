@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { toWorkload } from '@niyanta/db';
 import type { WorkloadRow } from '@niyanta/db';
 import type { WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
@@ -54,11 +55,21 @@ export async function findWorkloads(
 export async function listWorkloads(
   db: Kysely,
   tenant: string,
-  opts: { status?: WorkloadStatus; type?: string; beforeId?: string; limit: number },
+  opts: {
+    status?: WorkloadStatus;
+    type?: string;
+    label?: [string, string];
+    beforeId?: string;
+    limit: number;
+  },
 ): Promise<{ items: WorkloadV1[]; lastId: string | undefined; more: boolean }> {
   let query = db.selectFrom('workloads').selectAll().where('tenant', '=', tenant);
   if (opts.status !== undefined) query = query.where('status', '=', opts.status);
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
+  if (opts.label !== undefined) {
+    const [key, value] = opts.label;
+    query = query.where(sql<boolean>`labels @> ${JSON.stringify({ [key]: value })}::jsonb`);
+  }
   if (opts.beforeId !== undefined) query = query.where('id', '<', opts.beforeId);
   // One extra row tells whether there is a next page without a count query.
   const rows = await query

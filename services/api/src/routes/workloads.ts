@@ -11,6 +11,7 @@ import {
   decodeCursor,
   encodeCursor,
   parseIntParam,
+  parseLabelParam,
   parseStatusParam,
   parseTypeParam,
   parseWorkloadId,
@@ -97,12 +98,14 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const { tenant } = requirePermission(c, 'workloads:read');
     const status = parseStatusParam(c.req.query('status'));
     const type = parseTypeParam(c.req.query('type'));
+    const label = parseLabelParam(c.req.query('label'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
       limit,
       ...(status === undefined ? {} : { status }),
       ...(type === undefined ? {} : { type }),
+      ...(label === undefined ? {} : { label }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
     return c.json({
