@@ -17,6 +17,7 @@ import { tenantRoutes } from './routes/tenants.js';
 import { meRoutes } from './routes/me.js';
 import { workloadCountRoutes } from './routes/workload-counts.js';
 import { workloadHistoryRoutes } from './routes/workload-history.js';
+import { uiRoutes } from './routes/ui.js';
 import { authenticate, needsAuthentication } from './auth/authenticate.js';
 import { auditNoteOf, principalIfAny, setPrincipal } from './auth/principal.js';
 
@@ -87,6 +88,7 @@ export function createApp(ctx: ApiContext): Hono {
     '/',
     systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
   );
+  app.route('/', uiRoutes());
   app.route('/', meRoutes(ctx));
   app.route('/', workloadCountRoutes(ctx));
   app.route('/', workloadRoutes(ctx));

@@ -652,6 +652,22 @@ function paths(): JsonObject {
         },
       },
     },
+    '/ui': {
+      get: {
+        operationId: 'dashboard',
+        summary: 'The web dashboard (its script and stylesheet are under /ui/assets/)',
+        description:
+          'Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
+        tags: ['system'],
+        responses: {
+          '200': {
+            description: 'HTML page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '503': problem('The dashboard was not built (npm run build).'),
+        },
+      },
+    },
     '/docs': {
       get: {
         operationId: 'docs',
