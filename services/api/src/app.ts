@@ -88,7 +88,7 @@ export function createApp(ctx: ApiContext): Hono {
     '/',
     systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
   );
-  app.route('/', uiRoutes());
+  app.route('/', uiRoutes({ authEnabled: ctx.auth.enabled }));
   app.route('/', meRoutes(ctx));
   app.route('/', workloadCountRoutes(ctx));
   app.route('/', workloadRoutes(ctx));

@@ -41,12 +41,15 @@ export interface ListQuery {
 }
 
 const RECONNECT_DELAY_MS = 1000;
+const PLACEMENT_PATH = '/v1/workloads/{id}/placement';
 
 /**
  * The dashboard's calls to the public HTTP API, same origin, with the signed-in key as the
  * bearer header. Method names follow @niyanta/client.
  */
 export class DashboardApi {
+  private placementRoute: Promise<boolean> | undefined;
+
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const key = session.key();
     return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
@@ -92,14 +95,17 @@ export class DashboardApi {
     this.json<LogListV1>('GET', `/v1/workloads/${encodeURIComponent(id)}/logs`);
   checkpoints = (id: string) =>
     this.json<CheckpointListV1>('GET', `/v1/workloads/${encodeURIComponent(id)}/checkpoints`);
-  /** The placement explanation; undefined where this API has no such route. */
+  /** The placement explanation; undefined where this API has no such route (its OpenAPI says). */
   async placement(id: string): Promise<unknown> {
-    try {
-      return await this.json('GET', `/v1/workloads/${encodeURIComponent(id)}/placement`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return undefined;
-      throw err;
-    }
+    this.placementRoute ??= fetch('/openapi.json', { headers: this.headers() })
+      .then(async (res) => {
+        if (!res.ok) return false;
+        const doc = (await res.json()) as { paths?: Record<string, unknown> };
+        return doc.paths?.[PLACEMENT_PATH] !== undefined;
+      })
+      .catch(() => false);
+    if (!(await this.placementRoute)) return undefined;
+    return this.json('GET', `/v1/workloads/${encodeURIComponent(id)}/placement`);
   }
   private command = (id: string, command: string) =>
     this.json<WorkloadV1>('POST', `/v1/workloads/${encodeURIComponent(id)}/${command}`, {

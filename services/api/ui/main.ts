@@ -15,6 +15,11 @@ const root = document.getElementById('app')!;
 let leave: AbortController | undefined;
 let me: MeV1 | undefined;
 
+/** What the API said in the page: with authentication off, no key is asked for. */
+const authenticationEnabled = () =>
+  document.querySelector('meta[name="niyanta-authentication"]')?.getAttribute('content') !==
+  'disabled';
+
 function route(): { path: string[]; params: URLSearchParams } {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path = '', query = ''] = hash.split('?', 2);
@@ -82,6 +87,8 @@ async function render(): Promise<void> {
   const signal = leave.signal;
   if (me === undefined) {
     try {
+      if (session.key() === null && authenticationEnabled())
+        throw new ApiError(401, 'Unauthorized', 'no key');
       me = await api.me();
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;

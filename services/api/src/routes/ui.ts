@@ -65,12 +65,13 @@ interface Asset {
   etag: string;
 }
 
-function page(version: string): string {
+function page(version: string, authentication: 'enabled' | 'disabled'): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="niyanta-authentication" content="${authentication}">
 <title>Niyanta</title>
 <link rel="icon" href="/ui/assets/icon.svg?v=${version}" type="image/svg+xml">
 <link rel="stylesheet" href="/ui/assets/app.css?v=${version}">
@@ -85,8 +86,13 @@ function page(version: string): string {
 `;
 }
 
-/** The web dashboard: one HTML page and its bundle, all from this origin. */
-export function uiRoutes(assetDir: string = UI_ASSET_DIR): Hono {
+/**
+ * The web dashboard: one HTML page and its bundle, all from this origin. The page says whether
+ * authentication is on, so without a key it asks for one instead of trying a request first.
+ */
+export function uiRoutes(opts: { authEnabled: boolean; assetDir?: string }): Hono {
+  const assetDir = opts.assetDir ?? UI_ASSET_DIR;
+  const authentication = opts.authEnabled ? 'enabled' : 'disabled';
   const app = new Hono();
   const cache = new Map<AssetName, Asset>();
 
@@ -119,7 +125,12 @@ export function uiRoutes(assetDir: string = UI_ASSET_DIR): Hono {
 
   const html = (c: Context) => {
     const version = asset('app.js').etag.slice(1, 11) + asset('app.css').etag.slice(1, 11);
-    return send(c, page(version), 'text/html; charset=utf-8', `"${version}"`);
+    return send(
+      c,
+      page(version, authentication),
+      'text/html; charset=utf-8',
+      `"${version}-${authentication}"`,
+    );
   };
   app.get('/ui', html);
   app.get('/ui/', html);

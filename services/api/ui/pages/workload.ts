@@ -3,6 +3,7 @@ import type { WorkloadEvent } from '../api.js';
 import { append, h, replace } from '../dom.js';
 import { age, labelsText, percent, time } from '../format.js';
 import { can } from '../roles.js';
+import { every } from '../view.js';
 import type { View } from '../view.js';
 import { statusBadge } from './workloads.js';
 
@@ -17,6 +18,8 @@ const COMMANDS = [
   },
   { name: 'resume', label: 'Resume', allowed: (s: string) => s === 'PAUSED' },
 ] as const;
+/** A re-read of the workload besides the live events, in case a connection misses one. */
+const FALLBACK_REFRESH_MS = 3000;
 /** Lines the live log keeps on the page. */
 const MAX_LOG_LINES = 1000;
 
@@ -251,6 +254,9 @@ export function workloadPage(view: View, id: string): void {
         ? h('p', { class: 'muted' }, 'Not available: this API does not explain placement yet.')
         : h('pre', {}, json(explanation)),
     );
+    every(view, FALLBACK_REFRESH_MS, async () => {
+      if (current && !ENDED.has(current.status)) show(await view.api.get(id));
+    });
     await view.api.events(id, view.signal, onEvent);
   };
   start().catch((err: unknown) => {
