@@ -33,7 +33,7 @@ export interface System extends AsyncDisposable {
   db: Kysely<Database>;
   services: Map<string, ServiceProcess>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
-  /** Starts a stopped or killed service (scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
+  /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
   restartService(name: string): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
   api<T = unknown>(
@@ -116,20 +116,24 @@ export async function startSystem(opts: {
     await launch('health-monitor', () => startWithHealth('health-monitor', 'health-monitor', base));
     await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', base));
     const apiPort = await freePort();
-    const api = await startServiceProcess({
-      service: 'api',
-      env: {
-        ...base,
-        PORT: String(apiPort),
-        HOST: '127.0.0.1',
-        SUBMIT_WAIT_MS: '5000',
-        API_ROOT_KEY: E2E_ROOT_KEY,
-      },
-    });
-    services.set('api', api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHttpReady(`${apiUrl}/readyz`, 30_000).catch((err: unknown) => {
-      throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
+    // The same port on every start, so clients can reconnect to a restarted api.
+    await launch('api', async () => {
+      const api = await startServiceProcess({
+        service: 'api',
+        env: {
+          ...base,
+          PORT: String(apiPort),
+          HOST: '127.0.0.1',
+          SUBMIT_WAIT_MS: '5000',
+          API_ROOT_KEY: E2E_ROOT_KEY,
+        },
+      });
+      await waitForHttpReady(`${apiUrl}/readyz`, 30_000).catch(async (err: unknown) => {
+        await api.kill('SIGKILL').catch(() => undefined);
+        throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
+      });
+      return api;
     });
 
     const startWorker = (spec: WorkerSpec) =>
