@@ -86,13 +86,17 @@ async function render(): Promise<void> {
   leave = new AbortController();
   const signal = leave.signal;
   if (me === undefined) {
-    try {
-      if (session.key() === null && authenticationEnabled())
-        throw new ApiError(401, 'Unauthorized', 'no key');
-      me = await api.me();
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) throw err;
-      if (session.key() !== null) session.signOut();
+    let refused = session.key() === null && authenticationEnabled();
+    if (!refused) {
+      try {
+        me = await api.me();
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 401) throw err;
+        refused = true;
+      }
+    }
+    if (refused || me === undefined) {
+      session.signOut();
       replace(
         root,
         signInPage(api, (user) => {

@@ -19,7 +19,7 @@ export function keysPage(view: View): void {
   const tenants = h('div');
 
   const load = async () => {
-    const { items } = await view.api.keys();
+    const items = await view.api.keys();
     replace(
       rows,
       items.length === 0 ? h('tr', {}, h('td', { colspan: 6 }, 'No keys.')) : items.map(row),
@@ -69,7 +69,7 @@ export function keysPage(view: View): void {
       'aria-labelledby': 'h-new-key',
       onsubmit: (e: Event) => {
         e.preventDefault();
-        view.api.createKey(nameInput.value.trim(), roleSelect.value).then(
+        view.api.createKey(nameInput.value.trim(), roleSelect.value as ApiKeyV1['role']).then(
           (k) => {
             const field = h('input', {
               id: 'new-key',
@@ -143,7 +143,7 @@ function tenantsSection(view: View, into: HTMLElement): void {
   });
   const nameInput = h('input', { id: 't-name', name: 'name' });
   const load = async () => {
-    const { items } = await view.api.tenants();
+    const items = await view.api.tenants();
     replace(
       rows,
       items.map((t) =>

@@ -78,7 +78,7 @@ export function workersPage(view: View): void {
   replace(view.main, h('h1', {}, 'Workers'), list);
   const runs = new Map<string, WorkloadV1 | undefined>();
   every(view, REFRESH_MS, async () => {
-    const { items } = await view.api.workers();
+    const items = await view.api.workers();
     const wanted = new Set(items.flatMap((w) => w.running.map((r) => r.workloadId)));
     for (const id of runs.keys()) if (!wanted.has(id)) runs.delete(id);
     // Runs of other tenants answer 404: they count as a slot, their resources stay unknown.

@@ -218,7 +218,7 @@ export function workloadPage(view: View, id: string): void {
   };
 
   const refreshCheckpoints = async () => {
-    const { items } = await view.api.checkpoints(id);
+    const items = await view.api.checkpoints(id);
     replace(
       checkpoints,
       items.length === 0
@@ -238,15 +238,14 @@ export function workloadPage(view: View, id: string): void {
   };
 
   const onEvent = (e: WorkloadEvent) => {
-    if (e.event === 'status') show(e.data.workload);
-    else if (e.event === 'progress') showProgress(e.data.fraction, e.data.message);
-    else if (e.event === 'log') addLog(e.data.at, e.data.stream, e.data.line);
+    if (e.type === 'status') show(e.workload);
+    else if (e.type === 'progress') showProgress(e.fraction, e.message);
+    else addLog(e.at, e.stream, e.line);
   };
 
   const start = async () => {
     show(await view.api.get(id));
-    const { items } = await view.api.logs(id);
-    for (const l of items) addLog(l.at, l.stream, l.line);
+    for (const l of await view.api.logs(id)) addLog(l.at, l.stream, l.line);
     const explanation = await view.api.placement(id);
     replace(
       placement,
