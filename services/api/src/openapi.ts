@@ -7,6 +7,7 @@ import { WORKER_STATUS } from './routes/workers.js';
 import { LOG_LIMIT } from './routes/workload-logs.js';
 import { LIST_LIMIT } from './routes/workloads.js';
 import { HISTORY_LIMIT } from './routes/workload-history.js';
+import { UI_ASSETS } from './routes/ui.js';
 import { KEY_LIST_LIMIT } from './routes/api-keys.js';
 import { AUDIT_LIST_LIMIT } from './routes/audit.js';
 import { TENANT_HEADER } from './auth/authenticate.js';
@@ -664,6 +665,28 @@ function paths(): JsonObject {
             description: 'HTML page.',
             content: { 'text/html': { schema: { type: 'string' } } },
           },
+          '503': problem('The dashboard was not built (npm run build).'),
+        },
+      },
+    },
+    '/ui/assets/{file}': {
+      get: {
+        operationId: 'dashboardAsset',
+        summary: "The dashboard's script, stylesheet and icon",
+        tags: ['system'],
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'The file.',
+            schema: { type: 'string', enum: Object.keys(UI_ASSETS) },
+          },
+        ],
+        responses: {
+          '200': { description: 'The file, with an ETag.' },
+          '304': { description: 'Unchanged since the If-None-Match ETag.' },
+          '404': notFound,
           '503': problem('The dashboard was not built (npm run build).'),
         },
       },

@@ -13,12 +13,12 @@ const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
 export const UI_ASSET_DIR = path.resolve(here, '..', '..', 'dist', 'ui');
 
 /** The files the page loads; nothing else under /ui/assets exists. */
-const ASSETS = {
+export const UI_ASSETS = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'icon.svg': 'image/svg+xml',
 } as const;
-type AssetName = keyof typeof ASSETS;
+type AssetName = keyof typeof UI_ASSETS;
 
 /**
  * Everything from this origin, nothing inline: the page is one external script and one
@@ -133,13 +133,12 @@ export function uiRoutes(opts: { authEnabled: boolean; assetDir?: string }): Hon
     );
   };
   app.get('/ui', html);
-  app.get('/ui/', html);
 
   app.get('/ui/assets/:file', (c) => {
     const name = c.req.param('file');
-    if (!Object.hasOwn(ASSETS, name)) return c.notFound();
+    if (!Object.hasOwn(UI_ASSETS, name)) return c.notFound();
     const { body, etag } = asset(name as AssetName);
-    return send(c, body, ASSETS[name as AssetName], etag);
+    return send(c, body, UI_ASSETS[name as AssetName], etag);
   });
 
   return app;
