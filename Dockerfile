@@ -11,6 +11,7 @@ WORKDIR /app
 # package.json must be here for `npm ci` to install (and link) it.
 COPY package.json package-lock.json .npmrc ./
 COPY libs/blob-store/package.json libs/blob-store/
+COPY libs/cli/package.json libs/cli/
 COPY libs/client/package.json libs/client/
 COPY libs/db/package.json libs/db/
 COPY libs/messages/package.json libs/messages/
