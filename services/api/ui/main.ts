@@ -11,6 +11,7 @@ import { session } from './session.js';
 import type { View } from './view.js';
 
 const api = new DashboardApi();
+const TITLES: Record<string, string> = { workloads: 'Workloads', workers: 'Workers', keys: 'Keys' };
 const root = document.getElementById('app')!;
 let leave: AbortController | undefined;
 let me: MeV1 | undefined;
@@ -110,6 +111,7 @@ async function render(): Promise<void> {
   const { path, params } = route();
   const name = path[0] ?? 'workloads';
   const { main, status } = layout(me, name);
+  document.title = `${TITLES[name] ?? 'Workloads'} · Niyanta`;
   const view: View = {
     api,
     me,

@@ -78,12 +78,9 @@ export function workloadsPage(view: View): void {
         view.navigate(hashOf(next));
       },
     },
-    h('label', { for: 'f-status' }, 'Status'),
-    statusSelect,
-    h('label', { for: 'f-type' }, 'Type'),
-    typeInput,
-    h('label', { for: 'f-label' }, 'Label'),
-    labelInput,
+    h('span', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), statusSelect),
+    h('span', { class: 'field' }, h('label', { for: 'f-type' }, 'Type'), typeInput),
+    h('span', { class: 'field' }, h('label', { for: 'f-label' }, 'Label'), labelInput),
     h('button', { type: 'submit' }, 'Apply'),
   );
   const body = h('tbody');
