@@ -679,14 +679,19 @@ function paths(): JsonObject {
             name: 'file',
             in: 'path',
             required: true,
-            description: 'The file.',
-            schema: { type: 'string', enum: Object.keys(UI_ASSETS) },
+            description: `The file: ${Object.keys(UI_ASSETS).join(', ')}.`,
+            schema: {
+              type: 'string',
+              pattern: `^(${Object.keys(UI_ASSETS)
+                .map((f) => f.replaceAll('.', '\\.'))
+                .join('|')})$`,
+            },
           },
         ],
         responses: {
           '200': { description: 'The file, with an ETag.' },
           '304': { description: 'Unchanged since the If-None-Match ETag.' },
-          '404': notFound,
+          '400': bad,
           '503': problem('The dashboard was not built (npm run build).'),
         },
       },

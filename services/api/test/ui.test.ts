@@ -61,7 +61,7 @@ describe('the dashboard at /ui', () => {
     expect(html).toContain('<meta name="niyanta-authentication" content="disabled">');
   });
 
-  it('serves the bundle with its type and an ETag, 304 when unchanged, 404 for any other name', async () => {
+  it('serves the bundle with its type and an ETag, 304 when unchanged, 400 for any other name', async () => {
     const app = appWith(assets);
     const js = await app.request('/ui/assets/app.js');
     expect(js.status).toBe(200);
@@ -74,8 +74,11 @@ describe('the dashboard at /ui', () => {
     expect((await app.request('/ui/assets/app.css')).headers.get('content-type')).toBe(
       'text/css; charset=utf-8',
     );
-    expect((await app.request('/ui/assets/..%2fapp.js')).status).toBe(404);
-    expect((await app.request('/ui/assets/toString')).status).toBe(404);
+    for (const name of ['..%2fapp.js', 'toString', 'index.html']) {
+      const res = await app.request(`/ui/assets/${name}`);
+      expect({ name, status: res.status }).toEqual({ name, status: 400 });
+      expect(((await res.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('file');
+    }
   });
 
   it('answers 503 naming the build step when the bundle was not built', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { ProblemError } from '../errors.js';
+import { ProblemError, ValidationError } from '../errors.js';
 
 /**
  * Where `npm run build` (scripts/build-ui.mjs) writes the dashboard's bundle: dist/ui of this
@@ -12,7 +12,7 @@ import { ProblemError } from '../errors.js';
 const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
 export const UI_ASSET_DIR = path.resolve(here, '..', '..', 'dist', 'ui');
 
-/** The files the page loads; nothing else under /ui/assets exists. */
+/** The files the page loads; any other name under /ui/assets is a 400 naming the parameter. */
 export const UI_ASSETS = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
@@ -136,7 +136,13 @@ export function uiRoutes(opts: { authEnabled: boolean; assetDir?: string }): Hon
 
   app.get('/ui/assets/:file', (c) => {
     const name = c.req.param('file');
-    if (!Object.hasOwn(UI_ASSETS, name)) return c.notFound();
+    if (!Object.hasOwn(UI_ASSETS, name)) {
+      const names = Object.keys(UI_ASSETS).join(', ');
+      throw new ValidationError(
+        `${JSON.stringify(name.slice(0, 100))} is not a file of the dashboard: its files are ${names}`,
+        [{ path: 'file', in: 'path', message: `must be one of ${names}` }],
+      );
+    }
     const { body, etag } = asset(name as AssetName);
     return send(c, body, UI_ASSETS[name as AssetName], etag);
   });
