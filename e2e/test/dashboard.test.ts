@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { waitFor } from '@niyanta/testing';
+import { freePort, startServiceProcess, waitFor, waitForHttpReady } from '@niyanta/testing';
 import { E2E_ROOT_KEY, startSystem } from './support/system.js';
 import type { System } from './support/system.js';
 
@@ -194,6 +194,39 @@ describe('the web dashboard in Chromium', () => {
           .status === 401,
       { timeoutMs: 5_000, message: 'the revoked key to be refused' },
     );
+  });
+
+  it('does not ask for a key when the API runs with AUTH_MODE=disabled', async () => {
+    const port = await freePort();
+    await using open = await startServiceProcess({
+      service: 'api',
+      name: 'api-open',
+      env: {
+        NATS_URL: sys.nats.url,
+        DATABASE_URL: sys.database.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AUTH_MODE: 'disabled',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttpReady(`${url}/readyz`, 30_000).catch((err: unknown) => {
+      throw new Error(`api-open did not become ready:\n${open.output().slice(-3000)}`, {
+        cause: err,
+      });
+    });
+    const p = await admin.newPage();
+    watch(p, url);
+    try {
+      await p.goto(`${url}/ui`);
+      await expectText(p.getByTestId('identity'), 'default · admin');
+      await p.locator(`tr[data-id="${finishedId}"]`).waitFor();
+      expect(await p.getByLabel('API key').count()).toBe(0);
+      expect(await p.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      await p.close();
+    }
   });
 
   it('is served with a strict CSP from its own origin, and an injected inline script does not run', async () => {
