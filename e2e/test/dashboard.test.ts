@@ -180,20 +180,24 @@ describe('the web dashboard in Chromium', () => {
       expect(await v.locator('button[data-command]').count()).toBe(0);
       await v.getByRole('button', { name: 'Sign out' }).click();
       await v.getByLabel('API key').waitFor();
+      await signIn(v, key);
+      await sys.api('POST', `/v1/workloads/${running.id}/cancel`, {});
+
+      // Revoked while the viewer's list is open: its next refresh goes back to sign-in.
+      page.once('dialog', (d) => void d.accept());
+      await row.getByRole('button', { name: 'Revoke key ui-viewer' }).click();
+      await expectText(row, 'revoked');
+      await v.getByLabel('API key').waitFor();
+      expect(
+        (await fetch(`${sys.apiUrl}/v1/me`, { headers: { authorization: `Bearer ${key}` } }))
+          .status,
+      ).toBe(401);
+      // The refused refreshes are the expected errors of this test.
+      const expected = (p: string) => / 401 |status of 401/.test(p);
+      problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
     } finally {
       await viewer.close();
     }
-    await sys.api('POST', `/v1/workloads/${running.id}/cancel`, {});
-
-    page.once('dialog', (d) => void d.accept());
-    await row.getByRole('button', { name: 'Revoke key ui-viewer' }).click();
-    await expectText(row, 'revoked');
-    await waitFor(
-      async () =>
-        (await fetch(`${sys.apiUrl}/v1/me`, { headers: { authorization: `Bearer ${key}` } }))
-          .status === 401,
-      { timeoutMs: 5_000, message: 'the revoked key to be refused' },
-    );
   });
 
   it('does not ask for a key when the API runs with AUTH_MODE=disabled', async () => {

@@ -122,6 +122,11 @@ async function render(): Promise<void> {
     announce: (text) => {
       status.textContent = text;
     },
+    expired: () => {
+      session.signOut();
+      me = undefined;
+      void render();
+    },
   };
   if (name === 'workloads' && path[1]) workloadPage(view, decodeURIComponent(path[1]));
   else if (name === 'workers') workersPage(view);

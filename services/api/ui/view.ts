@@ -1,4 +1,5 @@
 import type { MeV1 } from '@niyanta/messages';
+import { ApiError } from './api.js';
 import type { DashboardApi } from './api.js';
 
 /** What every page gets: the API, who is signed in, and a signal that aborts when it is left. */
@@ -12,6 +13,8 @@ export interface View {
   navigate(hash: string): void;
   /** Announces `text` to screen readers and shows it in the status line. */
   announce(text: string): void;
+  /** The key stopped working (revoked, or the tenant disabled): back to the sign-in form. */
+  expired(): void;
 }
 
 /** Runs `fn` now and every `ms` until the view is left; errors show in the status line. */
@@ -21,7 +24,9 @@ export function every(view: View, ms: number, fn: () => Promise<void>): void {
     try {
       await fn();
     } catch (err) {
-      if (!view.signal.aborted) view.announce(`Refresh failed: ${(err as Error).message}`);
+      if (view.signal.aborted) return;
+      if (err instanceof ApiError && err.status === 401) return view.expired();
+      view.announce(`Refresh failed: ${(err as Error).message}`);
     }
     if (!view.signal.aborted) timer = setTimeout(() => void tick(), ms);
   };
