@@ -23,6 +23,7 @@ export default tseslint.config(
           './tsconfig.tests.json',
           './libs/*/tsconfig.json',
           './services/*/tsconfig.json',
+          './services/api/ui/tsconfig.json',
           './bench/tsconfig.json',
         ],
         tsconfigRootDir: import.meta.dirname,

@@ -30,6 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, ScriptError } from './lib/errors.mjs';
 import { ensureDependencies } from './lib/install.mjs';
+import { buildUi } from './build-ui.mjs';
 import { ensureDevApiKey, runRootKey } from './lib/dev-api-key.mjs';
 import { devSecretsKey } from './lib/dev-secrets-key.mjs';
 import { color, done, fail, info, step, warn } from './lib/log.mjs';
@@ -395,6 +396,7 @@ function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts, api
   console.log(color.green(color.bold('Niyanta is running.')));
   if (apiUrl) {
     row('API', apiUrl);
+    row('Dashboard', `${apiUrl}/ui`);
     row('Docs', `${apiUrl}/docs`);
     row('Metrics', `${apiUrl}/metrics`);
     row('OpenAPI', `${apiUrl}/openapi.json`);
@@ -440,7 +442,8 @@ async function main() {
       ['-b'],
       'The TypeScript build failed',
     );
-    done('Built');
+    await buildUi();
+    done('Built (services and the dashboard)');
   }
   const natsBin = await ensureNatsServer();
   checkCancelled();

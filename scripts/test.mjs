@@ -3,7 +3,9 @@
 //
 //   install    npm ci when node_modules is missing or older than package-lock.json
 //   nats       nats-server available (installed with apt-get as root on Debian, else explained)
-//   build      tsc -b (type-check + build: e2e tests run the built services)
+//   chromium   Chromium for the dashboard's browser tests (the same way)
+//   build      tsc -b (type-check + build: e2e tests run the built services), then the
+//              dashboard bundle (scripts/build-ui.mjs)
 //   typecheck-tests  tsc -p tsconfig.tests.json (the tests, which swc runs without type-checking)
 //   gen-types  node scripts/gen-types.mjs --check (generated message types match schemas/)
 //   eslint     eslint .
@@ -17,7 +19,9 @@ import path from 'node:path';
 import { ScriptError } from './lib/errors.mjs';
 import { ensureDependencies } from './lib/install.mjs';
 import { color, done, fail, step } from './lib/log.mjs';
+import { ensureChromium } from './lib/chromium.mjs';
 import { ensureNatsServer } from './lib/nats-server.mjs';
+import { buildUi } from './build-ui.mjs';
 import { localBin, run, signalForeground } from './lib/run.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -28,7 +32,15 @@ const isCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 const steps = [
   ['install', () => ensureDependencies(ROOT)],
   ['nats', async () => done(`nats-server: ${await ensureNatsServer()}`)],
-  ['build', () => run(localBin(ROOT, 'tsc'), ['-b'], { cwd: ROOT })],
+  ['chromium', async () => done(`chromium: ${await ensureChromium()}`)],
+  [
+    'build',
+    async () => {
+      const code = await run(localBin(ROOT, 'tsc'), ['-b'], { cwd: ROOT });
+      if (code === 0) await buildUi();
+      return code;
+    },
+  ],
   [
     'typecheck-tests',
     () => run(localBin(ROOT, 'tsc'), ['-p', 'tsconfig.tests.json'], { cwd: ROOT }),

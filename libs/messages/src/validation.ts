@@ -49,6 +49,9 @@ export const HTTP_SCHEMAS = {
   auditVerification: 'http/audit-verify.v1.json',
   secretPut: 'http/secret-put.v1.json',
   secretList: 'http/secret-list.v1.json',
+  me: 'http/me.v1.json',
+  workloadCounts: 'http/workload-counts.v1.json',
+  workloadHistory: 'http/workload-history.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -99,6 +102,9 @@ export interface HttpTypes {
   auditVerification: T.AuditVerifyV1;
   secretPut: T.SecretPutV1;
   secretList: T.SecretListV1;
+  me: T.MeV1;
+  workloadCounts: T.WorkloadCountsV1;
+  workloadHistory: T.WorkloadHistoryV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

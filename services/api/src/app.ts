@@ -17,6 +17,10 @@ import { auditRoutes } from './routes/audit.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { rejectedRoutes } from './routes/rejected.js';
+import { meRoutes } from './routes/me.js';
+import { workloadCountRoutes } from './routes/workload-counts.js';
+import { workloadHistoryRoutes } from './routes/workload-history.js';
+import { uiRoutes } from './routes/ui.js';
 import { authenticate, needsAuthentication } from './auth/authenticate.js';
 import { auditNoteOf, principalIfAny, setPrincipal } from './auth/principal.js';
 
@@ -87,7 +91,11 @@ export function createApp(ctx: ApiContext): Hono {
     '/',
     systemRoutes(ctx, () => (openapi ??= buildOpenApi())),
   );
+  app.route('/', uiRoutes({ authEnabled: ctx.auth.enabled }));
+  app.route('/', meRoutes(ctx));
+  app.route('/', workloadCountRoutes(ctx));
   app.route('/', workloadRoutes(ctx));
+  app.route('/', workloadHistoryRoutes(ctx));
   app.route('/', workloadCommandRoutes(ctx));
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));

@@ -6,6 +6,8 @@ import type { HTTP_COMMANDS } from './routes/workload-commands.js';
 import { WORKER_STATUS } from './routes/workers.js';
 import { LOG_LIMIT } from './routes/workload-logs.js';
 import { LIST_LIMIT } from './routes/workloads.js';
+import { HISTORY_LIMIT } from './routes/workload-history.js';
+import { UI_ASSETS } from './routes/ui.js';
 import { KEY_LIST_LIMIT } from './routes/api-keys.js';
 import { AUDIT_LIST_LIMIT } from './routes/audit.js';
 import { DEAD_LETTER_LIST_LIMIT } from './routes/dead-letters.js';
@@ -528,10 +530,51 @@ function secure(paths: JsonObject): JsonObject {
   return paths;
 }
 
+/** The reads the dashboard needs besides the workload routes: who am I, counts, a timeline. */
+function dashboardPaths(): JsonObject {
+  return {
+    '/v1/me': {
+      get: {
+        operationId: 'getMe',
+        summary: "Who the request's key is: tenant, role, key id (any role)",
+        tags: ['api-keys'],
+        responses: { '200': json('Me', 'The caller.'), '503': unavailable },
+      },
+    },
+    '/v1/workloads/counts': {
+      get: {
+        operationId: 'countWorkloads',
+        summary: "How many of the tenant's workloads have each status",
+        tags: ['workloads'],
+        responses: {
+          '200': json('WorkloadCounts', 'Every status with its count.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/workloads/{id}/history': {
+      get: {
+        operationId: 'getWorkloadHistory',
+        summary: 'Status changes of a workload, oldest first (workload_events)',
+        description: `At most the newest ${HISTORY_LIMIT} changes, each with attempt, reason and worker.`,
+        tags: ['workloads'],
+        parameters: [idParam],
+        responses: {
+          '200': json('WorkloadHistory', 'The timeline.'),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+  };
+}
+
 function paths(): JsonObject {
   const out: JsonObject = {
     ...identityPaths(),
     ...recordPaths(),
+    ...dashboardPaths(),
     '/v1/workloads': {
       post: {
         operationId: 'submitWorkload',
@@ -572,6 +615,10 @@ function paths(): JsonObject {
             enum: Object.values(WORKLOAD_STATUS),
           }),
           query('type', 'Only this workload type.', { type: 'string' }),
+          query('label', 'Only workloads with this label, as `key=value`.', {
+            type: 'string',
+            pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=',
+          }),
           query('limit', 'Page size.', {
             type: 'integer',
             minimum: LIST_LIMIT.min,
@@ -742,6 +789,49 @@ function paths(): JsonObject {
             description: 'OpenAPI 3.1.',
             content: { 'application/json': { schema: { type: 'object' } } },
           },
+        },
+      },
+    },
+    '/ui': {
+      get: {
+        operationId: 'dashboard',
+        summary: 'The web dashboard (its script and stylesheet are under /ui/assets/)',
+        description:
+          'Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
+        tags: ['system'],
+        responses: {
+          '200': {
+            description: 'HTML page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '503': problem('The dashboard was not built (npm run build).'),
+        },
+      },
+    },
+    '/ui/assets/{file}': {
+      get: {
+        operationId: 'dashboardAsset',
+        summary: "The dashboard's script, stylesheet and icon",
+        tags: ['system'],
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: `The file: ${Object.keys(UI_ASSETS).join(', ')}.`,
+            schema: {
+              type: 'string',
+              pattern: `^(${Object.keys(UI_ASSETS)
+                .map((f) => f.replaceAll('.', '\\.'))
+                .join('|')})$`,
+            },
+          },
+        ],
+        responses: {
+          '200': { description: 'The file, with an ETag.' },
+          '304': { description: 'Unchanged since the If-None-Match ETag.' },
+          '400': bad,
+          '503': problem('The dashboard was not built (npm run build).'),
         },
       },
     },

@@ -94,3 +94,21 @@ export function decodeCursor(value: string | undefined): string | undefined {
   }
   return id.toLowerCase();
 }
+
+const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+const LABEL_VALUE_MAX_CHARS = 253;
+
+/** The `label` filter `key=value`: only workloads with that label. */
+export function parseLabelParam(value: string | undefined): [string, string] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const at = value.indexOf('=');
+  const key = at < 0 ? value : value.slice(0, at);
+  const labelValue = at < 0 ? '' : value.slice(at + 1);
+  if (at < 0 || !LABEL_KEY_RE.test(key) || labelValue.length > LABEL_VALUE_MAX_CHARS) {
+    throw new ValidationError(
+      `label ${JSON.stringify(value.slice(0, 300))} is not key=value: the key is 1-63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit; the value at most 253 characters`,
+      [{ path: 'label', in: 'query', message: 'must be key=value' }],
+    );
+  }
+  return [key, labelValue];
+}

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { toWorkload } from '@niyanta/db';
 import type { WorkloadRow } from '@niyanta/db';
 import type { WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
@@ -64,6 +65,7 @@ export async function listWorkloads(
   opts: {
     status?: WorkloadStatus;
     type?: string;
+    label?: [string, string];
     beforeId?: string;
     limit: number;
     maxBytes: number;
@@ -72,6 +74,10 @@ export async function listWorkloads(
   let query = db.selectFrom('workloads').selectAll().where('tenant', '=', tenant);
   if (opts.status !== undefined) query = query.where('status', '=', opts.status);
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
+  if (opts.label !== undefined) {
+    const [key, value] = opts.label;
+    query = query.where(sql<boolean>`labels @> ${JSON.stringify({ [key]: value })}::jsonb`);
+  }
   const items: WorkloadV1[] = [];
   let bytes = 0;
   let before = opts.beforeId;

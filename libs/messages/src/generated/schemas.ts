@@ -726,6 +726,62 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/me.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/me.v1.json",
+    "title": "Me",
+    "description": "Who the request's key is (GET /v1/me).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "kind",
+      "tenant",
+      "role",
+      "keyId",
+      "authentication"
+    ],
+    "properties": {
+      "kind": {
+        "type": "string",
+        "enum": [
+          "key",
+          "root",
+          "anonymous"
+        ],
+        "description": "key: a tenant's API key; root: API_ROOT_KEY; anonymous: AUTH_MODE=disabled."
+      },
+      "tenant": {
+        "$ref": "../common.v1.json#/$defs/tenantId",
+        "description": "The tenant the request acts on."
+      },
+      "role": {
+        "type": "string",
+        "enum": [
+          "admin",
+          "operator",
+          "submitter",
+          "viewer",
+          "root"
+        ],
+        "description": "The key's role; root for the root key."
+      },
+      "keyId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The API key's id; null for the root key and without authentication."
+      },
+      "authentication": {
+        "type": "string",
+        "enum": [
+          "enabled",
+          "disabled"
+        ],
+        "description": "The API's AUTH_MODE: with disabled, no key is needed."
+      }
+    }
+  },
   "http/problem.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/problem.v1.json",
@@ -1382,6 +1438,99 @@ export const SCHEMAS = {
         "type": "string",
         "maxLength": 1000,
         "description": "Why, for the record."
+      }
+    }
+  },
+  "http/workload-counts.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-counts.v1.json",
+    "title": "WorkloadCounts",
+    "description": "How many of the tenant's workloads have each status (GET /v1/workloads/counts).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "counts",
+      "total"
+    ],
+    "properties": {
+      "counts": {
+        "type": "object",
+        "description": "Status to number of workloads; every status is present (0 when none).",
+        "additionalProperties": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "total": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "All of the tenant's workloads."
+      }
+    }
+  },
+  "http/workload-history.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-history.v1.json",
+    "title": "WorkloadHistory",
+    "description": "Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "description": "Oldest first.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "fromStatus",
+            "toStatus",
+            "attempt",
+            "reason",
+            "workerId",
+            "at"
+          ],
+          "properties": {
+            "fromStatus": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "The status before; null for the first."
+            },
+            "toStatus": {
+              "type": "string",
+              "description": "The status after."
+            },
+            "attempt": {
+              "type": "integer",
+              "minimum": 0,
+              "description": "The attempt then."
+            },
+            "reason": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "Why: the command, failure, retry or worker loss that caused it."
+            },
+            "workerId": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "The worker concerned, if any."
+            },
+            "at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When."
+            }
+          }
+        }
       }
     }
   },

@@ -447,6 +447,30 @@ line: string
 }[]
 }
 
+// http/me.v1.json
+/**
+ * Who the request's key is (GET /v1/me).
+ */
+export interface MeV1 {
+/**
+ * key: a tenant's API key; root: API_ROOT_KEY; anonymous: AUTH_MODE=disabled.
+ */
+kind: ("key" | "root" | "anonymous")
+tenant: TenantIdentifier
+/**
+ * The key's role; root for the root key.
+ */
+role: ("admin" | "operator" | "submitter" | "viewer" | "root")
+/**
+ * The API key's id; null for the root key and without authentication.
+ */
+keyId: (string | null)
+/**
+ * The API's AUTH_MODE: with disabled, no key is needed.
+ */
+authentication: ("enabled" | "disabled")
+}
+
 // http/problem.v1.json
 /**
  * An error (RFC 9457 problem+json).
@@ -843,6 +867,59 @@ export interface WorkloadCommandV1 {
  * Why, for the record.
  */
 reason?: string
+}
+
+// http/workload-counts.v1.json
+/**
+ * How many of the tenant's workloads have each status (GET /v1/workloads/counts).
+ */
+export interface WorkloadCountsV1 {
+/**
+ * Status to number of workloads; every status is present (0 when none).
+ */
+counts: {
+[k: string]: number
+}
+/**
+ * All of the tenant's workloads.
+ */
+total: number
+}
+
+// http/workload-history.v1.json
+/**
+ * Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).
+ */
+export interface WorkloadHistoryV1 {
+/**
+ * Oldest first.
+ */
+items: {
+/**
+ * The status before; null for the first.
+ */
+fromStatus: (string | null)
+/**
+ * The status after.
+ */
+toStatus: string
+/**
+ * The attempt then.
+ */
+attempt: number
+/**
+ * Why: the command, failure, retry or worker loss that caused it.
+ */
+reason: (string | null)
+/**
+ * The worker concerned, if any.
+ */
+workerId: (string | null)
+/**
+ * When.
+ */
+at: string
+}[]
 }
 
 // http/workload-list.v1.json

@@ -12,6 +12,7 @@ import {
   decodeCursor,
   encodeCursor,
   parseIntParam,
+  parseLabelParam,
   parseStatusParam,
   parseTypeParam,
   parseWorkloadId,
@@ -98,6 +99,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const { tenant } = requirePermission(c, 'workloads:read');
     const status = parseStatusParam(c.req.query('status'));
     const type = parseTypeParam(c.req.query('type'));
+    const label = parseLabelParam(c.req.query('label'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
@@ -105,6 +107,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       maxBytes: ctx.listMaxBytes ?? API_SETTINGS.LIST_MAX_BYTES.default,
       ...(status === undefined ? {} : { status }),
       ...(type === undefined ? {} : { type }),
+      ...(label === undefined ? {} : { label }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
     return c.json({
