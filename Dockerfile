@@ -34,9 +34,11 @@ COPY schemas schemas
 COPY libs libs
 COPY services services
 COPY bench bench
+COPY scripts/build-ui.mjs scripts/
 # Test-only packages (testcontainers, embedded-postgres, s3rver) are devDependencies of
 # libs/testing: the prune drops them, and the test workspaces' links go too.
 RUN npx tsc -b \
+  && node scripts/build-ui.mjs \
   && npm prune --omit=dev \
   && rm -rf node_modules/@niyanta/testing node_modules/@niyanta/e2e node_modules/@niyanta/bench libs/testing
 
