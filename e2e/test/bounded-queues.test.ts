@@ -14,7 +14,11 @@ describe('a bounded submit queue', () => {
   let sys: System;
 
   beforeAll(async () => {
-    sys = await startSystem({ workers: [], env: { SUBMIT_QUEUE_MAX_MSGS: String(QUEUE_MAX) } });
+    sys = await startSystem({
+      openBroker: true,
+      workers: [],
+      env: { SUBMIT_QUEUE_MAX_MSGS: String(QUEUE_MAX) },
+    });
   });
   afterAll(async () => {
     await sys?.[Symbol.asyncDispose]();

@@ -206,7 +206,7 @@ describe('the web dashboard in Chromium', () => {
       service: 'api',
       name: 'api-open',
       env: {
-        NATS_URL: sys.nats.url,
+        ...sys.brokerEnv('api'),
         DATABASE_URL: sys.database.url,
         PORT: String(port),
         HOST: '127.0.0.1',

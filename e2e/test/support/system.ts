@@ -4,12 +4,19 @@ import type { WorkloadV1 } from '@niyanta/messages';
 import {
   createTestDatabase,
   freePort,
+  startNatsServer,
   startSecuredNatsServer,
   startServiceProcess,
   waitFor,
   waitForHttpReady,
 } from '@niyanta/testing';
-import type { BrokerRole, NatsServerHandle, ServiceProcess, TestDatabase } from '@niyanta/testing';
+import type {
+  BrokerRole,
+  NatsServerHandle,
+  SecuredNats,
+  ServiceProcess,
+  TestDatabase,
+} from '@niyanta/testing';
 import type { Kysely } from 'kysely';
 
 /** The root key the API of every e2e system is started with (API_ROOT_KEY). */
@@ -33,6 +40,8 @@ export interface System extends AsyncDisposable {
   db: Kysely<Database>;
   services: Map<string, ServiceProcess>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
+  /** NATS_URL and, on a secured broker, NATS_USER and NATS_PASSWORD of a role. */
+  brokerEnv(role: BrokerRole): Record<string, string>;
   /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
   restartService(name: string): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
@@ -76,15 +85,26 @@ async function startWithHealth(
   return proc;
 }
 
+/** A nats-server without users: every role connects anonymously. */
+async function openBroker(): Promise<Pick<SecuredNats, 'server' | 'env'>> {
+  const server = await startNatsServer();
+  return { server, env: () => ({ NATS_URL: server.url }) };
+}
+
 /** Starts nats-server, a fresh database, scheduler, health monitor, checkpoint, api and the workers. */
 export async function startSystem(opts: {
   workers: WorkerSpec[];
   env?: Record<string, string>;
   /** A migrated database of the test's own (e.g. on a server it restarts); default: a fresh test database. */
   databaseUrl?: string;
+  /**
+   * A broker without users, that any client may publish to: for tests that play a publisher with
+   * every permission (the fuzz suites). Default: infra/nats/nats-server.conf, every service
+   * connecting as its own user with only its permissions.
+   */
+  openBroker?: boolean;
 }): Promise<System> {
-  // infra/nats/nats-server.conf: every service connects as its own user, with only its permissions.
-  const broker = await startSecuredNatsServer();
+  const broker = opts.openBroker === true ? await openBroker() : await startSecuredNatsServer();
   const nats = broker.server;
   const database: TestDatabase =
     opts.databaseUrl === undefined
@@ -188,6 +208,7 @@ export async function startSystem(opts: {
       services,
       startWorker,
       restartService,
+      brokerEnv: (role) => broker.env(role),
       api: call,
       output,
       async submit(body) {

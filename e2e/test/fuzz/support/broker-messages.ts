@@ -99,8 +99,24 @@ function resolveFrom(file: string) {
     for (const key of fragment.split('/').filter(Boolean))
       schema = (schema as Record<string, unknown> | undefined)?.[key];
     if (schema === undefined) throw new Error(`$ref ${ref} in ${file} names nothing`);
-    return schema as JsonSchema;
+    // A schema from another file keeps its own local refs (`#/$defs/x`): point them at that file.
+    return path === file
+      ? (schema as JsonSchema)
+      : (rebase(schema, posix.relative(posix.dirname(file), path)) as JsonSchema);
   };
+}
+
+/** `schema` with every local `$ref` (`#/...`) made to name `target` (a path from the caller). */
+function rebase(schema: unknown, target: string): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => rebase(s, target));
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    out[k] =
+      k === '$ref' && typeof v === 'string' && v.startsWith('#')
+        ? `${target}${v}`
+        : rebase(v, target);
+  return out;
 }
 
 /** What a test expects of a message after the run. */

@@ -47,7 +47,10 @@ export async function startFuzzSystem(opts: {
   workers: WorkerSpec[];
   env?: Record<string, string>;
 }): Promise<FuzzSystem> {
+  // The fuzz plays a publisher with every permission: what a service does with any message that
+  // reaches it (infra/nats's permissions are tested in libs/runtime and the other e2e suites).
   const sys = await startSystem({
+    openBroker: true,
     workers: opts.workers.map((w) => ({ ...w, env: { WORKER_EXEC_ALLOW: 'echo', ...w.env } })),
     env: {
       HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
