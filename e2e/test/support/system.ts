@@ -64,6 +64,8 @@ const FAST = {
   RETRY_BACKOFF_BASE_MS: '200',
   RETRY_BACKOFF_MAX_MS: '2000',
   SHUTDOWN_TIMEOUT_MS: '15000',
+  // The API and the workers share one key, so secrets can be stored and opened (a test may set its own).
+  SECRETS_KEY: `e2e:${Buffer.alloc(32, 1).toString('base64')}`,
 };
 
 async function startWithHealth(

@@ -864,7 +864,9 @@ function paths(): JsonObject {
         ],
         responses: {
           '200': { description: 'The file (CSS, JavaScript or an icon).' },
-          '404': { description: 'No such asset.' },
+          '400': {
+            description: 'Not a file the /docs page references (problem+json naming `asset`).',
+          },
         },
       },
     },

@@ -57,7 +57,9 @@ describe('/docs', () => {
 
   it('serves no other file', async () => {
     for (const path of ['/docs/package.json', '/docs/..%2Fpackage.json', '/docs/index.html']) {
-      expect((await app.request(path)).status).toBe(404);
+      const res = await app.request(path);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
     }
   });
 });

@@ -231,8 +231,8 @@ describe('exec sandbox', () => {
     AWS_ACCESS_KEY_ID: 'aws-key-id-value-2',
     S3_SECRET_ACCESS_KEY: 's3-secret-value-3',
     DATABASE_URL: 'postgres://u:db-password-4@h/db',
+    NATS_USER: 'nats-user-6',
     NATS_PASSWORD: 'nats-password-5',
-    NATS_CREDS: '/secret/path-6.creds',
     SECRETS_KEY: `k7:${Buffer.alloc(32, 7).toString('base64')}`,
   };
 

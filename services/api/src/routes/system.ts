@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { ApiContext } from '../api-context.js';
+import { ValidationError } from '../errors.js';
 import { DOCS_PAGE, docsAsset } from '../swagger-ui.js';
 
 /** How long a browser may keep the docs assets (they change only with the installed package). */
@@ -28,7 +29,14 @@ export function systemRoutes(ctx: ApiContext, openapi: () => unknown): Hono {
 
   app.get('/docs/:asset', async (c) => {
     const asset = await docsAsset(c.req.param('asset'));
-    if (asset === undefined) return c.notFound();
+    if (asset === undefined) {
+      const name = c.req.param('asset');
+      // Like /ui/assets: a name the page never references is a bad parameter, not a missing page.
+      throw new ValidationError(
+        `${JSON.stringify(name.slice(0, 100))} is not a file of the /docs page`,
+        [{ path: 'asset', in: 'path', message: 'must be a file the /docs page references' }],
+      );
+    }
     return c.body(asset.body, 200, {
       'content-type': asset.contentType,
       'cache-control': `public, max-age=${ASSET_MAX_AGE_S}`,
