@@ -145,6 +145,15 @@ describe('storableErrors', () => {
   });
 });
 
+/** Whether two names of one object in `v` are the same once sanitized. */
+function namesCollide(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some(namesCollide);
+  const keys = Object.keys(v);
+  const clean = new Set(keys.map(sanitizeText));
+  return clean.size < keys.length || Object.values(v).some(namesCollide);
+}
+
 describe('sanitizeJson', () => {
   it('makes every value storable, keeps storable values as they are and the shape always', () => {
     fc.assert(
@@ -152,9 +161,10 @@ describe('sanitizeJson', () => {
         const out = sanitizeJson(v);
         expect(storableErrors(out, { maxDepth: Number.POSITIVE_INFINITY })).toEqual([]);
         if (!holdsBadText(v)) expect(out).toBe(v);
-        // Same JSON once each offending code unit is read as U+FFFD.
+        // Same JSON once each offending code unit is read as U+FFFD, unless two names of one
+        // object became the same name (then the later one's value is kept, as JSON.parse does).
         const norm = (x: unknown) => JSON.stringify(x)?.replace(/\\u(0000|d[89a-f]..)/g, '\uFFFD');
-        expect(JSON.stringify(out)).toBe(norm(v));
+        if (!namesCollide(v)) expect(JSON.stringify(out)).toBe(norm(v));
       }),
       runs,
     );
