@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -20,7 +21,12 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const SHOTS = path.resolve(__dirname, '..', '..', 'docs', 'images');
+// The README's screenshots are rewritten only on demand (UPDATE_DASHBOARD_SHOTS=1): a test run
+// leaves the working tree as it found it.
+const SHOTS =
+  process.env['UPDATE_DASHBOARD_SHOTS'] === '1'
+    ? path.resolve(__dirname, '..', '..', 'docs', 'images')
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'niyanta-dashboard-shots-'));
 const UI_TIMEOUT_MS = 15_000;
 
 let sys: System;
