@@ -1,6 +1,9 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { CONSUMERS, STREAMS, workerConsumers } from '@niyanta/messages';
 
+/** How often a wait with a deadline looks again. */
+const POLL_INTERVAL_MS = 100;
+
 /** A durable consumer a service reads, and whether its stream is a work queue. */
 export interface ServiceConsumer {
   stream: string;
@@ -79,6 +82,6 @@ export async function stalledConsumers(
     );
     if (waiting.size === 0 || Date.now() >= deadline)
       return [...waiting.keys()].map((d) => last.get(d) ?? d);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
 }

@@ -3,6 +3,9 @@ import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 
+/** How often a wait with a deadline looks again. */
+const POLL_INTERVAL_MS = 100;
+
 /**
  * The dead-letter contract of issue 18: a service records each message it refuses in
  * `dead_letters` (one row per consumer and stream sequence, with a non-empty `error`) and
@@ -83,7 +86,7 @@ export async function waitForDeadLetter(
       if ((err as { code?: string }).code === UNDEFINED_TABLE) break;
     }
     if (Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
   throw new Error(`message ${seq} of ${stream} is not a dead letter: ${why}`);
 }
