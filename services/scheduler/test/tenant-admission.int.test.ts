@@ -86,11 +86,13 @@ describe('run quotas at placement', () => {
     const running = await worker.waitForAssignment(first.id, 1);
     const second = submission('adm-run');
     await submit(h, second, 'adm-run');
+    // Ingest may first store a generic reason (it leaves a limited tenant's work to the placer);
+    // the placer's next cycle names the quota.
     const waiting = await waitForWorkload(
       h,
       second.id,
-      (r) => r.pending_reason !== null,
-      'the pending reason of the second',
+      (r) => r.pending_reason === 'tenant adm-run is at its maxRunning 1',
+      'the maxRunning reason of the second',
     );
     expect(waiting).toMatchObject({
       status: 'PENDING',
