@@ -1,4 +1,5 @@
 export { MissingBinaryError, ServerStartError, TestingError, WaitTimeoutError } from './errors.js';
+export { deadLetterRow } from './dead-letter-row.js';
 export { freePort } from './free-port.js';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
