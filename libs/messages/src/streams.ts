@@ -117,6 +117,11 @@ export interface StreamLimits {
   /** NIYANTA_EVENTS and NIYANTA_LOGS, on top of their age and per-workload bounds. */
   eventsMaxBytes?: number;
   logsMaxBytes?: number;
+  /**
+   * Copies of every stream in a JetStream cluster (1, 3 or 5; absent: 1). R3 survives the loss
+   * of one server; a single server accepts only 1. Consumers inherit it from their stream.
+   */
+  replicas?: number;
 }
 
 /** Stream limits when a deployment sets none. */
@@ -127,7 +132,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 /** The configuration of stream `key` under `limits`. */
 export function streamConfig(key: StreamKey, limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
-  const base: StreamDefinition = STREAMS[key];
+  const base: StreamDefinition = { ...STREAMS[key], num_replicas: limits.replicas ?? 1 };
   const bytes = (n: number | undefined) => n ?? -1;
   if (key === 'submit') {
     return { ...base, max_msgs: limits.submitMaxMsgs, max_bytes: bytes(limits.submitMaxBytes) };
