@@ -29,7 +29,10 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.test.ts',
+        '<rootDir>/infra/test/**/*.test.ts',
+      ],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
     },
     {
