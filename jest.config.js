@@ -38,7 +38,10 @@ export default {
     {
       ...common,
       displayName: 'int',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.int.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.int.test.ts',
+        '<rootDir>/infra/test/**/*.int.test.ts',
+      ],
       testTimeout: 60_000,
     },
     {
