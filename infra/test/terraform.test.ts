@@ -7,7 +7,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { getReferencesInExpression, parse } from '@cdktn/hcl2json';
+import { createRequire } from 'node:module';
+
+/**
+ * @cdktn/hcl2json, typed here: its own typings reference the DOM lib (`/// <reference lib="dom" />`),
+ * which would change the fetch and body types of every other test file the type check covers.
+ */
+const { getReferencesInExpression, parse } = createRequire(__filename)('@cdktn/hcl2json') as {
+  parse(filename: string, contents: string): Promise<Record<string, unknown>>;
+  getReferencesInExpression(filename: string, expression: string): Promise<{ value: string }[]>;
+};
 
 interface BlockSchema {
   attributes: string[];
