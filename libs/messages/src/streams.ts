@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { PermissionViolationError, nanos } from '@nats-io/transport-node';
+import { StreamSetupError } from './errors.js';
 import { SUBJECTS } from './subjects.js';
 
 const MINUTE_MS = 60_000;
@@ -232,6 +233,8 @@ export async function ensureStreams(
 ): Promise<void> {
   for (const key of keys) {
     const config = streamConfig(key, limits);
+    const failed = (cause: unknown) =>
+      new StreamSetupError(config.name, config.num_replicas ?? 1, { cause });
     try {
       const info = await jsm.streams.info(config.name);
       // A stream as defined is left alone. A service whose broker user may only read stream
@@ -241,11 +244,14 @@ export async function ensureStreams(
       try {
         await jsm.streams.update(config.name, config);
       } catch (err) {
-        if (!isPermissionDenied(err)) throw err;
+        if (!isPermissionDenied(err)) throw failed(err);
       }
     } catch (err) {
+      if (err instanceof StreamSetupError) throw err;
       if (!isNotFound(err)) throw err;
-      await jsm.streams.add(config);
+      await jsm.streams.add(config).catch((e: unknown) => {
+        throw failed(e);
+      });
     }
   }
 }
