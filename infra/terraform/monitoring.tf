@@ -63,7 +63,7 @@ locals {
 
   cloudwatch_agent_container = {
     name      = "cloudwatch-agent"
-    image     = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300062.0b1304"
+    image     = var.cloudwatch_agent_image
     essential = false
     environment = [
       { name = "CW_CONFIG_CONTENT", value = local.cloudwatch_agent_config },

@@ -52,6 +52,17 @@ variable "image" {
   }
 }
 
+variable "cloudwatch_agent_image" {
+  description = "CloudWatch agent image beside each scheduler task (publishes its Prometheus metrics to CloudWatch), pinned to a version tag from gallery.ecr.aws/cloudwatch-agent/cloudwatch-agent."
+  type        = string
+  default     = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$", var.cloudwatch_agent_image)) && !endswith(var.cloudwatch_agent_image, ":latest")
+    error_message = "cloudwatch_agent_image must be pinned to a version tag or digest (not :latest)."
+  }
+}
+
 variable "domain_name" {
   description = "The API's host name (api.example.com). An ACM certificate is issued for it and validated in hosted_zone_id."
   type        = string
