@@ -56,8 +56,9 @@ resource "aws_db_instance" "main" {
   copy_tags_to_snapshot    = true
   delete_automated_backups = false
 
-  auto_minor_version_upgrade      = true
-  performance_insights_enabled    = true
+  auto_minor_version_upgrade = true
+  # Performance Insights is not offered on the micro and small classes.
+  performance_insights_enabled    = !can(regex("\\.(micro|small)$", var.db_instance_class))
   enabled_cloudwatch_logs_exports = ["postgresql"]
 
   deletion_protection       = var.deletion_protection
