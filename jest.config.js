@@ -29,13 +29,19 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.test.ts',
+        '<rootDir>/infra/test/**/*.test.ts',
+      ],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
     },
     {
       ...common,
       displayName: 'int',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.int.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.int.test.ts',
+        '<rootDir>/infra/test/**/*.int.test.ts',
+      ],
       testTimeout: 60_000,
     },
     {

@@ -61,6 +61,7 @@ export {
   InvalidMessageError,
   InvalidSubjectTokenError,
   MessageTooLargeError,
+  StreamSetupError,
 } from './errors.js';
 export type { FieldError } from './errors.js';
 export { SCHEMAS } from './generated/schemas.js';
