@@ -43,7 +43,9 @@ export async function applySucceeded(
     })),
   );
   const ids = completions.map((c) => c.workloadId);
-  const { rows } = await sql<WorkloadRow & { event_from: WorkloadStatus }>`${PREPARED}
+  const { rows } = await sql<
+    WorkloadRow & { event_from: WorkloadStatus; event_worker: string }
+  >`${PREPARED}
     with v as (
       select * from jsonb_to_recordset(${records}::jsonb)
         as v(id uuid, attempt int, worker_id text, result jsonb, started_at text)
@@ -63,16 +65,16 @@ export async function applySucceeded(
       from v join workloads old on old.id = v.id
       where w.id = v.id and w.id = any(${ids}::uuid[])
         and w.status = old.status and ${FENCE_APPLIES}
-      returning w.*, old.status as event_from
+      returning w.*, old.status as event_from, v.worker_id as event_worker
     ), e as (
       insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
-      select id, event_from, status, attempt, ${SUCCEEDED}, worker_id from u
+      select id, event_from, status, attempt, ${SUCCEEDED}, event_worker from u
     )
     select * from u`.execute(db);
   return rows.map((row) => ({
     row,
     from: row.event_from,
     reason: SUCCEEDED,
-    eventWorkerId: row.worker_id,
+    eventWorkerId: row.event_worker,
   }));
 }
