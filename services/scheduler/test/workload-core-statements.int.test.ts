@@ -1,7 +1,7 @@
 import { createDb } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { DEFAULT_TENANT, envelope, isActiveStatus, uuidv7 } from '@niyanta/messages';
-import type { CompletionV1, WorkloadStatus } from '@niyanta/messages';
+import type { CompletionV1, SubmissionV1, WorkloadStatus } from '@niyanta/messages';
 import { createTestDatabase } from '@niyanta/testing';
 import fc from 'fast-check';
 import { sql } from 'kysely';
@@ -15,6 +15,7 @@ import { applyChanges } from '../src/workload-core/statements/apply-changes.js';
 import { applySucceeded } from '../src/workload-core/statements/complete-succeeded.js';
 import type { Executor } from '../src/workload-core/statements/executor.js';
 import { FENCE_APPLIES } from '../src/workload-core/statements/fence-condition.js';
+import { insertSubmissions } from '../src/workload-core/statements/insert-submissions.js';
 import { applyPlacements } from '../src/workload-core/statements/place.js';
 import { readWorkloads } from '../src/workload-core/statements/read-workloads.js';
 import { applyProgress } from '../src/workload-core/statements/store-progress.js';
@@ -277,6 +278,68 @@ describe('the workload core statements agree with their decisions', () => {
         },
       ),
       { numRuns: 30 },
+    );
+  });
+
+  it('a submission placed at ingest is the submission inserted, then placementChange applied', async () => {
+    const submission = fc.record({
+      priority: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
+      maxAttempts: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+      labels: fc.option(fc.constant({ team: 'a' }), { nil: undefined }),
+      workerId: worker,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(submission, { minLength: 1, maxLength: 10 }), async (cases) => {
+        await inRolledBack(db, async (trx) => {
+          const of = (c: (typeof cases)[number], id: string): SubmissionV1 => ({
+            ...envelope(),
+            id,
+            type: 'noop',
+            input: {},
+            ...(c.priority === undefined ? {} : { priority: c.priority }),
+            ...(c.maxAttempts === undefined ? {} : { maxAttempts: c.maxAttempts }),
+            ...(c.labels === undefined ? {} : { labels: c.labels }),
+          });
+          const item = (c: (typeof cases)[number], id: string, workerId: string | undefined) => ({
+            tenant: DEFAULT_TENANT,
+            submission: of(c, id),
+            traceParent: null,
+            workerId,
+            pendingReason: null,
+            parked: false,
+          });
+          const fast = cases.map(() => uuidv7());
+          const slow = cases.map(() => uuidv7());
+          const placed = await insertSubmissions(
+            trx,
+            cases.map((c, i) => item(c, fast[i]!, c.workerId)),
+          );
+          await insertSubmissions(
+            trx,
+            cases.map((c, i) => item(c, slow[i]!, undefined)),
+          );
+          const decided = await applyChanges(
+            trx,
+            cases.map((c, i) =>
+              placementChange({ id: slow[i]!, attempt: 0, workerId: c.workerId }),
+            ),
+          );
+          expect(placed.placed).toHaveLength(cases.length);
+          for (const i of cases.keys()) {
+            const f = await outcome(trx, fast[i]!);
+            const sl = await outcome(trx, slow[i]!);
+            expect(f).toEqual(sl);
+            const t = placed.placed.find((p) => p.row.id === fast[i]);
+            const d = decided.find((p) => p.row.id === slow[i]);
+            expect([t?.from, t?.reason, t?.eventWorkerId]).toEqual([
+              d?.from,
+              d?.reason,
+              d?.eventWorkerId,
+            ]);
+          }
+        });
+      }),
+      { numRuns: 20 },
     );
   });
 });

@@ -65,6 +65,8 @@ export async function insertSubmissions(
       secrets: s.secrets ?? [],
     })),
   );
+  // The `placed` event's reason is `placedReason`'s, said in SQL so that the events come from the
+  // inserted rows alone; test/workload-core-statements.int.test.ts holds the two to agree.
   // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null), and the
   // events inserted by the same statement: `submitted`, then `placed` for workloads placed at
   // ingest. ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike,
