@@ -8,8 +8,12 @@ import type { Kysely } from 'kysely';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
 import type { Logger } from './logger.js';
-import { applyChanges, publishAfterCommit } from './transitions.js';
-import type { Bus, Change, Executor, Transition } from './transitions.js';
+import type { Change } from './workload-core/change.js';
+import { publishAfterCommit } from './workload-core/publish-after-commit.js';
+import type { Bus } from './workload-core/publish-after-commit.js';
+import { applyChanges } from './workload-core/statements/apply-changes.js';
+import type { Executor } from './workload-core/statements/executor.js';
+import type { Transition } from './workload-core/transition.js';
 
 /** One run of an assignment message. */
 export type AssignmentItem = AssignmentV1['assignments'][number];

@@ -12,5 +12,5 @@ export type {
   Unplaced,
   WorkerUsage,
 } from './placement.js';
-export { retryBackoffMs } from './backoff.js';
+export { retryBackoffMs } from './workload-core/decisions/backoff.js';
 export { SchedulerError, PublishError } from './errors.js';

@@ -12,19 +12,18 @@ import {
   streamLimits,
 } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
-import { createCommandHandler } from './commands.js';
+import { createCommandHandler } from './handlers/commands.js';
 import type { SchedulerConfig } from './config.js';
-import { createDeadLetterRecordHandler } from './dead-letter-records.js';
-import { createIngestHandler, TenantCache } from './ingest.js';
+import { createCompletionHandler } from './handlers/completions.js';
+import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js';
+import { createIngestHandler } from './handlers/ingest.js';
+import { createRunUpdateHandler } from './handlers/run-updates.js';
+import { TenantCache } from './handlers/tenant-cache.js';
+import { createWorkerDeadHandler } from './handlers/worker-dead.js';
 import { TenantAdmission } from './tenant-admission.js';
 import { TenantRunQuotas } from './tenant-run-quotas.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
-import {
-  createCompletionHandler,
-  createRunUpdateHandler,
-  createWorkerDeadHandler,
-} from './outcomes.js';
 import { Backlog } from './backlog.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';

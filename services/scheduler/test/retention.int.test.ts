@@ -6,12 +6,8 @@ import { createTestDatabase } from '@niyanta/testing';
 import type { TestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import {
-  deleteEndedWorkloads,
-  deleteOldDeadLetters,
-  deleteOldRejections,
-  schedulerRetention,
-} from '../src/retention.js';
+import { deleteOldDeadLetters, deleteOldRejections, schedulerRetention } from '../src/retention.js';
+import { deleteEndedWorkloads } from '../src/workload-core/statements/delete-ended.js';
 
 const log = createLogger('retention-test', 'silent');
 let database: TestDatabase;

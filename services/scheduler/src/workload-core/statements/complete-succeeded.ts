@@ -1,10 +1,11 @@
 import { PREPARED } from '@niyanta/db';
 import type { WorkloadRow } from '@niyanta/db';
-import { ACTIVE_STATUSES } from '@niyanta/messages';
 import type { CompletionV1, WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
+import type { Transition } from '../transition.js';
+import type { Executor } from './executor.js';
+import { FENCE_APPLIES } from './fence-condition.js';
 import { inIdOrder } from './lock-order.js';
-import type { Executor, Transition } from './transitions.js';
 
 /** The reason a succeeded run's workload_events row and status event give. */
 const SUCCEEDED = 'succeeded';
@@ -12,8 +13,10 @@ const SUCCEEDED = 'succeeded';
 /**
  * Records succeeded runs without reading their rows first: a success is decided by nothing but
  * the fence (the current attempt of an active run, on the worker recorded), so the fence is the
- * statement's condition and the change the same as `completionChange` makes (COMPLETED, the
- * result, no error, full progress keeping its message, finished and started times). ONE
+ * statement's condition (`FENCE_APPLIES`) and the change the one `completionChange`
+ * (decisions/completion.ts) makes of a success, as `applyChanges` would apply it (COMPLETED, the
+ * result, no error, full progress keeping its message, finished and started times; the property
+ * test in test/workload-core-statements.int.test.ts holds the two to agree). ONE
  * statement with its events, the round trip and row copy of `readWorkloads` saved; a completion
  * whose row does not match (not committed yet, another attempt, already ended, changed status
  * meanwhile) is left out, for the caller to read and decide as any other.
@@ -22,11 +25,7 @@ const SUCCEEDED = 'succeeded';
  * status fails `w.status = old.status` when PostgreSQL re-checks the row, and is left out too.
  * Only `w` repeats the ids as an index condition: `old` is the inner side of a nested loop, and
  * an array condition there is sorted again on every loop (a batch of n paid n sorts of n ids:
- * 5 of a 17 ms statement for 158 completions, 115 of 141 ms for 1,000). The active statuses are
- * a parameter so that the plan cannot read the rows through the partial index
- * `workloads_worker_active`: it keeps an entry for every row version that was ever active until
- * vacuum removes it, and a bitmap scan of it visited all of them (9,800 at 500/s after 20 s:
- * 0.33 of a 0.41 ms statement for one completion).
+ * 5 of a 17 ms statement for 158 completions, 115 of 141 ms for 1,000).
  */
 export async function applySucceeded(
   db: Executor,
@@ -44,7 +43,9 @@ export async function applySucceeded(
     })),
   );
   const ids = completions.map((c) => c.workloadId);
-  const { rows } = await sql<WorkloadRow & { event_from: WorkloadStatus }>`${PREPARED}
+  const { rows } = await sql<
+    WorkloadRow & { event_from: WorkloadStatus; event_worker: string }
+  >`${PREPARED}
     with v as (
       select * from jsonb_to_recordset(${records}::jsonb)
         as v(id uuid, attempt int, worker_id text, result jsonb, started_at text)
@@ -63,18 +64,17 @@ export async function applySucceeded(
         updated_at = now()
       from v join workloads old on old.id = v.id
       where w.id = v.id and w.id = any(${ids}::uuid[])
-        and w.status = old.status and w.status = any(${ACTIVE_STATUSES}::text[])
-        and w.attempt = v.attempt and w.worker_id = v.worker_id
-      returning w.*, old.status as event_from
+        and w.status = old.status and ${FENCE_APPLIES}
+      returning w.*, old.status as event_from, v.worker_id as event_worker
     ), e as (
       insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
-      select id, event_from, status, attempt, ${SUCCEEDED}, worker_id from u
+      select id, event_from, status, attempt, ${SUCCEEDED}, event_worker from u
     )
     select * from u`.execute(db);
   return rows.map((row) => ({
     row,
     from: row.event_from,
     reason: SUCCEEDED,
-    eventWorkerId: row.worker_id,
+    eventWorkerId: row.event_worker,
   }));
 }

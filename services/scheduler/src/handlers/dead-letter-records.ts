@@ -4,7 +4,7 @@ import type { Database } from '@niyanta/db';
 import { deadLetterFromAnnouncement } from '@niyanta/runtime';
 import type { DeadLetters } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * `scheduler-dead-letters`: writes the dead_letters rows of consumers that have no database (the
