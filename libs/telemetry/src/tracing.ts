@@ -166,16 +166,14 @@ export interface SpanOptions {
 export function startSpan(name: string, opts: SpanOptions = {}): Span | undefined {
   if (!enabled) return undefined;
   const parent = opts.parent ? contextOf(opts.parent) : context.active();
-  return trace
-    .getTracer(TRACER_NAME)
-    .startSpan(
-      name,
-      {
-        kind: opts.kind ?? SpanKind.INTERNAL,
-        ...(opts.attributes ? { attributes: opts.attributes } : {}),
-      },
-      parent,
-    );
+  return trace.getTracer(TRACER_NAME).startSpan(
+    name,
+    {
+      kind: opts.kind ?? SpanKind.INTERNAL,
+      ...(opts.attributes ? { attributes: opts.attributes } : {}),
+    },
+    parent,
+  );
 }
 
 /** Marks a span failed with `err`. */

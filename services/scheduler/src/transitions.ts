@@ -25,6 +25,7 @@ import { inIdOrder } from './lock-order.js';
 import type { Logger } from './logger.js';
 import type { Backlog } from './backlog.js';
 import type { UsageLedger } from './usage-ledger.js';
+import { observeTransitions } from './transition-metrics.js';
 
 /**
  * Where committed changes go: the broker for events, the ledger for worker usage, the backlog
@@ -359,6 +360,7 @@ export async function publishAfterCommit(
     settle?: () => void;
   } = {},
 ): Promise<void> {
+  observeTransitions(transitions);
   for (const t of transitions) {
     bus.ledger.record(t.row);
     // A parked workload waits for the fleet to grow, not for a slot.
