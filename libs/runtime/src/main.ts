@@ -132,7 +132,7 @@ export async function serviceMain<C, S extends AsyncDisposable & Reloadable<C>>(
     const level = levelOf(next);
     if (level !== undefined) setLogLevel(log, level);
     await service.reload?.(next);
-    log.info({ level }, 'configuration reloaded on SIGHUP');
+    log.info({ logLevel: level }, 'configuration reloaded on SIGHUP');
   };
   await runMain({
     log,
