@@ -39,7 +39,10 @@ export function tracingEnabled(): boolean {
   return enabled;
 }
 
-/** The OTLP endpoint the standard variables name, or undefined when traces are off. */
+/**
+ * The URL spans are exported to, from the standard variables (the traces endpoint as given, or
+ * the base endpoint with `/v1/traces`), or undefined when traces are off.
+ */
 export function otlpTracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true') return undefined;
   if (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'otlp') {
@@ -74,7 +77,8 @@ export function otlpTracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
       );
     }
   }
-  return url.href;
+  if (name === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') return url.href;
+  return `${url.href.replace(/\/+$/, '')}/v1/traces`;
 }
 
 /**
@@ -92,12 +96,7 @@ export function startTracing(
   if (endpoint === undefined) return Promise.resolve(DISABLED);
   return (started ??= (async () => {
     const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, resources] =
-      await Promise.all([
-        import('@opentelemetry/sdk-trace-node'),
-        import('@opentelemetry/sdk-trace-base'),
-        import('@opentelemetry/exporter-trace-otlp-http'),
-        import('@opentelemetry/resources'),
-      ]);
+      await loadTracingSdk();
     const resource = resources.defaultResource().merge(
       resources.resourceFromAttributes({
         'service.name': env.OTEL_SERVICE_NAME || service,
@@ -107,8 +106,8 @@ export function startTracing(
     );
     const provider = new NodeTracerProvider({
       resource,
-      // The exporter reads the endpoint, headers and timeout from the standard variables.
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+      // The exporter reads the headers and timeout from the standard variables.
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }))],
     });
     // Registers the global tracer, the AsyncLocalStorage context manager and the W3C propagator.
     provider.register();
@@ -126,6 +125,16 @@ export function startTracing(
         })),
     };
   })());
+}
+
+/** Loads the SDK only when tracing starts: a service without an endpoint never loads it. */
+function loadTracingSdk() {
+  return Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ]);
 }
 
 /** A context whose parent span is the one a W3C `traceparent` names (or `base` without one). */
