@@ -53,7 +53,11 @@ describe('observeTransitions', () => {
       before.succeeded + 2,
     );
     expect(await value('niyanta_retries_total', { type })).toBe(before.retries + 1);
-    const waits = await metricsRegistry.getSingleMetric('niyanta_submit_to_start_seconds')!.get();
+    const waits = (await metricsRegistry
+      .getSingleMetric('niyanta_submit_to_start_seconds')!
+      .get()) as {
+      values: { metricName?: string; labels: Record<string, unknown>; value: number }[];
+    };
     const count = waits.values.find(
       (v) => v.metricName === 'niyanta_submit_to_start_seconds_count' && v.labels.type === type,
     );
