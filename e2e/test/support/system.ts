@@ -39,6 +39,8 @@ export interface System extends AsyncDisposable {
   database: TestDatabase;
   db: Kysely<Database>;
   services: Map<string, ServiceProcess>;
+  /** Each running service's Prometheus endpoint (HEALTH_PORT's /metrics; the api's own /metrics). */
+  metricsUrls: Map<string, string>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
   /** NATS_URL and, on a secured broker, NATS_USER and NATS_PASSWORD of a role. */
   brokerEnv(role: BrokerRole): Record<string, string>;
@@ -72,8 +74,10 @@ async function startWithHealth(
   name: string,
   service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker',
   env: Record<string, string>,
+  metricsUrls: Map<string, string>,
 ): Promise<ServiceProcess> {
   const healthPort = await freePort();
+  metricsUrls.set(name, `http://127.0.0.1:${healthPort}/metrics`);
   const proc = await startServiceProcess({
     service,
     name,
@@ -114,6 +118,7 @@ export async function startSystem(opts: {
       : { url: opts.databaseUrl, name: 'given', [Symbol.asyncDispose]: async () => undefined };
   const db = createDb(database.url, { max: 4 });
   const services = new Map<string, ServiceProcess>();
+  const metricsUrls = new Map<string, string>();
   // How each restartable service was started, so a killed one can come back the same way.
   const starters = new Map<string, () => Promise<ServiceProcess>>();
   const launch = async (name: string, starter: () => Promise<ServiceProcess>) => {
@@ -137,13 +142,18 @@ export async function startSystem(opts: {
   };
 
   try {
-    await launch('scheduler', () => startWithHealth('scheduler', 'scheduler', as('scheduler')));
-    await launch('health-monitor', () =>
-      startWithHealth('health-monitor', 'health-monitor', as('health-monitor')),
+    await launch('scheduler', () =>
+      startWithHealth('scheduler', 'scheduler', as('scheduler'), metricsUrls),
     );
-    await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', as('checkpoint')));
+    await launch('health-monitor', () =>
+      startWithHealth('health-monitor', 'health-monitor', as('health-monitor'), metricsUrls),
+    );
+    await launch('checkpoint', () =>
+      startWithHealth('checkpoint', 'checkpoint', as('checkpoint'), metricsUrls),
+    );
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    metricsUrls.set('api', `${apiUrl}/metrics`);
     // The same port on every start, so clients can reconnect to a restarted api.
     await launch('api', async () => {
       const api = await startServiceProcess({
@@ -165,16 +175,21 @@ export async function startSystem(opts: {
 
     const startWorker = (spec: WorkerSpec) =>
       launch(spec.id, () =>
-        startWithHealth(spec.id, 'worker', {
-          ...as('worker'),
-          WORKER_ID: spec.id,
-          WORKER_SLOTS: String(spec.slots ?? 4),
-          WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
-          WORKER_CPU: '4',
-          WORKER_EXEC_ALLOW: '*',
-          DRAIN_TIMEOUT_MS: '5000',
-          ...spec.env,
-        }),
+        startWithHealth(
+          spec.id,
+          'worker',
+          {
+            ...as('worker'),
+            WORKER_ID: spec.id,
+            WORKER_SLOTS: String(spec.slots ?? 4),
+            WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
+            WORKER_CPU: '4',
+            WORKER_EXEC_ALLOW: '*',
+            DRAIN_TIMEOUT_MS: '5000',
+            ...spec.env,
+          },
+          metricsUrls,
+        ),
       );
     const restartService = async (name: string) => {
       const starter = starters.get(name);
@@ -208,6 +223,7 @@ export async function startSystem(opts: {
       database,
       db,
       services,
+      metricsUrls,
       startWorker,
       restartService,
       brokerEnv: (role) => broker.env(role),

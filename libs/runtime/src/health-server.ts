@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderMetrics } from '@niyanta/telemetry';
 
 /** A named readiness check. */
 export type ReadinessCheck = () => boolean | Promise<boolean>;
@@ -12,7 +13,10 @@ export interface HealthServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Serves /healthz (alive), /readyz (every check passes) and optionally /metrics. */
+/**
+ * Serves /healthz (alive), /readyz (every check passes) and /metrics (the process's Prometheus
+ * registry, unless `metrics` renders something else).
+ */
 export async function startHealthServer(opts: {
   port: number;
   host?: string;
@@ -20,6 +24,7 @@ export async function startHealthServer(opts: {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }): Promise<HealthServer> {
   let draining = false;
+  const metrics = opts.metrics ?? renderMetrics;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
@@ -41,8 +46,8 @@ export async function startHealthServer(opts: {
       })();
       return;
     }
-    if (path === '/metrics' && opts.metrics) {
-      void opts.metrics().then(
+    if (path === '/metrics') {
+      void metrics().then(
         (m) => {
           res.writeHead(200, { 'content-type': m.contentType });
           res.end(m.body);

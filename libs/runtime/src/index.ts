@@ -7,7 +7,8 @@ export {
   STREAM_SETTINGS,
 } from './config.js';
 export type { Setting, ConfigOf } from './config.js';
-export { createLogger } from './logger.js';
+export { createLogger, setLogLevel } from './logger.js';
+export { ENV_FILE_SETTING, applyEnvFile, parseEnvFile } from './env-file.js';
 export type { Logger } from './logger.js';
 export { connectNats } from './nats.js';
 export { natsAuth, natsAuthProblems } from './nats-auth.js';
@@ -34,6 +35,7 @@ export { TransientError, isTransientError } from './transient.js';
 export type { BatchConsumer } from './consumer.js';
 export { retryUntilDone, backoffMs } from './retry.js';
 export { runMain, exitOnConfigError, serviceMain } from './main.js';
+export type { Reloadable } from './main.js';
 export { RuntimeError, ConfigError } from './errors.js';
 export { every } from './periodic.js';
 export {

@@ -3,6 +3,7 @@ import { routePath } from 'hono/route';
 import type { ApiContext } from './api-context.js';
 import { NotFoundError, UnauthorizedError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
+import { startHttpSpan } from './http-span.js';
 import { errorToResponse } from './problem.js';
 import { systemRoutes } from './routes/system.js';
 import { workerRoutes } from './routes/workers.js';
@@ -43,15 +44,18 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.use('*', async (c, next) => {
     const end = ctx.metrics.httpDuration.startTimer();
+    const span = startHttpSpan(c.req.method, c.req.path, c.req.header('traceparent'));
     try {
-      await next();
+      await span.around(() => next());
     } finally {
       const route = routePath(c, -1);
-      end({
+      const labels = {
         method: c.req.method,
         route: route === '*' || route === '/*' ? UNMATCHED_ROUTE : route,
         status: String(c.res.status),
-      });
+      };
+      end(labels);
+      span.end(labels.route, c.res.status);
     }
   });
 

@@ -9,7 +9,7 @@ import {
   parseSecretKeys,
   streamLimits,
 } from '@niyanta/runtime';
-import type { Logger } from '@niyanta/runtime';
+import type { Logger, Reloadable } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
@@ -55,7 +55,7 @@ export {
 } from './errors.js';
 
 /** A running API. */
-export interface ApiServer extends AsyncDisposable {
+export interface ApiServer extends AsyncDisposable, Reloadable<ApiConfig> {
   /** The port it listens on (useful with PORT=0). */
   readonly port: number;
   /** Resolves once NATS and PostgreSQL are connected; rejects if closed before. */
@@ -215,5 +215,10 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       log.info('API stopped');
     })());
 
-  return { port, ready, close, [Symbol.asyncDispose]: close };
+  // SIGHUP: limits read per request take their new values at once.
+  const reload = (next: ApiConfig) => {
+    ctx.submitWaitMs = next.SUBMIT_WAIT_MS;
+    ctx.listMaxBytes = next.LIST_MAX_BYTES;
+  };
+  return { port, ready, close, reload, [Symbol.asyncDispose]: close };
 }

@@ -10,7 +10,8 @@ import {
   retryUntilDone,
   streamLimits,
 } from '@niyanta/runtime';
-import type { Logger } from '@niyanta/runtime';
+import type { Logger, Reloadable } from '@niyanta/runtime';
+import { setLeader } from '@niyanta/telemetry';
 import { reconcileGraceMs, timeoutProblem } from './config.js';
 import type { Config } from './config.js';
 import { sweepOnce } from './dead-sweep.js';
@@ -45,7 +46,10 @@ export interface StartOptions {
  * workers every heartbeat interval. Dispose to stop: unready, stop sweeping, stop intake, drain
  * NATS, close the pool.
  */
-export async function start(config: Config, opts: StartOptions = {}): Promise<AsyncDisposable> {
+export async function start(
+  config: Config,
+  opts: StartOptions = {},
+): Promise<AsyncDisposable & Reloadable<Config>> {
   const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
   if (problem !== undefined) throw new ConfigError([problem]);
   const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
@@ -59,7 +63,10 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     log,
     signal: opts.signal,
   });
+  // The silence after which a worker is dead: SIGHUP may change it (with the same interval).
+  const limits = { timeoutMs: config.HEARTBEAT_TIMEOUT_MS };
   try {
+    setLeader(SERVICE_NAME, true);
     // Created before start() returns: the consumer delivers only heartbeats published after it
     // exists, so a caller that publishes right after start-up must find it there.
     const ensure = () => ensureConsumer(nats.jsm, CONSUMERS.healthMonitorHeartbeats);
@@ -95,7 +102,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
           db: database.db,
           js: nats.js,
           log,
-          timeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+          timeoutMs: limits.timeoutMs,
           retentionHours: config.DEAD_WORKER_RETENTION_HOURS,
         });
       },
@@ -145,5 +152,12 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
     await steps.run();
     throw err;
   }
-  return { [Symbol.asyncDispose]: () => steps.run() }; // idempotent
+  return {
+    [Symbol.asyncDispose]: () => steps.run(), // idempotent
+    reload: (next) => {
+      const invalid = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, next.HEARTBEAT_TIMEOUT_MS);
+      if (invalid !== undefined) throw new ConfigError([invalid]);
+      limits.timeoutMs = next.HEARTBEAT_TIMEOUT_MS;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { Database } from '@niyanta/db';
 import type { Kysely } from 'kysely';
+import { placementCycleSeconds } from '@niyanta/telemetry';
 import { sendAssignments } from './assignments.js';
 import type { Logger } from './logger.js';
 import type { PlacementWorker, Unplaced } from './placement.js';
@@ -88,6 +89,7 @@ export class Placer {
       return;
     }
     this.queued = false;
+    const timer = placementCycleSeconds.startTimer();
     const run: Promise<void> = this.cycle().then(
       (result) => {
         // A full batch means more may be waiting: go again at once.
@@ -98,6 +100,7 @@ export class Placer {
     );
     this.cycles.add(run);
     void run.finally(() => {
+      timer();
       this.cycles.delete(run);
       if (this.queued) this.trigger();
     });

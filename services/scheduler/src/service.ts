@@ -11,7 +11,8 @@ import {
   openServiceConnections,
   streamLimits,
 } from '@niyanta/runtime';
-import type { BatchConsumer } from '@niyanta/runtime';
+import type { BatchConsumer, Reloadable } from '@niyanta/runtime';
+import { setLeader } from '@niyanta/telemetry';
 import { createCommandHandler } from './handlers/commands.js';
 import type { SchedulerConfig } from './config.js';
 import { createCompletionHandler } from './handlers/completions.js';
@@ -28,6 +29,7 @@ import { Backlog } from './backlog.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';
 import { schedulerRetention } from './retention.js';
+import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './worker-view.js';
@@ -41,7 +43,7 @@ export interface StartOptions {
 }
 
 /** A running scheduler; dispose stops it (consumers, placer, NATS, pool). */
-export interface SchedulerService extends AsyncDisposable {
+export interface SchedulerService extends AsyncDisposable, Reloadable<SchedulerConfig> {
   /** Runs a placement cycle soon (tests, operators). */
   triggerPlacement(): void;
   /** The health server's port, when HEALTH_PORT is set. */
@@ -120,6 +122,15 @@ export async function start(
       },
     });
     steps.push(() => retention.stop());
+    const depth = every({
+      name: 'queue depth metric',
+      intervalMs: QUEUE_DEPTH_INTERVAL_MS,
+      firstDelayMs: 0,
+      log,
+      task: async () => publishQueueDepth(await readQueueDepth(db)),
+    });
+    steps.push(() => depth.stop());
+    setLeader('scheduler', true);
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).
@@ -252,6 +263,8 @@ export async function start(
     return {
       triggerPlacement: trigger,
       healthPort: health?.port,
+      // SIGHUP: tenants' rate limits and quotas are read again from PostgreSQL now.
+      reload: () => tenants.refresh(),
       close,
       [Symbol.asyncDispose]: close,
     };

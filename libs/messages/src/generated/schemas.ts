@@ -1978,6 +1978,11 @@ export const SCHEMAS = {
                 }
               },
               "description": "The submission's secrets, still sealed: never the plaintext."
+            },
+            "traceparent": {
+              "type": "string",
+              "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+              "description": "W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."
             }
           }
         }

@@ -1161,6 +1161,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 }, ...({
 /**
  * The workload.
@@ -1238,6 +1242,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 })[]]
 }
 

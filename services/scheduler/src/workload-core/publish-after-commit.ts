@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { UsageLedger } from '../usage-ledger.js';
 import { workloadOf } from './transition.js';
 import type { Transition } from './transition.js';
+import { observeTransitions } from '../transition-metrics.js';
 
 /**
  * Where committed changes go: the broker for events, the ledger for worker usage, the backlog
@@ -70,6 +71,7 @@ export async function publishAfterCommit(
     settle?: () => void;
   } = {},
 ): Promise<void> {
+  observeTransitions(transitions);
   for (const t of transitions) {
     bus.ledger.record(t.row);
     // A parked workload waits for the fleet to grow, not for a slot.
