@@ -62,9 +62,18 @@ export async function start(config: AllConfig, opts: StartOptions = {}): Promise
     running.add(name);
     return service;
   };
+  // The scheduler first: its broker user is the one that may create the streams, which the
+  // others' users may only read (they would be refused, and retry, until the streams exist).
+  const scheduler = await track(
+    HOSTED_SERVICES.scheduler,
+    startScheduler(config.scheduler, deps),
+  ).catch(async (err: unknown) => {
+    await health?.close();
+    throw err;
+  });
   const results = await Promise.allSettled([
     track(HOSTED_SERVICES.api, startApi(config.api, deps)),
-    track(HOSTED_SERVICES.scheduler, startScheduler(config.scheduler, deps)),
+    Promise.resolve(scheduler),
     track(HOSTED_SERVICES.healthMonitor, startHealthMonitor(config.healthMonitor, deps)),
     track(HOSTED_SERVICES.checkpoint, startCheckpoint(config.checkpoint, deps)),
   ] as const);

@@ -1,4 +1,4 @@
-import { ENV_PREFIXES, HOSTED_SERVICES, serviceEnv } from '../src/hosted-services';
+import { ENV_PREFIXES, HOSTED_SERVICES, serviceEnv } from '../src/hosted-services.js';
 
 describe('serviceEnv', () => {
   const env = {
@@ -38,7 +38,7 @@ describe('serviceEnv', () => {
   it('passes no override variable through under its prefixed name', () => {
     for (const service of Object.values(HOSTED_SERVICES)) {
       const names = Object.keys(serviceEnv(env, service));
-      for (const prefix of Object.values(ENV_PREFIXES)) {
+      for (const prefix of Object.values<string>(ENV_PREFIXES)) {
         expect(names.filter((n) => n.startsWith(prefix))).toEqual([]);
       }
     }
