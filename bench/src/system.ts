@@ -11,6 +11,7 @@ import {
   waitForHttpReady,
 } from '@niyanta/testing';
 import type { NatsServerHandle, PostgresHandle, ServiceName } from '@niyanta/testing';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { TargetDeployment } from './args.js';
 import { ScenarioError } from './errors.js';
@@ -35,8 +36,11 @@ export interface BenchSystem extends AsyncDisposable {
   processes: Map<string, BenchProcess>;
   /** Starts one more worker process (own servers only). */
   startWorker(id: string): Promise<BenchProcess>;
-  /** CPU seconds used so far by each process we started (nats-server, postgres and backends, services). */
-  cpuSnapshot(): Record<string, number>;
+  /**
+   * CPU seconds used so far by each process we started (nats-server, postgres and backends,
+   * services); PostgreSQL's backends in `excludeBackends` (the bench's own) are left out.
+   */
+  cpuSnapshot(excludeBackends?: ReadonlySet<number>): Record<string, number>;
   /** Recent output of every service, for an error message. */
   output(): string;
 }
@@ -64,6 +68,8 @@ function repoRoot(): string {
 export const workerName = (i: number): string => `bench-w${i}`;
 
 const READY_TIMEOUT_MS = 60_000;
+/** The application name of the bench's own PostgreSQL connections. */
+const BENCH_APPLICATION_NAME = 'niyanta-bench';
 
 /** The services services/all hosts in the single layout. */
 const HOSTED: readonly ServiceName[] = ['api', 'scheduler', 'health-monitor', 'checkpoint'];
@@ -104,7 +110,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       startPostgresServer({ settings: STATEMENT_STATS_SETTINGS }),
     ]);
     await migrateToLatest(postgres.url);
-    db = createDb(postgres.url, { max: 4, applicationName: 'niyanta-bench' });
+    db = createDb(postgres.url, { max: 4, applicationName: BENCH_APPLICATION_NAME });
     const base: Record<string, string> = {
       LOG_LEVEL: opts.logLevel,
       NATS_URL: nats.url,
@@ -212,10 +218,10 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       db,
       processes,
       startWorker,
-      cpuSnapshot() {
+      cpuSnapshot(excludeBackends) {
         const out: Record<string, number> = {};
         const add = (name: string, pid: number | undefined, descendants = false): void => {
-          const s = pid === undefined ? undefined : cpuSeconds(pid, descendants);
+          const s = pid === undefined ? undefined : cpuSeconds(pid, descendants, excludeBackends);
           if (s !== undefined) out[name] = s;
         };
         add('nats-server', natsHandle.pid);
@@ -234,7 +240,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
 
 /** A running deployment: the bench only submits to it and reads its database. */
 export async function connectBenchSystem(target: TargetDeployment): Promise<BenchSystem> {
-  const db = createDb(target.databaseUrl, { max: 4, applicationName: 'niyanta-bench' });
+  const db = createDb(target.databaseUrl, { max: 4, applicationName: BENCH_APPLICATION_NAME });
   await waitForHttpReady(`${target.apiUrl}/readyz`, 10_000).catch(async (err: unknown) => {
     await db.destroy();
     throw new ScenarioError('setup', `the API at ${target.apiUrl} is not ready (GET /readyz)`, {
@@ -292,6 +298,18 @@ export async function openSystem(
     profile: args.profile,
     ...extra,
   });
+}
+
+/**
+ * The PostgreSQL backends of the bench's own connections (progress polls, statement statistics):
+ * their CPU is the measurement's, not the system's.
+ */
+export async function benchBackendPids(db: Kysely<Database>): Promise<Set<number>> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where application_name = ${BENCH_APPLICATION_NAME}`.execute(
+    db,
+  );
+  return new Set(rows.map((r) => r.pid));
 }
 
 /** CPU seconds each process used between two snapshots. */

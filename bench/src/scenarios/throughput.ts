@@ -17,7 +17,7 @@ import type { Summary } from '../stats.js';
 import { StatementStats, statementRows } from '../pg-statements.js';
 import type { StatementStat } from '../pg-statements.js';
 import { serverVersions } from '../server-versions.js';
-import { cpuDelta, openSystem } from '../system.js';
+import { benchBackendPids, cpuDelta, openSystem } from '../system.js';
 import type { BenchSystem } from '../system.js';
 import { TARGETS, atLeast, atMost, format } from '../targets.js';
 import { waitForPhase } from '../wait-phase.js';
@@ -263,7 +263,9 @@ async function runPhase(
     minId = [...warmup.submitted.sentAt.keys()].reduce((a, b) => (b > a ? b : a));
   }
   const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
-  const cpuBefore = sys.cpuSnapshot();
+  // The bench's own connections open as it needs them: those of either moment are left out of both.
+  const benchBackends = sys.owned ? await benchBackendPids(sys.db) : new Set<number>();
+  const cpuBefore = sys.cpuSnapshot(benchBackends);
   const countersBefore = await readCounters(sys.natsUrl);
   progress.log(`${SCENARIO}/${path}: submitting ${n} noop workloads`);
   const { submitted, counts } = await submitAndWait(
@@ -275,7 +277,8 @@ async function runPhase(
     minId,
     `${SCENARIO}/${path}`,
   );
-  const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot());
+  if (sys.owned) for (const pid of await benchBackendPids(sys.db)) benchBackends.add(pid);
+  const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot(benchBackends));
   const counters = perWorkload(countersBefore, await readCounters(sys.natsUrl), counts.completed);
   const eventRows = await eventRowsPerWorkload(sys.db, minId, tag);
   const postgresStatements = await statements?.top();
