@@ -32,8 +32,16 @@ export interface WorkerSpec {
   env?: Record<string, string>;
 }
 
-/** Every service as its own process against a nats-server and a fresh database of the test's own. */
+/**
+ * How the control plane runs: `split`, every service its own process (the production default),
+ * or `single`, api, scheduler, health-monitor and checkpoint in one process (`services/all`,
+ * named `all` in `services`). Workers are their own processes in both.
+ */
+export type Layout = 'split' | 'single';
+
+/** The services against a nats-server and a fresh database of the test's own. */
 export interface System extends AsyncDisposable {
+  layout: Layout;
   apiUrl: string;
   nats: NatsServerHandle;
   database: TestDatabase;
@@ -44,7 +52,7 @@ export interface System extends AsyncDisposable {
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
   /** NATS_URL and, on a secured broker, NATS_USER and NATS_PASSWORD of a role. */
   brokerEnv(role: BrokerRole): Record<string, string>;
-  /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
+  /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint, all or a worker) again with the same env; waits until ready. */
   restartService(name: string): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
   api<T = unknown>(
@@ -72,7 +80,7 @@ const FAST = {
 
 async function startWithHealth(
   name: string,
-  service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker',
+  service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker' | 'all',
   env: Record<string, string>,
   metricsUrls: Map<string, string>,
 ): Promise<ServiceProcess> {
@@ -89,6 +97,21 @@ async function startWithHealth(
     throw new Error(`${name} did not become ready:\n${proc.output().slice(-4000)}`, { cause: err });
   }
   return proc;
+}
+
+/**
+ * The single process's overrides for one service (services/all's `<SERVICE>__<NAME>`): each
+ * hosted service keeps its own broker user.
+ */
+const SINGLE_PREFIXES = {
+  api: 'API__',
+  scheduler: 'SCHEDULER__',
+  'health-monitor': 'HEALTH_MONITOR__',
+  checkpoint: 'CHECKPOINT__',
+} as const;
+
+function prefixed(prefix: string, env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [`${prefix}${k}`, v]));
 }
 
 /** A nats-server without users: every role connects anonymously. */
@@ -109,7 +132,10 @@ export async function startSystem(opts: {
    * connecting as its own user with only its permissions.
    */
   openBroker?: boolean;
+  /** Default `split`. */
+  layout?: Layout;
 }): Promise<System> {
+  const layout = opts.layout ?? 'split';
   const broker = opts.openBroker === true ? await openBroker() : await startSecuredNatsServer();
   const nats = broker.server;
   const database: TestDatabase =
@@ -142,36 +168,49 @@ export async function startSystem(opts: {
   };
 
   try {
-    await launch('scheduler', () =>
-      startWithHealth('scheduler', 'scheduler', as('scheduler'), metricsUrls),
-    );
-    await launch('health-monitor', () =>
-      startWithHealth('health-monitor', 'health-monitor', as('health-monitor'), metricsUrls),
-    );
-    await launch('checkpoint', () =>
-      startWithHealth('checkpoint', 'checkpoint', as('checkpoint'), metricsUrls),
-    );
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     metricsUrls.set('api', `${apiUrl}/metrics`);
     // The same port on every start, so clients can reconnect to a restarted api.
-    await launch('api', async () => {
-      const api = await startServiceProcess({
-        service: 'api',
-        env: {
-          ...as('api'),
-          PORT: String(apiPort),
-          HOST: '127.0.0.1',
-          SUBMIT_WAIT_MS: '5000',
-          API_ROOT_KEY: E2E_ROOT_KEY,
-        },
-      });
+    const apiEnv = {
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      SUBMIT_WAIT_MS: '5000',
+      API_ROOT_KEY: E2E_ROOT_KEY,
+    };
+    const waitForApi = async (proc: ServiceProcess) => {
       await waitForHttpReady(`${apiUrl}/readyz`, 30_000).catch(async (err: unknown) => {
-        await api.kill('SIGKILL').catch(() => undefined);
-        throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
+        await proc.kill('SIGKILL').catch(() => undefined);
+        throw new Error(`${proc.name} did not become ready:\n${proc.output().slice(-4000)}`, {
+          cause: err,
+        });
       });
-      return api;
-    });
+      return proc;
+    };
+    if (layout === 'single') {
+      const roles = Object.entries(SINGLE_PREFIXES) as [BrokerRole, string][];
+      const env: Record<string, string> = Object.assign(
+        { ...base },
+        ...roles.map(([role, prefix]) => prefixed(prefix, broker.env(role))),
+        apiEnv,
+      );
+      await launch('all', async () =>
+        waitForApi(await startWithHealth('all', 'all', env, metricsUrls)),
+      );
+    } else {
+      await launch('scheduler', () =>
+        startWithHealth('scheduler', 'scheduler', as('scheduler'), metricsUrls),
+      );
+      await launch('health-monitor', () =>
+        startWithHealth('health-monitor', 'health-monitor', as('health-monitor'), metricsUrls),
+      );
+      await launch('checkpoint', () =>
+        startWithHealth('checkpoint', 'checkpoint', as('checkpoint'), metricsUrls),
+      );
+      await launch('api', async () =>
+        waitForApi(await startServiceProcess({ service: 'api', env: { ...as('api'), ...apiEnv } })),
+      );
+    }
 
     const startWorker = (spec: WorkerSpec) =>
       launch(spec.id, () =>
@@ -218,6 +257,7 @@ export async function startSystem(opts: {
       (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
 
     return {
+      layout,
       apiUrl,
       nats,
       database,
