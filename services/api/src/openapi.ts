@@ -817,7 +817,7 @@ function paths(): JsonObject {
         operationId: 'dashboard',
         summary: 'The web dashboard (its script and stylesheet are under /ui/assets/)',
         description:
-          'Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
+          'Also at /ui/. Pages are addressed by the hash (/ui#/workloads/{id}). Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
         tags: ['system'],
         responses: {
           '200': {
