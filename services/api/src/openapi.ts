@@ -828,6 +828,20 @@ function paths(): JsonObject {
         },
       },
     },
+    '/ui/': {
+      get: {
+        operationId: 'dashboardWithSlash',
+        summary: 'The web dashboard, the same page as /ui',
+        tags: ['system'],
+        responses: {
+          '200': {
+            description: 'HTML page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '503': problem('The dashboard was not built (npm run build).'),
+        },
+      },
+    },
     '/ui/assets/{file}': {
       get: {
         operationId: 'dashboardAsset',
