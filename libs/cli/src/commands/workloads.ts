@@ -203,7 +203,12 @@ const ls: Command = {
   summary: 'List workloads, newest first',
   args: '',
   flags: {
-    status: { type: 'string', value: 'S', description: `One of ${STATUSES.join(', ')}` },
+    status: {
+      type: 'string',
+      value: 'S',
+      choices: STATUSES,
+      description: `One of ${STATUSES.join(', ')}`,
+    },
     type: { type: 'string', value: 'T', description: 'Only this workload type' },
     limit: {
       type: 'string',
