@@ -52,7 +52,9 @@ async function zshOffers(zsh: string, line: string): Promise<string[]> {
     timeout: 20_000,
   });
   // The terminal may append its own redraw (spaces, escape sequences) to a printed line.
-  const words = stdout.split('\n').map((w) => w.split(new RegExp(`[\\s${String.fromCharCode(27)}]`))[0]!);
+  const words = stdout
+    .split('\n')
+    .map((w) => w.split(new RegExp(`[\\s${String.fromCharCode(27)}]`))[0]!);
   return [...new Set(words.filter((w) => w !== ''))];
 }
 
