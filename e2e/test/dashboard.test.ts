@@ -135,6 +135,12 @@ describe('the web dashboard in Chromium', () => {
     expect(
       await page.locator('#progress').evaluate((el) => (el as unknown as { value: number }).value),
     ).toBe(1);
+    // The skip link moves focus to the content and stays on this page.
+    const here = page.url();
+    await page.locator('a.skip').focus();
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(page.url()).toBe(here);
   });
 
   it('cancels a running sleep from its page', async () => {
