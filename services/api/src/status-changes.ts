@@ -16,6 +16,7 @@ export interface StatusChange {
   id: string;
   fromStatus: string | null;
   toStatus: string;
+  attempt: number;
   reason: string | null;
 }
 
@@ -76,7 +77,7 @@ export async function readStatusChanges(
         const workload = await requireWorkload(trx, tenant, id);
         let q = trx
           .selectFrom('workload_events')
-          .select(['id', 'from_status', 'to_status', 'reason'])
+          .select(['id', 'from_status', 'to_status', 'attempt', 'reason'])
           .where('workload_id', '=', id);
         q =
           after === null
@@ -89,6 +90,7 @@ export async function readStatusChanges(
         id: String(r.id),
         fromStatus: r.from_status,
         toStatus: r.to_status,
+        attempt: r.attempt,
         reason: r.reason,
       });
     }

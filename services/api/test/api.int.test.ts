@@ -681,8 +681,11 @@ function progressEvent(id: string, progress: { fraction: number; message?: strin
   return encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress });
 }
 
-/** A RUNNING → COMPLETED status event of `id`: the stream reads the change from workload_events. */
-function completedEvent(id: string): Uint8Array {
+/**
+ * A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none): the stream reads
+ * the change from workload_events.
+ */
+function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
   return encode('event', {
     ...envelope(),
     workloadId: id,
@@ -691,6 +694,7 @@ function completedEvent(id: string): Uint8Array {
     toStatus: 'COMPLETED',
     attempt: 1,
     reason: 'done',
+    ...(workload === undefined ? {} : { workload }),
   });
 }
 
@@ -740,7 +744,14 @@ describe('live events and logs', () => {
         }),
       );
       const completedId = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
-      await nats.js.publish(SUBJECTS.events(id), completedEvent(id));
+      // The event's own snapshot is the workload as the change left it: it is the one sent.
+      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
+      const later = {
+        ...current,
+        attempt: 1,
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      };
+      await nats.js.publish(SUBJECTS.events(id), completedEvent(id, later));
       const next = await readEvents(res, 3);
       expect(next).toEqual([
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 0.5, message: 'half' } },
@@ -759,7 +770,7 @@ describe('live events and logs', () => {
           id: completedId,
           data: {
             workloadId: id,
-            workload: expect.objectContaining({ id, status: 'COMPLETED' }),
+            workload: later,
             fromStatus: 'RUNNING',
             toStatus: 'COMPLETED',
             reason: 'done',

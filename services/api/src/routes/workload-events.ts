@@ -6,6 +6,7 @@ import type { WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
+import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream, socketCloser } from '../sse.js';
 import type { StreamControls } from '../sse.js';
 import {
@@ -72,11 +73,22 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
           ctx.log.warn({ err, workloadId: id }, 'an event stream read failed'),
         );
     };
-    const sendChanges = (s: StreamControls, workload: WorkloadV1, changes: StatusChange[]) => {
+    // `workload` is the snapshot read with the changes (as of the last one); `live`, the
+    // snapshot a status event carried, is the truer one for the change it announced.
+    const sendChanges = (
+      s: StreamControls,
+      workload: WorkloadV1,
+      changes: StatusChange[],
+      live?: WorkloadV1 | null,
+    ) => {
       for (const change of changes) {
         if (!isAfter(change.id, lastId)) continue;
         lastId = change.id;
-        s.send(statusMessage(workload, change.id, change));
+        const own =
+          live && live.status === change.toStatus && live.attempt === change.attempt
+            ? live
+            : workload;
+        s.send(statusMessage(own, change.id, change));
         if (isFinal(change.toStatus)) {
           ended = true;
           s.end();
@@ -84,9 +96,9 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         }
       }
     };
-    const catchUp = async (s: StreamControls) => {
+    const catchUp = async (s: StreamControls, live: WorkloadV1 | null) => {
       const read = await readStatusChanges(db, tenant, id, lastId ?? '0');
-      sendChanges(s, read.workload, read.changes);
+      sendChanges(s, read.workload, read.changes, live);
     };
 
     // Subscribe BEFORE reading the current state: a change committed meanwhile is read again
@@ -98,7 +110,8 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         if (!decoded.ok) return;
         const e = decoded.value;
         if (e.kind === 'status') {
-          enqueue(catchUp);
+          const live = validWorkload(e.workload, id);
+          enqueue((s) => catchUp(s, live));
         } else if (e.progress) {
           const { fraction, message } = e.progress;
           enqueue((s) =>
