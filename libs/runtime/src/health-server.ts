@@ -9,6 +9,8 @@ export interface HealthServer extends AsyncDisposable {
   port: number;
   /** Mark the service as stopping: /readyz answers 503 from now on. */
   setDraining(): void;
+  /** Fields added to every /readyz answer (e.g. `role` of a led service). */
+  describe(details: () => Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export async function startHealthServer(opts: {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }): Promise<HealthServer> {
   let draining = false;
+  let details: () => Record<string, unknown> = () => ({});
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
@@ -36,6 +39,7 @@ export async function startHealthServer(opts: {
         const ready = !draining && Object.values(results).every(Boolean);
         json(ready ? 200 : 503, {
           status: ready ? 'ready' : draining ? 'draining' : 'not ready',
+          ...details(),
           checks: results,
         });
       })();
@@ -67,6 +71,9 @@ export async function startHealthServer(opts: {
     port: (server.address() as AddressInfo).port,
     setDraining: () => {
       draining = true;
+    },
+    describe: (fn) => {
+      details = fn;
     },
     close,
     [Symbol.asyncDispose]: close,
