@@ -56,7 +56,12 @@ export async function registerInstance(opts: {
   } catch (err) {
     opts.log.warn({ err }, 'instance registration failed; retrying every beat');
   }
-  const beats = every({ name: 'instance heartbeat', intervalMs: INSTANCE_BEAT_MS, task: beat, log: opts.log });
+  const beats = every({
+    name: 'instance heartbeat',
+    intervalMs: INSTANCE_BEAT_MS,
+    task: beat,
+    log: opts.log,
+  });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

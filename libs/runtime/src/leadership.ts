@@ -205,7 +205,12 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
       }
       try {
         await within(client, timings.timeoutMs, 'begin', []);
-        await within(client, timings.timeoutMs, `set local lock_timeout = ${timings.timeoutMs}`, []);
+        await within(
+          client,
+          timings.timeoutMs,
+          `set local lock_timeout = ${timings.timeoutMs}`,
+          [],
+        );
         const res = await within<{ epoch: string }>(
           client,
           timings.timeoutMs * 2,
@@ -311,9 +316,7 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
             break; // a fresh session for the next campaign: this one may be the broken one
           }
           settle();
-          await sleep(timings.pollMs, undefined, { signal: closing.signal }).catch(
-            () => undefined,
-          );
+          await sleep(timings.pollMs, undefined, { signal: closing.signal }).catch(() => undefined);
         }
       } catch (err) {
         if (!closing.signal.aborted)
@@ -352,14 +355,19 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
 async function endClient(client: pg.Client): Promise<void> {
   const ended = client.end().catch(() => undefined);
   const timer = setTimeout(() => {
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    (
+      client as unknown as { connection?: { stream?: { destroy(): void } } }
+    ).connection?.stream?.destroy();
   }, 1_000);
   await ended;
   clearTimeout(timer);
 }
 
 /** The connection string without its `options`, and those options with `extra` after them. */
-function withOptions(databaseUrl: string, extra: string): { connectionString: string; options: string } {
+function withOptions(
+  databaseUrl: string,
+  extra: string,
+): { connectionString: string; options: string } {
   let url: URL;
   try {
     url = new URL(databaseUrl);
