@@ -57,6 +57,7 @@ export {
 } from './secret-box.js';
 export type { SealedSecret, SecretKeys, SecretOwner } from './secret-box.js';
 export {
+  DEFAULT_LEADERSHIP_TIMINGS,
   FENCED_SQLSTATE,
   LEADERSHIP_SETTINGS,
   LED_SERVICES,

@@ -27,18 +27,29 @@ export function isFencedWrite(err: unknown): boolean {
   return false;
 }
 
-/** Election timings of the led services (the scheduler and the health monitor). */
+/** The election timings' defaults (milliseconds). */
+export const DEFAULT_LEADERSHIP_TIMINGS = {
+  pollMs: 500,
+  renewMs: 1_000,
+  timeoutMs: 5_000,
+} as const;
+
+/**
+ * Election timings of the led services (the scheduler and the health monitor). Without defaults
+ * here ({@link DEFAULT_LEADERSHIP_TIMINGS} has them) so a configuration built in code may leave
+ * them out.
+ */
 export const LEADERSHIP_SETTINGS = {
   /** How often a standby tries to take the lock: a SIGKILLed leader is replaced this fast. */
-  LEADER_POLL_MS: { kind: 'int', default: 500, min: 20, max: 60_000 },
+  LEADER_POLL_MS: { kind: 'int', min: 20, max: 60_000 },
   /** How often the leader checks its term on its election session. */
-  LEADER_RENEW_MS: { kind: 'int', default: 1_000, min: 20, max: 60_000 },
+  LEADER_RENEW_MS: { kind: 'int', min: 20, max: 60_000 },
   /**
    * PostgreSQL ends an election session silent this long (idle_session_timeout), which frees a
    * stalled or paused leader's lock; a leader whose check goes unanswered for this less two
    * renewals steps down on its own first.
    */
-  LEADER_TIMEOUT_MS: { kind: 'int', default: 5_000, min: 100, max: 600_000 },
+  LEADER_TIMEOUT_MS: { kind: 'int', min: 100, max: 600_000 },
 } as const satisfies Record<string, Setting>;
 
 /** Election timings, in milliseconds. */
@@ -50,14 +61,14 @@ export interface LeadershipTimings {
 
 /** The timings of a configuration holding {@link LEADERSHIP_SETTINGS}. */
 export function leadershipTimings(config: {
-  LEADER_POLL_MS: number;
-  LEADER_RENEW_MS: number;
-  LEADER_TIMEOUT_MS: number;
+  LEADER_POLL_MS?: number | undefined;
+  LEADER_RENEW_MS?: number | undefined;
+  LEADER_TIMEOUT_MS?: number | undefined;
 }): LeadershipTimings {
   return {
-    pollMs: config.LEADER_POLL_MS,
-    renewMs: config.LEADER_RENEW_MS,
-    timeoutMs: config.LEADER_TIMEOUT_MS,
+    pollMs: config.LEADER_POLL_MS ?? DEFAULT_LEADERSHIP_TIMINGS.pollMs,
+    renewMs: config.LEADER_RENEW_MS ?? DEFAULT_LEADERSHIP_TIMINGS.renewMs,
+    timeoutMs: config.LEADER_TIMEOUT_MS ?? DEFAULT_LEADERSHIP_TIMINGS.timeoutMs,
   };
 }
 

@@ -21,9 +21,9 @@ export async function runWhenLeading(opts: {
 }): Promise<Leadership> {
   const { connections, log } = opts;
   const instanceId = newInstanceId(opts.service);
-  let registration: InstanceRegistration | undefined;
+  const registry: { current?: InstanceRegistration } = {};
   // Steps run newest first: the term ends, then the row goes, then the pool (pushed earlier).
-  connections.steps.push(async () => registration?.close());
+  connections.steps.push(async () => registry.current?.close());
   const leadership = startLeadership({
     service: opts.service,
     instanceId,
@@ -33,11 +33,11 @@ export async function runWhenLeading(opts: {
     ...(opts.poolMax === undefined ? {} : { poolMax: opts.poolMax }),
     lead: opts.lead,
     onRoleChange: () => {
-      registration?.beat().catch((err: unknown) => log.warn({ err }, 'role not recorded yet'));
+      registry.current?.beat().catch((err: unknown) => log.warn({ err }, 'role not recorded yet'));
     },
   });
   connections.steps.push(() => leadership.close());
-  registration = await registerInstance({
+  registry.current = await registerInstance({
     db: connections.database.db,
     service: opts.service,
     instanceId,
