@@ -32,6 +32,8 @@ export interface BenchSystem extends AsyncDisposable {
   db: Kysely<Database>;
   /** Service processes by name (own servers only). */
   processes: Map<string, BenchProcess>;
+  /** The /readyz URL of each process started with a health port, by name (own servers only). */
+  readyUrls: Map<string, string>;
   /** Starts one more worker process (own servers only). */
   startWorker(id: string): Promise<BenchProcess>;
   /** CPU seconds used so far by each process we started (nats-server, postgres and backends, services). */
@@ -46,6 +48,9 @@ export interface SystemOptions {
   logLevel: string;
   /** Extra settings for every service (heartbeat tuning). */
   env?: Record<string, string>;
+  /** Instances of the scheduler and of the health monitor (default 1 each; `failover`: 2). */
+  schedulers?: number;
+  healthMonitors?: number;
   /** Write a CPU profile of this service (the first worker for `worker`) into `profileDir`. */
   profile?: ProfileTarget | undefined;
   profileDir?: string;
@@ -66,6 +71,7 @@ const READY_TIMEOUT_MS = 60_000;
 export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem> {
   const log = opts.log ?? (() => undefined);
   const processes = new Map<string, BenchProcess>();
+  const readyUrls = new Map<string, string>();
   let nats: NatsServerHandle | undefined;
   let postgres: PostgresHandle | undefined;
   let db: Kysely<Database> | undefined;
@@ -134,6 +140,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         ...env,
         HEALTH_PORT: String(healthPort),
       });
+      readyUrls.set(name, `http://127.0.0.1:${healthPort}/readyz`);
       await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, READY_TIMEOUT_MS).catch(
         (err: unknown) => {
           throw new ScenarioError(
@@ -162,6 +169,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
     const rootKey = randomBytes(32).toString('base64url');
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    // The first instance of each leads (it starts alone); the others stand by.
     await Promise.all([
       startWithHealth('scheduler', 'scheduler', {}),
       startWithHealth('health-monitor', 'health-monitor', {}),
@@ -184,6 +192,10 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         });
       })(),
     ]);
+    for (let i = 2; i <= (opts.schedulers ?? 1); i++)
+      await startWithHealth('scheduler', `scheduler-${i}`, {});
+    for (let i = 2; i <= (opts.healthMonitors ?? 1); i++)
+      await startWithHealth('health-monitor', `health-monitor-${i}`, {});
     log(`starting ${opts.workers} worker(s) with ${opts.slots} slots each`);
     await Promise.all(
       Array.from({ length: opts.workers }, (_, i) => startWorker(workerName(i + 1))),
@@ -199,6 +211,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       owned: true,
       db,
       processes,
+      readyUrls,
       startWorker,
       cpuSnapshot() {
         const out: Record<string, number> = {};
@@ -234,6 +247,7 @@ export async function connectBenchSystem(target: TargetDeployment): Promise<Benc
     owned: false,
     db,
     processes: new Map(),
+    readyUrls: new Map(),
     startWorker: () => {
       throw new ScenarioError(
         'setup',

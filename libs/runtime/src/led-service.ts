@@ -37,6 +37,11 @@ export async function runWhenLeading(opts: {
     },
   });
   connections.steps.push(() => leadership.close());
+  connections.health?.describe(() => ({
+    role: leadership.role(),
+    epoch: leadership.epoch() ?? null,
+    instanceId,
+  }));
   registry.current = await registerInstance({
     db: connections.database.db,
     service: opts.service,
@@ -45,10 +50,5 @@ export async function runWhenLeading(opts: {
     epoch: () => leadership.epoch(),
     log,
   });
-  connections.health?.describe(() => ({
-    role: leadership.role(),
-    epoch: leadership.epoch() ?? null,
-    instanceId,
-  }));
   return leadership;
 }
