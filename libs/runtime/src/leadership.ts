@@ -29,7 +29,7 @@ export function isFencedWrite(err: unknown): boolean {
 
 /** The election timings' defaults (milliseconds). */
 export const DEFAULT_LEADERSHIP_TIMINGS = {
-  pollMs: 500,
+  pollMs: 250,
   renewMs: 1_000,
   timeoutMs: 5_000,
 } as const;
@@ -205,13 +205,13 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
         await within(
           client,
           timings.timeoutMs,
-          `select pg_terminate_backend(pid, 1000) from pg_stat_activity
+          `select pg_terminate_backend(pid) from pg_stat_activity
            where application_name = $1 and datname = current_database() and pid <> pg_backend_pid()`,
           [leaderApplicationName(service)],
         );
       } catch (err) {
-        // Not allowed (another database role), or one did not end in time: the epoch update
-        // below still waits for their transactions, so the fence holds either way.
+        // Not allowed (another database role): the epoch update below still waits for their
+        // transactions, so the fence holds either way.
         log.warn({ err }, 'could not end the old leader sessions; taking over anyway');
       }
       try {
@@ -243,6 +243,7 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
 
   /** Runs one term on `client`, which holds the lock; returns when the term ends. */
   const leadTerm = async (client: pg.Client): Promise<void> => {
+    const lockedAt = Date.now();
     const termEpoch = await takeOver(client);
     const db = createDb(opts.databaseUrl, {
       max: opts.poolMax ?? 10,
@@ -258,6 +259,7 @@ export function startLeadership(opts: LeadershipOptions): Leadership {
       opts.onRoleChange?.(role);
       log.info({ service, epoch: termEpoch, instanceId: opts.instanceId }, 'leading');
       running = await opts.lead({ epoch: termEpoch, db, signal: ending.signal });
+      log.info({ epoch: termEpoch, tookMs: Date.now() - lockedAt }, 'leader term started');
       settle();
       // The check must answer before PostgreSQL could end the session and a standby take over.
       const answerMs = Math.max(timings.renewMs, timings.timeoutMs - 2 * timings.renewMs);

@@ -4,6 +4,7 @@ import { createTestDatabase, startNodeProcess, waitFor } from '@niyanta/testing'
 import type { ServiceProcess } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { FENCED_SQLSTATE } from '../src/leadership.js';
+import { startPausableProxy } from './pausable-proxy.js';
 
 // Real processes against a real PostgreSQL: the fixture leads with the library as built (dist).
 const FIXTURE = join(__dirname, 'fixtures', 'fenced-writer.mjs');
@@ -81,6 +82,42 @@ describe('leadership', () => {
         .where('attempt', '=', 1)
         .executeTakeFirstOrThrow();
       expect(Number(rowsOfA.n)).toBe(committedByA);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("hands the lead over when the leader's connection stalls, and refuses its writes after", async () => {
+    await using database = await createTestDatabase();
+    const target = new URL(database.url);
+    await using proxy = await startPausableProxy(Number(target.port));
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    const db = createDb(database.url, { max: 2 });
+    try {
+      const a = await writer(viaProxy.toString(), 'a');
+      await a.waitForLine(/"msg":"write committed"/, 20_000);
+      const b = await writer(database.url, 'b');
+      await b.waitForLine(/standing by for leadership/, 20_000);
+
+      proxy.pause(); // a's connections stay open, but nothing reaches PostgreSQL or comes back
+      const line = await b.waitForLine(/"msg":"leading"/, 30_000);
+      expect(JSON.parse(line)).toMatchObject({ epoch: 2, instanceId: 'b' });
+      await a.waitForLine(/"msg":"leadership lost; stepping down"/, 30_000);
+      proxy.resume();
+
+      await a.waitForLine(/"msg":"stopped leading; standing by"/, 30_000);
+      const refused = records(a).filter((r) => r.msg === 'write refused');
+      expect(refused).toEqual(expect.arrayContaining([expect.objectContaining({ fenced: true })]));
+      const since = await db
+        .selectFrom('leadership')
+        .select('since')
+        .where('service', '=', 'scheduler')
+        .executeTakeFirstOrThrow();
+      const late = await sql<{ n: number }>`
+        select count(*)::int as n from workload_events
+        where attempt = 1 and at >= ${since.since}`.execute(db);
+      expect(late.rows[0]!.n).toBe(0);
     } finally {
       await db.destroy();
     }
