@@ -33,6 +33,8 @@ export interface KillFigures {
   takeoverSeconds: number;
   /** SIGKILL → the first placement after it (SCHEDULED event, database clock). */
   secondsWithoutPlacements: number;
+  /** The new leader's own figure: lock taken → its term running (consumers, placer). */
+  termStartMs: number | undefined;
 }
 
 /** The figures of the run. */
@@ -53,6 +55,18 @@ export interface FailoverFigures {
   workersDeclaredDead: number;
   /** Runs sent back to PENDING (a false death would do it; must be 0). */
   requeued: number;
+  /** Why they were sent back, with how many. */
+  requeueReasons: Record<string, number>;
+}
+
+async function requeueReasons(db: Kysely<Database>, tag: string): Promise<Record<string, number>> {
+  const { rows } = await sql<{ reason: string | null; n: number }>`
+    select left(coalesce(e.reason, ''), 80) as reason, count(*)::int as n from workload_events e
+    join workloads w on w.id = e.workload_id
+    where w.labels @> ${JSON.stringify({ [BENCH_LABEL]: tag })}::jsonb
+      and e.from_status in ('SCHEDULED', 'RUNNING') and e.to_status = 'PENDING'
+    group by 1 order by 2 desc`.execute(db);
+  return Object.fromEntries(rows.map((r) => [r.reason ?? '', r.n]));
 }
 
 const dbNowMs = async (db: Kysely<Database>) =>
@@ -106,7 +120,15 @@ async function killLeader(
   if (Number.isNaN(takeoverSeconds))
     throw new ScenarioError(SCENARIO, `${standby} did not take over within 60 s`);
   const first = await waitForPlacementAfter(sys.db, tag, killedAtDb, signal);
+  const started = sys.processes
+    .get(standby)!
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"msg":"leader term started"'));
+  const termStartMs =
+    started === undefined ? undefined : (JSON.parse(started) as { tookMs?: number }).tookMs;
   return {
+    termStartMs,
     killed,
     takeoverSeconds: roundTo(takeoverSeconds, 3),
     secondsWithoutPlacements: roundTo((first - killedAtDb) / 1000, 3),
@@ -255,7 +277,9 @@ export async function runFailover(ctx: ScenarioContext): Promise<ScenarioReport>
       slots: SLOTS,
       workersDeclaredDead: dead.rows[0]!.n,
       requeued: last.requeued,
+      requeueReasons: await requeueReasons(sys.db, tag),
     };
+    if (figures.requeued > 0) progress.log(`requeued: ${JSON.stringify(figures.requeueReasons)}`);
     const table: TableRow[] = [
       {
         figure: 'scheduler: s without placements after SIGKILL',

@@ -80,3 +80,4 @@ export type {
 export { INSTANCE_BEAT_MS, registerInstance } from './instance-registry.js';
 export type { InstanceRegistration } from './instance-registry.js';
 export { runWhenLeading } from './led-service.js';
+export { takeOverConsumer } from './take-over-consumer.js';

@@ -15,6 +15,7 @@ import {
   runWhenLeading,
   openServiceConnections,
   streamLimits,
+  takeOverConsumer,
 } from '@niyanta/runtime';
 import type { BatchConsumer, Nats, Role } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
@@ -144,6 +145,8 @@ async function lead(
   const { js, jsm, nc } = deps.nats;
   const steps = new ShutdownSteps(log);
   try {
+    // What the previous leader held unacknowledged is handled now, not after its ack wait.
+    for (const key of CONSUMER_KEYS) await takeOverConsumer(jsm, CONSUMERS[key], log);
     // The view triggers the placer and the placer reads the view: the placer is bound late.
     const placerRef: { current?: Placer } = {};
     const trigger = () => placerRef.current?.trigger();
