@@ -53,7 +53,10 @@ export interface FailoverFigures {
   slots: number;
   /** Workers declared dead during the run (must be 0: none died). */
   workersDeclaredDead: number;
-  /** Runs sent back to PENDING (a false death would do it; must be 0). */
+  /**
+   * Runs sent back to PENDING. A false death would do it; so does a placement the killed leader
+   * committed but never published (handed back after ASSIGNMENT_START_DEADLINE_MS).
+   */
   requeued: number;
   /** Why they were sent back, with how many. */
   requeueReasons: Record<string, number>;
@@ -104,9 +107,10 @@ async function killLeader(
 ): Promise<KillFigures> {
   const killed = await leaderOf(sys, service);
   const standby = killed === service ? `${service}-2` : service;
-  const killedAtDb = await dbNowMs(sys.db);
   const killedAt = nowMs();
   await sys.processes.get(killed)!.kill('SIGKILL');
+  // Read once it has exited: every placement after this instant is the new leader's.
+  const killedAtDb = await dbNowMs(sys.db);
   let takeoverSeconds = NaN;
   const deadline = killedAt + 60_000;
   while (nowMs() < deadline) {
@@ -292,6 +296,10 @@ export async function runFailover(ctx: ScenarioContext): Promise<ScenarioReport>
         value: format(figures.scheduler.takeoverSeconds),
       },
       {
+        figure: 'scheduler: ms from lock to term running',
+        value: String(figures.scheduler.termStartMs ?? 'n/a'),
+      },
+      {
         figure: 'health monitor: s to takeover (/readyz)',
         value: format(figures.healthMonitor.takeoverSeconds),
       },
@@ -330,10 +338,8 @@ export async function runFailover(ctx: ScenarioContext): Promise<ScenarioReport>
         verdict: figures.workersDeclaredDead === 0 ? 'met' : 'missed',
       },
       {
-        figure: 'runs requeued',
+        figure: 'runs handed back (any reason; see requeueReasons)',
         value: String(figures.requeued),
-        target: '0',
-        verdict: figures.requeued === 0 ? 'met' : 'missed',
       },
     ];
     return {
