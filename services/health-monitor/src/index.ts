@@ -57,6 +57,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<As
   const log = opts.log ?? createServiceLogger(config.LOG_LEVEL);
   const { database, nats, health, steps } = await openServiceConnections({
     name: SERVICE_NAME,
+    led: true,
     natsUrl: config.NATS_URL,
     natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,

@@ -80,6 +80,7 @@ export async function start(
   const log = opts.log ?? createSchedulerLogger(config.LOG_LEVEL);
   const connections = await openServiceConnections({
     name: 'scheduler',
+    led: true,
     natsUrl: config.NATS_URL,
     natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
