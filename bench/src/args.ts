@@ -73,7 +73,7 @@ Scenarios: ${Object.values(SCENARIOS).join(', ')}
 
 Options:
   --scenario <name>        required: ${Object.values(SCENARIOS).join(' | ')}
-  --n <N>                  workloads (throughput 20000, recovery 40, running 9900) or pending
+  --n <N>                  workloads (throughput 20000, recovery 40, running 9900, failover 1200) or pending
                            workloads (placement 10000)
   --workers <N>            worker processes (default 4; recovery always uses 2, running 1)
   --slots <N>              slots (concurrency) per worker (default 50; running: --n + 100)
@@ -115,6 +115,7 @@ const DEFAULT_N: Record<ScenarioName, number> = {
   recovery: 40,
   placement: 10_000,
   running: 9_900,
+  failover: 1_200,
 };
 
 function int(flag: string, value: string | undefined, fallback: number, min: number): number {
@@ -256,6 +257,11 @@ export function parseBenchArgs(
     if (scenario === SCENARIOS.recovery) {
       throw new UsageError(
         'recovery kills a worker process, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
+      );
+    }
+    if (scenario === SCENARIOS.failover) {
+      throw new UsageError(
+        'failover kills the leading scheduler and health monitor, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
       );
     }
     if (scenario === SCENARIOS.running) {

@@ -5,6 +5,7 @@ export const SCENARIOS = {
   recovery: 'recovery',
   placement: 'placement',
   running: 'running',
+  failover: 'failover',
 } as const;
 export type ScenarioName = (typeof SCENARIOS)[keyof typeof SCENARIOS];
 

@@ -34,6 +34,8 @@ export interface BenchSystem extends AsyncDisposable {
   db: Kysely<Database>;
   /** Service processes by name (own servers only). */
   processes: Map<string, BenchProcess>;
+  /** The /readyz URL of each process started with a health port, by name (own servers only). */
+  readyUrls: Map<string, string>;
   /** Starts one more worker process (own servers only). */
   startWorker(id: string): Promise<BenchProcess>;
   /**
@@ -53,6 +55,9 @@ export interface SystemOptions {
   logLevel: string;
   /** Extra settings for every service (heartbeat tuning). */
   env?: Record<string, string>;
+  /** Instances of the scheduler and of the health monitor (default 1 each; `failover`: 2). */
+  schedulers?: number;
+  healthMonitors?: number;
   /** Write a CPU profile of this service (the first worker for `worker`) into `profileDir`. */
   profile?: ProfileTarget | undefined;
   profileDir?: string;
@@ -81,6 +86,7 @@ const HOSTED: readonly ServiceName[] = ['api', 'scheduler', 'health-monitor', 'c
 export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem> {
   const log = opts.log ?? (() => undefined);
   const processes = new Map<string, BenchProcess>();
+  const readyUrls = new Map<string, string>();
   let nats: NatsServerHandle | undefined;
   let postgres: PostgresHandle | undefined;
   let db: Kysely<Database> | undefined;
@@ -153,6 +159,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         ...env,
         HEALTH_PORT: String(healthPort),
       });
+      readyUrls.set(name, `http://127.0.0.1:${healthPort}/readyz`);
       await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, READY_TIMEOUT_MS).catch(
         (err: unknown) => {
           throw new ScenarioError(
@@ -201,6 +208,11 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         startWithHealth('checkpoint', 'checkpoint', {}),
         (async () => waitForApi(await spawnService('api', 'api', { ...base, ...apiEnv })))(),
       ]);
+      // The first instance of each leads (it starts alone); the others stand by.
+      for (let i = 2; i <= (opts.schedulers ?? 1); i++)
+        await startWithHealth('scheduler', `scheduler-${i}`, {});
+      for (let i = 2; i <= (opts.healthMonitors ?? 1); i++)
+        await startWithHealth('health-monitor', `health-monitor-${i}`, {});
     }
     log(`starting ${opts.workers} worker(s) with ${opts.slots} slots each`);
     await Promise.all(
@@ -217,6 +229,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       owned: true,
       db,
       processes,
+      readyUrls,
       startWorker,
       cpuSnapshot(excludeBackends) {
         const out: Record<string, number> = {};
@@ -252,6 +265,7 @@ export async function connectBenchSystem(target: TargetDeployment): Promise<Benc
     owned: false,
     db,
     processes: new Map(),
+    readyUrls: new Map(),
     startWorker: () => {
       throw new ScenarioError(
         'setup',

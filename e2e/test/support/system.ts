@@ -64,6 +64,15 @@ export interface System extends AsyncDisposable {
   waitForStatus(id: string, statuses: string | string[], timeoutMs?: number): Promise<WorkloadV1>;
   /** Dumps every service's recent output (for a failing test's message). */
   output(): string;
+  /** The /readyz URL of a service started with a health port (e.g. `scheduler-2`). */
+  readyUrl(name: string): string;
+  /** The name of the instance of a led service whose /readyz says `role: leader`, if any. */
+  leaderOf(service: 'scheduler' | 'health-monitor'): Promise<string | undefined>;
+}
+
+/** Names of the instances of a led service: `scheduler`, `scheduler-2`, … */
+export function instanceNames(service: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? service : `${service}-${i + 1}`));
 }
 
 /** Tunings that keep end-to-end tests quick: fast heartbeats and retries. */
@@ -78,6 +87,9 @@ const FAST = {
   SECRETS_KEY: `e2e:${Buffer.alloc(32, 1).toString('base64')}`,
 };
 
+/** The health port each process was started with. */
+const healthPorts = new WeakMap<ServiceProcess, number>();
+
 async function startWithHealth(
   name: string,
   service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker' | 'all',
@@ -91,6 +103,7 @@ async function startWithHealth(
     name,
     env: { ...env, HEALTH_PORT: String(healthPort) },
   });
+  healthPorts.set(proc, healthPort);
   try {
     await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, 30_000);
   } catch (err) {
@@ -134,6 +147,12 @@ export async function startSystem(opts: {
   openBroker?: boolean;
   /** Default `split`. */
   layout?: Layout;
+  /**
+   * Instances of the scheduler and of the health monitor (default 1 each): one leads, the others
+   * stand by. The first is named after the service, the next `scheduler-2`, ….
+   */
+  schedulers?: number;
+  healthMonitors?: number;
 }): Promise<System> {
   const layout = opts.layout ?? 'split';
   const broker = opts.openBroker === true ? await openBroker() : await startSecuredNatsServer();
@@ -198,12 +217,12 @@ export async function startSystem(opts: {
         waitForApi(await startWithHealth('all', 'all', env, metricsUrls)),
       );
     } else {
-      await launch('scheduler', () =>
-        startWithHealth('scheduler', 'scheduler', as('scheduler'), metricsUrls),
-      );
-      await launch('health-monitor', () =>
-        startWithHealth('health-monitor', 'health-monitor', as('health-monitor'), metricsUrls),
-      );
+      for (const name of instanceNames('scheduler', opts.schedulers ?? 1))
+        await launch(name, () => startWithHealth(name, 'scheduler', as('scheduler'), metricsUrls));
+      for (const name of instanceNames('health-monitor', opts.healthMonitors ?? 1))
+        await launch(name, () =>
+          startWithHealth(name, 'health-monitor', as('health-monitor'), metricsUrls),
+        );
       await launch('checkpoint', () =>
         startWithHealth('checkpoint', 'checkpoint', as('checkpoint'), metricsUrls),
       );
@@ -253,6 +272,21 @@ export async function startSystem(opts: {
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
     };
+    const readyUrl = (name: string) => {
+      const proc = services.get(name);
+      const port = proc === undefined ? undefined : healthPorts.get(proc);
+      if (port === undefined) throw new Error(`no service with a health port named ${name}`);
+      return `http://127.0.0.1:${port}/readyz`;
+    };
+    const leaderOf = async (service: 'scheduler' | 'health-monitor') => {
+      for (const name of services.keys()) {
+        if (name !== service && !name.startsWith(`${service}-`)) continue;
+        const res = await fetch(readyUrl(name)).catch(() => undefined);
+        const body = (await res?.json().catch(() => undefined)) as { role?: string } | undefined;
+        if (body?.role === 'leader') return name;
+      }
+      return undefined;
+    };
     const getWorkload = async (id: string) =>
       (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
 
@@ -269,6 +303,8 @@ export async function startSystem(opts: {
       brokerEnv: (role) => broker.env(role),
       api: call,
       output,
+      readyUrl,
+      leaderOf,
       async submit(body) {
         const res = await call<WorkloadV1>('POST', '/v1/workloads', body);
         if (res.status !== 201)

@@ -78,6 +78,7 @@ export type {
   WorkloadBatchResponseV1,
   WorkerV1,
   WorkerListV1,
+  ClusterV1,
   ProblemV1,
   WorkloadCommandV1,
   LogListV1,

@@ -32,6 +32,7 @@ export const HTTP_SCHEMAS = {
   workloadBatchResponse: 'http/workload-batch-response.v1.json',
   worker: 'http/worker.v1.json',
   workerList: 'http/worker-list.v1.json',
+  cluster: 'http/cluster.v1.json',
   problem: 'http/problem.v1.json',
   workloadCommand: 'http/workload-command.v1.json',
   logList: 'http/log-list.v1.json',
@@ -85,6 +86,7 @@ export interface HttpTypes {
   workloadBatchResponse: T.WorkloadBatchResponseV1;
   worker: T.WorkerV1;
   workerList: T.WorkerListV1;
+  cluster: T.ClusterV1;
   problem: T.ProblemV1;
   workloadCommand: T.WorkloadCommandV1;
   logList: T.LogListV1;

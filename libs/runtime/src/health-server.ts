@@ -10,6 +10,8 @@ export interface HealthServer extends AsyncDisposable {
   port: number;
   /** Mark the service as stopping: /readyz answers 503 from now on. */
   setDraining(): void;
+  /** Fields added to every /readyz answer (e.g. `role` of a led service). */
+  describe(details: () => Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startHealthServer(opts: {
 }): Promise<HealthServer> {
   let draining = false;
   const metrics = opts.metrics ?? renderMetrics;
+  let details: () => Record<string, unknown> = () => ({});
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
@@ -41,6 +44,7 @@ export async function startHealthServer(opts: {
         const ready = !draining && Object.values(results).every(Boolean);
         json(ready ? 200 : 503, {
           status: ready ? 'ready' : draining ? 'draining' : 'not ready',
+          ...details(),
           checks: results,
         });
       })();
@@ -72,6 +76,9 @@ export async function startHealthServer(opts: {
     port: (server.address() as AddressInfo).port,
     setDraining: () => {
       draining = true;
+    },
+    describe: (fn) => {
+      details = fn;
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -58,3 +58,28 @@ export {
   sealSecret,
 } from './secret-box.js';
 export type { SealedSecret, SecretKeys, SecretOwner } from './secret-box.js';
+export {
+  DEFAULT_LEADERSHIP_TIMINGS,
+  FENCED_SQLSTATE,
+  LEADERSHIP_SETTINGS,
+  LED_SERVICES,
+  ROLES,
+  isFencedWrite,
+  leaderApplicationName,
+  leadershipProblem,
+  leadershipTimings,
+  newInstanceId,
+  startLeadership,
+} from './leadership.js';
+export type {
+  LeaderTerm,
+  Leadership,
+  LeadershipOptions,
+  LeadershipTimings,
+  LedService,
+  Role,
+} from './leadership.js';
+export { INSTANCE_BEAT_MS, registerInstance } from './instance-registry.js';
+export type { InstanceRegistration } from './instance-registry.js';
+export { runWhenLeading } from './led-service.js';
+export { takeOverConsumer } from './take-over-consumer.js';

@@ -7,6 +7,7 @@ import { startHttpSpan } from './http-span.js';
 import { errorToResponse } from './problem.js';
 import { systemRoutes } from './routes/system.js';
 import { workerRoutes } from './routes/workers.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { workloadCheckpointRoutes } from './routes/workload-checkpoints.js';
 import { workloadCommandRoutes } from './routes/workload-commands.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
@@ -105,6 +106,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadLogRoutes(ctx));
   app.route('/', workloadCheckpointRoutes(ctx));
   app.route('/', workerRoutes(ctx));
+  app.route('/', clusterRoutes(ctx));
   app.route('/', tenantRoutes(ctx));
   app.route('/', apiKeyRoutes(ctx));
   app.route('/', secretRoutes(ctx));

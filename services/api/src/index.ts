@@ -4,12 +4,15 @@ import { createAdaptorServer } from '@hono/node-server';
 import { validateHttp } from '@niyanta/messages';
 import {
   connectDatabase,
+  newInstanceId,
+  registerInstance,
+  ROLES,
   connectNats,
   natsAuth,
   parseSecretKeys,
   streamLimits,
 } from '@niyanta/runtime';
-import type { Logger, Reloadable } from '@niyanta/runtime';
+import type { InstanceRegistration, Logger, Reloadable } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
@@ -172,6 +175,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     waiters.listen(nats.nc);
     connections.setNats(nats);
   });
+  let registration: InstanceRegistration | undefined;
   const dbReady = connectDatabase({
     url: config.DATABASE_URL,
     name: CLIENT_NAME,
@@ -183,6 +187,14 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       throw signal.reason;
     }
     connections.setDb(db);
+    // Listed by GET /v1/cluster; each instance writes only its own row.
+    registration = await registerInstance({
+      db: db.db,
+      service: 'api',
+      instanceId: newInstanceId('api'),
+      role: () => ROLES.member,
+      log,
+    });
   });
   const ready = Promise.all([natsReady, dbReady]).then(() =>
     log.info('ready: NATS and PostgreSQL connected'),
@@ -211,6 +223,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
         clearTimeout(deadline);
       }
       await Promise.allSettled([natsReady, dbReady]);
+      await registration?.close();
       await connections.close();
       log.info('API stopped');
     })());

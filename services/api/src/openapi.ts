@@ -767,6 +767,14 @@ function paths(): JsonObject {
         responses: { '200': json('WorkerList', 'The workers.'), '400': bad, '503': unavailable },
       },
     },
+    '/v1/cluster': {
+      get: {
+        operationId: 'getCluster',
+        summary: 'Instances of each service, and who leads the scheduler and the health monitor',
+        tags: ['system'],
+        responses: { '200': json('Cluster', 'The instances and leaders.'), '503': unavailable },
+      },
+    },
     '/healthz': {
       get: {
         operationId: 'health',

@@ -549,6 +549,120 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/cluster.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/cluster.v1.json",
+    "title": "Cluster",
+    "description": "The running instances of each service, and who leads the led ones (scheduler, health-monitor).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "services"
+    ],
+    "properties": {
+      "services": {
+        "type": "array",
+        "description": "One entry per service with an instance heard from recently, or a leader on record; sorted by name.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "service",
+            "leader",
+            "instances"
+          ],
+          "properties": {
+            "service": {
+              "type": "string",
+              "description": "The service's name, e.g. scheduler."
+            },
+            "leader": {
+              "description": "The current leader of a led service (null for services without one, or before the first election).",
+              "oneOf": [
+                {
+                  "type": "null"
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "instanceId",
+                    "epoch",
+                    "since"
+                  ],
+                  "properties": {
+                    "instanceId": {
+                      "type": "string",
+                      "description": "The leading instance."
+                    },
+                    "epoch": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "description": "Grows by one at every takeover; every write of the leader is fenced by it."
+                    },
+                    "since": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When this leader took over."
+                    }
+                  }
+                }
+              ]
+            },
+            "instances": {
+              "type": "array",
+              "description": "Instances heard from within the last 30 seconds, oldest first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "instanceId",
+                  "host",
+                  "pid",
+                  "role",
+                  "startedAt",
+                  "heardAt"
+                ],
+                "properties": {
+                  "instanceId": {
+                    "type": "string",
+                    "description": "The instance's id."
+                  },
+                  "host": {
+                    "type": "string",
+                    "description": "Its host name."
+                  },
+                  "pid": {
+                    "type": "integer",
+                    "description": "Its process id on that host."
+                  },
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "leader",
+                      "standby",
+                      "member"
+                    ],
+                    "description": "leader or standby for led services, member for the others."
+                  },
+                  "startedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When it registered."
+                  },
+                  "heardAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Its latest heartbeat, by the database's clock."
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  },
   "http/dead-letter-list.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/dead-letter-list.v1.json",

@@ -343,6 +343,68 @@ createdAt: string
 }[]
 }
 
+// http/cluster.v1.json
+/**
+ * The running instances of each service, and who leads the led ones (scheduler, health-monitor).
+ */
+export interface ClusterV1 {
+/**
+ * One entry per service with an instance heard from recently, or a leader on record; sorted by name.
+ */
+services: {
+/**
+ * The service's name, e.g. scheduler.
+ */
+service: string
+/**
+ * The current leader of a led service (null for services without one, or before the first election).
+ */
+leader: (null | {
+/**
+ * The leading instance.
+ */
+instanceId: string
+/**
+ * Grows by one at every takeover; every write of the leader is fenced by it.
+ */
+epoch: number
+/**
+ * When this leader took over.
+ */
+since: string
+})
+/**
+ * Instances heard from within the last 30 seconds, oldest first.
+ */
+instances: {
+/**
+ * The instance's id.
+ */
+instanceId: string
+/**
+ * Its host name.
+ */
+host: string
+/**
+ * Its process id on that host.
+ */
+pid: number
+/**
+ * leader or standby for led services, member for the others.
+ */
+role: ("leader" | "standby" | "member")
+/**
+ * When it registered.
+ */
+startedAt: string
+/**
+ * Its latest heartbeat, by the database's clock.
+ */
+heardAt: string
+}[]
+}[]
+}
+
 // http/dead-letter-list.v1.json
 /**
  * A page of dead letters, newest first; it stops early (nextCursor pointing on) once its bodies pass 4 MiB.
