@@ -2,7 +2,7 @@ export { start } from './service.js';
 export type { SchedulerService, StartOptions } from './service.js';
 export { loadConfig } from './config.js';
 export type { SchedulerConfig } from './config.js';
-export { placeWorkloads } from './placement.js';
+export { placeWorkloads } from './placement/place-workloads.js';
 export type {
   PendingWorkload,
   Placement,
@@ -11,6 +11,6 @@ export type {
   Resources,
   Unplaced,
   WorkerUsage,
-} from './placement.js';
+} from './placement/place-workloads.js';
 export { retryBackoffMs } from './backoff.js';
 export { SchedulerError, PublishError } from './errors.js';

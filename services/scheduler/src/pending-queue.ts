@@ -4,8 +4,8 @@ import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { BLOCKED_REASON_TEMPLATES } from './blocked-types.js';
 import type { TypeAvailability } from './blocked-types.js';
-import type { Resources } from './fit.js';
-import type { Unplaced } from './placement.js';
+import type { Resources } from './placement/fit.js';
+import type { Unplaced } from './placement/place-workloads.js';
 
 /** A PENDING workload as the placer reads it. */
 export interface PendingRow {

@@ -26,12 +26,12 @@ import {
   createWorkerDeadHandler,
 } from './outcomes.js';
 import { Backlog } from './backlog.js';
-import { Parking } from './parking.js';
-import { Placer } from './placer.js';
+import { Parking } from './placement/parking.js';
+import { Placer } from './placement/placer.js';
 import { schedulerRetention } from './retention.js';
-import { UsageLedger } from './usage-ledger.js';
+import { UsageLedger } from './placement/usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
-import { WorkerView } from './worker-view.js';
+import { WorkerView } from './placement/worker-view.js';
 
 /** Options of `start`. */
 export interface StartOptions {

@@ -24,7 +24,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { inIdOrder } from './lock-order.js';
 import type { Logger } from './logger.js';
 import type { Backlog } from './backlog.js';
-import type { UsageLedger } from './usage-ledger.js';
+import type { UsageLedger } from './placement/usage-ledger.js';
 
 /**
  * Where committed changes go: the broker for events, the ledger for worker usage, the backlog

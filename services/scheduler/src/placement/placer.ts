@@ -1,18 +1,18 @@
 import type { Database } from '@niyanta/db';
 import type { Kysely } from 'kysely';
-import { sendAssignments } from './assignments.js';
-import type { Logger } from './logger.js';
-import type { PlacementWorker, Unplaced } from './placement.js';
-import { applyPlacements } from './placed-runs.js';
-import { typeAvailability } from './blocked-types.js';
+import { sendAssignments } from '../assignments.js';
+import type { Logger } from '../logger.js';
+import type { PlacementWorker, Unplaced } from './place-workloads.js';
+import { applyPlacements } from '../placed-runs.js';
+import { typeAvailability } from '../blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced, selectPending } from './pending-queue.js';
-import type { PendingRow, QueueKey } from './pending-queue.js';
-import type { Placement } from './placed-runs.js';
-import { publishAfterCommit } from './transitions.js';
-import { explainSaturatedTenants } from './tenant-run-quotas.js';
-import type { TenantRunQuotas } from './tenant-run-quotas.js';
-import type { Bus, Transition } from './transitions.js';
+import { explainBlockedTypes, recordUnplaced, selectPending } from '../pending-queue.js';
+import type { PendingRow, QueueKey } from '../pending-queue.js';
+import type { Placement } from '../placed-runs.js';
+import { publishAfterCommit } from '../transitions.js';
+import { explainSaturatedTenants } from '../tenant-run-quotas.js';
+import type { TenantRunQuotas } from '../tenant-run-quotas.js';
+import type { Bus, Transition } from '../transitions.js';
 
 /** Pending workloads one page of a cycle looks at, at most. */
 export const PLACEMENT_BATCH = 1000;

@@ -3,8 +3,8 @@ import type { Database } from '@niyanta/db';
 import { SUBJECTS, decode, isSubjectToken, isWorkloadType } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
-import type { Logger } from './logger.js';
-import type { PlacementWorker } from './placement.js';
+import type { Logger } from '../logger.js';
+import type { PlacementWorker } from './place-workloads.js';
 
 /** What the scheduler knows of one worker, from its heartbeats. */
 export interface WorkerState extends PlacementWorker {

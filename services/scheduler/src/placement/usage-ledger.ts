@@ -2,14 +2,14 @@ import type { Database } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { placeWorkloads } from './placement.js';
+import { placeWorkloads } from './place-workloads.js';
 import type {
   PendingWorkload,
   PlacementResult,
   PlacementWorker,
   Resources,
   WorkerUsage,
-} from './placement.js';
+} from './place-workloads.js';
 
 interface ActiveRun {
   workerId: string;
