@@ -2,6 +2,7 @@ import type { ApiKeysTable } from './tables/api-keys.js';
 import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
+import type { PlacementExplanationsTable } from './tables/placement-explanations.js';
 import type { SecretsTable } from './tables/secrets.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
@@ -21,4 +22,5 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   secrets: SecretsTable;
+  placement_explanations: PlacementExplanationsTable;
 }

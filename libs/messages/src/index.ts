@@ -121,6 +121,10 @@ export type {
   RejectedV1,
   IngestedV1,
   DeadLetterV1,
+  Placement,
+  Taint,
+  TaintEffect,
+  LabelSelector,
 } from './generated/types.js';
 
 export {
