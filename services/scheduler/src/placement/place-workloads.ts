@@ -1,34 +1,29 @@
+import type { PlacementExplanation } from '@niyanta/db';
+import { explainOn } from './explain.js';
 import { holdsEach, neverFitsReason, offersByType } from './fit.js';
 import type { Resources } from './fit.js';
+import { CallState, buildFleet } from './fleet.js';
+import type { WorkerUsage } from './fleet.js';
+import type {
+  Fleet,
+  PendingWorkload,
+  PlacementWorker,
+  RunningWorkload,
+  Strategy,
+} from './framework.js';
+import { RESOURCE_REASONS } from './resources.js';
+import { TOO_SMALL_REASON, compileShape, scoresAt, shapeKey } from './shape.js';
+import type { Shape } from './shape.js';
+import { binpackScore, spreadScore } from './strategy.js';
 
-export type { Resources };
-
-/** A PENDING workload to place. */
-export interface PendingWorkload {
-  id: string;
-  type: string;
-  priority: number;
-  requirements: Resources;
-}
-
-/** A live worker (ACTIVE and heard from recently): the caller filters out the others. */
-export interface PlacementWorker {
-  id: string;
-  capacity: { slots: number; cpu: number; memoryMb: number; gpu: number };
-  types: readonly string[];
-}
-
-/** What a worker's SCHEDULED and RUNNING workloads already take. */
-export interface WorkerUsage {
-  slots: number;
-  cpu: number;
-  memoryMb: number;
-  gpu: number;
-}
+export type { PendingWorkload, PlacementWorker, Resources, RunningWorkload, Strategy, WorkerUsage };
 
 export interface Placement {
   workloadId: string;
   workerId: string;
+  /** With `scores`: the winner's total score and each scorer's part. */
+  score?: number;
+  scores?: Record<string, number>;
 }
 
 export interface Unplaced {
@@ -36,12 +31,32 @@ export interface Unplaced {
   reason: string;
   /** No live worker could ever take it (see `neverFitsReason`): it is parked, out of the queue. */
   parked: boolean;
+  /** With `explain`: every worker's verdict at the time of its decision. */
+  explanation?: PlacementExplanation;
 }
 
 export interface PlacementResult {
   placements: Placement[];
   unplaced: Unplaced[];
 }
+
+export interface PlaceOptions {
+  /** The strategy of workloads that do not name one (PLACEMENT_STRATEGY); default spread. */
+  strategy?: Strategy;
+  /** The SCHEDULED and RUNNING workloads, for anti-affinity and topology spread. */
+  running?: Iterable<RunningWorkload>;
+  /** Give each placement its scores. */
+  scores?: boolean;
+  /** Explain at most this many unplaced workloads (not parked ones) worker by worker. */
+  explain?: number;
+}
+
+/**
+ * Feasible workers one decision scores at most: past that it takes the best of those it found,
+ * scanning from where the previous decision of the same shape stopped (Nomad's limit iterator,
+ * kube-scheduler's percentageOfNodesToScore). Below it, every feasible worker is scored.
+ */
+export const SCORED_WORKERS_MAX = 100;
 
 const byPriorityThenId = (a: PendingWorkload, b: PendingWorkload): number =>
   b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -53,52 +68,34 @@ function isOrdered(pending: readonly PendingWorkload[]): boolean {
 }
 
 /**
- * Decides where each pending workload runs. Pure: no I/O, no clock.
+ * Decides where each pending workload runs. Pure: no I/O, no clock; the same input gives the
+ * same output.
  *
  * `pending` is handled highest priority first, then oldest (smallest UUIDv7) first (it is sorted
  * here only if the caller did not already). A workload no live worker could ever take is left
- * out, `parked` (`neverFitsReason`). A worker fits a workload when it handles the type and has a
- * free slot and its free cpu, memoryMb and gpu hold what the workload needs (`holds`): its
- * capacity minus `usage` minus what this call already placed on it. Among fitting workers the least loaded (used slots relative to
- * slots) wins, ties to the smallest id, which spreads work instead of packing the first worker.
+ * out, `parked` (`neverFitsReason`). For the others, filters say which workers may take it (its
+ * type, its whole capacity, then the static policies: affinity, taints, cost, spot; then per
+ * decision a free slot, free cpu, memoryMb and gpu, anti-affinity and topology spread), and
+ * scorers rank those (the strategy: spread = least loaded by slots, binpack = most loaded by the
+ * dominant resource; preferred affinity, PreferNoSchedule taints, spot, cost, anti-affinity
+ * preferences, retry-away). The highest total wins, ties to the smallest id.
  *
- * Cost: workers are indexed by type once per call, free resources live in typed arrays, so each
- * decision is one scan over the workers of its type that allocates nothing per worker (and a
- * second one, for the reason, when it places nothing).
+ * Cost: workloads of one shape (type, needs, placement terms) share their static filtering, done
+ * once per call; each decision scans the shape's remaining workers until it has scored
+ * {@link SCORED_WORKERS_MAX} feasible ones, dropping workers it finds full.
  */
 export function placeWorkloads(
   pending: readonly PendingWorkload[],
   workers: readonly PlacementWorker[],
   usage: ReadonlyMap<string, WorkerUsage>,
+  options: PlaceOptions = {},
 ): PlacementResult {
   const ordered = isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
-  // Sorted by id so a strict "less loaded" comparison breaks ties to the smallest id.
-  const live = workers
-    .filter((w) => w.capacity.slots > 0)
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const n = live.length;
-  const slots = new Float64Array(n);
-  const usedSlots = new Float64Array(n);
-  const freeCpu = new Float64Array(n);
-  const freeMem = new Float64Array(n);
-  const freeGpu = new Float64Array(n);
-  const totalCpu = new Float64Array(n);
-  const totalMem = new Float64Array(n);
-  const totalGpu = new Float64Array(n);
+  const fleet = buildFleet(workers, usage, options.running);
+  const state = new CallState(fleet, options.strategy ?? 'spread');
   const byTypeLists = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const w = live[i]!;
-    const u = usage.get(w.id);
-    slots[i] = w.capacity.slots;
-    usedSlots[i] = u?.slots ?? 0;
-    totalCpu[i] = w.capacity.cpu;
-    totalMem[i] = w.capacity.memoryMb;
-    totalGpu[i] = w.capacity.gpu;
-    // Never more than the whole capacity, which the scan below relies on.
-    freeCpu[i] = w.capacity.cpu - Math.max(0, u?.cpu ?? 0);
-    freeMem[i] = w.capacity.memoryMb - Math.max(0, u?.memoryMb ?? 0);
-    freeGpu[i] = w.capacity.gpu - Math.max(0, u?.gpu ?? 0);
-    for (const type of new Set(w.types)) {
+  for (let i = 0; i < fleet.size; i++) {
+    for (const type of new Set(fleet.workers[i]!.types)) {
       let list = byTypeLists.get(type);
       if (!list) byTypeLists.set(type, (list = []));
       list.push(i);
@@ -106,54 +103,144 @@ export function placeWorkloads(
   }
   const byType = new Map<string, Int32Array>();
   for (const [type, list] of byTypeLists) byType.set(type, Int32Array.from(list));
-  const offers = offersByType(live);
+  const offers = offersByType(fleet.workers);
+  const shapes = new Map<string, Shape>();
+  let explainLeft = options.explain ?? 0;
 
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   for (const w of ordered) {
-    // One shape for every workload's needs: the checks below stay monomorphic.
-    const cpu = w.requirements.cpu ?? 0;
-    const mem = w.requirements.memoryMb ?? 0;
-    const gpu = w.requirements.gpu ?? 0;
-    const never = neverFitsReason(w.type, { cpu, memoryMb: mem, gpu }, offers);
+    const never = neverFitsReason(w.type, w.requirements, offers);
     if (never !== null) {
       unplaced.push({ workloadId: w.id, reason: never, parked: true });
       continue;
     }
-    let best = -1;
-    const list = byType.get(w.type)!;
-    for (let k = 0; k < list.length; k++) {
-      const i = list[k]!;
-      if (usedSlots[i]! >= slots[i]!) continue;
-      // What is free on a worker is never more than its whole capacity: no need to check both.
-      if (!holdsEach(freeCpu[i]!, freeMem[i]!, freeGpu[i]!, cpu, mem, gpu)) continue;
-      // Less loaded: used_i / slots_i < used_best / slots_best, without division.
-      if (best < 0 || usedSlots[i]! * slots[best]! < usedSlots[best]! * slots[i]!) best = i;
-    }
+    const key = shapeKey(w, state.strategy);
+    let shape = shapes.get(key);
+    if (!shape) shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!)));
+    const best = decide(shape, fleet);
     if (best < 0) {
-      // Only for the reason: the workers whose whole capacity holds it, and those with a slot.
-      let fitTotal = 0;
-      let withSlot = 0;
-      for (let k = 0; k < list.length; k++) {
-        const i = list[k]!;
-        if (!holdsEach(totalCpu[i]!, totalMem[i]!, totalGpu[i]!, cpu, mem, gpu)) continue;
-        fitTotal++;
-        if (usedSlots[i]! < slots[i]!) withSlot++;
+      const u: Unplaced = { workloadId: w.id, reason: unplacedReason(shape), parked: false };
+      if (explainLeft > 0) {
+        explainLeft--;
+        u.explanation = explainOn(w, fleet, state, shape);
       }
-      unplaced.push({ workloadId: w.id, reason: noRoomReason(fitTotal, withSlot), parked: false });
+      unplaced.push(u);
       continue;
     }
-    usedSlots[best]! += 1;
-    freeCpu[best]! -= cpu;
-    freeMem[best]! -= mem;
-    freeGpu[best]! -= gpu;
-    placements.push({ workloadId: w.id, workerId: live[best]!.id });
+    const placement: Placement = { workloadId: w.id, workerId: fleet.ids[best]! };
+    if (options.scores === true) Object.assign(placement, scoresAt(shape, fleet, best));
+    fleet.usedSlots[best]! += 1;
+    fleet.freeCpu[best]! -= shape.cpu;
+    fleet.freeMem[best]! -= shape.mem;
+    fleet.freeGpu[best]! -= shape.gpu;
+    state.placed(best, fleet.ids[best]!, w.labels);
+    placements.push(placement);
   }
   return { placements, unplaced };
 }
 
-/** Why a workload some live worker could take (`fitTotal` of them) waits now. */
-function noRoomReason(fitTotal: number, withSlot: number): string {
-  if (withSlot === 0) return `no free slot on the ${fitTotal} live worker(s) that fit`;
-  return `not enough free cpu, memoryMb or gpu on the ${withSlot} live worker(s) that fit and have a free slot`;
+/**
+ * One decision: the best feasible worker of `shape` (an index into the fleet), or -1. Counts in
+ * `shape.tally` why the workers it scanned were refused.
+ */
+function decide(shape: Shape, fleet: Fleet): number {
+  const { cand, staticScore, checks, scorers, tally, cpu, mem, gpu } = shape;
+  const binpack = shape.strategy === 'binpack';
+  const nChecks = checks.length;
+  const nScorers = scorers.length;
+  tally.fill(0);
+  let best = -1;
+  let bestScore = -Infinity;
+  let feasible = 0;
+  let scanned = 0;
+  let pos = shape.len === 0 ? 0 : shape.cursor % shape.len;
+  while (scanned < shape.len) {
+    const i = cand[pos]!;
+    if (fleet.usedSlots[i]! >= fleet.slots[i]!) {
+      // Full for the rest of the call: drop it (the last one takes its place, not yet scanned).
+      const last = --shape.len;
+      cand[pos] = cand[last]!;
+      staticScore[pos] = staticScore[last]!;
+      cand[last] = i;
+      if (pos >= shape.len) pos = 0;
+      continue;
+    }
+    scanned++;
+    const next = pos + 1 === shape.len ? 0 : pos + 1;
+    if (!holdsEach(fleet.freeCpu[i]!, fleet.freeMem[i]!, fleet.freeGpu[i]!, cpu, mem, gpu)) {
+      tally[nChecks + (cpu > fleet.freeCpu[i]! ? 0 : mem > fleet.freeMem[i]! ? 1 : 2)]!++;
+      pos = next;
+      continue;
+    }
+    let refused = false;
+    for (let j = 0; j < nChecks; j++) {
+      if (!checks[j]!.ok(i)) {
+        tally[j]!++;
+        refused = true;
+        break;
+      }
+    }
+    if (refused) {
+      pos = next;
+      continue;
+    }
+    let score =
+      staticScore[pos]! +
+      (binpack
+        ? binpackScore(fleet, i, cpu, mem, gpu)
+        : spreadScore(fleet.usedSlots[i]!, fleet.slots[i]!));
+    for (let j = 0; j < nScorers; j++) score += scorers[j]!.score(i);
+    if (score > bestScore || (score === bestScore && i < best)) {
+      best = i;
+      bestScore = score;
+    }
+    pos = next;
+    if (++feasible >= SCORED_WORKERS_MAX) break;
+  }
+  shape.cursor = pos;
+  return best;
+}
+
+/**
+ * Why a workload some live worker could take waits now: the most common reason among the
+ * workers of its type. Without placement terms at play, the resources' words as before.
+ */
+function unplacedReason(shape: Shape): string {
+  const counts = new Map<string, number>();
+  let policies = 0;
+  for (const [reason, n] of shape.staticReasons) {
+    counts.set(reason, n);
+    if (reason !== TOO_SMALL_REASON) policies += n;
+  }
+  const full = shape.eligible - shape.len;
+  if (full > 0) counts.set(RESOURCE_REASONS.slot, full);
+  const nChecks = shape.checks.length;
+  for (let j = 0; j < nChecks; j++) {
+    const n = shape.tally[j]!;
+    if (n === 0) continue;
+    policies += n;
+    const reason = shape.checks[j]!.reason;
+    counts.set(reason, (counts.get(reason) ?? 0) + n);
+  }
+  const resources = [RESOURCE_REASONS.cpu, RESOURCE_REASONS.memoryMb, RESOURCE_REASONS.gpu];
+  if (policies === 0) {
+    const fitTotal = shape.eligible;
+    const withSlot = shape.len;
+    if (withSlot === 0) return `no free slot on the ${fitTotal} live worker(s) that fit`;
+    return `not enough free cpu, memoryMb or gpu on the ${withSlot} live worker(s) that fit and have a free slot`;
+  }
+  for (let r = 0; r < 3; r++) {
+    const n = shape.tally[nChecks + r]!;
+    if (n > 0) counts.set(resources[r]!, (counts.get(resources[r]!) ?? 0) + n);
+  }
+  let top = '';
+  let topCount = 0;
+  for (const [reason, n] of counts) {
+    if (n > topCount) {
+      top = reason;
+      topCount = n;
+    }
+  }
+  return `${top} (${topCount} of ${shape.total} live worker(s) that handle type "${shape.type}")`;
 }
