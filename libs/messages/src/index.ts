@@ -122,6 +122,7 @@ export type {
   IngestedV1,
   DeadLetterV1,
   Placement,
+  WorkloadPlacementV1,
   Taint,
   TaintEffect,
   LabelSelector,

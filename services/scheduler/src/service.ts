@@ -30,6 +30,7 @@ import { Parking } from './placement/parking.js';
 import { Placer } from './placement/placer.js';
 import { schedulerRetention } from './retention.js';
 import { UsageLedger } from './placement/usage-ledger.js';
+import type { Strategy } from './placement/framework.js';
 import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './placement/worker-view.js';
 
@@ -97,7 +98,7 @@ export async function start(
       onGrowth: (types) => parking.grew(types),
     });
     // Loaded before any consumer runs: from then on every commit keeps it exact.
-    const ledger = new UsageLedger();
+    const ledger = new UsageLedger(Date.now, config.PLACEMENT_STRATEGY as Strategy);
     await ledger.load(db);
     const backlog = new Backlog();
     const resync = every({

@@ -1882,6 +1882,108 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/workload-placement.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-placement.v1.json",
+    "title": "WorkloadPlacement",
+    "description": "The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "workloadId",
+      "status",
+      "pendingReason",
+      "evaluatedAt",
+      "workerId",
+      "workers",
+      "reasonCounts"
+    ],
+    "properties": {
+      "workloadId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "The workload."
+      },
+      "status": {
+        "type": "string",
+        "description": "The workload's status now."
+      },
+      "pendingReason": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."
+      },
+      "evaluatedAt": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."
+      },
+      "workerId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The worker the decision placed it on; null while it waits."
+      },
+      "workers": {
+        "type": "array",
+        "maxItems": 50,
+        "description": "For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "workerId",
+            "feasible",
+            "reasons",
+            "score",
+            "scores"
+          ],
+          "description": "One worker's verdict.",
+          "properties": {
+            "workerId": {
+              "type": "string",
+              "description": "The worker."
+            },
+            "feasible": {
+              "type": "boolean",
+              "description": "Whether it could take the workload then."
+            },
+            "reasons": {
+              "type": "array",
+              "items": {
+                "type": "string"
+              },
+              "description": "Why it could not, in plain words (empty when feasible)."
+            },
+            "score": {
+              "type": "number",
+              "description": "The sum of the scores (0 when not feasible)."
+            },
+            "scores": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              },
+              "description": "Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."
+            }
+          }
+        }
+      },
+      "reasonCounts": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "description": "For the workers not listed: how many give each reason."
+      }
+    }
+  },
   "http/workload-submission.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/workload-submission.v1.json",

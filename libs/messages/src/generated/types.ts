@@ -1075,6 +1075,70 @@ items: WorkloadV1[]
 nextCursor: (string | null)
 }
 
+// http/workload-placement.v1.json
+/**
+ * The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.
+ */
+export interface WorkloadPlacementV1 {
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The workload's status now.
+ */
+status: string
+/**
+ * Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait).
+ */
+pendingReason: (string | null)
+/**
+ * When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation.
+ */
+evaluatedAt: (string | null)
+/**
+ * The worker the decision placed it on; null while it waits.
+ */
+workerId: (string | null)
+/**
+ * For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.
+ * 
+ * @maxItems 50
+ * 
+ * Items: One worker's verdict.
+ */
+workers: {
+/**
+ * The worker.
+ */
+workerId: string
+/**
+ * Whether it could take the workload then.
+ */
+feasible: boolean
+/**
+ * Why it could not, in plain words (empty when feasible).
+ */
+reasons: string[]
+/**
+ * The sum of the scores (0 when not feasible).
+ */
+score: number
+/**
+ * Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway).
+ */
+scores: {
+[k: string]: number
+}
+}[]
+/**
+ * For the workers not listed: how many give each reason.
+ */
+reasonCounts: {
+[k: string]: number
+}
+}
+
 // http/workload-submission.v1.json
 /**
  * Body of POST /v1/workloads: one workload to run.
