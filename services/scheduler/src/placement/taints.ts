@@ -64,7 +64,7 @@ export const taintsPolicy: PlacementPolicy = {
           if (t.effect === 'PreferNoSchedule' && !tolerates(tolerations, t))
             penalty += PREFER_NO_SCHEDULE_PENALTY;
         }
-        return -penalty;
+        return 0 - penalty; // +0, not -0, when none applies
       },
     };
   },
