@@ -9,6 +9,8 @@ export type {
   PlacementResult,
   PlacementWorker,
   Resources,
+  RunningWorkload,
+  Strategy,
   Unplaced,
   WorkerUsage,
 } from './placement/place-workloads.js';

@@ -13,7 +13,7 @@ import type {
 } from './framework.js';
 import { RESOURCE_REASONS } from './resources.js';
 import { TOO_SMALL_REASON, compileShape, scoresAt, shapeKey } from './shape.js';
-import type { Shape } from './shape.js';
+import type { Shape, StaticSet } from './shape.js';
 import { binpackScore, spreadScore } from './strategy.js';
 
 export type { PendingWorkload, PlacementWorker, Resources, RunningWorkload, Strategy, WorkerUsage };
@@ -56,7 +56,7 @@ export interface PlaceOptions {
  * scanning from where the previous decision of the same shape stopped (Nomad's limit iterator,
  * kube-scheduler's percentageOfNodesToScore). Below it, every feasible worker is scored.
  */
-export const SCORED_WORKERS_MAX = 100;
+export const SCORED_WORKERS_MAX = 50;
 
 const byPriorityThenId = (a: PendingWorkload, b: PendingWorkload): number =>
   b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -105,6 +105,7 @@ export function placeWorkloads(
   for (const [type, list] of byTypeLists) byType.set(type, Int32Array.from(list));
   const offers = offersByType(fleet.workers);
   const shapes = new Map<string, Shape>();
+  const statics = new Map<string, StaticSet>();
   let explainLeft = options.explain ?? 0;
 
   const placements: Placement[] = [];
@@ -117,10 +118,13 @@ export function placeWorkloads(
     }
     const key = shapeKey(w, state.strategy);
     let shape = shapes.get(key);
-    if (!shape) shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!)));
-    const best = decide(shape, fleet);
+    if (!shape)
+      shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!, statics)));
+    const best = shape.exhausted === null ? decide(shape, fleet) : -1;
     if (best < 0) {
-      const u: Unplaced = { workloadId: w.id, reason: unplacedReason(shape), parked: false };
+      const reason = shape.exhausted ?? unplacedReason(shape);
+      if (shape.monotone) shape.exhausted = reason;
+      const u: Unplaced = { workloadId: w.id, reason, parked: false };
       if (explainLeft > 0) {
         explainLeft--;
         u.explanation = explainOn(w, fleet, state, shape);

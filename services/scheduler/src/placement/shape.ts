@@ -63,6 +63,14 @@ export interface Shape {
   scorers: WorkerScore[];
   /** Per decision: refusals per dynamic check, then cpu, memoryMb, gpu. */
   tally: Int32Array;
+  /**
+   * Why the last decision found no worker, when no later decision of the shape in this call can
+   * find one: a call only adds work, so free resources only shrink and anti-affinity counts only
+   * grow. Topology spread is the exception (a smallest count that grows frees other domains),
+   * so a shape with a spread term never sets it.
+   */
+  exhausted: string | null;
+  monotone: boolean;
 }
 
 /** The key of a workload's shape: workloads with equal keys are placed alike. */
@@ -74,46 +82,103 @@ export function shapeKey(job: PendingWorkload, fallback: Strategy): string {
   }\u0000${job.failedOn?.join(',') ?? ''}`;
 }
 
-/** Compiles a workload's shape over `typeWorkers` (the fleet's workers of its type). */
+/**
+ * The static filters and scorers of one type and one set of static terms, over the workers of
+ * the type: shapes that differ only in their needs or dynamic terms share it.
+ */
+export interface StaticSet {
+  checks: WorkerCheck[];
+  scorers: WorkerScore[];
+  /** Workers passing every static filter, and their static score. */
+  passed: Int32Array;
+  score: Float64Array;
+  /** Workers refused, per reason. */
+  reasons: Map<string, number>;
+}
+
+/** The key of a workload's static set: its type and static terms. */
+function staticKey(job: PendingWorkload): string {
+  const p = job.placement;
+  if (!p) return job.type;
+  return `${job.type}\u0000${JSON.stringify([p.affinity, p.tolerations, p.maxCostPerHour, p.spot])}`;
+}
+
+function staticSet(
+  job: PendingWorkload,
+  fleet: Fleet,
+  state: PlacementState,
+  typeWorkers: Int32Array,
+): StaticSet {
+  const checks: WorkerCheck[] = [];
+  const scorers: WorkerScore[] = [];
+  for (const p of STATIC_POLICIES) {
+    if (p.filters) checks.push(...p.filters(job, fleet, state, []));
+    const s = p.scorer?.(job, fleet, state);
+    if (s) scorers.push(s);
+  }
+  const reasons = new Map<string, number>();
+  const passed: number[] = [];
+  const scores: number[] = [];
+  for (let k = 0; k < typeWorkers.length; k++) {
+    const w = typeWorkers[k]!;
+    let refused: string | null = null;
+    for (const c of checks)
+      if (!c.ok(w)) {
+        refused = c.reason;
+        break;
+      }
+    if (refused !== null) {
+      reasons.set(refused, (reasons.get(refused) ?? 0) + 1);
+      continue;
+    }
+    let score = 0;
+    for (const s of scorers) score += s.score(w);
+    passed.push(w);
+    scores.push(score);
+  }
+  return {
+    checks,
+    scorers,
+    passed: Int32Array.from(passed),
+    score: Float64Array.from(scores),
+    reasons,
+  };
+}
+
+/**
+ * Compiles a workload's shape over `typeWorkers` (the fleet's workers of its type); `statics`
+ * caches static sets across the shapes of one call.
+ */
 export function compileShape(
   job: PendingWorkload,
   fleet: Fleet,
   state: PlacementState,
   typeWorkers: Int32Array,
+  statics: Map<string, StaticSet> = new Map(),
 ): Shape {
   const cpu = job.requirements.cpu ?? 0;
   const mem = job.requirements.memoryMb ?? 0;
   const gpu = job.requirements.gpu ?? 0;
-  const staticChecks: WorkerCheck[] = [];
-  const staticScorers: WorkerScore[] = [];
-  for (const p of STATIC_POLICIES) {
-    if (p.filters) staticChecks.push(...p.filters(job, fleet, state, []));
-    const s = p.scorer?.(job, fleet, state);
-    if (s) staticScorers.push(s);
-  }
-  const staticReasons = new Map<string, number>();
+  const key = staticKey(job);
+  let set = statics.get(key);
+  if (!set) statics.set(key, (set = staticSet(job, fleet, state, typeWorkers)));
+  const staticChecks = set.checks;
+  const staticScorers = set.scorers;
+  const staticReasons = new Map(set.reasons);
   const cand: number[] = [];
   const scores: number[] = [];
-  for (let k = 0; k < typeWorkers.length; k++) {
-    const w = typeWorkers[k]!;
-    let refused: string | null = null;
-    if (!holdsEach(fleet.totalCpu[w]!, fleet.totalMem[w]!, fleet.totalGpu[w]!, cpu, mem, gpu))
-      refused = TOO_SMALL_REASON;
-    else
-      for (const c of staticChecks)
-        if (!c.ok(w)) {
-          refused = c.reason;
-          break;
-        }
-    if (refused !== null) {
-      staticReasons.set(refused, (staticReasons.get(refused) ?? 0) + 1);
+  let tooSmall = 0;
+  for (let k = 0; k < set.passed.length; k++) {
+    const w = set.passed[k]!;
+    if (!holdsEach(fleet.totalCpu[w]!, fleet.totalMem[w]!, fleet.totalGpu[w]!, cpu, mem, gpu)) {
+      tooSmall++;
       continue;
     }
-    let score = 0;
-    for (const s of staticScorers) score += s.score(w);
     cand.push(w);
-    scores.push(score);
+    scores.push(set.score[k]!);
   }
+  if (tooSmall > 0)
+    staticReasons.set(TOO_SMALL_REASON, (staticReasons.get(TOO_SMALL_REASON) ?? 0) + tooSmall);
   const candArray = Int32Array.from(cand);
   const checks: WorkerCheck[] = [];
   const scorers: WorkerScore[] = [];
@@ -140,6 +205,8 @@ export function compileShape(
     checks,
     scorers,
     tally: new Int32Array(checks.length + 3),
+    exhausted: null,
+    monotone: !job.placement?.spread,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { PlacementPolicy, Taint, WorkerCheck } from './framework.js';
+import type { Fleet, PlacementPolicy, Taint, WorkerCheck } from './framework.js';
 
 /** One `placement.tolerations` entry. */
 export interface Toleration {
@@ -26,6 +26,38 @@ export function taintText(taint: Taint): string {
   return `${taint.key}${taint.value === undefined ? '' : `=${taint.value}`}:${taint.effect}`;
 }
 
+/** The fleet's taints, worked out once per placement call. */
+interface FleetTaints {
+  /** Each distinct NoSchedule taint, by its text. */
+  noSchedule: Map<string, Taint>;
+  /** Per worker, the texts of its NoSchedule taints. */
+  noScheduleOf: string[][];
+  anyPreferNoSchedule: boolean;
+}
+
+const fleetTaints = new WeakMap<Fleet, FleetTaints>();
+
+function taintsOf(fleet: Fleet): FleetTaints {
+  let known = fleetTaints.get(fleet);
+  if (known) return known;
+  known = { noSchedule: new Map(), noScheduleOf: [], anyPreferNoSchedule: false };
+  for (const worker of fleet.workers) {
+    const texts: string[] = [];
+    for (const taint of worker.taints ?? []) {
+      if (taint.effect !== 'NoSchedule') {
+        known.anyPreferNoSchedule = true;
+        continue;
+      }
+      const text = taintText(taint);
+      texts.push(text);
+      known.noSchedule.set(text, taint);
+    }
+    known.noScheduleOf.push(texts);
+  }
+  fleetTaints.set(fleet, known);
+  return known;
+}
+
 /**
  * Taints and tolerations: a NoSchedule taint keeps off every workload that does not tolerate it
  * (one filter per such taint in the fleet, so the reason names it); each PreferNoSchedule taint
@@ -36,25 +68,19 @@ export const taintsPolicy: PlacementPolicy = {
   stage: 'static',
   filters(job, fleet) {
     const tolerations = job.placement?.tolerations ?? [];
-    const refused = new Set<string>();
-    for (const worker of fleet.workers) {
-      for (const taint of worker.taints ?? []) {
-        if (taint.effect === 'NoSchedule' && !tolerates(tolerations, taint))
-          refused.add(taintText(taint));
-      }
-    }
+    const known = taintsOf(fleet);
     const checks: WorkerCheck[] = [];
-    for (const text of refused) {
+    for (const [text, taint] of known.noSchedule) {
+      if (tolerates(tolerations, taint)) continue;
       checks.push({
         reason: `taint ${text} not tolerated`,
-        ok: (w) => !(fleet.workers[w]!.taints ?? []).some((t) => taintText(t) === text),
+        ok: (w) => !known.noScheduleOf[w]!.includes(text),
       });
     }
     return checks;
   },
   scorer(job, fleet) {
-    if (!fleet.workers.some((w) => (w.taints ?? []).some((t) => t.effect === 'PreferNoSchedule')))
-      return null;
+    if (!taintsOf(fleet).anyPreferNoSchedule) return null;
     const tolerations = job.placement?.tolerations ?? [];
     return {
       name: 'taints',
