@@ -139,5 +139,5 @@ describe('placement policies', () => {
     } catch (err) {
       throw new Error(`${String(err)}\n${sys.output()}`, { cause: err });
     }
-  });
+  }, 240_000);
 });

@@ -471,6 +471,8 @@ function placeAtIngest(
         type: s.type,
         priority: s.priority ?? DEFAULT_PRIORITY,
         requirements: s.requirements ?? {},
+        labels: s.labels ?? {},
+        placement: s.placement ?? null,
         attempt: 0,
       });
     }
