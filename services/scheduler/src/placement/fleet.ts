@@ -94,6 +94,7 @@ export class CallState implements PlacementState {
     string,
     { selector: Readonly<Record<string, string>>; counts: MutableCounts }
   >();
+  version = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -134,6 +135,7 @@ export class CallState implements PlacementState {
       const z = this.fleet.zoneOf[w]!;
       if (z >= 0) counts.byZone[z]!++;
       counts.version++;
+      this.version++;
     }
   }
 }

@@ -106,6 +106,8 @@ export interface PlacementPolicy {
 /** What a placement call knows besides the fleet: its strategy and label counts of running work. */
 export interface PlacementState {
   readonly strategy: Strategy;
+  /** Bumped whenever any selector's counts change. */
+  readonly version: number;
   /** Counts of running workloads matching `selector`, per worker and per zone (live: they grow). */
   counts(selector: Readonly<Record<string, string>>): SelectorCounts;
 }

@@ -120,10 +120,12 @@ export function placeWorkloads(
     let shape = shapes.get(key);
     if (!shape)
       shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!, statics)));
+    if (!shape.monotone && shape.exhaustedAt !== state.version) shape.exhausted = null;
     const best = shape.exhausted === null ? decide(shape, fleet) : -1;
     if (best < 0) {
       const reason = shape.exhausted ?? unplacedReason(shape);
-      if (shape.monotone) shape.exhausted = reason;
+      shape.exhausted = reason;
+      shape.exhaustedAt = state.version;
       const u: Unplaced = { workloadId: w.id, reason, parked: false };
       if (explainLeft > 0) {
         explainLeft--;

@@ -67,10 +67,12 @@ export interface Shape {
    * Why the last decision found no worker, when no later decision of the shape in this call can
    * find one: a call only adds work, so free resources only shrink and anti-affinity counts only
    * grow. Topology spread is the exception (a smallest count that grows frees other domains),
-   * so a shape with a spread term never sets it.
+   * so a shape with a spread term keeps it only while no count changes (`exhaustedAt`).
    */
   exhausted: string | null;
   monotone: boolean;
+  /** The call state's count version when a spread shape found no worker. */
+  exhaustedAt: number;
 }
 
 /** The key of a workload's shape: workloads with equal keys are placed alike. */
@@ -207,6 +209,7 @@ export function compileShape(
     tally: new Int32Array(checks.length + 3),
     exhausted: null,
     monotone: !job.placement?.spread,
+    exhaustedAt: -1,
   };
 }
 
