@@ -3,6 +3,7 @@ import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
 import type { LeadershipTable } from './tables/leadership.js';
+import type { PlacementExplanationsTable } from './tables/placement-explanations.js';
 import type { SecretsTable } from './tables/secrets.js';
 import type { ServiceInstancesTable } from './tables/service-instances.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
@@ -25,4 +26,5 @@ export interface Database {
   secrets: SecretsTable;
   leadership: LeadershipTable;
   service_instances: ServiceInstancesTable;
+  placement_explanations: PlacementExplanationsTable;
 }

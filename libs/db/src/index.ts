@@ -19,6 +19,12 @@ export type { AuditLogTable } from './tables/audit-log.js';
 export type { SecretsTable } from './tables/secrets.js';
 export type { LeadershipTable } from './tables/leadership.js';
 export type { ServiceInstancesTable } from './tables/service-instances.js';
+export type {
+  ExplainedWorker,
+  PlacementExplanation,
+  PlacementExplanationsTable,
+} from './tables/placement-explanations.js';
 export { toWorkload } from './mappers/workload.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';
+export type { WorkloadPlacement } from './tables/workload-placement.js';

@@ -123,6 +123,11 @@ export type {
   RejectedV1,
   IngestedV1,
   DeadLetterV1,
+  Placement,
+  WorkloadPlacementV1,
+  Taint,
+  TaintEffect,
+  LabelSelector,
 } from './generated/types.js';
 
 export {

@@ -53,6 +53,7 @@ export const HTTP_SCHEMAS = {
   me: 'http/me.v1.json',
   workloadCounts: 'http/workload-counts.v1.json',
   workloadHistory: 'http/workload-history.v1.json',
+  workloadPlacement: 'http/workload-placement.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -107,6 +108,7 @@ export interface HttpTypes {
   me: T.MeV1;
   workloadCounts: T.WorkloadCountsV1;
   workloadHistory: T.WorkloadHistoryV1;
+  workloadPlacement: T.WorkloadPlacementV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

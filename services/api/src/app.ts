@@ -9,6 +9,7 @@ import { systemRoutes } from './routes/system.js';
 import { workerRoutes } from './routes/workers.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { workloadCheckpointRoutes } from './routes/workload-checkpoints.js';
+import { workloadPlacementRoutes } from './routes/workload-placement.js';
 import { workloadCommandRoutes } from './routes/workload-commands.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
@@ -105,6 +106,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));
   app.route('/', workloadCheckpointRoutes(ctx));
+  app.route('/', workloadPlacementRoutes(ctx));
   app.route('/', workerRoutes(ctx));
   app.route('/', clusterRoutes(ctx));
   app.route('/', tenantRoutes(ctx));

@@ -753,6 +753,20 @@ function paths(): JsonObject {
         },
       },
     },
+    '/v1/workloads/{id}/placement': {
+      get: {
+        operationId: 'explainWorkloadPlacement',
+        summary: 'Why a workload waits, worker by worker, or the decision that placed it',
+        tags: ['workloads'],
+        parameters: [idParam],
+        responses: {
+          '200': json('WorkloadPlacement', "The scheduler's latest evaluation."),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
     '/v1/workers': {
       get: {
         operationId: 'listWorkers',

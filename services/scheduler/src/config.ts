@@ -22,6 +22,8 @@ const SCHEDULER_SETTINGS = {
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 1, max: 3_600_000 },
   INGEST_BATCH_MAX: { kind: 'int', default: 500, min: 1, max: 10_000 },
+  // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
+  PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
 } as const satisfies Record<string, Setting>;
 
 /** The scheduler's validated configuration. */

@@ -33,13 +33,14 @@ import { TenantRunQuotas } from './tenant-run-quotas.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Backlog } from './backlog.js';
-import { Parking } from './parking.js';
-import { Placer } from './placer.js';
+import { Parking } from './placement/parking.js';
+import { Placer } from './placement/placer.js';
 import { schedulerRetention } from './retention.js';
 import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
-import { UsageLedger } from './usage-ledger.js';
+import { UsageLedger } from './placement/usage-ledger.js';
+import type { Strategy } from './placement/framework.js';
 import { forgetWorker } from './worker-cleanup.js';
-import { WorkerView } from './worker-view.js';
+import { WorkerView } from './placement/worker-view.js';
 
 /** Options of `start`. */
 export interface StartOptions {
@@ -165,7 +166,7 @@ async function lead(
       onGrowth: (types) => parking.grew(types),
     });
     // Loaded before any consumer runs: from then on every commit keeps it exact.
-    const ledger = new UsageLedger();
+    const ledger = new UsageLedger(Date.now, config.PLACEMENT_STRATEGY as Strategy);
     await ledger.load(db);
     const backlog = new Backlog();
     const resync = every({

@@ -2,11 +2,11 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { SubmissionV1 } from '@niyanta/messages';
 import type { Backlog } from '../backlog.js';
 import { blockedReason, queuedReason, typeAvailability } from '../blocked-types.js';
-import { neverFitsReason, offersByType } from '../fit.js';
-import type { Parking } from '../parking.js';
-import type { PendingWorkload, PlacementWorker } from '../placement.js';
+import { neverFitsReason, offersByType } from '../placement/fit.js';
+import type { Parking } from '../placement/parking.js';
+import type { PendingWorkload, PlacementWorker } from '../placement/place-workloads.js';
 import type { TenantAdmission } from '../tenant-admission.js';
-import type { UsageLedger } from '../usage-ledger.js';
+import type { UsageLedger } from '../placement/usage-ledger.js';
 import { DEFAULT_PRIORITY, waitingReason } from '../workload-core/decisions/submission.js';
 
 /** A submission that passed decoding and admission. */
@@ -82,6 +82,8 @@ export function placeAtIngest(
         type: s.type,
         priority: s.priority ?? DEFAULT_PRIORITY,
         requirements: s.requirements ?? {},
+        labels: s.labels ?? {},
+        placement: s.placement ?? null,
         attempt: 0,
       });
     }

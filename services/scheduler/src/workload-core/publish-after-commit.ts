@@ -4,7 +4,7 @@ import { SUBJECTS, WORKLOAD_STATUS, enveloped, publishAll, publishCore } from '@
 import type { EventV1, Outgoing } from '@niyanta/messages';
 import type { Backlog } from '../backlog.js';
 import type { Logger } from '../logger.js';
-import type { UsageLedger } from '../usage-ledger.js';
+import type { UsageLedger } from '../placement/usage-ledger.js';
 import { workloadOf } from './transition.js';
 import type { Transition } from './transition.js';
 import { observeTransitions } from '../transition-metrics.js';

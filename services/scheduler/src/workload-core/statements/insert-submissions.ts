@@ -54,6 +54,7 @@ export async function insertSubmissions(
       input: s.input ?? null,
       labels: s.labels ?? {},
       requirements: s.requirements ?? {},
+      placement: s.placement ?? null,
       run_at: s.runAt ?? null,
       // GET shows why it is not placed (placement replaces it).
       pending_reason: pendingReason,
@@ -74,16 +75,16 @@ export async function insertSubmissions(
   const { rows } = await sql<WorkloadRow>`${PREPARED}
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
-        max_attempts, input, labels, requirements, run_at, pending_reason, parked,
+        max_attempts, input, labels, requirements, placement, run_at, pending_reason, parked,
         timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
-        v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
+        v.placement, v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
         v.submitted_by, coalesce(v.secrets, '{}')
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
-        run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
+        placement jsonb, run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
         idempotency_key text, trace_parent text, submitted_by text, secrets text[])
       on conflict do nothing
       returning *

@@ -1,20 +1,22 @@
 import type { Database } from '@niyanta/db';
 import type { Kysely } from 'kysely';
 import { placementCycleSeconds } from '@niyanta/telemetry';
-import { sendAssignments } from './assignments.js';
-import type { Logger } from './logger.js';
-import type { PlacementWorker, Unplaced } from './placement.js';
-import { applyPlacements } from './workload-core/statements/place.js';
-import { typeAvailability } from './blocked-types.js';
+import { sendAssignments } from '../assignments.js';
+import type { Logger } from '../logger.js';
+import type { PlacementWorker, Unplaced } from './place-workloads.js';
+import type { Placement as Decided } from './place-workloads.js';
+import { failedWorkers, recordExplanations } from './explanations.js';
+import { applyPlacements } from '../workload-core/statements/place.js';
+import { typeAvailability } from '../blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced, selectPending } from './pending-queue.js';
-import type { PendingRow, QueueKey } from './pending-queue.js';
-import type { Placement } from './workload-core/decisions/placement.js';
-import { publishAfterCommit } from './workload-core/publish-after-commit.js';
-import { explainSaturatedTenants } from './tenant-run-quotas.js';
-import type { TenantRunQuotas } from './tenant-run-quotas.js';
-import type { Bus } from './workload-core/publish-after-commit.js';
-import type { Transition } from './workload-core/transition.js';
+import { explainBlockedTypes, recordUnplaced, selectPending } from '../pending-queue.js';
+import type { PendingRow, QueueKey } from '../pending-queue.js';
+import type { Placement } from '../workload-core/decisions/placement.js';
+import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
+import { explainSaturatedTenants } from '../tenant-run-quotas.js';
+import type { TenantRunQuotas } from '../tenant-run-quotas.js';
+import type { Bus } from '../workload-core/publish-after-commit.js';
+import type { Transition } from '../workload-core/transition.js';
 
 /** Pending workloads one page of a cycle looks at, at most. */
 export const PLACEMENT_BATCH = 1000;
@@ -24,6 +26,9 @@ export const PLACEMENT_BATCH = 1000;
  * work that fits is bounded, however long the queue.
  */
 export const CYCLE_ROWS_MAX = 4 * PLACEMENT_BATCH;
+
+/** Unplaced workloads the sweep's cycle explains worker by worker, at most. */
+export const EXPLAINED_PER_SWEEP = 50;
 
 /** The result of one placement cycle. */
 export interface CycleResult {
@@ -151,6 +156,8 @@ export class Placer {
     const workers = this.opts.liveWorkers();
     const generation = parking.current; // the fleet `workers` is
     const unpark = await parking.step(db, workers);
+    // The sweep's cycle also explains, worker by worker, why some workloads wait.
+    let explainLeft = this.explainDue ? EXPLAINED_PER_SWEEP : 0;
     if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
     if (this.explainDue) {
       this.explainDue = false;
@@ -195,6 +202,7 @@ export class Placer {
         const rows = new Map<string, PendingRow>();
         const placements: Placement[] = [];
         const unplaced: Unplaced[] = [];
+        const decided: Decided[] = [];
         let after: QueueKey | undefined;
         let exhausted = false;
         // Tenants' run quotas: those at maxRunning are not read at all (their backlog cannot
@@ -219,7 +227,20 @@ export class Placer {
                   if (reason !== null) overQuota.push({ workloadId: p.id, reason, parked: false });
                   return reason === null;
                 });
-          const decision = ledger.placeAndReserve(allowed, workers);
+          const failed = await failedWorkers(
+            trx,
+            allowed.filter((p) => p.attempt > 0).map((p) => p.id),
+          );
+          const jobs = allowed.map((p) => {
+            const failedOn = failed.get(p.id);
+            return failedOn ? { ...p, failedOn } : p;
+          });
+          const decision = ledger.placeAndReserve(jobs, workers, {
+            scores: true,
+            explain: explainLeft,
+          });
+          for (const u of decision.unplaced) if (u.explanation) explainLeft--;
+          decided.push(...decision.placements);
           unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place
           for (const { workloadId, workerId } of decision.placements) {
@@ -246,6 +267,12 @@ export class Placer {
         }
         const transitions = await applyPlacements(trx, placements);
         await recordUnplaced(trx, unplaced, rows);
+        const applied = new Set(transitions.map((t) => t.row.id));
+        await recordExplanations(
+          trx,
+          decided.filter((d) => applied.has(d.workloadId)),
+          unplaced,
+        );
         const parkedTypes = new Set<string>();
         let parked = 0;
         for (const u of unplaced) {

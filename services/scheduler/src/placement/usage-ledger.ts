@@ -2,14 +2,17 @@ import type { Database } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { placeWorkloads } from './placement.js';
+import { placeWorkloads } from './place-workloads.js';
 import type {
   PendingWorkload,
+  PlaceOptions,
   PlacementResult,
   PlacementWorker,
   Resources,
+  RunningWorkload,
+  Strategy,
   WorkerUsage,
-} from './placement.js';
+} from './place-workloads.js';
 
 interface ActiveRun {
   workerId: string;
@@ -20,6 +23,8 @@ interface ActiveRun {
   cpu: number;
   memoryMb: number;
   gpu: number;
+  /** Its labels, for anti-affinity and topology spread. */
+  labels: Readonly<Record<string, string>>;
 }
 
 /**
@@ -34,11 +39,12 @@ export interface ActiveRow {
   worker_id: string;
   attempt: number;
   requirements: Resources;
+  labels?: Record<string, string>;
 }
 
 async function activeRuns(db: Kysely<Database>): Promise<ActiveRow[]> {
   const { rows } = await sql<ActiveRow>`
-    select id, worker_id, attempt, requirements from workloads
+    select id, worker_id, attempt, requirements, labels from workloads
     where status in ('SCHEDULED', 'RUNNING') and worker_id is not null`.execute(db);
   return rows;
 }
@@ -69,14 +75,19 @@ export class UsageLedger {
   private readonly freed = new Set<string>();
   private resyncing = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** The strategy of workloads that do not name one (PLACEMENT_STRATEGY). */
+    private readonly strategy: Strategy = 'spread',
+  ) {}
 
   /** Replaces the ledger with PostgreSQL's active runs (at start-up). */
   async load(db: Kysely<Database>): Promise<void> {
     const rows = await activeRuns(db);
     this.runs.clear();
     this.workers.clear();
-    for (const row of rows) this.reserve(row.id, row.worker_id, row.requirements, row.attempt);
+    for (const row of rows)
+      this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
   }
 
   /**
@@ -108,7 +119,7 @@ export class UsageLedger {
     }
     for (const row of rows) {
       if (!this.runs.has(row.id) && !this.freed.has(row.id)) {
-        this.reserve(row.id, row.worker_id, row.requirements, row.attempt);
+        this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
         fixed++;
       }
     }
@@ -131,8 +142,19 @@ export class UsageLedger {
     return this.runs.size;
   }
 
+  /** The active runs with their labels, for anti-affinity and topology spread. */
+  *running(): Iterable<RunningWorkload> {
+    for (const run of this.runs.values()) yield run;
+  }
+
   /** Takes a slot and resources on `workerId` for attempt `attempt` of a workload. */
-  reserve(id: string, workerId: string, requirements: Resources, attempt: number): void {
+  reserve(
+    id: string,
+    workerId: string,
+    requirements: Resources,
+    attempt: number,
+    labels: Readonly<Record<string, string>> = {},
+  ): void {
     this.remove(id);
     this.runs.set(id, {
       workerId,
@@ -141,6 +163,7 @@ export class UsageLedger {
       cpu: requirements.cpu ?? 0,
       memoryMb: requirements.memoryMb ?? 0,
       gpu: requirements.gpu ?? 0,
+      labels,
     });
     let u = this.workers.get(workerId);
     if (!u) this.workers.set(workerId, (u = { slots: 0, cpu: 0, memoryMb: 0, gpu: 0 }));
@@ -157,12 +180,19 @@ export class UsageLedger {
   placeAndReserve(
     pending: readonly (PendingWorkload & { attempt: number })[],
     workers: readonly PlacementWorker[],
+    options: Pick<PlaceOptions, 'scores' | 'explain'> = {},
   ): PlacementResult {
-    const decision = placeWorkloads(pending, workers, this.workers);
+    // Label counts are read only by workloads with anti-affinity or spread terms.
+    const counted = pending.some((p) => p.placement?.antiAffinity || p.placement?.spread);
+    const decision = placeWorkloads(pending, workers, this.workers, {
+      ...options,
+      strategy: this.strategy,
+      ...(counted ? { running: this.running() } : {}),
+    });
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;
-      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1);
+      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1, p.labels);
     }
     return decision;
   }

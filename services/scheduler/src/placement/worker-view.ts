@@ -3,14 +3,17 @@ import type { Database } from '@niyanta/db';
 import { SUBJECTS, decode, isSubjectToken, isWorkloadType } from '@niyanta/messages';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import type { Kysely } from 'kysely';
-import type { Logger } from './logger.js';
-import type { PlacementWorker } from './placement.js';
+import type { Logger } from '../logger.js';
+import type { PlacementWorker } from './place-workloads.js';
 
 /** What the scheduler knows of one worker, from its heartbeats. */
 export interface WorkerState extends PlacementWorker {
   status: HeartbeatV1['status'];
   labels: Record<string, string>;
   zone: string | null;
+  taints: NonNullable<HeartbeatV1['taints']>;
+  costPerHour: number | null;
+  spot: boolean;
   /** Local clock (ms) when last heard from; the worker's own clock is not trusted. */
   lastSeenMs: number;
   /** Slots not running anything, by its own count. */
@@ -91,6 +94,9 @@ export class WorkerView {
         capacity: r.capacity,
         labels: r.labels,
         zone: r.zone,
+        taints: r.taints,
+        costPerHour: r.cost_per_hour,
+        spot: r.spot,
         types,
         freeSlots: r.free_slots,
         lastSeenMs: new Date(r.heard_at).getTime(), // receipt time: a worker's clock may lag
@@ -125,6 +131,9 @@ export class WorkerView {
       capacity: hb.capacity,
       labels: hb.labels,
       zone: hb.zone ?? null,
+      taints: hb.taints ?? [],
+      costPerHour: hb.costPerHour ?? null,
+      spot: hb.spot ?? false,
       types,
       freeSlots,
       lastSeenMs: this.now(),
