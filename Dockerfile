@@ -19,6 +19,7 @@ COPY libs/client/package.json libs/client/
 COPY libs/db/package.json libs/db/
 COPY libs/messages/package.json libs/messages/
 COPY libs/runtime/package.json libs/runtime/
+COPY libs/schedules/package.json libs/schedules/
 COPY libs/testing/package.json libs/testing/
 COPY libs/worker-sdk/package.json libs/worker-sdk/
 COPY services/api/package.json services/api/

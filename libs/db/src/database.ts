@@ -2,6 +2,7 @@ import type { ApiKeysTable } from './tables/api-keys.js';
 import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
+import type { ScheduleCursorsTable, SchedulesTable } from './tables/schedules.js';
 import type { SecretsTable } from './tables/secrets.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
@@ -21,4 +22,6 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   secrets: SecretsTable;
+  schedules: SchedulesTable;
+  schedule_cursors: ScheduleCursorsTable;
 }

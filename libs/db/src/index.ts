@@ -17,6 +17,7 @@ export type { TenantsTable, TenantQuotas, TenantRateLimit } from './tables/tenan
 export type { ApiKeysTable } from './tables/api-keys.js';
 export type { AuditLogTable } from './tables/audit-log.js';
 export type { SecretsTable } from './tables/secrets.js';
+export type { ScheduleCursorsTable, ScheduleOverlap, SchedulesTable } from './tables/schedules.js';
 export { toWorkload } from './mappers/workload.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';

@@ -1771,6 +1771,13 @@ export const SCHEMAS = {
         ],
         "description": "The submission's idempotency key, or null."
       },
+      "scheduleId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The schedule whose firing submitted it (POST /v1/schedules), or null."
+      },
       "createdAt": {
         "type": "string",
         "format": "date-time",

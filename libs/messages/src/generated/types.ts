@@ -1047,6 +1047,10 @@ timeoutSeconds: (number | null)
  */
 idempotencyKey?: (string | null)
 /**
+ * The schedule whose firing submitted it (POST /v1/schedules), or null.
+ */
+scheduleId?: (string | null)
+/**
  * When it was accepted.
  */
 createdAt: string
