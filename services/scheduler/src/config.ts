@@ -18,6 +18,9 @@ const SCHEDULER_SETTINGS = {
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 1, max: 3_600_000 },
   INGEST_BATCH_MAX: { kind: 'int', default: 500, min: 1, max: 10_000 },
+  SCHEDULE_TICK_MS: { kind: 'int', default: 1_000, min: 50, max: 60_000 },
+  /** Test-only: cron expressions may have a sixth, leading seconds field. */
+  SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;
 
 /** The scheduler's validated configuration. */

@@ -29,6 +29,7 @@ import { Backlog } from './backlog.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';
 import { schedulerRetention } from './retention.js';
+import { fireDueSchedules, forgetDeletedSchedules } from './schedules/firing.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
 import { WorkerView } from './worker-view.js';
@@ -121,6 +122,24 @@ export async function start(
       },
     });
     steps.push(() => retention.stop());
+    const scheduleLog = component(log, COMPONENTS.schedules);
+    const schedules = every({
+      name: 'schedule firings',
+      intervalMs: config.SCHEDULE_TICK_MS,
+      log: scheduleLog,
+      task: () =>
+        fireDueSchedules({ db, js, log: scheduleLog, allowSeconds: config.SCHEDULE_TEST_SECONDS }),
+    });
+    steps.push(() => schedules.stop());
+    const scheduleCleanup = every({
+      name: 'deleted schedules',
+      intervalMs: RETENTION_INTERVAL_MS,
+      log: scheduleLog,
+      task: async () => {
+        await forgetDeletedSchedules(db);
+      },
+    });
+    steps.push(() => scheduleCleanup.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).

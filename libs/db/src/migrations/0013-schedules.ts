@@ -29,8 +29,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('schedule_cursors')
     .addColumn('schedule_id', 'uuid', (c) => c.primaryKey())
     .addColumn('handled_until', 'timestamptz', (c) => c.notNull())
+    .addColumn('next_fire_at', 'timestamptz')
     .addColumn('last_fire_at', 'timestamptz')
+    // The schedule's updated_at when the cursor was written: a newer one (PATCH) is looked at again.
+    .addColumn('seen_updated_at', 'timestamptz', (c) => c.notNull())
     .execute();
+  await sql`create index schedule_cursors_next on schedule_cursors (next_fire_at)`.execute(db);
   await sql`
     alter table workloads add column schedule_id text generated always as (
       case when idempotency_key ~ '^schedule:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:'

@@ -28,6 +28,10 @@ export interface ScheduleCursorsTable {
   schedule_id: string;
   /** Every fire time at or before this was fired, skipped or missed. */
   handled_until: ColumnType<Date, Date | string, Date | string>;
+  /** The first fire time after handled_until (null: it never fires again). */
+  next_fire_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   /** The latest fire time submitted. */
   last_fire_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The schedule's updated_at this cursor was computed from. */
+  seen_updated_at: ColumnType<Date, Date | string, Date | string>;
 }

@@ -4179,17 +4179,2060 @@ return errors === 0;
 validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_16 = validate38;
-const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
-const schema58 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$","description":"A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128."};
-const schema59 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
-const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "u");
-const pattern12 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-create.v1.json","title":"ScheduleCreate","description":"Body of POST /v1/schedules.","type":"object","additionalProperties":false,"required":["name","cron","workload"],"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "u");
+const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"}}};
+const schema59 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"maximum":64,"description":"Whole GPUs."}}};
+const schema60 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
+const pattern12 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
+const pattern13 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
+const pattern14 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema61 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
+const schema62 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$","description":"A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128."};
+const pattern15 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "u");
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate40.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(Array.isArray(data)){
+if(data.length > 64){
+const err0 = {instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(typeof data0 === "string"){
+if(!pattern15.test(data0)){
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+validate40.errors = vErrors;
+return errors === 0;
+}
+validate40.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-submission.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.type === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.input === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func3.call(schema58.properties, key0))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.type !== undefined){
+let data0 = data.type;
+if(typeof data0 === "string"){
+if(func1(data0) > 100){
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(!pattern12.test(data0)){
+const err5 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.priority !== undefined){
+let data1 = data.priority;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err7 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 1000 || isNaN(data1)){
+const err8 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data1 < 0 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+if(data.idempotencyKey !== undefined){
+let data2 = data.idempotencyKey;
+if(typeof data2 === "string"){
+if(func1(data2) > 200){
+const err10 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err11 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.maxAttempts !== undefined){
+let data3 = data.maxAttempts;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err13 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 100 || isNaN(data3)){
+const err14 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data3 < 1 || isNaN(data3)){
+const err15 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data.timeoutSeconds !== undefined){
+let data4 = data.timeoutSeconds;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err16 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 604800 || isNaN(data4)){
+const err17 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err18 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+if(data.requirements !== undefined){
+let data5 = data.requirements;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key1 in data5){
+if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
+const err19 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data5.cpu !== undefined){
+let data6 = data5.cpu;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1024 || isNaN(data6)){
+const err20 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data6 < 0 || isNaN(data6)){
+const err21 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data5.memoryMb !== undefined){
+let data7 = data5.memoryMb;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err23 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 16777216 || isNaN(data7)){
+const err24 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if(data7 < 0 || isNaN(data7)){
+const err25 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+if(data5.gpu !== undefined){
+let data8 = data5.gpu;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err26 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 64 || isNaN(data8)){
+const err27 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(data8 < 0 || isNaN(data8)){
+const err28 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data.labels !== undefined){
+let data9 = data.labels;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(Object.keys(data9).length > 64){
+const err30 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+for(const key2 in data9){
+const _errs25 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err31 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(func1(key2) < 1){
+const err32 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(!pattern13.test(key2)){
+const err33 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+var valid4 = _errs25 === errors;
+if(!valid4){
+const err34 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+for(const key3 in data9){
+let data10 = data9[key3];
+if(typeof data10 === "string"){
+if(func1(data10) > 253){
+const err35 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.runAt !== undefined){
+let data11 = data.runAt;
+if(typeof data11 === "string"){
+if(!pattern14.test(data11)){
+const err38 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(!(formats0.validate(data11))){
+const err39 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.secrets !== undefined){
+if(!(validate40(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-create.v1.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate38.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.cron === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.workload === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "name") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "workload")) || (key0 === "overlap")) || (key0 === "catchUp")) || (key0 === "paused"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func1(data0) > 200){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(!pattern11.test(data0)){
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+let data1 = data.cron;
+if(typeof data1 === "string"){
+if(func1(data1) > 200){
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(func1(data1) < 1){
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+let data2 = data.timezone;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+if(!(validate39(data.workload, {instancePath:instancePath+"/workload",parentData:data,parentDataProperty:"workload",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+if(data.overlap !== undefined){
+let data4 = data.overlap;
+if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
+const err14 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema57.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data5 = data.catchUp;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err15 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err16 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err18 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate38.errors = vErrors;
+return errors === 0;
+}
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_17 = validate43;
+const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
+
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-list.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate43.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.items === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "items"},message:"must have required property '"+"items"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.nextCursor === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "nextCursor"},message:"must have required property '"+"nextCursor"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "items") || (key0 === "nextCursor"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.items !== undefined){
+let data0 = data.items;
+if(Array.isArray(data0)){
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.id === undefined){
+const err3 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1.tenant === undefined){
+const err4 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "tenant"},message:"must have required property '"+"tenant"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data1.name === undefined){
+const err5 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data1.cron === undefined){
+const err6 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data1.timezone === undefined){
+const err7 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "timezone"},message:"must have required property '"+"timezone"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data1.workload === undefined){
+const err8 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data1.overlap === undefined){
+const err9 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "overlap"},message:"must have required property '"+"overlap"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data1.catchUp === undefined){
+const err10 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "catchUp"},message:"must have required property '"+"catchUp"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data1.paused === undefined){
+const err11 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "paused"},message:"must have required property '"+"paused"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data1.nextRuns === undefined){
+const err12 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "nextRuns"},message:"must have required property '"+"nextRuns"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data1.lastFireAt === undefined){
+const err13 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "lastFireAt"},message:"must have required property '"+"lastFireAt"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data1.createdBy === undefined){
+const err14 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "createdBy"},message:"must have required property '"+"createdBy"+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data1.createdAt === undefined){
+const err15 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data1.updatedAt === undefined){
+const err16 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "updatedAt"},message:"must have required property '"+"updatedAt"+"'"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+for(const key1 in data1){
+if(!(func3.call(schema64.properties, key1))){
+const err17 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data1.id !== undefined){
+let data2 = data1.id;
+if(typeof data2 === "string"){
+if(!(formats14.test(data2))){
+const err18 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"schedule.v1.json/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"schedule.v1.json/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data1.tenant !== undefined){
+if(typeof data1.tenant !== "string"){
+const err20 = {instancePath:instancePath+"/items/" + i0+"/tenant",schemaPath:"schedule.v1.json/properties/tenant/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data1.name !== undefined){
+if(typeof data1.name !== "string"){
+const err21 = {instancePath:instancePath+"/items/" + i0+"/name",schemaPath:"schedule.v1.json/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data1.cron !== undefined){
+if(typeof data1.cron !== "string"){
+const err22 = {instancePath:instancePath+"/items/" + i0+"/cron",schemaPath:"schedule.v1.json/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data1.timezone !== undefined){
+if(typeof data1.timezone !== "string"){
+const err23 = {instancePath:instancePath+"/items/" + i0+"/timezone",schemaPath:"schedule.v1.json/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data1.workload !== undefined){
+let data7 = data1.workload;
+if(!(data7 && typeof data7 == "object" && !Array.isArray(data7))){
+const err24 = {instancePath:instancePath+"/items/" + i0+"/workload",schemaPath:"schedule.v1.json/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data1.overlap !== undefined){
+let data8 = data1.overlap;
+if(!(((data8 === "skip") || (data8 === "allow")) || (data8 === "cancelPrevious"))){
+const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema64.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data1.catchUp !== undefined){
+let data9 = data1.catchUp;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err26 = {instancePath:instancePath+"/items/" + i0+"/catchUp",schemaPath:"schedule.v1.json/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data1.paused !== undefined){
+if(typeof data1.paused !== "boolean"){
+const err27 = {instancePath:instancePath+"/items/" + i0+"/paused",schemaPath:"schedule.v1.json/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data1.nextRuns !== undefined){
+let data11 = data1.nextRuns;
+if(Array.isArray(data11)){
+if(data11.length > 5){
+const err28 = {instancePath:instancePath+"/items/" + i0+"/nextRuns",schemaPath:"schedule.v1.json/properties/nextRuns/maxItems",keyword:"maxItems",params:{limit: 5},message:"must NOT have more than 5 items"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+let data12 = data11[i1];
+if(typeof data12 === "string"){
+if(!(formats0.validate(data12))){
+const err29 = {instancePath:instancePath+"/items/" + i0+"/nextRuns/" + i1,schemaPath:"schedule.v1.json/properties/nextRuns/items/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/items/" + i0+"/nextRuns/" + i1,schemaPath:"schedule.v1.json/properties/nextRuns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/items/" + i0+"/nextRuns",schemaPath:"schedule.v1.json/properties/nextRuns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data1.lastFireAt !== undefined){
+let data13 = data1.lastFireAt;
+if((typeof data13 !== "string") && (data13 !== null)){
+const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema64.properties.lastFireAt.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(typeof data13 === "string"){
+if(!(formats0.validate(data13))){
+const err33 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+if(data1.createdBy !== undefined){
+let data14 = data1.createdBy;
+if((typeof data14 !== "string") && (data14 !== null)){
+const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema64.properties.createdBy.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data1.createdAt !== undefined){
+let data15 = data1.createdAt;
+if(typeof data15 === "string"){
+if(!(formats0.validate(data15))){
+const err35 = {instancePath:instancePath+"/items/" + i0+"/createdAt",schemaPath:"schedule.v1.json/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/items/" + i0+"/createdAt",schemaPath:"schedule.v1.json/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data1.updatedAt !== undefined){
+let data16 = data1.updatedAt;
+if(typeof data16 === "string"){
+if(!(formats0.validate(data16))){
+const err37 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"schedule.v1.json/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"schedule.v1.json/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.nextCursor !== undefined){
+let data17 = data.nextCursor;
+if((typeof data17 !== "string") && (data17 !== null)){
+const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema63.properties.nextCursor.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+else {
+const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+validate43.errors = vErrors;
+return errors === 0;
+}
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_18 = validate44;
+const schema65 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-patch.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate44.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length < 1){
+const err0 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "name") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "workload")) || (key0 === "overlap")) || (key0 === "catchUp")) || (key0 === "paused"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func1(data0) > 200){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!pattern11.test(data0)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+let data1 = data.cron;
+if(typeof data1 === "string"){
+if(func1(data1) > 200){
+const err6 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(func1(data1) < 1){
+const err7 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+let data2 = data.timezone;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err9 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err10 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+if(!(validate39(data.workload, {instancePath:instancePath+"/workload",parentData:data,parentDataProperty:"workload",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+if(data.overlap !== undefined){
+let data4 = data.overlap;
+if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
+const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema65.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data5 = data.catchUp;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err13 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err14 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err15 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err16 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate44.errors = vErrors;
+return errors === 0;
+}
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_19 = validate46;
+
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate46.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.id === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.tenant === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tenant"},message:"must have required property '"+"tenant"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.name === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.cron === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.timezone === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timezone"},message:"must have required property '"+"timezone"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.workload === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.overlap === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "overlap"},message:"must have required property '"+"overlap"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.catchUp === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "catchUp"},message:"must have required property '"+"catchUp"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data.paused === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "paused"},message:"must have required property '"+"paused"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data.nextRuns === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "nextRuns"},message:"must have required property '"+"nextRuns"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data.lastFireAt === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "lastFireAt"},message:"must have required property '"+"lastFireAt"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.createdBy === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdBy"},message:"must have required property '"+"createdBy"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.createdAt === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.updatedAt === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "updatedAt"},message:"must have required property '"+"updatedAt"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func3.call(schema64.properties, key0))){
+const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.id !== undefined){
+let data0 = data.id;
+if(typeof data0 === "string"){
+if(!(formats14.test(data0))){
+const err15 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.tenant !== undefined){
+if(typeof data.tenant !== "string"){
+const err17 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+if(typeof data.name !== "string"){
+const err18 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+if(typeof data.cron !== "string"){
+const err19 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+if(typeof data.timezone !== "string"){
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+let data5 = data.workload;
+if(!(data5 && typeof data5 == "object" && !Array.isArray(data5))){
+const err21 = {instancePath:instancePath+"/workload",schemaPath:"#/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.overlap !== undefined){
+let data6 = data.overlap;
+if(!(((data6 === "skip") || (data6 === "allow")) || (data6 === "cancelPrevious"))){
+const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema64.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data7 = data.catchUp;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err23 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err24 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.nextRuns !== undefined){
+let data9 = data.nextRuns;
+if(Array.isArray(data9)){
+if(data9.length > 5){
+const err25 = {instancePath:instancePath+"/nextRuns",schemaPath:"#/properties/nextRuns/maxItems",keyword:"maxItems",params:{limit: 5},message:"must NOT have more than 5 items"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+const len0 = data9.length;
+for(let i0=0; i0<len0; i0++){
+let data10 = data9[i0];
+if(typeof data10 === "string"){
+if(!(formats0.validate(data10))){
+const err26 = {instancePath:instancePath+"/nextRuns/" + i0,schemaPath:"#/properties/nextRuns/items/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/nextRuns/" + i0,schemaPath:"#/properties/nextRuns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/nextRuns",schemaPath:"#/properties/nextRuns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.lastFireAt !== undefined){
+let data11 = data.lastFireAt;
+if((typeof data11 !== "string") && (data11 !== null)){
+const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema64.properties.lastFireAt.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(typeof data11 === "string"){
+if(!(formats0.validate(data11))){
+const err30 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+if(data.createdBy !== undefined){
+let data12 = data.createdBy;
+if((typeof data12 !== "string") && (data12 !== null)){
+const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema64.properties.createdBy.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data.createdAt !== undefined){
+let data13 = data.createdAt;
+if(typeof data13 === "string"){
+if(!(formats0.validate(data13))){
+const err32 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.updatedAt !== undefined){
+let data14 = data.updatedAt;
+if(typeof data14 === "string"){
+if(!(formats0.validate(data14))){
+const err34 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+validate46.errors = vErrors;
+return errors === 0;
+}
+validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_20 = validate47;
+const schema67 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
+const schema69 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
+const pattern18 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4261,7 +6304,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern11.test(data2)){
+if(!pattern15.test(data2)){
 const err5 = {instancePath:instancePath+"/items/" + i0+"/name",schemaPath:"../common.v1.json#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -4286,7 +6329,7 @@ errors++;
 if(data1.updatedAt !== undefined){
 let data3 = data1.updatedAt;
 if(typeof data3 === "string"){
-if(!pattern12.test(data3)){
+if(!pattern18.test(data3)){
 const err7 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -4353,19 +6396,19 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_17 = validate39;
-const schema60 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
+export const validate_21 = validate48;
+const schema70 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-put.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate48.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4431,21 +6474,21 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_18 = validate40;
-const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
-const schema63 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
-const schema64 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
+export const validate_22 = validate49;
+const schema71 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
+const schema73 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
+const schema74 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-create.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate49.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4900,20 +6943,20 @@ vErrors.push(err37);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_19 = validate41;
-const schema65 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
-const schema66 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
+export const validate_23 = validate50;
+const schema75 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
+const schema76 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate51.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5002,7 +7045,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema66.properties, key0))){
+if(!(func3.call(schema76.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -5447,7 +7490,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((data12 === "active") || (data12 === "disabled"))){
-const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema66.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema76.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -5571,17 +7614,17 @@ vErrors.push(err52);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate51.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5616,8 +7659,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate42(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate51(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
 errors = vErrors.length;
 }
 }
@@ -5644,19 +7687,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_20 = validate44;
-const schema70 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
+export const validate_24 = validate53;
+const schema80 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-patch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate53.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6140,7 +8183,7 @@ vErrors.push(err37);
 errors++;
 }
 if(!((data11 === "active") || (data11 === "disabled"))){
-const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema70.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema80.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6161,22 +8204,22 @@ vErrors.push(err39);
 }
 errors++;
 }
-validate44.errors = vErrors;
+validate53.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_21 = validate42;
+export const validate_25 = validate51;
 
-export const validate_22 = validate45;
-const schema73 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
-const schema74 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."}}};
+export const validate_26 = validate54;
+const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
+const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/worker-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6314,7 +8357,7 @@ vErrors.push(err11);
 errors++;
 }
 for(const key1 in data1){
-if(!(func3.call(schema74.properties, key1))){
+if(!(func3.call(schema84.properties, key1))){
 const err12 = {instancePath:instancePath+"/items/" + i0,schemaPath:"worker.v1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err12];
@@ -6350,7 +8393,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(((data3 === "ACTIVE") || (data3 === "DRAINING")) || (data3 === "DEAD"))){
-const err15 = {instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"worker.v1.json/properties/status/enum",keyword:"enum",params:{allowedValues: schema74.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"worker.v1.json/properties/status/enum",keyword:"enum",params:{allowedValues: schema84.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6570,7 +8613,7 @@ errors++;
 if(data1.zone !== undefined){
 let data12 = data1.zone;
 if((typeof data12 !== "string") && (data12 !== null)){
-const err33 = {instancePath:instancePath+"/items/" + i0+"/zone",schemaPath:"worker.v1.json/properties/zone/type",keyword:"type",params:{type: schema74.properties.zone.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/items/" + i0+"/zone",schemaPath:"worker.v1.json/properties/zone/type",keyword:"type",params:{type: schema84.properties.zone.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -6866,18 +8909,18 @@ vErrors.push(err56);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_23 = validate46;
+export const validate_27 = validate55;
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/worker.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate55.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6986,7 +9029,7 @@ vErrors.push(err9);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema74.properties, key0))){
+if(!(func3.call(schema84.properties, key0))){
 const err10 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err10];
@@ -7022,7 +9065,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!(((data1 === "ACTIVE") || (data1 === "DRAINING")) || (data1 === "DEAD"))){
-const err13 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema74.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema84.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7242,7 +9285,7 @@ errors++;
 if(data.zone !== undefined){
 let data10 = data.zone;
 if((typeof data10 !== "string") && (data10 !== null)){
-const err31 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema74.properties.zone.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema84.properties.zone.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7514,26 +9557,22 @@ vErrors.push(err52);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate55.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_24 = validate47;
-const schema76 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
-const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."}}};
-const schema78 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
-const schema79 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
-const schema80 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
-const schema81 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"maximum":64,"description":"Whole GPUs."}}};
-const pattern15 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
-const pattern16 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
+export const validate_28 = validate56;
+const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
+const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."}}};
+const schema88 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
+const schema89 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate57.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7752,7 +9791,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema77.properties, key0))){
+if(!(func3.call(schema87.properties, key0))){
 const err21 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err21];
@@ -7823,7 +9862,7 @@ vErrors.push(err26);
 }
 errors++;
 }
-if(!pattern15.test(data2)){
+if(!pattern12.test(data2)){
 const err27 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -7858,7 +9897,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema77.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema87.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -8131,7 +10170,7 @@ errors++;
 if(data11.message !== undefined){
 let data13 = data11.message;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema79.properties.message.type},message:"must be string,null"};
+const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema89.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -8216,7 +10255,7 @@ vErrors = null;
 if(data.workerId !== undefined){
 let data14 = data.workerId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema77.properties.workerId.type},message:"must be string,null"};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema87.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -8229,7 +10268,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data15 = data.pendingReason;
 if((typeof data15 !== "string") && (data15 !== null)){
-const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema77.properties.pendingReason.type},message:"must be string,null"};
+const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema87.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -8275,7 +10314,7 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!pattern16.test(key3)){
+if(!pattern13.test(key3)){
 const err60 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key3};
 if(vErrors === null){
 vErrors = [err60];
@@ -8470,7 +10509,7 @@ errors++;
 if(data.runAt !== undefined){
 let data22 = data.runAt;
 if((typeof data22 !== "string") && (data22 !== null)){
-const err76 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema77.properties.runAt.type},message:"must be string,null"};
+const err76 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema87.properties.runAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -8495,7 +10534,7 @@ errors++;
 if(data.timeoutSeconds !== undefined){
 let data23 = data.timeoutSeconds;
 if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err78 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema77.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err78 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema87.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -8508,7 +10547,7 @@ errors++;
 if(data.idempotencyKey !== undefined){
 let data24 = data.idempotencyKey;
 if((typeof data24 !== "string") && (data24 !== null)){
-const err79 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema77.properties.idempotencyKey.type},message:"must be string,null"};
+const err79 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema87.properties.idempotencyKey.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -8521,7 +10560,7 @@ errors++;
 if(data.scheduleId !== undefined){
 let data25 = data.scheduleId;
 if((typeof data25 !== "string") && (data25 !== null)){
-const err80 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema77.properties.scheduleId.type},message:"must be string,null"};
+const err80 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema87.properties.scheduleId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -8584,7 +10623,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data28 = data.startedAt;
 if((typeof data28 !== "string") && (data28 !== null)){
-const err85 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema77.properties.startedAt.type},message:"must be string,null"};
+const err85 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema87.properties.startedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -8609,7 +10648,7 @@ errors++;
 if(data.finishedAt !== undefined){
 let data29 = data.finishedAt;
 if((typeof data29 !== "string") && (data29 !== null)){
-const err87 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema77.properties.finishedAt.type},message:"must be string,null"};
+const err87 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema87.properties.finishedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -8642,17 +10681,17 @@ vErrors.push(err89);
 }
 errors++;
 }
-validate48.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch-response.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate47.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8687,8 +10726,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate48(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate57(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 }
@@ -8715,601 +10754,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_25 = validate50;
-const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
-const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"}}};
-const pattern19 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
-const schema86 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
+export const validate_29 = validate59;
+const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate52.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(Array.isArray(data)){
-if(data.length > 64){
-const err0 = {instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-const len0 = data.length;
-for(let i0=0; i0<len0; i0++){
-let data0 = data[i0];
-if(typeof data0 === "string"){
-if(!pattern11.test(data0)){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-validate52.errors = vErrors;
-return errors === 0;
-}
-validate52.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://schemas.niyanta.dev/http/workload-submission.v1.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate51.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.input === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func3.call(schema83.properties, key0))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.type !== undefined){
-let data0 = data.type;
-if(typeof data0 === "string"){
-if(func1(data0) > 100){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(func1(data0) < 1){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(!pattern15.test(data0)){
-const err5 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.priority !== undefined){
-let data1 = data.priority;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err7 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 > 1000 || isNaN(data1)){
-const err8 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-if(data.idempotencyKey !== undefined){
-let data2 = data.idempotencyKey;
-if(typeof data2 === "string"){
-if(func1(data2) > 200){
-const err10 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(func1(data2) < 1){
-const err11 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-else {
-const err12 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-if(data.maxAttempts !== undefined){
-let data3 = data.maxAttempts;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 > 100 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-}
-if(data.timeoutSeconds !== undefined){
-let data4 = data.timeoutSeconds;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 604800 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-}
-if(data.requirements !== undefined){
-let data5 = data.requirements;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key1 in data5){
-if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
-const err19 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-if(data5.cpu !== undefined){
-let data6 = data5.cpu;
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 1024 || isNaN(data6)){
-const err20 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(data6 < 0 || isNaN(data6)){
-const err21 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-if(data5.memoryMb !== undefined){
-let data7 = data5.memoryMb;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err23 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 16777216 || isNaN(data7)){
-const err24 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-if(data7 < 0 || isNaN(data7)){
-const err25 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-if(data5.gpu !== undefined){
-let data8 = data5.gpu;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err26 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 64 || isNaN(data8)){
-const err27 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-if(data8 < 0 || isNaN(data8)){
-const err28 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-if(data.labels !== undefined){
-let data9 = data.labels;
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(Object.keys(data9).length > 64){
-const err30 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-for(const key2 in data9){
-const _errs25 = errors;
-if(typeof key2 === "string"){
-if(func1(key2) > 63){
-const err31 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-if(func1(key2) < 1){
-const err32 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-if(!pattern16.test(key2)){
-const err33 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-var valid4 = _errs25 === errors;
-if(!valid4){
-const err34 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-for(const key3 in data9){
-let data10 = data9[key3];
-if(typeof data10 === "string"){
-if(func1(data10) > 253){
-const err35 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-else {
-const err36 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-if(data.runAt !== undefined){
-let data11 = data.runAt;
-if(typeof data11 === "string"){
-if(!pattern19.test(data11)){
-const err38 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-if(!(formats0.validate(data11))){
-const err39 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-else {
-const err40 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-if(data.secrets !== undefined){
-if(!(validate52(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-validate51.errors = vErrors;
-return errors === 0;
-}
-validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate50.evaluated;
+const evaluated0 = validate59.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9364,8 +10821,8 @@ errors++;
 }
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate51(data0[i0], {instancePath:instancePath+"/workloads/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
+if(!(validate39(data0[i0], {instancePath:instancePath+"/workloads/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
 }
@@ -9392,19 +10849,634 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate50.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
-validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_26 = validate55;
-const schema88 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+export const validate_30 = validate61;
+const schema93 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
+const schema94 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-command.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate61.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "ids") || (key0 === "filter")) || (key0 === "reason"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.ids !== undefined){
+let data0 = data.ids;
+if(Array.isArray(data0)){
+if(data0.length > 1000){
+const err1 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data0.length < 1){
+const err2 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(typeof data1 === "string"){
+if(!(formats14.test(data1))){
+const err3 = {instancePath:instancePath+"/ids/" + i0,schemaPath:"#/properties/ids/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ids/" + i0,schemaPath:"#/properties/ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+let i1 = data0.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data0[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err5 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.filter !== undefined){
+let data2 = data.filter;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(Object.keys(data2).length < 1){
+const err7 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+for(const key1 in data2){
+if(!((((key1 === "status") || (key1 === "type")) || (key1 === "labels")) || (key1 === "scheduleId"))){
+const err8 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data2.status !== undefined){
+let data3 = data2.status;
+if(!(((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
+const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema93.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data2.type !== undefined){
+let data4 = data2.type;
+if(typeof data4 === "string"){
+if(func1(data4) > 100){
+const err10 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(func1(data4) < 1){
+const err11 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(!pattern12.test(data4)){
+const err12 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data2.labels !== undefined){
+let data5 = data2.labels;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(Object.keys(data5).length > 64){
+const err14 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+for(const key2 in data5){
+const _errs16 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err15 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(func1(key2) < 1){
+const err16 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!pattern13.test(key2)){
+const err17 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var valid7 = _errs16 === errors;
+if(!valid7){
+const err18 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+for(const key3 in data5){
+let data6 = data5[key3];
+if(typeof data6 === "string"){
+if(func1(data6) > 253){
+const err19 = {instancePath:instancePath+"/filter/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/filter/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data2.scheduleId !== undefined){
+let data7 = data2.scheduleId;
+if(typeof data7 === "string"){
+if(!(formats14.test(data7))){
+const err22 = {instancePath:instancePath+"/filter/scheduleId",schemaPath:"#/properties/filter/properties/scheduleId/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/filter/scheduleId",schemaPath:"#/properties/filter/properties/scheduleId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.reason !== undefined){
+let data8 = data.reason;
+if(typeof data8 === "string"){
+if(func1(data8) > 1000){
+const err25 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(func1(data8) < 1){
+const err26 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+validate61.errors = vErrors;
+return errors === 0;
+}
+validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_31 = validate62;
+const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
+
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-result.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate62.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.matched === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "matched"},message:"must have required property '"+"matched"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.changed === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "changed"},message:"must have required property '"+"changed"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "matched") || (key0 === "changed")) || (key0 === "items"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.matched !== undefined){
+let data0 = data.matched;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/matched",schemaPath:"#/properties/matched/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 0 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/matched",schemaPath:"#/properties/matched/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+if(data.changed !== undefined){
+let data1 = data.changed;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err5 = {instancePath:instancePath+"/changed",schemaPath:"#/properties/changed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err6 = {instancePath:instancePath+"/changed",schemaPath:"#/properties/changed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+if(data.items !== undefined){
+let data2 = data.items;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.id === undefined){
+const err7 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data3.status === undefined){
+const err8 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data3.sent === undefined){
+const err9 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "sent"},message:"must have required property '"+"sent"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+for(const key1 in data3){
+if(!(((key1 === "id") || (key1 === "status")) || (key1 === "sent"))){
+const err10 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data3.id !== undefined){
+let data4 = data3.id;
+if(typeof data4 === "string"){
+if(!(formats14.test(data4))){
+const err11 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"#/properties/items/items/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"#/properties/items/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data3.status !== undefined){
+if(typeof data3.status !== "string"){
+const err13 = {instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/properties/items/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data3.sent !== undefined){
+if(typeof data3.sent !== "boolean"){
+const err14 = {instancePath:instancePath+"/items/" + i0+"/sent",schemaPath:"#/properties/items/items/properties/sent/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate62.errors = vErrors;
+return errors === 0;
+}
+validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_32 = validate63;
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate55.evaluated;
+const evaluated0 = validate63.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9460,19 +11532,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
-validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_27 = validate56;
-const schema89 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+export const validate_33 = validate64;
+const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate56.evaluated;
+const evaluated0 = validate64.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9588,19 +11660,19 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
-validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_28 = validate57;
-const schema90 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+export const validate_34 = validate65;
+const schema99 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate57.evaluated;
+const evaluated0 = validate65.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9712,7 +11784,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema90.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema99.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9762,7 +11834,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema90.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema99.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9775,7 +11847,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema90.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema99.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9845,19 +11917,19 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate57.errors = vErrors;
+validate65.errors = vErrors;
 return errors === 0;
 }
-validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_29 = validate58;
-const schema91 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+export const validate_35 = validate66;
+const schema100 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate58.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9902,8 +11974,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate48(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate57(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 }
@@ -9922,7 +11994,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema91.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema100.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9943,28 +12015,27 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate58.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_30 = validate51;
+export const validate_36 = validate39;
 
-export const validate_31 = validate48;
+export const validate_37 = validate57;
 
-export const validate_32 = validate60;
-const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."}}}}}};
-const schema94 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema95 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema96 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
-const pattern22 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern26 = new RegExp("^[0-9a-f]{64}$", "u");
+export const validate_38 = validate68;
+const schema101 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."}}}}}};
+const schema103 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema104 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const pattern26 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern30 = new RegExp("^[0-9a-f]{64}$", "u");
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/assignment.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate60.evaluated;
+const evaluated0 = validate68.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10074,7 +12145,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -10109,7 +12180,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -10219,7 +12290,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema92.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema101.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -10258,7 +12329,7 @@ errors++;
 if(data5.tenant !== undefined){
 let data7 = data5.tenant;
 if(typeof data7 === "string"){
-if(!pattern22.test(data7)){
+if(!pattern26.test(data7)){
 const err25 = {instancePath:instancePath+"/assignments/" + i0+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -10338,7 +12409,7 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(!pattern15.test(data9)){
+if(!pattern12.test(data9)){
 const err32 = {instancePath:instancePath+"/assignments/" + i0+"/type",schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err32];
@@ -10363,7 +12434,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema92.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema101.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10376,7 +12447,7 @@ errors++;
 if(data5.deadline !== undefined){
 let data11 = data5.deadline;
 if(typeof data11 === "string"){
-if(!pattern12.test(data11)){
+if(!pattern18.test(data11)){
 const err35 = {instancePath:instancePath+"/assignments/" + i0+"/deadline",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -10546,7 +12617,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema92.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema101.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -10641,7 +12712,7 @@ errors++;
 if(data16.sha256 !== undefined){
 let data19 = data16.sha256;
 if(typeof data19 === "string"){
-if(!pattern26.test(data19)){
+if(!pattern30.test(data19)){
 const err57 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/blob/sha256",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -10781,7 +12852,7 @@ errors++;
 if(data21.name !== undefined){
 let data22 = data21.name;
 if(typeof data22 === "string"){
-if(!pattern11.test(data22)){
+if(!pattern15.test(data22)){
 const err67 = {instancePath:instancePath+"/assignments/" + i0+"/secrets/" + i1+"/name",schemaPath:"../common.v1.json#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -10922,19 +12993,19 @@ vErrors.push(err78);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
-validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_33 = validate61;
-const schema99 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+export const validate_39 = validate69;
+const schema108 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
-function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate61.evaluated;
+const evaluated0 = validate69.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11003,7 +13074,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema99.properties, key0))){
+if(!(func3.call(schema108.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -11054,7 +13125,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -11149,7 +13220,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern22.test(data5)){
+if(!pattern26.test(data5)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -11301,7 +13372,7 @@ errors++;
 if(data7.sha256 !== undefined){
 let data10 = data7.sha256;
 if(typeof data10 === "string"){
-if(!pattern26.test(data10)){
+if(!pattern30.test(data10)){
 const err31 = {instancePath:instancePath+"/blob/sha256",schemaPath:"#/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -11346,19 +13417,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate61.errors = vErrors;
+validate69.errors = vErrors;
 return errors === 0;
 }
-validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_34 = validate62;
-const schema102 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+export const validate_40 = validate70;
+const schema111 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate62.evaluated;
+const evaluated0 = validate70.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11468,7 +13539,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -11538,7 +13609,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema102.properties.command.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema111.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -11584,19 +13655,19 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate62.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
-validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_35 = validate63;
-const schema104 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
+export const validate_41 = validate71;
+const schema113 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
 
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion-batch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate63.evaluated;
+const evaluated0 = validate71.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11706,7 +13777,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -11741,7 +13812,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -11905,7 +13976,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!(((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema104.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema113.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -12011,7 +14082,7 @@ errors++;
 if(data5.startedAt !== undefined){
 let data13 = data5.startedAt;
 if(typeof data13 === "string"){
-if(!pattern12.test(data13)){
+if(!pattern18.test(data13)){
 const err35 = {instancePath:instancePath+"/completions/" + i0+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -12078,19 +14149,19 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate63.errors = vErrors;
+validate71.errors = vErrors;
 return errors === 0;
 }
-validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_36 = validate64;
-const schema109 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
+export const validate_42 = validate72;
+const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate64.evaluated;
+const evaluated0 = validate72.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12169,7 +14240,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema109.properties, key0))){
+if(!(func3.call(schema118.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -12220,7 +14291,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -12315,7 +14386,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern22.test(data5)){
+if(!pattern26.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -12350,7 +14421,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema109.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema118.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -12456,7 +14527,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data11 = data.startedAt;
 if(typeof data11 === "string"){
-if(!pattern12.test(data11)){
+if(!pattern18.test(data11)){
 const err31 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -12499,19 +14570,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
-validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_37 = validate65;
-const schema114 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause)."},"reason":{"type":"string","description":"Why."}}};
+export const validate_43 = validate73;
+const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause)."},"reason":{"type":"string","description":"Why."}}};
 
-function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate65.evaluated;
+const evaluated0 = validate73.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12621,7 +14692,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -12656,7 +14727,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -12691,7 +14762,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(((data4 === "stop") || (data4 === "pause")) || (data4 === "drain"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema114.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema123.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -12784,19 +14855,19 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate65.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
-validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_38 = validate66;
-const schema117 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+export const validate_44 = validate74;
+const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate66.evaluated;
+const evaluated0 = validate74.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12955,7 +15026,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema117.properties, key0))){
+if(!(func3.call(schema126.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -13006,7 +15077,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err19 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -13041,7 +15112,7 @@ errors++;
 if(data.stream !== undefined){
 let data3 = data.stream;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err22 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
@@ -13151,7 +15222,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema117.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema126.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -13176,7 +15247,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema117.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema126.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -13189,7 +15260,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema117.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema126.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -13336,19 +15407,19 @@ vErrors.push(err45);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
-validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_39 = validate67;
-const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+export const validate_45 = validate75;
+const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate67.evaluated;
+const evaluated0 = validate75.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13407,7 +15478,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema119.properties, key0))){
+if(!(func3.call(schema128.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -13458,7 +15529,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -13528,7 +15599,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema119.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema128.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -13541,7 +15612,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema119.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema128.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -13601,7 +15672,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema119.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema128.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -13674,7 +15745,7 @@ errors++;
 if(data9.message !== undefined){
 let data11 = data9.message;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema79.properties.message.type},message:"must be string,null"};
+const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema89.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -13732,19 +15803,19 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
-validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_40 = validate68;
-const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."}}};
+export const validate_46 = validate76;
+const schema131 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."}}};
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/heartbeat.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate68.evaluated;
+const evaluated0 = validate76.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13863,7 +15934,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema122.properties, key0))){
+if(!(func3.call(schema131.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -13914,7 +15985,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -13949,7 +16020,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -13984,7 +16055,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema122.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema131.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -14237,7 +16308,7 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(!pattern15.test(data14)){
+if(!pattern12.test(data14)){
 const err42 = {instancePath:instancePath+"/types/" + i0,schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -14408,7 +16479,7 @@ errors++;
 if(data16.startedAt !== undefined){
 let data20 = data16.startedAt;
 if(typeof data20 === "string"){
-if(!pattern12.test(data20)){
+if(!pattern18.test(data20)){
 const err56 = {instancePath:instancePath+"/running/" + i1+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err56];
@@ -14467,7 +16538,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data21 = data.startedAt;
 if(typeof data21 === "string"){
-if(!pattern12.test(data21)){
+if(!pattern18.test(data21)){
 const err61 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -14545,19 +16616,19 @@ vErrors.push(err67);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
-validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_41 = validate69;
-const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+export const validate_47 = validate77;
+const schema137 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate69.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14657,7 +16728,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -14739,19 +16810,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_42 = validate70;
-const schema130 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+export const validate_48 = validate78;
+const schema139 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate70.evaluated;
+const evaluated0 = validate78.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14871,7 +16942,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -15025,7 +17096,7 @@ errors++;
 if(data6.at !== undefined){
 let data7 = data6.at;
 if(typeof data7 === "string"){
-if(!pattern12.test(data7)){
+if(!pattern18.test(data7)){
 const err23 = {instancePath:instancePath+"/lines/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -15070,7 +17141,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema130.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema139.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -15140,19 +17211,19 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate78.errors = vErrors;
 return errors === 0;
 }
-validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate78.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_43 = validate71;
-const schema133 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+export const validate_49 = validate79;
+const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate71.evaluated;
+const evaluated0 = validate79.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15241,7 +17312,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema133.properties, key0))){
+if(!(func3.call(schema142.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -15292,7 +17363,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -15339,7 +17410,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema133.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema142.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -15365,7 +17436,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema133.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema142.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -15497,19 +17568,19 @@ vErrors.push(err28);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
-validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_44 = validate72;
-const schema135 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+export const validate_50 = validate80;
+const schema144 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate72.evaluated;
+const evaluated0 = validate80.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15639,7 +17710,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -15734,7 +17805,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern22.test(data5)){
+if(!pattern26.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -15769,7 +17840,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema135.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema144.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -15842,7 +17913,7 @@ errors++;
 if(data7.message !== undefined){
 let data9 = data7.message;
 if((typeof data9 !== "string") && (data9 !== null)){
-const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema79.properties.message.type},message:"must be string,null"};
+const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema89.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -15887,20 +17958,20 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
-validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_45 = validate73;
-const schema139 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"}}};
-const pattern54 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
-const pattern57 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+export const validate_51 = validate81;
+const schema148 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"}}};
+const pattern58 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
+const pattern61 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate74.evaluated;
+const evaluated0 = validate82.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15922,7 +17993,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(typeof data0 === "string"){
-if(!pattern11.test(data0)){
+if(!pattern15.test(data0)){
 const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err1];
@@ -15955,17 +18026,17 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate74.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
-validate74.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate82.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/submission.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate73.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16014,7 +18085,7 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema139.properties, key0))){
+if(!(func3.call(schema148.properties, key0))){
 const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err4];
@@ -16040,7 +18111,7 @@ errors++;
 if(data.id !== undefined){
 let data1 = data.id;
 if(typeof data1 === "string"){
-if(!pattern54.test(data1)){
+if(!pattern58.test(data1)){
 const err6 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -16095,7 +18166,7 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(!pattern15.test(data2)){
+if(!pattern12.test(data2)){
 const err11 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -16425,7 +18496,7 @@ vErrors.push(err38);
 }
 errors++;
 }
-if(!pattern16.test(key2)){
+if(!pattern13.test(key2)){
 const err39 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err39];
@@ -16508,7 +18579,7 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern57.test(data13)){
+if(!pattern61.test(data13)){
 const err46 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err46];
@@ -16533,7 +18604,7 @@ errors++;
 if(data.runAt !== undefined){
 let data14 = data.runAt;
 if(typeof data14 === "string"){
-if(!pattern19.test(data14)){
+if(!pattern14.test(data14)){
 const err48 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err48];
@@ -16566,8 +18637,8 @@ errors++;
 }
 }
 if(data.secrets !== undefined){
-if(!(validate74(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+if(!(validate82(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
 errors = vErrors.length;
 }
 }
@@ -16582,19 +18653,19 @@ vErrors.push(err51);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_46 = validate76;
-const schema144 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+export const validate_52 = validate84;
+const schema153 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16704,7 +18775,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern18.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -16739,7 +18810,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern22.test(data3)){
+if(!pattern26.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -16764,7 +18835,7 @@ errors++;
 if(data.lastHeartbeatAt !== undefined){
 let data4 = data.lastHeartbeatAt;
 if(typeof data4 === "string"){
-if(!pattern12.test(data4)){
+if(!pattern18.test(data4)){
 const err14 = {instancePath:instancePath+"/lastHeartbeatAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -16962,10 +19033,10 @@ vErrors.push(err30);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 /** Each schema file's validator. */
 export const VALIDATORS = {
@@ -16985,35 +19056,41 @@ export const VALIDATORS = {
   "http/rejected-list.v1.json": validate_13,
   "http/rejected-submission.v1.json": validate_14,
   "http/replay.v1.json": validate_15,
-  "http/secret-list.v1.json": validate_16,
-  "http/secret-put.v1.json": validate_17,
-  "http/tenant-create.v1.json": validate_18,
-  "http/tenant-list.v1.json": validate_19,
-  "http/tenant-patch.v1.json": validate_20,
-  "http/tenant.v1.json": validate_21,
-  "http/worker-list.v1.json": validate_22,
-  "http/worker.v1.json": validate_23,
-  "http/workload-batch-response.v1.json": validate_24,
-  "http/workload-batch.v1.json": validate_25,
-  "http/workload-command.v1.json": validate_26,
-  "http/workload-counts.v1.json": validate_27,
-  "http/workload-history.v1.json": validate_28,
-  "http/workload-list.v1.json": validate_29,
-  "http/workload-submission.v1.json": validate_30,
-  "http/workload.v1.json": validate_31,
-  "messages/assignment.v1.json": validate_32,
-  "messages/checkpoint.v1.json": validate_33,
-  "messages/command.v1.json": validate_34,
-  "messages/completion-batch.v1.json": validate_35,
-  "messages/completion.v1.json": validate_36,
-  "messages/control.v1.json": validate_37,
-  "messages/dead-letter.v1.json": validate_38,
-  "messages/event.v1.json": validate_39,
-  "messages/heartbeat.v1.json": validate_40,
-  "messages/ingested.v1.json": validate_41,
-  "messages/log.v1.json": validate_42,
-  "messages/rejected.v1.json": validate_43,
-  "messages/run-update.v1.json": validate_44,
-  "messages/submission.v1.json": validate_45,
-  "messages/worker-dead.v1.json": validate_46,
+  "http/schedule-create.v1.json": validate_16,
+  "http/schedule-list.v1.json": validate_17,
+  "http/schedule-patch.v1.json": validate_18,
+  "http/schedule.v1.json": validate_19,
+  "http/secret-list.v1.json": validate_20,
+  "http/secret-put.v1.json": validate_21,
+  "http/tenant-create.v1.json": validate_22,
+  "http/tenant-list.v1.json": validate_23,
+  "http/tenant-patch.v1.json": validate_24,
+  "http/tenant.v1.json": validate_25,
+  "http/worker-list.v1.json": validate_26,
+  "http/worker.v1.json": validate_27,
+  "http/workload-batch-response.v1.json": validate_28,
+  "http/workload-batch.v1.json": validate_29,
+  "http/workload-bulk-command.v1.json": validate_30,
+  "http/workload-bulk-result.v1.json": validate_31,
+  "http/workload-command.v1.json": validate_32,
+  "http/workload-counts.v1.json": validate_33,
+  "http/workload-history.v1.json": validate_34,
+  "http/workload-list.v1.json": validate_35,
+  "http/workload-submission.v1.json": validate_36,
+  "http/workload.v1.json": validate_37,
+  "messages/assignment.v1.json": validate_38,
+  "messages/checkpoint.v1.json": validate_39,
+  "messages/command.v1.json": validate_40,
+  "messages/completion-batch.v1.json": validate_41,
+  "messages/completion.v1.json": validate_42,
+  "messages/control.v1.json": validate_43,
+  "messages/dead-letter.v1.json": validate_44,
+  "messages/event.v1.json": validate_45,
+  "messages/heartbeat.v1.json": validate_46,
+  "messages/ingested.v1.json": validate_47,
+  "messages/log.v1.json": validate_48,
+  "messages/rejected.v1.json": validate_49,
+  "messages/run-update.v1.json": validate_50,
+  "messages/submission.v1.json": validate_51,
+  "messages/worker-dead.v1.json": validate_52,
 };
