@@ -18,9 +18,13 @@ export interface DueInput {
  * `catchUp` of them fire. Pure: the caller records `now` as handled afterwards.
  */
 export function dueFireTimes({ cron, after, now, catchUp }: DueInput): Date[] {
-  const recent = cron.previousRuns(catchUp + 1, now).filter((t) => t.getTime() > after.getTime());
-  const late = (t: Date) => now.getTime() - t.getTime() > MISSED_AFTER_MS;
-  const missed = recent.filter(late);
-  const caughtUp = catchUp === 0 ? [] : missed.slice(-catchUp);
-  return [...caughtUp, ...recent.filter((t) => !late(t))];
+  // Times at or after `lateFrom` are current; earlier ones are missed.
+  const lateFrom = now.getTime() - MISSED_AFTER_MS;
+  const isNew = (t: Date) => t.getTime() > after.getTime();
+  const missed =
+    catchUp === 0 ? [] : cron.previousRuns(catchUp, new Date(lateFrom - 1)).filter(isNew);
+  const start = new Date(Math.max(after.getTime(), lateFrom - 1));
+  // A minute holds at most 60 fire times (seconds-level expressions are test-only).
+  const current = cron.nextRuns(61, start).filter((t) => t.getTime() <= now.getTime());
+  return [...missed, ...current];
 }

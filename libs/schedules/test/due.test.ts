@@ -42,6 +42,21 @@ describe('dueFireTimes', () => {
     expect(isoList(fire)).toEqual(['2026-12-06T10:01:00.000Z']);
   });
 
+  it('fires every time that came while the scheduler was down for seconds', () => {
+    const fire = dueFireTimes({
+      cron: compileCron({ cron: '*/2 * * * * *', allowSeconds: true }),
+      after: at('2026-12-06T10:00:00.100Z'),
+      now: at('2026-12-06T10:00:09Z'),
+      catchUp: 0,
+    });
+    expect(isoList(fire)).toEqual([
+      '2026-12-06T10:00:02.000Z',
+      '2026-12-06T10:00:04.000Z',
+      '2026-12-06T10:00:06.000Z',
+      '2026-12-06T10:00:08.000Z',
+    ]);
+  });
+
   it('skips missed times without catch-up', () => {
     const fire = dueFireTimes({
       cron: everyMinute,

@@ -57,7 +57,7 @@ function firingSubmission(s: Schedule, fireTime: Date): Outgoing<'submission'> {
     schemaVersion: 1,
     id: uuidv7(),
     idempotencyKey,
-    submittedBy: `schedule:${s.id}`,
+    submittedBy: `schedule-${s.id}`,
   };
   return {
     kind: 'submission',
@@ -120,8 +120,7 @@ function compiled(s: Schedule, allowSeconds: boolean): CompiledCron | undefined 
  * the two sends it again, and the broker and ingest keep one workload per key.
  */
 export async function fireDueSchedules(deps: ScheduleFiringDeps, now = new Date()): Promise<void> {
-  const { db } = deps;
-  const rows = await db
+  const rows = await deps.db
     .selectFrom('schedules as s')
     .leftJoin('schedule_cursors as c', 'c.schedule_id', 's.id')
     .selectAll('s')
@@ -137,34 +136,48 @@ export async function fireDueSchedules(deps: ScheduleFiringDeps, now = new Date(
     .orderBy('c.next_fire_at')
     .limit(SCHEDULES_PER_TICK)
     .execute();
+  // One schedule that cannot fire (a stored body the broker refuses) never holds up the others.
   for (const row of rows as Due[]) {
-    const cron = compiled(row, deps.allowSeconds);
-    const after = new Date(row.cursor?.handled_until ?? row.created_at);
-    const fireTimes =
-      cron === undefined ? [] : dueFireTimes({ cron, after, now, catchUp: row.catch_up });
-    const outgoing = await firingsOf(deps, row, fireTimes);
-    if (outgoing.length > 0) await publishAll(deps.js, outgoing);
-    const fired = outgoing.some((o) => o.kind === 'submission');
-    const next = cron?.nextRuns(1, now)[0] ?? null;
-    await db
-      .insertInto('schedule_cursors')
-      .values({
-        schedule_id: row.id,
-        handled_until: now,
-        next_fire_at: next,
-        last_fire_at: fired ? fireTimes.at(-1)! : (row.cursor?.last_fire_at ?? null),
-        seen_updated_at: sql<Date>`${row.updated_at_text}::timestamptz`,
-      })
-      .onConflict((oc) =>
-        oc.column('schedule_id').doUpdateSet((eb) => ({
-          handled_until: eb.ref('excluded.handled_until'),
-          next_fire_at: eb.ref('excluded.next_fire_at'),
-          last_fire_at: eb.ref('excluded.last_fire_at'),
-          seen_updated_at: eb.ref('excluded.seen_updated_at'),
-        })),
-      )
-      .execute();
+    try {
+      await fireOne(deps, row, now);
+    } catch (err) {
+      deps.log.error(
+        { err, scheduleId: row.id, tenant: row.tenant },
+        'schedule could not fire; trying again next tick',
+      );
+    }
   }
+}
+
+/** Sends one schedule's due firings, then moves its cursor to `now`. */
+async function fireOne(deps: ScheduleFiringDeps, row: Due, now: Date): Promise<void> {
+  const { db } = deps;
+  const cron = compiled(row, deps.allowSeconds);
+  const after = new Date(row.cursor?.handled_until ?? row.created_at);
+  const fireTimes =
+    cron === undefined ? [] : dueFireTimes({ cron, after, now, catchUp: row.catch_up });
+  const outgoing = await firingsOf(deps, row, fireTimes);
+  if (outgoing.length > 0) await publishAll(deps.js, outgoing);
+  const fired = outgoing.some((o) => o.kind === 'submission');
+  const next = cron?.nextRuns(1, now)[0] ?? null;
+  await db
+    .insertInto('schedule_cursors')
+    .values({
+      schedule_id: row.id,
+      handled_until: now,
+      next_fire_at: next,
+      last_fire_at: fired ? fireTimes.at(-1)! : (row.cursor?.last_fire_at ?? null),
+      seen_updated_at: sql<Date>`${row.updated_at_text}::timestamptz`,
+    })
+    .onConflict((oc) =>
+      oc.column('schedule_id').doUpdateSet((eb) => ({
+        handled_until: eb.ref('excluded.handled_until'),
+        next_fire_at: eb.ref('excluded.next_fire_at'),
+        last_fire_at: eb.ref('excluded.last_fire_at'),
+        seen_updated_at: eb.ref('excluded.seen_updated_at'),
+      })),
+    )
+    .execute();
 }
 
 /** Cursors of deleted schedules (the API deletes schedules; this table is the scheduler's). */
