@@ -24,6 +24,7 @@ export type {
   PlacementExplanation,
   PlacementExplanationsTable,
 } from './tables/placement-explanations.js';
+export type { ScheduleCursorsTable, ScheduleOverlap, SchedulesTable } from './tables/schedules.js';
 export { toWorkload } from './mappers/workload.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';

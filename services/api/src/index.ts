@@ -137,6 +137,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       queueMaxBytes: config.SSE_QUEUE_MAX_BYTES,
     }),
     listMaxBytes: config.LIST_MAX_BYTES,
+    scheduleTestSeconds: config.SCHEDULE_TEST_SECONDS,
     metrics: createMetrics(),
   };
   if (config.SECRETS_KEY !== undefined) {

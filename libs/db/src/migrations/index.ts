@@ -10,6 +10,7 @@ import * as m0008 from './0008-identity.js';
 import * as m0009 from './0009-secrets.js';
 import * as m0010 from './0010-placement-policies.js';
 import * as m0012 from './0012-leadership.js';
+import * as m0013 from './0013-schedules.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009-secrets': m0009,
   '0010-placement-policies': m0010,
   '0012-leadership': m0012,
+  '0013-schedules': m0013,
 };
