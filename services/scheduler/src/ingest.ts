@@ -23,7 +23,7 @@ import { blockedReason, queuedReason, typeAvailability } from './blocked-types.j
 import { neverFitsReason, offersByType } from './fit.js';
 import type { Parking } from './parking.js';
 import { ingestNotices, noticeRequests } from './ingest-notices.js';
-import { publishAfterCommit, statusEvents } from './transitions.js';
+import { publishAfterCommit } from './transitions.js';
 import type { TenantAdmission } from './tenant-admission.js';
 import type { Bus, Executor, Transition } from './transitions.js';
 
@@ -280,7 +280,8 @@ export function createIngestHandler(
       noticeRequests(accepted),
     );
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
-      first: [...notices, ...statusEvents(ingested.submitted)],
+      first: notices,
+      earlier: ingested.submitted,
       durable: rejectedMessages,
       settle: () => {
         for (const a of accepted) a.msg.ack();

@@ -1,11 +1,10 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
-import { SUBJECTS, WORKLOAD_STATUS, enveloped, isActiveStatus } from '@niyanta/messages';
+import { SUBJECTS, WORKLOAD_STATUS, isActiveStatus } from '@niyanta/messages';
 import type {
   CompletionV1,
-  EventV1,
-  Outgoing,
+  ProgressChangeInput,
   RunUpdateV1,
   WorkloadError,
   WorkloadStatus,
@@ -111,18 +110,9 @@ function logAbandon(
   );
 }
 
-/** The live `progress` event of a stored progress update (no workload_events row). */
-function progressEvent(u: ProgressUpdate): Outgoing<'event'> {
-  return {
-    kind: 'event',
-    subject: SUBJECTS.events(u.workloadId),
-    message: enveloped<EventV1>({
-      workloadId: u.workloadId,
-      kind: 'progress',
-      attempt: u.attempt,
-      progress: u.progress,
-    }),
-  };
+/** A stored progress update as a change of the batch's status-event message. */
+function progressChange(u: ProgressUpdate, tenant: string, at: string): ProgressChangeInput {
+  return { workloadId: u.workloadId, tenant, attempt: u.attempt, at, progress: u.progress };
 }
 
 /**
@@ -142,7 +132,7 @@ export function createRunUpdateHandler(
     const decoded = await deps.deadLetters.decode('runUpdate', msgs);
     const acks: JsMsg[] = [];
     const later: JsMsg[] = [];
-    const progressEvents: Outgoing<'event'>[] = [];
+    const progressChanges: ProgressChangeInput[] = [];
     // Progress first, unread: the latest of each workload, stored where its fence holds. Its
     // messages and the earlier ones of the same attempt are done; the rest are fenced below. A
     // workload with a `started` in the batch goes there whole, so that it starts first.
@@ -166,7 +156,10 @@ export function createRunUpdateHandler(
       if (done) acks.push(d.msg);
       else updates.push(d);
     }
-    for (const id of stored) progressEvents.push(progressEvent(latest.get(id)!));
+    const storedAt = new Date().toISOString();
+    for (const [id, tenant] of stored) {
+      progressChanges.push(progressChange(latest.get(id)!, tenant, storedAt));
+    }
     // What is left is fenced on locked rows; with nothing left, no transaction.
     const fenceTheRest = async (trx: Transaction<Database>): Promise<Transition[]> => {
       const rows = await lockWorkloads(
@@ -220,13 +213,17 @@ export function createRunUpdateHandler(
           update workloads w set progress = v.progress, updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as v(id uuid, progress jsonb)
           where w.id = v.id and w.id = any(${records.map((r) => r.id)}::uuid[])`.execute(trx);
-        for (const u of progress.values()) progressEvents.push(progressEvent(u as ProgressUpdate));
+        const at = new Date().toISOString();
+        for (const u of progress.values()) {
+          const tenant = rows.get(u.workloadId)!.tenant;
+          progressChanges.push(progressChange(u as ProgressUpdate, tenant, at));
+        }
       }
       return applied;
     };
     const transitions = updates.length === 0 ? [] : await db.transaction().execute(fenceTheRest);
     await publishAfterCommit(deps, transitions, log, {
-      live: progressEvents,
+      progress: progressChanges,
       settle: () => {
         for (const m of acks) m.ack();
         for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);

@@ -1,19 +1,19 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { toWorkload } from '@niyanta/db';
+import { isoTimestamp, toWorkload } from '@niyanta/db';
 import { PREPARED } from '@niyanta/db';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import {
   ACTIVE_STATUSES,
-  SUBJECTS,
+  StatusEventBatch,
   WORKLOAD_STATUS,
-  enveloped,
   publishAll,
   publishCore,
 } from '@niyanta/messages';
 import type {
-  EventV1,
   Outgoing,
+  ProgressChangeInput,
+  StatusChangeInput,
   Progress,
   WorkloadError,
   WorkloadStatus,
@@ -97,7 +97,7 @@ export interface Transition {
   workload?: WorkloadV1;
 }
 
-/** A transition's row as the API shows it, built once: its status event and an ingest notice share it. */
+/** A transition's row as the API shows it, built once (an ingest notice carries it). */
 export function workloadOf(t: Transition): WorkloadV1 {
   return (t.workload ??= toWorkload(t.row));
 }
@@ -308,28 +308,21 @@ export async function readWorkloads(
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/**
- * The status `event` messages of transitions, on each workload's events subject. Built from
- * typed rows, they can break no rule of the event schema (ids, times, statuses, attempts; the
- * workload is a free object), so they skip a second ajv run; consumers validate them on decode.
- */
-export function statusEvents(transitions: readonly Transition[]): Outgoing<'event'>[] {
-  return transitions.map((t) => ({
-    kind: 'event',
-    subject: SUBJECTS.events(t.row.id),
-    traceparent: t.row.trace_parent,
-    msgId: null,
-    validated: true,
-    message: enveloped<EventV1>({
-      workloadId: t.row.id,
-      kind: 'status',
-      fromStatus: t.from,
-      toStatus: t.row.status,
-      attempt: t.row.attempt,
-      reason: t.reason,
-      workload: workloadOf(t),
-    }),
-  }));
+/** A committed transition as a change of its transaction's status-event message. */
+export function statusChange(t: Transition): StatusChangeInput {
+  const row = t.row;
+  return {
+    workloadId: row.id,
+    tenant: row.tenant,
+    from: t.from,
+    to: row.status as WorkloadStatus,
+    attempt: row.attempt,
+    reason: t.reason,
+    at: isoTimestamp(new Date(row.updated_at)),
+    workerId: row.worker_id,
+    progress: row.progress,
+    errorCode: row.error?.code ?? null,
+  };
 }
 
 /**
@@ -345,8 +338,12 @@ export async function publishAfterCommit(
   transitions: readonly Transition[],
   log: Logger,
   extra: {
-    /** Published before the transitions' events (earlier steps of the same workloads). */
+    /** Published before the status events. */
     first?: readonly Outgoing[];
+    /** Transitions of the same transaction before `transitions` (earlier steps of a workload). */
+    earlier?: readonly Transition[];
+    /** Progress stored by the same batch: part of its status-event message. */
+    progress?: readonly ProgressChangeInput[];
     live?: readonly Outgoing[];
     durable?: readonly Outgoing[];
     /**
@@ -364,11 +361,12 @@ export async function publishAfterCommit(
     // A parked workload waits for the fleet to grow, not for a slot.
     if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
   }
-  const live: Outgoing[] = [
-    ...(extra.first ?? []),
-    ...statusEvents(transitions),
-    ...(extra.live ?? []),
-  ];
+  // One status-event message for the whole transaction (one per tenant it touched).
+  const events = new StatusEventBatch();
+  for (const t of extra.earlier ?? []) events.status(statusChange(t));
+  for (const t of transitions) events.status(statusChange(t));
+  for (const p of extra.progress ?? []) events.progress(p);
+  const live: Outgoing[] = [...(extra.first ?? []), ...events.messages(), ...(extra.live ?? [])];
   const durable = extra.durable ?? [];
   const failed = (err: unknown, count: number) =>
     log.warn({ err, count }, 'publishing events after commit failed; PostgreSQL has the changes');
