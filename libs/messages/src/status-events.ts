@@ -29,6 +29,8 @@ export interface StatusChangeInput {
   progress?: Progress | null;
   /** The code of the row's error after the change (null or absent: no error). */
   errorCode?: string | null;
+  /** Why the row waits after the change (null or absent: no reason). */
+  pendingReason?: string | null;
 }
 
 /** A stored progress report of a run. */
@@ -61,6 +63,9 @@ export class StatusEventBatch {
     };
     if (c.progress !== undefined && c.progress !== null) change.progress = c.progress;
     if (c.errorCode !== undefined && c.errorCode !== null) change.errorCode = c.errorCode;
+    if (c.pendingReason !== undefined && c.pendingReason !== null) {
+      change.pendingReason = c.pendingReason;
+    }
     this.add(c.tenant, change);
     return this;
   }

@@ -9,7 +9,7 @@ import {
   uuidv7,
   validateHttp,
 } from '@niyanta/messages';
-import type { LogV1, WorkloadV1 } from '@niyanta/messages';
+import type { LogV1, StatusChange, StatusEventsV1, WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { BatchConsumer, Nats } from '@niyanta/runtime';
 import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
@@ -674,28 +674,42 @@ async function readEvents(
   return events;
 }
 
-/** A progress event of attempt 1 of `id`. */
-function progressEvent(id: string, progress: { fraction: number; message?: string }): Uint8Array {
-  return encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress });
+/** The tenant's status-event message carrying `changes` (as the scheduler publishes it). */
+function statusEvents(changes: StatusChange[]): Uint8Array {
+  return encode('statusEvents', {
+    ...envelope(),
+    tenant: 'default',
+    changes: changes as StatusEventsV1['changes'],
+  });
 }
 
-/** A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none). */
-function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
-  return encode('event', {
-    ...envelope(),
+/** A progress change of attempt 1 of `id`. */
+function progressChange(
+  id: string,
+  progress: { fraction: number; message?: string },
+): StatusChange {
+  return { workloadId: id, kind: 'progress', attempt: 1, at: new Date().toISOString(), progress };
+}
+
+/** A status change of `id`, a second after now (newer than the row as read). */
+function statusChange(id: string, from: string, to: string, over: Partial<StatusChange> = {}) {
+  return {
     workloadId: id,
     kind: 'status',
-    fromStatus: 'RUNNING',
-    toStatus: 'COMPLETED',
+    from,
+    to,
     attempt: 1,
-    reason: 'done',
-    ...(workload === undefined ? {} : { workload }),
-  });
+    reason: to.toLowerCase(),
+    at: new Date(Date.now() + 1000).toISOString(),
+    workerId: 'w1',
+    ...over,
+  } satisfies StatusChange;
 }
 
 describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
+    const other = await insertWorkload({ status: 'RUNNING' });
     const controller = new AbortController();
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
@@ -707,15 +721,13 @@ describe('live events and logs', () => {
         data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
       });
 
-      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
-      const later = {
-        ...current,
-        status: 'COMPLETED' as const,
-        updatedAt: new Date(Date.now() + 1000).toISOString(),
-      };
+      // One message for the whole transaction: the other workload's changes are left out.
       await nats.js.publish(
-        SUBJECTS.events(id),
-        progressEvent(id, { fraction: 0.5, message: 'half' }),
+        SUBJECTS.events('default'),
+        statusEvents([
+          progressChange(other, { fraction: 0.9 }),
+          progressChange(id, { fraction: 0.5, message: 'half' }),
+        ]),
       );
       await nats.js.publish(
         SUBJECTS.logs(id),
@@ -726,7 +738,20 @@ describe('live events and logs', () => {
           lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }],
         }),
       );
-      await nats.js.publish(SUBJECTS.events(id), completedEvent(id, later));
+      // A completion does not carry the result: the route reads the row for it.
+      await db
+        .updateTable('workloads')
+        .set({ status: 'COMPLETED', result: JSON.stringify({ answer: 42 }) })
+        .where('id', 'in', [id, other])
+        .execute();
+      const completed = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
+      await nats.js.publish(
+        SUBJECTS.events('default'),
+        statusEvents([
+          statusChange(other, 'RUNNING', 'COMPLETED'),
+          statusChange(id, 'RUNNING', 'COMPLETED', { reason: 'done' }),
+        ]),
+      );
       const next = await readEvents(res, 3);
       expect(next).toEqual([
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 0.5, message: 'half' } },
@@ -744,10 +769,46 @@ describe('live events and logs', () => {
           event: 'status',
           data: {
             workloadId: id,
-            workload: later,
+            workload: completed,
             fromStatus: 'RUNNING',
             toStatus: 'COMPLETED',
             reason: 'done',
+          },
+        },
+      ]);
+      expect(completed).toMatchObject({ status: 'COMPLETED', result: { answer: 42 } });
+    } finally {
+      controller.abort();
+    }
+  });
+
+  it('applies a change that carries all it changes without reading the row', async () => {
+    const id = await insertWorkload({ status: 'PENDING' });
+    const controller = new AbortController();
+    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    try {
+      const [first] = await readEvents(res, 1);
+      const read = (first!.data as { workload: WorkloadV1 }).workload;
+      // The row stays PENDING: what the stream says next comes from the change alone.
+      const placed = statusChange(id, 'PENDING', 'SCHEDULED', { reason: 'placed on w1' });
+      nats.nc.publish(SUBJECTS.events('default'), statusEvents([placed]));
+      expect(await readEvents(res, 1)).toEqual([
+        {
+          event: 'status',
+          data: {
+            workloadId: id,
+            workload: {
+              ...read,
+              status: 'SCHEDULED',
+              attempt: 1,
+              workerId: 'w1',
+              pendingReason: null,
+              progress: null,
+              updatedAt: placed.at,
+            },
+            fromStatus: 'PENDING',
+            toStatus: 'SCHEDULED',
+            reason: 'placed on w1',
           },
         },
       ]);
@@ -756,27 +817,21 @@ describe('live events and logs', () => {
     }
   });
 
-  it('reads the row for a status event that came without its snapshot, keeping the events after it in order', async () => {
+  it('reads the row for a status change whose fields it does not carry, keeping the events after it in order', async () => {
     const id = await insertWorkload({ status: 'RUNNING' });
     const controller = new AbortController();
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
       await readEvents(res, 1);
       await db.updateTable('workloads').set({ status: 'PAUSED' }).where('id', '=', id).execute();
-      // Too large for one message with its snapshot, the scheduler sends it without one.
       nats.nc.publish(
-        SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'status',
-          fromStatus: 'RUNNING',
-          toStatus: 'PAUSED',
-          attempt: 1,
-          reason: 'paused',
-        }),
+        SUBJECTS.events('default'),
+        statusEvents([statusChange(id, 'RUNNING', 'PAUSED', { reason: 'paused' })]),
       );
-      nats.nc.publish(SUBJECTS.events(id), progressEvent(id, { fraction: 1 }));
+      nats.nc.publish(
+        SUBJECTS.events('default'),
+        statusEvents([progressChange(id, { fraction: 1 })]),
+      );
       const next = await readEvents(res, 2);
       expect(next).toEqual([
         {

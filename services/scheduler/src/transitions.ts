@@ -318,10 +318,11 @@ export function statusChange(t: Transition): StatusChangeInput {
     to: row.status as WorkloadStatus,
     attempt: row.attempt,
     reason: t.reason,
-    at: isoTimestamp(new Date(row.updated_at)),
+    at: isoTimestamp(row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at)),
     workerId: row.worker_id,
     progress: row.progress,
     errorCode: row.error?.code ?? null,
+    pendingReason: row.pending_reason,
   };
 }
 

@@ -3017,6 +3017,13 @@ export const SCHEMAS = {
               "$ref": "../common.v1.json#/$defs/progress",
               "description": "A progress report's progress; on a status change the workload's progress after it (absent: none)."
             },
+            "pendingReason": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "Why the workload waits after the change (status changes to PENDING; absent: no reason)."
+            },
             "errorCode": {
               "type": [
                 "string",

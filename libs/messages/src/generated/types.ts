@@ -1857,6 +1857,10 @@ at: Timestamp
 workerId?: (string | null)
 progress?: Progress
 /**
+ * Why the workload waits after the change (status changes to PENDING; absent: no reason).
+ */
+pendingReason?: (string | null)
+/**
  * The code of the workload's error after the change (status changes; absent: no error).
  */
 errorCode?: (string | null)
@@ -1891,6 +1895,10 @@ at: Timestamp
  */
 workerId?: (string | null)
 progress?: Progress
+/**
+ * Why the workload waits after the change (status changes to PENDING; absent: no reason).
+ */
+pendingReason?: (string | null)
 /**
  * The code of the workload's error after the change (status changes; absent: no error).
  */

@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
-import { FINAL_STATUSES, SUBJECTS, decode } from '@niyanta/messages';
-import type { EventV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
+import { FINAL_STATUSES, SUBJECTS, applyChange, changesOf, decode } from '@niyanta/messages';
+import type { StatusChange, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
-import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream, socketCloser } from '../sse.js';
 import { requireWorkload } from '../workload-store.js';
 
@@ -40,56 +39,69 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       if (deliver) deliver(message, final);
       else buffered.push({ message, final, ...(updatedAt === undefined ? {} : { updatedAt }) });
     };
-    const forward = (e: EventV1, workload: WorkloadV1 | null) => {
-      if (e.kind === 'progress' && e.progress) {
+    // The workload as last sent: read when the client connects, then kept up to date by applying
+    // each change to it (`applyChange`); read again only for a change that leaves fields it does
+    // not carry (a result, an error, a retry's runAt). Until the first read, changes wait in
+    // `early`; a change waiting for a read holds the ones after it back, so the order holds.
+    let workload: WorkloadV1 | undefined;
+    const early: StatusChange[] = [];
+    let behind: Promise<void> | undefined;
+    const forward = (change: StatusChange, w: WorkloadV1) => {
+      workload = w;
+      if (change.kind === 'progress') {
         push({
           event: SSE_EVENTS.progress,
           data: JSON.stringify({
             workloadId: id,
-            attempt: e.attempt ?? null,
-            fraction: e.progress.fraction,
-            message: e.progress.message ?? null,
+            attempt: change.attempt,
+            fraction: change.progress?.fraction ?? w.progress?.fraction ?? 0,
+            message: change.progress?.message ?? null,
           }),
         });
-      } else if (e.kind === 'status' && workload !== null) {
-        const toStatus = e.toStatus ?? workload.status;
-        push(
-          statusMessage(workload, {
-            fromStatus: e.fromStatus ?? null,
-            toStatus,
-            reason: e.reason ?? null,
-          }),
-          workload.updatedAt,
-          isFinal(toStatus),
-        );
+        return;
       }
+      const toStatus = change.to ?? w.status;
+      push(
+        statusMessage(w, {
+          fromStatus: change.from ?? null,
+          toStatus,
+          reason: change.reason ?? null,
+        }),
+        w.updatedAt,
+        isFinal(toStatus),
+      );
     };
-    // A status event too large for one message comes without its snapshot: the row is read
-    // instead (as it is now), and the events after it wait for that, so the order holds.
-    let behind: Promise<void> | undefined;
-    const events = nats.nc.subscribe(SUBJECTS.events(id), {
+    const handle = (change: StatusChange) => {
+      if (workload === undefined) {
+        early.push(change);
+        return;
+      }
+      const applied = behind === undefined ? applyChange(workload, change) : undefined;
+      if (applied !== undefined) {
+        forward(change, applied);
+        return;
+      }
+      const settled: Promise<void> = (behind ?? Promise.resolve())
+        .then(async () => {
+          const w =
+            applyChange(workload!, change) ??
+            (await requireWorkload(db, tenant, id).catch(() => undefined));
+          if (w !== undefined) forward(change, w);
+        })
+        .catch(() => undefined) // a stream closed meanwhile: nothing to forward to
+        .finally(() => {
+          if (behind === settled) behind = undefined;
+        });
+      behind = settled;
+    };
+    // Every status event of the tenant arrives (one message per scheduler transaction): this
+    // workload's changes are picked out by id.
+    const events = nats.nc.subscribe(SUBJECTS.events(tenant), {
       callback: (err, msg) => {
         if (err) return;
-        const decoded = decode('event', msg.data);
+        const decoded = decode('statusEvents', msg.data);
         if (!decoded.ok) return;
-        const e = decoded.value;
-        const workload = e.kind === 'status' ? validWorkload(e.workload, id) : null;
-        if (behind === undefined && (e.kind !== 'status' || workload !== null)) {
-          forward(e, workload);
-          return;
-        }
-        const read =
-          e.kind === 'status' && workload === null
-            ? requireWorkload(db, tenant, id).catch(() => null)
-            : Promise.resolve(workload);
-        const settled: Promise<void> = (behind ?? Promise.resolve())
-          .then(() => read)
-          .then((w) => forward(e, w))
-          .catch(() => undefined) // a stream closed meanwhile: nothing to forward to
-          .finally(() => {
-            if (behind === settled) behind = undefined;
-          });
-        behind = settled;
+        for (const change of changesOf(decoded.value, id)) handle(change);
       },
     });
     const logs = nats.nc.subscribe(SUBJECTS.logs(id), {
@@ -116,6 +128,11 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       unsubscribe();
       slot.release();
       throw err;
+    }
+    // Changes that came while reading: a status change older than the row is in it already.
+    workload = current;
+    for (const change of early.splice(0)) {
+      if (change.kind === 'progress' || change.at >= current.updatedAt) handle(change);
     }
     return streamSSE(c, (stream) =>
       runStream(ctx, slot, stream, socketCloser(c), ({ send, end }) => {
