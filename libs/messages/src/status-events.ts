@@ -139,8 +139,10 @@ export function changesOf(message: StatusEventsV1, workloadId: string): StatusCh
  * - RUNNING without a startedAt yet: when the run started (the worker's clock);
  * - an error code other than the workload's: the error's message.
  * SCHEDULED (placement: no pending reason) and a progress report change only what they carry.
+ * A change older than the workload (read after it was made) is in it already: the workload as is.
  */
 export function applyChange(workload: WorkloadV1, change: StatusChange): WorkloadV1 | undefined {
+  if (change.at < workload.updatedAt) return workload;
   if (change.kind === 'progress') {
     if (change.progress === undefined) return workload;
     return { ...workload, progress: progressOf(change.progress), updatedAt: change.at };

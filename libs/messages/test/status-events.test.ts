@@ -228,6 +228,11 @@ describe('applyChange', () => {
     expect(applyChange(workload(), status(over as Partial<StatusChange>))).toBeUndefined();
   });
 
+  it('keeps the workload as is for a change older than it (a row read after the change)', () => {
+    const w = workload({ status: 'RUNNING', attempt: 2, updatedAt: LATER, startedAt: AT });
+    expect(applyChange(w, status({ at: AT, to: 'SCHEDULED', attempt: 2 }))).toBe(w);
+  });
+
   it('applies a placement after a failed attempt whose error the workload has', () => {
     const error = { message: 'boom', code: 'EXIT_CODE_1', retryable: true };
     const w = workload({ error });
