@@ -10,9 +10,10 @@ export type StatusChange = StatusEventsV1['changes'][number];
 
 /**
  * The most changes one message carries (the schema's maxItems): a transaction with more is
- * split. About 250 bytes a change, so a full message stays far under the default max_payload.
+ * split. About 250 bytes a change (up to about 600 with long reasons), so a full message stays
+ * under the default max_payload (1 MiB).
  */
-export const MAX_CHANGES_PER_MESSAGE = 2000;
+export const MAX_CHANGES_PER_MESSAGE = 1000;
 
 /** A transition as the scheduler committed it, with the small fields that changed. */
 export interface StatusChangeInput {

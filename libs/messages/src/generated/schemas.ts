@@ -2953,7 +2953,7 @@ export const SCHEMAS = {
       "changes": {
         "type": "array",
         "minItems": 1,
-        "maxItems": 2000,
+        "maxItems": 1000,
         "description": "The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).",
         "items": {
           "type": "object",

@@ -1823,7 +1823,7 @@ tenant: TenantId
  * The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).
  * 
  * @minItems 1
- * @maxItems 2000
+ * @maxItems 1000
  */
 changes: [{
 /**
