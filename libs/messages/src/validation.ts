@@ -33,6 +33,7 @@ export const HTTP_SCHEMAS = {
   workloadBatchResponse: 'http/workload-batch-response.v1.json',
   worker: 'http/worker.v1.json',
   workerList: 'http/worker-list.v1.json',
+  cluster: 'http/cluster.v1.json',
   problem: 'http/problem.v1.json',
   workloadCommand: 'http/workload-command.v1.json',
   logList: 'http/log-list.v1.json',
@@ -53,6 +54,13 @@ export const HTTP_SCHEMAS = {
   me: 'http/me.v1.json',
   workloadCounts: 'http/workload-counts.v1.json',
   workloadHistory: 'http/workload-history.v1.json',
+  workloadPlacement: 'http/workload-placement.v1.json',
+  scheduleCreate: 'http/schedule-create.v1.json',
+  schedulePatch: 'http/schedule-patch.v1.json',
+  schedule: 'http/schedule.v1.json',
+  scheduleList: 'http/schedule-list.v1.json',
+  workloadBulkCommand: 'http/workload-bulk-command.v1.json',
+  workloadBulkResult: 'http/workload-bulk-result.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -87,6 +95,7 @@ export interface HttpTypes {
   workloadBatchResponse: T.WorkloadBatchResponseV1;
   worker: T.WorkerV1;
   workerList: T.WorkerListV1;
+  cluster: T.ClusterV1;
   problem: T.ProblemV1;
   workloadCommand: T.WorkloadCommandV1;
   logList: T.LogListV1;
@@ -107,6 +116,13 @@ export interface HttpTypes {
   me: T.MeV1;
   workloadCounts: T.WorkloadCountsV1;
   workloadHistory: T.WorkloadHistoryV1;
+  workloadPlacement: T.WorkloadPlacementV1;
+  scheduleCreate: T.ScheduleCreateV1;
+  schedulePatch: T.SchedulePatchV1;
+  schedule: T.ScheduleV1;
+  scheduleList: T.ScheduleListV1;
+  workloadBulkCommand: T.WorkloadBulkCommandV1;
+  workloadBulkResult: T.WorkloadBulkResultV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

@@ -49,6 +49,8 @@ export const API_SETTINGS = {
    * always seen within 2 s.
    */
   AUTH_CACHE_TTL_MS: { kind: 'int', default: 1000, min: 0, max: 1500 },
+  /** Test-only: cron expressions of schedules may have a sixth, leading seconds field. */
+  SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;
 
 export type ApiConfig = ConfigOf<typeof API_SETTINGS>;

@@ -648,11 +648,11 @@ describe('GET /v1/workloads', () => {
 async function readEvents(
   res: Response,
   count: number,
-): Promise<{ event: string; data: unknown }[]> {
+): Promise<{ event: string; id?: string; data: unknown }[]> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
-  const events: { event: string; data: unknown }[] = [];
+  const events: { event: string; id?: string; data: unknown }[] = [];
   while (events.length < count) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -667,7 +667,9 @@ async function readEvents(
         .filter((l) => l.startsWith('data: '))
         .map((l) => l.slice(6))
         .join('\n');
-      if (event) events.push({ event, data: JSON.parse(data) });
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      if (event)
+        events.push({ event, ...(id === undefined ? {} : { id }), data: JSON.parse(data) });
     }
   }
   reader.releaseLock();
@@ -691,25 +693,44 @@ function progressChange(
   return { workloadId: id, kind: 'progress', attempt: 1, at: new Date().toISOString(), progress };
 }
 
-/** A status change of `id`, a second after now (newer than the row as read). */
-function statusChange(id: string, from: string, to: string, over: Partial<StatusChange> = {}) {
+/**
+ * A RUNNING → COMPLETED status change of `id`: it carries no workload, the stream reads the
+ * change from workload_events.
+ */
+function completedChange(id: string): StatusChange {
   return {
     workloadId: id,
     kind: 'status',
-    from,
-    to,
+    from: 'RUNNING',
+    to: 'COMPLETED',
     attempt: 1,
-    reason: to.toLowerCase(),
-    at: new Date(Date.now() + 1000).toISOString(),
+    reason: 'done',
+    at: new Date().toISOString(),
     workerId: 'w1',
-    ...over,
-  } satisfies StatusChange;
+  };
+}
+
+/** Moves `id` to `to` as the scheduler does (the row and its workload_events row); the event id. */
+async function recordChange(
+  id: string,
+  from: string | null,
+  to: string,
+  reason: string,
+): Promise<string> {
+  await db.updateTable('workloads').set({ status: to }).where('id', '=', id).execute();
+  const row = await db
+    .insertInto('workload_events')
+    .values({ workload_id: id, from_status: from, to_status: to, attempt: 1, reason })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(row.id);
 }
 
 describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
-    const id = await insertWorkload({ status: 'RUNNING' });
+    const id = await insertWorkload({ status: 'PENDING' });
     const other = await insertWorkload({ status: 'RUNNING' });
+    const runningId = await recordChange(id, 'PENDING', 'RUNNING', 'started');
     const controller = new AbortController();
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
@@ -718,10 +739,11 @@ describe('live events and logs', () => {
       const [first] = await readEvents(res, 1);
       expect(first).toMatchObject({
         event: 'status',
+        id: runningId,
         data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
       });
 
-      // One message for the whole transaction: the other workload's changes are left out.
+      // One message per transaction and tenant: the other workload's changes are left out.
       await nats.js.publish(
         SUBJECTS.events('default'),
         statusEvents([
@@ -738,19 +760,17 @@ describe('live events and logs', () => {
           lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }],
         }),
       );
-      // A completion does not carry the result: the route reads the row for it.
+      const completedId = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
+      // The change carries no workload: the stream sends the row read with the change.
       await db
         .updateTable('workloads')
-        .set({ status: 'COMPLETED', result: JSON.stringify({ answer: 42 }) })
-        .where('id', 'in', [id, other])
+        .set({ result: JSON.stringify({ answer: 42 }) })
+        .where('id', '=', id)
         .execute();
       const completed = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
       await nats.js.publish(
         SUBJECTS.events('default'),
-        statusEvents([
-          statusChange(other, 'RUNNING', 'COMPLETED'),
-          statusChange(id, 'RUNNING', 'COMPLETED', { reason: 'done' }),
-        ]),
+        statusEvents([completedChange(other), completedChange(id)]),
       );
       const next = await readEvents(res, 3);
       expect(next).toEqual([
@@ -767,6 +787,7 @@ describe('live events and logs', () => {
         },
         {
           event: 'status',
+          id: completedId,
           data: {
             workloadId: id,
             workload: completed,
@@ -782,73 +803,63 @@ describe('live events and logs', () => {
     }
   });
 
-  it('applies a change that carries all it changes without reading the row', async () => {
+  it('replays the changes after Last-Event-ID, then sends each live change once', async () => {
     const id = await insertWorkload({ status: 'PENDING' });
+    const pending = await recordChange(id, null, 'PENDING', 'submitted');
+    const scheduled = await recordChange(id, 'PENDING', 'SCHEDULED', 'placed');
+    const running = await recordChange(id, 'SCHEDULED', 'RUNNING', 'started');
+    let completed = '';
     const controller = new AbortController();
-    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    const res = await call(`${base}/v1/workloads/${id}/events`, {
+      signal: controller.signal,
+      headers: { 'Last-Event-ID': pending },
+    });
     try {
-      const [first] = await readEvents(res, 1);
-      const read = (first!.data as { workload: WorkloadV1 }).workload;
-      // The row stays PENDING: what the stream says next comes from the change alone.
-      const placed = statusChange(id, 'PENDING', 'SCHEDULED', { reason: 'placed on w1' });
-      nats.nc.publish(SUBJECTS.events('default'), statusEvents([placed]));
-      expect(await readEvents(res, 1)).toEqual([
+      expect(res.status).toBe(200);
+      const replayed = await readEvents(res, 2);
+      expect(replayed.map((e) => [e.id, (e.data as { toStatus: string }).toStatus])).toEqual([
+        [scheduled, 'SCHEDULED'],
+        [running, 'RUNNING'],
+      ]);
+      // A trigger whose change was sent already sends nothing; the next change comes once.
+      nats.nc.publish(SUBJECTS.events('default'), statusEvents([completedChange(id)]));
+      completed = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
+      nats.nc.publish(SUBJECTS.events('default'), statusEvents([completedChange(id)]));
+      const rest = await readEvents(res, 2); // the stream ends after the final status
+      expect(rest).toEqual([
         {
           event: 'status',
-          data: {
-            workloadId: id,
-            workload: {
-              ...read,
-              status: 'SCHEDULED',
-              attempt: 1,
-              workerId: 'w1',
-              pendingReason: null,
-              progress: null,
-              updatedAt: placed.at,
-            },
-            fromStatus: 'PENDING',
-            toStatus: 'SCHEDULED',
-            reason: 'placed on w1',
-          },
+          id: completed,
+          data: expect.objectContaining({ fromStatus: 'RUNNING', toStatus: 'COMPLETED' }),
         },
       ]);
     } finally {
       controller.abort();
     }
+
+    // ?lastEventId= for a first connect; the header wins over it.
+    const byQuery = await call(`${base}/v1/workloads/${id}/events?lastEventId=${running}`);
+    expect((await readEvents(byQuery, 2)).map((e) => e.id)).toEqual([completed]);
+    const both = await call(`${base}/v1/workloads/${id}/events?lastEventId=${pending}`, {
+      headers: { 'Last-Event-ID': running },
+    });
+    expect((await readEvents(both, 2)).map((e) => e.id)).toEqual([completed]);
+    // Resumed after the final status: nothing more will come, and an EventSource stops.
+    const after = await call(`${base}/v1/workloads/${id}/events`, {
+      headers: { 'Last-Event-ID': completed },
+    });
+    expect(after.status).toBe(204);
   });
 
-  it('reads the row for a status change whose fields it does not carry, keeping the events after it in order', async () => {
-    const id = await insertWorkload({ status: 'RUNNING' });
-    const controller = new AbortController();
-    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
-    try {
-      await readEvents(res, 1);
-      await db.updateTable('workloads').set({ status: 'PAUSED' }).where('id', '=', id).execute();
-      nats.nc.publish(
-        SUBJECTS.events('default'),
-        statusEvents([statusChange(id, 'RUNNING', 'PAUSED', { reason: 'paused' })]),
-      );
-      nats.nc.publish(
-        SUBJECTS.events('default'),
-        statusEvents([progressChange(id, { fraction: 1 })]),
-      );
-      const next = await readEvents(res, 2);
-      expect(next).toEqual([
-        {
-          event: 'status',
-          data: {
-            workloadId: id,
-            workload: expect.objectContaining({ id, status: 'PAUSED' }),
-            fromStatus: 'RUNNING',
-            toStatus: 'PAUSED',
-            reason: 'paused',
-          },
-        },
-        { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 1, message: null } },
-      ]);
-    } finally {
-      controller.abort();
-    }
+  it('answers 400 naming a Last-Event-ID that is no event id', async () => {
+    const id = await insertWorkload();
+    const res = await call(`${base}/v1/workloads/${id}/events`, {
+      headers: { 'Last-Event-ID': 'abc' },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Problem).errors).toEqual([
+      { path: 'Last-Event-ID', in: 'header', message: expect.any(String) },
+    ]);
   });
 
   it('answers 404 for the events of an unknown workload', async () => {

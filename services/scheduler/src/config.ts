@@ -3,7 +3,10 @@ import {
   CONSUMER_SETTINGS,
   ConfigError,
   DATABASE_SETTING,
+  LEADERSHIP_SETTINGS,
   RETENTION_SETTING,
+  leadershipProblem,
+  leadershipTimings,
   parseConfig,
 } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
@@ -13,11 +16,17 @@ const SCHEDULER_SETTINGS = {
   ...DATABASE_SETTING,
   ...CONSUMER_SETTINGS,
   ...RETENTION_SETTING,
+  ...LEADERSHIP_SETTINGS,
   RETRY_BACKOFF_BASE_MS: { kind: 'int', default: 1_000, min: 0, max: 86_400_000 },
   RETRY_BACKOFF_MAX_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 1, max: 3_600_000 },
   INGEST_BATCH_MAX: { kind: 'int', default: 500, min: 1, max: 10_000 },
+  // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
+  PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
+  SCHEDULE_TICK_MS: { kind: 'int', default: 1_000, min: 50, max: 60_000 },
+  /** Test-only: cron expressions may have a sixth, leading seconds field. */
+  SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;
 
 /** The scheduler's validated configuration. */
@@ -32,5 +41,7 @@ export function loadConfig(env: Record<string, string | undefined>): SchedulerCo
         'the first retry would already wait longer than the cap. Set RETRY_BACKOFF_MAX_MS >= RETRY_BACKOFF_BASE_MS.',
     ]);
   }
+  const leadership = leadershipProblem(leadershipTimings(config));
+  if (leadership !== undefined) throw new ConfigError([leadership]);
   return config;
 }

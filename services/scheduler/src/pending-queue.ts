@@ -4,8 +4,9 @@ import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { BLOCKED_REASON_TEMPLATES } from './blocked-types.js';
 import type { TypeAvailability } from './blocked-types.js';
-import type { Resources } from './fit.js';
-import type { Unplaced } from './placement.js';
+import type { Resources } from './placement/fit.js';
+import type { Placement } from '@niyanta/messages';
+import type { Unplaced } from './placement/place-workloads.js';
 
 /** A PENDING workload as the placer reads it. */
 export interface PendingRow {
@@ -15,6 +16,8 @@ export interface PendingRow {
   priority: number;
   attempt: number;
   requirements: Resources;
+  labels: Record<string, string>;
+  placement: Placement | null;
   pending_reason: string | null;
 }
 
@@ -41,7 +44,7 @@ export async function selectPending(
 ): Promise<PendingRow[]> {
   if (after === undefined) {
     const { rows } = await sql<PendingRow>`${PREPARED}
-      select id, tenant, type, priority, attempt, requirements, pending_reason
+      select id, tenant, type, priority, attempt, requirements, labels, placement, pending_reason
       from workloads
       where status = 'PENDING' and not parked and (run_at is null or run_at <= now())
         and type = any(${open}::text[]) and not (tenant = any(${skipTenants}::text[]))
@@ -52,7 +55,7 @@ export async function selectPending(
   }
   // `priority <= p` bounds the index scan; the rest of the key is a filter on that one priority.
   const { rows } = await sql<PendingRow>`${PREPARED}
-    select id, tenant, type, priority, attempt, requirements, pending_reason
+    select id, tenant, type, priority, attempt, requirements, labels, placement, pending_reason
     from workloads
     where status = 'PENDING' and not parked and (run_at is null or run_at <= now())
       and type = any(${open}::text[]) and not (tenant = any(${skipTenants}::text[]))

@@ -22,7 +22,7 @@ import type {
   WorkloadV1,
 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
-import { applyChanges } from '../src/transitions.js';
+import { applyChanges } from '../src/workload-core/statements/apply-changes.js';
 import {
   startFakeWorker,
   startHarness,

@@ -33,6 +33,24 @@ export type SecretName = string
  * @maxItems 64
  */
 export type SecretNames = SecretName[]
+/**
+ * A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit.
+ */
+export type LabelKey = string
+/**
+ * A label value: at most 63 characters from A-Z a-z 0-9 . _ / -.
+ */
+export type LabelValue = string
+/**
+ * NoSchedule keeps off every workload that does not tolerate it; PreferNoSchedule lowers the score.
+ */
+export type TaintEffect = ("NoSchedule" | "PreferNoSchedule")
+/**
+ * Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule).
+ * 
+ * @maxItems 20
+ */
+export type Taints = Taint[]
 
 /**
  * Definitions shared by the other schemas.
@@ -52,6 +70,13 @@ rateLimit?: RateLimit
 role?: Role
 secretName?: SecretName
 secretNames?: SecretNames
+labelKey?: LabelKey
+labelValue?: LabelValue
+labelSelector?: LabelSelector
+taintEffect?: TaintEffect
+taint?: Taint
+taints?: Taints
+placement?: Placement
 }
 /**
  * Resources one run needs on its worker.
@@ -66,7 +91,7 @@ cpu?: number
  */
 memoryMb?: number
 /**
- * Whole GPUs.
+ * GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU.
  */
 gpu?: number
 }
@@ -147,6 +172,110 @@ requestsPerSecond: number
  * Requests allowed at once after a quiet spell.
  */
 burst: number
+}
+/**
+ * Labels a workload must carry, all of them (key: value), to match.
+ */
+export interface LabelSelector {
+[k: string]: LabelValue
+}
+/**
+ * A worker taint (WORKER_TAINTS=key=value:Effect).
+ */
+export interface Taint {
+key: LabelKey
+value?: LabelValue
+effect: TaintEffect
+}
+/**
+ * Where the workload may and should run (docs/scheduling.md).
+ */
+export interface Placement {
+/**
+ * Terms on the worker's labels and the built-in labels zone and worker.
+ * 
+ * @maxItems 20
+ * 
+ * Items: One label term: required without weight, a preference with it.
+ */
+affinity?: {
+key: LabelKey
+/**
+ * In/NotIn need values; Exists/DoesNotExist take none.
+ */
+operator: ("In" | "NotIn" | "Exists" | "DoesNotExist")
+/**
+ * Values for In and NotIn.
+ * 
+ * @minItems 1
+ * @maxItems 20
+ */
+values?: [LabelValue, ...(LabelValue)[]]
+/**
+ * A preference (1 to 100, added to the score); without it the term is required.
+ */
+weight?: number
+}[]
+/**
+ * Stay off a worker (or zone) already running a workload whose labels match.
+ * 
+ * @maxItems 20
+ * 
+ * Items: One anti-affinity term: required without weight, a preference with it.
+ */
+antiAffinity?: {
+labels: LabelSelector
+/**
+ * What counts as the same place.
+ */
+topologyKey: ("worker" | "zone")
+/**
+ * A preference (1 to 100, added to the score); without it the term is required.
+ */
+weight?: number
+}[]
+/**
+ * Taints this workload tolerates.
+ * 
+ * @maxItems 20
+ * 
+ * Items: Tolerates taints with this key (and value, with Equal; and effect, when given).
+ */
+tolerations?: {
+key: LabelKey
+/**
+ * Equal (default) matches the value; Exists any value.
+ */
+operator?: ("Equal" | "Exists")
+value?: LabelValue
+effect?: TaintEffect
+}[]
+/**
+ * Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.
+ */
+spread?: {
+/**
+ * What is counted.
+ */
+topologyKey: ("worker" | "zone")
+/**
+ * Largest allowed difference.
+ */
+maxSkew: number
+labels: LabelSelector
+}
+/**
+ * spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY.
+ */
+strategy?: ("spread" | "binpack")
+/**
+ * Only workers whose WORKER_COST_PER_HOUR is at most this.
+ */
+maxCostPerHour?: number
+/**
+ * avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher.
+ */
+spot?: ("avoid" | "allow" | "prefer")
 }
 
 // http/api-key-create.v1.json
@@ -340,6 +469,68 @@ storage: ("inline" | "blob")
  * When it was committed.
  */
 createdAt: string
+}[]
+}
+
+// http/cluster.v1.json
+/**
+ * The running instances of each service, and who leads the led ones (scheduler, health-monitor).
+ */
+export interface ClusterV1 {
+/**
+ * One entry per service with an instance heard from recently, or a leader on record; sorted by name.
+ */
+services: {
+/**
+ * The service's name, e.g. scheduler.
+ */
+service: string
+/**
+ * The current leader of a led service (null for services without one, or before the first election).
+ */
+leader: (null | {
+/**
+ * The leading instance.
+ */
+instanceId: string
+/**
+ * Grows by one at every takeover; every write of the leader is fenced by it.
+ */
+epoch: number
+/**
+ * When this leader took over.
+ */
+since: string
+})
+/**
+ * Instances heard from within the last 30 seconds, oldest first.
+ */
+instances: {
+/**
+ * The instance's id.
+ */
+instanceId: string
+/**
+ * Its host name.
+ */
+host: string
+/**
+ * Its process id on that host.
+ */
+pid: number
+/**
+ * leader or standby for led services, member for the others.
+ */
+role: ("leader" | "standby" | "member")
+/**
+ * When it registered.
+ */
+startedAt: string
+/**
+ * Its latest heartbeat, by the database's clock.
+ */
+heardAt: string
+}[]
 }[]
 }
 
@@ -610,6 +801,116 @@ msgId: string
 duplicate: boolean
 }
 
+// http/schedule-create.v1.json
+/**
+ * Body of POST /v1/schedules.
+ */
+export interface ScheduleCreateV1 {
+/**
+ * Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters.
+ */
+name: string
+/**
+ * Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly.
+ */
+cron: string
+/**
+ * IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once.
+ */
+timezone?: string
+workload: WorkloadSubmissionV1
+/**
+ * While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire.
+ */
+overlap?: ("skip" | "allow" | "cancelPrevious")
+/**
+ * After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none).
+ */
+catchUp?: number
+/**
+ * A paused schedule does not fire; its missed firings are not caught up on resume.
+ */
+paused?: boolean
+}
+
+// http/schedule-list.v1.json
+/**
+ * A page of schedules, by name.
+ */
+export interface ScheduleListV1 {
+items: ScheduleV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/schedule-patch.v1.json
+/**
+ * Body of PATCH /v1/schedules/{id}: the fields to change.
+ */
+export interface SchedulePatchV1 {
+/**
+ * Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters.
+ */
+name?: string
+/**
+ * Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly.
+ */
+cron?: string
+/**
+ * IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once.
+ */
+timezone?: string
+workload?: WorkloadSubmissionV1
+/**
+ * While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire.
+ */
+overlap?: ("skip" | "allow" | "cancelPrevious")
+/**
+ * After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none).
+ */
+catchUp?: number
+/**
+ * A paused schedule does not fire; its missed firings are not caught up on resume.
+ */
+paused?: boolean
+}
+
+// http/schedule.v1.json
+/**
+ * A cron schedule of a tenant.
+ */
+export interface ScheduleV1 {
+id: string
+tenant: string
+name: string
+cron: string
+timezone: string
+/**
+ * The submission each firing submits.
+ */
+workload: {
+
+}
+overlap: ("skip" | "allow" | "cancelPrevious")
+catchUp: number
+paused: boolean
+/**
+ * The next 5 fire times (empty while paused).
+ * 
+ * @maxItems 5
+ */
+nextRuns: string[]
+/**
+ * The latest fire time submitted, or null.
+ */
+lastFireAt: (string | null)
+createdBy: (string | null)
+createdAt: string
+updatedAt: string
+}
+
 // http/secret-list.v1.json
 /**
  * The tenant's secrets by name: names and times only, never values.
@@ -831,6 +1132,15 @@ lastHeartbeatAt: string
  * When it started.
  */
 startedAt: string
+taints: Taints
+/**
+ * What the worker costs per hour; null when it does not say.
+ */
+costPerHour: (number | null)
+/**
+ * A spot (preemptible) machine.
+ */
+spot: boolean
 }
 
 // http/workload-batch-response.v1.json
@@ -856,6 +1166,56 @@ export interface WorkloadBatchV1 {
  * @maxItems 1000
  */
 workloads: [WorkloadSubmissionV1, ...(WorkloadSubmissionV1)[]]
+}
+
+// http/workload-bulk-command.v1.json
+/**
+ * Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.
+ */
+export interface WorkloadBulkCommandV1 {
+/**
+ * At most 1,000 workload ids of the tenant.
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ */
+ids?: [string, ...(string)[]]
+/**
+ * Every workload of the tenant that matches all of these (at most 10,000 per call).
+ */
+filter?: {
+status?: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "COMPLETED" | "FAILED" | "CANCELLED")
+type?: WorkloadType
+labels?: Labels
+scheduleId?: string
+}
+/**
+ * Why, recorded with the change.
+ */
+reason?: string
+}
+
+// http/workload-bulk-result.v1.json
+/**
+ * What a bulk command did.
+ */
+export interface WorkloadBulkResultV1 {
+/**
+ * Workloads of the tenant the ids or the filter named.
+ */
+matched: number
+/**
+ * Of those, the ones in a status the command applies to: the command was sent for each.
+ */
+changed: number
+/**
+ * Per id, for a call by ids: its status when read and whether the command was sent.
+ */
+items?: {
+id: string
+status: string
+sent: boolean
+}[]
 }
 
 // http/workload-command.v1.json
@@ -937,6 +1297,70 @@ items: WorkloadV1[]
 nextCursor: (string | null)
 }
 
+// http/workload-placement.v1.json
+/**
+ * The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.
+ */
+export interface WorkloadPlacementV1 {
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The workload's status now.
+ */
+status: string
+/**
+ * Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait).
+ */
+pendingReason: (string | null)
+/**
+ * When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation.
+ */
+evaluatedAt: (string | null)
+/**
+ * The worker the decision placed it on; null while it waits.
+ */
+workerId: (string | null)
+/**
+ * For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.
+ * 
+ * @maxItems 50
+ * 
+ * Items: One worker's verdict.
+ */
+workers: {
+/**
+ * The worker.
+ */
+workerId: string
+/**
+ * Whether it could take the workload then.
+ */
+feasible: boolean
+/**
+ * Why it could not, in plain words (empty when feasible).
+ */
+reasons: string[]
+/**
+ * The sum of the scores (0 when not feasible).
+ */
+score: number
+/**
+ * Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway).
+ */
+scores: {
+[k: string]: number
+}
+}[]
+/**
+ * For the workers not listed: how many give each reason.
+ */
+reasonCounts: {
+[k: string]: number
+}
+}
+
 // http/workload-submission.v1.json
 /**
  * Body of POST /v1/workloads: one workload to run.
@@ -968,6 +1392,7 @@ maxAttempts?: number
 timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
+placement?: Placement
 /**
  * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
@@ -1046,6 +1471,10 @@ timeoutSeconds: (number | null)
  * The submission's idempotency key, or null.
  */
 idempotencyKey?: (string | null)
+/**
+ * The schedule whose firing submitted it (POST /v1/schedules), or null.
+ */
+scheduleId?: (string | null)
 /**
  * When it was accepted.
  */
@@ -1161,6 +1590,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 }, ...({
 /**
  * The workload.
@@ -1238,6 +1671,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 })[]]
 }
 
@@ -1641,6 +2078,15 @@ startedAt: Timestamp
  * Its heartbeat interval.
  */
 intervalMs: number
+taints?: Taints
+/**
+ * What the worker costs per hour (WORKER_COST_PER_HOUR).
+ */
+costPerHour?: number
+/**
+ * A spot (preemptible) machine (WORKER_SPOT).
+ */
+spot?: boolean
 }
 
 // messages/ingested.v1.json
@@ -1945,6 +2391,7 @@ maxAttempts?: number
 timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
+placement?: Placement
 /**
  * Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish.
  */
