@@ -54,6 +54,13 @@ export type { Outgoing } from './publish.js';
 export { buildEach, publishEach } from './publish-each.js';
 export type { BuiltEach, Published } from './publish-each.js';
 export { childTraceparent, traceHeaders, traceparentOf, TRACEPARENT_HEADER } from './trace.js';
+export {
+  MAX_CHANGES_PER_MESSAGE,
+  StatusEventBatch,
+  applyChange,
+  changesOf,
+} from './status-events.js';
+export type { ProgressChangeInput, StatusChange, StatusChangeInput } from './status-events.js';
 export { uuidv7, isUuid } from './ids.js';
 export { isWorkloadType } from './workload-type.js';
 export {
@@ -122,6 +129,7 @@ export type {
   CompletionBatchV1,
   CheckpointV1,
   EventV1,
+  StatusEventsV1,
   CommandV1,
   ControlV1,
   WorkerDeadV1,

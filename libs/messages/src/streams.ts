@@ -59,7 +59,8 @@ export const STREAMS = {
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(HOUR_MS),
-    max_msgs_per_subject: 200,
+    // One subject per tenant, one message per transaction of that tenant's changes.
+    max_msgs_per_subject: 10_000,
   },
   logs: {
     name: 'NIYANTA_LOGS',

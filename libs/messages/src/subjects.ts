@@ -48,7 +48,11 @@ export const SUBJECTS = {
   completions: (workerId: string) =>
     `niyanta.completions.${assertSubjectToken('workerId', workerId)}`,
   completionsAll: 'niyanta.completions.>',
-  events: (workloadId: string) => `niyanta.events.${workloadId}`,
+  /**
+   * The status events of one tenant's workloads (`status-events`: one message per transaction).
+   * Per tenant, so that a broker user can be allowed exactly its tenant's events.
+   */
+  events: (tenant: string) => `niyanta.events.${assertSubjectToken('tenant', tenant)}`,
   eventsAll: 'niyanta.events.>',
   command: (tenant: string) => `niyanta.command.${assertSubjectToken('tenant', tenant)}`,
   commandAll: 'niyanta.command.>',

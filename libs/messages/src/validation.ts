@@ -14,6 +14,7 @@ export const MESSAGE_SCHEMAS = {
   completionBatch: 'messages/completion-batch.v1.json',
   checkpoint: 'messages/checkpoint.v1.json',
   event: 'messages/event.v1.json',
+  statusEvents: 'messages/status-events.v1.json',
   command: 'messages/command.v1.json',
   control: 'messages/control.v1.json',
   workerDead: 'messages/worker-dead.v1.json',
@@ -75,6 +76,7 @@ export interface MessageTypes {
   completionBatch: T.CompletionBatchV1;
   checkpoint: T.CheckpointV1;
   event: T.EventV1;
+  statusEvents: T.StatusEventsV1;
   command: T.CommandV1;
   control: T.ControlV1;
   workerDead: T.WorkerDeadV1;

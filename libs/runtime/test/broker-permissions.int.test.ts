@@ -126,6 +126,37 @@ describe('the broker configuration of infra/nats', () => {
     }
   });
 
+  it('lets the scheduler publish per-tenant status events and the api read them; a tenant user reads no other tenant', async () => {
+    const api = broker.env('api');
+    const reader = await connectAs(api.NATS_USER!, api.NATS_PASSWORD!, '_INBOX.api');
+    const { user, pass } = broker.submitter('A');
+    const tenant = await connectAs(user, pass, '_INBOX.submit.A');
+    try {
+      const received: string[] = [];
+      reader.nc.subscribe('niyanta.events.*', {
+        callback: (_err, m) => {
+          received.push(m.subject);
+        },
+      });
+      await reader.nc.flush();
+      // The subjects the scheduler publishes on (one per tenant), allowed to its user.
+      scheduler.nc.publish(SUBJECTS.events('A'), '{}');
+      scheduler.nc.publish(SUBJECTS.events('B'), '{}');
+      await scheduler.nc.flush();
+      await waitFor(() => received.length === 2, { timeoutMs: 5_000 });
+      expect(received.sort()).toEqual([SUBJECTS.events('A'), SUBJECTS.events('B')]);
+      expect(reader.violations).toEqual([]);
+      tenant.nc.subscribe(SUBJECTS.events('B'));
+      await tenant.nc.flush();
+      await waitFor(() => tenant.violations.some((v) => v.includes(SUBJECTS.events('B'))), {
+        timeoutMs: 5_000,
+      });
+    } finally {
+      await reader.nc.close();
+      await tenant.nc.close();
+    }
+  });
+
   it('refuses a worker changing or deleting a stream', async () => {
     const env = broker.env('worker');
     const { nc } = await connectAs(env.NATS_USER!, env.NATS_PASSWORD!, '_INBOX.worker.w1');

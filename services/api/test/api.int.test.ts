@@ -9,7 +9,7 @@ import {
   uuidv7,
   validateHttp,
 } from '@niyanta/messages';
-import type { LogV1, WorkloadV1 } from '@niyanta/messages';
+import type { LogV1, StatusChange, StatusEventsV1, WorkloadV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { BatchConsumer, Nats } from '@niyanta/runtime';
 import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
@@ -676,26 +676,38 @@ async function readEvents(
   return events;
 }
 
-/** A progress event of attempt 1 of `id`. */
-function progressEvent(id: string, progress: { fraction: number; message?: string }): Uint8Array {
-  return encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress });
+/** The tenant's status-event message carrying `changes` (as the scheduler publishes it). */
+function statusEvents(changes: StatusChange[]): Uint8Array {
+  return encode('statusEvents', {
+    ...envelope(),
+    tenant: 'default',
+    changes: changes as StatusEventsV1['changes'],
+  });
+}
+
+/** A progress change of attempt 1 of `id`. */
+function progressChange(
+  id: string,
+  progress: { fraction: number; message?: string },
+): StatusChange {
+  return { workloadId: id, kind: 'progress', attempt: 1, at: new Date().toISOString(), progress };
 }
 
 /**
- * A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none): the stream reads
- * the change from workload_events.
+ * A RUNNING → COMPLETED status change of `id`: it carries no workload, the stream reads the
+ * change from workload_events.
  */
-function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
-  return encode('event', {
-    ...envelope(),
+function completedChange(id: string): StatusChange {
+  return {
     workloadId: id,
     kind: 'status',
-    fromStatus: 'RUNNING',
-    toStatus: 'COMPLETED',
+    from: 'RUNNING',
+    to: 'COMPLETED',
     attempt: 1,
     reason: 'done',
-    ...(workload === undefined ? {} : { workload }),
-  });
+    at: new Date().toISOString(),
+    workerId: 'w1',
+  };
 }
 
 /** Moves `id` to `to` as the scheduler does (the row and its workload_events row); the event id. */
@@ -717,6 +729,7 @@ async function recordChange(
 describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
     const id = await insertWorkload({ status: 'PENDING' });
+    const other = await insertWorkload({ status: 'RUNNING' });
     const runningId = await recordChange(id, 'PENDING', 'RUNNING', 'started');
     const controller = new AbortController();
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
@@ -730,9 +743,13 @@ describe('live events and logs', () => {
         data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
       });
 
+      // One message per transaction and tenant: the other workload's changes are left out.
       await nats.js.publish(
-        SUBJECTS.events(id),
-        progressEvent(id, { fraction: 0.5, message: 'half' }),
+        SUBJECTS.events('default'),
+        statusEvents([
+          progressChange(other, { fraction: 0.9 }),
+          progressChange(id, { fraction: 0.5, message: 'half' }),
+        ]),
       );
       await nats.js.publish(
         SUBJECTS.logs(id),
@@ -744,14 +761,17 @@ describe('live events and logs', () => {
         }),
       );
       const completedId = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
-      // The event's own snapshot is the workload as the change left it: it is the one sent.
-      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
-      const later = {
-        ...current,
-        attempt: 1,
-        updatedAt: new Date(Date.now() + 1000).toISOString(),
-      };
-      await nats.js.publish(SUBJECTS.events(id), completedEvent(id, later));
+      // The change carries no workload: the stream sends the row read with the change.
+      await db
+        .updateTable('workloads')
+        .set({ result: JSON.stringify({ answer: 42 }) })
+        .where('id', '=', id)
+        .execute();
+      const completed = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
+      await nats.js.publish(
+        SUBJECTS.events('default'),
+        statusEvents([completedChange(other), completedChange(id)]),
+      );
       const next = await readEvents(res, 3);
       expect(next).toEqual([
         { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 0.5, message: 'half' } },
@@ -770,13 +790,14 @@ describe('live events and logs', () => {
           id: completedId,
           data: {
             workloadId: id,
-            workload: later,
+            workload: completed,
             fromStatus: 'RUNNING',
             toStatus: 'COMPLETED',
             reason: 'done',
           },
         },
       ]);
+      expect(completed).toMatchObject({ status: 'COMPLETED', result: { answer: 42 } });
     } finally {
       controller.abort();
     }
@@ -801,9 +822,9 @@ describe('live events and logs', () => {
         [running, 'RUNNING'],
       ]);
       // A trigger whose change was sent already sends nothing; the next change comes once.
-      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      nats.nc.publish(SUBJECTS.events('default'), statusEvents([completedChange(id)]));
       completed = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
-      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      nats.nc.publish(SUBJECTS.events('default'), statusEvents([completedChange(id)]));
       const rest = await readEvents(res, 2); // the stream ends after the final status
       expect(rest).toEqual([
         {

@@ -164,19 +164,23 @@ describe('event stream limits', () => {
         reason: 'boom',
       })
       .execute();
-    const { toWorkload } = await import('@niyanta/db');
-    const workload: WorkloadV1 = toWorkload(row);
     nats.nc.publish(
-      SUBJECTS.events(id),
-      encode('event', {
+      SUBJECTS.events(row.tenant),
+      encode('statusEvents', {
         ...envelope(),
-        workloadId: id,
-        kind: 'status',
-        fromStatus: 'RUNNING',
-        toStatus: 'FAILED',
-        attempt: 1,
-        reason: 'boom',
-        workload,
+        tenant: row.tenant,
+        changes: [
+          {
+            workloadId: id,
+            kind: 'status',
+            from: 'RUNNING',
+            to: 'FAILED',
+            attempt: 1,
+            reason: 'boom',
+            at: new Date().toISOString(),
+            workerId: null,
+          },
+        ],
       }),
     );
     const text = await body;

@@ -132,8 +132,9 @@ describe('an assignment over the broker max_payload', () => {
     const info = await h.jsm.streams.info(STREAMS.events.name);
     for (let seq = eventsBefore + 1; seq <= info.state.last_seq; seq++) {
       const m = await h.jsm.streams.getMessage(STREAMS.events.name, { seq });
-      const d = m === null ? undefined : decode('event', m.data);
-      if (d?.ok && d.value.toStatus === 'FAILED') failedIds.add(d.value.workloadId);
+      const d = m === null ? undefined : decode('statusEvents', m.data);
+      if (!d?.ok) continue;
+      for (const c of d.value.changes) if (c.to === 'FAILED') failedIds.add(c.workloadId);
     }
     expect(failedIds).toEqual(new Set([resumed.id, bigInput.id]));
   });

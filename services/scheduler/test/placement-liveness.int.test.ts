@@ -1,5 +1,12 @@
-import { DEFAULT_TENANT, SUBJECTS, decode, envelope, publishAll } from '@niyanta/messages';
-import type { AssignmentV1, SubmissionV1, WorkloadV1 } from '@niyanta/messages';
+import {
+  DEFAULT_TENANT,
+  SUBJECTS,
+  changesOf,
+  decode,
+  envelope,
+  publishAll,
+} from '@niyanta/messages';
+import type { AssignmentV1, SubmissionV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import {
   startFakeWorker,
@@ -36,13 +43,17 @@ function watchAssignments(): { ids: Set<string>; stop: () => void } {
   return { ids, stop: () => sub.unsubscribe() };
 }
 
-/** The pending reason in the first status event of a workload (its `submitted` step). */
+/** The pending reason in the first status change of a workload (its `submitted` step). */
 function submittedReason(id: string): Promise<string | null> {
-  const sub = h.nc.subscribe(SUBJECTS.events(id), { max: 1 });
+  const sub = h.nc.subscribe(SUBJECTS.events(DEFAULT_TENANT));
   return (async () => {
     for await (const m of sub) {
-      const d = decode('event', m.data);
-      if (d.ok) return (d.value.workload as WorkloadV1).pendingReason;
+      const d = decode('statusEvents', m.data);
+      const first = d.ok ? changesOf(d.value, id)[0] : undefined;
+      if (first !== undefined) {
+        sub.unsubscribe();
+        return first.pendingReason ?? null;
+      }
     }
     throw new Error(`no event for ${id}`);
   })();

@@ -36,7 +36,7 @@ describe('applyProgress', () => {
         update('ended', 1),
         update('missing', 1),
       ]);
-      expect([...stored].sort()).toEqual([ids.running, ids.scheduled].sort());
+      expect([...stored.keys()].sort()).toEqual([ids.running, ids.scheduled].sort());
 
       const { rows: after } = await sql<{ id: string; progress: unknown; fresh: boolean }>`
         select id, progress, updated_at > now() - interval '1 minute' as fresh

@@ -8,7 +8,6 @@ import { UsageLedger } from '../src/placement/usage-ledger.js';
 import { workloadRow } from './workload-row.js';
 
 const row = workloadRow({ type: 'noop', status: 'COMPLETED', attempt: 1 });
-const ID = row.id;
 const succeeded = { row, from: 'RUNNING' as const, reason: 'succeeded', eventWorkerId: 'w1' };
 
 /** A connection that records what is published, and a JetStream client whose acks we release. */
@@ -65,7 +64,7 @@ describe('publishAfterCommit', () => {
     });
     // Synchronously, in this turn: the acks join the events' write.
     expect(settled).toBe(true);
-    expect(order).toEqual([SUBJECTS.events(ID), 'settle', `durable ${SUBJECTS.rejected}`]);
+    expect(order).toEqual([SUBJECTS.events(row.tenant), 'settle', `durable ${SUBJECTS.rejected}`]);
     releaseDurable();
     await done;
   });
@@ -75,5 +74,29 @@ describe('publishAfterCommit', () => {
     const settle = jest.fn();
     await publishAfterCommit(bus, [succeeded], log, { settle });
     expect(settle).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes one status-event message for the earlier steps, the transitions and the progress', () => {
+    const { bus, order } = recordingBus();
+    const rows = Array.from({ length: 3 }, () => ({
+      row: workloadRow({ type: 'noop', status: 'SCHEDULED', attempt: 1 }),
+      from: 'PENDING' as const,
+      reason: 'placed on w1',
+      eventWorkerId: 'w1',
+    }));
+    const earlier = rows.map((t) => ({ ...t, row: { ...t.row, status: 'PENDING' }, from: null }));
+    void publishAfterCommit(bus, rows, log, {
+      earlier,
+      progress: [
+        {
+          workloadId: rows[0]!.row.id,
+          tenant: rows[0]!.row.tenant,
+          attempt: 1,
+          at: new Date().toISOString(),
+          progress: { fraction: 0.5 },
+        },
+      ],
+    });
+    expect(order).toEqual([SUBJECTS.events(rows[0]!.row.tenant)]);
   });
 });

@@ -5,6 +5,7 @@ import {
   INGEST_NOTIFY_HEADER,
   STREAMS,
   SUBJECTS,
+  changesOf,
   decode,
   envelope,
   publishAll,
@@ -13,7 +14,13 @@ import {
   validateHttp,
   workerConsumers,
 } from '@niyanta/messages';
-import type { EventV1, IngestedV1, RejectedV1, WorkerDeadV1, WorkloadV1 } from '@niyanta/messages';
+import type {
+  IngestedV1,
+  RejectedV1,
+  StatusChange,
+  WorkerDeadV1,
+  WorkloadV1,
+} from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { applyChanges } from '../src/workload-core/statements/apply-changes.js';
 import {
@@ -308,13 +315,13 @@ describe('ingest', () => {
 describe('placement and runs', () => {
   it('assigns to a live worker with attempt 1, runs and completes it, one event row per transition', async () => {
     await using worker = await startFakeWorker(h, { id: 'fw-life', types: ['life'] });
-    const statusEvents: EventV1[] = [];
+    const statusEvents: StatusChange[] = [];
     const s = submission('life', { timeoutSeconds: 60 });
-    const sub = h.nc.subscribe(SUBJECTS.events(s.id));
+    const sub = h.nc.subscribe(SUBJECTS.events(DEFAULT_TENANT));
     void (async () => {
       for await (const m of sub) {
-        const d = decode('event', m.data);
-        if (d.ok) statusEvents.push(d.value);
+        const d = decode('statusEvents', m.data);
+        if (d.ok) statusEvents.push(...changesOf(d.value, s.id));
       }
     })();
     await submit(h, s);
@@ -346,13 +353,23 @@ describe('placement and runs', () => {
       ['SCHEDULED', 'RUNNING', 1],
       ['RUNNING', 'COMPLETED', 1],
     ]);
-    await waitFor(() => statusEvents.some((e) => e.toStatus === 'COMPLETED'), {
+    await waitFor(() => statusEvents.some((e) => e.to === 'COMPLETED'), {
       message: 'the COMPLETED status event',
     });
-    expect(statusEvents.find((e) => e.toStatus === 'COMPLETED')!.workload).toMatchObject({
-      status: 'COMPLETED',
-      result: { answer: 42 },
+    // The changes carry the small fields, not the workload (nor its result).
+    expect(statusEvents.filter((e) => e.kind === 'status').map((e) => [e.from, e.to])).toEqual([
+      [null, 'PENDING'],
+      ['PENDING', 'SCHEDULED'],
+      ['SCHEDULED', 'RUNNING'],
+      ['RUNNING', 'COMPLETED'],
+    ]);
+    expect(statusEvents.find((e) => e.to === 'COMPLETED')).toMatchObject({
+      attempt: 1,
+      workerId: 'fw-life',
+      reason: expect.any(String),
+      at: expect.any(String),
     });
+    expect(statusEvents.find((e) => e.to === 'COMPLETED')).not.toHaveProperty('result');
     sub.unsubscribe();
   });
 
@@ -365,12 +382,14 @@ describe('placement and runs', () => {
     await waitForWorkload(h, probe.id, (r) => r.status === 'SCHEDULED', 'probe SCHEDULED');
     const s = submission('at-ingest');
     const seen: string[] = [];
-    const sub = h.nc.subscribe(SUBJECTS.events(s.id));
+    const sub = h.nc.subscribe(SUBJECTS.events(DEFAULT_TENANT));
     void (async () => {
       for await (const m of sub) {
-        const d = decode('event', m.data);
-        if (d.ok && d.value.kind === 'status')
-          seen.push(`${d.value.fromStatus}>${d.value.toStatus}`);
+        const d = decode('statusEvents', m.data);
+        if (!d.ok) continue;
+        for (const c of changesOf(d.value, s.id)) {
+          if (c.kind === 'status') seen.push(`${c.from}>${c.to}`);
+        }
       }
     })();
     await submit(h, s);

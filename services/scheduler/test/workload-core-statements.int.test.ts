@@ -174,7 +174,7 @@ describe('the workload core statements agree with their decisions', () => {
               progress: { fraction: 0.75, message: 'stored' },
             }));
             const stored = await applyProgress(trx, updates);
-            expect([...stored].sort()).toEqual([...expected].sort());
+            expect([...stored.keys()].sort()).toEqual([...expected].sort());
           });
         },
       ),

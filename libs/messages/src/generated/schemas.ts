@@ -3812,6 +3812,124 @@ export const SCHEMAS = {
       }
     }
   },
+  "messages/status-events.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/messages/status-events.v1.json",
+    "title": "niyanta.workload.v1.status-events",
+    "description": "The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "schemaVersion",
+      "id",
+      "time",
+      "tenant",
+      "changes"
+    ],
+    "properties": {
+      "schemaVersion": {
+        "const": 1,
+        "description": "Version of this envelope schema."
+      },
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "Message id (UUIDv7)."
+      },
+      "time": {
+        "$ref": "../common.v1.json#/$defs/time",
+        "description": "When the message was made (RFC 3339 UTC)."
+      },
+      "tenant": {
+        "$ref": "../common.v1.json#/$defs/tenant",
+        "description": "The tenant of every workload in `changes` (the subject's last token)."
+      },
+      "changes": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "description": "The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "workloadId",
+            "kind",
+            "attempt",
+            "at"
+          ],
+          "properties": {
+            "workloadId": {
+              "type": "string",
+              "format": "uuid",
+              "description": "The workload."
+            },
+            "kind": {
+              "type": "string",
+              "enum": [
+                "status",
+                "progress"
+              ],
+              "description": "`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."
+            },
+            "from": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "Status before (status changes; null for a new workload)."
+            },
+            "to": {
+              "type": "string",
+              "description": "Status after (status changes)."
+            },
+            "attempt": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 2147483647,
+              "description": "The workload's attempt after the change."
+            },
+            "reason": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "Why (status changes), as in workload_events."
+            },
+            "at": {
+              "$ref": "../common.v1.json#/$defs/time",
+              "description": "When the row changed: its updatedAt after the change (status changes), or when the progress was stored."
+            },
+            "workerId": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "The workload's worker after the change (status changes)."
+            },
+            "progress": {
+              "$ref": "../common.v1.json#/$defs/progress",
+              "description": "A progress report's progress; on a status change the workload's progress after it (absent: none)."
+            },
+            "pendingReason": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "Why the workload waits after the change (status changes to PENDING; absent: no reason)."
+            },
+            "errorCode": {
+              "type": [
+                "string",
+                "null"
+              ],
+              "description": "The code of the workload's error after the change (status changes; absent: no error)."
+            }
+          }
+        }
+      }
+    }
+  },
   "messages/submission.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/messages/submission.v1.json",

@@ -2250,6 +2250,108 @@ kind: ("started" | "progress")
 progress?: Progress
 }
 
+// messages/status-events.v1.json
+/**
+ * The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.
+ */
+export interface StatusEventsV1 {
+/**
+ * Version of this envelope schema.
+ */
+schemaVersion: 1
+/**
+ * Message id (UUIDv7).
+ */
+id: string
+time: Timestamp
+tenant: TenantId
+/**
+ * The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ */
+changes: [{
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * `status`: a transition (a workload_events row); `progress`: the run reported progress (no status change).
+ */
+kind: ("status" | "progress")
+/**
+ * Status before (status changes; null for a new workload).
+ */
+from?: (string | null)
+/**
+ * Status after (status changes).
+ */
+to?: string
+/**
+ * The workload's attempt after the change.
+ */
+attempt: number
+/**
+ * Why (status changes), as in workload_events.
+ */
+reason?: (string | null)
+at: Timestamp
+/**
+ * The workload's worker after the change (status changes).
+ */
+workerId?: (string | null)
+progress?: Progress
+/**
+ * Why the workload waits after the change (status changes to PENDING; absent: no reason).
+ */
+pendingReason?: (string | null)
+/**
+ * The code of the workload's error after the change (status changes; absent: no error).
+ */
+errorCode?: (string | null)
+}, ...({
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * `status`: a transition (a workload_events row); `progress`: the run reported progress (no status change).
+ */
+kind: ("status" | "progress")
+/**
+ * Status before (status changes; null for a new workload).
+ */
+from?: (string | null)
+/**
+ * Status after (status changes).
+ */
+to?: string
+/**
+ * The workload's attempt after the change.
+ */
+attempt: number
+/**
+ * Why (status changes), as in workload_events.
+ */
+reason?: (string | null)
+at: Timestamp
+/**
+ * The workload's worker after the change (status changes).
+ */
+workerId?: (string | null)
+progress?: Progress
+/**
+ * Why the workload waits after the change (status changes to PENDING; absent: no reason).
+ */
+pendingReason?: (string | null)
+/**
+ * The code of the workload's error after the change (status changes; absent: no error).
+ */
+errorCode?: (string | null)
+})[]]
+}
+
 // messages/submission.v1.json
 /**
  * A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.

@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
-import { FINAL_STATUSES, SUBJECTS, decode } from '@niyanta/messages';
+import { FINAL_STATUSES, SUBJECTS, changesOf, decode } from '@niyanta/messages';
 import type { WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
-import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream, socketCloser } from '../sse.js';
 import type { StreamControls } from '../sse.js';
 import {
@@ -73,22 +72,12 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
           ctx.log.warn({ err, workloadId: id }, 'an event stream read failed'),
         );
     };
-    // `workload` is the snapshot read with the changes (as of the last one); `live`, the
-    // snapshot a status event carried, is the truer one for the change it announced.
-    const sendChanges = (
-      s: StreamControls,
-      workload: WorkloadV1,
-      changes: StatusChange[],
-      live?: WorkloadV1 | null,
-    ) => {
+    // `workload` is the snapshot read with the changes, as of the last one.
+    const sendChanges = (s: StreamControls, workload: WorkloadV1, changes: StatusChange[]) => {
       for (const change of changes) {
         if (!isAfter(change.id, lastId)) continue;
         lastId = change.id;
-        const own =
-          live && live.status === change.toStatus && live.attempt === change.attempt
-            ? live
-            : workload;
-        s.send(statusMessage(own, change.id, change));
+        s.send(statusMessage(workload, change.id, change));
         if (isFinal(change.toStatus)) {
           ended = true;
           s.end();
@@ -96,30 +85,36 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         }
       }
     };
-    const catchUp = async (s: StreamControls, live: WorkloadV1 | null) => {
+    const catchUp = async (s: StreamControls) => {
       const read = await readStatusChanges(db, tenant, id, lastId ?? '0');
-      sendChanges(s, read.workload, read.changes, live);
+      sendChanges(s, read.workload, read.changes);
     };
 
     // Subscribe BEFORE reading the current state: a change committed meanwhile is read again
-    // by its trigger, and skipped there if the first read had it.
-    const events = nats.nc.subscribe(SUBJECTS.events(id), {
+    // by its trigger, and skipped there if the first read had it. Every status event of the
+    // tenant arrives (one message per scheduler transaction); this workload's changes are
+    // picked out by id. Its status changes in a row are one trigger: one read has them all.
+    const events = nats.nc.subscribe(SUBJECTS.events(tenant), {
       callback: (err, msg) => {
         if (err) return;
-        const decoded = decode('event', msg.data);
+        const decoded = decode('statusEvents', msg.data);
         if (!decoded.ok) return;
-        const e = decoded.value;
-        if (e.kind === 'status') {
-          const live = validWorkload(e.workload, id);
-          enqueue((s) => catchUp(s, live));
-        } else if (e.progress) {
-          const { fraction, message } = e.progress;
+        let triggered = false;
+        for (const change of changesOf(decoded.value, id)) {
+          if (change.kind === 'status') {
+            if (!triggered) enqueue(catchUp);
+            triggered = true;
+            continue;
+          }
+          triggered = false;
+          if (change.progress === undefined) continue;
+          const { fraction, message } = change.progress;
           enqueue((s) =>
             s.send({
               event: SSE_EVENTS.progress,
               data: JSON.stringify({
                 workloadId: id,
-                attempt: e.attempt ?? null,
+                attempt: change.attempt,
                 fraction,
                 message: message ?? null,
               }),

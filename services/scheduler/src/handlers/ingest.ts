@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { unknownSecretRefusals } from '../secret-admission.js';
 import type { TenantAdmission } from '../tenant-admission.js';
 import { ingestNotices, noticeRequests } from '../ingest-notices.js';
-import { publishAfterCommit, statusEvents } from '../workload-core/publish-after-commit.js';
+import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
 import type { Bus } from '../workload-core/publish-after-commit.js';
 import { insertSubmissions } from '../workload-core/statements/insert-submissions.js';
 import type { Inserted, NewWorkload } from '../workload-core/statements/insert-submissions.js';
@@ -184,7 +184,8 @@ export function createIngestHandler(
       noticeRequests(accepted),
     );
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
-      first: [...notices, ...statusEvents(ingested.submitted)],
+      first: notices,
+      earlier: ingested.submitted,
       durable: rejectedMessages(rejected),
       settle: () => {
         for (const a of accepted) a.msg.ack();

@@ -1,7 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database } from '@niyanta/db';
-import { SUBJECTS, enveloped } from '@niyanta/messages';
-import type { EventV1, Outgoing } from '@niyanta/messages';
+import type { ProgressChangeInput } from '@niyanta/messages';
 import type { DeadLetters } from '@niyanta/runtime';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../logger.js';
@@ -17,23 +16,15 @@ import { applyProgress } from '../workload-core/statements/store-progress.js';
 import type { Transition } from '../workload-core/transition.js';
 import { logAbandon, logDiscard } from './fence-log.js';
 
-/** The live `progress` event of a stored progress update (no workload_events row). */
-function progressEvent(u: ProgressUpdate): Outgoing<'event'> {
-  return {
-    kind: 'event',
-    subject: SUBJECTS.events(u.workloadId),
-    message: enveloped<EventV1>({
-      workloadId: u.workloadId,
-      kind: 'progress',
-      attempt: u.attempt,
-      progress: u.progress,
-    }),
-  };
+/** A stored progress update as a change of the batch's status-event message. */
+function progressChange(u: ProgressUpdate, tenant: string, at: string): ProgressChangeInput {
+  return { workloadId: u.workloadId, tenant, attempt: u.attempt, at, progress: u.progress };
 }
 
 /**
  * `scheduler-run`: `started` moves SCHEDULED to RUNNING; `progress` stores the latest progress
- * of each workload with ONE update and publishes a progress event (no workload_events row).
+ * of each workload with ONE update and publishes it as a progress change of the batch's status
+ * events (no workload_events row).
  */
 export function createRunUpdateHandler(
   deps: Bus & {
@@ -48,7 +39,7 @@ export function createRunUpdateHandler(
     const decoded = await deps.deadLetters.decode('runUpdate', msgs);
     const acks: JsMsg[] = [];
     const later: JsMsg[] = [];
-    const progressEvents: Outgoing<'event'>[] = [];
+    const progressChanges: ProgressChangeInput[] = [];
     // Progress first, unread: the latest of each workload, stored where its fence holds. Its
     // messages and the earlier ones of the same attempt are done; the rest are fenced below. A
     // workload with a `started` in the batch goes there whole, so that it starts first.
@@ -65,7 +56,10 @@ export function createRunUpdateHandler(
       if (done) acks.push(d.msg);
       else updates.push(d);
     }
-    for (const id of stored) progressEvents.push(progressEvent(latest.get(id)!));
+    const storedAt = new Date().toISOString();
+    for (const [id, tenant] of stored) {
+      progressChanges.push(progressChange(latest.get(id)!, tenant, storedAt));
+    }
     // What is left is fenced on locked rows; with nothing left, no transaction.
     const fenceTheRest = async (trx: Transaction<Database>): Promise<Transition[]> => {
       const rows = await lockWorkloads(
@@ -104,12 +98,15 @@ export function createRunUpdateHandler(
       const applied = await applyChanges(trx, starts);
       // Fenced on locked rows already: the statement's own fence lets every one of them through.
       const storedLate = await applyProgress(trx, [...progress.values()]);
-      for (const id of storedLate) progressEvents.push(progressEvent(progress.get(id)!));
+      const storedLateAt = new Date().toISOString();
+      for (const [id, tenant] of storedLate) {
+        progressChanges.push(progressChange(progress.get(id)!, tenant, storedLateAt));
+      }
       return applied;
     };
     const transitions = updates.length === 0 ? [] : await db.transaction().execute(fenceTheRest);
     await publishAfterCommit(deps, transitions, log, {
-      live: progressEvents,
+      progress: progressChanges,
       settle: () => {
         for (const m of acks) m.ack();
         for (const m of later) m.nak(NEWER_ATTEMPT_NAK_MS);

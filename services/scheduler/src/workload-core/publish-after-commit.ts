@@ -1,11 +1,16 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, WORKLOAD_STATUS, enveloped, publishAll, publishCore } from '@niyanta/messages';
-import type { EventV1, Outgoing } from '@niyanta/messages';
+import { isoTimestamp } from '@niyanta/db';
+import { StatusEventBatch, WORKLOAD_STATUS, publishAll, publishCore } from '@niyanta/messages';
+import type {
+  Outgoing,
+  ProgressChangeInput,
+  StatusChangeInput,
+  WorkloadStatus,
+} from '@niyanta/messages';
 import type { Backlog } from '../backlog.js';
 import type { Logger } from '../logger.js';
 import type { UsageLedger } from '../placement/usage-ledger.js';
-import { workloadOf } from './transition.js';
 import type { Transition } from './transition.js';
 import { observeTransitions } from '../transition-metrics.js';
 
@@ -20,33 +25,28 @@ export interface Bus {
   backlog: Backlog;
 }
 
-/**
- * The status `event` messages of transitions, on each workload's events subject. Built from
- * typed rows, they can break no rule of the event schema (ids, times, statuses, attempts; the
- * workload is a free object), so they skip a second ajv run; consumers validate them on decode.
- */
-export function statusEvents(transitions: readonly Transition[]): Outgoing<'event'>[] {
-  return transitions.map((t) => ({
-    kind: 'event',
-    subject: SUBJECTS.events(t.row.id),
-    traceparent: t.row.trace_parent,
-    msgId: null,
-    validated: true,
-    message: enveloped<EventV1>({
-      workloadId: t.row.id,
-      kind: 'status',
-      fromStatus: t.from,
-      toStatus: t.row.status,
-      attempt: t.row.attempt,
-      reason: t.reason,
-      workload: workloadOf(t),
-    }),
-  }));
+/** A committed transition as a change of its transaction's status-event message. */
+export function statusChange(t: Transition): StatusChangeInput {
+  const row = t.row;
+  return {
+    workloadId: row.id,
+    tenant: row.tenant,
+    from: t.from,
+    to: row.status as WorkloadStatus,
+    attempt: row.attempt,
+    reason: t.reason,
+    at: isoTimestamp(row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at)),
+    workerId: row.worker_id,
+    progress: row.progress,
+    errorCode: row.error?.code ?? null,
+    pendingReason: row.pending_reason,
+  };
 }
 
 /**
- * Records committed transitions in the usage ledger, then publishes their status events, plus
- * `live` messages, with core NATS
+ * Records committed transitions in the usage ledger, then publishes their status events (ONE
+ * message per tenant for the whole transaction: `earlier` steps, the transitions, `progress`),
+ * plus `live` messages, with core NATS
  * publishes (the events stream still stores them, without a PubAck round trip per event: they
  * are a live feed, PostgreSQL is the record), and `durable` ones acked through JetStream. A
  * failure is logged, not thrown: the change is already committed; throwing would only redeliver
@@ -57,8 +57,12 @@ export async function publishAfterCommit(
   transitions: readonly Transition[],
   log: Logger,
   extra: {
-    /** Published before the transitions' events (earlier steps of the same workloads). */
+    /** Published before the status events. */
     first?: readonly Outgoing[];
+    /** Transitions of the same transaction before `transitions` (earlier steps of a workload). */
+    earlier?: readonly Transition[];
+    /** Progress stored by the same batch: part of its status-event message. */
+    progress?: readonly ProgressChangeInput[];
     live?: readonly Outgoing[];
     durable?: readonly Outgoing[];
     /**
@@ -77,11 +81,12 @@ export async function publishAfterCommit(
     // A parked workload waits for the fleet to grow, not for a slot.
     if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
   }
-  const live: Outgoing[] = [
-    ...(extra.first ?? []),
-    ...statusEvents(transitions),
-    ...(extra.live ?? []),
-  ];
+  // One status-event message for the whole transaction (one per tenant it touched).
+  const events = new StatusEventBatch();
+  for (const t of extra.earlier ?? []) events.status(statusChange(t));
+  for (const t of transitions) events.status(statusChange(t));
+  for (const p of extra.progress ?? []) events.progress(p);
+  const live: Outgoing[] = [...(extra.first ?? []), ...events.messages(), ...(extra.live ?? [])];
   const durable = extra.durable ?? [];
   const failed = (err: unknown, count: number) =>
     log.warn({ err, count }, 'publishing events after commit failed; PostgreSQL has the changes');
