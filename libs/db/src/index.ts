@@ -17,6 +17,7 @@ export type { TenantsTable, TenantQuotas, TenantRateLimit } from './tables/tenan
 export type { ApiKeysTable } from './tables/api-keys.js';
 export type { AuditLogTable } from './tables/audit-log.js';
 export type { SecretsTable } from './tables/secrets.js';
-export { toWorkload } from './mappers/workload.js';
+export { toWorkload, withEffectivePriority } from './mappers/workload.js';
+export { effectivePriority, PRIORITY_MAX } from './effective-priority.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';

@@ -8,6 +8,7 @@ import * as m0006 from './0006-dead-letters.js';
 import * as m0007 from './0007-parked-workloads.js';
 import * as m0008 from './0008-identity.js';
 import * as m0009 from './0009-secrets.js';
+import * as m0011 from './0011-fair-share.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007-parked-workloads': m0007,
   '0008-identity': m0008,
   '0009-secrets': m0009,
+  '0011-fair-share': m0011,
 };

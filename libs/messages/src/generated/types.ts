@@ -33,6 +33,28 @@ export type SecretName = string
  * @maxItems 64
  */
 export type SecretNames = SecretName[]
+/**
+ * Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax).
+ */
+export type ConcurrencyKey = string
+/**
+ * At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1.
+ */
+export type ConcurrencyLimit = number
+/**
+ * The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1.
+ */
+export type Ordered = boolean
+/**
+ * A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true.
+ */
+export type Preemptible = boolean
+/**
+ * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
+ */
+export type ConcurrencyRules = {
+[k: string]: unknown
+}
 
 /**
  * Definitions shared by the other schemas.
@@ -52,6 +74,11 @@ rateLimit?: RateLimit
 role?: Role
 secretName?: SecretName
 secretNames?: SecretNames
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
+concurrencyRules?: ConcurrencyRules
 }
 /**
  * Resources one run needs on its worker.
@@ -941,7 +968,7 @@ nextCursor: (string | null)
 /**
  * Body of POST /v1/workloads: one workload to run.
  */
-export interface WorkloadSubmissionV1 {
+export type WorkloadSubmissionV1 = (ConcurrencyRules & {
 /**
  * Workload type name; a worker handling this type runs it.
  */
@@ -973,6 +1000,16 @@ labels?: Labels
  */
 runAt?: string
 secrets?: SecretNames
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
+})
+/**
+ * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
+ */
+export type ConcurrencyRules = {
+[k: string]: unknown
 }
 
 // http/workload.v1.json
@@ -1062,6 +1099,14 @@ startedAt: (string | null)
  * When it reached COMPLETED, FAILED or CANCELLED.
  */
 finishedAt: (string | null)
+/**
+ * While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority.
+ */
+effectivePriority?: number
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
 }
 
 // messages/assignment.v1.json
@@ -1432,21 +1477,25 @@ id: string
 time: Timestamp
 workerId: WorkerId
 /**
- * stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work.
+ * stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue.
  */
-action: ("stop" | "pause" | "drain")
+action: ("stop" | "pause" | "drain" | "preempt")
 /**
- * The run's workload (stop, pause).
+ * The run's workload (stop, pause, preempt).
  */
 workloadId?: string
 /**
- * The run's attempt (stop, pause).
+ * The run's attempt (stop, pause, preempt).
  */
 attempt?: number
 /**
  * Why.
  */
 reason?: string
+/**
+ * preempt: the run is stopped anyway this many ms after the order.
+ */
+graceMs?: number
 }
 
 // messages/dead-letter.v1.json
@@ -1808,7 +1857,7 @@ progress?: Progress
 /**
  * A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.
  */
-export interface SubmissionV1 {
+export type SubmissionV1 = (ConcurrencyRules & {
 /**
  * Version of this envelope schema.
  */
@@ -1852,6 +1901,16 @@ submittedBy?: string
  */
 runAt?: string
 secrets?: SecretNames
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
+})
+/**
+ * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
+ */
+export type ConcurrencyRules = {
+[k: string]: unknown
 }
 
 // messages/worker-dead.v1.json
