@@ -348,6 +348,11 @@ async function insertAccepted(
         trace_parent: traceparentOf(msg.headers) ?? null,
         submitted_by: s.submittedBy ?? null,
         secrets: s.secrets ?? [],
+        // Fair share hook: concurrency keys and preemptibility (placement/concurrency.ts).
+        concurrency_key: s.concurrencyKey ?? null,
+        concurrency_limit: s.concurrencyKey === undefined ? null : (s.concurrencyLimit ?? 1),
+        ordered: s.ordered ?? false,
+        preemptible: s.preemptible ?? true,
       };
     }),
   );
@@ -359,16 +364,19 @@ async function insertAccepted(
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
         max_attempts, input, labels, requirements, run_at, pending_reason, parked,
-        timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets)
+        timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets,
+        concurrency_key, concurrency_limit, ordered, preemptible)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
         v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
-        v.submitted_by, coalesce(v.secrets, '{}')
+        v.submitted_by, coalesce(v.secrets, '{}'),
+        v.concurrency_key, v.concurrency_limit, v.ordered, v.preemptible
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
         run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
-        idempotency_key text, trace_parent text, submitted_by text, secrets text[])
+        idempotency_key text, trace_parent text, submitted_by text, secrets text[],
+        concurrency_key text, concurrency_limit int, ordered boolean, preemptible boolean)
       on conflict do nothing
       returning *
     ), e as (
@@ -463,6 +471,8 @@ function placeAtIngest(
       if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
       // The placer holds a tenant to its run quotas: such work is not placed here.
       if (deps.admission?.hasRunQuota(tenant) === true) continue;
+      // Fair share hook: the placer holds a concurrency key to its limit and order.
+      if (s.concurrencyKey !== undefined) continue;
       // A redelivered submission of a workload already running: its insert will be skipped.
       if (deps.ledger.has(s.id)) continue;
       due.push({

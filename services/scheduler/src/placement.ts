@@ -70,8 +70,11 @@ export function placeWorkloads(
   pending: readonly PendingWorkload[],
   workers: readonly PlacementWorker[],
   usage: ReadonlyMap<string, WorkerUsage>,
+  opts: { inOrder?: boolean } = {},
 ): PlacementResult {
-  const ordered = isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
+  // inOrder: the caller's order is the order capacity is offered in (fair share across tenants).
+  const ordered =
+    opts.inOrder === true || isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
   // Sorted by id so a strict "less loaded" comparison breaks ties to the smallest id.
   const live = workers
     .filter((w) => w.capacity.slots > 0)

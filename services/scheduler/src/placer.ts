@@ -6,8 +6,9 @@ import type { PlacementWorker, Unplaced } from './placement.js';
 import { applyPlacements } from './placed-runs.js';
 import { typeAvailability } from './blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced, selectPending } from './pending-queue.js';
-import type { PendingRow, QueueKey } from './pending-queue.js';
+import { explainBlockedTypes, recordUnplaced } from './pending-queue.js';
+import type { PendingRow } from './pending-queue.js';
+import { FairQueue } from './placement/fair-queue.js';
 import type { Placement } from './placed-runs.js';
 import { publishAfterCommit } from './transitions.js';
 import { explainSaturatedTenants } from './tenant-run-quotas.js';
@@ -67,8 +68,14 @@ export class Placer {
       log: Logger;
       /** Tenants' maxRunning and resource quotas; absent: none are enforced. */
       runQuotas?: TenantRunQuotas;
+      /** How the queue is read (fair share, aging, concurrency keys); default: aging off. */
+      fairQueue?: FairQueue;
     },
-  ) {}
+  ) {
+    this.queue = opts.fairQueue ?? new FairQueue({ db: opts.db, agingMs: 0 });
+  }
+
+  private readonly queue: FairQueue;
 
   /** Starts the periodic sweep (it also catches run_at and retry times coming due). */
   start(): void {
@@ -191,7 +198,6 @@ export class Placer {
         const rows = new Map<string, PendingRow>();
         const placements: Placement[] = [];
         const unplaced: Unplaced[] = [];
-        let after: QueueKey | undefined;
         let exhausted = false;
         // Tenants' run quotas: those at maxRunning are not read at all (their backlog cannot
         // crowd out others'); the others' work is let through in queue order up to the quotas.
@@ -199,23 +205,28 @@ export class Placer {
         const saturated = gate?.saturated() ?? [];
         await explainSaturatedTenants(trx, saturated, PLACEMENT_BATCH);
         const skipTenants = saturated.map((t) => t.tenant);
+        // Fair share hook: each page holds up to `limit` rows of every tenant's queue, in the
+        // order capacity is offered (fair share across tenants, aging and age within one), less
+        // those a concurrency key holds back (placement/fair-queue.ts).
+        const queue = this.queue.pass(trx, workers, skipTenants);
         for (;;) {
-          const page = await selectPending(trx, [...availability.open], limit, after, skipTenants);
-          if (page.length === 0) {
+          const page = await queue.next(limit, [...availability.open]);
+          if (page.read.length === 0) {
             exhausted = true;
             break;
           }
-          for (const row of page) rows.set(row.id, row);
+          for (const row of page.read) rows.set(row.id, row);
+          unplaced.push(...page.held);
           const overQuota: Unplaced[] = [];
           const allowed =
             gate === undefined
-              ? page
-              : page.filter((p) => {
+              ? page.offered
+              : page.offered.filter((p) => {
                   const reason = gate.admit(p.tenant, p.requirements);
                   if (reason !== null) overQuota.push({ workloadId: p.id, reason, parked: false });
                   return reason === null;
                 });
-          const decision = ledger.placeAndReserve(allowed, workers);
+          const decision = ledger.placeAndReserve(allowed, workers, { inOrder: true });
           unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place
           for (const { workloadId, workerId } of decision.placements) {
@@ -224,12 +235,10 @@ export class Placer {
             placements.push({ id: workloadId, attempt: row.attempt, workerId });
           }
           unplaced.push(...decision.unplaced);
-          if (page.length < limit) {
+          if (page.exhausted) {
             exhausted = true;
             break;
           }
-          const last = page[page.length - 1]!;
-          after = { priority: last.priority, id: last.id };
           availability = typeAvailability(workers, ledger);
           const free = availability.freeSlots - this.claimed;
           if (free <= 0 || rows.size >= CYCLE_ROWS_MAX) break;

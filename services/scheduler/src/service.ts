@@ -28,6 +28,7 @@ import {
 import { Backlog } from './backlog.js';
 import { Parking } from './parking.js';
 import { Placer } from './placer.js';
+import { FairQueue } from './placement/fair-queue.js';
 import { schedulerRetention } from './retention.js';
 import { UsageLedger } from './usage-ledger.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -128,6 +129,8 @@ export async function start(
     const activePlacer = new Placer({
       ...shared,
       runQuotas,
+      // Fair share hook: per-tenant queue heads, DRF order, aging, concurrency keys.
+      fairQueue: new FairQueue({ db, agingMs: config.PRIORITY_AGING_MS }),
       liveWorkers,
       parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,

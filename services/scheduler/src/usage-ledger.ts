@@ -151,14 +151,16 @@ export class UsageLedger {
   }
 
   /**
-   * Decides where `pending` runs on what is free now, and reserves every placement for the
+   * Decides where `pending` runs on what is free now (`inOrder`: in the order given, see
+   * `placeWorkloads`), and reserves every placement for the
    * workload's next attempt (`attempt + 1`, the fencing token its assignment will carry).
    */
   placeAndReserve(
     pending: readonly (PendingWorkload & { attempt: number })[],
     workers: readonly PlacementWorker[],
+    opts: { inOrder?: boolean } = {},
   ): PlacementResult {
-    const decision = placeWorkloads(pending, workers, this.workers);
+    const decision = placeWorkloads(pending, workers, this.workers, opts);
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;

@@ -247,58 +247,6 @@ export const SCHEMAS = {
         "type": "boolean",
         "default": true,
         "description": "A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."
-      },
-      "concurrencyRules": {
-        "title": "ConcurrencyRules",
-        "description": "concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.",
-        "type": "object",
-        "allOf": [
-          {
-            "if": {
-              "type": "object",
-              "properties": {
-                "concurrencyLimit": true
-              },
-              "required": [
-                "concurrencyLimit"
-              ]
-            },
-            "then": {
-              "type": "object",
-              "properties": {
-                "concurrencyKey": true
-              },
-              "required": [
-                "concurrencyKey"
-              ]
-            }
-          },
-          {
-            "if": {
-              "type": "object",
-              "properties": {
-                "ordered": {
-                  "const": true
-                }
-              },
-              "required": [
-                "ordered"
-              ]
-            },
-            "then": {
-              "type": "object",
-              "properties": {
-                "concurrencyKey": true,
-                "concurrencyLimit": {
-                  "const": 1
-                }
-              },
-              "required": [
-                "concurrencyKey"
-              ]
-            }
-          }
-        ]
       }
     }
   },
@@ -1720,9 +1668,52 @@ export const SCHEMAS = {
     },
     "allOf": [
       {
-        "$ref": "../common.v1.json#/$defs/concurrencyRules"
+        "if": {
+          "type": "object",
+          "properties": {
+            "concurrencyLimit": true
+          },
+          "required": [
+            "concurrencyLimit"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      },
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "ordered": {
+              "const": true
+            }
+          },
+          "required": [
+            "ordered"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true,
+            "concurrencyLimit": {
+              "const": 1
+            }
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
       }
-    ]
+    ],
+    "$comment": "concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."
   },
   "http/workload.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -3137,9 +3128,52 @@ export const SCHEMAS = {
     },
     "allOf": [
       {
-        "$ref": "../common.v1.json#/$defs/concurrencyRules"
+        "if": {
+          "type": "object",
+          "properties": {
+            "concurrencyLimit": true
+          },
+          "required": [
+            "concurrencyLimit"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      },
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "ordered": {
+              "const": true
+            }
+          },
+          "required": [
+            "ordered"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true,
+            "concurrencyLimit": {
+              "const": 1
+            }
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
       }
-    ]
+    ],
+    "$comment": "concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."
   },
   "messages/worker-dead.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -49,12 +49,6 @@ export type Ordered = boolean
  * A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true.
  */
 export type Preemptible = boolean
-/**
- * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
- */
-export type ConcurrencyRules = {
-[k: string]: unknown
-}
 
 /**
  * Definitions shared by the other schemas.
@@ -78,7 +72,6 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
-concurrencyRules?: ConcurrencyRules
 }
 /**
  * Resources one run needs on its worker.
@@ -968,7 +961,7 @@ nextCursor: (string | null)
 /**
  * Body of POST /v1/workloads: one workload to run.
  */
-export type WorkloadSubmissionV1 = (ConcurrencyRules & {
+export type WorkloadSubmissionV1 = {
 /**
  * Workload type name; a worker handling this type runs it.
  */
@@ -1004,12 +997,6 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
-})
-/**
- * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
- */
-export type ConcurrencyRules = {
-[k: string]: unknown
 }
 
 // http/workload.v1.json
@@ -1857,7 +1844,7 @@ progress?: Progress
 /**
  * A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.
  */
-export type SubmissionV1 = (ConcurrencyRules & {
+export type SubmissionV1 = {
 /**
  * Version of this envelope schema.
  */
@@ -1905,12 +1892,6 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
-})
-/**
- * concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.
- */
-export type ConcurrencyRules = {
-[k: string]: unknown
 }
 
 // messages/worker-dead.v1.json

@@ -8852,10 +8852,9 @@ validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_25 = validate50;
 const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
-const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"$ref":"../common.v1.json#/$defs/concurrencyRules"}]};
-const schema88 = {"title":"ConcurrencyRules","description":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1.","type":"object","allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}]};
+const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
 const pattern20 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
-const schema91 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
+const schema90 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8932,8 +8931,14 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!(data && typeof data == "object" && !Array.isArray(data))){
-const err0 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs3 = errors;
+let valid1 = true;
+const _errs4 = errors;
+if(errors === _errs4){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8942,13 +8947,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-const _errs5 = errors;
-let valid3 = true;
-const _errs6 = errors;
-if(errors === _errs6){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
+}
+else {
 const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
@@ -8959,8 +8959,21 @@ vErrors.push(err1);
 errors++;
 }
 }
+var _valid0 = _errs4 === errors;
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
 else {
-const err2 = {};
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs6 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err2 = {instancePath,schemaPath:"#/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8970,21 +8983,8 @@ vErrors.push(err2);
 errors++;
 }
 }
-var _valid0 = _errs6 === errors;
-errors = _errs5;
-if(vErrors !== null){
-if(_errs5){
-vErrors.length = _errs5;
-}
 else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs8 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err3 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+const err3 = {instancePath,schemaPath:"#/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8993,9 +8993,16 @@ vErrors.push(err3);
 }
 errors++;
 }
+var _valid0 = _errs6 === errors;
+valid1 = _valid0;
+if(valid1){
+var props0 = {};
+props0.concurrencyKey = true;
+props0.concurrencyLimit = true;
 }
-else {
-const err4 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(!valid1){
+const err4 = {instancePath,schemaPath:"#/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9004,16 +9011,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-var _valid0 = _errs8 === errors;
-valid3 = _valid0;
-if(valid3){
-var props0 = {};
-props0.concurrencyKey = true;
-props0.concurrencyLimit = true;
-}
-}
-if(!valid3){
-const err5 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+const _errs9 = errors;
+let valid2 = true;
+const _errs10 = errors;
+if(errors === _errs10){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.ordered === undefined) && (missing1 = "ordered")){
+const err5 = {};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9022,13 +9027,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-const _errs11 = errors;
-let valid4 = true;
-const _errs12 = errors;
-if(errors === _errs12){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing1;
-if((data.ordered === undefined) && (missing1 = "ordered")){
+else {
+if(data.ordered !== undefined){
+if(true !== data.ordered){
 const err6 = {};
 if(vErrors === null){
 vErrors = [err6];
@@ -9038,9 +9039,10 @@ vErrors.push(err6);
 }
 errors++;
 }
+}
+}
+}
 else {
-if(data.ordered !== undefined){
-if(true !== data.ordered){
 const err7 = {};
 if(vErrors === null){
 vErrors = [err7];
@@ -9051,10 +9053,21 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
+var _valid1 = _errs10 === errors;
+errors = _errs9;
+if(vErrors !== null){
+if(_errs9){
+vErrors.length = _errs9;
 }
 else {
-const err8 = {};
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs13 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err8 = {instancePath,schemaPath:"#/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9063,22 +9076,9 @@ vErrors.push(err8);
 }
 errors++;
 }
-}
-var _valid1 = _errs12 === errors;
-errors = _errs11;
-if(vErrors !== null){
-if(_errs11){
-vErrors.length = _errs11;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid1){
-const _errs15 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err9 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+if(data.concurrencyLimit !== undefined){
+if(1 !== data.concurrencyLimit){
+const err9 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"#/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9087,9 +9087,10 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(data.concurrencyLimit !== undefined){
-if(1 !== data.concurrencyLimit){
-const err10 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9098,34 +9099,22 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-}
-else {
-const err11 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid1 = _errs15 === errors;
-valid4 = _valid1;
-if(valid4){
+var _valid1 = _errs13 === errors;
+valid2 = _valid1;
+if(valid2){
 var props1 = {};
 props1.concurrencyKey = true;
 props1.concurrencyLimit = true;
 props1.ordered = true;
 }
 }
-if(!valid4){
-const err12 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(!valid2){
+const err11 = {instancePath,schemaPath:"#/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
-vErrors = [err12];
+vErrors = [err11];
 }
 else {
-vErrors.push(err12);
+vErrors.push(err11);
 }
 errors++;
 }
@@ -9140,7 +9129,17 @@ Object.assign(props0, props1);
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.type === undefined){
-const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.input === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9149,8 +9148,9 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(data.input === undefined){
-const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
+for(const key0 in data){
+if(!(func3.call(schema87.properties, key0))){
+const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9159,9 +9159,12 @@ vErrors.push(err14);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func3.call(schema87.properties, key0))){
-const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+}
+if(data.type !== undefined){
+let data2 = data.type;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err15 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9170,12 +9173,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-}
-if(data.type !== undefined){
-let data2 = data.type;
-if(typeof data2 === "string"){
-if(func1(data2) > 100){
-const err16 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(func1(data2) < 1){
+const err16 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9184,8 +9183,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(func1(data2) < 1){
-const err17 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern15.test(data2)){
+const err17 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -9194,8 +9193,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(!pattern15.test(data2)){
-const err18 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+}
+else {
+const err18 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -9205,8 +9205,10 @@ vErrors.push(err18);
 errors++;
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.priority !== undefined){
+let data3 = data.priority;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err19 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9215,11 +9217,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-if(data.priority !== undefined){
-let data3 = data.priority;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err20 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 1000 || isNaN(data3)){
+const err20 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9228,24 +9228,13 @@ vErrors.push(err20);
 }
 errors++;
 }
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 > 1000 || isNaN(data3)){
-const err21 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(data3 < 0 || isNaN(data3)){
+const err21 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err21];
 }
 else {
 vErrors.push(err21);
-}
-errors++;
-}
-if(data3 < 0 || isNaN(data3)){
-const err22 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
 }
 errors++;
 }
@@ -9255,7 +9244,17 @@ if(data.idempotencyKey !== undefined){
 let data4 = data.idempotencyKey;
 if(typeof data4 === "string"){
 if(func1(data4) > 200){
-const err23 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+const err22 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(func1(data4) < 1){
+const err23 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -9264,8 +9263,9 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(func1(data4) < 1){
-const err24 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err24 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -9275,8 +9275,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.maxAttempts !== undefined){
+let data5 = data.maxAttempts;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err25 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -9285,11 +9287,9 @@ vErrors.push(err25);
 }
 errors++;
 }
-}
-if(data.maxAttempts !== undefined){
-let data5 = data.maxAttempts;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err26 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err26 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -9298,9 +9298,8 @@ vErrors.push(err26);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 100 || isNaN(data5)){
-const err27 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(data5 < 1 || isNaN(data5)){
+const err27 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -9309,8 +9308,12 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(data5 < 1 || isNaN(data5)){
-const err28 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data.timeoutSeconds !== undefined){
+let data6 = data.timeoutSeconds;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err28 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -9319,12 +9322,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-}
-if(data.timeoutSeconds !== undefined){
-let data6 = data.timeoutSeconds;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err29 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 604800 || isNaN(data6)){
+const err29 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -9333,24 +9333,13 @@ vErrors.push(err29);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 604800 || isNaN(data6)){
-const err30 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
+if(data6 < 1 || isNaN(data6)){
+const err30 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err30];
 }
 else {
 vErrors.push(err30);
-}
-errors++;
-}
-if(data6 < 1 || isNaN(data6)){
-const err31 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
 }
 errors++;
 }
@@ -9361,12 +9350,12 @@ let data7 = data.requirements;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key1 in data7){
 if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
-const err32 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+const err31 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
-vErrors = [err32];
+vErrors = [err31];
 }
 else {
-vErrors.push(err32);
+vErrors.push(err31);
 }
 errors++;
 }
@@ -9375,7 +9364,17 @@ if(data7.cpu !== undefined){
 let data8 = data7.cpu;
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 1024 || isNaN(data8)){
-const err33 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+const err32 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(data8 < 0 || isNaN(data8)){
+const err33 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -9384,8 +9383,9 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(data8 < 0 || isNaN(data8)){
-const err34 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err34 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -9395,8 +9395,10 @@ vErrors.push(err34);
 errors++;
 }
 }
-else {
-const err35 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data7.memoryMb !== undefined){
+let data9 = data7.memoryMb;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err35 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9405,11 +9407,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-}
-if(data7.memoryMb !== undefined){
-let data9 = data7.memoryMb;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err36 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 16777216 || isNaN(data9)){
+const err36 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -9418,9 +9418,8 @@ vErrors.push(err36);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 16777216 || isNaN(data9)){
-const err37 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
+if(data9 < 0 || isNaN(data9)){
+const err37 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -9429,8 +9428,12 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data9 < 0 || isNaN(data9)){
-const err38 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data7.gpu !== undefined){
+let data10 = data7.gpu;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+const err38 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -9439,12 +9442,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-}
-if(data7.gpu !== undefined){
-let data10 = data7.gpu;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err39 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 64 || isNaN(data10)){
+const err39 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -9453,9 +9453,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 > 64 || isNaN(data10)){
-const err40 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
+if(data10 < 0 || isNaN(data10)){
+const err40 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -9464,8 +9463,11 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data10 < 0 || isNaN(data10)){
-const err41 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -9475,10 +9477,11 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
-}
-else {
-const err42 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.labels !== undefined){
+let data11 = data.labels;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(Object.keys(data11).length > 64){
+const err42 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -9487,12 +9490,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-if(data.labels !== undefined){
-let data11 = data.labels;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(Object.keys(data11).length > 64){
-const err43 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+for(const key2 in data11){
+const _errs40 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err43 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9501,11 +9503,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-for(const key2 in data11){
-const _errs42 = errors;
-if(typeof key2 === "string"){
-if(func1(key2) > 63){
-const err44 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(func1(key2) < 1){
+const err44 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -9514,8 +9513,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(func1(key2) < 1){
-const err45 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(!pattern16.test(key2)){
+const err45 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -9524,8 +9523,10 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern16.test(key2)){
-const err46 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+}
+var valid9 = _errs40 === errors;
+if(!valid9){
+const err46 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -9535,9 +9536,11 @@ vErrors.push(err46);
 errors++;
 }
 }
-var valid11 = _errs42 === errors;
-if(!valid11){
-const err47 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+for(const key3 in data11){
+let data12 = data11[key3];
+if(typeof data12 === "string"){
+if(func1(data12) > 253){
+const err47 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -9547,11 +9550,8 @@ vErrors.push(err47);
 errors++;
 }
 }
-for(const key3 in data11){
-let data12 = data11[key3];
-if(typeof data12 === "string"){
-if(func1(data12) > 253){
-const err48 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err48 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -9561,8 +9561,9 @@ vErrors.push(err48);
 errors++;
 }
 }
+}
 else {
-const err49 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err49 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -9572,9 +9573,11 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.runAt !== undefined){
+let data13 = data.runAt;
+if(typeof data13 === "string"){
+if(!pattern20.test(data13)){
+const err50 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9583,12 +9586,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-if(data.runAt !== undefined){
-let data13 = data.runAt;
-if(typeof data13 === "string"){
-if(!pattern20.test(data13)){
-const err51 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(!(formats0.validate(data13))){
+const err51 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -9597,24 +9596,14 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!(formats0.validate(data13))){
-const err52 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+}
+else {
+const err52 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err52];
 }
 else {
 vErrors.push(err52);
-}
-errors++;
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
 }
 errors++;
 }
@@ -9629,7 +9618,17 @@ if(data.concurrencyKey !== undefined){
 let data15 = data.concurrencyKey;
 if(typeof data15 === "string"){
 if(func1(data15) > 63){
-const err54 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+const err53 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(func1(data15) < 1){
+const err54 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -9638,8 +9637,8 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(func1(data15) < 1){
-const err55 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern16.test(data15)){
+const err55 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -9648,8 +9647,9 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(!pattern16.test(data15)){
-const err56 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+}
+else {
+const err56 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -9659,8 +9659,10 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.concurrencyLimit !== undefined){
+let data16 = data.concurrencyLimit;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err57 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -9669,11 +9671,9 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data.concurrencyLimit !== undefined){
-let data16 = data.concurrencyLimit;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err58 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 10000 || isNaN(data16)){
+const err58 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -9682,9 +9682,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 10000 || isNaN(data16)){
-const err59 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data16 < 1 || isNaN(data16)){
+const err59 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9693,8 +9692,11 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err60 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data.ordered !== undefined){
+if(typeof data.ordered !== "boolean"){
+const err60 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9704,10 +9706,9 @@ vErrors.push(err60);
 errors++;
 }
 }
-}
-if(data.ordered !== undefined){
-if(typeof data.ordered !== "boolean"){
-const err61 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.preemptible !== undefined){
+if(typeof data.preemptible !== "boolean"){
+const err61 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -9717,26 +9718,14 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data.preemptible !== undefined){
-if(typeof data.preemptible !== "boolean"){
-const err62 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err62];
 }
 else {
 vErrors.push(err62);
-}
-errors++;
-}
-}
-}
-else {
-const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
 }
 errors++;
 }
@@ -9839,7 +9828,7 @@ return errors === 0;
 validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_26 = validate55;
-const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
@@ -9907,7 +9896,7 @@ return errors === 0;
 validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_27 = validate56;
-const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
@@ -10035,7 +10024,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_28 = validate57;
-const schema99 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
@@ -10153,7 +10142,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema99.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema98.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10203,7 +10192,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema99.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema98.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10216,7 +10205,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema99.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema98.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10292,7 +10281,7 @@ return errors === 0;
 validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_29 = validate58;
-const schema100 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+const schema99 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
 function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
@@ -10363,7 +10352,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema100.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema99.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10394,10 +10383,10 @@ export const validate_30 = validate51;
 export const validate_31 = validate48;
 
 export const validate_32 = validate60;
-const schema101 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."}}}}}};
-const schema103 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema104 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema105 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
+const schema100 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."}}}}}};
+const schema102 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema103 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema104 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 const pattern24 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
 const pattern28 = new RegExp("^[0-9a-f]{64}$", "u");
 
@@ -10660,7 +10649,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema101.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema100.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -10804,7 +10793,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema101.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema100.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10987,7 +10976,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema101.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema100.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -11369,7 +11358,7 @@ return errors === 0;
 validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_33 = validate61;
-const schema108 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+const schema107 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
@@ -11444,7 +11433,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema108.properties, key0))){
+if(!(func3.call(schema107.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -11793,7 +11782,7 @@ return errors === 0;
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_34 = validate62;
-const schema111 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema110 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
@@ -11979,7 +11968,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema111.properties.command.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema110.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -12031,7 +12020,7 @@ return errors === 0;
 validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_35 = validate63;
-const schema113 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
+const schema112 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion-batch.v1.json" */;
@@ -12346,7 +12335,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!(((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema113.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema112.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -12525,7 +12514,7 @@ return errors === 0;
 validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_36 = validate64;
-const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
+const schema117 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion.v1.json" */;
@@ -12610,7 +12599,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema118.properties, key0))){
+if(!(func3.call(schema117.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -12791,7 +12780,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema118.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema117.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -12946,7 +12935,7 @@ return errors === 0;
 validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_37 = validate65;
-const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
+const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
@@ -13011,7 +13000,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema123.properties, key0))){
+if(!(func3.call(schema122.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -13132,7 +13121,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "stop") || (data4 === "pause")) || (data4 === "drain")) || (data4 === "preempt"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema123.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema122.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -13266,7 +13255,7 @@ return errors === 0;
 validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_38 = validate66;
-const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
 function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
@@ -13431,7 +13420,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema126.properties, key0))){
+if(!(func3.call(schema125.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -13627,7 +13616,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema126.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema125.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -13652,7 +13641,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema126.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema125.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -13665,7 +13654,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema126.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema125.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -13818,7 +13807,7 @@ return errors === 0;
 validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_39 = validate67;
-const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
 function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
@@ -13883,7 +13872,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema128.properties, key0))){
+if(!(func3.call(schema127.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -14004,7 +13993,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema128.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema127.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -14017,7 +14006,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema128.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema127.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -14077,7 +14066,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema128.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema127.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -14214,7 +14203,7 @@ return errors === 0;
 validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_40 = validate68;
-const schema131 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."}}};
+const schema130 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."}}};
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/heartbeat.v1.json" */;
@@ -14339,7 +14328,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema131.properties, key0))){
+if(!(func3.call(schema130.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -14460,7 +14449,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema131.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema130.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -15027,7 +15016,7 @@ return errors === 0;
 validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_41 = validate69;
-const schema137 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+const schema136 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
 function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
@@ -15221,7 +15210,7 @@ return errors === 0;
 validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_42 = validate70;
-const schema139 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+const schema138 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
@@ -15546,7 +15535,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema139.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema138.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -15622,7 +15611,7 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_43 = validate71;
-const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+const schema141 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
 function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
@@ -15717,7 +15706,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema142.properties, key0))){
+if(!(func3.call(schema141.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -15815,7 +15804,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema142.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema141.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -15841,7 +15830,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema142.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema141.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -15979,7 +15968,7 @@ return errors === 0;
 validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_44 = validate72;
-const schema144 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+const schema143 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
@@ -16245,7 +16234,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema144.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema143.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -16369,7 +16358,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_45 = validate73;
-const schema148 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"$ref":"../common.v1.json#/$defs/concurrencyRules"}]};
+const schema147 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
 const pattern56 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
 const pattern59 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
@@ -16448,8 +16437,14 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!(data && typeof data == "object" && !Array.isArray(data))){
-const err0 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs3 = errors;
+let valid1 = true;
+const _errs4 = errors;
+if(errors === _errs4){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -16458,13 +16453,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-const _errs5 = errors;
-let valid3 = true;
-const _errs6 = errors;
-if(errors === _errs6){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
+}
+else {
 const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
@@ -16475,8 +16465,21 @@ vErrors.push(err1);
 errors++;
 }
 }
+var _valid0 = _errs4 === errors;
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
 else {
-const err2 = {};
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs6 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err2 = {instancePath,schemaPath:"#/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -16486,21 +16489,8 @@ vErrors.push(err2);
 errors++;
 }
 }
-var _valid0 = _errs6 === errors;
-errors = _errs5;
-if(vErrors !== null){
-if(_errs5){
-vErrors.length = _errs5;
-}
 else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs8 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err3 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+const err3 = {instancePath,schemaPath:"#/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -16509,9 +16499,16 @@ vErrors.push(err3);
 }
 errors++;
 }
+var _valid0 = _errs6 === errors;
+valid1 = _valid0;
+if(valid1){
+var props0 = {};
+props0.concurrencyKey = true;
+props0.concurrencyLimit = true;
 }
-else {
-const err4 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(!valid1){
+const err4 = {instancePath,schemaPath:"#/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -16520,16 +16517,14 @@ vErrors.push(err4);
 }
 errors++;
 }
-var _valid0 = _errs8 === errors;
-valid3 = _valid0;
-if(valid3){
-var props0 = {};
-props0.concurrencyKey = true;
-props0.concurrencyLimit = true;
-}
-}
-if(!valid3){
-const err5 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+const _errs9 = errors;
+let valid2 = true;
+const _errs10 = errors;
+if(errors === _errs10){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.ordered === undefined) && (missing1 = "ordered")){
+const err5 = {};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -16538,13 +16533,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-const _errs11 = errors;
-let valid4 = true;
-const _errs12 = errors;
-if(errors === _errs12){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing1;
-if((data.ordered === undefined) && (missing1 = "ordered")){
+else {
+if(data.ordered !== undefined){
+if(true !== data.ordered){
 const err6 = {};
 if(vErrors === null){
 vErrors = [err6];
@@ -16554,9 +16545,10 @@ vErrors.push(err6);
 }
 errors++;
 }
+}
+}
+}
 else {
-if(data.ordered !== undefined){
-if(true !== data.ordered){
 const err7 = {};
 if(vErrors === null){
 vErrors = [err7];
@@ -16567,10 +16559,21 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
+var _valid1 = _errs10 === errors;
+errors = _errs9;
+if(vErrors !== null){
+if(_errs9){
+vErrors.length = _errs9;
 }
 else {
-const err8 = {};
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs13 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err8 = {instancePath,schemaPath:"#/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -16579,22 +16582,9 @@ vErrors.push(err8);
 }
 errors++;
 }
-}
-var _valid1 = _errs12 === errors;
-errors = _errs11;
-if(vErrors !== null){
-if(_errs11){
-vErrors.length = _errs11;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid1){
-const _errs15 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err9 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+if(data.concurrencyLimit !== undefined){
+if(1 !== data.concurrencyLimit){
+const err9 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"#/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -16603,9 +16593,10 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(data.concurrencyLimit !== undefined){
-if(1 !== data.concurrencyLimit){
-const err10 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -16614,34 +16605,22 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-}
-else {
-const err11 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid1 = _errs15 === errors;
-valid4 = _valid1;
-if(valid4){
+var _valid1 = _errs13 === errors;
+valid2 = _valid1;
+if(valid2){
 var props1 = {};
 props1.concurrencyKey = true;
 props1.concurrencyLimit = true;
 props1.ordered = true;
 }
 }
-if(!valid4){
-const err12 = {instancePath,schemaPath:"../common.v1.json#/$defs/concurrencyRules/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(!valid2){
+const err11 = {instancePath,schemaPath:"#/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
-vErrors = [err12];
+vErrors = [err11];
 }
 else {
-vErrors.push(err12);
+vErrors.push(err11);
 }
 errors++;
 }
@@ -16656,7 +16635,17 @@ Object.assign(props0, props1);
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.schemaVersion === undefined){
-const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "schemaVersion"},message:"must have required property '"+"schemaVersion"+"'"};
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "schemaVersion"},message:"must have required property '"+"schemaVersion"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.id === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -16665,8 +16654,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(data.id === undefined){
-const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(data.type === undefined){
+const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -16675,8 +16664,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(data.type === undefined){
-const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(data.input === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -16685,8 +16674,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(data.input === undefined){
-const err16 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
+for(const key0 in data){
+if(!(func3.call(schema147.properties, key0))){
+const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -16695,9 +16685,10 @@ vErrors.push(err16);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func3.call(schema148.properties, key0))){
-const err17 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+}
+if(data.schemaVersion !== undefined){
+if(1 !== data.schemaVersion){
+const err17 = {instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -16707,9 +16698,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.schemaVersion !== undefined){
-if(1 !== data.schemaVersion){
-const err18 = {instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+if(data.id !== undefined){
+let data3 = data.id;
+if(typeof data3 === "string"){
+if(!pattern56.test(data3)){
+const err18 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -16718,12 +16711,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-}
-if(data.id !== undefined){
-let data3 = data.id;
-if(typeof data3 === "string"){
-if(!pattern56.test(data3)){
-const err19 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
+if(!(formats14.test(data3))){
+const err19 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -16732,8 +16721,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(!(formats14.test(data3))){
-const err20 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+}
+else {
+const err20 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -16743,8 +16733,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-else {
-const err21 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.type !== undefined){
+let data4 = data.type;
+if(typeof data4 === "string"){
+if(func1(data4) > 100){
+const err21 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -16753,12 +16746,8 @@ vErrors.push(err21);
 }
 errors++;
 }
-}
-if(data.type !== undefined){
-let data4 = data.type;
-if(typeof data4 === "string"){
-if(func1(data4) > 100){
-const err22 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(func1(data4) < 1){
+const err22 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -16767,8 +16756,8 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(func1(data4) < 1){
-const err23 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern15.test(data4)){
+const err23 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -16777,8 +16766,9 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(!pattern15.test(data4)){
-const err24 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+}
+else {
+const err24 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -16788,8 +16778,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.priority !== undefined){
+let data5 = data.priority;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err25 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -16798,11 +16790,9 @@ vErrors.push(err25);
 }
 errors++;
 }
-}
-if(data.priority !== undefined){
-let data5 = data.priority;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err26 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 1000 || isNaN(data5)){
+const err26 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -16811,24 +16801,13 @@ vErrors.push(err26);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 1000 || isNaN(data5)){
-const err27 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(data5 < 0 || isNaN(data5)){
+const err27 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err27];
 }
 else {
 vErrors.push(err27);
-}
-errors++;
-}
-if(data5 < 0 || isNaN(data5)){
-const err28 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
 }
 errors++;
 }
@@ -16838,7 +16817,17 @@ if(data.idempotencyKey !== undefined){
 let data6 = data.idempotencyKey;
 if(typeof data6 === "string"){
 if(func1(data6) > 200){
-const err29 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+const err28 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(func1(data6) < 1){
+const err29 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -16847,8 +16836,9 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(func1(data6) < 1){
-const err30 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err30 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -16858,8 +16848,10 @@ vErrors.push(err30);
 errors++;
 }
 }
-else {
-const err31 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.maxAttempts !== undefined){
+let data7 = data.maxAttempts;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err31 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -16868,11 +16860,9 @@ vErrors.push(err31);
 }
 errors++;
 }
-}
-if(data.maxAttempts !== undefined){
-let data7 = data.maxAttempts;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err32 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 100 || isNaN(data7)){
+const err32 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -16881,9 +16871,8 @@ vErrors.push(err32);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 100 || isNaN(data7)){
-const err33 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(data7 < 1 || isNaN(data7)){
+const err33 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -16892,8 +16881,12 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(data7 < 1 || isNaN(data7)){
-const err34 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data.timeoutSeconds !== undefined){
+let data8 = data.timeoutSeconds;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err34 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -16902,12 +16895,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-}
-if(data.timeoutSeconds !== undefined){
-let data8 = data.timeoutSeconds;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err35 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 604800 || isNaN(data8)){
+const err35 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -16916,24 +16906,13 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 604800 || isNaN(data8)){
-const err36 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
+if(data8 < 1 || isNaN(data8)){
+const err36 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err36];
 }
 else {
 vErrors.push(err36);
-}
-errors++;
-}
-if(data8 < 1 || isNaN(data8)){
-const err37 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
 }
 errors++;
 }
@@ -16944,12 +16923,12 @@ let data9 = data.requirements;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key1 in data9){
 if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
-const err38 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+const err37 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
-vErrors = [err38];
+vErrors = [err37];
 }
 else {
-vErrors.push(err38);
+vErrors.push(err37);
 }
 errors++;
 }
@@ -16958,7 +16937,17 @@ if(data9.cpu !== undefined){
 let data10 = data9.cpu;
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 > 1024 || isNaN(data10)){
-const err39 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+const err38 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(data10 < 0 || isNaN(data10)){
+const err39 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -16967,8 +16956,9 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data10 < 0 || isNaN(data10)){
-const err40 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err40 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -16978,8 +16968,10 @@ vErrors.push(err40);
 errors++;
 }
 }
-else {
-const err41 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data9.memoryMb !== undefined){
+let data11 = data9.memoryMb;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err41 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -16988,11 +16980,9 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-if(data9.memoryMb !== undefined){
-let data11 = data9.memoryMb;
-if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err42 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 16777216 || isNaN(data11)){
+const err42 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -17001,9 +16991,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 16777216 || isNaN(data11)){
-const err43 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
+if(data11 < 0 || isNaN(data11)){
+const err43 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -17012,8 +17001,12 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data11 < 0 || isNaN(data11)){
-const err44 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data9.gpu !== undefined){
+let data12 = data9.gpu;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err44 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -17022,12 +17015,9 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-}
-if(data9.gpu !== undefined){
-let data12 = data9.gpu;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err45 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 64 || isNaN(data12)){
+const err45 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -17036,9 +17026,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 64 || isNaN(data12)){
-const err46 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
+if(data12 < 0 || isNaN(data12)){
+const err46 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -17047,8 +17036,11 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(data12 < 0 || isNaN(data12)){
-const err47 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -17058,10 +17050,11 @@ vErrors.push(err47);
 errors++;
 }
 }
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.labels !== undefined){
+let data13 = data.labels;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(Object.keys(data13).length > 64){
+const err48 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -17070,12 +17063,11 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-if(data.labels !== undefined){
-let data13 = data.labels;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-if(Object.keys(data13).length > 64){
-const err49 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+for(const key2 in data13){
+const _errs43 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err49 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -17084,11 +17076,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-for(const key2 in data13){
-const _errs45 = errors;
-if(typeof key2 === "string"){
-if(func1(key2) > 63){
-const err50 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(func1(key2) < 1){
+const err50 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -17097,8 +17086,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(func1(key2) < 1){
-const err51 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(!pattern16.test(key2)){
+const err51 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -17107,8 +17096,10 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern16.test(key2)){
-const err52 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+}
+var valid9 = _errs43 === errors;
+if(!valid9){
+const err52 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -17118,9 +17109,11 @@ vErrors.push(err52);
 errors++;
 }
 }
-var valid11 = _errs45 === errors;
-if(!valid11){
-const err53 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+for(const key3 in data13){
+let data14 = data13[key3];
+if(typeof data14 === "string"){
+if(func1(data14) > 253){
+const err53 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -17130,11 +17123,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-for(const key3 in data13){
-let data14 = data13[key3];
-if(typeof data14 === "string"){
-if(func1(data14) > 253){
-const err54 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err54 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -17144,8 +17134,9 @@ vErrors.push(err54);
 errors++;
 }
 }
+}
 else {
-const err55 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err55 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -17155,9 +17146,11 @@ vErrors.push(err55);
 errors++;
 }
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.submittedBy !== undefined){
+let data15 = data.submittedBy;
+if(typeof data15 === "string"){
+if(func1(data15) > 64){
+const err56 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -17166,12 +17159,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-}
-if(data.submittedBy !== undefined){
-let data15 = data.submittedBy;
-if(typeof data15 === "string"){
-if(func1(data15) > 64){
-const err57 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(func1(data15) < 1){
+const err57 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -17180,8 +17169,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(func1(data15) < 1){
-const err58 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern59.test(data15)){
+const err58 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -17190,8 +17179,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern59.test(data15)){
-const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
+}
+else {
+const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -17201,8 +17191,11 @@ vErrors.push(err59);
 errors++;
 }
 }
-else {
-const err60 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.runAt !== undefined){
+let data16 = data.runAt;
+if(typeof data16 === "string"){
+if(!pattern20.test(data16)){
+const err60 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -17211,12 +17204,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-if(data.runAt !== undefined){
-let data16 = data.runAt;
-if(typeof data16 === "string"){
-if(!pattern20.test(data16)){
-const err61 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(!(formats0.validate(data16))){
+const err61 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -17225,24 +17214,14 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(!(formats0.validate(data16))){
-const err62 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+}
+else {
+const err62 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err62];
 }
 else {
 vErrors.push(err62);
-}
-errors++;
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
 }
 errors++;
 }
@@ -17257,7 +17236,17 @@ if(data.concurrencyKey !== undefined){
 let data18 = data.concurrencyKey;
 if(typeof data18 === "string"){
 if(func1(data18) > 63){
-const err64 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+const err63 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if(func1(data18) < 1){
+const err64 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -17266,8 +17255,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(func1(data18) < 1){
-const err65 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern16.test(data18)){
+const err65 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -17276,8 +17265,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(!pattern16.test(data18)){
-const err66 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+}
+else {
+const err66 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -17287,8 +17277,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.concurrencyLimit !== undefined){
+let data19 = data.concurrencyLimit;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err67 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -17297,11 +17289,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-if(data.concurrencyLimit !== undefined){
-let data19 = data.concurrencyLimit;
-if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
-const err68 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 10000 || isNaN(data19)){
+const err68 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -17310,9 +17300,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 10000 || isNaN(data19)){
-const err69 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data19 < 1 || isNaN(data19)){
+const err69 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -17321,8 +17310,11 @@ vErrors.push(err69);
 }
 errors++;
 }
-if(data19 < 1 || isNaN(data19)){
-const err70 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data.ordered !== undefined){
+if(typeof data.ordered !== "boolean"){
+const err70 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -17332,10 +17324,9 @@ vErrors.push(err70);
 errors++;
 }
 }
-}
-if(data.ordered !== undefined){
-if(typeof data.ordered !== "boolean"){
-const err71 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.preemptible !== undefined){
+if(typeof data.preemptible !== "boolean"){
+const err71 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -17345,26 +17336,14 @@ vErrors.push(err71);
 errors++;
 }
 }
-if(data.preemptible !== undefined){
-if(typeof data.preemptible !== "boolean"){
-const err72 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err72 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err72];
 }
 else {
 vErrors.push(err72);
-}
-errors++;
-}
-}
-}
-else {
-const err73 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
 }
 errors++;
 }
@@ -17374,7 +17353,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_46 = validate76;
-const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+const schema156 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
 function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;

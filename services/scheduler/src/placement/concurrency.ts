@@ -31,6 +31,11 @@ export class ConcurrencyGate {
     this.states = new Map([...states].map(([k, s]) => [k, { ...s }]));
   }
 
+  /** Adds the state of a key this gate did not know yet; a known key keeps its count. */
+  learn(key: string, state: KeyState): void {
+    if (!this.states.has(key)) this.states.set(key, { ...state });
+  }
+
   /** Why `w` must wait now, or null (and it is counted as active). */
   admit(w: Keyed): string | null {
     if (w.concurrency_key === null) return null;
