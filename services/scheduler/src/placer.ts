@@ -72,7 +72,7 @@ export class Placer {
       fairQueue?: FairQueue;
     },
   ) {
-    this.queue = opts.fairQueue ?? new FairQueue({ db: opts.db, agingMs: 0 });
+    this.queue = opts.fairQueue ?? new FairQueue({ agingMs: 0 });
   }
 
   private readonly queue: FairQueue;

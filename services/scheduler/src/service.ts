@@ -130,7 +130,7 @@ export async function start(
       ...shared,
       runQuotas,
       // Fair share hook: per-tenant queue heads, DRF order, aging, concurrency keys.
-      fairQueue: new FairQueue({ db, agingMs: config.PRIORITY_AGING_MS }),
+      fairQueue: new FairQueue({ agingMs: config.PRIORITY_AGING_MS }),
       liveWorkers,
       parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,

@@ -1,5 +1,5 @@
 import type { Database } from '@niyanta/db';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import {
   HEAD_ORDERS,
   selectPendingByIds,
@@ -45,13 +45,12 @@ export class FairQueue {
 
   constructor(
     private readonly opts: {
-      db: Kysely<Database>;
       /** PRIORITY_AGING_MS (0: off). */
       agingMs: number;
       now?: () => number;
     },
   ) {
-    this.weights = new TenantWeights(opts.db);
+    this.weights = new TenantWeights();
   }
 
   /** A pass over the queue inside one placement transaction. */
@@ -125,9 +124,12 @@ export class FairPass {
     const now = this.opts.now();
     for (const [tenant, list] of byTenant)
       byTenant.set(tenant, byEffectivePriority(list, now, this.opts.agingMs));
+    // One tenant: its own order is the order (no share to weigh, nothing to read).
     const usage = await this.tenantUsage([...byTenant.keys()]);
-    const weights = await this.opts.weights.get();
-    const ordered = fairOrder(byTenant, usage, weights, this.opts.capacity);
+    const ordered =
+      byTenant.size === 1 && this.usage!.size <= 1
+        ? [...byTenant.values()][0]!
+        : fairOrder(byTenant, usage, await this.opts.weights.get(trx), this.opts.capacity);
 
     const offered: PendingRow[] = [];
     const held: Unplaced[] = [];
@@ -191,10 +193,11 @@ export class FairPass {
     return this.fresh(await selectPendingByIds(this.trx, open, missing));
   }
 
+  /** What each tenant runs (read once per tenant and pass; not needed for one tenant alone). */
   private async tenantUsage(tenants: readonly string[]): Promise<Map<string, ShareVector>> {
     if (this.usage === undefined) this.usage = new Map();
     const unknown = tenants.filter((t) => !this.usage!.has(t));
-    if (unknown.length > 0) {
+    if (unknown.length > 0 && this.usage.size + unknown.length > 1) {
       const read = await readTenantUsage(this.trx, unknown);
       for (const t of unknown) this.usage.set(t, read.get(t) ?? { ...NO_SHARE });
     }

@@ -48,11 +48,10 @@ export class TenantWeights {
   private weights = new Map<string, number>();
   private readAt = -Infinity;
 
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async get(): Promise<ReadonlyMap<string, number>> {
+  /** The weights, read on `executor` (a placement's transaction) when stale. */
+  async get(executor: Kysely<Database>): Promise<ReadonlyMap<string, number>> {
     if (Date.now() - this.readAt >= WEIGHTS_TTL_MS) {
-      const rows = await this.db.selectFrom('tenants').select(['id', 'weight']).execute();
+      const rows = await executor.selectFrom('tenants').select(['id', 'weight']).execute();
       this.weights = new Map(rows.map((r) => [r.id, r.weight]));
       this.readAt = Date.now();
     }
