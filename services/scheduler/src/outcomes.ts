@@ -27,6 +27,7 @@ import type { Bus, Change, Transition } from './transitions.js';
 import { applyProgress } from './progress-updates.js';
 import type { ProgressUpdate } from './progress-updates.js';
 import { applySucceeded } from './succeeded-runs.js';
+import { preemptedReason } from './placement/preemption-pass.js';
 
 /** A message from an attempt newer than the row's, or of a workload with no row, waits this long. */
 export const NEWER_ATTEMPT_NAK_MS = 500;
@@ -366,17 +367,20 @@ export function completionChange(
         return requestedEnd(row, c.workerId, 'the run paused')!;
       }
       return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
-    case 'released':
+    case 'released': {
+      // Preemption hook: a run handed back for a preemptor says so (placement/preemption-pass.ts).
+      const why = preemptedReason(row) ?? `released by ${c.workerId}`;
       return (
-        requestedEnd(row, c.workerId, `released by ${c.workerId}`) ?? {
+        requestedEnd(row, c.workerId, why) ?? {
           ...base,
           to: WORKLOAD_STATUS.PENDING,
           workerId: null,
           runAfterMs: null,
-          pendingReason: null,
-          reason: `released by ${c.workerId}`,
+          pendingReason: preemptedReason(row),
+          reason: why,
         }
       );
+    }
   }
 }
 

@@ -9,6 +9,10 @@ import type { Parking } from './parking.js';
 import { explainBlockedTypes, recordUnplaced } from './pending-queue.js';
 import type { PendingRow } from './pending-queue.js';
 import { FairQueue } from './placement/fair-queue.js';
+import { PREEMPTORS_PER_CYCLE, preemptFor } from './placement/preemption-pass.js';
+import type { PreemptionSettings } from './placement/preemption-pass.js';
+import { publishAll } from '@niyanta/messages';
+import type { Outgoing } from '@niyanta/messages';
 import type { Placement } from './placed-runs.js';
 import { publishAfterCommit } from './transitions.js';
 import { explainSaturatedTenants } from './tenant-run-quotas.js';
@@ -70,6 +74,8 @@ export class Placer {
       runQuotas?: TenantRunQuotas;
       /** How the queue is read (fair share, aging, concurrency keys); default: aging off. */
       fairQueue?: FairQueue;
+      /** PREEMPTION and its settings; absent: off. */
+      preemption?: PreemptionSettings;
     },
   ) {
     this.queue = opts.fairQueue ?? new FairQueue({ agingMs: 0 });
@@ -169,6 +175,9 @@ export class Placer {
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
+    // Preemption hook: with every slot taken, the queue's heads may still preempt.
+    const preempting = this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off';
+    if (limit <= 0 && preempting) limit = PREEMPTORS_PER_CYCLE;
     if (limit <= 0) return { considered: 0, placed: 0, parked: 0, more: stepAgain };
 
     const token = backlog.begin();
@@ -178,7 +187,7 @@ export class Placer {
     // decision is reserved in the ledger.
     let claim = 0;
     const claimFor = (pageLimit: number) => {
-      claim = Math.min(pageLimit, availability.freeSlots - this.claimed);
+      claim = Math.max(0, Math.min(pageLimit, availability.freeSlots - this.claimed));
       this.claimed += claim;
     };
     const unclaim = () => {
@@ -192,12 +201,15 @@ export class Placer {
       parkedTypes: Set<string>;
       parked: number;
       exhausted: boolean;
+      controls: Outgoing<'control'>[];
     };
     try {
       outcome = await db.transaction().execute(async (trx) => {
         const rows = new Map<string, PendingRow>();
         const placements: Placement[] = [];
         const unplaced: Unplaced[] = [];
+        /** Read, offered and not placed for want of room: candidates to preempt. */
+        const waiting: PendingRow[] = [];
         let exhausted = false;
         // Tenants' run quotas: those at maxRunning are not read at all (their backlog cannot
         // crowd out others'); the others' work is let through in queue order up to the quotas.
@@ -210,7 +222,9 @@ export class Placer {
         // those a concurrency key holds back (placement/fair-queue.ts).
         const queue = this.queue.pass(trx, workers, skipTenants);
         for (;;) {
-          const page = await queue.next(limit, [...availability.open]);
+          // Preempting, full types are read too: their heads may take a lower run's place.
+          const types = preempting ? availability.live : availability.open;
+          const page = await queue.next(limit, [...types]);
           if (page.read.length === 0) {
             exhausted = true;
             break;
@@ -235,6 +249,7 @@ export class Placer {
             placements.push({ id: workloadId, attempt: row.attempt, workerId });
           }
           unplaced.push(...decision.unplaced);
+          for (const u of decision.unplaced) if (!u.parked) waiting.push(rows.get(u.workloadId)!);
           if (page.exhausted) {
             exhausted = true;
             break;
@@ -249,6 +264,17 @@ export class Placer {
           limit = Math.min(PLACEMENT_BATCH, next, CYCLE_ROWS_MAX - rows.size);
           claimFor(limit);
         }
+        // Preemption hook: what fits nowhere may take lower-priority runs' place
+        // (placement/preemption-pass.ts); the preemptor is placed on the victims' worker now.
+        const preempted =
+          this.opts.preemption === undefined
+            ? undefined
+            : await preemptFor(trx, waiting, workers, ledger.usage(), this.opts.preemption);
+        for (const { row, workerId } of preempted?.placements ?? []) {
+          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1);
+          reserved.push({ id: row.id, attempt: row.attempt + 1 });
+          placements.push({ id: row.id, attempt: row.attempt, workerId });
+        }
         const transitions = await applyPlacements(trx, placements);
         await recordUnplaced(trx, unplaced, rows);
         const parkedTypes = new Set<string>();
@@ -258,7 +284,8 @@ export class Placer {
           parked++;
           parkedTypes.add(rows.get(u.workloadId)!.type);
         }
-        return { transitions, considered: rows.size, parkedTypes, parked, exhausted };
+        const controls = preempted?.controls ?? [];
+        return { transitions, considered: rows.size, parkedTypes, parked, exhausted, controls };
       });
     } catch (err) {
       for (const r of reserved) ledger.cancel(r.id, r.attempt);
@@ -267,13 +294,19 @@ export class Placer {
     } finally {
       unclaim();
     }
-    const { transitions, considered, parkedTypes, parked, exhausted } = outcome;
+    const { transitions, considered, parkedTypes, parked, exhausted, controls } = outcome;
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
     const applied = new Set(transitions.map((t) => t.row.id));
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
     const sending = sendAssignments(this.opts, transitions, log);
+    if (controls.length > 0) {
+      // The victims keep running if this fails: their preemptors start when a slot frees.
+      await publishAll(this.opts.js, controls).catch((err: unknown) =>
+        log.error({ err, count: controls.length }, 'preempt orders not sent'),
+      );
+    }
     await publishAfterCommit(this.opts, transitions, log);
     await sending;
     const placed = transitions.length;

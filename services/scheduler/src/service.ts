@@ -13,7 +13,7 @@ import {
 } from '@niyanta/runtime';
 import type { BatchConsumer } from '@niyanta/runtime';
 import { createCommandHandler } from './commands.js';
-import type { SchedulerConfig } from './config.js';
+import type { PreemptionMode, SchedulerConfig } from './config.js';
 import { createDeadLetterRecordHandler } from './dead-letter-records.js';
 import { createIngestHandler, TenantCache } from './ingest.js';
 import { TenantAdmission } from './tenant-admission.js';
@@ -131,6 +131,12 @@ export async function start(
       runQuotas,
       // Fair share hook: per-tenant queue heads, DRF order, aging, concurrency keys.
       fairQueue: new FairQueue({ agingMs: config.PRIORITY_AGING_MS }),
+      preemption: {
+        mode: config.PREEMPTION as PreemptionMode, // validated against PREEMPTION_MODES
+        minGap: config.PREEMPTION_MIN_GAP,
+        graceMs: config.PREEMPTION_GRACE_MS,
+        agingMs: config.PRIORITY_AGING_MS,
+      },
       liveWorkers,
       parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,

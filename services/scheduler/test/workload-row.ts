@@ -33,5 +33,6 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   concurrency_limit: null,
   ordered: false,
   preemptible: true,
+  preemption: null,
   ...over,
 });

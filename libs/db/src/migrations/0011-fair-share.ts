@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 
 // Fair share, concurrency keys and preemption. Workloads carry their concurrency key (at most
 // `concurrency_limit` of a tenant's key SCHEDULED or RUNNING; `ordered`: one at a time, in
-// submission order) and whether a higher-priority workload may preempt them.
+// submission order) and whether a higher-priority workload may preempt them; `preemption`
+// ({by, attempt}) names the workload that preempted which attempt, for the reason its run's
+// hand-back records.
 //
 // `workloads_tenant_queue` is the queue per tenant: placement reads each tenant's head (highest
 // priority, then oldest) with a skip scan over its tenants, so one tenant's backlog of any size
@@ -18,6 +20,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         constraint workloads_concurrency_limit_check check (concurrency_limit between 1 and 10000),
       add column ordered boolean not null default false,
       add column preemptible boolean not null default true,
+      add column preemption jsonb,
       add constraint workloads_concurrency_key_check
         check ((concurrency_key is null) = (concurrency_limit is null)),
       add constraint workloads_ordered_check
@@ -38,6 +41,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     alter table workloads
       drop constraint if exists workloads_ordered_check,
       drop constraint if exists workloads_concurrency_key_check,
+      drop column if exists preemption,
       drop column if exists preemptible,
       drop column if exists ordered,
       drop column if exists concurrency_limit,

@@ -44,4 +44,10 @@ export interface WorkloadsTable {
   ordered: Generated<boolean>;
   /** A higher-priority workload may stop it and take its place (it resumes later). */
   preemptible: Generated<boolean>;
+  /** The workload that preempted attempt `attempt` of this one; null if never preempted. */
+  preemption: ColumnType<
+    { by: string; attempt: number } | null,
+    string | null | undefined,
+    string | null
+  >;
 }
