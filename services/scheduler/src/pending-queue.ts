@@ -85,7 +85,7 @@ export type HeadOrder = (typeof HEAD_ORDERS)[keyof typeof HEAD_ORDERS];
 /**
  * The head of every tenant's queue: for each tenant with due PENDING workloads of `open` types,
  * its first `perTenant` in queue order (priority desc, then oldest) or, with `order` age, its
- * oldest; locked for this transaction (SKIP LOCKED). The tenants are found by a skip scan of
+ * oldest; locked for this transaction (SKIP LOCKED) unless `lock` is false. The tenants are found by a skip scan of
  * `workloads_tenant_queue` (one index probe per tenant, however many workloads each has), so a
  * tenant with 100,000 PENDING costs another tenant's head nothing. Tenants in `skipTenants` are
  * left out.
@@ -96,8 +96,10 @@ export async function selectTenantHeads(
   perTenant: number,
   skipTenants: readonly string[],
   order: HeadOrder = HEAD_ORDERS.queue,
+  lock = true,
 ): Promise<PendingRow[]> {
   const orderBy = order === HEAD_ORDERS.age ? sql`w.id` : sql`w.priority desc, w.id`;
+  const locking = lock ? sql`for update skip locked` : sql``;
   const { rows } = await sql<PendingRow>`
     with recursive queued(tenant) as (
       (select tenant from workloads where status = 'PENDING' and not parked
@@ -116,7 +118,7 @@ export async function selectTenantHeads(
         and w.type = any(${open}::text[])
       order by ${orderBy}
       limit ${perTenant}
-      for update skip locked
+      ${locking}
     ) h
     where q.tenant is not null`.execute(trx);
   return rows;

@@ -6,7 +6,7 @@ import type { PlacementWorker, Unplaced } from './placement.js';
 import { applyPlacements } from './placed-runs.js';
 import { typeAvailability } from './blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced } from './pending-queue.js';
+import { explainBlockedTypes, recordUnplaced, selectPendingByIds } from './pending-queue.js';
 import type { PendingRow } from './pending-queue.js';
 import { FairQueue } from './placement/fair-queue.js';
 import { PREEMPTORS_PER_CYCLE, preemptFor } from './placement/preemption-pass.js';
@@ -147,6 +147,76 @@ export class Placer {
   }
 
   /**
+   * Preemption while every slot is taken: looks at the heads of the tenants' queues without
+   * locking them (a placing cycle must not skip them), and locks by id only the preemptors it
+   * finds victims for, which it places on the victims' worker (placement/preemption-pass.ts).
+   */
+  private async preemptOnly(
+    workers: readonly PlacementWorker[],
+    settings: PreemptionSettings,
+  ): Promise<void> {
+    const { db, ledger } = this.opts;
+    const live = [...typeAvailability(workers, ledger).live];
+    const reserved: { id: string; attempt: number }[] = [];
+    let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
+    try {
+      outcome = await db.transaction().execute(async (trx) => {
+        const page = await this.queue
+          .pass(trx, workers, [], false)
+          .next(PREEMPTORS_PER_CYCLE, live);
+        const preempted = await preemptFor(
+          trx,
+          page.offered,
+          workers,
+          ledger.usage(),
+          settings,
+          async (rows) =>
+            new Set(
+              (
+                await selectPendingByIds(
+                  trx,
+                  live,
+                  rows.map((r) => r.id),
+                )
+              ).map((r) => r.id),
+            ),
+        );
+        const placements: Placement[] = [];
+        for (const { row, workerId } of preempted.placements) {
+          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1);
+          reserved.push({ id: row.id, attempt: row.attempt + 1 });
+          placements.push({ id: row.id, attempt: row.attempt, workerId });
+        }
+        const transitions = await applyPlacements(trx, placements);
+        return { transitions, controls: preempted.controls };
+      });
+    } catch (err) {
+      for (const r of reserved) ledger.cancel(r.id, r.attempt);
+      throw err;
+    }
+    const applied = new Set(outcome.transitions.map((t) => t.row.id));
+    for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
+    await this.afterCommit(outcome.transitions, outcome.controls);
+  }
+
+  /** Sends what a committed placement decided: assignments, preempt orders, status events. */
+  private async afterCommit(
+    transitions: Transition[],
+    controls: readonly Outgoing<'control'>[],
+  ): Promise<void> {
+    const { log } = this.opts;
+    const sending = sendAssignments(this.opts, transitions, log);
+    if (controls.length > 0) {
+      // The victims keep running if this fails: their preemptors start when a slot frees.
+      await publishAll(this.opts.js, [...controls]).catch((err: unknown) =>
+        log.error({ err, count: controls.length }, 'preempt orders not sent'),
+      );
+    }
+    await publishAfterCommit(this.opts, transitions, log);
+    await sending;
+  }
+
+  /**
    * One placement cycle in one transaction; exposed for tests. It reads the queue a page at a
    * time, the first no longer than there are free slots (by the ledger), so a long queue costs
    * nothing while every worker is busy. What it reads and cannot place now does not stop it: while
@@ -175,10 +245,12 @@ export class Placer {
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
-    // Preemption hook: with every slot taken, the queue's heads may still preempt.
-    const preempting = this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off';
-    if (limit <= 0 && preempting) limit = PREEMPTORS_PER_CYCLE;
-    if (limit <= 0) return { considered: 0, placed: 0, parked: 0, more: stepAgain };
+    if (limit <= 0) {
+      // Preemption hook: with every slot taken, the queue's heads may still preempt.
+      if (this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off')
+        await this.preemptOnly(workers, this.opts.preemption);
+      return { considered: 0, placed: 0, parked: 0, more: stepAgain };
+    }
 
     const token = backlog.begin();
     const reserved: { id: string; attempt: number }[] = [];
@@ -222,9 +294,7 @@ export class Placer {
         // those a concurrency key holds back (placement/fair-queue.ts).
         const queue = this.queue.pass(trx, workers, skipTenants);
         for (;;) {
-          // Preempting, full types are read too: their heads may take a lower run's place.
-          const types = preempting ? availability.live : availability.open;
-          const page = await queue.next(limit, [...types]);
+          const page = await queue.next(limit, [...availability.open]);
           if (page.read.length === 0) {
             exhausted = true;
             break;
@@ -300,15 +370,7 @@ export class Placer {
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
-    const sending = sendAssignments(this.opts, transitions, log);
-    if (controls.length > 0) {
-      // The victims keep running if this fails: their preemptors start when a slot frees.
-      await publishAll(this.opts.js, controls).catch((err: unknown) =>
-        log.error({ err, count: controls.length }, 'preempt orders not sent'),
-      );
-    }
-    await publishAfterCommit(this.opts, transitions, log);
-    await sending;
+    await this.afterCommit(transitions, controls);
     const placed = transitions.length;
     // It read to the queue's end: what is left does not fit now, and a new submission placed at
     // ingest overtakes nothing this cycle would have placed.

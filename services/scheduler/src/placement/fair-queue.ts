@@ -58,8 +58,11 @@ export class FairQueue {
     trx: Transaction<Database>,
     workers: readonly PassWorkers[],
     skipTenants: readonly string[],
+    /** false: read without locking (a look that places only what it locks by id later). */
+    lock = true,
   ): FairPass {
     return new FairPass(trx, {
+      lock,
       agingMs: this.opts.agingMs,
       now: this.opts.now ?? Date.now,
       weights: this.weights,
@@ -87,6 +90,7 @@ export class FairPass {
       weights: TenantWeights;
       capacity: ShareVector;
       skipTenants: readonly string[];
+      lock: boolean;
     },
   ) {}
 
@@ -97,16 +101,18 @@ export class FairPass {
     let extra: PendingRow[] = [];
     if (this.first) {
       this.first = false;
-      inQueueOrder = await selectTenantHeads(trx, open, perTenant, this.opts.skipTenants);
+      const { skipTenants, lock } = this.opts;
+      inQueueOrder = await selectTenantHeads(
+        trx,
+        open,
+        perTenant,
+        skipTenants,
+        HEAD_ORDERS.queue,
+        lock,
+      );
       // Aging lifts old work: its oldest rows are candidates too, whatever their priority.
       if (this.opts.agingMs > 0)
-        extra = await selectTenantHeads(
-          trx,
-          open,
-          perTenant,
-          this.opts.skipTenants,
-          HEAD_ORDERS.age,
-        );
+        extra = await selectTenantHeads(trx, open, perTenant, skipTenants, HEAD_ORDERS.age, lock);
     } else {
       inQueueOrder = await selectTenantPages(trx, open, perTenant, [...this.afters.values()]);
       this.afters.clear();
@@ -129,7 +135,12 @@ export class FairPass {
     const ordered =
       byTenant.size === 1 && this.usage!.size <= 1
         ? [...byTenant.values()][0]!
-        : fairOrder(byTenant, usage, await this.opts.weights.get(trx), this.opts.capacity);
+        : fairOrder(
+            byTenant,
+            usage,
+            await this.opts.weights.get(trx, [...byTenant.keys()]),
+            this.opts.capacity,
+          );
 
     const offered: PendingRow[] = [];
     const held: Unplaced[] = [];

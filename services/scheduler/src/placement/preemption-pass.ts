@@ -64,6 +64,11 @@ export async function preemptFor(
   workers: readonly PlacementWorker[],
   usage: ReadonlyMap<string, WorkerUsage>,
   settings: PreemptionSettings,
+  /**
+   * Locks the preemptors chosen (rows read without a lock) and returns the ids it could lock
+   * that are still PENDING; a plan of any other is dropped. Absent: `waiting` is locked already.
+   */
+  confirm?: (rows: readonly PendingRow[]) => Promise<ReadonlySet<string>>,
 ): Promise<Preempted> {
   if (settings.mode === 'off' || waiting.length === 0 || workers.length === 0) return NOTHING;
   const now = settings.now?.() ?? Date.now();
@@ -154,6 +159,22 @@ export async function preemptFor(
     });
   }
   if (victims.length === 0) return NOTHING;
+  if (confirm !== undefined) {
+    const locked = await confirm(out.placements.map((p) => p.row));
+    const dropped = new Set(
+      out.placements.filter((p) => !locked.has(p.row.id)).map((p) => p.row.id),
+    );
+    if (dropped.size > 0) {
+      const keep = (by: string) => !dropped.has(by);
+      const kept = victims.filter((v) => keep(v.by));
+      const keptIds = new Set(kept.map((v) => v.id));
+      victims.splice(0, victims.length, ...kept);
+      out.placements = out.placements.filter((p) => keep(p.row.id));
+      out.controls = out.controls.filter((c) => keptIds.has(c.message.workloadId!));
+      events.splice(0, events.length, ...events.filter((e) => keep(e.id)));
+      if (victims.length === 0) return NOTHING;
+    }
+  }
   await sql`
     with v as (
       select * from jsonb_to_recordset(${JSON.stringify(victims)}::jsonb)

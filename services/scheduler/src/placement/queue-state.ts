@@ -9,17 +9,28 @@ import type { ShareVector } from './fair-share.js';
 export const WEIGHTS_TTL_MS = 1000;
 
 /**
- * The advisory lock a placement transaction holds while it places workloads with a concurrency
- * key: two cycles in flight at once could otherwise both count a key's active runs before either
- * committed, and together pass its limit. Only cycles that place keyed work take it.
+ * The advisory lock a placement transaction holds while it shares capacity between tenants or
+ * places workloads with a concurrency key: two cycles in flight at once could otherwise both
+ * count what a tenant (or a key) runs before either committed, and together give it more than
+ * its share (or pass the key's limit). Only cycles with several tenants' or keyed work take it;
+ * held to the end of the transaction, so what it reads next is what the other one committed.
  */
-export const CONCURRENCY_LOCK_KEY = 0x6e69_6b31; // 'nik1'
+export const FAIR_PLACEMENT_LOCK_KEY = 0x6e69_6b31; // 'nik1'
 
-/** What each tenant's SCHEDULED and RUNNING workloads take. */
+/** Takes {@link FAIR_PLACEMENT_LOCK_KEY} (again, harmlessly, if this transaction holds it). */
+export async function lockFairPlacement(trx: Transaction<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${FAIR_PLACEMENT_LOCK_KEY})`.execute(trx);
+}
+
+/**
+ * What each tenant's SCHEDULED and RUNNING workloads take, read under
+ * {@link FAIR_PLACEMENT_LOCK_KEY}.
+ */
 export async function readTenantUsage(
   trx: Transaction<Database>,
   tenants: readonly string[],
 ): Promise<Map<string, ShareVector>> {
+  await lockFairPlacement(trx);
   const { rows } = await sql<{
     tenant: string;
     slots: number;
@@ -48,9 +59,16 @@ export class TenantWeights {
   private weights = new Map<string, number>();
   private readAt = -Infinity;
 
-  /** The weights, read on `executor` (a placement's transaction) when stale. */
-  async get(executor: Kysely<Database>): Promise<ReadonlyMap<string, number>> {
-    if (Date.now() - this.readAt >= WEIGHTS_TTL_MS) {
+  /**
+   * The weights, read on `executor` (a placement's transaction) when stale or when one of
+   * `tenants` is not known yet (a tenant just created).
+   */
+  async get(
+    executor: Kysely<Database>,
+    tenants: readonly string[] = [],
+  ): Promise<ReadonlyMap<string, number>> {
+    const unknown = tenants.some((t) => !this.weights.has(t));
+    if (unknown || Date.now() - this.readAt >= WEIGHTS_TTL_MS) {
       const rows = await executor.selectFrom('tenants').select(['id', 'weight']).execute();
       this.weights = new Map(rows.map((r) => [r.id, r.weight]));
       this.readAt = Date.now();
@@ -69,14 +87,14 @@ export interface KeyQuery {
 /**
  * The state of each key: its SCHEDULED and RUNNING count (`workloads_concurrency_active`) and, for
  * an ordered key, its oldest unfinished workload (`workloads_ordered_open`). Takes
- * {@link CONCURRENCY_LOCK_KEY} first, so what it reads stays true until this transaction ends.
+ * {@link FAIR_PLACEMENT_LOCK_KEY} first, so what it reads stays true until this transaction ends.
  */
 export async function readKeyStates(
   trx: Transaction<Database>,
   keys: readonly KeyQuery[],
 ): Promise<Map<string, KeyState>> {
   if (keys.length === 0) return new Map();
-  await sql`select pg_advisory_xact_lock(${CONCURRENCY_LOCK_KEY})`.execute(trx);
+  await lockFairPlacement(trx);
   const { rows } = await sql<{
     tenant: string;
     key: string;
