@@ -2,7 +2,8 @@
 # One image for every service. Default: the API.
 #   docker build -t niyanta .
 #   docker run niyanta                                          # api
-#   docker run niyanta node services/scheduler/dist/main.js     # any service
+#   docker run niyanta node services/scheduler/dist/main.js     # any service (services/all: the
+#                                                               # single-process layout)
 #   docker build --build-arg SERVICE=worker -t niyanta-worker . # another default
 
 # A supported Node LTS, pinned to a release: a rebuild gets the same runtime until this line moves.
@@ -19,8 +20,10 @@ COPY libs/client/package.json libs/client/
 COPY libs/db/package.json libs/db/
 COPY libs/messages/package.json libs/messages/
 COPY libs/runtime/package.json libs/runtime/
+COPY libs/telemetry/package.json libs/telemetry/
 COPY libs/testing/package.json libs/testing/
 COPY libs/worker-sdk/package.json libs/worker-sdk/
+COPY services/all/package.json services/all/
 COPY services/api/package.json services/api/
 COPY services/checkpoint/package.json services/checkpoint/
 COPY services/health-monitor/package.json services/health-monitor/

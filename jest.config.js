@@ -7,7 +7,7 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@niyanta/(worker-sdk|messages|db|runtime|testing|blob-store|client)$':
+  '^@niyanta/(worker-sdk|messages|db|runtime|testing|blob-store|client|telemetry)$':
     '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
@@ -29,13 +29,19 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.test.ts',
+        '<rootDir>/infra/test/**/*.test.ts',
+      ],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
     },
     {
       ...common,
       displayName: 'int',
-      testMatch: ['<rootDir>/{libs,services}/*/test/**/*.int.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/test/**/*.int.test.ts',
+        '<rootDir>/infra/test/**/*.int.test.ts',
+      ],
       testTimeout: 60_000,
     },
     {

@@ -2,8 +2,10 @@
 // `npm run dev`: the whole system on one machine, from a fresh clone.
 //
 // Installs dependencies when needed, builds, starts nats-server (JetStream) and an embedded
-// PostgreSQL on free ports, migrates, then runs every service as its own process with its
-// output prefixed. Ctrl-C stops services first, then PostgreSQL, then NATS; a second Ctrl-C
+// PostgreSQL on free ports, migrates, then runs api, scheduler, health-monitor and checkpoint in
+// one process (services/all, the single-process layout) and two workers as their own processes,
+// each with its output prefixed. NIYANTA_DEV_LAYOUT=split runs every service as its own process
+// instead (the production layout). Ctrl-C stops services first, then PostgreSQL, then NATS; a second Ctrl-C
 // forces. Data stays in .data/ (nats, postgres, blobs) between runs. Once the API is ready, an
 // admin key of tenant default is created (once) in .data/api-key (mode 0600) and printed.
 // NATS runs with infra/nats/nats-server.conf: every service connects as the broker user of its
@@ -17,9 +19,12 @@
 //   LOG_LEVEL             passed to every service (default info).
 //   WORKER_EXEC_ALLOW     for the local workers (default `*`: any command).
 //   WORKLOAD_MODULES, S3_* / BLOB_STORE / BLOB_DIR and any other service setting pass through.
+//   NIYANTA_DEV_LAYOUT    single (default: api, scheduler, health-monitor and checkpoint in one
+//                         process) or split (each its own process).
 //   NIYANTA_DEV_SERVICES  comma list of services to start (default
 //                         api,scheduler,health-monitor,checkpoint,worker; `worker` means two
-//                         workers). Empty = infrastructure only (NATS + PostgreSQL).
+//                         workers). Empty = infrastructure only (NATS + PostgreSQL). In the
+//                         single layout the four hosted services go together (all or none).
 //   NIYANTA_DEV_SKIP      comma list of steps to skip: install, build, migrate.
 //   NIYANTA_DEV_DATA_DIR  where nats, postgres and blobs keep their data (default .data).
 //   NIYANTA_DEV_LOG=json  print service log lines as raw JSON instead of compact text.
@@ -58,6 +63,14 @@ const API_KEY_FILE = path.join(DATA_DIR, 'api-key');
 const NATS_PASSWORDS_FILE = path.join(DATA_DIR, 'nats-passwords.json');
 const NATS_CONFIG = path.join(ROOT, 'infra', 'nats', 'nats-server.conf');
 const ALL_SERVICES = ['api', 'scheduler', 'health-monitor', 'checkpoint', 'worker'];
+/** What services/all hosts, and the prefix of each one's own settings there (`SCHEDULER__NATS_USER`). */
+const HOSTED = {
+  api: 'API__',
+  scheduler: 'SCHEDULER__',
+  'health-monitor': 'HEALTH_MONITOR__',
+  checkpoint: 'CHECKPOINT__',
+};
+const LAYOUTS = ['single', 'split'];
 const WORKER_IDS = ['dev-worker-1', 'dev-worker-2'];
 const DATABASE_NAME = 'niyanta';
 const SERVICE_STOP_DEADLINE_MS = 30_000;
@@ -102,6 +115,27 @@ function selectedServices() {
     );
   }
   return ALL_SERVICES.filter((n) => names.includes(n));
+}
+
+function selectedLayout() {
+  const layout = env.NIYANTA_DEV_LAYOUT || 'single';
+  if (!LAYOUTS.includes(layout)) {
+    throw new ScriptError(
+      `NIYANTA_DEV_LAYOUT is "${layout}". Expected one of: ${LAYOUTS.join(', ')} (default single).`,
+    );
+  }
+  return layout;
+}
+
+/** In the single layout the hosted services run together: all of them, or none. */
+function checkSingleSelection(services) {
+  const hosted = Object.keys(HOSTED).filter((s) => services.includes(s));
+  if (hosted.length > 0 && hosted.length < Object.keys(HOSTED).length) {
+    throw new ScriptError(
+      `NIYANTA_DEV_SERVICES picks ${hosted.join(', ')} of the services the single process hosts (${Object.keys(HOSTED).join(', ')}): name all of them or none, or run NIYANTA_DEV_LAYOUT=split to start some alone.`,
+    );
+  }
+  return hosted.length > 0;
 }
 
 function parsePort(name, value) {
@@ -267,7 +301,7 @@ async function migrate(databaseUrl) {
 /** One entry per process to start: service, instance name, the env it gets on top of ours. */
 async function servicePlan(
   services,
-  { natsUrl, natsPasswords, databaseUrl, apiPort, apiHost, rootKey },
+  { layout, natsUrl, natsPasswords, databaseUrl, apiPort, apiHost, rootKey },
 ) {
   const plan = [];
   const secretsKey = devSecretsKey(env, path.join(DATA_DIR, 'secrets-key'));
@@ -278,40 +312,59 @@ async function servicePlan(
     BLOB_STORE: env.BLOB_STORE ?? (env.S3_BUCKET ? 's3' : 'fs'),
     BLOB_DIR: env.BLOB_DIR ?? path.join(DATA_DIR, 'blobs'),
   };
+  const overridesOf = (service, instance) => {
+    // Each service connects as the broker user of its role (infra/nats/permissions.conf).
+    const overrides = { NATS_USER: service, NATS_PASSWORD: natsPasswords[service] };
+    if (service === 'api') {
+      Object.assign(overrides, {
+        DATABASE_URL: databaseUrl,
+        PORT: String(apiPort),
+        HOST: apiHost,
+        API_ROOT_KEY: rootKey,
+        SECRETS_KEY: secretsKey,
+      });
+    }
+    if (service === 'scheduler' || service === 'health-monitor')
+      overrides.DATABASE_URL = databaseUrl;
+    if (service === 'checkpoint') {
+      Object.assign(overrides, { DATABASE_URL: databaseUrl, ...blob });
+    }
+    if (service === 'worker') {
+      Object.assign(overrides, {
+        WORKER_ID: instance,
+        WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
+        SECRETS_KEY: secretsKey,
+        ...blob,
+      });
+    }
+    return overrides;
+  };
+  const withHealthPort = async (instance, overrides) => {
+    // Each process without the API serves /healthz and /readyz on a port of its own.
+    overrides.HEALTH_PORT = String(await freePort());
+    healthPorts[instance] = overrides.HEALTH_PORT;
+    return overrides;
+  };
+  const single = layout === 'single' && checkSingleSelection(services);
+  if (single) {
+    // One environment for the four: what they share unprefixed, what is one's own (its broker
+    // user, its settings) under its prefix. HEALTH_PORT is the whole process's.
+    const overrides = { ...common };
+    for (const [service, prefix] of Object.entries(HOSTED)) {
+      for (const [name, value] of Object.entries(overridesOf(service, service)))
+        overrides[`${prefix}${name}`] = value;
+    }
+    plan.push({
+      service: 'all',
+      instance: 'all',
+      overrides: await withHealthPort('all', overrides),
+    });
+  }
   for (const service of services) {
+    if (single && service in HOSTED) continue;
     for (const instance of service === 'worker' ? WORKER_IDS : [service]) {
-      // Each service connects as the broker user of its role (infra/nats/permissions.conf).
-      const overrides = {
-        ...common,
-        NATS_USER: service,
-        NATS_PASSWORD: natsPasswords[service],
-      };
-      if (service === 'api') {
-        Object.assign(overrides, {
-          DATABASE_URL: databaseUrl,
-          PORT: String(apiPort),
-          HOST: apiHost,
-          API_ROOT_KEY: rootKey,
-          SECRETS_KEY: secretsKey,
-        });
-      } else {
-        // Each non-API service serves /healthz and /readyz on a port of its own.
-        overrides.HEALTH_PORT = String(await freePort());
-        healthPorts[instance] = overrides.HEALTH_PORT;
-      }
-      if (service === 'scheduler' || service === 'health-monitor')
-        overrides.DATABASE_URL = databaseUrl;
-      if (service === 'checkpoint') {
-        Object.assign(overrides, { DATABASE_URL: databaseUrl, ...blob });
-      }
-      if (service === 'worker') {
-        Object.assign(overrides, {
-          WORKER_ID: instance,
-          WORKER_EXEC_ALLOW: env.WORKER_EXEC_ALLOW ?? '*',
-          SECRETS_KEY: secretsKey,
-          ...blob,
-        });
-      }
+      const overrides = { ...common, ...overridesOf(service, instance) };
+      if (service !== 'api') await withHealthPort(instance, overrides);
       plan.push({ service, instance, overrides });
     }
   }
@@ -367,7 +420,7 @@ async function waitForApi(url, api) {
     checkCancelled();
     if (api.exitInfo)
       throw new ScriptError(
-        `The API exited before it was ready (${describeExit(api.exitInfo)}); see the [api] lines above.`,
+        `The API exited before it was ready (${describeExit(api.exitInfo)}); see the [${api.name}] lines above.`,
       );
     try {
       const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
@@ -423,6 +476,8 @@ function printSummary({ apiUrl, natsUrl, databaseUrl, embedded, healthPorts, api
 async function main() {
   const skip = new Set(parseList(env.NIYANTA_DEV_SKIP));
   const services = selectedServices();
+  const layout = selectedLayout();
+  if (layout === 'single') checkSingleSelection(services);
   const apiPort = parsePort('PORT', env.PORT ?? '8080');
   const apiHost = env.HOST ?? '127.0.0.1';
   if (services.includes('api') && !(await isPortFree(apiPort, apiHost))) {
@@ -457,6 +512,7 @@ async function main() {
 
   const rootKey = runRootKey(env);
   const { plan, healthPorts } = await servicePlan(services, {
+    layout,
     natsUrl,
     natsPasswords,
     databaseUrl,
@@ -475,7 +531,7 @@ async function main() {
   const running = startServices(plan);
 
   const apiUrl = services.includes('api') ? `http://127.0.0.1:${apiPort}` : undefined;
-  const api = running.find((c) => c.name === 'api');
+  const api = running.find((c) => c.name === 'api' || c.name === 'all');
   let apiKey;
   if (apiUrl && api && (await waitForApi(apiUrl, api))) {
     apiKey = await ensureDevApiKey({ apiUrl, rootKey, file: API_KEY_FILE });

@@ -161,6 +161,8 @@ types += await compile(absoluteRefs(commonRoot, common.$id), 'CommonDefinitions'
   additionalProperties: false,
   format: false,
   unknownAny: true,
+  // Bounded arrays stay arrays (`T[]`), not unions of tuples of every length.
+  maxItems: -1,
 });
 for (const file of files.filter((f) => f !== 'common.v1.json')) {
   const ts = await compile(renamed(schemas[file], file), typeName(file), {
@@ -169,6 +171,8 @@ for (const file of files.filter((f) => f !== 'common.v1.json')) {
     declareExternallyReferenced: false,
     format: false,
     unknownAny: true,
+    // Bounded arrays stay arrays (`T[]`), not unions of tuples of every length.
+    maxItems: -1,
     cwd: schemaDir,
     $refOptions: { resolve: { niyanta: resolver, http: false, https: false, file: false } },
   });

@@ -4,6 +4,7 @@
 //   install    npm ci when node_modules is missing or older than package-lock.json
 //   nats       nats-server available (installed with apt-get as root on Debian, else explained)
 //   chromium   Chromium for the dashboard's browser tests (the same way)
+//   redis      redis-server for the bench's BullMQ peer and its tests (the same way)
 //   build      tsc -b (type-check + build: e2e tests run the built services), then the
 //              dashboard bundle (scripts/build-ui.mjs)
 //   typecheck-tests  tsc -p tsconfig.tests.json (the tests, which swc runs without type-checking)
@@ -21,6 +22,7 @@ import { ensureDependencies } from './lib/install.mjs';
 import { color, done, fail, step } from './lib/log.mjs';
 import { ensureChromium } from './lib/chromium.mjs';
 import { ensureNatsServer } from './lib/nats-server.mjs';
+import { ensureRedisServer } from './lib/redis-server.mjs';
 import { buildUi } from './build-ui.mjs';
 import { localBin, run, signalForeground } from './lib/run.mjs';
 
@@ -33,6 +35,7 @@ const steps = [
   ['install', () => ensureDependencies(ROOT)],
   ['nats', async () => done(`nats-server: ${await ensureNatsServer()}`)],
   ['chromium', async () => done(`chromium: ${await ensureChromium()}`)],
+  ['redis', async () => done(`redis-server: ${await ensureRedisServer()}`)],
   [
     'build',
     async () => {

@@ -1,8 +1,22 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 import { MAX_RUNNING_N, MAX_WORKER_SLOTS, PROBE_SLOTS } from './scenarios/running.js';
-import { HEARTBEAT_MODES, PROFILE_TARGETS, SCENARIOS, SUBMIT_PATHS } from './scenario-names.js';
-import type { HeartbeatMode, ProfileTarget, ScenarioName, SubmitPath } from './scenario-names.js';
+import {
+  HEARTBEAT_MODES,
+  LAYOUTS,
+  PEERS,
+  PROFILE_TARGETS,
+  SCENARIOS,
+  SUBMIT_PATHS,
+} from './scenario-names.js';
+import type {
+  HeartbeatMode,
+  Layout,
+  Peer,
+  ProfileTarget,
+  ScenarioName,
+  SubmitPath,
+} from './scenario-names.js';
 
 /** A running deployment to measure instead of servers of our own. */
 export interface TargetDeployment {
@@ -34,6 +48,10 @@ export interface BenchArgs {
   /** throughput: batch calls (or publish windows) in flight at once. */
   concurrency: number;
   paths: SubmitPath[];
+  /** throughput: each layout in turn, same settings; other scenarios run the first. */
+  layouts: Layout[];
+  /** throughput: the queue measured beside Niyanta in the same run. */
+  peer: Peer;
   heartbeats: HeartbeatMode[];
   /** recovery: how long each `sleep` workload runs. */
   sleepMs: number;
@@ -55,7 +73,7 @@ Scenarios: ${Object.values(SCENARIOS).join(', ')}
 
 Options:
   --scenario <name>        required: ${Object.values(SCENARIOS).join(' | ')}
-  --n <N>                  workloads (throughput 20000, recovery 40, running 9900) or pending
+  --n <N>                  workloads (throughput 20000, recovery 40, running 9900, failover 1200) or pending
                            workloads (placement 10000)
   --workers <N>            worker processes (default 4; recovery always uses 2, running 1)
   --slots <N>              slots (concurrency) per worker (default 50; running: --n + 100)
@@ -68,11 +86,19 @@ Options:
   --batch-size <N>         throughput: workloads per batch call / publish window (default 1000)
   --concurrency <N>        throughput: batch calls in flight (default 4)
   --paths <list>           throughput: ${Object.values(SUBMIT_PATHS).join(',')} (default both)
+  --layout <layout>        ${Object.values(LAYOUTS).join(' | ')} | both: each service its own process, or
+                           api, scheduler, health-monitor and checkpoint in one (services/all);
+                           throughput runs each (default both, split first), other scenarios
+                           the first (default split)
+  --peer <peer>            throughput: ${Object.values(PEERS).join(' | ')}: BullMQ on a Redis with AOF
+                           (appendfsync everysec) started by the bench, in the same run, for the
+                           ratio (default bullmq; needs redis-server on the PATH)
   --heartbeat <mode>       recovery: ${Object.values(HEARTBEAT_MODES).join(' | ')} | both (default both)
   --sleep-ms <ms>          recovery: length of each sleep workload (default 30000)
   --placement-workers <N>  placement: live workers (default 1000)
   --iterations <N>         placement: timed repetitions (default 5)
-  --profile <service>      write a CPU profile of one service process (${Object.values(PROFILE_TARGETS).join(', ')})
+  --profile <service>      write a CPU profile of one service process (${Object.values(PROFILE_TARGETS).join(', ')};
+                           in the single layout a hosted service or \`all\` profiles that process)
   --log-level <level>      LOG_LEVEL of the services (default info)
   --out <dir>              where results go (default bench/results)
   --stall <s>              fail when nothing progresses for this long (default 120)
@@ -89,6 +115,7 @@ const DEFAULT_N: Record<ScenarioName, number> = {
   recovery: 40,
   placement: 10_000,
   running: 9_900,
+  failover: 1_200,
 };
 
 function int(flag: string, value: string | undefined, fallback: number, min: number): number {
@@ -147,6 +174,8 @@ export function parseBenchArgs(
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         paths: { type: 'string' },
+        layout: { type: 'string' },
+        peer: { type: 'string' },
         heartbeat: { type: 'string' },
         'sleep-ms': { type: 'string' },
         'placement-workers': { type: 'string' },
@@ -194,6 +223,15 @@ export function parseBenchArgs(
     values.paths === undefined
       ? Object.values(SUBMIT_PATHS)
       : values.paths.split(',').map((p) => oneOf('paths', p.trim(), Object.values(SUBMIT_PATHS)));
+  const layout = values.layout ?? 'both';
+  const layouts =
+    layout === 'both'
+      ? [LAYOUTS.split, LAYOUTS.single]
+      : [oneOf('layout', layout, [...Object.values(LAYOUTS), 'both'] as const) as Layout];
+  const peer = oneOf('peer', values.peer ?? PEERS.bullmq, Object.values(PEERS));
+  if (values.peer !== undefined && scenario !== SCENARIOS.throughput) {
+    throw new UsageError(`--peer applies to throughput only, not ${scenario}.`);
+  }
   const heartbeat = values.heartbeat ?? 'both';
   const heartbeats =
     heartbeat === 'both'
@@ -219,6 +257,11 @@ export function parseBenchArgs(
     if (scenario === SCENARIOS.recovery) {
       throw new UsageError(
         'recovery kills a worker process, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
+      );
+    }
+    if (scenario === SCENARIOS.failover) {
+      throw new UsageError(
+        'failover kills the leading scheduler and health monitor, so it runs only on servers it starts itself: drop --api/--nats/--database-url.',
       );
     }
     if (scenario === SCENARIOS.running) {
@@ -257,6 +300,8 @@ export function parseBenchArgs(
     batchSize,
     concurrency: int('concurrency', values.concurrency, 4, 1),
     paths: [...new Set(paths)],
+    layouts,
+    peer: scenario === SCENARIOS.throughput && target === undefined ? peer : PEERS.none,
     heartbeats,
     sleepMs: int('sleep-ms', values['sleep-ms'], 30_000, 100),
     placementWorkers: int('placement-workers', values['placement-workers'], 1000, 1),

@@ -40,9 +40,14 @@ function readStat(pid: number): Stat | undefined {
 
 /**
  * CPU seconds (user + system) used so far by `pid` and, with `descendants`, by its live child
- * processes (PostgreSQL's backends). Undefined where /proc is not available.
+ * processes (PostgreSQL's backends) except those in `exclude` (the bench's own connections).
+ * Undefined where /proc is not available.
  */
-export function cpuSeconds(pid: number, descendants = false): number | undefined {
+export function cpuSeconds(
+  pid: number,
+  descendants = false,
+  exclude: ReadonlySet<number> = new Set(),
+): number | undefined {
   const own = readStat(pid);
   if (own === undefined) return undefined;
   let ticks = own.ticks;
@@ -63,6 +68,7 @@ export function cpuSeconds(pid: number, descendants = false): number | undefined
     const queue = [...(children.get(pid) ?? [])];
     while (queue.length > 0) {
       const child = queue.pop()!;
+      if (exclude.has(child)) continue;
       ticks += stats.get(child)?.ticks ?? 0;
       queue.push(...(children.get(child) ?? []));
     }

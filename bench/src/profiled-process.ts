@@ -24,6 +24,8 @@ const MAX_LINES = 2000;
 export async function startProfiledService(opts: {
   service: string;
   name: string;
+  /** The profile's file name without `.cpuprofile`; default the name. */
+  profileName?: string;
   env: Record<string, string>;
   profileDir: string;
   repoRoot: string;
@@ -41,7 +43,7 @@ export async function startProfiledService(opts: {
       '--cpu-prof',
       '--cpu-prof-dir',
       resolve(opts.profileDir),
-      `--cpu-prof-name=${opts.name}.cpuprofile`,
+      `--cpu-prof-name=${opts.profileName ?? opts.name}.cpuprofile`,
       main,
     ],
     { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -14,6 +14,7 @@ import { fileStamp, writeResult } from './results.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from './scenario-context.js';
 import { SCENARIOS } from './scenario-names.js';
 import type { ServerVersions } from './server-versions.js';
+import { runFailover } from './scenarios/failover.js';
 import { runLatency } from './scenarios/latency.js';
 import { runPlacement } from './scenarios/placement.js';
 import { runRecovery } from './scenarios/recovery.js';
@@ -75,6 +76,9 @@ export async function runBench(
       break;
     case SCENARIOS.running:
       report = await runRunning(ctx, profileDir);
+      break;
+    case SCENARIOS.failover:
+      report = await runFailover(ctx);
       break;
   }
 

@@ -5,6 +5,7 @@ export const SCENARIOS = {
   recovery: 'recovery',
   placement: 'placement',
   running: 'running',
+  failover: 'failover',
 } as const;
 export type ScenarioName = (typeof SCENARIOS)[keyof typeof SCENARIOS];
 
@@ -16,8 +17,23 @@ export type SubmitPath = (typeof SUBMIT_PATHS)[keyof typeof SUBMIT_PATHS];
 export const HEARTBEAT_MODES = { default: 'default', fast: 'fast' } as const;
 export type HeartbeatMode = (typeof HEARTBEAT_MODES)[keyof typeof HEARTBEAT_MODES];
 
-/** Processes `--profile` can take a CPU profile of. */
+/**
+ * How the control plane runs: each service its own process, or api, scheduler, health-monitor
+ * and checkpoint in one (services/all). Workers are their own processes in both.
+ */
+export const LAYOUTS = { split: 'split', single: 'single' } as const;
+export type Layout = (typeof LAYOUTS)[keyof typeof LAYOUTS];
+
+/** The queue `throughput` measures beside Niyanta in the same run, or none. */
+export const PEERS = { bullmq: 'bullmq', none: 'none' } as const;
+export type Peer = (typeof PEERS)[keyof typeof PEERS];
+
+/**
+ * Processes `--profile` can take a CPU profile of. In the single layout every hosted service
+ * (and `all`) names the one process that hosts them.
+ */
 export const PROFILE_TARGETS = {
+  all: 'all',
   api: 'api',
   scheduler: 'scheduler',
   healthMonitor: 'health-monitor',

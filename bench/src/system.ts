@@ -11,6 +11,7 @@ import {
   waitForHttpReady,
 } from '@niyanta/testing';
 import type { NatsServerHandle, PostgresHandle, ServiceName } from '@niyanta/testing';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { TargetDeployment } from './args.js';
 import { ScenarioError } from './errors.js';
@@ -18,7 +19,8 @@ import { cpuSeconds } from './process-cpu.js';
 import { STATEMENT_STATS_SETTINGS } from './pg-statements.js';
 import { startProfiledService } from './profiled-process.js';
 import type { BenchProcess } from './profiled-process.js';
-import type { ProfileTarget } from './scenario-names.js';
+import { LAYOUTS } from './scenario-names.js';
+import type { Layout, ProfileTarget } from './scenario-names.js';
 
 /** The servers a scenario measures: its own, or a running deployment. */
 export interface BenchSystem extends AsyncDisposable {
@@ -32,20 +34,30 @@ export interface BenchSystem extends AsyncDisposable {
   db: Kysely<Database>;
   /** Service processes by name (own servers only). */
   processes: Map<string, BenchProcess>;
+  /** The /readyz URL of each process started with a health port, by name (own servers only). */
+  readyUrls: Map<string, string>;
   /** Starts one more worker process (own servers only). */
   startWorker(id: string): Promise<BenchProcess>;
-  /** CPU seconds used so far by each process we started (nats-server, postgres and backends, services). */
-  cpuSnapshot(): Record<string, number>;
+  /**
+   * CPU seconds used so far by each process we started (nats-server, postgres and backends,
+   * services); PostgreSQL's backends in `excludeBackends` (the bench's own) are left out.
+   */
+  cpuSnapshot(excludeBackends?: ReadonlySet<number>): Record<string, number>;
   /** Recent output of every service, for an error message. */
   output(): string;
 }
 
 export interface SystemOptions {
+  /** Default split: every service its own process. */
+  layout?: Layout;
   workers: number;
   slots: number;
   logLevel: string;
   /** Extra settings for every service (heartbeat tuning). */
   env?: Record<string, string>;
+  /** Instances of the scheduler and of the health monitor (default 1 each; `failover`: 2). */
+  schedulers?: number;
+  healthMonitors?: number;
   /** Write a CPU profile of this service (the first worker for `worker`) into `profileDir`. */
   profile?: ProfileTarget | undefined;
   profileDir?: string;
@@ -61,11 +73,20 @@ function repoRoot(): string {
 export const workerName = (i: number): string => `bench-w${i}`;
 
 const READY_TIMEOUT_MS = 60_000;
+/** The application name of the bench's own PostgreSQL connections. */
+const BENCH_APPLICATION_NAME = 'niyanta-bench';
 
-/** Starts a nats-server, a PostgreSQL (migrated), every service and `workers` workers, each its own process. */
+/** The services services/all hosts in the single layout. */
+const HOSTED: readonly ServiceName[] = ['api', 'scheduler', 'health-monitor', 'checkpoint'];
+
+/**
+ * Starts a nats-server, a PostgreSQL (migrated), the services (each its own process, or the four
+ * of the control plane in one in the single layout) and `workers` workers, each its own process.
+ */
 export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem> {
   const log = opts.log ?? (() => undefined);
   const processes = new Map<string, BenchProcess>();
+  const readyUrls = new Map<string, string>();
   let nats: NatsServerHandle | undefined;
   let postgres: PostgresHandle | undefined;
   let db: Kysely<Database> | undefined;
@@ -95,17 +116,20 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       startPostgresServer({ settings: STATEMENT_STATS_SETTINGS }),
     ]);
     await migrateToLatest(postgres.url);
-    db = createDb(postgres.url, { max: 4, applicationName: 'niyanta-bench' });
+    db = createDb(postgres.url, { max: 4, applicationName: BENCH_APPLICATION_NAME });
     const base: Record<string, string> = {
       LOG_LEVEL: opts.logLevel,
       NATS_URL: nats.url,
       DATABASE_URL: postgres.url,
       ...opts.env,
     };
-    const profiled = (service: ServiceName, name: string): boolean =>
-      opts.profile === service &&
-      (service !== 'worker' || name === workerName(1)) &&
-      opts.profileDir !== undefined;
+    const layout = opts.layout ?? LAYOUTS.split;
+    const profiled = (service: ServiceName, name: string): boolean => {
+      if (opts.profile === undefined || opts.profileDir === undefined) return false;
+      // The single process hosts every service but the workers: any of them profiles it.
+      if (service === 'all') return opts.profile === 'all' || HOSTED.includes(opts.profile);
+      return opts.profile === service && (service !== 'worker' || name === workerName(1));
+    };
     const spawnService = async (
       service: ServiceName,
       name: string,
@@ -115,6 +139,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         ? await startProfiledService({
             service,
             name,
+            profileName: `${layout}-${name}`,
             env,
             profileDir: opts.profileDir!,
             repoRoot: repoRoot(),
@@ -134,6 +159,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         ...env,
         HEALTH_PORT: String(healthPort),
       });
+      readyUrls.set(name, `http://127.0.0.1:${healthPort}/readyz`);
       await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, READY_TIMEOUT_MS).catch(
         (err: unknown) => {
           throw new ScenarioError(
@@ -157,33 +183,37 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         DRAIN_TIMEOUT_MS: '5000',
       });
 
-    log('starting scheduler, health-monitor, checkpoint, api');
     // A root key of this run only: the bench's requests act on tenant default.
     const rootKey = randomBytes(32).toString('base64url');
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await Promise.all([
-      startWithHealth('scheduler', 'scheduler', {}),
-      startWithHealth('health-monitor', 'health-monitor', {}),
-      startWithHealth('checkpoint', 'checkpoint', {}),
-      (async () => {
-        const api = await spawnService('api', 'api', {
-          ...base,
-          PORT: String(apiPort),
-          HOST: '127.0.0.1',
-          API_ROOT_KEY: rootKey,
-        });
-        await waitForHttpReady(`${apiUrl}/readyz`, READY_TIMEOUT_MS).catch((err: unknown) => {
-          throw new ScenarioError(
-            'setup',
-            `api did not become ready:\n${api.output().slice(-4000)}`,
-            {
-              cause: err,
-            },
-          );
-        });
-      })(),
-    ]);
+    const apiEnv = { PORT: String(apiPort), HOST: '127.0.0.1', API_ROOT_KEY: rootKey };
+    const waitForApi = async (proc: BenchProcess): Promise<void> => {
+      await waitForHttpReady(`${apiUrl}/readyz`, READY_TIMEOUT_MS).catch((err: unknown) => {
+        throw new ScenarioError(
+          'setup',
+          `${proc.name} did not become ready:\n${proc.output().slice(-4000)}`,
+          { cause: err },
+        );
+      });
+    };
+    if (layout === LAYOUTS.single) {
+      log('starting api, scheduler, health-monitor and checkpoint in one process (services/all)');
+      await waitForApi(await startWithHealth('all', 'all', apiEnv));
+    } else {
+      log('starting scheduler, health-monitor, checkpoint, api');
+      await Promise.all([
+        startWithHealth('scheduler', 'scheduler', {}),
+        startWithHealth('health-monitor', 'health-monitor', {}),
+        startWithHealth('checkpoint', 'checkpoint', {}),
+        (async () => waitForApi(await spawnService('api', 'api', { ...base, ...apiEnv })))(),
+      ]);
+      // The first instance of each leads (it starts alone); the others stand by.
+      for (let i = 2; i <= (opts.schedulers ?? 1); i++)
+        await startWithHealth('scheduler', `scheduler-${i}`, {});
+      for (let i = 2; i <= (opts.healthMonitors ?? 1); i++)
+        await startWithHealth('health-monitor', `health-monitor-${i}`, {});
+    }
     log(`starting ${opts.workers} worker(s) with ${opts.slots} slots each`);
     await Promise.all(
       Array.from({ length: opts.workers }, (_, i) => startWorker(workerName(i + 1))),
@@ -199,11 +229,12 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
       owned: true,
       db,
       processes,
+      readyUrls,
       startWorker,
-      cpuSnapshot() {
+      cpuSnapshot(excludeBackends) {
         const out: Record<string, number> = {};
         const add = (name: string, pid: number | undefined, descendants = false): void => {
-          const s = pid === undefined ? undefined : cpuSeconds(pid, descendants);
+          const s = pid === undefined ? undefined : cpuSeconds(pid, descendants, excludeBackends);
           if (s !== undefined) out[name] = s;
         };
         add('nats-server', natsHandle.pid);
@@ -222,7 +253,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
 
 /** A running deployment: the bench only submits to it and reads its database. */
 export async function connectBenchSystem(target: TargetDeployment): Promise<BenchSystem> {
-  const db = createDb(target.databaseUrl, { max: 4, applicationName: 'niyanta-bench' });
+  const db = createDb(target.databaseUrl, { max: 4, applicationName: BENCH_APPLICATION_NAME });
   await waitForHttpReady(`${target.apiUrl}/readyz`, 10_000).catch(async (err: unknown) => {
     await db.destroy();
     throw new ScenarioError('setup', `the API at ${target.apiUrl} is not ready (GET /readyz)`, {
@@ -234,6 +265,7 @@ export async function connectBenchSystem(target: TargetDeployment): Promise<Benc
     owned: false,
     db,
     processes: new Map(),
+    readyUrls: new Map(),
     startWorker: () => {
       throw new ScenarioError(
         'setup',
@@ -256,22 +288,42 @@ export function profileDirFor(outDir: string, stamp: string): string {
 /** The servers for one scenario run: a deployment when `--api` was given, else our own. */
 export async function openSystem(
   args: {
+    layouts: Layout[];
     target: TargetDeployment | undefined;
     workers: number;
     slots: number;
     logLevel: string;
     profile: ProfileTarget | undefined;
   },
-  extra: { env?: Record<string, string>; profileDir?: string; log?: (line: string) => void } = {},
+  extra: {
+    env?: Record<string, string>;
+    profileDir?: string;
+    log?: (line: string) => void;
+    /** Default: the first of `args.layouts`. */
+    layout?: Layout;
+  } = {},
 ): Promise<BenchSystem> {
   if (args.target !== undefined) return connectBenchSystem(args.target);
   return startBenchSystem({
+    layout: args.layouts[0],
     workers: args.workers,
     slots: args.slots,
     logLevel: args.logLevel,
     profile: args.profile,
     ...extra,
   });
+}
+
+/**
+ * The PostgreSQL backends of the bench's own connections (progress polls, statement statistics):
+ * their CPU is the measurement's, not the system's.
+ */
+export async function benchBackendPids(db: Kysely<Database>): Promise<Set<number>> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where application_name = ${BENCH_APPLICATION_NAME}`.execute(
+    db,
+  );
+  return new Set(rows.map((r) => r.pid));
 }
 
 /** CPU seconds each process used between two snapshots. */

@@ -49,17 +49,11 @@ const speed = { placementMicros: expect.any(Number), sha256MBps: expect.any(Numb
 const hostSpeed = { before: speed, after: speed };
 
 describe('npm run bench (smoke)', () => {
-  it('throughput: submits through the batch API and the broker and reports both', async () => {
-    const run = await bench([
-      '--scenario',
-      'throughput',
-      '--n',
-      '300',
-      '--workers',
-      '1',
-      '--batch-size',
-      '100',
-    ]);
+  it('throughput: both paths in both layouts, then BullMQ, with their ratio and CPU', async () => {
+    const run = await bench(
+      ['--scenario', 'throughput', '--n', '300', '--workers', '1', '--batch-size', '100'],
+      160_000,
+    );
     expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
     expect(run.file).toMatch(/throughput-[\dT-]+Z\.json$/);
     expect(run.result).toMatchObject({
@@ -67,20 +61,42 @@ describe('npm run bench (smoke)', () => {
       n: 300,
       completedPerSecond: expect.any(Number),
       submittedPerSecond: expect.any(Number),
+      peerJobsPerSecond: expect.any(Number),
       submitToStartMs: percentiles,
       submitToCompleteMs: percentiles,
       machine,
       hostSpeed,
       servers,
-      settings: { workers: 1, batchSize: 100, warmupN: 75 },
+      settings: { workers: 1, batchSize: 100, warmupN: 75, layouts: ['split', 'single'] },
+      peer: { peer: 'bullmq', n: 300, completed: 300, cpuMsPerJob: expect.any(Number) },
     });
-    const phases = run.result!.phases as { path: string; completed: number }[];
-    expect(phases.map((p) => [p.path, p.completed])).toEqual([
-      ['http', 300],
-      ['broker', 300],
+    const layouts = run.result!.layouts as {
+      layout: string;
+      byPath: Record<string, { ratioToPeer: number; cpuMsPerWorkload: number }>;
+      phases: { path: string; completed: number }[];
+    }[];
+    expect(layouts.map((l) => [l.layout, l.phases.map((p) => [p.path, p.completed])])).toEqual([
+      [
+        'split',
+        [
+          ['http', 300],
+          ['broker', 300],
+        ],
+      ],
+      [
+        'single',
+        [
+          ['http', 300],
+          ['broker', 300],
+        ],
+      ],
     ]);
+    for (const l of layouts) {
+      expect(l.byPath['http']!.ratioToPeer).toBeGreaterThan(0);
+      expect(l.byPath['http']!.cpuMsPerWorkload).toBeGreaterThan(0);
+    }
     expect(run.result!.completedPerSecond as number).toBeGreaterThan(0);
-  });
+  }, 170_000);
 
   it('latency: holds an open-loop rate and reports HTTP and submit→start percentiles', async () => {
     const run = await bench([

@@ -107,6 +107,42 @@ describe('@niyanta/client', () => {
     expect(new Set(seq).size).toBe(seq.length);
   });
 
+  it('resumes with Last-Event-ID: every status passed while cut off comes once, in order', async () => {
+    await using proxy = await startTcpProxy(Number(new URL(sys.apiUrl).port));
+    const viaProxy = new Niyanta({
+      url: proxy.url,
+      apiKey: E2E_ROOT_KEY,
+      reconnect: { baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 200 },
+    });
+    // runAt keeps it PENDING until the stream is cut; it then moves on while no stream is open.
+    const handle = await nt.submit({
+      type: 'sleep',
+      input: { durationMs: 1_500, steps: 3 },
+      runAt: new Date(Date.now() + 1_500).toISOString(),
+    });
+    const statuses: string[] = [];
+    for await (const e of viaProxy.workload(handle.id).events()) {
+      if (e.type !== 'status') continue;
+      statuses.push(e.toStatus);
+      if (e.toStatus === 'PENDING' || e.toStatus === 'RUNNING') {
+        expect(proxy.cut()).toBeGreaterThan(0);
+        const release = proxy.hold();
+        await sys.waitForStatus(handle.id, e.toStatus === 'PENDING' ? 'RUNNING' : 'COMPLETED');
+        release();
+      }
+    }
+    const history = await (
+      await fetch(`${sys.apiUrl}/v1/workloads/${handle.id}/history`, {
+        headers: { authorization: `Bearer ${E2E_ROOT_KEY}` },
+      })
+    ).json();
+    const recorded = (history as { items: { toStatus: string }[] }).items.map((i) => i.toStatus);
+    expect(recorded).toEqual(['PENDING', 'SCHEDULED', 'RUNNING', 'COMPLETED']);
+    expect(statuses).toEqual(recorded);
+    const resumed = proxy.requests.filter((r) => /^last-event-id: \d+\r$/im.test(r));
+    expect(resumed.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('follows events across an api restart and still ends with the result', async () => {
     const handle = await nt.submit({ type: 'sleep', input: { durationMs: 4_000, steps: 40 } });
     const statuses: string[] = [];

@@ -70,9 +70,12 @@ interface ComposeFile {
 const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
 const composeServices = Object.entries(compose.services);
 
-/** Service packages in the repo: services/<name>/package.json. */
-const repoServices = readdirSync(join(ROOT, 'services')).filter((name) =>
-  existsSync(join(ROOT, 'services', name, 'package.json')),
+/**
+ * Service packages in the repo: services/<name>/package.json. `all` hosts four of the others in
+ * one process (the single-process layout); compose runs the split layout, each on its own.
+ */
+const repoServices = readdirSync(join(ROOT, 'services')).filter(
+  (name) => name !== 'all' && existsSync(join(ROOT, 'services', name, 'package.json')),
 );
 
 function commandOf(service: ComposeService): string {

@@ -8,16 +8,18 @@ import { databaseClockOffsetMs, nowMs, uuidv7Floor } from '../db-clock.js';
 import { ScenarioError } from '../errors.js';
 import { JsonClient } from '../http-client.js';
 import type { ScenarioContext, ScenarioReport, TableRow } from '../scenario-context.js';
-import { SUBMIT_PATHS } from '../scenario-names.js';
-import type { SubmitPath } from '../scenario-names.js';
+import { runBullmqPeer } from '../peer/bullmq-peer.js';
+import type { PeerResult } from '../peer/bullmq-peer.js';
+import { LAYOUTS, PEERS, SUBMIT_PATHS } from '../scenario-names.js';
+import type { Layout, SubmitPath } from '../scenario-names.js';
 import { roundTo, summarize } from '../stats.js';
 import type { Summary } from '../stats.js';
 import { StatementStats, statementRows } from '../pg-statements.js';
 import type { StatementStat } from '../pg-statements.js';
 import { serverVersions } from '../server-versions.js';
-import { cpuDelta, openSystem } from '../system.js';
+import { benchBackendPids, cpuDelta, openSystem } from '../system.js';
 import type { BenchSystem } from '../system.js';
-import { TARGETS, atLeast, format } from '../targets.js';
+import { TARGETS, atLeast, atMost, format } from '../targets.js';
 import { waitForPhase } from '../wait-phase.js';
 import { BENCH_LABEL, phaseTimings } from '../workload-rows.js';
 import type { PhaseCounts } from '../workload-rows.js';
@@ -41,6 +43,8 @@ export interface ThroughputPhase {
   submitToCompleteMs: Summary;
   /** CPU seconds per process over the phase (own servers only). */
   cpuSeconds: Record<string, number>;
+  /** Every process's CPU over the phase (services, workers, nats-server, PostgreSQL), ms per completed workload. */
+  cpuMsPerWorkload: number;
   /** Broker messages per workload over the phase, by stream. */
   messagesPerWorkload: Counters['streams'];
   /** workload_events rows per workload. */
@@ -259,7 +263,9 @@ async function runPhase(
     minId = [...warmup.submitted.sentAt.keys()].reduce((a, b) => (b > a ? b : a));
   }
   const statements = sys.owned ? await StatementStats.open(sys.db) : undefined;
-  const cpuBefore = sys.cpuSnapshot();
+  // The bench's own connections open as it needs them: those of either moment are left out of both.
+  const benchBackends = sys.owned ? await benchBackendPids(sys.db) : new Set<number>();
+  const cpuBefore = sys.cpuSnapshot(benchBackends);
   const countersBefore = await readCounters(sys.natsUrl);
   progress.log(`${SCENARIO}/${path}: submitting ${n} noop workloads`);
   const { submitted, counts } = await submitAndWait(
@@ -271,7 +277,8 @@ async function runPhase(
     minId,
     `${SCENARIO}/${path}`,
   );
-  const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot());
+  if (sys.owned) for (const pid of await benchBackendPids(sys.db)) benchBackends.add(pid);
+  const cpuSeconds = cpuDelta(cpuBefore, sys.cpuSnapshot(benchBackends));
   const counters = perWorkload(countersBefore, await readCounters(sys.natsUrl), counts.completed);
   const eventRows = await eventRowsPerWorkload(sys.db, minId, tag);
   const postgresStatements = await statements?.top();
@@ -309,6 +316,10 @@ async function runPhase(
     submitToStartMs: summarize(toStart),
     submitToCompleteMs: summarize(toComplete),
     cpuSeconds,
+    cpuMsPerWorkload: roundTo(
+      (Object.values(cpuSeconds).reduce((a, b) => a + b, 0) * 1000) / Math.max(1, counts.completed),
+      3,
+    ),
     messagesPerWorkload: counters.streams,
     eventRowsPerWorkload: eventRows,
     ...(postgresStatements === undefined ? {} : { postgresStatements }),
@@ -318,13 +329,25 @@ async function runPhase(
 const pct = (s: Summary): string =>
   `p50 ${format(s.p50)} / p95 ${format(s.p95)} / p99 ${format(s.p99)}`;
 
-/** `throughput`: n noop workloads through the batch API, then through the broker directly. */
-export async function runThroughput(
+/** One layout's phases (deployment runs have one, named after the first layout). */
+export interface LayoutRun {
+  layout: Layout;
+  phases: ThroughputPhase[];
+}
+
+/** The ratio of our completed/s to the peer's jobs/s, 3 decimals. */
+const ratioOf = (ours: number, peer: PeerResult | undefined): number | undefined =>
+  peer === undefined || peer.jobsPerSecond <= 0 ? undefined : roundTo(ours / peer.jobsPerSecond, 3);
+
+async function runLayout(
   ctx: ScenarioContext,
-  profileDir?: string,
-): Promise<ScenarioReport> {
+  layout: Layout,
+  profileDir: string | undefined,
+): Promise<{ run: LayoutRun; servers: Awaited<ReturnType<typeof serverVersions>> }> {
   const { args, progress } = ctx;
+  if (args.target === undefined) progress.log(`${SCENARIO}: the ${layout} layout`);
   await using sys = await openSystem(args, {
+    layout,
     ...(profileDir === undefined ? {} : { profileDir }),
     log: (line) => progress.log(line),
   });
@@ -339,54 +362,141 @@ export async function runThroughput(
       throw err;
     }
   }
-  const table: TableRow[] = [];
-  for (const p of phases) {
-    table.push(
-      { figure: `${p.path}: submitted/s`, value: format(p.submittedPerSecond) },
-      {
-        figure: `${p.path}: completed/s (end to end)`,
-        value: format(p.completedPerSecond),
-        target: `≥ ${format(TARGETS.completedPerSecond)}`,
-        verdict: atLeast(p.completedPerSecond, TARGETS.completedPerSecond, '/s'),
-      },
-      {
-        figure: `${p.path}: completed / failed / errors`,
-        value: `${p.completed} / ${p.failedOrCancelled} / ${p.submitErrors}`,
-      },
-      { figure: `${p.path}: submit→persist ms`, value: pct(p.submitToPersistMs) },
-      { figure: `${p.path}: submit→start ms`, value: pct(p.submitToStartMs) },
-      { figure: `${p.path}: submit→complete ms`, value: pct(p.submitToCompleteMs) },
-    );
-    table.push({
-      figure: `${p.path}: per workload`,
+  return { run: { layout, phases }, servers };
+}
+
+function phaseRows(layout: Layout, p: ThroughputPhase, peer: PeerResult | undefined): TableRow[] {
+  const name = `${layout} ${p.path}`;
+  const ratio = ratioOf(p.completedPerSecond, peer);
+  const ratioTarget = TARGETS.ratioToPeer[layout];
+  const cpuTarget = layout === LAYOUTS.single ? TARGETS.cpuMsPerWorkload.single : undefined;
+  const rows: TableRow[] = [
+    { figure: `${name}: submitted/s`, value: format(p.submittedPerSecond) },
+    { figure: `${name}: completed/s (end to end)`, value: format(p.completedPerSecond) },
+  ];
+  if (ratio !== undefined)
+    rows.push({
+      figure: `${name}: ratio to BullMQ+AOF`,
+      value: `${format(ratio)}×`,
+      target: `≥ ${ratioTarget}×`,
+      verdict: atLeast(ratio, ratioTarget, '×'),
+    });
+  rows.push(
+    {
+      figure: `${name}: CPU ms per workload (all processes)`,
+      value: format(p.cpuMsPerWorkload),
+      ...(cpuTarget === undefined
+        ? {}
+        : { target: `≤ ${cpuTarget}`, verdict: atMost(p.cpuMsPerWorkload, cpuTarget, 'ms') }),
+    },
+    {
+      figure: `${name}: completed / failed / errors`,
+      value: `${p.completed} / ${p.failedOrCancelled} / ${p.submitErrors}`,
+    },
+    { figure: `${name}: submit→persist ms`, value: pct(p.submitToPersistMs) },
+    { figure: `${name}: submit→start ms`, value: pct(p.submitToStartMs) },
+    { figure: `${name}: submit→complete ms`, value: pct(p.submitToCompleteMs) },
+    {
+      figure: `${name}: per workload`,
       value: [
         `workload_events rows ${format(p.eventRowsPerWorkload)}`,
         ...Object.entries(p.messagesPerWorkload).map(
           ([k, v]) => `${k.replace(/^NIYANTA_/, '').toLowerCase()} msgs ${format(v)}`,
         ),
       ].join(', '),
+    },
+    ...statementRows(`${name}: PostgreSQL statement`, p.postgresStatements),
+  );
+  const cpu = Object.entries(p.cpuSeconds).sort((a, b) => b[1] - a[1]);
+  if (cpu.length > 0)
+    rows.push({
+      figure: `${name}: CPU s by process`,
+      value: cpu
+        .slice(0, 5)
+        .map(([proc, s]) => `${proc} ${format(s)}`)
+        .join(', '),
     });
-    table.push(...statementRows(`${p.path}: PostgreSQL statement`, p.postgresStatements));
-    const cpu = Object.entries(p.cpuSeconds).sort((a, b) => b[1] - a[1]);
-    if (cpu.length > 0)
-      table.push({
-        figure: `${p.path}: CPU s by process`,
-        value: cpu
-          .slice(0, 5)
-          .map(([name, s]) => `${name} ${format(s)}`)
-          .join(', '),
-      });
+  return rows;
+}
+
+function peerRows(peer: PeerResult): TableRow[] {
+  return [
+    {
+      figure: `BullMQ ${peer.bullmqVersion} + Redis ${peer.redisVersion} (AOF everysec): jobs/s`,
+      value: format(peer.jobsPerSecond),
+    },
+    { figure: 'BullMQ: added/s (addBulk)', value: format(peer.addedPerSecond) },
+    {
+      figure: 'BullMQ: CPU ms per job (redis-server + worker)',
+      value: `${format(peer.cpuMsPerJob)} (producer ${format(peer.producerCpuMsPerJob)} more)`,
+    },
+    {
+      figure: 'BullMQ: CPU s by process',
+      value: Object.entries(peer.cpuSeconds)
+        .map(([proc, s]) => `${proc} ${format(s)}`)
+        .join(', '),
+    },
+  ];
+}
+
+/**
+ * `throughput`: n noop workloads through the batch API, then through the broker directly, in
+ * each layout in turn; then the peer (BullMQ on Redis with AOF) with the same n, batch size and
+ * calls in flight, so every result carries their ratio from one run.
+ */
+export async function runThroughput(
+  ctx: ScenarioContext,
+  profileDir?: string,
+): Promise<ScenarioReport> {
+  const { args, progress } = ctx;
+  const layouts = args.target === undefined ? args.layouts : args.layouts.slice(0, 1);
+  const runs: LayoutRun[] = [];
+  let servers: Awaited<ReturnType<typeof serverVersions>> | undefined;
+  for (const layout of layouts) {
+    const done = await runLayout(ctx, layout, profileDir);
+    runs.push(done.run);
+    servers ??= done.servers;
   }
-  const main = phases[0]!;
+  let peer: PeerResult | undefined;
+  if (args.peer === PEERS.bullmq) {
+    progress.log(`${SCENARIO}: the peer, BullMQ on Redis with AOF`);
+    peer = await runBullmqPeer({
+      n: args.n,
+      warmupN: args.warmupN,
+      batchSize: args.batchSize,
+      lanes: args.concurrency,
+      timeoutMs: args.stallSeconds * 1000,
+      log: (line) => progress.log(line),
+    });
+  }
+  const table: TableRow[] = [];
+  for (const run of runs) for (const p of run.phases) table.push(...phaseRows(run.layout, p, peer));
+  if (peer !== undefined) table.push(...peerRows(peer));
+  const main = runs[0]!.phases[0]!;
   return {
-    servers,
+    ...(servers === undefined ? {} : { servers }),
     n: args.n,
     figures: {
       completedPerSecond: main.completedPerSecond,
       submittedPerSecond: main.submittedPerSecond,
       submitToStartMs: pick(main.submitToStartMs),
       submitToCompleteMs: pick(main.submitToCompleteMs),
-      phases,
+      ...(peer === undefined ? {} : { peerJobsPerSecond: peer.jobsPerSecond }),
+      layouts: runs.map((run) => ({
+        layout: run.layout,
+        byPath: Object.fromEntries(
+          run.phases.map((p) => [
+            p.path,
+            {
+              completedPerSecond: p.completedPerSecond,
+              ratioToPeer: ratioOf(p.completedPerSecond, peer),
+              cpuMsPerWorkload: p.cpuMsPerWorkload,
+            },
+          ]),
+        ),
+        phases: run.phases,
+      })),
+      ...(peer === undefined ? {} : { peer }),
     },
     table,
     settings: {
@@ -395,6 +505,8 @@ export async function runThroughput(
       batchSize: args.batchSize,
       concurrency: args.concurrency,
       paths: args.paths,
+      layouts,
+      peer: args.peer,
       warmupN: args.warmupN,
       logLevel: args.logLevel,
       target: args.target?.apiUrl,

@@ -32,17 +32,27 @@ export interface WorkerSpec {
   env?: Record<string, string>;
 }
 
-/** Every service as its own process against a nats-server and a fresh database of the test's own. */
+/**
+ * How the control plane runs: `split`, every service its own process (the production default),
+ * or `single`, api, scheduler, health-monitor and checkpoint in one process (`services/all`,
+ * named `all` in `services`). Workers are their own processes in both.
+ */
+export type Layout = 'split' | 'single';
+
+/** The services against a nats-server and a fresh database of the test's own. */
 export interface System extends AsyncDisposable {
+  layout: Layout;
   apiUrl: string;
   nats: NatsServerHandle;
   database: TestDatabase;
   db: Kysely<Database>;
   services: Map<string, ServiceProcess>;
+  /** Each running service's Prometheus endpoint (HEALTH_PORT's /metrics; the api's own /metrics). */
+  metricsUrls: Map<string, string>;
   startWorker(spec: WorkerSpec): Promise<ServiceProcess>;
   /** NATS_URL and, on a secured broker, NATS_USER and NATS_PASSWORD of a role. */
   brokerEnv(role: BrokerRole): Record<string, string>;
-  /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint or a worker) again with the same env; waits until ready. */
+  /** Starts a stopped or killed service (api, scheduler, health-monitor, checkpoint, all or a worker) again with the same env; waits until ready. */
   restartService(name: string): Promise<ServiceProcess>;
   /** Calls the API with a JSON body; returns status and parsed body. */
   api<T = unknown>(
@@ -54,6 +64,15 @@ export interface System extends AsyncDisposable {
   waitForStatus(id: string, statuses: string | string[], timeoutMs?: number): Promise<WorkloadV1>;
   /** Dumps every service's recent output (for a failing test's message). */
   output(): string;
+  /** The /readyz URL of a service started with a health port (e.g. `scheduler-2`). */
+  readyUrl(name: string): string;
+  /** The name of the instance of a led service whose /readyz says `role: leader`, if any. */
+  leaderOf(service: 'scheduler' | 'health-monitor'): Promise<string | undefined>;
+}
+
+/** Names of the instances of a led service: `scheduler`, `scheduler-2`, … */
+export function instanceNames(service: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? service : `${service}-${i + 1}`));
 }
 
 /** Tunings that keep end-to-end tests quick: fast heartbeats and retries. */
@@ -68,23 +87,44 @@ const FAST = {
   SECRETS_KEY: `e2e:${Buffer.alloc(32, 1).toString('base64')}`,
 };
 
+/** The health port each process was started with. */
+const healthPorts = new WeakMap<ServiceProcess, number>();
+
 async function startWithHealth(
   name: string,
-  service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker',
+  service: 'scheduler' | 'health-monitor' | 'checkpoint' | 'worker' | 'all',
   env: Record<string, string>,
+  metricsUrls: Map<string, string>,
 ): Promise<ServiceProcess> {
   const healthPort = await freePort();
+  metricsUrls.set(name, `http://127.0.0.1:${healthPort}/metrics`);
   const proc = await startServiceProcess({
     service,
     name,
     env: { ...env, HEALTH_PORT: String(healthPort) },
   });
+  healthPorts.set(proc, healthPort);
   try {
     await waitForHttpReady(`http://127.0.0.1:${healthPort}/readyz`, 30_000);
   } catch (err) {
     throw new Error(`${name} did not become ready:\n${proc.output().slice(-4000)}`, { cause: err });
   }
   return proc;
+}
+
+/**
+ * The single process's overrides for one service (services/all's `<SERVICE>__<NAME>`): each
+ * hosted service keeps its own broker user.
+ */
+const SINGLE_PREFIXES = {
+  api: 'API__',
+  scheduler: 'SCHEDULER__',
+  'health-monitor': 'HEALTH_MONITOR__',
+  checkpoint: 'CHECKPOINT__',
+} as const;
+
+function prefixed(prefix: string, env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [`${prefix}${k}`, v]));
 }
 
 /** A nats-server without users: every role connects anonymously. */
@@ -105,7 +145,16 @@ export async function startSystem(opts: {
    * connecting as its own user with only its permissions.
    */
   openBroker?: boolean;
+  /** Default `split`. */
+  layout?: Layout;
+  /**
+   * Instances of the scheduler and of the health monitor (default 1 each): one leads, the others
+   * stand by. The first is named after the service, the next `scheduler-2`, ….
+   */
+  schedulers?: number;
+  healthMonitors?: number;
 }): Promise<System> {
+  const layout = opts.layout ?? 'split';
   const broker = opts.openBroker === true ? await openBroker() : await startSecuredNatsServer();
   const nats = broker.server;
   const database: TestDatabase =
@@ -114,6 +163,7 @@ export async function startSystem(opts: {
       : { url: opts.databaseUrl, name: 'given', [Symbol.asyncDispose]: async () => undefined };
   const db = createDb(database.url, { max: 4 });
   const services = new Map<string, ServiceProcess>();
+  const metricsUrls = new Map<string, string>();
   // How each restartable service was started, so a killed one can come back the same way.
   const starters = new Map<string, () => Promise<ServiceProcess>>();
   const launch = async (name: string, starter: () => Promise<ServiceProcess>) => {
@@ -137,44 +187,67 @@ export async function startSystem(opts: {
   };
 
   try {
-    await launch('scheduler', () => startWithHealth('scheduler', 'scheduler', as('scheduler')));
-    await launch('health-monitor', () =>
-      startWithHealth('health-monitor', 'health-monitor', as('health-monitor')),
-    );
-    await launch('checkpoint', () => startWithHealth('checkpoint', 'checkpoint', as('checkpoint')));
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    metricsUrls.set('api', `${apiUrl}/metrics`);
     // The same port on every start, so clients can reconnect to a restarted api.
-    await launch('api', async () => {
-      const api = await startServiceProcess({
-        service: 'api',
-        env: {
-          ...as('api'),
-          PORT: String(apiPort),
-          HOST: '127.0.0.1',
-          SUBMIT_WAIT_MS: '5000',
-          API_ROOT_KEY: E2E_ROOT_KEY,
-        },
-      });
+    const apiEnv = {
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      SUBMIT_WAIT_MS: '5000',
+      API_ROOT_KEY: E2E_ROOT_KEY,
+    };
+    const waitForApi = async (proc: ServiceProcess) => {
       await waitForHttpReady(`${apiUrl}/readyz`, 30_000).catch(async (err: unknown) => {
-        await api.kill('SIGKILL').catch(() => undefined);
-        throw new Error(`api did not become ready:\n${api.output().slice(-4000)}`, { cause: err });
+        await proc.kill('SIGKILL').catch(() => undefined);
+        throw new Error(`${proc.name} did not become ready:\n${proc.output().slice(-4000)}`, {
+          cause: err,
+        });
       });
-      return api;
-    });
+      return proc;
+    };
+    if (layout === 'single') {
+      const roles = Object.entries(SINGLE_PREFIXES) as [BrokerRole, string][];
+      const env: Record<string, string> = Object.assign(
+        { ...base },
+        ...roles.map(([role, prefix]) => prefixed(prefix, broker.env(role))),
+        apiEnv,
+      );
+      await launch('all', async () =>
+        waitForApi(await startWithHealth('all', 'all', env, metricsUrls)),
+      );
+    } else {
+      for (const name of instanceNames('scheduler', opts.schedulers ?? 1))
+        await launch(name, () => startWithHealth(name, 'scheduler', as('scheduler'), metricsUrls));
+      for (const name of instanceNames('health-monitor', opts.healthMonitors ?? 1))
+        await launch(name, () =>
+          startWithHealth(name, 'health-monitor', as('health-monitor'), metricsUrls),
+        );
+      await launch('checkpoint', () =>
+        startWithHealth('checkpoint', 'checkpoint', as('checkpoint'), metricsUrls),
+      );
+      await launch('api', async () =>
+        waitForApi(await startServiceProcess({ service: 'api', env: { ...as('api'), ...apiEnv } })),
+      );
+    }
 
     const startWorker = (spec: WorkerSpec) =>
       launch(spec.id, () =>
-        startWithHealth(spec.id, 'worker', {
-          ...as('worker'),
-          WORKER_ID: spec.id,
-          WORKER_SLOTS: String(spec.slots ?? 4),
-          WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
-          WORKER_CPU: '4',
-          WORKER_EXEC_ALLOW: '*',
-          DRAIN_TIMEOUT_MS: '5000',
-          ...spec.env,
-        }),
+        startWithHealth(
+          spec.id,
+          'worker',
+          {
+            ...as('worker'),
+            WORKER_ID: spec.id,
+            WORKER_SLOTS: String(spec.slots ?? 4),
+            WORKER_MEMORY_MB: String(spec.memoryMb ?? 4096),
+            WORKER_CPU: '4',
+            WORKER_EXEC_ALLOW: '*',
+            DRAIN_TIMEOUT_MS: '5000',
+            ...spec.env,
+          },
+          metricsUrls,
+        ),
       );
     const restartService = async (name: string) => {
       const starter = starters.get(name);
@@ -199,20 +272,39 @@ export async function startSystem(opts: {
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
     };
+    const readyUrl = (name: string) => {
+      const proc = services.get(name);
+      const port = proc === undefined ? undefined : healthPorts.get(proc);
+      if (port === undefined) throw new Error(`no service with a health port named ${name}`);
+      return `http://127.0.0.1:${port}/readyz`;
+    };
+    const leaderOf = async (service: 'scheduler' | 'health-monitor') => {
+      for (const name of services.keys()) {
+        if (name !== service && !name.startsWith(`${service}-`)) continue;
+        const res = await fetch(readyUrl(name)).catch(() => undefined);
+        const body = (await res?.json().catch(() => undefined)) as { role?: string } | undefined;
+        if (body?.role === 'leader') return name;
+      }
+      return undefined;
+    };
     const getWorkload = async (id: string) =>
       (await call<WorkloadV1>('GET', `/v1/workloads/${id}`)).body;
 
     return {
+      layout,
       apiUrl,
       nats,
       database,
       db,
       services,
+      metricsUrls,
       startWorker,
       restartService,
       brokerEnv: (role) => broker.env(role),
       api: call,
       output,
+      readyUrl,
+      leaderOf,
       async submit(body) {
         const res = await call<WorkloadV1>('POST', '/v1/workloads', body);
         if (res.status !== 201)

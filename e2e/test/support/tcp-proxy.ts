@@ -6,12 +6,23 @@ export interface TcpProxy extends AsyncDisposable {
   url: string;
   /** Destroys every open connection (both sides), as a dropped network would. */
   cut(): number;
+  /** Refuses new connections (destroys them at once) until the returned function is called. */
+  hold(): () => void;
+  /** The first bytes each connection sent (an HTTP request's head), in order. */
+  readonly requests: readonly string[];
 }
 
 /** Starts a proxy on a free port forwarding to 127.0.0.1:`targetPort`. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  const requests: string[] = [];
+  let held = false;
   const server = createServer((client) => {
+    if (held) {
+      client.destroy();
+      return;
+    }
+    client.once('data', (chunk: Buffer) => requests.push(chunk.toString('latin1')));
     const upstream = connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       open.add(s);
@@ -33,6 +44,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       for (const s of open) s.destroy();
       return n;
     },
+    hold() {
+      held = true;
+      return () => {
+        held = false;
+      };
+    },
+    requests,
     async [Symbol.asyncDispose]() {
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,6 +12,8 @@ export interface Flag {
   description: string;
   /** Shown in help as the value's name: `--priority <n>`. */
   value?: string;
+  /** The values it takes, when they are a closed set (shell completion offers them). */
+  choices?: readonly string[];
 }
 
 /** What a command runs with. */

@@ -1,46 +1,120 @@
-import type { Command } from './command.js';
+import type { Command, Flag } from './command.js';
 import { GLOBAL_FLAGS } from './global-flags.js';
 
-function words(commands: readonly Command[]) {
-  const top = [...new Set(commands.map((c) => c.name.split(' ')[0]!)), 'completion', 'help'];
-  const subs = new Map<string, string[]>();
-  for (const c of commands) {
-    const [group, sub] = c.name.split(' ');
-    if (sub !== undefined) subs.set(group!, [...(subs.get(group!) ?? []), sub]);
-  }
-  subs.set('completion', ['bash', 'zsh']);
-  const flags = (c: Command | undefined) =>
-    [...Object.keys(c?.flags ?? {}), ...Object.keys(GLOBAL_FLAGS)].map((f) => `--${f}`).join(' ');
-  return { top, subs, flags };
+/** What `niyanta completion <shell>` prints for: the shells and how to load each. */
+export const COMPLETION_SHELLS = {
+  bash: 'source <(niyanta completion bash)   # in ~/.bashrc',
+  zsh: 'source <(niyanta completion zsh)    # in ~/.zshrc (after compinit, or it runs compinit)',
+} as const;
+
+interface Word {
+  name: string;
+  description: string;
 }
+
+/** A command's flags, then the global ones it does not redefine. */
+function flagsOf(c: Command | undefined): [string, Flag][] {
+  const own = Object.entries(c?.flags ?? {});
+  const names = new Set(own.map(([n]) => n));
+  return [...own, ...Object.entries(GLOBAL_FLAGS).filter(([n]) => !names.has(n))];
+}
+
+/** The words both scripts complete, from the command table (so a new command completes). */
+function wordsOf(commands: readonly Command[]) {
+  const groups = new Map<string, Word[]>();
+  const top: Word[] = [];
+  for (const c of commands) {
+    const [group, sub] = c.name.split(' ') as [string, string | undefined];
+    if (sub === undefined) {
+      top.push({ name: group, description: c.summary });
+      continue;
+    }
+    if (!groups.has(group)) {
+      groups.set(group, []);
+      top.push({ name: group, description: '' });
+    }
+    groups.get(group)!.push({ name: sub, description: c.summary });
+  }
+  for (const w of top) {
+    const subs = groups.get(w.name);
+    if (subs !== undefined)
+      w.description = `${subs.map((s) => s.name).join(', ')} (see niyanta ${w.name} --help)`;
+  }
+  top.push({ name: 'completion', description: 'Print a shell completion script (bash, zsh)' });
+  top.push({ name: 'help', description: 'Show help for a command' });
+  groups.set(
+    'completion',
+    Object.entries(COMPLETION_SHELLS).map(([name, description]) => ({ name, description })),
+  );
+  // Flags that take a value, with their short forms: their next word is no command word.
+  const valueFlags = new Set<string>();
+  // Values a flag takes from a closed set, completed after it.
+  const choices = new Map<string, readonly string[]>();
+  for (const c of [...commands, undefined]) {
+    for (const [name, f] of flagsOf(c)) {
+      if (f.type !== 'string') continue;
+      const spellings = [`--${name}`, ...(f.short === undefined ? [] : [`-${f.short}`])];
+      for (const s of spellings) {
+        valueFlags.add(s);
+        if (f.choices !== undefined) choices.set(s, f.choices);
+      }
+    }
+  }
+  const flagWords = (c: Command | undefined) => flagsOf(c).map(([n]) => `--${n}`);
+  return { top, groups, valueFlags: [...valueFlags], choices, flagWords };
+}
+
+/** `'text'` for a POSIX shell, whatever the text holds. */
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A bash completion script: `source <(niyanta completion bash)`. */
 export function bashCompletion(commands: readonly Command[]): string {
-  const { top, subs, flags } = words(commands);
-  const cases = [...[...subs.entries()].map(([g, s]) => `    "${g}") words="${s.join(' ')}" ;;`)];
-  const flagCases = commands.map((c) => `    "${c.name}") flags="${flags(c)}" ;;`);
-  return `# niyanta completion for bash: source <(niyanta completion bash)
+  const { top, groups, valueFlags, choices, flagWords } = wordsOf(commands);
+  const flagCases = commands.map(
+    (c) =>
+      `      ${quote(c.name)}|${quote(`${c.name} `)}*) flags=${quote(flagWords(c).join(' '))} ;;`,
+  );
+  const choiceCases = [...choices.entries()].map(
+    ([f, values]) =>
+      `    ${f}) COMPREPLY=($(compgen -W ${quote(values.join(' '))} -- "$cur")); return ;;`,
+  );
+  const subCases = [...groups.entries()].map(
+    ([g, subs]) => `      ${g}) words=${quote(subs.map((s) => s.name).join(' '))} ;;`,
+  );
+  return `# niyanta completion for bash: ${COMPLETION_SHELLS.bash}
 _niyanta() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" cmd="" sub="" words="" flags=""
-  local i
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmd="" sub="" words="" flags="" skip=""
+  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  local i w
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "\${COMP_WORDS[i]}" in -*) ;; *) if [[ -z "$cmd" ]]; then cmd="\${COMP_WORDS[i]}"; elif [[ -z "$sub" ]]; then sub="\${COMP_WORDS[i]}"; fi ;; esac
+    w="\${COMP_WORDS[i]}"
+    if [[ -n "$skip" ]]; then skip=""; continue; fi
+    case "$w" in
+      ${valueFlags.join('|')}) skip=1 ;;
+      -*) ;;
+      *) if [[ -z "$cmd" ]]; then cmd="$w"; elif [[ -z "$sub" ]]; then sub="$w"; fi ;;
+    esac
   done
+  COMPREPLY=()
+  case "$prev" in
+${choiceCases.join('\n')}
+    ${valueFlags.join('|')}) return ;;
+  esac
   if [[ "$cur" == -* ]]; then
     case "$cmd $sub" in
-${flagCases.map((l) => l.replace(/^ {4}"([^"]+)"/, '    "$1"|"$1 "*')).join('\n')}
-      *) flags="${flags(undefined)}" ;;
+${flagCases.join('\n')}
+      *) flags=${quote(flagWords(undefined).join(' '))} ;;
     esac
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
     return
   fi
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W "${top.join(' ')}" -- "$cur"))
+    COMPREPLY=($(compgen -W ${quote(top.map((t) => t.name).join(' '))} -- "$cur"))
     return
   fi
   if [[ -z "$sub" ]]; then
     case "$cmd" in
-${cases.join('\n')}
+${subCases.join('\n')}
     esac
     [[ -n "$words" ]] && COMPREPLY=($(compgen -W "$words" -- "$cur"))
   fi
@@ -51,36 +125,66 @@ complete -o default -F _niyanta niyanta
 
 /** A zsh completion script: `source <(niyanta completion zsh)` (or save it as _niyanta on $fpath). */
 export function zshCompletion(commands: readonly Command[]): string {
-  const { top, subs, flags } = words(commands);
-  const summary = (name: string) =>
-    commands.find((c) => c.name === name || c.name.startsWith(`${name} `))?.summary ?? name;
+  const { top, groups, valueFlags, choices, flagWords } = wordsOf(commands);
+  const described = (words: readonly Word[]) =>
+    words.map((w) => `      ${quote(`${w.name}:${w.description}`)}`).join('\n');
+  const flagCases = commands.map(
+    (c) =>
+      `      (${quote(c.name)}|${quote(`${c.name} `)}*) compadd -- ${flagWords(c).join(' ')} ;;`,
+  );
+  const choiceCases = [...choices.entries()].map(
+    ([f, values]) => `    (${f}) compadd -- ${values.join(' ')}; return ;;`,
+  );
+  const subCases = [...groups.entries()].map(
+    ([g, subs]) => `      (${g}) subs=(\n${described(subs)}\n      ) ;;`,
+  );
   return `#compdef niyanta
-# niyanta completion for zsh: source <(niyanta completion zsh)
+# niyanta completion for zsh: ${COMPLETION_SHELLS.zsh}
 _niyanta() {
-  local -a commands subcommands
-  commands=(
-${top.map((t) => `    '${t}:${summary(t).replace(/'/g, '')}'`).join('\n')}
-  )
-  if (( CURRENT == 2 )); then
+  local -a commands subs
+  local cmd="" sub="" skip="" w
+  local -i i
+  for (( i = 2; i < CURRENT; i++ )); do
+    w="\${words[i]}"
+    if [[ -n "$skip" ]]; then skip=""; continue; fi
+    case "$w" in
+      (${valueFlags.join('|')}) skip=1 ;;
+      (-*) ;;
+      (*) if [[ -z "$cmd" ]]; then cmd="$w"; elif [[ -z "$sub" ]]; then sub="$w"; fi ;;
+    esac
+  done
+  case "\${words[CURRENT-1]}" in
+${choiceCases.join('\n')}
+    (--input) _files; return ;;
+    (${valueFlags.join('|')}) return ;;
+  esac
+  if [[ "\${words[CURRENT]}" == -* ]]; then
+    case "$cmd $sub" in
+${flagCases.join('\n')}
+      (*) compadd -- ${flagWords(undefined).join(' ')} ;;
+    esac
+    return
+  fi
+  if [[ -z "$cmd" ]]; then
+    commands=(
+${described(top)}
+    )
     _describe 'command' commands
     return
   fi
-  if [[ "\${words[CURRENT]}" == -* ]]; then
-    case "\${words[2]} \${words[3]}" in
-${commands.map((c) => `      "${c.name}"|"${c.name} "*) compadd -- ${flags(c)} ;;`).join('\n')}
-      *) compadd -- ${flags(undefined)} ;;
+  if [[ -z "$sub" ]]; then
+    case "$cmd" in
+${subCases.join('\n')}
     esac
-    return
+    (( \${#subs} )) && _describe 'subcommand' subs
   fi
-  if (( CURRENT == 3 )); then
-    case "\${words[2]}" in
-${[...subs.entries()].map(([g, s]) => `      ${g}) compadd -- ${s.join(' ')} ;;`).join('\n')}
-      *) _files ;;
-    esac
-    return
-  fi
-  _files
 }
-if [[ "$funcstack[1]" == "_niyanta" ]]; then _niyanta "$@"; else compdef _niyanta niyanta; fi
+if [[ "$funcstack[1]" == "_niyanta" ]]; then
+  _niyanta "$@"
+else
+  # Sourced: compdef comes from compinit, which a ~/.zshrc may not have run yet.
+  (( $+functions[compdef] )) || { autoload -Uz compinit && compinit }
+  compdef _niyanta niyanta
+fi
 `;
 }

@@ -6,6 +6,7 @@ export const GLOBAL_FLAGS: Record<string, Flag> = {
     type: 'string',
     short: 'o',
     value: 'table|json|yaml',
+    choices: ['table', 'json', 'yaml'],
     description: 'Output format (default table; json for scripts)',
   },
   url: {

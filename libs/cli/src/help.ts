@@ -1,3 +1,4 @@
+import { COMPLETION_SHELLS } from './completion.js';
 import type { Command, Flag } from './command.js';
 import { GLOBAL_FLAGS } from './global-flags.js';
 
@@ -37,7 +38,8 @@ export function mainHelp(commands: readonly Command[]): string {
     '',
     'Commands:',
     ...commands.map((c) => `  ${`${c.name} ${c.args}`.padEnd(w)}  ${c.summary}`),
-    `  ${'completion bash|zsh'.padEnd(w)}  Print a shell completion script`,
+    `  ${'completion bash|zsh'.padEnd(w)}  Print a shell completion script:`,
+    ...Object.values(COMPLETION_SHELLS).map((how) => `  ${''.padEnd(w)}    ${how}`),
     '',
     'Global flags:',
     ...flagLines(GLOBAL_FLAGS),

@@ -20,6 +20,7 @@ import type { RetryOptions } from './retry.js';
 import { Transport } from './transport.js';
 import type {
   ListQuery,
+  PlacementExplanation,
   SubmitOptions,
   WorkloadDefinitionLike,
   WorkloadPage,
@@ -267,13 +268,12 @@ export class Niyanta {
     return this.ctx.transport.json({ method: 'GET', path: '/v1/audit/verify', resendable: true });
   }
 
-  /** Why a workload is (or is not) placed where it is: `GET /v1/workloads/{id}/placement`. */
-  placement(id: string): Promise<unknown> {
-    return this.ctx.transport.json({
-      method: 'GET',
-      path: `/v1/workloads/${encodeURIComponent(id)}/placement`,
-      resendable: true,
-    });
+  /**
+   * Why a workload waits, or where it was placed and why: `GET /v1/workloads/{id}/placement`.
+   * An API older than that route answers 404 (a NiyantaApiError), as for an unknown workload.
+   */
+  placement(id: string): Promise<PlacementExplanation> {
+    return this.workload(id).placement();
   }
 }
 

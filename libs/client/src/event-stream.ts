@@ -31,15 +31,24 @@ interface Seen {
 }
 
 /**
- * Whether a status event says something not yet yielded. Every (re)connect starts with the
- * workload's current state, so after a reconnect the first event repeats the last one unless
- * the workload moved meanwhile; an event older than the last one seen is stale.
+ * Whether a status event without an event id (from an API that sends none) says something not
+ * yet yielded. Every (re)connect to such an API starts with the workload's current state, so
+ * after a reconnect the first event repeats the last one unless the workload moved meanwhile;
+ * an event older than the last one seen is stale.
  */
 export function isNewStatus(seen: Seen | undefined, e: StatusEvent): boolean {
   if (seen === undefined) return true;
   if (e.workload.updatedAt < seen.updatedAt) return false;
   return e.toStatus !== seen.status || e.workload.attempt !== seen.attempt;
 }
+
+/** Whether event id `a` comes after `b`: ids are decimal integers of any size. */
+export function isLaterEventId(a: string, b: string | undefined): boolean {
+  if (b === undefined) return true;
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+const DECIMAL_ID = /^(0|[1-9][0-9]*)$/;
 
 /**
  * The events of one workload, reconnecting whenever the stream ends or fails until the workload
@@ -66,6 +75,9 @@ export async function* workloadEvents(
     maxDelayMs: reconnect.maxDelayMs,
   };
   let seen: Seen | undefined;
+  // The id of the last status yielded: a reconnect resumes after it (Last-Event-ID), and the
+  // API replays the status changes made meanwhile, so none is lost or repeated.
+  let lastEventId: string | undefined;
   let failures = 0;
   for (;;) {
     signal?.throwIfAborted();
@@ -76,13 +88,29 @@ export async function* workloadEvents(
         accept: 'text/event-stream',
         resendable: true,
         signal,
+        ...(lastEventId === undefined ? {} : { headers: { 'Last-Event-ID': lastEventId } }),
       });
+      // 204: resumed after the final status; nothing more will come.
+      if (res.status === 204) return;
       if (res.body === null) throw new TypeError('the event stream has no body');
       for await (const m of readSse(res.body)) {
         failures = 0;
         const e = parseEvent(m);
         if (e === undefined) continue;
-        if (e.type === 'status') {
+        if (e.type !== 'status') {
+          yield e;
+          continue;
+        }
+        if (m.id !== undefined && DECIMAL_ID.test(m.id)) {
+          if (!isLaterEventId(m.id, lastEventId)) continue;
+          lastEventId = m.id;
+          seen = {
+            status: e.toStatus,
+            attempt: e.workload.attempt,
+            updatedAt: e.workload.updatedAt,
+          };
+          yield e;
+        } else {
           if (!isNewStatus(seen, e)) continue;
           const fromStatus = seen === undefined ? e.fromStatus : seen.status;
           seen = {
@@ -91,10 +119,8 @@ export async function* workloadEvents(
             updatedAt: e.workload.updatedAt,
           };
           yield { ...e, fromStatus };
-          if (isFinalStatus(e.toStatus)) return;
-        } else {
-          yield e;
         }
+        if (isFinalStatus(e.toStatus)) return;
       }
     } catch (err) {
       if (signal?.aborted) throw signal.reason;

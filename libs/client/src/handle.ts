@@ -4,7 +4,7 @@ import { workloadEvents } from './event-stream.js';
 import type { ReconnectOptions } from './event-stream.js';
 import { readSse } from './sse.js';
 import type { Transport } from './transport.js';
-import type { CheckpointInfo, LogLine, WorkloadEvent } from './types.js';
+import type { CheckpointInfo, LogLine, PlacementExplanation, WorkloadEvent } from './types.js';
 
 /** What a handle needs of its client. */
 export interface HandleContext {
@@ -101,6 +101,16 @@ export class WorkloadHandle<R = unknown> {
   /** Asks the scheduler to resume a PAUSED workload. */
   resume(reason?: string): Promise<WorkloadV1> {
     return this.command('resume', reason);
+  }
+
+  /** Why it waits, or where it was placed and why (`GET /v1/workloads/{id}/placement`). */
+  placement(options: { signal?: AbortSignal } = {}): Promise<PlacementExplanation> {
+    return this.ctx.transport.json<PlacementExplanation>({
+      method: 'GET',
+      path: `${this.path}/placement`,
+      resendable: true,
+      signal: options.signal,
+    });
   }
 
   /** The newest `limit` log lines (default 1000), oldest first. */

@@ -24,6 +24,8 @@ export type {
   ListQuery,
   LogEvent,
   LogLine,
+  PlacementExplanation,
+  PlacementWorker,
   ProgressEvent,
   StatusEvent,
   SubmitOptions,

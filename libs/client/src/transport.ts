@@ -28,6 +28,8 @@ export interface RequestSpec {
    */
   resendable: boolean;
   accept?: string;
+  /** More request headers (e.g. `Last-Event-ID`). */
+  headers?: Record<string, string>;
 }
 
 /** Sends requests: the bearer key and tenant header, 429/503 retried as `Retry-After` says, problems thrown typed. */
@@ -82,7 +84,10 @@ export class Transport {
   }
 
   private headers(spec: RequestSpec): Record<string, string> {
-    const h: Record<string, string> = { accept: spec.accept ?? 'application/json' };
+    const h: Record<string, string> = {
+      ...spec.headers,
+      accept: spec.accept ?? 'application/json',
+    };
     if (spec.body !== undefined) h['content-type'] = 'application/json';
     if (this.config.apiKey !== undefined) h.authorization = `Bearer ${this.config.apiKey}`;
     if (this.config.tenant !== undefined) h[TENANT_HEADER] = this.config.tenant;

@@ -99,3 +99,37 @@ export interface WorkloadPage {
   /** The cursor of the next page, or null on the last. */
   nextCursor: string | null;
 }
+
+/** How placement judged one worker for a workload. */
+export interface PlacementWorker {
+  workerId: string;
+  /** Whether every filter let the workload run there. */
+  feasible: boolean;
+  /** Why not (one per filter that refused), empty when feasible. */
+  reasons: string[];
+  /** The total score of a feasible worker (higher is better); null when infeasible. */
+  score: number | null;
+  /** Each scorer's part of `score`, by scorer name. */
+  scores: Record<string, number>;
+}
+
+/**
+ * `GET /v1/workloads/{id}/placement`: why a PENDING workload waits (every worker judged), or
+ * where a placed one went and why.
+ */
+export interface PlacementExplanation {
+  status: WorkloadStatus;
+  /** Why it waits (PENDING). */
+  pendingReason?: string | null;
+  /** When placement last judged it. */
+  evaluatedAt?: string | null;
+  /** Every worker as placement saw it, best first. */
+  workers?: PlacementWorker[];
+  /** How many workers refused it for each reason. */
+  reasonCounts?: Record<string, number>;
+  /** The worker it was placed on (a placed workload). */
+  workerId?: string | null;
+  /** The score of the chosen worker, and its parts. */
+  score?: number | null;
+  scores?: Record<string, number>;
+}

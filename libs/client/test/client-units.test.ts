@@ -2,7 +2,7 @@ import { defineWorkload } from '@niyanta/worker-sdk';
 import type { WorkloadContext } from '@niyanta/worker-sdk';
 import { Niyanta, NiyantaApiError } from '@niyanta/client';
 import type { StatusEvent, WorkloadV1 } from '@niyanta/client';
-import { isNewStatus } from '../src/event-stream.js';
+import { isLaterEventId, isNewStatus } from '../src/event-stream.js';
 import { parseRetryAfterMs, retryDelayMs, DEFAULT_RETRY } from '../src/retry.js';
 import { readSse } from '../src/sse.js';
 
@@ -44,6 +44,16 @@ describe('isNewStatus', () => {
     expect(isNewStatus(seen, ev('SCHEDULED', 1, '2026-01-01T00:00:01Z'))).toBe(false);
     expect(isNewStatus(seen, ev('RUNNING', 2, '2026-01-01T00:00:05Z'))).toBe(true);
     expect(isNewStatus(seen, ev('COMPLETED', 1, '2026-01-01T00:00:05Z'))).toBe(true);
+  });
+});
+
+describe('isLaterEventId', () => {
+  it('orders decimal event ids by value, past 2^53', () => {
+    expect(isLaterEventId('1', undefined)).toBe(true);
+    expect(isLaterEventId('10', '9')).toBe(true);
+    expect(isLaterEventId('9', '10')).toBe(false);
+    expect(isLaterEventId('7', '7')).toBe(false);
+    expect(isLaterEventId('9007199254740993', '9007199254740992')).toBe(true);
   });
 });
 

@@ -11,6 +11,11 @@ export interface DbOptions {
   applicationName?: string;
   /** Called when an idle client errors (the server went away): log it, the pool replaces it. */
   onIdleError?: (err: Error) => void;
+  /**
+   * Settings every session of the pool starts with (`-c name=value`), e.g. a leader's
+   * `niyanta.leader` term or a timeout. Values must not contain whitespace.
+   */
+  sessionSettings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -89,24 +94,41 @@ const PLANNER_OPTIONS =
  * The connection string without its `options` (pg would let them replace ours), and those
  * options (a search_path, say) with {@link PLANNER_OPTIONS} after them.
  */
-function withPlannerOptions(databaseUrl: string): { connectionString: string; options: string } {
+function withPlannerOptions(
+  databaseUrl: string,
+  extra = '',
+): { connectionString: string; options: string } {
+  const ours = extra === '' ? PLANNER_OPTIONS : `${PLANNER_OPTIONS} ${extra}`;
   let url: URL;
   try {
     url = new URL(databaseUrl);
   } catch {
-    return { connectionString: databaseUrl, options: PLANNER_OPTIONS };
+    return { connectionString: databaseUrl, options: ours };
   }
   const own = url.searchParams.get('options');
-  if (!own) return { connectionString: databaseUrl, options: PLANNER_OPTIONS };
+  if (!own) return { connectionString: databaseUrl, options: ours };
   url.searchParams.delete('options');
-  return { connectionString: url.toString(), options: `${own} ${PLANNER_OPTIONS}` };
+  return { connectionString: url.toString(), options: `${own} ${ours}` };
+}
+
+/** `-c name=value` for each setting; throws on a value PostgreSQL would split. */
+export function settingOptions(settings: Readonly<Record<string, string>> = {}): string {
+  return Object.entries(settings)
+    .map(([name, value]) => {
+      if (/\s/.test(name) || /\s/.test(value))
+        throw new Error(`session setting ${name}=${JSON.stringify(value)} contains whitespace`);
+      return `-c ${name}=${value}`;
+    })
+    .join(' ');
 }
 
 /** A Kysely instance over a `pg` pool for `databaseUrl`. `destroy()` ends the pool. */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({
-    ...withPlannerOptions(databaseUrl),
+    ...withPlannerOptions(databaseUrl, settingOptions(options.sessionSettings)),
     max: options.max ?? 10,
+    // Lets the kernel notice a peer that vanished (a network partition) on an idle connection.
+    keepAlive: true,
     application_name: options.applicationName ?? 'niyanta',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,

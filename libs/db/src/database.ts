@@ -2,7 +2,10 @@ import type { ApiKeysTable } from './tables/api-keys.js';
 import type { AuditLogTable } from './tables/audit-log.js';
 import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
+import type { LeadershipTable } from './tables/leadership.js';
+import type { PlacementExplanationsTable } from './tables/placement-explanations.js';
 import type { SecretsTable } from './tables/secrets.js';
+import type { ServiceInstancesTable } from './tables/service-instances.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
 import type { WorkersTable } from './tables/workers.js';
@@ -21,4 +24,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   secrets: SecretsTable;
+  leadership: LeadershipTable;
+  service_instances: ServiceInstancesTable;
+  placement_explanations: PlacementExplanationsTable;
 }

@@ -1,4 +1,4 @@
-export { createDb, PREPARED } from './connection.js';
+export { createDb, PREPARED, settingOptions } from './connection.js';
 export { readWorkloadAttempts } from './attempts.js';
 export { recordDeadLetters } from './dead-letters.js';
 export type { DeadLetterRecord } from './dead-letters.js';
@@ -17,7 +17,15 @@ export type { TenantsTable, TenantQuotas, TenantRateLimit } from './tables/tenan
 export type { ApiKeysTable } from './tables/api-keys.js';
 export type { AuditLogTable } from './tables/audit-log.js';
 export type { SecretsTable } from './tables/secrets.js';
+export type { LeadershipTable } from './tables/leadership.js';
+export type { ServiceInstancesTable } from './tables/service-instances.js';
+export type {
+  ExplainedWorker,
+  PlacementExplanation,
+  PlacementExplanationsTable,
+} from './tables/placement-explanations.js';
 export { toWorkload, withEffectivePriority } from './mappers/workload.js';
 export { effectivePriority, PRIORITY_MAX } from './effective-priority.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';
+export type { WorkloadPlacement } from './tables/workload-placement.js';

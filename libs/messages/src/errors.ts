@@ -59,3 +59,22 @@ export class MessageTooLargeError extends MessagesError {
     );
   }
 }
+
+/** The broker refused to create or update a stream (its limits, its replicas). */
+export class StreamSetupError extends MessagesError {
+  override name = 'StreamSetupError';
+  constructor(
+    readonly stream: string,
+    readonly replicas: number,
+    options: { cause: unknown },
+  ) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(
+      `creating or updating stream ${stream} with ${replicas} replica(s) failed: ${reason}.` +
+        (replicas > 1
+          ? ` NATS_STREAM_REPLICAS (${replicas}) may not exceed the JetStream servers of the cluster; a single server takes only 1.`
+          : ''),
+      options,
+    );
+  }
+}

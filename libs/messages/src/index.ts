@@ -61,6 +61,7 @@ export {
   InvalidMessageError,
   InvalidSubjectTokenError,
   MessageTooLargeError,
+  StreamSetupError,
 } from './errors.js';
 export type { FieldError } from './errors.js';
 export { SCHEMAS } from './generated/schemas.js';
@@ -77,6 +78,7 @@ export type {
   WorkloadBatchResponseV1,
   WorkerV1,
   WorkerListV1,
+  ClusterV1,
   ProblemV1,
   WorkloadCommandV1,
   LogListV1,
@@ -121,6 +123,11 @@ export type {
   RejectedV1,
   IngestedV1,
   DeadLetterV1,
+  Placement,
+  WorkloadPlacementV1,
+  Taint,
+  TaintEffect,
+  LabelSelector,
 } from './generated/types.js';
 
 export {

@@ -4,7 +4,8 @@ import { ClosedConnectionError, TimeoutError, createInbox } from '@nats-io/trans
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { encode, utf8Bytes } from './codec.js';
 import { MessageTooLargeError } from './errors.js';
-import { traceHeaders } from './trace.js';
+import { messagesPublished } from '@niyanta/telemetry';
+import { publishTraceHeaders } from './publish-span.js';
 import type { MessageKind, MessageTypes } from './validation.js';
 
 /** One message to publish to JetStream. */
@@ -85,7 +86,7 @@ function encoded(
   ) {
     data = body(item, lighter(item.message));
   }
-  const headers = traceHeaders(item.traceparent);
+  const headers = publishTraceHeaders(item.kind, item.subject, item.traceparent);
   const msgID = item.msgId === undefined ? (item.message as { id?: string }).id : item.msgId;
   if (msgID) headers.set(MSG_ID_HEADER, msgID);
   if (item.headers !== undefined) {
@@ -240,12 +241,14 @@ export async function publishAll(
   // each message on its own as before.
   const nc = (js as { nc?: NatsConnection }).nc;
   if (nc === undefined) {
-    return Promise.all(
+    const acks = await Promise.all(
       items.map((item) => {
         const { data, headers } = encoded(item, undefined);
         return js.publish(item.subject, data, { headers });
       }),
     );
+    countPublished(items);
+    return acks;
   }
   const options = js.getOptions();
   let inbox = inboxes.get(nc);
@@ -254,7 +257,24 @@ export async function publishAll(
     inbox = new AckInbox(nc, options.watcherPrefix);
     inboxes.set(nc, inbox);
   }
-  return inbox.publish(items, options.timeout ?? DEFAULT_ACK_TIMEOUT_MS);
+  const acks = await inbox.publish(items, options.timeout ?? DEFAULT_ACK_TIMEOUT_MS);
+  countPublished(items);
+  return acks;
+}
+
+/** Adds published messages to their kinds' counters: one increment per kind of a batch. */
+function countPublished(items: readonly Outgoing[]): void {
+  let kind = items[0]?.kind;
+  let run = 0;
+  for (const item of items) {
+    if (item.kind !== kind) {
+      messagesPublished.inc({ kind }, run);
+      kind = item.kind;
+      run = 0;
+    }
+    run += 1;
+  }
+  if (kind !== undefined && run > 0) messagesPublished.inc({ kind }, run);
 }
 
 /** Publishes one message and awaits its ack. */
@@ -280,6 +300,7 @@ export function publishCore(nc: NatsConnection, items: readonly Outgoing[]): voi
     try {
       const { data, headers } = encoded(item, nc.info?.max_payload, i);
       nc.publish(item.subject, data, { headers });
+      messagesPublished.inc({ kind: item.kind });
     } catch (err) {
       failed += 1;
       first ??= err;

@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { PermissionViolationError, nanos } from '@nats-io/transport-node';
+import { StreamSetupError } from './errors.js';
 import { SUBJECTS } from './subjects.js';
 
 const MINUTE_MS = 60_000;
@@ -117,6 +118,11 @@ export interface StreamLimits {
   /** NIYANTA_EVENTS and NIYANTA_LOGS, on top of their age and per-workload bounds. */
   eventsMaxBytes?: number;
   logsMaxBytes?: number;
+  /**
+   * Copies of every stream in a JetStream cluster (1, 3 or 5; absent: 1). R3 survives the loss
+   * of one server; a single server accepts only 1. Consumers inherit it from their stream.
+   */
+  replicas?: number;
 }
 
 /** Stream limits when a deployment sets none. */
@@ -127,7 +133,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 /** The configuration of stream `key` under `limits`. */
 export function streamConfig(key: StreamKey, limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
-  const base: StreamDefinition = STREAMS[key];
+  const base: StreamDefinition = { ...STREAMS[key], num_replicas: limits.replicas ?? 1 };
   const bytes = (n: number | undefined) => n ?? -1;
   if (key === 'submit') {
     return { ...base, max_msgs: limits.submitMaxMsgs, max_bytes: bytes(limits.submitMaxBytes) };
@@ -227,6 +233,8 @@ export async function ensureStreams(
 ): Promise<void> {
   for (const key of keys) {
     const config = streamConfig(key, limits);
+    const failed = (cause: unknown) =>
+      new StreamSetupError(config.name, config.num_replicas ?? 1, { cause });
     try {
       const info = await jsm.streams.info(config.name);
       // A stream as defined is left alone. A service whose broker user may only read stream
@@ -236,11 +244,14 @@ export async function ensureStreams(
       try {
         await jsm.streams.update(config.name, config);
       } catch (err) {
-        if (!isPermissionDenied(err)) throw err;
+        if (!isPermissionDenied(err)) throw failed(err);
       }
     } catch (err) {
+      if (err instanceof StreamSetupError) throw err;
       if (!isNotFound(err)) throw err;
-      await jsm.streams.add(config);
+      await jsm.streams.add(config).catch((e: unknown) => {
+        throw failed(e);
+      });
     }
   }
 }

@@ -32,6 +32,7 @@ export const HTTP_SCHEMAS = {
   workloadBatchResponse: 'http/workload-batch-response.v1.json',
   worker: 'http/worker.v1.json',
   workerList: 'http/worker-list.v1.json',
+  cluster: 'http/cluster.v1.json',
   problem: 'http/problem.v1.json',
   workloadCommand: 'http/workload-command.v1.json',
   logList: 'http/log-list.v1.json',
@@ -52,6 +53,7 @@ export const HTTP_SCHEMAS = {
   me: 'http/me.v1.json',
   workloadCounts: 'http/workload-counts.v1.json',
   workloadHistory: 'http/workload-history.v1.json',
+  workloadPlacement: 'http/workload-placement.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -85,6 +87,7 @@ export interface HttpTypes {
   workloadBatchResponse: T.WorkloadBatchResponseV1;
   worker: T.WorkerV1;
   workerList: T.WorkerListV1;
+  cluster: T.ClusterV1;
   problem: T.ProblemV1;
   workloadCommand: T.WorkloadCommandV1;
   logList: T.LogListV1;
@@ -105,6 +108,7 @@ export interface HttpTypes {
   me: T.MeV1;
   workloadCounts: T.WorkloadCountsV1;
   workloadHistory: T.WorkloadHistoryV1;
+  workloadPlacement: T.WorkloadPlacementV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

@@ -31,4 +31,12 @@ describe('stream configurations', () => {
     );
     expect([...WORK_QUEUE_STREAMS].sort()).toEqual(workQueues.sort());
   });
+
+  it('creates every stream with the deployment replicas, one copy by default', () => {
+    for (const key of Object.keys(STREAMS) as StreamKey[]) {
+      expect(streamConfig(key).num_replicas).toBe(1);
+      const limits = { submitMaxMsgs: 10, workQueueMaxMsgs: 10, replicas: 3 };
+      expect(streamConfig(key, limits).num_replicas).toBe(3);
+    }
+  });
 });

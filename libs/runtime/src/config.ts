@@ -73,6 +73,12 @@ export const STREAM_SETTINGS = {
   /** NIYANTA_EVENTS and NIYANTA_LOGS, on top of their age and per-workload bounds. */
   EVENTS_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
   LOGS_MAX_BYTES: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  /**
+   * Copies of every stream (default 1): 1 on a single server, 3 on a three-node JetStream
+   * cluster (survives one server's loss), 5 at most (JetStream's limit). It may not exceed the
+   * cluster's JetStream servers: the server refuses to create the stream.
+   */
+  NATS_STREAM_REPLICAS: { kind: 'int', min: 1, max: 5 },
 } as const satisfies Record<string, Setting>;
 
 /** Shared settings of every service. */
@@ -146,6 +152,7 @@ export function streamLimits(config: ConfigOf<typeof STREAM_SETTINGS>): StreamLi
     limits.workQueueMaxBytes = config.WORK_QUEUE_MAX_BYTES;
   if (config.EVENTS_MAX_BYTES !== undefined) limits.eventsMaxBytes = config.EVENTS_MAX_BYTES;
   if (config.LOGS_MAX_BYTES !== undefined) limits.logsMaxBytes = config.LOGS_MAX_BYTES;
+  if (config.NATS_STREAM_REPLICAS !== undefined) limits.replicas = config.NATS_STREAM_REPLICAS;
   return limits;
 }
 

@@ -1,6 +1,7 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { Batcher } from './batcher.js';
+import { instrumentHandler, watchLag } from './consume-telemetry.js';
 import type { DeadLetters } from './dead-letters.js';
 import { backoffMs, retryUntilDone } from './retry.js';
 import { isTransientError } from './transient.js';
@@ -63,6 +64,7 @@ export function consumeBatches(opts: {
   retryMaxMs?: number;
 }): BatchConsumer {
   const { log, deadLetters, maxDeliver } = opts;
+  const handle = instrumentHandler(opts.stream, opts.consumer, opts.handle);
   const controller = new AbortController();
   const maxBatch = opts.maxBatch ?? 500;
   const retryDelayMs = (m: JsMsg) =>
@@ -132,7 +134,7 @@ export function consumeBatches(opts: {
         touched = Date.now();
       }
       try {
-        await opts.handle([msg]);
+        await handle([msg]);
       } catch (alone) {
         if (isSettled(msg)) continue;
         if (isTransientError(alone)) {
@@ -148,7 +150,7 @@ export function consumeBatches(opts: {
     }
   };
 
-  const batcher = new Batcher<JsMsg>(opts.handle, {
+  const batcher = new Batcher<JsMsg>(handle, {
     maxBatch,
     // Whatever fails here (a nak on a closed connection) leaves the messages to their ack wait.
     onError: (err, msgs) =>
@@ -157,6 +159,8 @@ export function consumeBatches(opts: {
       ),
   });
   let current: ConsumerMessages | undefined;
+  let live: Consumer | undefined;
+  const unwatch = watchLag(opts.stream, opts.consumer, () => live);
 
   const loop = async () => {
     while (!controller.signal.aborted) {
@@ -166,6 +170,7 @@ export function consumeBatches(opts: {
           signal: controller.signal,
         });
         const consumer = await opts.js.consumers.get(opts.stream, opts.consumer);
+        live = consumer;
         // A deleted consumer (a worker declared dead has its consumers removed by the scheduler)
         // ends the iteration instead of waiting for ever: the loop re-creates it with `ensure`.
         current = await consumer.consume({
@@ -192,6 +197,7 @@ export function consumeBatches(opts: {
   const stop = () =>
     (stopping ??= (async () => {
       controller.abort();
+      unwatch();
       await current?.close().catch(() => undefined);
       await done;
       await batcher.idle();

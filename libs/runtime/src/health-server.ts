@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderMetrics } from '@niyanta/telemetry';
 
 /** A named readiness check. */
 export type ReadinessCheck = () => boolean | Promise<boolean>;
@@ -9,10 +10,15 @@ export interface HealthServer extends AsyncDisposable {
   port: number;
   /** Mark the service as stopping: /readyz answers 503 from now on. */
   setDraining(): void;
+  /** Fields added to every /readyz answer (e.g. `role` of a led service). */
+  describe(details: () => Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
-/** Serves /healthz (alive), /readyz (every check passes) and optionally /metrics. */
+/**
+ * Serves /healthz (alive), /readyz (every check passes) and /metrics (the process's Prometheus
+ * registry, unless `metrics` renders something else).
+ */
 export async function startHealthServer(opts: {
   port: number;
   host?: string;
@@ -20,6 +26,8 @@ export async function startHealthServer(opts: {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }): Promise<HealthServer> {
   let draining = false;
+  const metrics = opts.metrics ?? renderMetrics;
+  let details: () => Record<string, unknown> = () => ({});
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
@@ -36,13 +44,14 @@ export async function startHealthServer(opts: {
         const ready = !draining && Object.values(results).every(Boolean);
         json(ready ? 200 : 503, {
           status: ready ? 'ready' : draining ? 'draining' : 'not ready',
+          ...details(),
           checks: results,
         });
       })();
       return;
     }
-    if (path === '/metrics' && opts.metrics) {
-      void opts.metrics().then(
+    if (path === '/metrics') {
+      void metrics().then(
         (m) => {
           res.writeHead(200, { 'content-type': m.contentType });
           res.end(m.body);
@@ -67,6 +76,9 @@ export async function startHealthServer(opts: {
     port: (server.address() as AddressInfo).port,
     setDraining: () => {
       draining = true;
+    },
+    describe: (fn) => {
+      details = fn;
     },
     close,
     [Symbol.asyncDispose]: close,

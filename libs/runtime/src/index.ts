@@ -7,7 +7,8 @@ export {
   STREAM_SETTINGS,
 } from './config.js';
 export type { Setting, ConfigOf } from './config.js';
-export { createLogger } from './logger.js';
+export { createLogger, setLogLevel } from './logger.js';
+export { ENV_FILE_SETTING, applyEnvFile, parseEnvFile } from './env-file.js';
 export type { Logger } from './logger.js';
 export { connectNats } from './nats.js';
 export { natsAuth, natsAuthProblems } from './nats-auth.js';
@@ -34,6 +35,7 @@ export { TransientError, isTransientError } from './transient.js';
 export type { BatchConsumer } from './consumer.js';
 export { retryUntilDone, backoffMs } from './retry.js';
 export { runMain, exitOnConfigError, serviceMain } from './main.js';
+export type { Reloadable } from './main.js';
 export { RuntimeError, ConfigError } from './errors.js';
 export { every } from './periodic.js';
 export {
@@ -56,3 +58,28 @@ export {
   sealSecret,
 } from './secret-box.js';
 export type { SealedSecret, SecretKeys, SecretOwner } from './secret-box.js';
+export {
+  DEFAULT_LEADERSHIP_TIMINGS,
+  FENCED_SQLSTATE,
+  LEADERSHIP_SETTINGS,
+  LED_SERVICES,
+  ROLES,
+  isFencedWrite,
+  leaderApplicationName,
+  leadershipProblem,
+  leadershipTimings,
+  newInstanceId,
+  startLeadership,
+} from './leadership.js';
+export type {
+  LeaderTerm,
+  Leadership,
+  LeadershipOptions,
+  LeadershipTimings,
+  LedService,
+  Role,
+} from './leadership.js';
+export { INSTANCE_BEAT_MS, registerInstance } from './instance-registry.js';
+export type { InstanceRegistration } from './instance-registry.js';
+export { runWhenLeading } from './led-service.js';
+export { takeOverConsumer } from './take-over-consumer.js';

@@ -4,6 +4,7 @@ import { connectDatabase } from './database.js';
 import type { Db } from './database.js';
 import { startHealthServer } from './health-server.js';
 import type { HealthServer } from './health-server.js';
+import { ROLES } from './leadership.js';
 import type { NatsAuth } from './nats-auth.js';
 import { connectNats } from './nats.js';
 import type { Nats } from './nats.js';
@@ -63,6 +64,8 @@ export async function openServiceConnections(opts: {
   streams?: StreamLimits | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
+  /** A led service (see `runWhenLeading`): /readyz says `role: standby` until it leads. */
+  led?: boolean;
 }): Promise<ServiceConnections> {
   const { log, signal } = opts;
   const steps = new ShutdownSteps(log);
@@ -85,6 +88,7 @@ export async function openServiceConnections(opts: {
         checks: { nats: () => nats.isConnected(), database: () => database.ping() },
       });
       health = server;
+      if (opts.led === true) server.describe(() => ({ role: ROLES.standby }));
       steps.last(() => server.close());
     }
     return { database, nats, health, steps };

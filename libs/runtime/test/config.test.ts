@@ -3,7 +3,9 @@ import {
   CONSUMER_SETTINGS,
   ConfigError,
   DATABASE_SETTING,
+  STREAM_SETTINGS,
   parseConfig,
+  streamLimits,
 } from '@niyanta/runtime';
 
 const spec = {
@@ -51,6 +53,19 @@ describe('parseConfig', () => {
     );
     expect(() => parseConfig(CONSUMER_SETTINGS, { MAX_DELIVER: '2.5' })).toThrow(
       'MAX_DELIVER is not an integer: "2.5".',
+    );
+  });
+
+  it('reads NATS_STREAM_REPLICAS: one copy unless set, 1 to 5', () => {
+    expect(streamLimits(parseConfig(STREAM_SETTINGS, {})).replicas).toBeUndefined();
+    expect(streamLimits(parseConfig(STREAM_SETTINGS, { NATS_STREAM_REPLICAS: '3' })).replicas).toBe(
+      3,
+    );
+    expect(() => parseConfig(STREAM_SETTINGS, { NATS_STREAM_REPLICAS: '6' })).toThrow(
+      'NATS_STREAM_REPLICAS is 6, above the maximum 5.',
+    );
+    expect(() => parseConfig(STREAM_SETTINGS, { NATS_STREAM_REPLICAS: 'three' })).toThrow(
+      'NATS_STREAM_REPLICAS is not an integer: "three".',
     );
   });
 });

@@ -1,6 +1,8 @@
 export { MissingBinaryError, ServerStartError, TestingError, WaitTimeoutError } from './errors.js';
+export { deadLetterRow } from './dead-letter-row.js';
 export { freePort } from './free-port.js';
 export { waitFor } from './wait-for.js';
+export { repoRoot } from './repo-root.js';
 export type { WaitForOptions } from './wait-for.js';
 export { hasContainerRuntime } from './container-runtime.js';
 export { NATS_INSTALL_HINT, startNatsServer } from './nats-server.js';

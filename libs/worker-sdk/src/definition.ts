@@ -43,7 +43,16 @@ export interface WorkloadContext<S = unknown> {
    * run. Never log them: the host redacts their values from the run's log lines.
    */
   readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * Runs `fn` as a span of this run's trace (a child of the run's span, or of the span around
+   * it), ended when `fn` settles and marked failed when it throws. Without tracing
+   * (OTEL_EXPORTER_OTLP_ENDPOINT unset on the worker) it just runs `fn`.
+   */
+  span<T>(name: string, fn: () => Promise<T> | T, attributes?: SpanAttributes): Promise<T>;
 }
+
+/** Attributes of a handler's span: low-cardinality names, values a handler chooses. */
+export type SpanAttributes = Readonly<Record<string, string | number | boolean>>;
 
 /** A workload type: its name, input schema and handler. */
 export interface WorkloadDefinition<I = unknown, S = unknown, R = unknown> {

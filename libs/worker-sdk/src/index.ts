@@ -2,6 +2,7 @@ export { defineWorkload, isWorkloadDefinition } from './define-workload.js';
 export { WORKLOAD_TYPE_PATTERN } from './definition.js';
 export type {
   JsonSchema,
+  SpanAttributes,
   WorkloadContext,
   WorkloadDefinition,
   WorkloadLogger,

@@ -1,3 +1,4 @@
+import { withSpan } from '@niyanta/telemetry';
 import type { WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
 import { WorkloadContextError, WorkloadError } from './errors.js';
 import { formatIssues, validateInput } from './input-validator.js';
@@ -146,6 +147,8 @@ function createContext(
     signal,
     log,
     secrets: Object.freeze({ ...opts.secrets }),
+    span: (name, fn, attributes) =>
+      withSpan(name, attributes === undefined ? {} : { attributes }, () => fn()),
     progress(fraction, message) {
       if (typeof fraction !== 'number' || Number.isNaN(fraction)) {
         throw new WorkloadContextError(

@@ -3,10 +3,13 @@ import { routePath } from 'hono/route';
 import type { ApiContext } from './api-context.js';
 import { NotFoundError, UnauthorizedError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
+import { startHttpSpan } from './http-span.js';
 import { errorToResponse } from './problem.js';
 import { systemRoutes } from './routes/system.js';
 import { workerRoutes } from './routes/workers.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { workloadCheckpointRoutes } from './routes/workload-checkpoints.js';
+import { workloadPlacementRoutes } from './routes/workload-placement.js';
 import { workloadCommandRoutes } from './routes/workload-commands.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
@@ -43,15 +46,18 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.use('*', async (c, next) => {
     const end = ctx.metrics.httpDuration.startTimer();
+    const span = startHttpSpan(c.req.method, c.req.path, c.req.header('traceparent'));
     try {
-      await next();
+      await span.around(() => next());
     } finally {
       const route = routePath(c, -1);
-      end({
+      const labels = {
         method: c.req.method,
         route: route === '*' || route === '/*' ? UNMATCHED_ROUTE : route,
         status: String(c.res.status),
-      });
+      };
+      end(labels);
+      span.end(labels.route, c.res.status);
     }
   });
 
@@ -100,7 +106,9 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));
   app.route('/', workloadCheckpointRoutes(ctx));
+  app.route('/', workloadPlacementRoutes(ctx));
   app.route('/', workerRoutes(ctx));
+  app.route('/', clusterRoutes(ctx));
   app.route('/', tenantRoutes(ctx));
   app.route('/', apiKeyRoutes(ctx));
   app.route('/', secretRoutes(ctx));

@@ -4,12 +4,15 @@ import { createAdaptorServer } from '@hono/node-server';
 import { validateHttp } from '@niyanta/messages';
 import {
   connectDatabase,
+  newInstanceId,
+  registerInstance,
+  ROLES,
   connectNats,
   natsAuth,
   parseSecretKeys,
   streamLimits,
 } from '@niyanta/runtime';
-import type { Logger } from '@niyanta/runtime';
+import type { InstanceRegistration, Logger, Reloadable } from '@niyanta/runtime';
 import type { ApiContext } from './api-context.js';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
@@ -55,7 +58,7 @@ export {
 } from './errors.js';
 
 /** A running API. */
-export interface ApiServer extends AsyncDisposable {
+export interface ApiServer extends AsyncDisposable, Reloadable<ApiConfig> {
   /** The port it listens on (useful with PORT=0). */
   readonly port: number;
   /** Resolves once NATS and PostgreSQL are connected; rejects if closed before. */
@@ -173,6 +176,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     waiters.listen(nats.nc);
     connections.setNats(nats);
   });
+  let registration: InstanceRegistration | undefined;
   const dbReady = connectDatabase({
     url: config.DATABASE_URL,
     name: CLIENT_NAME,
@@ -184,6 +188,14 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       throw signal.reason;
     }
     connections.setDb(db);
+    // Listed by GET /v1/cluster; each instance writes only its own row.
+    registration = await registerInstance({
+      db: db.db,
+      service: 'api',
+      instanceId: newInstanceId('api'),
+      role: () => ROLES.member,
+      log,
+    });
   });
   const ready = Promise.all([natsReady, dbReady]).then(() =>
     log.info('ready: NATS and PostgreSQL connected'),
@@ -212,9 +224,15 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
         clearTimeout(deadline);
       }
       await Promise.allSettled([natsReady, dbReady]);
+      await registration?.close();
       await connections.close();
       log.info('API stopped');
     })());
 
-  return { port, ready, close, [Symbol.asyncDispose]: close };
+  // SIGHUP: limits read per request take their new values at once.
+  const reload = (next: ApiConfig) => {
+    ctx.submitWaitMs = next.SUBMIT_WAIT_MS;
+    ctx.listMaxBytes = next.LIST_MAX_BYTES;
+  };
+  return { port, ready, close, reload, [Symbol.asyncDispose]: close };
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { renderMetrics } from '@niyanta/telemetry';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Outcomes of a submitted workload, for the submissions counter. */
 export const SUBMISSION_OUTCOME = {
@@ -8,7 +9,10 @@ export const SUBMISSION_OUTCOME = {
 } as const;
 export type SubmissionOutcome = (typeof SUBMISSION_OUTCOME)[keyof typeof SUBMISSION_OUTCOME];
 
-/** The API's Prometheus metrics, in a registry of its own (several APIs may share a test process). */
+/**
+ * The API's Prometheus metrics, in a registry of its own (several APIs may share a test process);
+ * /metrics serves them with the process's shared registry (see `renderApiMetrics`).
+ */
 export interface ApiMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
@@ -19,7 +23,6 @@ export interface ApiMetrics {
 
 export function createMetrics(): ApiMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   return {
     registry,
     // Labelled by route pattern, never the raw path: one series per route, not per workload id.
@@ -47,4 +50,12 @@ export function createMetrics(): ApiMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** The exposition of the API's own metrics followed by the process's (niyanta_*, process_*). */
+export async function renderApiMetrics(
+  metrics: ApiMetrics,
+): Promise<{ contentType: string; body: string }> {
+  const [own, shared] = await Promise.all([metrics.registry.metrics(), renderMetrics()]);
+  return { contentType: shared.contentType, body: `${own.trimEnd()}\n${shared.body}` };
 }

@@ -672,11 +672,31 @@ function paths(): JsonObject {
         operationId: 'streamWorkloadEvents',
         summary: 'Live events of a workload (Server-Sent Events)',
         description:
-          'First `event: status` with the current workload, then live `status` ({workloadId, workload, fromStatus, toStatus, reason}), `progress` ({workloadId, attempt, fraction, message}) and `log` ({workloadId, attempt, at, stream, line}) events. A comment every 15 s keeps it alive. Once the workload reaches a final status (COMPLETED, FAILED, CANCELLED) that status is sent and the stream ends. A client that falls more than SSE_QUEUE_MAX_BYTES behind is disconnected; reconnecting starts again from the current state.',
+          'First `event: status` with the current workload (`fromStatus` null), then live `status` ({workloadId, workload, fromStatus, toStatus, reason}), `progress` ({workloadId, attempt, fraction, message}) and `log` ({workloadId, attempt, at, stream, line}) events. A comment every 15 s keeps it alive. Once the workload reaches a final status (COMPLETED, FAILED, CANCELLED) that status is sent and the stream ends.\n\n' +
+          "**Event ids.** Every `status` event has an `id:`, the id of its `workload_events` row (an increasing integer; the first event carries the id of the latest row). `progress` and `log` events have no `id:` of their own, so the last event id stays the last status. A client that reconnects with `Last-Event-ID` (an EventSource does so by itself), or first connects with `?lastEventId=`, gets every status change after that id, oldest first, then the live events: none lost, none repeated. A live change carries the workload as that change left it; a replayed one (or one read together with a later change) the workload as it is when read. Progress and log lines sent while a client was away are not replayed (the workload's `progress` and `GET /v1/workloads/{id}/logs` have them). Resuming after the final status answers 204 (an EventSource stops reconnecting). A client that falls more than SSE_QUEUE_MAX_BYTES behind is disconnected and resumes the same way.",
         tags: ['workloads'],
-        parameters: [idParam],
+        parameters: [
+          idParam,
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            description:
+              'Resume after this event id: the status changes after it are sent first. Wins over `lastEventId`.',
+            schema: { type: 'string', pattern: '^[0-9]{1,19}$' },
+          },
+          query(
+            'lastEventId',
+            'Resume after this event id, for a first connect (an EventSource cannot set headers).',
+            {
+              type: 'string',
+              pattern: '^[0-9]{1,19}$',
+            },
+          ),
+        ],
         responses: {
           '200': sse('The event stream.'),
+          '204': { description: 'Resumed after the final status: nothing more will come.' },
           '400': bad,
           '404': notFound,
           '429': tooManyStreams,
@@ -733,6 +753,20 @@ function paths(): JsonObject {
         },
       },
     },
+    '/v1/workloads/{id}/placement': {
+      get: {
+        operationId: 'explainWorkloadPlacement',
+        summary: 'Why a workload waits, worker by worker, or the decision that placed it',
+        tags: ['workloads'],
+        parameters: [idParam],
+        responses: {
+          '200': json('WorkloadPlacement', "The scheduler's latest evaluation."),
+          '400': bad,
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
     '/v1/workers': {
       get: {
         operationId: 'listWorkers',
@@ -745,6 +779,14 @@ function paths(): JsonObject {
           }),
         ],
         responses: { '200': json('WorkerList', 'The workers.'), '400': bad, '503': unavailable },
+      },
+    },
+    '/v1/cluster': {
+      get: {
+        operationId: 'getCluster',
+        summary: 'Instances of each service, and who leads the scheduler and the health monitor',
+        tags: ['system'],
+        responses: { '200': json('Cluster', 'The instances and leaders.'), '503': unavailable },
       },
     },
     '/healthz': {
@@ -797,7 +839,21 @@ function paths(): JsonObject {
         operationId: 'dashboard',
         summary: 'The web dashboard (its script and stylesheet are under /ui/assets/)',
         description:
-          'Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
+          'Also at /ui/. Pages are addressed by the hash (/ui#/workloads/{id}). Signs in with an API key kept in session storage. Served with a Content-Security-Policy that allows only this origin and no inline script or style.',
+        tags: ['system'],
+        responses: {
+          '200': {
+            description: 'HTML page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '503': problem('The dashboard was not built (npm run build).'),
+        },
+      },
+    },
+    '/ui/': {
+      get: {
+        operationId: 'dashboardWithSlash',
+        summary: 'The web dashboard, the same page as /ui',
         tags: ['system'],
         responses: {
           '200': {

@@ -648,11 +648,11 @@ describe('GET /v1/workloads', () => {
 async function readEvents(
   res: Response,
   count: number,
-): Promise<{ event: string; data: unknown }[]> {
+): Promise<{ event: string; id?: string; data: unknown }[]> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
-  const events: { event: string; data: unknown }[] = [];
+  const events: { event: string; id?: string; data: unknown }[] = [];
   while (events.length < count) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -667,7 +667,9 @@ async function readEvents(
         .filter((l) => l.startsWith('data: '))
         .map((l) => l.slice(6))
         .join('\n');
-      if (event) events.push({ event, data: JSON.parse(data) });
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      if (event)
+        events.push({ event, ...(id === undefined ? {} : { id }), data: JSON.parse(data) });
     }
   }
   reader.releaseLock();
@@ -679,7 +681,10 @@ function progressEvent(id: string, progress: { fraction: number; message?: strin
   return encode('event', { ...envelope(), workloadId: id, kind: 'progress', attempt: 1, progress });
 }
 
-/** A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none). */
+/**
+ * A RUNNING → COMPLETED status event of `id`, with the snapshot given (or none): the stream reads
+ * the change from workload_events.
+ */
 function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
   return encode('event', {
     ...envelope(),
@@ -693,9 +698,26 @@ function completedEvent(id: string, workload?: WorkloadV1): Uint8Array {
   });
 }
 
+/** Moves `id` to `to` as the scheduler does (the row and its workload_events row); the event id. */
+async function recordChange(
+  id: string,
+  from: string | null,
+  to: string,
+  reason: string,
+): Promise<string> {
+  await db.updateTable('workloads').set({ status: to }).where('id', '=', id).execute();
+  const row = await db
+    .insertInto('workload_events')
+    .values({ workload_id: id, from_status: from, to_status: to, attempt: 1, reason })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(row.id);
+}
+
 describe('live events and logs', () => {
   it('starts the SSE stream with the current state, then forwards progress, status and log lines', async () => {
-    const id = await insertWorkload({ status: 'RUNNING' });
+    const id = await insertWorkload({ status: 'PENDING' });
+    const runningId = await recordChange(id, 'PENDING', 'RUNNING', 'started');
     const controller = new AbortController();
     const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
     try {
@@ -704,15 +726,10 @@ describe('live events and logs', () => {
       const [first] = await readEvents(res, 1);
       expect(first).toMatchObject({
         event: 'status',
+        id: runningId,
         data: { workloadId: id, toStatus: 'RUNNING', workload: { id, status: 'RUNNING' } },
       });
 
-      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
-      const later = {
-        ...current,
-        status: 'COMPLETED' as const,
-        updatedAt: new Date(Date.now() + 1000).toISOString(),
-      };
       await nats.js.publish(
         SUBJECTS.events(id),
         progressEvent(id, { fraction: 0.5, message: 'half' }),
@@ -726,6 +743,14 @@ describe('live events and logs', () => {
           lines: [{ at: new Date().toISOString(), stream: 'stdout', line: 'hello' }],
         }),
       );
+      const completedId = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
+      // The event's own snapshot is the workload as the change left it: it is the one sent.
+      const current = (await (await call(`${base}/v1/workloads/${id}`)).json()) as WorkloadV1;
+      const later = {
+        ...current,
+        attempt: 1,
+        updatedAt: new Date(Date.now() + 1000).toISOString(),
+      };
       await nats.js.publish(SUBJECTS.events(id), completedEvent(id, later));
       const next = await readEvents(res, 3);
       expect(next).toEqual([
@@ -742,6 +767,7 @@ describe('live events and logs', () => {
         },
         {
           event: 'status',
+          id: completedId,
           data: {
             workloadId: id,
             workload: later,
@@ -756,44 +782,63 @@ describe('live events and logs', () => {
     }
   });
 
-  it('reads the row for a status event that came without its snapshot, keeping the events after it in order', async () => {
-    const id = await insertWorkload({ status: 'RUNNING' });
+  it('replays the changes after Last-Event-ID, then sends each live change once', async () => {
+    const id = await insertWorkload({ status: 'PENDING' });
+    const pending = await recordChange(id, null, 'PENDING', 'submitted');
+    const scheduled = await recordChange(id, 'PENDING', 'SCHEDULED', 'placed');
+    const running = await recordChange(id, 'SCHEDULED', 'RUNNING', 'started');
+    let completed = '';
     const controller = new AbortController();
-    const res = await call(`${base}/v1/workloads/${id}/events`, { signal: controller.signal });
+    const res = await call(`${base}/v1/workloads/${id}/events`, {
+      signal: controller.signal,
+      headers: { 'Last-Event-ID': pending },
+    });
     try {
-      await readEvents(res, 1);
-      await db.updateTable('workloads').set({ status: 'PAUSED' }).where('id', '=', id).execute();
-      // Too large for one message with its snapshot, the scheduler sends it without one.
-      nats.nc.publish(
-        SUBJECTS.events(id),
-        encode('event', {
-          ...envelope(),
-          workloadId: id,
-          kind: 'status',
-          fromStatus: 'RUNNING',
-          toStatus: 'PAUSED',
-          attempt: 1,
-          reason: 'paused',
-        }),
-      );
-      nats.nc.publish(SUBJECTS.events(id), progressEvent(id, { fraction: 1 }));
-      const next = await readEvents(res, 2);
-      expect(next).toEqual([
+      expect(res.status).toBe(200);
+      const replayed = await readEvents(res, 2);
+      expect(replayed.map((e) => [e.id, (e.data as { toStatus: string }).toStatus])).toEqual([
+        [scheduled, 'SCHEDULED'],
+        [running, 'RUNNING'],
+      ]);
+      // A trigger whose change was sent already sends nothing; the next change comes once.
+      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      completed = await recordChange(id, 'RUNNING', 'COMPLETED', 'done');
+      nats.nc.publish(SUBJECTS.events(id), completedEvent(id));
+      const rest = await readEvents(res, 2); // the stream ends after the final status
+      expect(rest).toEqual([
         {
           event: 'status',
-          data: {
-            workloadId: id,
-            workload: expect.objectContaining({ id, status: 'PAUSED' }),
-            fromStatus: 'RUNNING',
-            toStatus: 'PAUSED',
-            reason: 'paused',
-          },
+          id: completed,
+          data: expect.objectContaining({ fromStatus: 'RUNNING', toStatus: 'COMPLETED' }),
         },
-        { event: 'progress', data: { workloadId: id, attempt: 1, fraction: 1, message: null } },
       ]);
     } finally {
       controller.abort();
     }
+
+    // ?lastEventId= for a first connect; the header wins over it.
+    const byQuery = await call(`${base}/v1/workloads/${id}/events?lastEventId=${running}`);
+    expect((await readEvents(byQuery, 2)).map((e) => e.id)).toEqual([completed]);
+    const both = await call(`${base}/v1/workloads/${id}/events?lastEventId=${pending}`, {
+      headers: { 'Last-Event-ID': running },
+    });
+    expect((await readEvents(both, 2)).map((e) => e.id)).toEqual([completed]);
+    // Resumed after the final status: nothing more will come, and an EventSource stops.
+    const after = await call(`${base}/v1/workloads/${id}/events`, {
+      headers: { 'Last-Event-ID': completed },
+    });
+    expect(after.status).toBe(204);
+  });
+
+  it('answers 400 naming a Last-Event-ID that is no event id', async () => {
+    const id = await insertWorkload();
+    const res = await call(`${base}/v1/workloads/${id}/events`, {
+      headers: { 'Last-Event-ID': 'abc' },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Problem).errors).toEqual([
+      { path: 'Last-Event-ID', in: 'header', message: expect.any(String) },
+    ]);
   });
 
   it('answers 404 for the events of an unknown workload', async () => {

@@ -153,6 +153,17 @@ describe('event stream limits', () => {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    // The stream reads the change from workload_events, as the scheduler commits it.
+    await db
+      .insertInto('workload_events')
+      .values({
+        workload_id: id,
+        from_status: 'RUNNING',
+        to_status: 'FAILED',
+        attempt: 1,
+        reason: 'boom',
+      })
+      .execute();
     const { toWorkload } = await import('@niyanta/db');
     const workload: WorkloadV1 = toWorkload(row);
     nats.nc.publish(

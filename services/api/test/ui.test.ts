@@ -56,6 +56,14 @@ describe('the dashboard at /ui', () => {
     ]);
   });
 
+  it('serves the same page at /ui/, with the trailing slash', async () => {
+    const app = appWith(assets);
+    const [plain, slash] = await Promise.all([app.request('/ui'), app.request('/ui/')]);
+    expect(slash.status).toBe(200);
+    expect(slash.headers.get('content-security-policy')).toBe(UI_CONTENT_SECURITY_POLICY);
+    expect(await slash.text()).toBe(await plain.text());
+  });
+
   it('tells the page when authentication is disabled', async () => {
     const html = await (await appWith(assets, false).request('/ui')).text();
     expect(html).toContain('<meta name="niyanta-authentication" content="disabled">');

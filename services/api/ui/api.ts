@@ -1,5 +1,5 @@
 import { Niyanta, NiyantaApiError } from '@niyanta/client';
-import type { WorkloadEvent } from '@niyanta/client';
+import type { PlacementExplanation, WorkloadEvent } from '@niyanta/client';
 import type {
   ApiKeyV1,
   MeV1,
@@ -96,7 +96,7 @@ export class DashboardApi {
     this.client().createTenant(name ? { id, name } : { id });
 
   /** The placement explanation; undefined where this API has no such route (its OpenAPI says). */
-  async placement(id: string): Promise<unknown> {
+  async placement(id: string): Promise<PlacementExplanation | undefined> {
     this.placementRoute ??= this.json<{ paths?: Record<string, unknown> }>('/openapi.json').then(
       (doc) => doc.paths?.[PLACEMENT_PATH] !== undefined,
       () => false,

@@ -135,6 +135,13 @@ async function render(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void render());
+// The skip link moves focus to the page's content; following its href (#main) would route away.
+document.addEventListener('click', (e) => {
+  const link = (e.target as Element | null)?.closest?.('a.skip');
+  if (link === null || link === undefined) return;
+  e.preventDefault();
+  document.getElementById('main')?.focus();
+});
 void render().catch((err: unknown) => {
   replace(
     root,

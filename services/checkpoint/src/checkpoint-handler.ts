@@ -10,6 +10,7 @@ import type { CheckpointRow, WorkloadFence } from './checkpoint-store.js';
 import { deleteBlobs } from './blob-cleanup.js';
 import { verifyBlobCheckpoint } from './blob-verify.js';
 import { encodeState } from './encode-state.js';
+import { observeStored } from './checkpoint-metrics.js';
 
 /** A checkpoint from an attempt the database has not seen yet waits this long before a retry. */
 const EARLY_NAK_DELAY_MS = 1_000;
@@ -242,6 +243,7 @@ export function createCheckpointHandler(deps: {
       });
       const { storing, refused, stored } = outcome;
       prunedBlobKeys = stored.prunedBlobKeys;
+      observeStored(stored.inserted, rowsByKey);
       for (const { key, verdict } of refused) settle(accepted.get(key)!, verdict);
       const rejectedKeys = new Map(
         stored.rejected.map((r) => [`${r.row.workloadId}:${r.row.attempt}:${r.row.seq}`, r]),

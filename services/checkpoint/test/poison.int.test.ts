@@ -9,7 +9,7 @@ import { CONSUMERS, SUBJECTS, decode, envelope, uuidv7 } from '@niyanta/messages
 import type { DeadLetterV1 } from '@niyanta/messages';
 import { connectNats, createLogger } from '@niyanta/runtime';
 import type { Nats } from '@niyanta/runtime';
-import { createTestDatabase, startNatsServer, waitFor } from '@niyanta/testing';
+import { createTestDatabase, deadLetterRow, startNatsServer, waitFor } from '@niyanta/testing';
 import type { NatsServerHandle, TestDatabase } from '@niyanta/testing';
 import type { Kysely } from 'kysely';
 import { start } from '../src/index.js';
@@ -171,16 +171,7 @@ describe('checkpoint-writer', () => {
         );
       }
       const { stream, durable_name } = CONSUMERS.checkpointWriter;
-      const row = await waitFor(
-        () =>
-          db
-            .selectFrom('dead_letters')
-            .selectAll()
-            .where('consumer', '=', durable_name)
-            .where('stream_seq', '=', ack!.seq)
-            .executeTakeFirst(),
-        { message: 'the dead letter' },
-      );
+      const row = await deadLetterRow(db, durable_name, ack!.seq);
       expect(row).toMatchObject({ stream, deliveries: 1 });
       expect(row.error).toMatch(error);
       expect(Buffer.from(row.data).equals(Buffer.from(data))).toBe(true);

@@ -3,6 +3,9 @@ import {
   CONSUMER_SETTINGS,
   ConfigError,
   DATABASE_SETTING,
+  LEADERSHIP_SETTINGS,
+  leadershipProblem,
+  leadershipTimings,
   parseConfig,
 } from '@niyanta/runtime';
 import type { ConfigOf } from '@niyanta/runtime';
@@ -11,6 +14,7 @@ const SPEC = {
   ...COMMON_SETTINGS,
   ...DATABASE_SETTING,
   ...CONSUMER_SETTINGS,
+  ...LEADERSHIP_SETTINGS,
   HEARTBEAT_INTERVAL_MS: { kind: 'int', default: 2_000, min: 10, max: 600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 30, max: 3_600_000 },
   DEAD_WORKER_RETENTION_HOURS: { kind: 'number', default: 24, min: 0, max: 24 * 365 },
@@ -40,7 +44,10 @@ export function timeoutProblem(intervalMs: number, timeoutMs: number): string | 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = parseConfig(SPEC, env);
   const problem = timeoutProblem(config.HEARTBEAT_INTERVAL_MS, config.HEARTBEAT_TIMEOUT_MS);
-  if (problem !== undefined) throw new ConfigError([problem]);
+  const problems = [problem, leadershipProblem(leadershipTimings(config))].filter(
+    (p): p is string => p !== undefined,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { workerDeadMessage } from './announce.js';
 import { deleteLongDead, findSilentWorkers, markDead } from './workers-store.js';
 import type { SilentWorker } from './workers-store.js';
+import { observeDeath } from './heartbeat-metrics.js';
 
 /** The sweep's dependencies. */
 export interface SweepDeps {
@@ -83,6 +84,7 @@ export async function declareSilentDead(deps: SweepDeps): Promise<string[]> {
   const marked = new Set(declaredDead);
   for (const w of toMark) {
     if (!marked.has(w.id)) continue;
+    observeDeath(w.id);
     log.warn(
       { workerId: w.id, lastHeartbeatAt: w.lastHeartbeatAt, silentMs: w.silentMs },
       'worker declared dead',

@@ -6,6 +6,7 @@ import type { DeadLetters, Logger } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { STOPPED_REASON, workerDeadMessage } from './announce.js';
 import { upsertHeartbeats, WORKER_STATUS } from './workers-store.js';
+import { observeHeartbeats } from './heartbeat-metrics.js';
 
 /** Keeps the newest heartbeat of each worker (by its `time`; on a tie, the later message). */
 export function newestPerWorker(heartbeats: readonly HeartbeatV1[]): HeartbeatV1[] {
@@ -36,6 +37,7 @@ export function createHeartbeatHandler(deps: {
     const valid = decoded.map((d) => d.msg);
     const heartbeats = decoded.map((d) => d.value);
     const newest = newestPerWorker(heartbeats);
+    observeHeartbeats(newest);
     const byWorker = new Map(newest.map((hb) => [hb.workerId, hb]));
     const changed = await upsertHeartbeats(db, newest);
 

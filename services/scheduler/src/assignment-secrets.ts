@@ -1,5 +1,5 @@
 import type { AssignmentV1 } from '@niyanta/messages';
-import type { Executor } from './transitions.js';
+import type { Executor } from './workload-core/statements/executor.js';
 
 /** The sealed secrets an assignment carries. */
 export type AssignmentSecrets = NonNullable<AssignmentV1['assignments'][number]['secrets']>;

@@ -5,11 +5,17 @@ import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll } from '@niyanta/messag
 import type { AssignmentV1, Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { placements } from '@niyanta/telemetry';
+import { startAssignSpans } from './assign-spans.js';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
 import type { Logger } from './logger.js';
-import { applyChanges, publishAfterCommit } from './transitions.js';
-import type { Bus, Change, Executor, Transition } from './transitions.js';
+import type { Change } from './workload-core/change.js';
+import { publishAfterCommit } from './workload-core/publish-after-commit.js';
+import type { Bus } from './workload-core/publish-after-commit.js';
+import { applyChanges } from './workload-core/statements/apply-changes.js';
+import type { Executor } from './workload-core/statements/executor.js';
+import type { Transition } from './workload-core/transition.js';
 
 /** One run of an assignment message. */
 export type AssignmentItem = AssignmentV1['assignments'][number];
@@ -124,6 +130,7 @@ export function assignmentMessages(
   checkpoints: ReadonlyMap<string, AssignmentItem['checkpoint']>,
   maxPayload?: number,
   secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
+  traces: ReadonlyMap<string, string> = new Map(),
 ): AssignmentPlan {
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
@@ -141,6 +148,8 @@ export function assignmentMessages(
     };
     const sealed = secrets.get(row.id);
     if (sealed !== undefined) item.secrets = sealed;
+    const traceparent = traces.get(row.id);
+    if (traceparent !== undefined) item.traceparent = traceparent;
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -185,6 +194,7 @@ export async function assignmentsOf(
   placed: readonly Transition[],
   log: Logger,
   maxPayload: number | undefined,
+  traces?: ReadonlyMap<string, string>,
 ): Promise<AssignmentPlan> {
   if (placed.length === 0) return { messages: [], oversized: [] };
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
@@ -193,7 +203,7 @@ export async function assignmentsOf(
     db,
     placed.map((t) => t.row),
   );
-  return assignmentMessages(placed, checkpoints, maxPayload, secrets);
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces);
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */
@@ -224,15 +234,22 @@ export async function sendAssignments(
   log: Logger,
 ): Promise<void> {
   if (placed.length === 0) return;
-  const { messages, oversized } = await assignmentsOf(
-    bus.db,
-    placed,
-    log,
-    bus.nc.info?.max_payload,
-  );
-  const sending = publishAssignments(bus.js, messages, log);
-  if (oversized.length > 0) await failOversized(bus, oversized, log);
-  await sending;
+  const spans = startAssignSpans(placed);
+  try {
+    const { messages, oversized } = await assignmentsOf(
+      bus.db,
+      placed,
+      log,
+      bus.nc.info?.max_payload,
+      spans.traceparents,
+    );
+    const sending = publishAssignments(bus.js, messages, log);
+    if (oversized.length > 0) await failOversized(bus, oversized, log);
+    await sending;
+    placements.inc(placed.length - oversized.length);
+  } finally {
+    spans.end();
+  }
 }
 
 async function publishAssignments(

@@ -1,6 +1,6 @@
-import { UNHANDLED_TEMPLATE } from './fit.js';
-import type { PlacementWorker } from './placement.js';
-import type { UsageLedger } from './usage-ledger.js';
+import { UNHANDLED_TEMPLATE } from './placement/fit.js';
+import type { PlacementWorker } from './placement/place-workloads.js';
+import type { UsageLedger } from './placement/usage-ledger.js';
 
 /** The types live workers handle, those of them with a free slot by the ledger, and the free slots. */
 export interface TypeAvailability {

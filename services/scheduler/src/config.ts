@@ -3,7 +3,10 @@ import {
   CONSUMER_SETTINGS,
   ConfigError,
   DATABASE_SETTING,
+  LEADERSHIP_SETTINGS,
   RETENTION_SETTING,
+  leadershipProblem,
+  leadershipTimings,
   parseConfig,
 } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
@@ -21,6 +24,7 @@ const SCHEDULER_SETTINGS = {
   ...DATABASE_SETTING,
   ...CONSUMER_SETTINGS,
   ...RETENTION_SETTING,
+  ...LEADERSHIP_SETTINGS,
   RETRY_BACKOFF_BASE_MS: { kind: 'int', default: 1_000, min: 0, max: 86_400_000 },
   RETRY_BACKOFF_MAX_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
@@ -38,6 +42,8 @@ const SCHEDULER_SETTINGS = {
   PREEMPTION_MIN_GAP: { kind: 'int', default: 100, min: 0, max: 1000 },
   /** graceful: how long a victim may take to checkpoint and stop before it is stopped anyway. */
   PREEMPTION_GRACE_MS: { kind: 'int', default: 30_000, min: 0, max: 3_600_000 },
+  // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
+  PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
 } as const satisfies Record<string, Setting>;
 
 /** The scheduler's validated configuration. */
@@ -52,5 +58,7 @@ export function loadConfig(env: Record<string, string | undefined>): SchedulerCo
         'the first retry would already wait longer than the cap. Set RETRY_BACKOFF_MAX_MS >= RETRY_BACKOFF_BASE_MS.',
     ]);
   }
+  const leadership = leadershipProblem(leadershipTimings(config));
+  if (leadership !== undefined) throw new ConfigError([leadership]);
   return config;
 }

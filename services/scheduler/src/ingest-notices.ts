@@ -1,8 +1,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { INGEST_NOTIFY_HEADER, enveloped, ingestNotifySubject } from '@niyanta/messages';
 import type { IngestedV1, Outgoing } from '@niyanta/messages';
-import { workloadOf } from './transitions.js';
-import type { Transition } from './transitions.js';
+import { workloadOf } from './workload-core/transition.js';
+import type { Transition } from './workload-core/transition.js';
 
 /**
  * A notice is split before its workloads would pass about this much JSON: NATS refuses a

@@ -4,8 +4,9 @@ import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { BLOCKED_REASON_TEMPLATES } from './blocked-types.js';
 import type { TypeAvailability } from './blocked-types.js';
-import type { Resources } from './fit.js';
-import type { Unplaced } from './placement.js';
+import type { Resources } from './placement/fit.js';
+import type { Placement } from '@niyanta/messages';
+import type { Unplaced } from './placement/place-workloads.js';
 
 /** A PENDING workload as the placer reads it. */
 export interface PendingRow {
@@ -15,6 +16,8 @@ export interface PendingRow {
   priority: number;
   attempt: number;
   requirements: Resources;
+  labels: Record<string, string>;
+  placement: Placement | null;
   pending_reason: string | null;
   /** When it became due (ms): created, or its runAt or retry time if later; for aging. */
   due_ms: number;
@@ -24,7 +27,9 @@ export interface PendingRow {
 }
 
 /** The columns of a {@link PendingRow}, as every queue read selects them. */
-const PENDING_COLUMNS = sql.raw(`id, tenant, type, priority, attempt, requirements, pending_reason,
+const PENDING_COLUMNS =
+  sql.raw(`id, tenant, type, priority, attempt, requirements, labels, placement,
+  pending_reason,
   (extract(epoch from greatest(created_at, coalesce(run_at, created_at))) * 1000)::float8 as due_ms,
   concurrency_key, concurrency_limit, ordered`);
 

@@ -1,39 +1,11 @@
 import type { Database } from '@niyanta/db';
-import { FINAL_STATUSES } from '@niyanta/messages';
 import { RECORD_RETENTION_DAYS } from '@niyanta/runtime';
 import type { RetentionStep } from '@niyanta/runtime';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { deleteEndedWorkloads } from './workload-core/statements/delete-ended.js';
 
 const daysAgo = (days: number) => sql<Date>`now() - ${days}::int * interval '1 day'`;
-
-/**
- * Deletes up to `batch` workloads that ended more than `days` ago, with their workload_events,
- * in one statement. A workload with a checkpoint row left waits: the checkpoint service deletes
- * those (and their blobs) first, so that the foreign key's cascade never deletes a row of the
- * table it writes. Rows another transaction holds are skipped, never waited for.
- */
-export async function deleteEndedWorkloads(
-  db: Kysely<Database>,
-  days: number,
-  batch: number,
-): Promise<number> {
-  const { rows } = await sql<{ n: string }>`
-    with doomed as (
-      select w.id from workloads w
-      where w.status = any(${FINAL_STATUSES}::text[])
-        and coalesce(w.finished_at, w.updated_at) < ${daysAgo(days)}
-        and not exists (select 1 from checkpoints c where c.workload_id = w.id)
-      limit ${batch}
-      for update skip locked
-    ), events as (
-      delete from workload_events e using doomed where e.workload_id = doomed.id
-    ), gone as (
-      delete from workloads w using doomed where w.id = doomed.id returning w.id
-    )
-    select count(*) as n from gone`.execute(db);
-  return Number(rows[0]?.n ?? 0);
-}
 
 /** Deletes up to `batch` rejected submissions older than RECORD_RETENTION_DAYS. */
 export async function deleteOldRejections(db: Kysely<Database>, batch: number): Promise<number> {

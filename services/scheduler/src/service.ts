@@ -1,38 +1,47 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { CONSUMERS, ensureConsumer } from '@niyanta/messages';
+import type { Database } from '@niyanta/db';
 import {
   DeadLetters,
+  LED_SERVICES,
+  ShutdownSteps,
   consumeBatches,
   databaseDeadLetterSink,
   every,
+  leadershipTimings,
   natsAuth,
   RETENTION_INTERVAL_MS,
   runRetention,
+  runWhenLeading,
   openServiceConnections,
   streamLimits,
+  takeOverConsumer,
 } from '@niyanta/runtime';
-import type { BatchConsumer } from '@niyanta/runtime';
-import { createCommandHandler } from './commands.js';
+import type { BatchConsumer, Nats, Reloadable, Role } from '@niyanta/runtime';
+import { setLeader } from '@niyanta/telemetry';
+import type { Kysely } from 'kysely';
+import { createCommandHandler } from './handlers/commands.js';
 import type { PreemptionMode, SchedulerConfig } from './config.js';
-import { createDeadLetterRecordHandler } from './dead-letter-records.js';
-import { createIngestHandler, TenantCache } from './ingest.js';
+import { createCompletionHandler } from './handlers/completions.js';
+import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js';
+import { createIngestHandler } from './handlers/ingest.js';
+import { createRunUpdateHandler } from './handlers/run-updates.js';
+import { TenantCache } from './handlers/tenant-cache.js';
+import { createWorkerDeadHandler } from './handlers/worker-dead.js';
 import { TenantAdmission } from './tenant-admission.js';
 import { TenantRunQuotas } from './tenant-run-quotas.js';
 import { COMPONENTS, component, createSchedulerLogger } from './logger.js';
 import type { Logger } from './logger.js';
-import {
-  createCompletionHandler,
-  createRunUpdateHandler,
-  createWorkerDeadHandler,
-} from './outcomes.js';
 import { Backlog } from './backlog.js';
-import { Parking } from './parking.js';
-import { Placer } from './placer.js';
+import { Parking } from './placement/parking.js';
+import { Placer } from './placement/placer.js';
 import { FairQueue } from './placement/fair-queue.js';
 import { schedulerRetention } from './retention.js';
-import { UsageLedger } from './usage-ledger.js';
+import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
+import { UsageLedger } from './placement/usage-ledger.js';
+import type { Strategy } from './placement/framework.js';
 import { forgetWorker } from './worker-cleanup.js';
-import { WorkerView } from './worker-view.js';
+import { WorkerView } from './placement/worker-view.js';
 
 /** Options of `start`. */
 export interface StartOptions {
@@ -43,9 +52,11 @@ export interface StartOptions {
 }
 
 /** A running scheduler; dispose stops it (consumers, placer, NATS, pool). */
-export interface SchedulerService extends AsyncDisposable {
-  /** Runs a placement cycle soon (tests, operators). */
+export interface SchedulerService extends AsyncDisposable, Reloadable<SchedulerConfig> {
+  /** Runs a placement cycle soon (tests, operators); nothing while standing by. */
   triggerPlacement(): void;
+  /** `leader` or `standby`. */
+  role(): Role;
   /** The health server's port, when HEALTH_PORT is set. */
   healthPort: number | undefined;
   close(): Promise<void>;
@@ -64,14 +75,15 @@ const CONSUMER_KEYS = [
 ] as const;
 type ConsumerKey = (typeof CONSUMER_KEYS)[number];
 
-/** Starts the scheduler: ingest, placement, run updates, completions, dead workers, commands. */
+/** Starts the scheduler: it stands by, and leads (see `lead`) while it holds the leadership. */
 export async function start(
   config: SchedulerConfig,
   opts: StartOptions = {},
 ): Promise<SchedulerService> {
   const log = opts.log ?? createSchedulerLogger(config.LOG_LEVEL);
-  const { database, nats, health, steps } = await openServiceConnections({
+  const connections = await openServiceConnections({
     name: 'scheduler',
+    led: true,
     natsUrl: config.NATS_URL,
     natsAuth: natsAuth(config),
     databaseUrl: config.DATABASE_URL,
@@ -80,11 +92,68 @@ export async function start(
     log,
     signal: opts.signal,
   });
+  const { nats, health, steps } = connections;
+  setLeader('scheduler', false);
   try {
-    const { db } = database;
-    const { js, jsm, nc } = nats;
-    for (const key of CONSUMER_KEYS) await ensureConsumer(jsm, CONSUMERS[key]);
+    // Every instance makes sure the consumers exist; only the leader consumes from them.
+    for (const key of CONSUMER_KEYS) await ensureConsumer(nats.jsm, CONSUMERS[key]);
+    let term: LeaderRun | undefined;
+    const leadership = await runWhenLeading({
+      service: LED_SERVICES.scheduler,
+      databaseUrl: config.DATABASE_URL,
+      timings: leadershipTimings(config),
+      connections,
+      log,
+      lead: async ({ db, epoch }) => {
+        const run = await lead(config, { db, nats, log: log.child({ epoch }) });
+        term = run;
+        return {
+          [Symbol.asyncDispose]: async () => {
+            term = undefined;
+            await run[Symbol.asyncDispose]();
+          },
+        };
+      },
+    });
+    await leadership.settled;
+    steps.push(async () => health?.setDraining());
+    log.info({ healthPort: health?.port, role: leadership.role() }, 'scheduler started');
+    const close = () => steps.run(); // idempotent
+    return {
+      triggerPlacement: () => term?.trigger(),
+      reload: async () => term?.reload(),
+      role: () => leadership.role(),
+      healthPort: health?.port,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (err) {
+    await steps.run();
+    throw err;
+  }
+}
 
+/** What the leader runs; dispose stops it (consumers, placer, periodic tasks). */
+interface LeaderRun extends AsyncDisposable {
+  trigger(): void;
+  reload(): Promise<void>;
+}
+
+/**
+ * The leading scheduler: ingest, placement, run updates, completions, dead workers, commands.
+ * `db` is the term's fenced pool: once another instance has taken over, every write it makes is
+ * refused, so the consumers nak and the new leader gets the messages.
+ */
+async function lead(
+  config: SchedulerConfig,
+  deps: { db: Kysely<Database>; nats: Nats; log: Logger },
+): Promise<LeaderRun> {
+  const { db, log } = deps;
+  const { js, jsm, nc } = deps.nats;
+  const steps = new ShutdownSteps(log);
+  try {
+    // What the previous leader held unacknowledged is handled now, not after its ack wait.
+    for (const key of CONSUMER_KEYS) await takeOverConsumer(jsm, CONSUMERS[key], log);
     // The view triggers the placer and the placer reads the view: the placer is bound late.
     const placerRef: { current?: Placer } = {};
     const trigger = () => placerRef.current?.trigger();
@@ -98,7 +167,7 @@ export async function start(
       onGrowth: (types) => parking.grew(types),
     });
     // Loaded before any consumer runs: from then on every commit keeps it exact.
-    const ledger = new UsageLedger();
+    const ledger = new UsageLedger(Date.now, config.PLACEMENT_STRATEGY as Strategy);
     await ledger.load(db);
     const backlog = new Backlog();
     const resync = every({
@@ -122,6 +191,16 @@ export async function start(
       },
     });
     steps.push(() => retention.stop());
+    const depth = every({
+      name: 'queue depth metric',
+      intervalMs: QUEUE_DEPTH_INTERVAL_MS,
+      firstDelayMs: 0,
+      log,
+      task: async () => publishQueueDepth(await readQueueDepth(db)),
+    });
+    steps.push(() => depth.stop());
+    setLeader('scheduler', true);
+    steps.push(async () => setLeader('scheduler', false));
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).
@@ -254,16 +333,12 @@ export async function start(
       await Promise.all(consumers.map((c) => c.stop()));
     });
     activePlacer.start();
-
-    steps.push(async () => health?.setDraining());
-    log.info({ consumers: CONSUMER_KEYS.length, healthPort: health?.port }, 'scheduler started');
-
-    const close = () => steps.run(); // idempotent
+    log.info({ consumers: CONSUMER_KEYS.length }, 'scheduler leading');
     return {
-      triggerPlacement: trigger,
-      healthPort: health?.port,
-      close,
-      [Symbol.asyncDispose]: close,
+      trigger,
+      // SIGHUP: tenants' rate limits and quotas are read again from PostgreSQL now.
+      reload: () => tenants.refresh(),
+      [Symbol.asyncDispose]: () => steps.run(),
     };
   } catch (err) {
     await steps.run();

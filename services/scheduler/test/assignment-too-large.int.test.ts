@@ -7,8 +7,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { ASSIGNMENT_TOO_LARGE, sendAssignments } from '../src/assignments.js';
 import { Backlog } from '../src/backlog.js';
-import { UsageLedger } from '../src/usage-ledger.js';
-import type { Transition } from '../src/transitions.js';
+import { UsageLedger } from '../src/placement/usage-ledger.js';
+import type { Transition } from '../src/workload-core/transition.js';
 import { startFakeWorker, startHarness, submission, submit, waitForWorkload } from './harness.js';
 import type { Harness } from './harness.js';
 

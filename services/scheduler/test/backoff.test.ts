@@ -1,4 +1,4 @@
-import { formatSeconds, retryBackoffMs } from '../src/backoff.js';
+import { formatSeconds, retryBackoffMs } from '../src/workload-core/decisions/backoff.js';
 
 describe('retryBackoffMs', () => {
   it('doubles from the base per attempt, within [cap/2, cap]', () => {

@@ -1,5 +1,5 @@
 import { blockedReason, queuedReason, typeAvailability } from '../src/blocked-types.js';
-import type { PlacementWorker } from '../src/placement.js';
+import type { PlacementWorker } from '../src/placement/place-workloads.js';
 
 const worker = (id: string, slots: number, types: string[]): PlacementWorker => ({
   id,

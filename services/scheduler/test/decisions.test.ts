@@ -1,13 +1,12 @@
 import { envelope } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
-import { decideCommand } from '../src/commands.js';
-import { waitingReason } from '../src/ingest.js';
+import { decideCommand } from '../src/workload-core/decisions/command.js';
 import {
-  NEWER_ATTEMPT_MAX_DELIVERIES,
   completionChange,
-  fence,
   unfinishedRunChange,
-} from '../src/outcomes.js';
+} from '../src/workload-core/decisions/completion.js';
+import { NEWER_ATTEMPT_MAX_DELIVERIES, fence } from '../src/workload-core/decisions/fence.js';
+import { waitingReason } from '../src/workload-core/decisions/submission.js';
 import { workloadRow } from './workload-row.js';
 
 const row = workloadRow;

@@ -1,5 +1,5 @@
-import { holds, neverFitsReason, offersByType } from '../src/fit.js';
-import type { OfferingWorker } from '../src/fit.js';
+import { holds, neverFitsReason, offersByType } from '../src/placement/fit.js';
+import type { OfferingWorker } from '../src/placement/fit.js';
 
 const worker = (
   cpu: number,

@@ -3,7 +3,7 @@ import { SUBJECTS, uuidv7 } from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
 import { ingestNotices } from '../src/ingest-notices.js';
 import type { NoticeRequest } from '../src/ingest-notices.js';
-import type { Transition } from '../src/transitions.js';
+import type { Transition } from '../src/workload-core/transition.js';
 
 /** A submitted transition whose workload is already built (the notice reads only that and the id). */
 function submitted(): Transition {

@@ -1,4 +1,4 @@
-import { inIdOrder } from '../src/lock-order.js';
+import { inIdOrder } from '../src/workload-core/statements/lock-order.js';
 
 describe('inIdOrder', () => {
   it('orders by uuid as PostgreSQL does, whatever the case of the hex digits', () => {

@@ -7,13 +7,13 @@ import { createTestDatabase, startNatsServer } from '@niyanta/testing';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { Backlog } from '../src/backlog.js';
-import { holds } from '../src/fit.js';
-import type { Offer, Resources } from '../src/fit.js';
+import { holds } from '../src/placement/fit.js';
+import type { Offer, Resources } from '../src/placement/fit.js';
 import { createSchedulerLogger } from '../src/logger.js';
-import { Parking, unparkFitting } from '../src/parking.js';
-import { CYCLE_ROWS_MAX, Placer } from '../src/placer.js';
-import type { PlacementWorker } from '../src/placement.js';
-import { UsageLedger } from '../src/usage-ledger.js';
+import { Parking, unparkFitting } from '../src/placement/parking.js';
+import { CYCLE_ROWS_MAX, Placer } from '../src/placement/placer.js';
+import type { PlacementWorker } from '../src/placement/place-workloads.js';
+import { UsageLedger } from '../src/placement/usage-ledger.js';
 
 jest.setTimeout(120_000);
 

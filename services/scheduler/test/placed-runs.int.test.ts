@@ -4,7 +4,7 @@ import { createTestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '@niyanta/db';
-import { applyPlacements } from '../src/placed-runs.js';
+import { applyPlacements } from '../src/workload-core/statements/place.js';
 import { indexScans } from './index-scans.js';
 
 async function insertWorkload(

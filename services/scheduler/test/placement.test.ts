@@ -1,5 +1,9 @@
-import { placeWorkloads } from '../src/placement.js';
-import type { PendingWorkload, PlacementWorker, WorkerUsage } from '../src/placement.js';
+import { placeWorkloads } from '../src/placement/place-workloads.js';
+import type {
+  PendingWorkload,
+  PlacementWorker,
+  WorkerUsage,
+} from '../src/placement/place-workloads.js';
 
 const worker = (
   id: string,

@@ -11,7 +11,7 @@ import {
 } from '@niyanta/messages';
 import type { DeadLetterV1, RejectedV1 } from '@niyanta/messages';
 import { deadLetterAnnouncement } from '@niyanta/runtime';
-import { waitFor } from '@niyanta/testing';
+import { deadLetterRow, waitFor } from '@niyanta/testing';
 import {
   startFakeWorker,
   startHarness,
@@ -91,16 +91,7 @@ async function expectDeadLetter(
   error: RegExp,
 ): Promise<void> {
   const { stream, durable_name } = CONSUMERS[consumer];
-  const row = await waitFor(
-    () =>
-      h.db
-        .selectFrom('dead_letters')
-        .selectAll()
-        .where('consumer', '=', durable_name)
-        .where('stream_seq', '=', seq)
-        .executeTakeFirst(),
-    { message: `the dead letter of ${durable_name} message ${seq}`, timeoutMs: 15_000 },
-  );
+  const row = await deadLetterRow(h.db, durable_name, seq, 15_000);
   expect(row).toMatchObject({ stream, deliveries: 1 });
   expect(row.error).toMatch(error);
   expect(Buffer.from(row.data).equals(Buffer.from(data))).toBe(true);

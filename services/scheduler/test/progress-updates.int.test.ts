@@ -2,8 +2,8 @@ import { createDb } from '@niyanta/db';
 import { envelope, uuidv7 } from '@niyanta/messages';
 import { createTestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
-import { applyProgress } from '../src/progress-updates.js';
-import type { ProgressUpdate } from '../src/progress-updates.js';
+import type { ProgressUpdate } from '../src/workload-core/decisions/run-update.js';
+import { applyProgress } from '../src/workload-core/statements/store-progress.js';
 import { insertFenceRows } from './fence-rows.js';
 import type { FenceRow } from './fence-rows.js';
 

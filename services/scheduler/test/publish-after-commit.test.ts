@@ -3,8 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS, envelope } from '@niyanta/messages';
 import { Backlog } from '../src/backlog.js';
 import { createSchedulerLogger } from '../src/logger.js';
-import { publishAfterCommit } from '../src/transitions.js';
-import { UsageLedger } from '../src/usage-ledger.js';
+import { publishAfterCommit } from '../src/workload-core/publish-after-commit.js';
+import { UsageLedger } from '../src/placement/usage-ledger.js';
 import { workloadRow } from './workload-row.js';
 
 const row = workloadRow({ type: 'noop', status: 'COMPLETED', attempt: 1 });

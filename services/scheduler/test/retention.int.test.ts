@@ -6,12 +6,8 @@ import { createTestDatabase } from '@niyanta/testing';
 import type { TestDatabase } from '@niyanta/testing';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import {
-  deleteEndedWorkloads,
-  deleteOldDeadLetters,
-  deleteOldRejections,
-  schedulerRetention,
-} from '../src/retention.js';
+import { deleteOldDeadLetters, deleteOldRejections, schedulerRetention } from '../src/retention.js';
+import { deleteEndedWorkloads } from '../src/workload-core/statements/delete-ended.js';
 
 const log = createLogger('retention-test', 'silent');
 let database: TestDatabase;
@@ -28,7 +24,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`truncate workloads, workload_events, checkpoints, rejected_submissions, dead_letters`.execute(
+  await sql`truncate workloads, workload_events, checkpoints, rejected_submissions, dead_letters, placement_explanations`.execute(
     db,
   );
 });

@@ -15,7 +15,7 @@ import {
 } from '@niyanta/messages';
 import type { EventV1, IngestedV1, RejectedV1, WorkerDeadV1, WorkloadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
-import { applyChanges } from '../src/transitions.js';
+import { applyChanges } from '../src/workload-core/statements/apply-changes.js';
 import {
   startFakeWorker,
   startHarness,

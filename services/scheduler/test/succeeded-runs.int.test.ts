@@ -3,7 +3,7 @@ import { DEFAULT_TENANT, envelope, uuidv7 } from '@niyanta/messages';
 import type { CompletionV1 } from '@niyanta/messages';
 import { createTestDatabase, waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
-import { applySucceeded } from '../src/succeeded-runs.js';
+import { applySucceeded } from '../src/workload-core/statements/complete-succeeded.js';
 import { insertFenceRows } from './fence-rows.js';
 import type { FenceRow } from './fence-rows.js';
 import { indexScans } from './index-scans.js';

@@ -1,5 +1,5 @@
 import { Backlog } from '../src/backlog.js';
-import { UsageLedger } from '../src/usage-ledger.js';
+import { UsageLedger } from '../src/placement/usage-ledger.js';
 
 const row = (id: string, status: string, attempt: number) => ({ id, status, attempt });
 

@@ -1,6 +1,6 @@
 import type { HeartbeatV1 } from '@niyanta/messages';
 import { createSchedulerLogger } from '../src/logger.js';
-import { REMOVED_QUARANTINE_MS, WorkerView } from '../src/worker-view.js';
+import { REMOVED_QUARANTINE_MS, WorkerView } from '../src/placement/worker-view.js';
 
 const heartbeat = (workerId: string): HeartbeatV1 => ({
   schemaVersion: 1,

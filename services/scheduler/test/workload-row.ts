@@ -10,6 +10,7 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   attempt: 2,
   max_attempts: 3,
   input: {},
+  placement: null,
   result: null,
   error: null,
   progress: null,

@@ -1,3 +1,4 @@
+import { blobUploadBytes, blobUploads } from '@niyanta/telemetry';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BlobNotFoundError, checkpointBlobKey } from '@niyanta/blob-store';
@@ -100,8 +101,11 @@ export class CheckpointStorage {
     for (let tries = 1; ; tries++) {
       try {
         const blob: BlobRef = await this.blobs.put(key, Readable.from(slices(data)));
+        blobUploads.inc({ outcome: 'ok' });
+        blobUploadBytes.inc(bytes);
         return { body: { blob }, bytes };
       } catch (err) {
+        blobUploads.inc({ outcome: 'error' });
         if (tries >= UPLOAD_TRIES) throw new CheckpointUploadError(key, bytes, { cause: err });
         await new Promise((resolve) => setTimeout(resolve, 200 * tries));
       }

@@ -15,6 +15,8 @@ import {
 import type { ConfigOf, NatsAuth, SecretKeys, Setting } from '@niyanta/runtime';
 import type { StreamLimits } from '@niyanta/messages';
 import { inheritedEnv } from './workloads/exec-env.js';
+import { parseTaints } from './taints.js';
+import type { WorkerTaint } from './taints.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,6 +36,9 @@ const WORKER_SETTINGS = {
   WORKER_GPU: { kind: 'int', default: 0, min: 0 },
   WORKER_LABELS: { kind: 'string' },
   WORKER_ZONE: { kind: 'string' },
+  WORKER_TAINTS: { kind: 'string' },
+  WORKER_COST_PER_HOUR: { kind: 'number', min: 0, max: 1_000_000 },
+  WORKER_SPOT: { kind: 'bool', default: false },
   WORKER_EXEC_ALLOW: { kind: 'string' },
   SECRETS_KEY: { kind: 'string', secret: true },
   WORKER_EXEC_ENV_PASS: { kind: 'list' },
@@ -62,6 +67,12 @@ export interface WorkerConfig {
   gpu: number;
   labels: Record<string, string>;
   zone: string | undefined;
+  /** Its taints (WORKER_TAINTS): work that does not tolerate them stays off or scores lower. */
+  taints: WorkerTaint[];
+  /** What it costs per hour (WORKER_COST_PER_HOUR); undefined: not said. */
+  costPerHour: number | undefined;
+  /** A spot (preemptible) machine (WORKER_SPOT). */
+  spot: boolean;
   /**
    * Commands `exec` may run (absolute paths, or bare names resolved on the worker's PATH at
    * start-up); `'*'` for any; undefined: `exec` is not loaded.
@@ -101,6 +112,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     problems.push(...err.problems);
   }
   const labels = parseLabels(env.WORKER_LABELS, problems);
+  const taints = parseTaints(env.WORKER_TAINTS, problems);
   const execAllow = parseExecAllow(env.WORKER_EXEC_ALLOW, problems);
   let secretKeys: SecretKeys | undefined;
   if (raw?.SECRETS_KEY !== undefined) {
@@ -135,6 +147,9 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     gpu: raw.WORKER_GPU,
     labels,
     zone: raw.WORKER_ZONE,
+    taints,
+    costPerHour: raw.WORKER_COST_PER_HOUR,
+    spot: raw.WORKER_SPOT,
     execAllow,
     execInheritedEnv: inheritedEnv(env, raw.WORKER_EXEC_ENV_PASS),
     execWorkdir: raw.WORKER_EXEC_WORKDIR ?? path.join(os.tmpdir(), 'niyanta-exec'),

@@ -7,6 +7,7 @@ await serviceMain({
   service: 'worker',
   loadConfig: () => loadConfig(),
   logger: (config) => createWorkerLogger(config.logLevel),
+  logLevel: (config) => config.logLevel,
   shutdownTimeoutMs: (config) => config.shutdownTimeoutMs,
   start,
 });

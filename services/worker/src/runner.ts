@@ -1,3 +1,4 @@
+import { runsActive } from '@niyanta/telemetry';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { HeartbeatV1 } from '@niyanta/messages';
 import { STOP_REASONS } from '@niyanta/worker-sdk';
@@ -8,6 +9,8 @@ import type { Logger } from './logger.js';
 import { executeRun } from './run.js';
 import type { ActiveRun, Assignment, RunDeps } from './run.js';
 import type { SecretKeys } from '@niyanta/runtime';
+import { startRunSpan } from './run-span.js';
+import type { RunSpan } from './run-span.js';
 
 /** Workload ids whose last checkpoint seq is remembered (a bound on memory, not a behaviour). */
 const MAX_REMEMBERED_SEQS = 10_000;
@@ -72,7 +75,9 @@ export class Runner {
 
   /** Takes an assignment: runs it, queues it, or completes it at once (unknown type, draining). */
   accept(a: Assignment, traceparent?: string): void {
-    if (traceparent !== undefined) this.traces.set(a, traceparent);
+    // The run's own context (its assign span) when the scheduler sent one; else the message's.
+    const parent = a.traceparent ?? traceparent;
+    if (parent !== undefined) this.traces.set(a, parent);
     const key = runKey(a.workloadId, a.attempt);
     const { log } = this.opts;
     if (this.running.has(key) || this.queuedKeys.has(key)) {
@@ -202,25 +207,27 @@ export class Runner {
         this.completeUnstarted(a, { outcome: 'released' });
         continue;
       }
+      const span = startRunSpan(a, this.opts.workerId, this.traces.get(a));
       const run: SlotRun = {
         assignment: a,
-        traceparent: this.traces.get(a),
+        traceparent: span.traceparent ?? this.traces.get(a),
         controller: new AbortController(),
         startedAt: new Date().toISOString(),
         fraction: undefined,
         done: Promise.resolve(),
       };
       this.running.set(key, run);
-      run.done = this.execute(key, run);
+      run.done = this.execute(key, run, span);
     }
   }
 
-  private async execute(key: string, run: SlotRun): Promise<void> {
+  private async execute(key: string, run: SlotRun, span: RunSpan): Promise<void> {
     const { workloadId, attempt } = run.assignment;
     const def = this.opts.definitions.get(run.assignment.type)!;
     let completion: CompletionBody;
+    runsActive.inc();
     try {
-      completion = await executeRun(this.runDeps, def, run);
+      completion = await span.around(() => executeRun(this.runDeps, def, run));
     } catch (err) {
       // A bug in the worker, not in the handler (runAttempt maps handler errors itself).
       this.opts.log.error({ err, workloadId, attempt }, 'run failed inside the worker');
@@ -235,7 +242,12 @@ export class Runner {
         },
       };
     }
-    await this.opts.completions.send(completion, run.traceparent);
+    runsActive.dec();
+    try {
+      await this.opts.completions.send(completion, run.traceparent);
+    } finally {
+      span.end(completion);
+    }
     if (
       completion.outcome === 'succeeded' ||
       completion.outcome === 'failed' ||

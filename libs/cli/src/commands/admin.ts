@@ -88,6 +88,7 @@ const keysCreate: Command = {
     role: {
       type: 'string',
       value: 'role',
+      choices: ROLES,
       description: `One of ${ROLES.join(', ')} (default submitter)`,
     },
   },

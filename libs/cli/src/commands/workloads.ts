@@ -6,6 +6,7 @@ import { CliFailure, EXIT, UsageError } from '../exit-codes.js';
 import type { ExitCode } from '../exit-codes.js';
 import { followWorkload } from '../follow.js';
 import { age, formatData, formatFields } from '../output.js';
+import { formatPlacement } from '../placement-view.js';
 import type { Column } from '../output.js';
 
 const STATUSES: readonly WorkloadStatus[] = [
@@ -203,7 +204,12 @@ const ls: Command = {
   summary: 'List workloads, newest first',
   args: '',
   flags: {
-    status: { type: 'string', value: 'S', description: `One of ${STATUSES.join(', ')}` },
+    status: {
+      type: 'string',
+      value: 'S',
+      choices: STATUSES,
+      description: `One of ${STATUSES.join(', ')}`,
+    },
     type: { type: 'string', value: 'T', description: 'Only this workload type' },
     limit: {
       type: 'string',
@@ -400,13 +406,19 @@ const placement: Command = {
   summary: 'Explain where a workload can run and why it waits',
   args: '<id>',
   flags: {},
-  examples: ['niyanta placement <id>'],
+  examples: [
+    'niyanta placement <id>            # why it waits: every worker, feasible or why not',
+    "niyanta placement <id> -o json | jq '.workers[] | select(.feasible)'",
+  ],
   async run(ctx, positionals) {
     const id = one(positionals, 'workload id', 'placement');
     const client = ctx.client();
     try {
       const explanation = await client.placement(id);
-      ctx.printValue(explanation, () => formatData(explanation, 'yaml'));
+      const width = ctx.io.out.isTTY === true ? ctx.io.out.columns || 80 : undefined;
+      ctx.printValue(explanation, () =>
+        formatPlacement(explanation, { width, bold: ctx.style.bold }),
+      );
       return EXIT.ok;
     } catch (err) {
       if (!(err instanceof NiyantaApiError) || err.status !== 404) throw err;

@@ -13,6 +13,14 @@ export interface WorkersTable {
   labels: Json<Record<string, string>>;
   zone: string | null;
   types: Json<string[]>;
+  /** Its taints (WORKER_TAINTS). */
+  taints: ColumnType<
+    { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' }[],
+    string | undefined,
+    string
+  >;
+  cost_per_hour: ColumnType<number | null, number | null | undefined, number | null>;
+  spot: ColumnType<boolean, boolean | undefined, boolean>;
   running: Json<{ workloadId: string; attempt: number; fraction?: number; startedAt?: string }[]>;
   heartbeat_interval_ms: number;
   /** The worker's own time of its latest beat: orders its beats, never used for liveness. */

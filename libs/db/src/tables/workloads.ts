@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { WorkloadPlacement } from './workload-placement.js';
 
 // jsonb columns: read as parsed JSON, written as JSON text (pg would turn a JS array into a PostgreSQL array).
 type Json<T> = ColumnType<T, string, string>;
@@ -21,6 +22,8 @@ export interface WorkloadsTable {
   pending_reason: string | null;
   labels: Json<Record<string, string>>;
   requirements: Json<{ cpu?: number; memoryMb?: number; gpu?: number }>;
+  /** Its placement terms (docs/scheduling.md); null when it has none. */
+  placement: ColumnType<WorkloadPlacement | null, string | null | undefined, string | null>;
   run_at: Timestamp | null;
   timeout_seconds: number | null;
   idempotency_key: string | null;

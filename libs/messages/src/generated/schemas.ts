@@ -26,10 +26,11 @@ export const SCHEMAS = {
             "description": "Memory in MiB."
           },
           "gpu": {
-            "type": "integer",
+            "type": "number",
             "minimum": 0,
             "maximum": 64,
-            "description": "Whole GPUs."
+            "multipleOf": 0.25,
+            "description": "GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU."
           }
         }
       },
@@ -219,6 +220,308 @@ export const SCHEMAS = {
         },
         "maxItems": 64,
         "description": "Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."
+      },
+      "labelKey": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 63,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        "description": "A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit."
+      },
+      "labelValue": {
+        "type": "string",
+        "maxLength": 63,
+        "pattern": "^[A-Za-z0-9._/-]*$",
+        "description": "A label value: at most 63 characters from A-Z a-z 0-9 . _ / -."
+      },
+      "labelSelector": {
+        "title": "LabelSelector",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 20,
+        "description": "Labels a workload must carry, all of them (key: value), to match.",
+        "propertyNames": {
+          "$ref": "#/$defs/labelKey"
+        },
+        "additionalProperties": {
+          "$ref": "#/$defs/labelValue"
+        }
+      },
+      "taintEffect": {
+        "type": "string",
+        "enum": [
+          "NoSchedule",
+          "PreferNoSchedule"
+        ],
+        "description": "NoSchedule keeps off every workload that does not tolerate it; PreferNoSchedule lowers the score."
+      },
+      "taint": {
+        "title": "Taint",
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key",
+          "effect"
+        ],
+        "description": "A worker taint (WORKER_TAINTS=key=value:Effect).",
+        "properties": {
+          "key": {
+            "$ref": "#/$defs/labelKey"
+          },
+          "value": {
+            "$ref": "#/$defs/labelValue"
+          },
+          "effect": {
+            "$ref": "#/$defs/taintEffect"
+          }
+        }
+      },
+      "taints": {
+        "type": "array",
+        "maxItems": 20,
+        "items": {
+          "$ref": "#/$defs/taint"
+        },
+        "description": "Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."
+      },
+      "placement": {
+        "title": "Placement",
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Where the workload may and should run (docs/scheduling.md).",
+        "properties": {
+          "affinity": {
+            "type": "array",
+            "maxItems": 20,
+            "description": "Terms on the worker's labels and the built-in labels zone and worker.",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "key",
+                "operator"
+              ],
+              "description": "One label term: required without weight, a preference with it.",
+              "properties": {
+                "key": {
+                  "$ref": "#/$defs/labelKey"
+                },
+                "operator": {
+                  "type": "string",
+                  "enum": [
+                    "In",
+                    "NotIn",
+                    "Exists",
+                    "DoesNotExist"
+                  ],
+                  "description": "In/NotIn need values; Exists/DoesNotExist take none."
+                },
+                "values": {
+                  "type": "array",
+                  "minItems": 1,
+                  "maxItems": 20,
+                  "items": {
+                    "$ref": "#/$defs/labelValue"
+                  },
+                  "description": "Values for In and NotIn."
+                },
+                "weight": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 100,
+                  "description": "A preference (1 to 100, added to the score); without it the term is required."
+                }
+              },
+              "allOf": [
+                {
+                  "if": {
+                    "properties": {
+                      "operator": {
+                        "enum": [
+                          "In",
+                          "NotIn"
+                        ]
+                      }
+                    }
+                  },
+                  "then": {
+                    "properties": {
+                      "values": true
+                    },
+                    "required": [
+                      "values"
+                    ]
+                  }
+                },
+                {
+                  "if": {
+                    "properties": {
+                      "operator": {
+                        "enum": [
+                          "Exists",
+                          "DoesNotExist"
+                        ]
+                      }
+                    }
+                  },
+                  "then": {
+                    "not": {
+                      "properties": {
+                        "values": true
+                      },
+                      "required": [
+                        "values"
+                      ]
+                    }
+                  }
+                }
+              ]
+            }
+          },
+          "antiAffinity": {
+            "type": "array",
+            "maxItems": 20,
+            "description": "Stay off a worker (or zone) already running a workload whose labels match.",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "labels",
+                "topologyKey"
+              ],
+              "description": "One anti-affinity term: required without weight, a preference with it.",
+              "properties": {
+                "labels": {
+                  "$ref": "#/$defs/labelSelector"
+                },
+                "topologyKey": {
+                  "type": "string",
+                  "enum": [
+                    "worker",
+                    "zone"
+                  ],
+                  "description": "What counts as the same place."
+                },
+                "weight": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 100,
+                  "description": "A preference (1 to 100, added to the score); without it the term is required."
+                }
+              }
+            }
+          },
+          "tolerations": {
+            "type": "array",
+            "maxItems": 20,
+            "description": "Taints this workload tolerates.",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "key"
+              ],
+              "description": "Tolerates taints with this key (and value, with Equal; and effect, when given).",
+              "properties": {
+                "key": {
+                  "$ref": "#/$defs/labelKey"
+                },
+                "operator": {
+                  "type": "string",
+                  "enum": [
+                    "Equal",
+                    "Exists"
+                  ],
+                  "default": "Equal",
+                  "description": "Equal (default) matches the value; Exists any value."
+                },
+                "value": {
+                  "$ref": "#/$defs/labelValue"
+                },
+                "effect": {
+                  "$ref": "#/$defs/taintEffect"
+                }
+              },
+              "allOf": [
+                {
+                  "if": {
+                    "properties": {
+                      "operator": {
+                        "const": "Exists"
+                      }
+                    },
+                    "required": [
+                      "operator"
+                    ]
+                  },
+                  "then": {
+                    "not": {
+                      "properties": {
+                        "value": true
+                      },
+                      "required": [
+                        "value"
+                      ]
+                    }
+                  }
+                }
+              ]
+            }
+          },
+          "spread": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "topologyKey",
+              "maxSkew",
+              "labels"
+            ],
+            "description": "Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.",
+            "properties": {
+              "topologyKey": {
+                "type": "string",
+                "enum": [
+                  "worker",
+                  "zone"
+                ],
+                "description": "What is counted."
+              },
+              "maxSkew": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10000,
+                "description": "Largest allowed difference."
+              },
+              "labels": {
+                "$ref": "#/$defs/labelSelector"
+              }
+            }
+          },
+          "strategy": {
+            "type": "string",
+            "enum": [
+              "spread",
+              "binpack"
+            ],
+            "description": "spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY."
+          },
+          "maxCostPerHour": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1000000,
+            "description": "Only workers whose WORKER_COST_PER_HOUR is at most this."
+          },
+          "spot": {
+            "type": "string",
+            "enum": [
+              "avoid",
+              "allow",
+              "prefer"
+            ],
+            "default": "allow",
+            "description": "avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."
+          }
+        }
       },
       "concurrencyKey": {
         "title": "ConcurrencyKey",
@@ -571,6 +874,120 @@ export const SCHEMAS = {
               "type": "string",
               "format": "date-time",
               "description": "When it was committed."
+            }
+          }
+        }
+      }
+    }
+  },
+  "http/cluster.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/cluster.v1.json",
+    "title": "Cluster",
+    "description": "The running instances of each service, and who leads the led ones (scheduler, health-monitor).",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "services"
+    ],
+    "properties": {
+      "services": {
+        "type": "array",
+        "description": "One entry per service with an instance heard from recently, or a leader on record; sorted by name.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "service",
+            "leader",
+            "instances"
+          ],
+          "properties": {
+            "service": {
+              "type": "string",
+              "description": "The service's name, e.g. scheduler."
+            },
+            "leader": {
+              "description": "The current leader of a led service (null for services without one, or before the first election).",
+              "oneOf": [
+                {
+                  "type": "null"
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "instanceId",
+                    "epoch",
+                    "since"
+                  ],
+                  "properties": {
+                    "instanceId": {
+                      "type": "string",
+                      "description": "The leading instance."
+                    },
+                    "epoch": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "description": "Grows by one at every takeover; every write of the leader is fenced by it."
+                    },
+                    "since": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When this leader took over."
+                    }
+                  }
+                }
+              ]
+            },
+            "instances": {
+              "type": "array",
+              "description": "Instances heard from within the last 30 seconds, oldest first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "instanceId",
+                  "host",
+                  "pid",
+                  "role",
+                  "startedAt",
+                  "heardAt"
+                ],
+                "properties": {
+                  "instanceId": {
+                    "type": "string",
+                    "description": "The instance's id."
+                  },
+                  "host": {
+                    "type": "string",
+                    "description": "Its host name."
+                  },
+                  "pid": {
+                    "type": "integer",
+                    "description": "Its process id on that host."
+                  },
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "leader",
+                      "standby",
+                      "member"
+                    ],
+                    "description": "leader or standby for led services, member for the others."
+                  },
+                  "startedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When it registered."
+                  },
+                  "heardAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Its latest heartbeat, by the database's clock."
+                  }
+                }
+              }
             }
           }
         }
@@ -1290,7 +1707,10 @@ export const SCHEMAS = {
       "types",
       "running",
       "lastHeartbeatAt",
-      "startedAt"
+      "startedAt",
+      "taints",
+      "costPerHour",
+      "spot"
     ],
     "properties": {
       "id": {
@@ -1409,6 +1829,20 @@ export const SCHEMAS = {
         "type": "string",
         "format": "date-time",
         "description": "When it started."
+      },
+      "taints": {
+        "$ref": "../common.v1.json#/$defs/taints"
+      },
+      "costPerHour": {
+        "type": [
+          "number",
+          "null"
+        ],
+        "description": "What the worker costs per hour; null when it does not say."
+      },
+      "spot": {
+        "type": "boolean",
+        "description": "A spot (preemptible) machine."
       }
     }
   },
@@ -1590,6 +2024,108 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/workload-placement.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-placement.v1.json",
+    "title": "WorkloadPlacement",
+    "description": "The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "workloadId",
+      "status",
+      "pendingReason",
+      "evaluatedAt",
+      "workerId",
+      "workers",
+      "reasonCounts"
+    ],
+    "properties": {
+      "workloadId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "The workload."
+      },
+      "status": {
+        "type": "string",
+        "description": "The workload's status now."
+      },
+      "pendingReason": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."
+      },
+      "evaluatedAt": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."
+      },
+      "workerId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The worker the decision placed it on; null while it waits."
+      },
+      "workers": {
+        "type": "array",
+        "maxItems": 50,
+        "description": "For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "workerId",
+            "feasible",
+            "reasons",
+            "score",
+            "scores"
+          ],
+          "description": "One worker's verdict.",
+          "properties": {
+            "workerId": {
+              "type": "string",
+              "description": "The worker."
+            },
+            "feasible": {
+              "type": "boolean",
+              "description": "Whether it could take the workload then."
+            },
+            "reasons": {
+              "type": "array",
+              "items": {
+                "type": "string"
+              },
+              "description": "Why it could not, in plain words (empty when feasible)."
+            },
+            "score": {
+              "type": "number",
+              "description": "The sum of the scores (0 when not feasible)."
+            },
+            "scores": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              },
+              "description": "Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."
+            }
+          }
+        }
+      },
+      "reasonCounts": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "description": "For the workers not listed: how many give each reason."
+      }
+    }
+  },
   "http/workload-submission.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/workload-submission.v1.json",
@@ -1643,6 +2179,9 @@ export const SCHEMAS = {
       },
       "labels": {
         "$ref": "../common.v1.json#/$defs/labels"
+      },
+      "placement": {
+        "$ref": "../common.v1.json#/$defs/placement"
       },
       "runAt": {
         "type": "string",
@@ -2084,6 +2623,11 @@ export const SCHEMAS = {
                 }
               },
               "description": "The submission's secrets, still sealed: never the plaintext."
+            },
+            "traceparent": {
+              "type": "string",
+              "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+              "description": "W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."
             }
           }
         }
@@ -2769,6 +3313,19 @@ export const SCHEMAS = {
         "minimum": 1,
         "maximum": 2147483647,
         "description": "Its heartbeat interval."
+      },
+      "taints": {
+        "$ref": "../common.v1.json#/$defs/taints"
+      },
+      "costPerHour": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1000000,
+        "description": "What the worker costs per hour (WORKER_COST_PER_HOUR)."
+      },
+      "spot": {
+        "type": "boolean",
+        "description": "A spot (preemptible) machine (WORKER_SPOT)."
       }
     }
   },
@@ -3096,6 +3653,9 @@ export const SCHEMAS = {
       },
       "labels": {
         "$ref": "../common.v1.json#/$defs/labels"
+      },
+      "placement": {
+        "$ref": "../common.v1.json#/$defs/placement"
       },
       "submittedBy": {
         "type": "string",

@@ -34,6 +34,24 @@ export type SecretName = string
  */
 export type SecretNames = SecretName[]
 /**
+ * A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit.
+ */
+export type LabelKey = string
+/**
+ * A label value: at most 63 characters from A-Z a-z 0-9 . _ / -.
+ */
+export type LabelValue = string
+/**
+ * NoSchedule keeps off every workload that does not tolerate it; PreferNoSchedule lowers the score.
+ */
+export type TaintEffect = ("NoSchedule" | "PreferNoSchedule")
+/**
+ * Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule).
+ * 
+ * @maxItems 20
+ */
+export type Taints = Taint[]
+/**
  * Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax).
  */
 export type ConcurrencyKey = string
@@ -68,6 +86,13 @@ rateLimit?: RateLimit
 role?: Role
 secretName?: SecretName
 secretNames?: SecretNames
+labelKey?: LabelKey
+labelValue?: LabelValue
+labelSelector?: LabelSelector
+taintEffect?: TaintEffect
+taint?: Taint
+taints?: Taints
+placement?: Placement
 concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
@@ -86,7 +111,7 @@ cpu?: number
  */
 memoryMb?: number
 /**
- * Whole GPUs.
+ * GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU.
  */
 gpu?: number
 }
@@ -167,6 +192,110 @@ requestsPerSecond: number
  * Requests allowed at once after a quiet spell.
  */
 burst: number
+}
+/**
+ * Labels a workload must carry, all of them (key: value), to match.
+ */
+export interface LabelSelector {
+[k: string]: LabelValue
+}
+/**
+ * A worker taint (WORKER_TAINTS=key=value:Effect).
+ */
+export interface Taint {
+key: LabelKey
+value?: LabelValue
+effect: TaintEffect
+}
+/**
+ * Where the workload may and should run (docs/scheduling.md).
+ */
+export interface Placement {
+/**
+ * Terms on the worker's labels and the built-in labels zone and worker.
+ * 
+ * @maxItems 20
+ * 
+ * Items: One label term: required without weight, a preference with it.
+ */
+affinity?: {
+key: LabelKey
+/**
+ * In/NotIn need values; Exists/DoesNotExist take none.
+ */
+operator: ("In" | "NotIn" | "Exists" | "DoesNotExist")
+/**
+ * Values for In and NotIn.
+ * 
+ * @minItems 1
+ * @maxItems 20
+ */
+values?: [LabelValue, ...(LabelValue)[]]
+/**
+ * A preference (1 to 100, added to the score); without it the term is required.
+ */
+weight?: number
+}[]
+/**
+ * Stay off a worker (or zone) already running a workload whose labels match.
+ * 
+ * @maxItems 20
+ * 
+ * Items: One anti-affinity term: required without weight, a preference with it.
+ */
+antiAffinity?: {
+labels: LabelSelector
+/**
+ * What counts as the same place.
+ */
+topologyKey: ("worker" | "zone")
+/**
+ * A preference (1 to 100, added to the score); without it the term is required.
+ */
+weight?: number
+}[]
+/**
+ * Taints this workload tolerates.
+ * 
+ * @maxItems 20
+ * 
+ * Items: Tolerates taints with this key (and value, with Equal; and effect, when given).
+ */
+tolerations?: {
+key: LabelKey
+/**
+ * Equal (default) matches the value; Exists any value.
+ */
+operator?: ("Equal" | "Exists")
+value?: LabelValue
+effect?: TaintEffect
+}[]
+/**
+ * Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.
+ */
+spread?: {
+/**
+ * What is counted.
+ */
+topologyKey: ("worker" | "zone")
+/**
+ * Largest allowed difference.
+ */
+maxSkew: number
+labels: LabelSelector
+}
+/**
+ * spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY.
+ */
+strategy?: ("spread" | "binpack")
+/**
+ * Only workers whose WORKER_COST_PER_HOUR is at most this.
+ */
+maxCostPerHour?: number
+/**
+ * avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher.
+ */
+spot?: ("avoid" | "allow" | "prefer")
 }
 
 // http/api-key-create.v1.json
@@ -360,6 +489,68 @@ storage: ("inline" | "blob")
  * When it was committed.
  */
 createdAt: string
+}[]
+}
+
+// http/cluster.v1.json
+/**
+ * The running instances of each service, and who leads the led ones (scheduler, health-monitor).
+ */
+export interface ClusterV1 {
+/**
+ * One entry per service with an instance heard from recently, or a leader on record; sorted by name.
+ */
+services: {
+/**
+ * The service's name, e.g. scheduler.
+ */
+service: string
+/**
+ * The current leader of a led service (null for services without one, or before the first election).
+ */
+leader: (null | {
+/**
+ * The leading instance.
+ */
+instanceId: string
+/**
+ * Grows by one at every takeover; every write of the leader is fenced by it.
+ */
+epoch: number
+/**
+ * When this leader took over.
+ */
+since: string
+})
+/**
+ * Instances heard from within the last 30 seconds, oldest first.
+ */
+instances: {
+/**
+ * The instance's id.
+ */
+instanceId: string
+/**
+ * Its host name.
+ */
+host: string
+/**
+ * Its process id on that host.
+ */
+pid: number
+/**
+ * leader or standby for led services, member for the others.
+ */
+role: ("leader" | "standby" | "member")
+/**
+ * When it registered.
+ */
+startedAt: string
+/**
+ * Its latest heartbeat, by the database's clock.
+ */
+heardAt: string
+}[]
 }[]
 }
 
@@ -851,6 +1042,15 @@ lastHeartbeatAt: string
  * When it started.
  */
 startedAt: string
+taints: Taints
+/**
+ * What the worker costs per hour; null when it does not say.
+ */
+costPerHour: (number | null)
+/**
+ * A spot (preemptible) machine.
+ */
+spot: boolean
 }
 
 // http/workload-batch-response.v1.json
@@ -957,6 +1157,70 @@ items: WorkloadV1[]
 nextCursor: (string | null)
 }
 
+// http/workload-placement.v1.json
+/**
+ * The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.
+ */
+export interface WorkloadPlacementV1 {
+/**
+ * The workload.
+ */
+workloadId: string
+/**
+ * The workload's status now.
+ */
+status: string
+/**
+ * Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait).
+ */
+pendingReason: (string | null)
+/**
+ * When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation.
+ */
+evaluatedAt: (string | null)
+/**
+ * The worker the decision placed it on; null while it waits.
+ */
+workerId: (string | null)
+/**
+ * For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.
+ * 
+ * @maxItems 50
+ * 
+ * Items: One worker's verdict.
+ */
+workers: {
+/**
+ * The worker.
+ */
+workerId: string
+/**
+ * Whether it could take the workload then.
+ */
+feasible: boolean
+/**
+ * Why it could not, in plain words (empty when feasible).
+ */
+reasons: string[]
+/**
+ * The sum of the scores (0 when not feasible).
+ */
+score: number
+/**
+ * Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway).
+ */
+scores: {
+[k: string]: number
+}
+}[]
+/**
+ * For the workers not listed: how many give each reason.
+ */
+reasonCounts: {
+[k: string]: number
+}
+}
+
 // http/workload-submission.v1.json
 /**
  * Body of POST /v1/workloads: one workload to run.
@@ -988,6 +1252,7 @@ maxAttempts?: number
 timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
+placement?: Placement
 /**
  * Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).
  */
@@ -1193,6 +1458,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 }, ...({
 /**
  * The workload.
@@ -1270,6 +1539,10 @@ keyId: string
  */
 sealed: string
 }[]
+/**
+ * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
+ */
+traceparent?: string
 })[]]
 }
 
@@ -1677,6 +1950,15 @@ startedAt: Timestamp
  * Its heartbeat interval.
  */
 intervalMs: number
+taints?: Taints
+/**
+ * What the worker costs per hour (WORKER_COST_PER_HOUR).
+ */
+costPerHour?: number
+/**
+ * A spot (preemptible) machine (WORKER_SPOT).
+ */
+spot?: boolean
 }
 
 // messages/ingested.v1.json
@@ -1879,6 +2161,7 @@ maxAttempts?: number
 timeoutSeconds?: number
 requirements?: Requirements
 labels?: Labels
+placement?: Placement
 /**
  * Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish.
  */

@@ -19,6 +19,7 @@ export const PERMISSIONS = {
   'workloads:submit': 'submitter',
   'workloads:operate': 'operator',
   'workers:read': 'operator',
+  'cluster:read': 'operator',
   'keys:manage': 'admin',
   'secrets:manage': 'admin',
   'tenant:rename': 'admin',

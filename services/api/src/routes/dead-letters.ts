@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { DeadLettersTable } from '@niyanta/db';
 import { isUuid } from '@niyanta/messages';
 import type { DeadLetterRecordV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
@@ -21,23 +23,8 @@ export const DEAD_LETTER_PAGE_MAX_BYTES = 4 * 1024 * 1024;
 /** A page position: first_seen_at in microseconds since the epoch, and the id. */
 const POSITION_RE = /^(\d{1,17}):([0-9a-f-]{36})$/;
 
-interface DeadLetterRow {
-  id: string;
-  stream: string;
-  consumer: string;
-  subject: string;
-  stream_seq: string | number;
-  msg_id: string | null;
-  tenant: string | null;
-  headers: Record<string, string[]> | null;
-  data: Buffer;
-  size: number;
-  error: string;
-  deliveries: number;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  first_seen_us: string;
-}
+/** A listed row: the table's columns, with the body's size and the page position's time. */
+type DeadLetterRow = Selectable<DeadLettersTable> & { size: number; first_seen_us: string };
 
 function toDeadLetter(r: DeadLetterRow): DeadLetterRecordV1 {
   return {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { ApiContext } from '../api-context.js';
 import { ValidationError } from '../errors.js';
 import { DOCS_PAGE, docsAsset } from '../swagger-ui.js';
+import { renderApiMetrics } from '../metrics.js';
 
 /** How long a browser may keep the docs assets (they change only with the installed package). */
 const ASSET_MAX_AGE_S = 3600;
@@ -19,8 +20,8 @@ export function systemRoutes(ctx: ApiContext, openapi: () => unknown): Hono {
   });
 
   app.get('/metrics', async (c) => {
-    const body = await ctx.metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': ctx.metrics.registry.contentType });
+    const { body, contentType } = await renderApiMetrics(ctx.metrics);
+    return c.body(body, 200, { 'content-type': contentType });
   });
 
   app.get('/openapi.json', (c) => c.json(openapi()));

@@ -132,7 +132,9 @@ export function uiRoutes(opts: { authEnabled: boolean; assetDir?: string }): Hon
       `"${version}-${authentication}"`,
     );
   };
+  // The dashboard routes by the URL's hash (/ui#/workloads/<id>), so these two paths are all.
   app.get('/ui', html);
+  app.get('/ui/', html);
 
   app.get('/ui/assets/:file', (c) => {
     const name = c.req.param('file');

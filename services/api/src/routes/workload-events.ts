@@ -2,94 +2,130 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage } from 'hono/streaming';
 import { FINAL_STATUSES, SUBJECTS, decode } from '@niyanta/messages';
-import type { EventV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
+import type { WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
 import { requirePermission } from '../auth/principal.js';
 import { parseWorkloadId } from '../params.js';
 import { validWorkload } from '../ingest-waiters.js';
 import { SSE_EVENTS, logMessages, runStream, socketCloser } from '../sse.js';
-import { requireWorkload } from '../workload-store.js';
+import type { StreamControls } from '../sse.js';
+import {
+  LAST_EVENT_ID_HEADER,
+  isAfter,
+  parseLastEventId,
+  readStatusChanges,
+} from '../status-changes.js';
+import type { StatusChange } from '../status-changes.js';
 
 const isFinal = (status: string) => FINAL_STATUSES.includes(status as WorkloadStatus);
 
 function statusMessage(
   workload: WorkloadV1,
+  id: string | undefined,
   change: { fromStatus: string | null; toStatus: string; reason: string | null },
 ): SSEMessage {
   return {
     event: SSE_EVENTS.status,
-    data: JSON.stringify({ workloadId: workload.id, workload, ...change }),
+    data: JSON.stringify({
+      workloadId: workload.id,
+      workload,
+      fromStatus: change.fromStatus,
+      toStatus: change.toStatus,
+      reason: change.reason,
+    }),
+    ...(id === undefined ? {} : { id }),
   };
 }
 
-/** Live status, progress and log lines of one workload (Server-Sent Events). */
+/**
+ * Live status, progress and log lines of one workload (Server-Sent Events). Status events come
+ * from workload_events, each with its row id as the SSE `id:`: a stream resumed with
+ * Last-Event-ID replays the changes after it, so a client loses and repeats none.
+ */
 export function workloadEventRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get('/v1/workloads/:id/events', async (c) => {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
+    const resumeAfter = parseLastEventId(
+      c.req.header(LAST_EVENT_ID_HEADER),
+      c.req.query('lastEventId'),
+    );
     const nats = ctx.connections.nats();
     const db = ctx.connections.db();
     const slot = ctx.streams.reserve(tenant);
-    // Subscribe BEFORE reading the current state: an event published in between is buffered.
-    // A final status ends the stream once it is sent: the workload changes no more.
-    let deliver: ((m: SSEMessage, final: boolean) => void) | undefined;
-    const buffered: { message: SSEMessage; updatedAt?: string; final: boolean }[] = [];
-    const push = (message: SSEMessage, updatedAt?: string, final = false) => {
-      if (deliver) deliver(message, final);
-      else buffered.push({ message, final, ...(updatedAt === undefined ? {} : { updatedAt }) });
-    };
-    const forward = (e: EventV1, workload: WorkloadV1 | null) => {
-      if (e.kind === 'progress' && e.progress) {
-        push({
-          event: SSE_EVENTS.progress,
-          data: JSON.stringify({
-            workloadId: id,
-            attempt: e.attempt ?? null,
-            fraction: e.progress.fraction,
-            message: e.progress.message ?? null,
-          }),
-        });
-      } else if (e.kind === 'status' && workload !== null) {
-        const toStatus = e.toStatus ?? workload.status;
-        push(
-          statusMessage(workload, {
-            fromStatus: e.fromStatus ?? null,
-            toStatus,
-            reason: e.reason ?? null,
-          }),
-          workload.updatedAt,
-          isFinal(toStatus),
+
+    // Every send goes through one chain, in the order the broker delivered: a status event
+    // only triggers a read of workload_events after the last id sent (the row is committed
+    // before the event is published), so a change is sent once whichever trigger reads it.
+    let controls: StreamControls | undefined;
+    let start!: () => void;
+    let chain = new Promise<void>((resolve) => (start = resolve));
+    let lastId = resumeAfter;
+    let ended = false;
+    const enqueue = (task: (s: StreamControls) => Promise<void> | void) => {
+      chain = chain
+        .then(() =>
+          controls === undefined || ended || controls.signal.aborted ? undefined : task(controls),
+        )
+        .catch((err: unknown) =>
+          ctx.log.warn({ err, workloadId: id }, 'an event stream read failed'),
         );
+    };
+    // `workload` is the snapshot read with the changes (as of the last one); `live`, the
+    // snapshot a status event carried, is the truer one for the change it announced.
+    const sendChanges = (
+      s: StreamControls,
+      workload: WorkloadV1,
+      changes: StatusChange[],
+      live?: WorkloadV1 | null,
+    ) => {
+      for (const change of changes) {
+        if (!isAfter(change.id, lastId)) continue;
+        lastId = change.id;
+        const own =
+          live && live.status === change.toStatus && live.attempt === change.attempt
+            ? live
+            : workload;
+        s.send(statusMessage(own, change.id, change));
+        if (isFinal(change.toStatus)) {
+          ended = true;
+          s.end();
+          return;
+        }
       }
     };
-    // A status event too large for one message comes without its snapshot: the row is read
-    // instead (as it is now), and the events after it wait for that, so the order holds.
-    let behind: Promise<void> | undefined;
+    const catchUp = async (s: StreamControls, live: WorkloadV1 | null) => {
+      const read = await readStatusChanges(db, tenant, id, lastId ?? '0');
+      sendChanges(s, read.workload, read.changes, live);
+    };
+
+    // Subscribe BEFORE reading the current state: a change committed meanwhile is read again
+    // by its trigger, and skipped there if the first read had it.
     const events = nats.nc.subscribe(SUBJECTS.events(id), {
       callback: (err, msg) => {
         if (err) return;
         const decoded = decode('event', msg.data);
         if (!decoded.ok) return;
         const e = decoded.value;
-        const workload = e.kind === 'status' ? validWorkload(e.workload, id) : null;
-        if (behind === undefined && (e.kind !== 'status' || workload !== null)) {
-          forward(e, workload);
-          return;
+        if (e.kind === 'status') {
+          const live = validWorkload(e.workload, id);
+          enqueue((s) => catchUp(s, live));
+        } else if (e.progress) {
+          const { fraction, message } = e.progress;
+          enqueue((s) =>
+            s.send({
+              event: SSE_EVENTS.progress,
+              data: JSON.stringify({
+                workloadId: id,
+                attempt: e.attempt ?? null,
+                fraction,
+                message: message ?? null,
+              }),
+            }),
+          );
         }
-        const read =
-          e.kind === 'status' && workload === null
-            ? requireWorkload(db, tenant, id).catch(() => null)
-            : Promise.resolve(workload);
-        const settled: Promise<void> = (behind ?? Promise.resolve())
-          .then(() => read)
-          .then((w) => forward(e, w))
-          .catch(() => undefined) // a stream closed meanwhile: nothing to forward to
-          .finally(() => {
-            if (behind === settled) behind = undefined;
-          });
-        behind = settled;
       },
     });
     const logs = nats.nc.subscribe(SUBJECTS.logs(id), {
@@ -98,46 +134,56 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
         const decoded = decode('log', msg.data);
         if (!decoded.ok) return;
         const { attempt, lines } = decoded.value;
-        for (const m of logMessages(
+        const messages = logMessages(
           id,
           lines.map((l) => ({ attempt, at: l.at, stream: l.stream, line: l.line })),
-        ))
-          push(m);
+        );
+        enqueue((s) => {
+          for (const m of messages) s.send(m);
+        });
       },
     });
     const unsubscribe = () => {
       events.unsubscribe();
       logs.unsubscribe();
     };
-    let current: WorkloadV1;
+    let first: Awaited<ReturnType<typeof readStatusChanges>>;
     try {
-      current = await requireWorkload(db, tenant, id);
+      first = await readStatusChanges(db, tenant, id, resumeAfter);
     } catch (err) {
       unsubscribe();
       slot.release();
       throw err;
     }
+    const { workload } = first;
+    if (resumeAfter !== null && isFinal(workload.status) && first.changes.length === 0) {
+      // The client has the final status already: 204 tells an EventSource to stop reconnecting.
+      unsubscribe();
+      slot.release();
+      return c.body(null, 204);
+    }
     return streamSSE(c, (stream) =>
-      runStream(ctx, slot, stream, socketCloser(c), ({ send, end }) => {
-        send(statusMessage(current, { fromStatus: null, toStatus: current.status, reason: null }));
-        if (isFinal(current.status)) {
-          end();
-          return;
-        }
-        // A status buffered while reading may be older than what was read: skip those.
-        for (const b of buffered) {
-          if (b.updatedAt !== undefined && b.updatedAt < current.updatedAt) continue;
-          send(b.message);
-          if (b.final) {
-            end();
-            return;
+      runStream(ctx, slot, stream, socketCloser(c), (s) => {
+        controls = s;
+        if (resumeAfter === null) {
+          // A fresh stream starts with the current state, under the id of its latest change.
+          const latest = first.changes[0];
+          lastId = latest?.id ?? null;
+          s.send(
+            statusMessage(workload, latest?.id, {
+              fromStatus: null,
+              toStatus: workload.status,
+              reason: null,
+            }),
+          );
+          if (isFinal(workload.status)) {
+            ended = true;
+            s.end();
           }
+        } else {
+          sendChanges(s, workload, first.changes);
         }
-        buffered.length = 0;
-        deliver = (message, final) => {
-          send(message);
-          if (final) end();
-        };
+        start();
       }).finally(unsubscribe),
     );
   });

@@ -6,6 +6,7 @@ import { can } from '../roles.js';
 import { every } from '../view.js';
 import type { View } from '../view.js';
 import { statusBadge } from './workloads.js';
+import { placementPanel } from './placement-panel.js';
 
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 /** Which commands a status allows, as the API rules them (409 otherwise). */
@@ -251,7 +252,7 @@ export function workloadPage(view: View, id: string): void {
       placement,
       explanation === undefined
         ? h('p', { class: 'muted' }, 'Not available: this API does not explain placement yet.')
-        : h('pre', {}, json(explanation)),
+        : placementPanel(explanation),
     );
     every(view, FALLBACK_REFRESH_MS, async () => {
       if (current && !ENDED.has(current.status)) show(await view.api.get(id));

@@ -7,7 +7,7 @@ import {
   selectTenantPages,
 } from '../pending-queue.js';
 import type { PendingRow, TenantQueueKey } from '../pending-queue.js';
-import type { Unplaced } from '../placement.js';
+import type { Unplaced } from './place-workloads.js';
 import { byEffectivePriority } from './aging.js';
 import { ConcurrencyGate, keyOf } from './concurrency.js';
 import { fairOrder, fleetCapacity, NO_SHARE } from './fair-share.js';

@@ -1,11 +1,11 @@
-import type { Database, WorkloadRow } from '@niyanta/db';
+import type { Database } from '@niyanta/db';
 import { SUBJECTS, envelope } from '@niyanta/messages';
 import type { Outgoing } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { PreemptionMode } from '../config.js';
 import type { PendingRow } from '../pending-queue.js';
-import type { PlacementWorker, WorkerUsage } from '../placement.js';
+import type { PlacementWorker, WorkerUsage } from './place-workloads.js';
 import { agedPriority } from './aging.js';
 import { planPreemption } from './preemption.js';
 import type { ActiveRun, PreemptionWorker } from './preemption.js';
@@ -31,12 +31,6 @@ export interface Preempted {
 }
 
 const NOTHING: Preempted = { placements: [], controls: [] };
-
-/** The pending reason and event reason of a run handed back for a preemptor; null otherwise. */
-export function preemptedReason(row: Pick<WorkloadRow, 'attempt' | 'preemption'>): string | null {
-  const p = row.preemption;
-  return p !== null && p !== undefined && p.attempt === row.attempt ? `preempted by ${p.by}` : null;
-}
 
 interface RunRow {
   id: string;

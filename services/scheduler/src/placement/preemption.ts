@@ -1,4 +1,4 @@
-import { holdsEach } from '../fit.js';
+import { holdsEach } from './fit.js';
 
 /** A PENDING workload that fits no worker now. */
 export interface Preemptor {
