@@ -1,3 +1,4 @@
+import type { SubmissionV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import {
   startFakeWorker,
@@ -5,6 +6,7 @@ import {
   submission,
   submit,
   waitConsumerDrained,
+  workload,
   waitForWorkload,
 } from './harness.js';
 import type { Harness } from './harness.js';
@@ -88,5 +90,47 @@ describe('preemption', () => {
     h.scheduler.triggerPlacement();
     await waitForWorkload(h, urgent.id, (r) => r.status === 'PENDING', 'still PENDING');
     expect(worker.controls.filter((c) => c.action === 'preempt')).toEqual([]);
+  });
+
+  it('takes the place only of runs on a worker its placement terms allow', async () => {
+    await using poolA = await startFakeWorker(h, {
+      id: 'fw-pool-a',
+      types: ['aff'],
+      capacity: { slots: 1 },
+      labels: { pool: 'a' },
+    });
+    await using poolB = await startFakeWorker(h, {
+      id: 'fw-pool-b',
+      types: ['aff'],
+      capacity: { slots: 1 },
+      labels: { pool: 'b' },
+    });
+    const onB: Partial<SubmissionV1> = {
+      placement: { affinity: [{ key: 'pool', operator: 'In', values: ['b'] }] },
+    };
+    const pinned = submission('aff', { priority: 100, preemptible: false, ...onB });
+    await submit(h, pinned);
+    await poolB.waitForAssignment(pinned.id);
+    const low = submission('aff', { priority: 100 });
+    await submit(h, low);
+    await poolA.waitForAssignment(low.id);
+
+    // Only pool b is allowed, and its run is not preemptible: the run on pool a stays.
+    const urgent = submission('aff', { priority: 900, ...onB });
+    await submit(h, urgent);
+    await waitForWorkload(h, urgent.id, (r) => r.pending_reason !== null, 'a pending reason');
+    await waitConsumerDrained(h, 'schedulerIngest');
+    h.scheduler.triggerPlacement();
+
+    // A preemptor without terms, submitted later, does take pool a's run: the pass ran.
+    const free = submission('aff', { priority: 800 });
+    await submit(h, free);
+    const preempt = await waitFor(
+      () => poolA.controls.find((c) => c.action === 'preempt' && c.workloadId === low.id),
+      { timeoutMs: 15_000, message: 'a preempt order for the run on pool a' },
+    );
+    expect(preempt.reason).toBe(`preempted by ${free.id}`);
+    expect(poolB.controls.filter((c) => c.action === 'preempt')).toEqual([]);
+    expect((await workload(h, urgent.id))?.status).toBe('PENDING');
   });
 });

@@ -7,6 +7,9 @@ import type { PreemptionMode } from '../config.js';
 import type { PendingRow } from '../pending-queue.js';
 import type { PlacementWorker, WorkerUsage } from './place-workloads.js';
 import { agedPriority } from './aging.js';
+import { buildFleet } from './fleet.js';
+import type { Fleet, PlacementState } from './framework.js';
+import { STATIC_POLICIES } from './shape.js';
 import { planPreemption } from './preemption.js';
 import type { ActiveRun, PreemptionWorker } from './preemption.js';
 
@@ -31,6 +34,24 @@ export interface Preempted {
 }
 
 const NOTHING: Preempted = { placements: [], controls: [] };
+
+/** Static policies read no label counts: a state without running work. */
+const NO_RUNNING: PlacementState = {
+  strategy: 'spread',
+  version: 0,
+  counts: () => ({ byWorker: new Int32Array(0), byZone: new Int32Array(0), version: 0 }),
+};
+
+/**
+ * The workers `row`'s static placement terms allow it on (affinity, taints, cost, spot): a
+ * preemptor takes its victims' place only where placement could put it.
+ */
+function allowedWorkers(row: PendingRow, fleet: Fleet): Set<string> {
+  const checks = STATIC_POLICIES.flatMap((p) => p.filters?.(row, fleet, NO_RUNNING, []) ?? []);
+  const allowed = new Set<string>();
+  for (let w = 0; w < fleet.size; w++) if (checks.every((c) => c.ok(w))) allowed.add(fleet.ids[w]!);
+  return allowed;
+}
 
 interface RunRow {
   id: string;
@@ -107,10 +128,12 @@ export async function preemptFor(
   const out: Preempted = { placements: [], controls: [] };
   const victims: { id: string; by: string; attempt: number }[] = [];
   const events: { id: string; reason: string; workerId: string }[] = [];
+  const placementFleet = buildFleet(workers, usage);
   for (const { row, priority } of preemptors) {
+    const allowed = allowedWorkers(row, placementFleet);
     const plan = planPreemption(
       { id: row.id, tenant: row.tenant, type: row.type, priority, requirements: row.requirements },
-      fleet,
+      fleet.filter((w) => allowed.has(w.id)),
       runsByWorker,
       settings.minGap,
       taken,
