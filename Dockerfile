@@ -21,6 +21,7 @@ COPY libs/db/package.json libs/db/
 COPY libs/messages/package.json libs/messages/
 COPY libs/runtime/package.json libs/runtime/
 COPY libs/telemetry/package.json libs/telemetry/
+COPY libs/schedules/package.json libs/schedules/
 COPY libs/testing/package.json libs/testing/
 COPY libs/worker-sdk/package.json libs/worker-sdk/
 COPY services/all/package.json services/all/

@@ -7,7 +7,7 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@niyanta/(worker-sdk|messages|db|runtime|testing|blob-store|client|telemetry)$':
+  '^@niyanta/(worker-sdk|messages|db|runtime|testing|blob-store|client|telemetry|schedules)$':
     '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };

@@ -4,6 +4,7 @@ import type { CheckpointsTable } from './tables/checkpoints.js';
 import type { DeadLettersTable } from './tables/dead-letters.js';
 import type { LeadershipTable } from './tables/leadership.js';
 import type { PlacementExplanationsTable } from './tables/placement-explanations.js';
+import type { ScheduleCursorsTable, SchedulesTable } from './tables/schedules.js';
 import type { SecretsTable } from './tables/secrets.js';
 import type { ServiceInstancesTable } from './tables/service-instances.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
@@ -27,4 +28,6 @@ export interface Database {
   leadership: LeadershipTable;
   service_instances: ServiceInstancesTable;
   placement_explanations: PlacementExplanationsTable;
+  schedules: SchedulesTable;
+  schedule_cursors: ScheduleCursorsTable;
 }

@@ -24,6 +24,7 @@ export type {
   PlacementExplanation,
   PlacementExplanationsTable,
 } from './tables/placement-explanations.js';
+export type { ScheduleCursorsTable, ScheduleOverlap, SchedulesTable } from './tables/schedules.js';
 export { toWorkload, withEffectivePriority } from './mappers/workload.js';
 export { effectivePriority, PRIORITY_MAX } from './effective-priority.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';

@@ -54,6 +54,12 @@ export const HTTP_SCHEMAS = {
   workloadCounts: 'http/workload-counts.v1.json',
   workloadHistory: 'http/workload-history.v1.json',
   workloadPlacement: 'http/workload-placement.v1.json',
+  scheduleCreate: 'http/schedule-create.v1.json',
+  schedulePatch: 'http/schedule-patch.v1.json',
+  schedule: 'http/schedule.v1.json',
+  scheduleList: 'http/schedule-list.v1.json',
+  workloadBulkCommand: 'http/workload-bulk-command.v1.json',
+  workloadBulkResult: 'http/workload-bulk-result.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
 export type MessageKind = keyof typeof MESSAGE_SCHEMAS;
@@ -109,6 +115,12 @@ export interface HttpTypes {
   workloadCounts: T.WorkloadCountsV1;
   workloadHistory: T.WorkloadHistoryV1;
   workloadPlacement: T.WorkloadPlacementV1;
+  scheduleCreate: T.ScheduleCreateV1;
+  schedulePatch: T.SchedulePatchV1;
+  schedule: T.ScheduleV1;
+  scheduleList: T.ScheduleListV1;
+  workloadBulkCommand: T.WorkloadBulkCommandV1;
+  workloadBulkResult: T.WorkloadBulkResultV1;
 }
 
 /** An ajv standalone validator: true or false, and the errors of its last call. */

@@ -26,4 +26,6 @@ export interface ApiContext {
   audit: AuditLog;
   /** SECRETS_KEY's keys; without them secrets cannot be stored. */
   secretKeys?: SecretKeys;
+  /** Test-only SCHEDULE_TEST_SECONDS: schedules may use a sixth, leading seconds field. */
+  scheduleTestSeconds?: boolean;
 }

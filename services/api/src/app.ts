@@ -10,6 +10,8 @@ import { workerRoutes } from './routes/workers.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { workloadCheckpointRoutes } from './routes/workload-checkpoints.js';
 import { workloadPlacementRoutes } from './routes/workload-placement.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { workloadBulkCommandRoutes } from './routes/workload-bulk-commands.js';
 import { workloadCommandRoutes } from './routes/workload-commands.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
@@ -102,7 +104,9 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadCountRoutes(ctx));
   app.route('/', workloadRoutes(ctx));
   app.route('/', workloadHistoryRoutes(ctx));
+  app.route('/', workloadBulkCommandRoutes(ctx));
   app.route('/', workloadCommandRoutes(ctx));
+  app.route('/', scheduleRoutes(ctx));
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));
   app.route('/', workloadCheckpointRoutes(ctx));

@@ -54,6 +54,8 @@ export const API_SETTINGS = {
    * the same value (0: aging off).
    */
   PRIORITY_AGING_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
+  /** Test-only: cron expressions of schedules may have a sixth, leading seconds field. */
+  SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;
 
 export type ApiConfig = ConfigOf<typeof API_SETTINGS>;

@@ -218,18 +218,26 @@ export class ResourceNotFoundError extends NotFoundError {
   }
 }
 
-/** 409: the resource exists already. */
+/** 409: the resource exists already; `field` names the body field that must change. */
 export class AlreadyExistsError extends ProblemError {
   override name = 'AlreadyExistsError';
   constructor(
     readonly resource: string,
     readonly id: string,
+    readonly field: 'id' | 'name' = 'id',
   ) {
-    super(409, 'conflict', 'Already exists', `${resource} ${id} exists already: choose another id`);
+    super(
+      409,
+      'conflict',
+      'Already exists',
+      `${resource} ${id} exists already: choose another ${field}`,
+    );
   }
 
   override fieldErrors(): RequestFieldError[] {
-    return [{ path: '/id', in: 'body', message: `${this.resource} ${this.id} exists already` }];
+    return [
+      { path: `/${this.field}`, in: 'body', message: `${this.resource} ${this.id} exists already` },
+    ];
   }
 }
 

@@ -138,6 +138,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
     }),
     listMaxBytes: config.LIST_MAX_BYTES,
     priorityAgingMs: config.PRIORITY_AGING_MS,
+    scheduleTestSeconds: config.SCHEDULE_TEST_SECONDS,
     metrics: createMetrics(),
   };
   if (config.SECRETS_KEY !== undefined) {

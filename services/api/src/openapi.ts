@@ -6,6 +6,7 @@ import type { HTTP_COMMANDS } from './routes/workload-commands.js';
 import { WORKER_STATUS } from './routes/workers.js';
 import { LOG_LIMIT } from './routes/workload-logs.js';
 import { LIST_LIMIT } from './routes/workloads.js';
+import { SCHEDULE_LIST_LIMIT } from './routes/schedules.js';
 import { HISTORY_LIMIT } from './routes/workload-history.js';
 import { UI_ASSETS } from './routes/ui.js';
 import { KEY_LIST_LIMIT } from './routes/api-keys.js';
@@ -570,9 +571,138 @@ function dashboardPaths(): JsonObject {
   };
 }
 
+const scheduleIdParam: JsonObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'Schedule id (UUID).',
+  schema: { type: 'string', format: 'uuid' },
+};
+const noSchedule = problem('No schedule with this id in this tenant.');
+const bodyErrors = {
+  '413': problem('Body over the size limit.'),
+  '415': problem('Content type is not application/json.'),
+};
+
+function bulkCommandPath(command: string, effect: string): JsonObject {
+  return {
+    post: {
+      operationId: `${command}Workloads`,
+      summary: `${capitalize(command)} many workloads, by ids or by a filter`,
+      description: `${effect} Applies to each named workload whose status allows it; the others are counted in \`matched\` only. One audit entry with the counts.`,
+      tags: ['workloads'],
+      requestBody: jsonBody('WorkloadBulkCommand'),
+      responses: {
+        '202': json('WorkloadBulkResult', 'Commands sent to the scheduler.'),
+        '400': bad,
+        ...bodyErrors,
+        '503': unavailable,
+      },
+    },
+  };
+}
+
+/** The routes of cron schedules. */
+function schedulePaths(): JsonObject {
+  return {
+    '/v1/schedules': {
+      post: {
+        operationId: 'createSchedule',
+        summary: 'Create a cron schedule that submits a workload at each fire time',
+        description:
+          'Each firing submits `workload` with the idempotency key `schedule:<id>:<fire time>`, so it happens once however many schedulers run or restart. An invalid `cron` or `timezone` is a 400 naming it.',
+        tags: ['schedules'],
+        requestBody: jsonBody('ScheduleCreate'),
+        responses: {
+          '201': {
+            ...json('Schedule', 'Created, with its next 5 runs.'),
+            headers: { Location: LOCATION },
+          },
+          '400': bad,
+          '409': problem('A schedule with this name exists in the tenant.'),
+          ...bodyErrors,
+          '503': unavailable,
+        },
+      },
+      get: {
+        operationId: 'listSchedules',
+        summary: "The tenant's schedules, newest first",
+        tags: ['schedules'],
+        parameters: pageParams(SCHEDULE_LIST_LIMIT),
+        responses: {
+          '200': json('ScheduleList', 'A page of schedules.'),
+          '400': bad,
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/schedules/{id}': {
+      get: {
+        operationId: 'getSchedule',
+        summary: 'A schedule with its next runs and last fire time',
+        tags: ['schedules'],
+        parameters: [scheduleIdParam],
+        responses: {
+          '200': json('Schedule', 'The schedule.'),
+          '400': bad,
+          '404': noSchedule,
+          '503': unavailable,
+        },
+      },
+      patch: {
+        operationId: 'updateSchedule',
+        summary: 'Change a schedule (pause, resume, a new cron or workload)',
+        tags: ['schedules'],
+        parameters: [scheduleIdParam],
+        requestBody: jsonBody('SchedulePatch'),
+        responses: {
+          '200': json('Schedule', 'The schedule as it is now.'),
+          '400': bad,
+          '404': noSchedule,
+          '409': problem('Another schedule of the tenant has this name.'),
+          ...bodyErrors,
+          '503': unavailable,
+        },
+      },
+      delete: {
+        operationId: 'deleteSchedule',
+        summary: 'Delete a schedule (its fired workloads stay)',
+        tags: ['schedules'],
+        parameters: [scheduleIdParam],
+        responses: {
+          '204': { description: 'Deleted.' },
+          '400': bad,
+          '404': noSchedule,
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/schedules/{id}/trigger': {
+      post: {
+        operationId: 'triggerSchedule',
+        summary: 'Fire a schedule now: submits its workload at once (key schedule:<id>:<now>)',
+        tags: ['schedules'],
+        parameters: [scheduleIdParam],
+        responses: {
+          '201': {
+            ...json('Workload', 'The fired workload, in PostgreSQL.'),
+            headers: { Location: LOCATION },
+          },
+          '202': json('Workload', 'The fired workload, durable in the broker (status SUBMITTED).'),
+          '400': bad,
+          '404': noSchedule,
+          '429': tooMany,
+          '503': unavailable,
+        },
+      },
+    },
+  };
+}
+
 function paths(): JsonObject {
   const out: JsonObject = {
     ...identityPaths(),
+    ...schedulePaths(),
     ...recordPaths(),
     ...dashboardPaths(),
     '/v1/workloads': {
@@ -618,6 +748,10 @@ function paths(): JsonObject {
           query('label', 'Only workloads with this label, as `key=value`.', {
             type: 'string',
             pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=',
+          }),
+          query('scheduleId', 'Only the firings of this schedule.', {
+            type: 'string',
+            format: 'uuid',
           }),
           query('limit', 'Page size.', {
             type: 'integer',
@@ -927,8 +1061,10 @@ function paths(): JsonObject {
       },
     },
   };
-  for (const [command, effect] of Object.entries(COMMAND_EFFECTS))
+  for (const [command, effect] of Object.entries(COMMAND_EFFECTS)) {
     out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);
+    out[`/v1/workloads/${command}`] = bulkCommandPath(command, effect);
+  }
   return secure(out);
 }
 
@@ -946,6 +1082,7 @@ export function buildOpenApi(): JsonObject {
     tags: [
       { name: 'workloads' },
       { name: 'workers' },
+      { name: 'schedules' },
       { name: 'tenants' },
       { name: 'api-keys' },
       { name: 'secrets' },

@@ -15,6 +15,18 @@ export function parseWorkloadId(value: string | undefined): string {
   return value.toLowerCase();
 }
 
+/** The optional `scheduleId` query parameter: 400 naming it when it is not a UUID. */
+export function parseScheduleIdParam(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isUuid(value)) {
+    throw new ValidationError(
+      `scheduleId ${JSON.stringify(value.slice(0, 100))} is not a UUID: use the id of a schedule`,
+      [{ path: 'scheduleId', in: 'query', message: 'must be a UUID' }],
+    );
+  }
+  return value.toLowerCase();
+}
+
 /** An optional integer query parameter within [min, max]. */
 export function parseIntParam(
   name: string,

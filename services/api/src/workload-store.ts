@@ -66,6 +66,7 @@ export async function listWorkloads(
     status?: WorkloadStatus;
     type?: string;
     label?: [string, string];
+    scheduleId?: string;
     beforeId?: string;
     limit: number;
     maxBytes: number;
@@ -74,6 +75,7 @@ export async function listWorkloads(
   let query = db.selectFrom('workloads').selectAll().where('tenant', '=', tenant);
   if (opts.status !== undefined) query = query.where('status', '=', opts.status);
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
+  if (opts.scheduleId !== undefined) query = query.where('schedule_id', '=', opts.scheduleId);
   if (opts.label !== undefined) {
     const [key, value] = opts.label;
     query = query.where(sql<boolean>`labels @> ${JSON.stringify({ [key]: value })}::jsonb`);

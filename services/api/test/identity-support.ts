@@ -160,7 +160,7 @@ export async function insertWorkload(
 
 /** Everything a tenant owns, to show that a request changed nothing. */
 export async function tenantState(db: Kysely<Database>, tenant: string): Promise<unknown> {
-  const [tenantRow, keys, workloads, checkpoints, secrets] = await Promise.all([
+  const [tenantRow, keys, workloads, checkpoints, secrets, schedules] = await Promise.all([
     db.selectFrom('tenants').selectAll().where('id', '=', tenant).execute(),
     db.selectFrom('api_keys').selectAll().where('tenant', '=', tenant).orderBy('id').execute(),
     db.selectFrom('workloads').selectAll().where('tenant', '=', tenant).orderBy('id').execute(),
@@ -171,6 +171,7 @@ export async function tenantState(db: Kysely<Database>, tenant: string): Promise
       .where('workloads.tenant', '=', tenant)
       .execute(),
     db.selectFrom('secrets').selectAll().where('tenant', '=', tenant).orderBy('name').execute(),
+    db.selectFrom('schedules').selectAll().where('tenant', '=', tenant).orderBy('id').execute(),
   ]);
   // last_used_at moves when a key is used: not a change made by the request.
   return {
@@ -179,6 +180,7 @@ export async function tenantState(db: Kysely<Database>, tenant: string): Promise
     workloads,
     checkpoints,
     secrets,
+    schedules,
   };
 }
 

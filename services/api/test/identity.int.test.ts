@@ -183,7 +183,13 @@ describe('tenant isolation', () => {
       body: { value: 'value of A' },
     });
     expect(put.status).toBe(204);
+    const aSchedule = await request(base, 'POST', '/v1/schedules', {
+      key: aAdmin.key,
+      body: { name: 'a schedule', cron: '@daily', workload: { type: 'noop', input: {} } },
+    });
+    expect(aSchedule.status).toBe(201);
     aResources = {
+      '/v1/schedules/{id}': (aSchedule.body as { id: string }).id,
       '/v1/workloads/{id}': aWorkload,
       '/v1/tenants/{id}': A,
       '/v1/api-keys/{id}': aKey.id,
@@ -202,7 +208,20 @@ describe('tenant isolation', () => {
     'PATCH /v1/tenants/{id}': { name: 'taken over' },
     'POST /v1/api-keys': { name: 'made by b', role: 'viewer' },
     'PUT /v1/secrets/{name}': { value: 'value of B' },
+    'POST /v1/schedules': {
+      name: 'b schedule',
+      cron: '@daily',
+      workload: { type: 'noop', input: {} },
+    },
+    'PATCH /v1/schedules/{id}': { paused: true },
   };
+  // Bulk commands naming A's workload: B's key matches none of it.
+  for (const command of ['cancel', 'pause', 'resume'])
+    BODIES[`POST /v1/workloads/${command}`] = {
+      get ids() {
+        return [aResources['/v1/workloads/{id}']];
+      },
+    };
 
   it("answers 404 to B's key on every route naming A's resource, lists none of A's rows, and changes nothing of A's", async () => {
     const doc = (await request(base, 'GET', '/openapi.json')).body as {
@@ -234,7 +253,16 @@ describe('tenant isolation', () => {
         expect({ label, status: res.status }).toEqual({ label, status: 404 });
       } else {
         expect({ label, ok: res.status < 500 }).toEqual({ label, ok: true });
-        const text = JSON.stringify(res.body ?? '');
+        // A bulk command answers for each id it was given: A's workload as one it does not know.
+        const echoed = body !== undefined && typeof body === 'object' && 'ids' in body;
+        if (echoed)
+          expect({ label, body: res.body }).toMatchObject({
+            label,
+            body: { matched: 0, changed: 0, items: [{ status: 'NOT_FOUND', sent: false }] },
+          });
+        const text = JSON.stringify(
+          echoed ? { ...(res.body as object), items: [] } : (res.body ?? ''),
+        );
         for (const s of [...secrets, A])
           expect({ label, leaks: text.includes(s) }).toEqual({ label, leaks: false });
       }
@@ -289,6 +317,13 @@ describe('roles', () => {
     },
     { method: 'POST', path: () => `/v1/workloads/${workload}/cancel`, weakest: 'operator' },
     { method: 'POST', path: () => `/v1/workloads/${workload}/pause`, weakest: 'operator' },
+    {
+      method: 'POST',
+      path: () => '/v1/workloads/cancel',
+      body: { filter: { type: 'no-such-type' } },
+      weakest: 'operator',
+    },
+    { method: 'GET', path: () => '/v1/schedules', weakest: 'viewer' },
     { method: 'GET', path: () => '/v1/workers', weakest: 'operator' },
     { method: 'GET', path: () => '/v1/api-keys', weakest: 'admin' },
     {

@@ -44,6 +44,9 @@ const SCHEDULER_SETTINGS = {
   PREEMPTION_GRACE_MS: { kind: 'int', default: 30_000, min: 0, max: 3_600_000 },
   // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
   PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
+  SCHEDULE_TICK_MS: { kind: 'int', default: 1_000, min: 50, max: 60_000 },
+  /** Test-only: cron expressions may have a sixth, leading seconds field. */
+  SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;
 
 /** The scheduler's validated configuration. */

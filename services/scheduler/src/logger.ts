@@ -18,6 +18,7 @@ export const COMPONENTS = {
   workerDead: 'worker-dead',
   commands: 'commands',
   deadLetters: 'dead-letters',
+  schedules: 'schedules',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 

@@ -38,6 +38,7 @@ import { Placer } from './placement/placer.js';
 import { FairQueue } from './placement/fair-queue.js';
 import { schedulerRetention } from './retention.js';
 import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
+import { fireDueSchedules, forgetDeletedSchedules } from './schedules/firing.js';
 import { UsageLedger } from './placement/usage-ledger.js';
 import type { Strategy } from './placement/framework.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -201,6 +202,24 @@ async function lead(
     steps.push(() => depth.stop());
     setLeader('scheduler', true);
     steps.push(async () => setLeader('scheduler', false));
+    const scheduleLog = component(log, COMPONENTS.schedules);
+    const schedules = every({
+      name: 'schedule firings',
+      intervalMs: config.SCHEDULE_TICK_MS,
+      log: scheduleLog,
+      task: () =>
+        fireDueSchedules({ db, js, log: scheduleLog, allowSeconds: config.SCHEDULE_TEST_SECONDS }),
+    });
+    steps.push(() => schedules.stop());
+    const scheduleCleanup = every({
+      name: 'deleted schedules',
+      intervalMs: RETENTION_INTERVAL_MS,
+      log: scheduleLog,
+      task: async () => {
+        await forgetDeletedSchedules(db);
+      },
+    });
+    steps.push(() => scheduleCleanup.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).

@@ -21,6 +21,7 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   run_at: null,
   timeout_seconds: null,
   idempotency_key: null,
+  schedule_id: null,
   trace_parent: null,
   created_at: new Date(),
   updated_at: new Date(),

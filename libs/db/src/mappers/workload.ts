@@ -33,6 +33,7 @@ export function toWorkload(row: WorkloadRow): WorkloadV1 {
     runAt: iso(row.run_at),
     timeoutSeconds: row.timeout_seconds,
     idempotencyKey: row.idempotency_key,
+    scheduleId: row.schedule_id ?? null,
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
     startedAt: iso(row.started_at),

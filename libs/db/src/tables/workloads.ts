@@ -27,6 +27,8 @@ export interface WorkloadsTable {
   run_at: Timestamp | null;
   timeout_seconds: number | null;
   idempotency_key: string | null;
+  /** The schedule that fired it: derived by PostgreSQL from a `schedule:<id>:<time>` idempotency key. */
+  schedule_id: ColumnType<string | null, never, never>;
   trace_parent: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;

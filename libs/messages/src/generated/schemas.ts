@@ -1442,6 +1442,231 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/schedule-create.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/schedule-create.v1.json",
+    "title": "ScheduleCreate",
+    "description": "Body of POST /v1/schedules.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "name",
+      "cron",
+      "workload"
+    ],
+    "properties": {
+      "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        "description": "Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."
+      },
+      "cron": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "description": "Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."
+      },
+      "timezone": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "description": "IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."
+      },
+      "workload": {
+        "$ref": "workload-submission.v1.json",
+        "description": "The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."
+      },
+      "overlap": {
+        "enum": [
+          "skip",
+          "allow",
+          "cancelPrevious"
+        ],
+        "description": "While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."
+      },
+      "catchUp": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+        "description": "After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."
+      },
+      "paused": {
+        "type": "boolean",
+        "description": "A paused schedule does not fire; its missed firings are not caught up on resume."
+      }
+    }
+  },
+  "http/schedule-list.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/schedule-list.v1.json",
+    "title": "ScheduleList",
+    "description": "A page of schedules, by name.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "items",
+      "nextCursor"
+    ],
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "schedule.v1.json"
+        }
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Pass as cursor for the next page; null on the last."
+      }
+    }
+  },
+  "http/schedule-patch.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/schedule-patch.v1.json",
+    "title": "SchedulePatch",
+    "description": "Body of PATCH /v1/schedules/{id}: the fields to change.",
+    "type": "object",
+    "additionalProperties": false,
+    "minProperties": 1,
+    "properties": {
+      "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        "description": "Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."
+      },
+      "cron": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "description": "Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."
+      },
+      "timezone": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "description": "IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."
+      },
+      "workload": {
+        "$ref": "workload-submission.v1.json",
+        "description": "The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."
+      },
+      "overlap": {
+        "enum": [
+          "skip",
+          "allow",
+          "cancelPrevious"
+        ],
+        "description": "While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."
+      },
+      "catchUp": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+        "description": "After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."
+      },
+      "paused": {
+        "type": "boolean",
+        "description": "A paused schedule does not fire; its missed firings are not caught up on resume."
+      }
+    }
+  },
+  "http/schedule.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/schedule.v1.json",
+    "title": "Schedule",
+    "description": "A cron schedule of a tenant.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "id",
+      "tenant",
+      "name",
+      "cron",
+      "timezone",
+      "workload",
+      "overlap",
+      "catchUp",
+      "paused",
+      "nextRuns",
+      "lastFireAt",
+      "createdBy",
+      "createdAt",
+      "updatedAt"
+    ],
+    "properties": {
+      "id": {
+        "type": "string",
+        "format": "uuid"
+      },
+      "tenant": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "cron": {
+        "type": "string"
+      },
+      "timezone": {
+        "type": "string"
+      },
+      "workload": {
+        "type": "object",
+        "description": "The submission each firing submits."
+      },
+      "overlap": {
+        "enum": [
+          "skip",
+          "allow",
+          "cancelPrevious"
+        ]
+      },
+      "catchUp": {
+        "type": "integer"
+      },
+      "paused": {
+        "type": "boolean"
+      },
+      "nextRuns": {
+        "type": "array",
+        "items": {
+          "type": "string",
+          "format": "date-time"
+        },
+        "maxItems": 5,
+        "description": "The next 5 fire times (empty while paused)."
+      },
+      "lastFireAt": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "format": "date-time",
+        "description": "The latest fire time submitted, or null."
+      },
+      "createdBy": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string",
+        "format": "date-time"
+      },
+      "updatedAt": {
+        "type": "string",
+        "format": "date-time"
+      }
+    }
+  },
   "http/secret-list.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/secret-list.v1.json",
@@ -1885,6 +2110,111 @@ export const SCHEMAS = {
           "$ref": "workload-submission.v1.json"
         },
         "description": "The submissions, answered in this order."
+      }
+    }
+  },
+  "http/workload-bulk-command.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-bulk-command.v1.json",
+    "title": "WorkloadBulkCommand",
+    "description": "Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.",
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+      "ids": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "uniqueItems": true,
+        "items": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "description": "At most 1,000 workload ids of the tenant."
+      },
+      "filter": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "description": "Every workload of the tenant that matches all of these (at most 10,000 per call).",
+        "properties": {
+          "status": {
+            "enum": [
+              "PENDING",
+              "SCHEDULED",
+              "RUNNING",
+              "PAUSED",
+              "COMPLETED",
+              "FAILED",
+              "CANCELLED"
+            ]
+          },
+          "type": {
+            "$ref": "../common.v1.json#/$defs/workloadType"
+          },
+          "labels": {
+            "$ref": "../common.v1.json#/$defs/labels"
+          },
+          "scheduleId": {
+            "type": "string",
+            "format": "uuid"
+          }
+        }
+      },
+      "reason": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 1000,
+        "description": "Why, recorded with the change."
+      }
+    }
+  },
+  "http/workload-bulk-result.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-bulk-result.v1.json",
+    "title": "WorkloadBulkResult",
+    "description": "What a bulk command did.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "matched",
+      "changed"
+    ],
+    "properties": {
+      "matched": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Workloads of the tenant the ids or the filter named."
+      },
+      "changed": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Of those, the ones in a status the command applies to: the command was sent for each."
+      },
+      "items": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "id",
+            "status",
+            "sent"
+          ],
+          "properties": {
+            "id": {
+              "type": "string",
+              "format": "uuid"
+            },
+            "status": {
+              "type": "string"
+            },
+            "sent": {
+              "type": "boolean"
+            }
+          }
+        },
+        "description": "Per id, for a call by ids: its status when read and whether the command was sent."
       }
     }
   },
@@ -2397,6 +2727,13 @@ export const SCHEMAS = {
           "null"
         ],
         "description": "The submission's idempotency key, or null."
+      },
+      "scheduleId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The schedule whose firing submitted it (POST /v1/schedules), or null."
       },
       "createdAt": {
         "type": "string",

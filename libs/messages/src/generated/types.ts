@@ -821,6 +821,116 @@ msgId: string
 duplicate: boolean
 }
 
+// http/schedule-create.v1.json
+/**
+ * Body of POST /v1/schedules.
+ */
+export interface ScheduleCreateV1 {
+/**
+ * Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters.
+ */
+name: string
+/**
+ * Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly.
+ */
+cron: string
+/**
+ * IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once.
+ */
+timezone?: string
+workload: WorkloadSubmissionV1
+/**
+ * While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire.
+ */
+overlap?: ("skip" | "allow" | "cancelPrevious")
+/**
+ * After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none).
+ */
+catchUp?: number
+/**
+ * A paused schedule does not fire; its missed firings are not caught up on resume.
+ */
+paused?: boolean
+}
+
+// http/schedule-list.v1.json
+/**
+ * A page of schedules, by name.
+ */
+export interface ScheduleListV1 {
+items: ScheduleV1[]
+/**
+ * Pass as cursor for the next page; null on the last.
+ */
+nextCursor: (string | null)
+}
+
+// http/schedule-patch.v1.json
+/**
+ * Body of PATCH /v1/schedules/{id}: the fields to change.
+ */
+export interface SchedulePatchV1 {
+/**
+ * Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters.
+ */
+name?: string
+/**
+ * Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly.
+ */
+cron?: string
+/**
+ * IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once.
+ */
+timezone?: string
+workload?: WorkloadSubmissionV1
+/**
+ * While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire.
+ */
+overlap?: ("skip" | "allow" | "cancelPrevious")
+/**
+ * After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none).
+ */
+catchUp?: number
+/**
+ * A paused schedule does not fire; its missed firings are not caught up on resume.
+ */
+paused?: boolean
+}
+
+// http/schedule.v1.json
+/**
+ * A cron schedule of a tenant.
+ */
+export interface ScheduleV1 {
+id: string
+tenant: string
+name: string
+cron: string
+timezone: string
+/**
+ * The submission each firing submits.
+ */
+workload: {
+
+}
+overlap: ("skip" | "allow" | "cancelPrevious")
+catchUp: number
+paused: boolean
+/**
+ * The next 5 fire times (empty while paused).
+ * 
+ * @maxItems 5
+ */
+nextRuns: string[]
+/**
+ * The latest fire time submitted, or null.
+ */
+lastFireAt: (string | null)
+createdBy: (string | null)
+createdAt: string
+updatedAt: string
+}
+
 // http/secret-list.v1.json
 /**
  * The tenant's secrets by name: names and times only, never values.
@@ -1076,6 +1186,56 @@ export interface WorkloadBatchV1 {
  * @maxItems 1000
  */
 workloads: [WorkloadSubmissionV1, ...(WorkloadSubmissionV1)[]]
+}
+
+// http/workload-bulk-command.v1.json
+/**
+ * Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.
+ */
+export interface WorkloadBulkCommandV1 {
+/**
+ * At most 1,000 workload ids of the tenant.
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ */
+ids?: [string, ...(string)[]]
+/**
+ * Every workload of the tenant that matches all of these (at most 10,000 per call).
+ */
+filter?: {
+status?: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "COMPLETED" | "FAILED" | "CANCELLED")
+type?: WorkloadType
+labels?: Labels
+scheduleId?: string
+}
+/**
+ * Why, recorded with the change.
+ */
+reason?: string
+}
+
+// http/workload-bulk-result.v1.json
+/**
+ * What a bulk command did.
+ */
+export interface WorkloadBulkResultV1 {
+/**
+ * Workloads of the tenant the ids or the filter named.
+ */
+matched: number
+/**
+ * Of those, the ones in a status the command applies to: the command was sent for each.
+ */
+changed: number
+/**
+ * Per id, for a call by ids: its status when read and whether the command was sent.
+ */
+items?: {
+id: string
+status: string
+sent: boolean
+}[]
 }
 
 // http/workload-command.v1.json
@@ -1335,6 +1495,10 @@ timeoutSeconds: (number | null)
  * The submission's idempotency key, or null.
  */
 idempotencyKey?: (string | null)
+/**
+ * The schedule whose firing submitted it (POST /v1/schedules), or null.
+ */
+scheduleId?: (string | null)
 /**
  * When it was accepted.
  */

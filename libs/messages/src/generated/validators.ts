@@ -4701,17 +4701,3577 @@ return errors === 0;
 validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_17 = validate39;
-const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
-const schema59 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$","description":"A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128."};
-const schema60 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
-const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "u");
-const pattern12 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-create.v1.json","title":"ScheduleCreate","description":"Body of POST /v1/schedules.","type":"object","additionalProperties":false,"required":["name","cron","workload"],"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "u");
+const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const schema60 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"number","minimum":0,"maximum":64,"multipleOf":0.25,"description":"GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU."}}};
+const schema61 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
+const schema73 = {"title":"ConcurrencyKey","type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax)."};
+const schema74 = {"title":"ConcurrencyLimit","type":"integer","minimum":1,"maximum":10000,"default":1,"description":"At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1."};
+const schema75 = {"title":"Ordered","type":"boolean","default":false,"description":"The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1."};
+const schema76 = {"title":"Preemptible","type":"boolean","default":true,"description":"A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."};
+const pattern12 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
+const pattern13 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
+const pattern20 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema62 = {"title":"Placement","type":"object","additionalProperties":false,"description":"Where the workload may and should run (docs/scheduling.md).","properties":{"affinity":{"type":"array","maxItems":20,"description":"Terms on the worker's labels and the built-in labels zone and worker.","items":{"type":"object","additionalProperties":false,"required":["key","operator"],"description":"One label term: required without weight, a preference with it.","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["In","NotIn","Exists","DoesNotExist"],"description":"In/NotIn need values; Exists/DoesNotExist take none."},"values":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/labelValue"},"description":"Values for In and NotIn."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}},"allOf":[{"if":{"properties":{"operator":{"enum":["In","NotIn"]}}},"then":{"properties":{"values":true},"required":["values"]}},{"if":{"properties":{"operator":{"enum":["Exists","DoesNotExist"]}}},"then":{"not":{"properties":{"values":true},"required":["values"]}}}]}},"antiAffinity":{"type":"array","maxItems":20,"description":"Stay off a worker (or zone) already running a workload whose labels match.","items":{"type":"object","additionalProperties":false,"required":["labels","topologyKey"],"description":"One anti-affinity term: required without weight, a preference with it.","properties":{"labels":{"$ref":"#/$defs/labelSelector"},"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What counts as the same place."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}}}},"tolerations":{"type":"array","maxItems":20,"description":"Taints this workload tolerates.","items":{"type":"object","additionalProperties":false,"required":["key"],"description":"Tolerates taints with this key (and value, with Equal; and effect, when given).","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["Equal","Exists"],"default":"Equal","description":"Equal (default) matches the value; Exists any value."},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}},"allOf":[{"if":{"properties":{"operator":{"const":"Exists"}},"required":["operator"]},"then":{"not":{"properties":{"value":true},"required":["value"]}}}]}},"spread":{"type":"object","additionalProperties":false,"required":["topologyKey","maxSkew","labels"],"description":"Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.","properties":{"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What is counted."},"maxSkew":{"type":"integer","minimum":1,"maximum":10000,"description":"Largest allowed difference."},"labels":{"$ref":"#/$defs/labelSelector"}}},"strategy":{"type":"string","enum":["spread","binpack"],"description":"spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY."},"maxCostPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"Only workers whose WORKER_COST_PER_HOUR is at most this."},"spot":{"type":"string","enum":["avoid","allow","prefer"],"default":"allow","description":"avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."}}};
+const schema63 = {"type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit."};
+const schema64 = {"type":"string","maxLength":63,"pattern":"^[A-Za-z0-9._/-]*$","description":"A label value: at most 63 characters from A-Z a-z 0-9 . _ / -."};
+const schema70 = {"type":"string","enum":["NoSchedule","PreferNoSchedule"],"description":"NoSchedule keeps off every workload that does not tolerate it; PreferNoSchedule lowers the score."};
+const pattern15 = new RegExp("^[A-Za-z0-9._/-]*$", "u");
+const schema65 = {"title":"LabelSelector","type":"object","minProperties":1,"maxProperties":20,"description":"Labels a workload must carry, all of them (key: value), to match.","propertyNames":{"$ref":"#/$defs/labelKey"},"additionalProperties":{"$ref":"#/$defs/labelValue"}};
+
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate42.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length > 20){
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 20},message:"must NOT have more than 20 properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(Object.keys(data).length < 1){
+const err1 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+const _errs1 = errors;
+if(typeof key0 === "string"){
+if(func1(key0) > 63){
+const err2 = {instancePath,schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(func1(key0) < 1){
+const err3 = {instancePath,schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!pattern13.test(key0)){
+const err4 = {instancePath,schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath,schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+var valid0 = _errs1 === errors;
+if(!valid0){
+const err6 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+for(const key1 in data){
+let data0 = data[key1];
+if(typeof data0 === "string"){
+if(func1(data0) > 63){
+const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(!pattern15.test(data0)){
+const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+validate42.errors = vErrors;
+return errors === 0;
+}
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate41.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((((key0 === "affinity") || (key0 === "antiAffinity")) || (key0 === "tolerations")) || (key0 === "spread")) || (key0 === "strategy")) || (key0 === "maxCostPerHour")) || (key0 === "spot"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.affinity !== undefined){
+let data0 = data.affinity;
+if(Array.isArray(data0)){
+if(data0.length > 20){
+const err1 = {instancePath:instancePath+"/affinity",schemaPath:"#/properties/affinity/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+const _errs7 = errors;
+let valid4 = true;
+const _errs8 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.operator !== undefined){
+let data2 = data1.operator;
+if(!((data2 === "In") || (data2 === "NotIn"))){
+const err2 = {};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs8 === errors;
+errors = _errs7;
+if(vErrors !== null){
+if(_errs7){
+vErrors.length = _errs7;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs10 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.values === undefined){
+const err3 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/0/then/required",keyword:"required",params:{missingProperty: "values"},message:"must have required property '"+"values"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs10 === errors;
+valid4 = _valid0;
+if(valid4){
+var props0 = {};
+props0.values = true;
+props0.operator = true;
+}
+}
+if(!valid4){
+const err4 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const _errs12 = errors;
+let valid6 = true;
+const _errs13 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.operator !== undefined){
+let data3 = data1.operator;
+if(!((data3 === "Exists") || (data3 === "DoesNotExist"))){
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+var _valid1 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs15 = errors;
+const _errs16 = errors;
+const _errs17 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+let missing0;
+if((data1.values === undefined) && (missing0 = "values")){
+const err6 = {};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+var valid8 = _errs17 === errors;
+if(valid8){
+const err7 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/1/then/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid1 = _errs15 === errors;
+valid6 = _valid1;
+}
+if(!valid6){
+const err8 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(props0 !== true){
+props0 = props0 || {};
+props0.operator = true;
+}
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.key === undefined){
+const err9 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data1.operator === undefined){
+const err10 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/required",keyword:"required",params:{missingProperty: "operator"},message:"must have required property '"+"operator"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+for(const key1 in data1){
+if(!((((key1 === "key") || (key1 === "operator")) || (key1 === "values")) || (key1 === "weight"))){
+const err11 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data1.key !== undefined){
+let data4 = data1.key;
+if(typeof data4 === "string"){
+if(func1(data4) > 63){
+const err12 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(func1(data4) < 1){
+const err13 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(!pattern13.test(data4)){
+const err14 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data1.operator !== undefined){
+let data5 = data1.operator;
+if(typeof data5 !== "string"){
+const err16 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!((((data5 === "In") || (data5 === "NotIn")) || (data5 === "Exists")) || (data5 === "DoesNotExist"))){
+const err17 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema62.properties.affinity.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data1.values !== undefined){
+let data6 = data1.values;
+if(Array.isArray(data6)){
+if(data6.length > 20){
+const err18 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(data6.length < 1){
+const err19 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+const len1 = data6.length;
+for(let i1=0; i1<len1; i1++){
+let data7 = data6[i1];
+if(typeof data7 === "string"){
+if(func1(data7) > 63){
+const err20 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(!pattern15.test(data7)){
+const err21 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data1.weight !== undefined){
+let data8 = data1.weight;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err24 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 100 || isNaN(data8)){
+const err25 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(data8 < 1 || isNaN(data8)){
+const err26 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/affinity",schemaPath:"#/properties/affinity/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.antiAffinity !== undefined){
+let data9 = data.antiAffinity;
+if(Array.isArray(data9)){
+if(data9.length > 20){
+const err29 = {instancePath:instancePath+"/antiAffinity",schemaPath:"#/properties/antiAffinity/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+const len2 = data9.length;
+for(let i2=0; i2<len2; i2++){
+let data10 = data9[i2];
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.labels === undefined){
+const err30 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+if(data10.topologyKey === undefined){
+const err31 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/required",keyword:"required",params:{missingProperty: "topologyKey"},message:"must have required property '"+"topologyKey"+"'"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+for(const key2 in data10){
+if(!(((key2 === "labels") || (key2 === "topologyKey")) || (key2 === "weight"))){
+const err32 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data10.labels !== undefined){
+if(!(validate42(data10.labels, {instancePath:instancePath+"/antiAffinity/" + i2+"/labels",parentData:data10,parentDataProperty:"labels",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+}
+if(data10.topologyKey !== undefined){
+let data12 = data10.topologyKey;
+if(typeof data12 !== "string"){
+const err33 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+if(!((data12 === "worker") || (data12 === "zone"))){
+const err34 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema62.properties.antiAffinity.items.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data10.weight !== undefined){
+let data13 = data10.weight;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err35 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 100 || isNaN(data13)){
+const err36 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data13 < 1 || isNaN(data13)){
+const err37 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/antiAffinity",schemaPath:"#/properties/antiAffinity/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data.tolerations !== undefined){
+let data14 = data.tolerations;
+if(Array.isArray(data14)){
+if(data14.length > 20){
+const err40 = {instancePath:instancePath+"/tolerations",schemaPath:"#/properties/tolerations/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+const len3 = data14.length;
+for(let i3=0; i3<len3; i3++){
+let data15 = data14[i3];
+const _errs46 = errors;
+let valid20 = true;
+const _errs47 = errors;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing1;
+if((data15.operator === undefined) && (missing1 = "operator")){
+const err41 = {};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+else {
+if(data15.operator !== undefined){
+if("Exists" !== data15.operator){
+const err42 = {};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+}
+}
+var _valid2 = _errs47 === errors;
+errors = _errs46;
+if(vErrors !== null){
+if(_errs46){
+vErrors.length = _errs46;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs49 = errors;
+const _errs50 = errors;
+const _errs51 = errors;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing2;
+if((data15.value === undefined) && (missing2 = "value")){
+const err43 = {};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+var valid22 = _errs51 === errors;
+if(valid22){
+const err44 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/allOf/0/then/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+else {
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid2 = _errs49 === errors;
+valid20 = _valid2;
+}
+if(!valid20){
+const err45 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.key === undefined){
+const err46 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+for(const key3 in data15){
+if(!((((key3 === "key") || (key3 === "operator")) || (key3 === "value")) || (key3 === "effect"))){
+const err47 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data15.key !== undefined){
+let data17 = data15.key;
+if(typeof data17 === "string"){
+if(func1(data17) > 63){
+const err48 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(func1(data17) < 1){
+const err49 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+if(!pattern13.test(data17)){
+const err50 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data15.operator !== undefined){
+let data18 = data15.operator;
+if(typeof data18 !== "string"){
+const err52 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(!((data18 === "Equal") || (data18 === "Exists"))){
+const err53 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema62.properties.tolerations.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data15.value !== undefined){
+let data19 = data15.value;
+if(typeof data19 === "string"){
+if(func1(data19) > 63){
+const err54 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(!pattern15.test(data19)){
+const err55 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data15.effect !== undefined){
+let data20 = data15.effect;
+if(typeof data20 !== "string"){
+const err57 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(!((data20 === "NoSchedule") || (data20 === "PreferNoSchedule"))){
+const err58 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema70.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/tolerations",schemaPath:"#/properties/tolerations/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data.spread !== undefined){
+let data21 = data.spread;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.topologyKey === undefined){
+const err61 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "topologyKey"},message:"must have required property '"+"topologyKey"+"'"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+if(data21.maxSkew === undefined){
+const err62 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "maxSkew"},message:"must have required property '"+"maxSkew"+"'"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+if(data21.labels === undefined){
+const err63 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+for(const key4 in data21){
+if(!(((key4 === "topologyKey") || (key4 === "maxSkew")) || (key4 === "labels"))){
+const err64 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data21.topologyKey !== undefined){
+let data22 = data21.topologyKey;
+if(typeof data22 !== "string"){
+const err65 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(!((data22 === "worker") || (data22 === "zone"))){
+const err66 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema62.properties.spread.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data21.maxSkew !== undefined){
+let data23 = data21.maxSkew;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err67 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 10000 || isNaN(data23)){
+const err68 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+if(data23 < 1 || isNaN(data23)){
+const err69 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+if(data21.labels !== undefined){
+if(!(validate42(data21.labels, {instancePath:instancePath+"/spread/labels",parentData:data21,parentDataProperty:"labels",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data.strategy !== undefined){
+let data25 = data.strategy;
+if(typeof data25 !== "string"){
+const err71 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+if(!((data25 === "spread") || (data25 === "binpack"))){
+const err72 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema62.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.maxCostPerHour !== undefined){
+let data26 = data.maxCostPerHour;
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 1000000 || isNaN(data26)){
+const err73 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if(data26 < 0 || isNaN(data26)){
+const err74 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+if(data.spot !== undefined){
+let data27 = data.spot;
+if(typeof data27 !== "string"){
+const err76 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(!(((data27 === "avoid") || (data27 === "allow")) || (data27 === "prefer"))){
+const err77 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/enum",keyword:"enum",params:{allowedValues: schema62.properties.spot.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+}
+else {
+const err78 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+validate41.errors = vErrors;
+return errors === 0;
+}
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema71 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
+const schema72 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$","description":"A secret's name: letters, digits, '_', '.', '-', starting with a letter or digit, at most 128."};
+const pattern21 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "u");
+
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate46.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(Array.isArray(data)){
+if(data.length > 64){
+const err0 = {instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(typeof data0 === "string"){
+if(!pattern21.test(data0)){
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+validate46.errors = vErrors;
+return errors === 0;
+}
+validate46.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-submission.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate40.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs3 = errors;
+let valid1 = true;
+const _errs4 = errors;
+if(errors === _errs4){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+var _valid0 = _errs4 === errors;
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs6 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err2 = {instancePath,schemaPath:"#/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var _valid0 = _errs6 === errors;
+valid1 = _valid0;
+if(valid1){
+var props0 = {};
+props0.concurrencyKey = true;
+props0.concurrencyLimit = true;
+}
+}
+if(!valid1){
+const err4 = {instancePath,schemaPath:"#/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const _errs9 = errors;
+let valid2 = true;
+const _errs10 = errors;
+if(errors === _errs10){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.ordered === undefined) && (missing1 = "ordered")){
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+if(data.ordered !== undefined){
+if(true !== data.ordered){
+const err6 = {};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs10 === errors;
+errors = _errs9;
+if(vErrors !== null){
+if(_errs9){
+vErrors.length = _errs9;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs13 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.concurrencyKey === undefined){
+const err8 = {instancePath,schemaPath:"#/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data.concurrencyLimit !== undefined){
+if(1 !== data.concurrencyLimit){
+const err9 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"#/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath,schemaPath:"#/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid1 = _errs13 === errors;
+valid2 = _valid1;
+if(valid2){
+var props1 = {};
+props1.concurrencyKey = true;
+props1.concurrencyLimit = true;
+props1.ordered = true;
+}
+}
+if(!valid2){
+const err11 = {instancePath,schemaPath:"#/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.type === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.input === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func3.call(schema59.properties, key0))){
+const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.type !== undefined){
+let data2 = data.type;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err15 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err16 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!pattern12.test(data2)){
+const err17 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.priority !== undefined){
+let data3 = data.priority;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err19 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 1000 || isNaN(data3)){
+const err20 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data3 < 0 || isNaN(data3)){
+const err21 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+if(data.idempotencyKey !== undefined){
+let data4 = data.idempotencyKey;
+if(typeof data4 === "string"){
+if(func1(data4) > 200){
+const err22 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(func1(data4) < 1){
+const err23 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.maxAttempts !== undefined){
+let data5 = data.maxAttempts;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err25 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err26 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data5 < 1 || isNaN(data5)){
+const err27 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+if(data.timeoutSeconds !== undefined){
+let data6 = data.timeoutSeconds;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err28 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 604800 || isNaN(data6)){
+const err29 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(data6 < 1 || isNaN(data6)){
+const err30 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+if(data.requirements !== undefined){
+let data7 = data.requirements;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+for(const key1 in data7){
+if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
+const err31 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data7.cpu !== undefined){
+let data8 = data7.cpu;
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 1024 || isNaN(data8)){
+const err32 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(data8 < 0 || isNaN(data8)){
+const err33 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data7.memoryMb !== undefined){
+let data9 = data7.memoryMb;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err35 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 16777216 || isNaN(data9)){
+const err36 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data9 < 0 || isNaN(data9)){
+const err37 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+if(data7.gpu !== undefined){
+let data10 = data7.gpu;
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 64 || isNaN(data10)){
+const err38 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(data10 < 0 || isNaN(data10)){
+const err39 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+let res0;
+if((0.25 === 0 || (res0 = data10/0.25, res0 !== parseInt(res0)))){
+const err40 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/multipleOf",keyword:"multipleOf",params:{multipleOf: 0.25},message:"must be multiple of 0.25"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data.labels !== undefined){
+let data11 = data.labels;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(Object.keys(data11).length > 64){
+const err43 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+for(const key2 in data11){
+const _errs40 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err44 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(func1(key2) < 1){
+const err45 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(!pattern13.test(key2)){
+const err46 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+var valid9 = _errs40 === errors;
+if(!valid9){
+const err47 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+for(const key3 in data11){
+let data12 = data11[key3];
+if(typeof data12 === "string"){
+if(func1(data12) > 253){
+const err48 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data.placement !== undefined){
+if(!(validate41(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
+if(data.runAt !== undefined){
+let data14 = data.runAt;
+if(typeof data14 === "string"){
+if(!pattern20.test(data14)){
+const err51 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if(!(formats0.validate(data14))){
+const err52 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data.secrets !== undefined){
+if(!(validate46(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+errors = vErrors.length;
+}
+}
+if(data.concurrencyKey !== undefined){
+let data16 = data.concurrencyKey;
+if(typeof data16 === "string"){
+if(func1(data16) > 63){
+const err54 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(func1(data16) < 1){
+const err55 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+if(!pattern13.test(data16)){
+const err56 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data.concurrencyLimit !== undefined){
+let data17 = data.concurrencyLimit;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err58 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 10000 || isNaN(data17)){
+const err59 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if(data17 < 1 || isNaN(data17)){
+const err60 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+if(data.ordered !== undefined){
+if(typeof data.ordered !== "boolean"){
+const err61 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data.preemptible !== undefined){
+if(typeof data.preemptible !== "boolean"){
+const err62 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+else {
+const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+validate40.errors = vErrors;
+return errors === 0;
+}
+validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-create.v1.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.cron === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.workload === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "name") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "workload")) || (key0 === "overlap")) || (key0 === "catchUp")) || (key0 === "paused"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func1(data0) > 200){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(!pattern11.test(data0)){
+const err6 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+let data1 = data.cron;
+if(typeof data1 === "string"){
+if(func1(data1) > 200){
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(func1(data1) < 1){
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+let data2 = data.timezone;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+if(!(validate40(data.workload, {instancePath:instancePath+"/workload",parentData:data,parentDataProperty:"workload",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+errors = vErrors.length;
+}
+}
+if(data.overlap !== undefined){
+let data4 = data.overlap;
+if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
+const err14 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema58.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data5 = data.catchUp;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err15 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err16 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err18 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_18 = validate49;
+const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
+const schema78 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
+
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-list.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate49.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.items === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "items"},message:"must have required property '"+"items"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.nextCursor === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "nextCursor"},message:"must have required property '"+"nextCursor"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "items") || (key0 === "nextCursor"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.items !== undefined){
+let data0 = data.items;
+if(Array.isArray(data0)){
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.id === undefined){
+const err3 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1.tenant === undefined){
+const err4 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "tenant"},message:"must have required property '"+"tenant"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data1.name === undefined){
+const err5 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data1.cron === undefined){
+const err6 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data1.timezone === undefined){
+const err7 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "timezone"},message:"must have required property '"+"timezone"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data1.workload === undefined){
+const err8 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data1.overlap === undefined){
+const err9 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "overlap"},message:"must have required property '"+"overlap"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data1.catchUp === undefined){
+const err10 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "catchUp"},message:"must have required property '"+"catchUp"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data1.paused === undefined){
+const err11 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "paused"},message:"must have required property '"+"paused"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data1.nextRuns === undefined){
+const err12 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "nextRuns"},message:"must have required property '"+"nextRuns"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data1.lastFireAt === undefined){
+const err13 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "lastFireAt"},message:"must have required property '"+"lastFireAt"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data1.createdBy === undefined){
+const err14 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "createdBy"},message:"must have required property '"+"createdBy"+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data1.createdAt === undefined){
+const err15 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data1.updatedAt === undefined){
+const err16 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/required",keyword:"required",params:{missingProperty: "updatedAt"},message:"must have required property '"+"updatedAt"+"'"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+for(const key1 in data1){
+if(!(func3.call(schema78.properties, key1))){
+const err17 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data1.id !== undefined){
+let data2 = data1.id;
+if(typeof data2 === "string"){
+if(!(formats20.test(data2))){
+const err18 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"schedule.v1.json/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"schedule.v1.json/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data1.tenant !== undefined){
+if(typeof data1.tenant !== "string"){
+const err20 = {instancePath:instancePath+"/items/" + i0+"/tenant",schemaPath:"schedule.v1.json/properties/tenant/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data1.name !== undefined){
+if(typeof data1.name !== "string"){
+const err21 = {instancePath:instancePath+"/items/" + i0+"/name",schemaPath:"schedule.v1.json/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data1.cron !== undefined){
+if(typeof data1.cron !== "string"){
+const err22 = {instancePath:instancePath+"/items/" + i0+"/cron",schemaPath:"schedule.v1.json/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data1.timezone !== undefined){
+if(typeof data1.timezone !== "string"){
+const err23 = {instancePath:instancePath+"/items/" + i0+"/timezone",schemaPath:"schedule.v1.json/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data1.workload !== undefined){
+let data7 = data1.workload;
+if(!(data7 && typeof data7 == "object" && !Array.isArray(data7))){
+const err24 = {instancePath:instancePath+"/items/" + i0+"/workload",schemaPath:"schedule.v1.json/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data1.overlap !== undefined){
+let data8 = data1.overlap;
+if(!(((data8 === "skip") || (data8 === "allow")) || (data8 === "cancelPrevious"))){
+const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data1.catchUp !== undefined){
+let data9 = data1.catchUp;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err26 = {instancePath:instancePath+"/items/" + i0+"/catchUp",schemaPath:"schedule.v1.json/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data1.paused !== undefined){
+if(typeof data1.paused !== "boolean"){
+const err27 = {instancePath:instancePath+"/items/" + i0+"/paused",schemaPath:"schedule.v1.json/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data1.nextRuns !== undefined){
+let data11 = data1.nextRuns;
+if(Array.isArray(data11)){
+if(data11.length > 5){
+const err28 = {instancePath:instancePath+"/items/" + i0+"/nextRuns",schemaPath:"schedule.v1.json/properties/nextRuns/maxItems",keyword:"maxItems",params:{limit: 5},message:"must NOT have more than 5 items"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+let data12 = data11[i1];
+if(typeof data12 === "string"){
+if(!(formats0.validate(data12))){
+const err29 = {instancePath:instancePath+"/items/" + i0+"/nextRuns/" + i1,schemaPath:"schedule.v1.json/properties/nextRuns/items/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/items/" + i0+"/nextRuns/" + i1,schemaPath:"schedule.v1.json/properties/nextRuns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/items/" + i0+"/nextRuns",schemaPath:"schedule.v1.json/properties/nextRuns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data1.lastFireAt !== undefined){
+let data13 = data1.lastFireAt;
+if((typeof data13 !== "string") && (data13 !== null)){
+const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(typeof data13 === "string"){
+if(!(formats0.validate(data13))){
+const err33 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+if(data1.createdBy !== undefined){
+let data14 = data1.createdBy;
+if((typeof data14 !== "string") && (data14 !== null)){
+const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data1.createdAt !== undefined){
+let data15 = data1.createdAt;
+if(typeof data15 === "string"){
+if(!(formats0.validate(data15))){
+const err35 = {instancePath:instancePath+"/items/" + i0+"/createdAt",schemaPath:"schedule.v1.json/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/items/" + i0+"/createdAt",schemaPath:"schedule.v1.json/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data1.updatedAt !== undefined){
+let data16 = data1.updatedAt;
+if(typeof data16 === "string"){
+if(!(formats0.validate(data16))){
+const err37 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"schedule.v1.json/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"schedule.v1.json/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.nextCursor !== undefined){
+let data17 = data.nextCursor;
+if((typeof data17 !== "string") && (data17 !== null)){
+const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema77.properties.nextCursor.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+else {
+const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+validate49.errors = vErrors;
+return errors === 0;
+}
+validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_19 = validate50;
+const schema79 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule-patch.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate50.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length < 1){
+const err0 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "name") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "workload")) || (key0 === "overlap")) || (key0 === "catchUp")) || (key0 === "paused"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func1(data0) > 200){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!pattern11.test(data0)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+let data1 = data.cron;
+if(typeof data1 === "string"){
+if(func1(data1) > 200){
+const err6 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(func1(data1) < 1){
+const err7 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+let data2 = data.timezone;
+if(typeof data2 === "string"){
+if(func1(data2) > 100){
+const err9 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(func1(data2) < 1){
+const err10 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+if(!(validate40(data.workload, {instancePath:instancePath+"/workload",parentData:data,parentDataProperty:"workload",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+errors = vErrors.length;
+}
+}
+if(data.overlap !== undefined){
+let data4 = data.overlap;
+if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
+const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema79.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data5 = data.catchUp;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err13 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100 || isNaN(data5)){
+const err14 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err15 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err16 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate50.errors = vErrors;
+return errors === 0;
+}
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_20 = validate52;
+
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/schedule.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate52.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.id === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.tenant === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tenant"},message:"must have required property '"+"tenant"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.name === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.cron === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cron"},message:"must have required property '"+"cron"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.timezone === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timezone"},message:"must have required property '"+"timezone"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.workload === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "workload"},message:"must have required property '"+"workload"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.overlap === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "overlap"},message:"must have required property '"+"overlap"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.catchUp === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "catchUp"},message:"must have required property '"+"catchUp"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data.paused === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "paused"},message:"must have required property '"+"paused"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data.nextRuns === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "nextRuns"},message:"must have required property '"+"nextRuns"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data.lastFireAt === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "lastFireAt"},message:"must have required property '"+"lastFireAt"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.createdBy === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdBy"},message:"must have required property '"+"createdBy"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.createdAt === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.updatedAt === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "updatedAt"},message:"must have required property '"+"updatedAt"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func3.call(schema78.properties, key0))){
+const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.id !== undefined){
+let data0 = data.id;
+if(typeof data0 === "string"){
+if(!(formats20.test(data0))){
+const err15 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.tenant !== undefined){
+if(typeof data.tenant !== "string"){
+const err17 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+if(typeof data.name !== "string"){
+const err18 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.cron !== undefined){
+if(typeof data.cron !== "string"){
+const err19 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.timezone !== undefined){
+if(typeof data.timezone !== "string"){
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.workload !== undefined){
+let data5 = data.workload;
+if(!(data5 && typeof data5 == "object" && !Array.isArray(data5))){
+const err21 = {instancePath:instancePath+"/workload",schemaPath:"#/properties/workload/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.overlap !== undefined){
+let data6 = data.overlap;
+if(!(((data6 === "skip") || (data6 === "allow")) || (data6 === "cancelPrevious"))){
+const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.catchUp !== undefined){
+let data7 = data.catchUp;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err23 = {instancePath:instancePath+"/catchUp",schemaPath:"#/properties/catchUp/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.paused !== undefined){
+if(typeof data.paused !== "boolean"){
+const err24 = {instancePath:instancePath+"/paused",schemaPath:"#/properties/paused/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.nextRuns !== undefined){
+let data9 = data.nextRuns;
+if(Array.isArray(data9)){
+if(data9.length > 5){
+const err25 = {instancePath:instancePath+"/nextRuns",schemaPath:"#/properties/nextRuns/maxItems",keyword:"maxItems",params:{limit: 5},message:"must NOT have more than 5 items"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+const len0 = data9.length;
+for(let i0=0; i0<len0; i0++){
+let data10 = data9[i0];
+if(typeof data10 === "string"){
+if(!(formats0.validate(data10))){
+const err26 = {instancePath:instancePath+"/nextRuns/" + i0,schemaPath:"#/properties/nextRuns/items/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/nextRuns/" + i0,schemaPath:"#/properties/nextRuns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/nextRuns",schemaPath:"#/properties/nextRuns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.lastFireAt !== undefined){
+let data11 = data.lastFireAt;
+if((typeof data11 !== "string") && (data11 !== null)){
+const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(typeof data11 === "string"){
+if(!(formats0.validate(data11))){
+const err30 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+if(data.createdBy !== undefined){
+let data12 = data.createdBy;
+if((typeof data12 !== "string") && (data12 !== null)){
+const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data.createdAt !== undefined){
+let data13 = data.createdAt;
+if(typeof data13 === "string"){
+if(!(formats0.validate(data13))){
+const err32 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.updatedAt !== undefined){
+let data14 = data.updatedAt;
+if(typeof data14 === "string"){
+if(!(formats0.validate(data14))){
+const err34 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+validate52.errors = vErrors;
+return errors === 0;
+}
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_21 = validate53;
+const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
+const schema83 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
+const pattern25 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+
+function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate53.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4783,7 +8343,7 @@ errors++;
 if(data1.name !== undefined){
 let data2 = data1.name;
 if(typeof data2 === "string"){
-if(!pattern11.test(data2)){
+if(!pattern21.test(data2)){
 const err5 = {instancePath:instancePath+"/items/" + i0+"/name",schemaPath:"../common.v1.json#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -4808,7 +8368,7 @@ errors++;
 if(data1.updatedAt !== undefined){
 let data3 = data1.updatedAt;
 if(typeof data3 === "string"){
-if(!pattern12.test(data3)){
+if(!pattern25.test(data3)){
 const err7 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -4875,19 +8435,19 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate53.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_18 = validate40;
-const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
+export const validate_22 = validate54;
+const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-put.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4953,21 +8513,21 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_19 = validate41;
-const schema62 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
-const schema64 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
-const schema65 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
+export const validate_23 = validate55;
+const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
+const schema87 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
+const schema88 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-create.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate55.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5422,20 +8982,20 @@ vErrors.push(err37);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate55.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_20 = validate42;
-const schema66 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
-const schema67 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
+export const validate_24 = validate56;
+const schema89 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
+const schema90 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate43.evaluated;
+const evaluated0 = validate57.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5524,7 +9084,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema67.properties, key0))){
+if(!(func3.call(schema90.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -5969,7 +9529,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((data12 === "active") || (data12 === "disabled"))){
-const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema67.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema90.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -6093,17 +9653,17 @@ vErrors.push(err52);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
-validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6138,8 +9698,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate43(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate57(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 }
@@ -6166,19 +9726,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_21 = validate45;
-const schema71 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
+export const validate_25 = validate59;
+const schema94 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-patch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate59.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6662,7 +10222,7 @@ vErrors.push(err37);
 errors++;
 }
 if(!((data11 === "active") || (data11 === "disabled"))){
-const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema71.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6683,28 +10243,23 @@ vErrors.push(err39);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_22 = validate43;
+export const validate_26 = validate57;
 
-export const validate_23 = validate46;
-const schema74 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
-const schema75 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
-const schema76 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
-const schema77 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
-const schema78 = {"type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit."};
-const schema79 = {"type":"string","maxLength":63,"pattern":"^[A-Za-z0-9._/-]*$","description":"A label value: at most 63 characters from A-Z a-z 0-9 . _ / -."};
-const schema80 = {"type":"string","enum":["NoSchedule","PreferNoSchedule"],"description":"NoSchedule keeps off every workload that does not tolerate it; PreferNoSchedule lowers the score."};
-const pattern15 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
-const pattern16 = new RegExp("^[A-Za-z0-9._/-]*$", "u");
+export const validate_27 = validate60;
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
+const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
+const schema99 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
+const schema100 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
 
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate49.evaluated;
+const evaluated0 = validate63.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6767,7 +10322,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern15.test(data0)){
+if(!pattern13.test(data0)){
 const err5 = {instancePath:instancePath+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
@@ -6802,7 +10357,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern16.test(data1)){
+if(!pattern15.test(data1)){
 const err8 = {instancePath:instancePath+"/value",schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -6837,7 +10392,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!((data2 === "NoSchedule") || (data2 === "PreferNoSchedule"))){
-const err11 = {instancePath:instancePath+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema80.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema70.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6858,16 +10413,16 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate49.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
-validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate62.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6887,8 +10442,8 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate49(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+if(!(validate63(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
 errors = vErrors.length;
 }
 }
@@ -6903,17 +10458,17 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate48.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate62.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/worker.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate47.evaluated;
+const evaluated0 = validate61.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7052,7 +10607,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema75.properties, key0))){
+if(!(func3.call(schema98.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -7088,7 +10643,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(((data1 === "ACTIVE") || (data1 === "DRAINING")) || (data1 === "DEAD"))){
-const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema75.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema98.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7308,7 +10863,7 @@ errors++;
 if(data.zone !== undefined){
 let data10 = data.zone;
 if((typeof data10 !== "string") && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema75.properties.zone.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema98.properties.zone.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7570,15 +11125,15 @@ errors++;
 }
 }
 if(data.taints !== undefined){
-if(!(validate48(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate62(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
 if(data.costPerHour !== undefined){
 let data22 = data.costPerHour;
 if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema75.properties.costPerHour.type},message:"must be number,null"};
+const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema98.properties.costPerHour.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7611,17 +11166,17 @@ vErrors.push(err57);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate61.errors = vErrors;
 return errors === 0;
 }
-validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/worker-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate60.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7656,8 +11211,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate47(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate61(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
 errors = vErrors.length;
 }
 }
@@ -7684,31 +11239,24 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate60.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_24 = validate47;
+export const validate_28 = validate61;
 
-export const validate_25 = validate53;
-const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
-const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}}};
-const schema83 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
-const schema84 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
-const schema85 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
-const schema86 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"number","minimum":0,"maximum":64,"multipleOf":0.25,"description":"GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU."}}};
-const schema87 = {"title":"ConcurrencyKey","type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax)."};
-const schema88 = {"title":"ConcurrencyLimit","type":"integer","minimum":1,"maximum":10000,"default":1,"description":"At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1."};
-const schema89 = {"title":"Ordered","type":"boolean","default":false,"description":"The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1."};
-const schema90 = {"title":"Preemptible","type":"boolean","default":true,"description":"A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."};
-const pattern17 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
+export const validate_29 = validate67;
+const schema104 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
+const schema105 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}}};
+const schema106 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
+const schema107 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate68.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7927,7 +11475,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema82.properties, key0))){
+if(!(func3.call(schema105.properties, key0))){
 const err21 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err21];
@@ -7998,7 +11546,7 @@ vErrors.push(err26);
 }
 errors++;
 }
-if(!pattern17.test(data2)){
+if(!pattern12.test(data2)){
 const err27 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -8033,7 +11581,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema82.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema105.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -8306,7 +11854,7 @@ errors++;
 if(data11.message !== undefined){
 let data13 = data11.message;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema84.properties.message.type},message:"must be string,null"};
+const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -8391,7 +11939,7 @@ vErrors = null;
 if(data.workerId !== undefined){
 let data14 = data.workerId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema82.properties.workerId.type},message:"must be string,null"};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema105.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -8404,7 +11952,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data15 = data.pendingReason;
 if((typeof data15 !== "string") && (data15 !== null)){
-const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema82.properties.pendingReason.type},message:"must be string,null"};
+const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema105.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -8450,7 +11998,7 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!pattern15.test(key3)){
+if(!pattern13.test(key3)){
 const err60 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key3};
 if(vErrors === null){
 vErrors = [err60];
@@ -8656,7 +12204,7 @@ errors++;
 if(data.runAt !== undefined){
 let data22 = data.runAt;
 if((typeof data22 !== "string") && (data22 !== null)){
-const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema82.properties.runAt.type},message:"must be string,null"};
+const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema105.properties.runAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -8681,7 +12229,7 @@ errors++;
 if(data.timeoutSeconds !== undefined){
 let data23 = data.timeoutSeconds;
 if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema82.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema105.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -8694,7 +12242,7 @@ errors++;
 if(data.idempotencyKey !== undefined){
 let data24 = data.idempotencyKey;
 if((typeof data24 !== "string") && (data24 !== null)){
-const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema82.properties.idempotencyKey.type},message:"must be string,null"};
+const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema105.properties.idempotencyKey.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -8704,11 +12252,10 @@ vErrors.push(err80);
 errors++;
 }
 }
-if(data.createdAt !== undefined){
-let data25 = data.createdAt;
-if(typeof data25 === "string"){
-if(!(formats0.validate(data25))){
-const err81 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(data.scheduleId !== undefined){
+let data25 = data.scheduleId;
+if((typeof data25 !== "string") && (data25 !== null)){
+const err81 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema105.properties.scheduleId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -8718,8 +12265,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-else {
-const err82 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.createdAt !== undefined){
+let data26 = data.createdAt;
+if(typeof data26 === "string"){
+if(!(formats0.validate(data26))){
+const err82 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -8729,11 +12279,8 @@ vErrors.push(err82);
 errors++;
 }
 }
-if(data.updatedAt !== undefined){
-let data26 = data.updatedAt;
-if(typeof data26 === "string"){
-if(!(formats0.validate(data26))){
-const err83 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+else {
+const err83 = {instancePath:instancePath+"/createdAt",schemaPath:"#/properties/createdAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -8743,8 +12290,11 @@ vErrors.push(err83);
 errors++;
 }
 }
-else {
-const err84 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.updatedAt !== undefined){
+let data27 = data.updatedAt;
+if(typeof data27 === "string"){
+if(!(formats0.validate(data27))){
+const err84 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -8754,10 +12304,8 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data.startedAt !== undefined){
-let data27 = data.startedAt;
-if((typeof data27 !== "string") && (data27 !== null)){
-const err85 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema82.properties.startedAt.type},message:"must be string,null"};
+else {
+const err85 = {instancePath:instancePath+"/updatedAt",schemaPath:"#/properties/updatedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -8766,9 +12314,11 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(typeof data27 === "string"){
-if(!(formats0.validate(data27))){
-const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+}
+if(data.startedAt !== undefined){
+let data28 = data.startedAt;
+if((typeof data28 !== "string") && (data28 !== null)){
+const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema105.properties.startedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -8777,12 +12327,9 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-}
-if(data.finishedAt !== undefined){
-let data28 = data.finishedAt;
-if((typeof data28 !== "string") && (data28 !== null)){
-const err87 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema82.properties.finishedAt.type},message:"must be string,null"};
+if(typeof data28 === "string"){
+if(!(formats0.validate(data28))){
+const err87 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -8791,9 +12338,12 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(typeof data28 === "string"){
-if(!(formats0.validate(data28))){
-const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+}
+}
+if(data.finishedAt !== undefined){
+let data29 = data.finishedAt;
+if((typeof data29 !== "string") && (data29 !== null)){
+const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema105.properties.finishedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -8802,12 +12352,9 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-}
-if(data.effectivePriority !== undefined){
-let data29 = data.effectivePriority;
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err89 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data29 === "string"){
+if(!(formats0.validate(data29))){
+const err89 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -8816,9 +12363,12 @@ vErrors.push(err89);
 }
 errors++;
 }
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 1000 || isNaN(data29)){
-const err90 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+}
+}
+if(data.effectivePriority !== undefined){
+let data30 = data.effectivePriority;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+const err90 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -8827,8 +12377,9 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(data29 < 0 || isNaN(data29)){
-const err91 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 1000 || isNaN(data30)){
+const err91 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -8837,13 +12388,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-}
-if(data.concurrencyKey !== undefined){
-let data30 = data.concurrencyKey;
-if(typeof data30 === "string"){
-if(func1(data30) > 63){
-const err92 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data30 < 0 || isNaN(data30)){
+const err92 = {instancePath:instancePath+"/effectivePriority",schemaPath:"#/properties/effectivePriority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -8852,8 +12398,13 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(func1(data30) < 1){
-const err93 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+if(data.concurrencyKey !== undefined){
+let data31 = data.concurrencyKey;
+if(typeof data31 === "string"){
+if(func1(data31) > 63){
+const err93 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -8862,8 +12413,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(!pattern15.test(data30)){
-const err94 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
+if(func1(data31) < 1){
+const err94 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -8872,9 +12423,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-else {
-const err95 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern13.test(data31)){
+const err95 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -8884,10 +12434,8 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data.concurrencyLimit !== undefined){
-let data31 = data.concurrencyLimit;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err96 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err96 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -8896,9 +12444,11 @@ vErrors.push(err96);
 }
 errors++;
 }
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 10000 || isNaN(data31)){
-const err97 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+}
+if(data.concurrencyLimit !== undefined){
+let data32 = data.concurrencyLimit;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err97 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -8907,8 +12457,9 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err98 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 10000 || isNaN(data32)){
+const err98 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -8917,11 +12468,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-}
-if(data.ordered !== undefined){
-if(typeof data.ordered !== "boolean"){
-const err99 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data32 < 1 || isNaN(data32)){
+const err99 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -8931,9 +12479,10 @@ vErrors.push(err99);
 errors++;
 }
 }
-if(data.preemptible !== undefined){
-if(typeof data.preemptible !== "boolean"){
-const err100 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+if(data.ordered !== undefined){
+if(typeof data.ordered !== "boolean"){
+const err100 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -8943,9 +12492,9 @@ vErrors.push(err100);
 errors++;
 }
 }
-}
-else {
-const err101 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.preemptible !== undefined){
+if(typeof data.preemptible !== "boolean"){
+const err101 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -8954,17 +12503,29 @@ vErrors.push(err101);
 }
 errors++;
 }
-validate54.errors = vErrors;
+}
+}
+else {
+const err102 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+validate68.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch-response.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate53.evaluated;
+const evaluated0 = validate67.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8999,8 +12560,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate54(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate68(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
 errors = vErrors.length;
 }
 }
@@ -9027,2110 +12588,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate53.errors = vErrors;
+validate67.errors = vErrors;
 return errors === 0;
 }
-validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_26 = validate56;
-const schema91 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
-const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
-const pattern28 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
-const schema95 = {"title":"Placement","type":"object","additionalProperties":false,"description":"Where the workload may and should run (docs/scheduling.md).","properties":{"affinity":{"type":"array","maxItems":20,"description":"Terms on the worker's labels and the built-in labels zone and worker.","items":{"type":"object","additionalProperties":false,"required":["key","operator"],"description":"One label term: required without weight, a preference with it.","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["In","NotIn","Exists","DoesNotExist"],"description":"In/NotIn need values; Exists/DoesNotExist take none."},"values":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/labelValue"},"description":"Values for In and NotIn."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}},"allOf":[{"if":{"properties":{"operator":{"enum":["In","NotIn"]}}},"then":{"properties":{"values":true},"required":["values"]}},{"if":{"properties":{"operator":{"enum":["Exists","DoesNotExist"]}}},"then":{"not":{"properties":{"values":true},"required":["values"]}}}]}},"antiAffinity":{"type":"array","maxItems":20,"description":"Stay off a worker (or zone) already running a workload whose labels match.","items":{"type":"object","additionalProperties":false,"required":["labels","topologyKey"],"description":"One anti-affinity term: required without weight, a preference with it.","properties":{"labels":{"$ref":"#/$defs/labelSelector"},"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What counts as the same place."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}}}},"tolerations":{"type":"array","maxItems":20,"description":"Taints this workload tolerates.","items":{"type":"object","additionalProperties":false,"required":["key"],"description":"Tolerates taints with this key (and value, with Equal; and effect, when given).","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["Equal","Exists"],"default":"Equal","description":"Equal (default) matches the value; Exists any value."},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}},"allOf":[{"if":{"properties":{"operator":{"const":"Exists"}},"required":["operator"]},"then":{"not":{"properties":{"value":true},"required":["value"]}}}]}},"spread":{"type":"object","additionalProperties":false,"required":["topologyKey","maxSkew","labels"],"description":"Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.","properties":{"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What is counted."},"maxSkew":{"type":"integer","minimum":1,"maximum":10000,"description":"Largest allowed difference."},"labels":{"$ref":"#/$defs/labelSelector"}}},"strategy":{"type":"string","enum":["spread","binpack"],"description":"spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY."},"maxCostPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"Only workers whose WORKER_COST_PER_HOUR is at most this."},"spot":{"type":"string","enum":["avoid","allow","prefer"],"default":"allow","description":"avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."}}};
-const schema98 = {"title":"LabelSelector","type":"object","minProperties":1,"maxProperties":20,"description":"Labels a workload must carry, all of them (key: value), to match.","propertyNames":{"$ref":"#/$defs/labelKey"},"additionalProperties":{"$ref":"#/$defs/labelValue"}};
+export const validate_30 = validate70;
+const schema114 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
 
-function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate59.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(Object.keys(data).length > 20){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 20},message:"must NOT have more than 20 properties"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(Object.keys(data).length < 1){
-const err1 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-const _errs1 = errors;
-if(typeof key0 === "string"){
-if(func1(key0) > 63){
-const err2 = {instancePath,schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(func1(key0) < 1){
-const err3 = {instancePath,schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(!pattern15.test(key0)){
-const err4 = {instancePath,schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-else {
-const err5 = {instancePath,schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var valid0 = _errs1 === errors;
-if(!valid0){
-const err6 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-for(const key1 in data){
-let data0 = data[key1];
-if(typeof data0 === "string"){
-if(func1(data0) > 63){
-const err7 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(!pattern16.test(data0)){
-const err8 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-validate59.errors = vErrors;
-return errors === 0;
-}
-validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate58.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((((((key0 === "affinity") || (key0 === "antiAffinity")) || (key0 === "tolerations")) || (key0 === "spread")) || (key0 === "strategy")) || (key0 === "maxCostPerHour")) || (key0 === "spot"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.affinity !== undefined){
-let data0 = data.affinity;
-if(Array.isArray(data0)){
-if(data0.length > 20){
-const err1 = {instancePath:instancePath+"/affinity",schemaPath:"#/properties/affinity/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-let data1 = data0[i0];
-const _errs7 = errors;
-let valid4 = true;
-const _errs8 = errors;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.operator !== undefined){
-let data2 = data1.operator;
-if(!((data2 === "In") || (data2 === "NotIn"))){
-const err2 = {};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs8 === errors;
-errors = _errs7;
-if(vErrors !== null){
-if(_errs7){
-vErrors.length = _errs7;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs10 = errors;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.values === undefined){
-const err3 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/0/then/required",keyword:"required",params:{missingProperty: "values"},message:"must have required property '"+"values"+"'"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-var _valid0 = _errs10 === errors;
-valid4 = _valid0;
-if(valid4){
-var props0 = {};
-props0.values = true;
-props0.operator = true;
-}
-}
-if(!valid4){
-const err4 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-const _errs12 = errors;
-let valid6 = true;
-const _errs13 = errors;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.operator !== undefined){
-let data3 = data1.operator;
-if(!((data3 === "Exists") || (data3 === "DoesNotExist"))){
-const err5 = {};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-}
-var _valid1 = _errs13 === errors;
-errors = _errs12;
-if(vErrors !== null){
-if(_errs12){
-vErrors.length = _errs12;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid1){
-const _errs15 = errors;
-const _errs16 = errors;
-const _errs17 = errors;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing0;
-if((data1.values === undefined) && (missing0 = "values")){
-const err6 = {};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-var valid8 = _errs17 === errors;
-if(valid8){
-const err7 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/1/then/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-else {
-errors = _errs16;
-if(vErrors !== null){
-if(_errs16){
-vErrors.length = _errs16;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid1 = _errs15 === errors;
-valid6 = _valid1;
-}
-if(!valid6){
-const err8 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(props0 !== true){
-props0 = props0 || {};
-props0.operator = true;
-}
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.key === undefined){
-const err9 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-if(data1.operator === undefined){
-const err10 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/required",keyword:"required",params:{missingProperty: "operator"},message:"must have required property '"+"operator"+"'"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-for(const key1 in data1){
-if(!((((key1 === "key") || (key1 === "operator")) || (key1 === "values")) || (key1 === "weight"))){
-const err11 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data1.key !== undefined){
-let data4 = data1.key;
-if(typeof data4 === "string"){
-if(func1(data4) > 63){
-const err12 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-if(func1(data4) < 1){
-const err13 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(!pattern15.test(data4)){
-const err14 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data1.operator !== undefined){
-let data5 = data1.operator;
-if(typeof data5 !== "string"){
-const err16 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(!((((data5 === "In") || (data5 === "NotIn")) || (data5 === "Exists")) || (data5 === "DoesNotExist"))){
-const err17 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema95.properties.affinity.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-if(data1.values !== undefined){
-let data6 = data1.values;
-if(Array.isArray(data6)){
-if(data6.length > 20){
-const err18 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(data6.length < 1){
-const err19 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-const len1 = data6.length;
-for(let i1=0; i1<len1; i1++){
-let data7 = data6[i1];
-if(typeof data7 === "string"){
-if(func1(data7) > 63){
-const err20 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(!pattern16.test(data7)){
-const err21 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-}
-else {
-const err23 = {instancePath:instancePath+"/affinity/" + i0+"/values",schemaPath:"#/properties/affinity/items/properties/values/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data1.weight !== undefined){
-let data8 = data1.weight;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err24 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 100 || isNaN(data8)){
-const err25 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-if(data8 < 1 || isNaN(data8)){
-const err26 = {instancePath:instancePath+"/affinity/" + i0+"/weight",schemaPath:"#/properties/affinity/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/affinity/" + i0,schemaPath:"#/properties/affinity/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/affinity",schemaPath:"#/properties/affinity/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data.antiAffinity !== undefined){
-let data9 = data.antiAffinity;
-if(Array.isArray(data9)){
-if(data9.length > 20){
-const err29 = {instancePath:instancePath+"/antiAffinity",schemaPath:"#/properties/antiAffinity/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-const len2 = data9.length;
-for(let i2=0; i2<len2; i2++){
-let data10 = data9[i2];
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(data10.labels === undefined){
-const err30 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-if(data10.topologyKey === undefined){
-const err31 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/required",keyword:"required",params:{missingProperty: "topologyKey"},message:"must have required property '"+"topologyKey"+"'"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-for(const key2 in data10){
-if(!(((key2 === "labels") || (key2 === "topologyKey")) || (key2 === "weight"))){
-const err32 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-if(data10.labels !== undefined){
-if(!(validate59(data10.labels, {instancePath:instancePath+"/antiAffinity/" + i2+"/labels",parentData:data10,parentDataProperty:"labels",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
-errors = vErrors.length;
-}
-}
-if(data10.topologyKey !== undefined){
-let data12 = data10.topologyKey;
-if(typeof data12 !== "string"){
-const err33 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-if(!((data12 === "worker") || (data12 === "zone"))){
-const err34 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema95.properties.antiAffinity.items.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-if(data10.weight !== undefined){
-let data13 = data10.weight;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err35 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 100 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(data13 < 1 || isNaN(data13)){
-const err37 = {instancePath:instancePath+"/antiAffinity/" + i2+"/weight",schemaPath:"#/properties/antiAffinity/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err38 = {instancePath:instancePath+"/antiAffinity/" + i2,schemaPath:"#/properties/antiAffinity/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/antiAffinity",schemaPath:"#/properties/antiAffinity/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-if(data.tolerations !== undefined){
-let data14 = data.tolerations;
-if(Array.isArray(data14)){
-if(data14.length > 20){
-const err40 = {instancePath:instancePath+"/tolerations",schemaPath:"#/properties/tolerations/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-const len3 = data14.length;
-for(let i3=0; i3<len3; i3++){
-let data15 = data14[i3];
-const _errs46 = errors;
-let valid20 = true;
-const _errs47 = errors;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-let missing1;
-if((data15.operator === undefined) && (missing1 = "operator")){
-const err41 = {};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-else {
-if(data15.operator !== undefined){
-if("Exists" !== data15.operator){
-const err42 = {};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-}
-}
-var _valid2 = _errs47 === errors;
-errors = _errs46;
-if(vErrors !== null){
-if(_errs46){
-vErrors.length = _errs46;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid2){
-const _errs49 = errors;
-const _errs50 = errors;
-const _errs51 = errors;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-let missing2;
-if((data15.value === undefined) && (missing2 = "value")){
-const err43 = {};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-var valid22 = _errs51 === errors;
-if(valid22){
-const err44 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/allOf/0/then/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-else {
-errors = _errs50;
-if(vErrors !== null){
-if(_errs50){
-vErrors.length = _errs50;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid2 = _errs49 === errors;
-valid20 = _valid2;
-}
-if(!valid20){
-const err45 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.key === undefined){
-const err46 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-for(const key3 in data15){
-if(!((((key3 === "key") || (key3 === "operator")) || (key3 === "value")) || (key3 === "effect"))){
-const err47 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-if(data15.key !== undefined){
-let data17 = data15.key;
-if(typeof data17 === "string"){
-if(func1(data17) > 63){
-const err48 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-if(func1(data17) < 1){
-const err49 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-if(!pattern15.test(data17)){
-const err50 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-if(data15.operator !== undefined){
-let data18 = data15.operator;
-if(typeof data18 !== "string"){
-const err52 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-if(!((data18 === "Equal") || (data18 === "Exists"))){
-const err53 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema95.properties.tolerations.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-if(data15.value !== undefined){
-let data19 = data15.value;
-if(typeof data19 === "string"){
-if(func1(data19) > 63){
-const err54 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(!pattern16.test(data19)){
-const err55 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-else {
-const err56 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-if(data15.effect !== undefined){
-let data20 = data15.effect;
-if(typeof data20 !== "string"){
-const err57 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-if(!((data20 === "NoSchedule") || (data20 === "PreferNoSchedule"))){
-const err58 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema80.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-}
-else {
-const err59 = {instancePath:instancePath+"/tolerations/" + i3,schemaPath:"#/properties/tolerations/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-}
-else {
-const err60 = {instancePath:instancePath+"/tolerations",schemaPath:"#/properties/tolerations/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-if(data.spread !== undefined){
-let data21 = data.spread;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.topologyKey === undefined){
-const err61 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "topologyKey"},message:"must have required property '"+"topologyKey"+"'"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-if(data21.maxSkew === undefined){
-const err62 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "maxSkew"},message:"must have required property '"+"maxSkew"+"'"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-if(data21.labels === undefined){
-const err63 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-for(const key4 in data21){
-if(!(((key4 === "topologyKey") || (key4 === "maxSkew")) || (key4 === "labels"))){
-const err64 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-if(data21.topologyKey !== undefined){
-let data22 = data21.topologyKey;
-if(typeof data22 !== "string"){
-const err65 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-if(!((data22 === "worker") || (data22 === "zone"))){
-const err66 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema95.properties.spread.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-if(data21.maxSkew !== undefined){
-let data23 = data21.maxSkew;
-if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err67 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 10000 || isNaN(data23)){
-const err68 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-if(data23 < 1 || isNaN(data23)){
-const err69 = {instancePath:instancePath+"/spread/maxSkew",schemaPath:"#/properties/spread/properties/maxSkew/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-}
-if(data21.labels !== undefined){
-if(!(validate59(data21.labels, {instancePath:instancePath+"/spread/labels",parentData:data21,parentDataProperty:"labels",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/spread",schemaPath:"#/properties/spread/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data.strategy !== undefined){
-let data25 = data.strategy;
-if(typeof data25 !== "string"){
-const err71 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(!((data25 === "spread") || (data25 === "binpack"))){
-const err72 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema95.properties.strategy.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-if(data.maxCostPerHour !== undefined){
-let data26 = data.maxCostPerHour;
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 1000000 || isNaN(data26)){
-const err73 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-if(data26 < 0 || isNaN(data26)){
-const err74 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-else {
-const err75 = {instancePath:instancePath+"/maxCostPerHour",schemaPath:"#/properties/maxCostPerHour/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-}
-if(data.spot !== undefined){
-let data27 = data.spot;
-if(typeof data27 !== "string"){
-const err76 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-if(!(((data27 === "avoid") || (data27 === "allow")) || (data27 === "prefer"))){
-const err77 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/enum",keyword:"enum",params:{allowedValues: schema95.properties.spot.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-}
-}
-else {
-const err78 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-validate58.errors = vErrors;
-return errors === 0;
-}
-validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-const schema104 = {"type":"array","items":{"$ref":"#/$defs/secretName"},"maxItems":64,"description":"Names of the tenant's secrets the run receives (ctx.secrets; exec's secretEnv)."};
-
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate63.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(Array.isArray(data)){
-if(data.length > 64){
-const err0 = {instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-const len0 = data.length;
-for(let i0=0; i0<len0; i0++){
-let data0 = data[i0];
-if(typeof data0 === "string"){
-if(!pattern11.test(data0)){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-validate63.errors = vErrors;
-return errors === 0;
-}
-validate63.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://schemas.niyanta.dev/http/workload-submission.v1.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate57.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs3 = errors;
-let valid1 = true;
-const _errs4 = errors;
-if(errors === _errs4){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.concurrencyLimit === undefined) && (missing0 = "concurrencyLimit")){
-const err0 = {};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-else {
-const err1 = {};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-var _valid0 = _errs4 === errors;
-errors = _errs3;
-if(vErrors !== null){
-if(_errs3){
-vErrors.length = _errs3;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs6 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err2 = {instancePath,schemaPath:"#/allOf/0/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath,schemaPath:"#/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var _valid0 = _errs6 === errors;
-valid1 = _valid0;
-if(valid1){
-var props0 = {};
-props0.concurrencyKey = true;
-props0.concurrencyLimit = true;
-}
-}
-if(!valid1){
-const err4 = {instancePath,schemaPath:"#/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-const _errs9 = errors;
-let valid2 = true;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing1;
-if((data.ordered === undefined) && (missing1 = "ordered")){
-const err5 = {};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(data.ordered !== undefined){
-if(true !== data.ordered){
-const err6 = {};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err7 = {};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var _valid1 = _errs10 === errors;
-errors = _errs9;
-if(vErrors !== null){
-if(_errs9){
-vErrors.length = _errs9;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid1){
-const _errs13 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.concurrencyKey === undefined){
-const err8 = {instancePath,schemaPath:"#/allOf/1/then/required",keyword:"required",params:{missingProperty: "concurrencyKey"},message:"must have required property '"+"concurrencyKey"+"'"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data.concurrencyLimit !== undefined){
-if(1 !== data.concurrencyLimit){
-const err9 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"#/allOf/1/then/properties/concurrencyLimit/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-else {
-const err10 = {instancePath,schemaPath:"#/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var _valid1 = _errs13 === errors;
-valid2 = _valid1;
-if(valid2){
-var props1 = {};
-props1.concurrencyKey = true;
-props1.concurrencyLimit = true;
-props1.ordered = true;
-}
-}
-if(!valid2){
-const err11 = {instancePath,schemaPath:"#/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(props0 !== true && props1 !== undefined){
-if(props1 === true){
-props0 = true;
-}
-else {
-props0 = props0 || {};
-Object.assign(props0, props1);
-}
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.type === undefined){
-const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-if(data.input === undefined){
-const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "input"},message:"must have required property '"+"input"+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func3.call(schema92.properties, key0))){
-const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.type !== undefined){
-let data2 = data.type;
-if(typeof data2 === "string"){
-if(func1(data2) > 100){
-const err15 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-if(func1(data2) < 1){
-const err16 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(!pattern17.test(data2)){
-const err17 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data.priority !== undefined){
-let data3 = data.priority;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err19 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 > 1000 || isNaN(data3)){
-const err20 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(data3 < 0 || isNaN(data3)){
-const err21 = {instancePath:instancePath+"/priority",schemaPath:"#/properties/priority/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-if(data.idempotencyKey !== undefined){
-let data4 = data.idempotencyKey;
-if(typeof data4 === "string"){
-if(func1(data4) > 200){
-const err22 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-if(func1(data4) < 1){
-const err23 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-if(data.maxAttempts !== undefined){
-let data5 = data.maxAttempts;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err25 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 100 || isNaN(data5)){
-const err26 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(data5 < 1 || isNaN(data5)){
-const err27 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-}
-if(data.timeoutSeconds !== undefined){
-let data6 = data.timeoutSeconds;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err28 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 604800 || isNaN(data6)){
-const err29 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-if(data6 < 1 || isNaN(data6)){
-const err30 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-if(data.requirements !== undefined){
-let data7 = data.requirements;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-for(const key1 in data7){
-if(!(((key1 === "cpu") || (key1 === "memoryMb")) || (key1 === "gpu"))){
-const err31 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data7.cpu !== undefined){
-let data8 = data7.cpu;
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 1024 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-if(data8 < 0 || isNaN(data8)){
-const err33 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-else {
-const err34 = {instancePath:instancePath+"/requirements/cpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/cpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-if(data7.memoryMb !== undefined){
-let data9 = data7.memoryMb;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err35 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 16777216 || isNaN(data9)){
-const err36 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 16777216},message:"must be <= 16777216"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(data9 < 0 || isNaN(data9)){
-const err37 = {instancePath:instancePath+"/requirements/memoryMb",schemaPath:"../common.v1.json#/$defs/requirements/properties/memoryMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-}
-if(data7.gpu !== undefined){
-let data10 = data7.gpu;
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 > 64 || isNaN(data10)){
-const err38 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-if(data10 < 0 || isNaN(data10)){
-const err39 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-let res0;
-if((0.25 === 0 || (res0 = data10/0.25, res0 !== parseInt(res0)))){
-const err40 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/multipleOf",keyword:"multipleOf",params:{multipleOf: 0.25},message:"must be multiple of 0.25"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/requirements/gpu",schemaPath:"../common.v1.json#/$defs/requirements/properties/gpu/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-}
-else {
-const err42 = {instancePath:instancePath+"/requirements",schemaPath:"../common.v1.json#/$defs/requirements/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-if(data.labels !== undefined){
-let data11 = data.labels;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(Object.keys(data11).length > 64){
-const err43 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-for(const key2 in data11){
-const _errs40 = errors;
-if(typeof key2 === "string"){
-if(func1(key2) > 63){
-const err44 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-if(func1(key2) < 1){
-const err45 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-if(!pattern15.test(key2)){
-const err46 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-}
-var valid9 = _errs40 === errors;
-if(!valid9){
-const err47 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-for(const key3 in data11){
-let data12 = data11[key3];
-if(typeof data12 === "string"){
-if(func1(data12) > 253){
-const err48 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-else {
-const err49 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-if(data.placement !== undefined){
-if(!(validate58(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
-errors = vErrors.length;
-}
-}
-if(data.runAt !== undefined){
-let data14 = data.runAt;
-if(typeof data14 === "string"){
-if(!pattern28.test(data14)){
-const err51 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if(!(formats0.validate(data14))){
-const err52 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-if(data.secrets !== undefined){
-if(!(validate63(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
-errors = vErrors.length;
-}
-}
-if(data.concurrencyKey !== undefined){
-let data16 = data.concurrencyKey;
-if(typeof data16 === "string"){
-if(func1(data16) > 63){
-const err54 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(func1(data16) < 1){
-const err55 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-if(!pattern15.test(data16)){
-const err56 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-if(data.concurrencyLimit !== undefined){
-let data17 = data.concurrencyLimit;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err58 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 10000 || isNaN(data17)){
-const err59 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-if(data17 < 1 || isNaN(data17)){
-const err60 = {instancePath:instancePath+"/concurrencyLimit",schemaPath:"../common.v1.json#/$defs/concurrencyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-}
-if(data.ordered !== undefined){
-if(typeof data.ordered !== "boolean"){
-const err61 = {instancePath:instancePath+"/ordered",schemaPath:"../common.v1.json#/$defs/ordered/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-if(data.preemptible !== undefined){
-if(typeof data.preemptible !== "boolean"){
-const err62 = {instancePath:instancePath+"/preemptible",schemaPath:"../common.v1.json#/$defs/preemptible/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-}
-else {
-const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-validate57.errors = vErrors;
-return errors === 0;
-}
-validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate56.evaluated;
+const evaluated0 = validate70.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11185,8 +12655,8 @@ errors++;
 }
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate57(data0[i0], {instancePath:instancePath+"/workloads/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate40(data0[i0], {instancePath:instancePath+"/workloads/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
 errors = vErrors.length;
 }
 }
@@ -11213,19 +12683,634 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
-validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_27 = validate66;
-const schema110 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+export const validate_31 = validate72;
+const schema115 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
+const schema116 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-command.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate72.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "ids") || (key0 === "filter")) || (key0 === "reason"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.ids !== undefined){
+let data0 = data.ids;
+if(Array.isArray(data0)){
+if(data0.length > 1000){
+const err1 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data0.length < 1){
+const err2 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(typeof data1 === "string"){
+if(!(formats20.test(data1))){
+const err3 = {instancePath:instancePath+"/ids/" + i0,schemaPath:"#/properties/ids/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/ids/" + i0,schemaPath:"#/properties/ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+let i1 = data0.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data0[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err5 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/ids",schemaPath:"#/properties/ids/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.filter !== undefined){
+let data2 = data.filter;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(Object.keys(data2).length < 1){
+const err7 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+for(const key1 in data2){
+if(!((((key1 === "status") || (key1 === "type")) || (key1 === "labels")) || (key1 === "scheduleId"))){
+const err8 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data2.status !== undefined){
+let data3 = data2.status;
+if(!(((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
+const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema115.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data2.type !== undefined){
+let data4 = data2.type;
+if(typeof data4 === "string"){
+if(func1(data4) > 100){
+const err10 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(func1(data4) < 1){
+const err11 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(!pattern12.test(data4)){
+const err12 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/filter/type",schemaPath:"../common.v1.json#/$defs/workloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data2.labels !== undefined){
+let data5 = data2.labels;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(Object.keys(data5).length > 64){
+const err14 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+for(const key2 in data5){
+const _errs16 = errors;
+if(typeof key2 === "string"){
+if(func1(key2) > 63){
+const err15 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(func1(key2) < 1){
+const err16 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",propertyName:key2};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!pattern13.test(key2)){
+const err17 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var valid7 = _errs16 === errors;
+if(!valid7){
+const err18 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+for(const key3 in data5){
+let data6 = data5[key3];
+if(typeof data6 === "string"){
+if(func1(data6) > 253){
+const err19 = {instancePath:instancePath+"/filter/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/filter/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/filter/labels",schemaPath:"../common.v1.json#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data2.scheduleId !== undefined){
+let data7 = data2.scheduleId;
+if(typeof data7 === "string"){
+if(!(formats20.test(data7))){
+const err22 = {instancePath:instancePath+"/filter/scheduleId",schemaPath:"#/properties/filter/properties/scheduleId/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/filter/scheduleId",schemaPath:"#/properties/filter/properties/scheduleId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.reason !== undefined){
+let data8 = data.reason;
+if(typeof data8 === "string"){
+if(func1(data8) > 1000){
+const err25 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(func1(data8) < 1){
+const err26 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+validate72.errors = vErrors;
+return errors === 0;
+}
+validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_32 = validate73;
+const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
+
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-result.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate73.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.matched === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "matched"},message:"must have required property '"+"matched"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.changed === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "changed"},message:"must have required property '"+"changed"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "matched") || (key0 === "changed")) || (key0 === "items"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.matched !== undefined){
+let data0 = data.matched;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/matched",schemaPath:"#/properties/matched/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 0 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/matched",schemaPath:"#/properties/matched/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+if(data.changed !== undefined){
+let data1 = data.changed;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err5 = {instancePath:instancePath+"/changed",schemaPath:"#/properties/changed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err6 = {instancePath:instancePath+"/changed",schemaPath:"#/properties/changed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+if(data.items !== undefined){
+let data2 = data.items;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.id === undefined){
+const err7 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data3.status === undefined){
+const err8 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data3.sent === undefined){
+const err9 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/required",keyword:"required",params:{missingProperty: "sent"},message:"must have required property '"+"sent"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+for(const key1 in data3){
+if(!(((key1 === "id") || (key1 === "status")) || (key1 === "sent"))){
+const err10 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data3.id !== undefined){
+let data4 = data3.id;
+if(typeof data4 === "string"){
+if(!(formats20.test(data4))){
+const err11 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"#/properties/items/items/properties/id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/items/" + i0+"/id",schemaPath:"#/properties/items/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data3.status !== undefined){
+if(typeof data3.status !== "string"){
+const err13 = {instancePath:instancePath+"/items/" + i0+"/status",schemaPath:"#/properties/items/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data3.sent !== undefined){
+if(typeof data3.sent !== "boolean"){
+const err14 = {instancePath:instancePath+"/items/" + i0+"/sent",schemaPath:"#/properties/items/items/properties/sent/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/items/" + i0,schemaPath:"#/properties/items/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate73.errors = vErrors;
+return errors === 0;
+}
+validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_33 = validate74;
+const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate66.evaluated;
+const evaluated0 = validate74.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11281,19 +13366,19 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
-validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_28 = validate67;
-const schema111 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+export const validate_34 = validate75;
+const schema120 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate67.evaluated;
+const evaluated0 = validate75.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11409,19 +13494,19 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
-validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_29 = validate68;
-const schema112 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+export const validate_35 = validate76;
+const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate68.evaluated;
+const evaluated0 = validate76.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11533,7 +13618,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema112.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema121.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -11583,7 +13668,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema112.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema121.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -11596,7 +13681,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema112.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema121.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -11666,19 +13751,19 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
-validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_30 = validate69;
-const schema113 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+export const validate_36 = validate77;
+const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate69.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11723,8 +13808,8 @@ let data0 = data.items;
 if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate54(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate68(data0[i0], {instancePath:instancePath+"/items/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
 errors = vErrors.length;
 }
 }
@@ -11743,7 +13828,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema113.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema122.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11764,19 +13849,19 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_31 = validate71;
-const schema114 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
+export const validate_37 = validate79;
+const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-placement.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate71.evaluated;
+const evaluated0 = validate79.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11906,7 +13991,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data2 = data.pendingReason;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema114.properties.pendingReason.type},message:"must be string,null"};
+const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema123.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -11919,7 +14004,7 @@ errors++;
 if(data.evaluatedAt !== undefined){
 let data3 = data.evaluatedAt;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema114.properties.evaluatedAt.type},message:"must be string,null"};
+const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema123.properties.evaluatedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -11932,7 +14017,7 @@ errors++;
 if(data.workerId !== undefined){
 let data4 = data.workerId;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema114.properties.workerId.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema123.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -12189,29 +14274,28 @@ vErrors.push(err33);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
-validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_32 = validate57;
+export const validate_38 = validate40;
 
-export const validate_33 = validate54;
+export const validate_39 = validate68;
 
-export const validate_34 = validate72;
-const schema115 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."}}}}}};
-const schema117 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema118 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema119 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
-const pattern32 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern36 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern38 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+export const validate_40 = validate80;
+const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."}}}}}};
+const schema126 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema127 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const pattern36 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern40 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern42 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/assignment.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate72.evaluated;
+const evaluated0 = validate80.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12321,7 +14405,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -12356,7 +14440,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -12466,7 +14550,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema115.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema124.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -12505,7 +14589,7 @@ errors++;
 if(data5.tenant !== undefined){
 let data7 = data5.tenant;
 if(typeof data7 === "string"){
-if(!pattern32.test(data7)){
+if(!pattern36.test(data7)){
 const err25 = {instancePath:instancePath+"/assignments/" + i0+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -12585,7 +14669,7 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(!pattern17.test(data9)){
+if(!pattern12.test(data9)){
 const err32 = {instancePath:instancePath+"/assignments/" + i0+"/type",schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err32];
@@ -12610,7 +14694,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema115.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema124.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -12623,7 +14707,7 @@ errors++;
 if(data5.deadline !== undefined){
 let data11 = data5.deadline;
 if(typeof data11 === "string"){
-if(!pattern12.test(data11)){
+if(!pattern25.test(data11)){
 const err35 = {instancePath:instancePath+"/assignments/" + i0+"/deadline",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -12793,7 +14877,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema115.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema124.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -12888,7 +14972,7 @@ errors++;
 if(data16.sha256 !== undefined){
 let data19 = data16.sha256;
 if(typeof data19 === "string"){
-if(!pattern36.test(data19)){
+if(!pattern40.test(data19)){
 const err57 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/blob/sha256",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -13028,7 +15112,7 @@ errors++;
 if(data21.name !== undefined){
 let data22 = data21.name;
 if(typeof data22 === "string"){
-if(!pattern11.test(data22)){
+if(!pattern21.test(data22)){
 const err67 = {instancePath:instancePath+"/assignments/" + i0+"/secrets/" + i1+"/name",schemaPath:"../common.v1.json#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err67];
@@ -13137,7 +15221,7 @@ errors++;
 if(data5.traceparent !== undefined){
 let data25 = data5.traceparent;
 if(typeof data25 === "string"){
-if(!pattern38.test(data25)){
+if(!pattern42.test(data25)){
 const err76 = {instancePath:instancePath+"/assignments/" + i0+"/traceparent",schemaPath:"#/properties/assignments/items/properties/traceparent/pattern",keyword:"pattern",params:{pattern: "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},message:"must match pattern \""+"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err76];
@@ -13194,19 +15278,19 @@ vErrors.push(err80);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
-validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_35 = validate73;
-const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+export const validate_41 = validate81;
+const schema131 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate73.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13275,7 +15359,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema122.properties, key0))){
+if(!(func3.call(schema131.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -13326,7 +15410,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -13421,7 +15505,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern32.test(data5)){
+if(!pattern36.test(data5)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -13573,7 +15657,7 @@ errors++;
 if(data7.sha256 !== undefined){
 let data10 = data7.sha256;
 if(typeof data10 === "string"){
-if(!pattern36.test(data10)){
+if(!pattern40.test(data10)){
 const err31 = {instancePath:instancePath+"/blob/sha256",schemaPath:"#/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -13618,19 +15702,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_36 = validate74;
-const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+export const validate_42 = validate82;
+const schema134 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate74.evaluated;
+const evaluated0 = validate82.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13740,7 +15824,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -13810,7 +15894,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema125.properties.command.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema134.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -13856,19 +15940,19 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate74.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
-validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_37 = validate75;
-const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
+export const validate_43 = validate83;
+const schema136 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
 
-function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion-batch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate75.evaluated;
+const evaluated0 = validate83.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13978,7 +16062,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -14013,7 +16097,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -14177,7 +16261,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!(((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema127.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema136.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -14283,7 +16367,7 @@ errors++;
 if(data5.startedAt !== undefined){
 let data13 = data5.startedAt;
 if(typeof data13 === "string"){
-if(!pattern12.test(data13)){
+if(!pattern25.test(data13)){
 const err35 = {instancePath:instancePath+"/completions/" + i0+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -14350,19 +16434,19 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate75.errors = vErrors;
+validate83.errors = vErrors;
 return errors === 0;
 }
-validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_38 = validate76;
-const schema132 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
+export const validate_44 = validate84;
+const schema141 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14441,7 +16525,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema132.properties, key0))){
+if(!(func3.call(schema141.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -14492,7 +16576,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -14587,7 +16671,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern32.test(data5)){
+if(!pattern36.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -14622,7 +16706,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema132.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema141.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -14728,7 +16812,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data11 = data.startedAt;
 if(typeof data11 === "string"){
-if(!pattern12.test(data11)){
+if(!pattern25.test(data11)){
 const err31 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -14771,19 +16855,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_39 = validate77;
-const schema137 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
+export const validate_45 = validate85;
+const schema146 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
 
-function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate77.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14842,7 +16926,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema137.properties, key0))){
+if(!(func3.call(schema146.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -14893,7 +16977,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -14928,7 +17012,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -14963,7 +17047,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "stop") || (data4 === "pause")) || (data4 === "drain")) || (data4 === "preempt"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema137.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema146.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -15091,19 +17175,19 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate77.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_40 = validate78;
-const schema140 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+export const validate_46 = validate86;
+const schema149 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
-function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate78.evaluated;
+const evaluated0 = validate86.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15262,7 +17346,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema140.properties, key0))){
+if(!(func3.call(schema149.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -15313,7 +17397,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err19 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -15348,7 +17432,7 @@ errors++;
 if(data.stream !== undefined){
 let data3 = data.stream;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err22 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
@@ -15458,7 +17542,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema140.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema149.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -15483,7 +17567,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema140.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema149.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -15496,7 +17580,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema140.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema149.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -15643,19 +17727,19 @@ vErrors.push(err45);
 }
 errors++;
 }
-validate78.errors = vErrors;
+validate86.errors = vErrors;
 return errors === 0;
 }
-validate78.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_41 = validate79;
-const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+export const validate_47 = validate87;
+const schema151 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
-function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate79.evaluated;
+const evaluated0 = validate87.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15714,7 +17798,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema142.properties, key0))){
+if(!(func3.call(schema151.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -15765,7 +17849,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -15835,7 +17919,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema142.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema151.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -15848,7 +17932,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema142.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema151.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -15908,7 +17992,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema142.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema151.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -15981,7 +18065,7 @@ errors++;
 if(data9.message !== undefined){
 let data11 = data9.message;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema84.properties.message.type},message:"must be string,null"};
+const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -16039,18 +18123,18 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate79.errors = vErrors;
+validate87.errors = vErrors;
 return errors === 0;
 }
-validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_42 = validate80;
-const schema145 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
+export const validate_48 = validate88;
+const schema154 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
 
-function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate81.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16070,8 +18154,8 @@ errors++;
 }
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate49(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+if(!(validate63(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
 errors = vErrors.length;
 }
 }
@@ -16086,17 +18170,17 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate81.errors = vErrors;
+validate89.errors = vErrors;
 return errors === 0;
 }
-validate81.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate89.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/heartbeat.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate80.evaluated;
+const evaluated0 = validate88.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16215,7 +18299,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema145.properties, key0))){
+if(!(func3.call(schema154.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -16266,7 +18350,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -16301,7 +18385,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -16336,7 +18420,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema145.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema154.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -16589,7 +18673,7 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(!pattern17.test(data14)){
+if(!pattern12.test(data14)){
 const err42 = {instancePath:instancePath+"/types/" + i0,schemaPath:"../common.v1.json#/$defs/workloadType/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -16760,7 +18844,7 @@ errors++;
 if(data16.startedAt !== undefined){
 let data20 = data16.startedAt;
 if(typeof data20 === "string"){
-if(!pattern12.test(data20)){
+if(!pattern25.test(data20)){
 const err56 = {instancePath:instancePath+"/running/" + i1+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err56];
@@ -16819,7 +18903,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data21 = data.startedAt;
 if(typeof data21 === "string"){
-if(!pattern12.test(data21)){
+if(!pattern25.test(data21)){
 const err61 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -16887,8 +18971,8 @@ errors++;
 }
 }
 if(data.taints !== undefined){
-if(!(validate81(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+if(!(validate89(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
 errors = vErrors.length;
 }
 }
@@ -16950,19 +19034,19 @@ vErrors.push(err71);
 }
 errors++;
 }
-validate80.errors = vErrors;
+validate88.errors = vErrors;
 return errors === 0;
 }
-validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate88.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_43 = validate84;
-const schema152 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+export const validate_49 = validate92;
+const schema161 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17062,7 +19146,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -17144,19 +19228,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate84.errors = vErrors;
+validate92.errors = vErrors;
 return errors === 0;
 }
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_44 = validate85;
-const schema154 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+export const validate_50 = validate93;
+const schema163 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
-function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate85.evaluated;
+const evaluated0 = validate93.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17276,7 +19360,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -17430,7 +19514,7 @@ errors++;
 if(data6.at !== undefined){
 let data7 = data6.at;
 if(typeof data7 === "string"){
-if(!pattern12.test(data7)){
+if(!pattern25.test(data7)){
 const err23 = {instancePath:instancePath+"/lines/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -17475,7 +19559,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema154.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema163.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -17545,19 +19629,19 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate85.errors = vErrors;
+validate93.errors = vErrors;
 return errors === 0;
 }
-validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_45 = validate86;
-const schema157 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+export const validate_51 = validate94;
+const schema166 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate86.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17646,7 +19730,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema157.properties, key0))){
+if(!(func3.call(schema166.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -17697,7 +19781,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -17744,7 +19828,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema157.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema166.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -17770,7 +19854,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema157.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema166.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -17902,19 +19986,19 @@ vErrors.push(err28);
 }
 errors++;
 }
-validate86.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_46 = validate87;
-const schema159 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+export const validate_52 = validate95;
+const schema168 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate87.evaluated;
+const evaluated0 = validate95.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18044,7 +20128,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -18139,7 +20223,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern32.test(data5)){
+if(!pattern36.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -18174,7 +20258,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema159.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema168.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -18247,7 +20331,7 @@ errors++;
 if(data7.message !== undefined){
 let data9 = data7.message;
 if((typeof data9 !== "string") && (data9 !== null)){
-const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema84.properties.message.type},message:"must be string,null"};
+const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -18292,20 +20376,20 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate87.errors = vErrors;
+validate95.errors = vErrors;
 return errors === 0;
 }
-validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_47 = validate88;
-const schema163 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
-const pattern65 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
-const pattern72 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+export const validate_53 = validate96;
+const schema172 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const pattern69 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
+const pattern76 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
-function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate89.evaluated;
+const evaluated0 = validate97.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18541,7 +20625,7 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!pattern15.test(data4)){
+if(!pattern13.test(data4)){
 const err14 = {instancePath:instancePath+"/affinity/" + i0+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -18576,7 +20660,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!((((data5 === "In") || (data5 === "NotIn")) || (data5 === "Exists")) || (data5 === "DoesNotExist"))){
-const err17 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema95.properties.affinity.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/affinity/" + i0+"/operator",schemaPath:"#/properties/affinity/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema62.properties.affinity.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -18623,7 +20707,7 @@ vErrors.push(err20);
 }
 errors++;
 }
-if(!pattern16.test(data7)){
+if(!pattern15.test(data7)){
 const err21 = {instancePath:instancePath+"/affinity/" + i0+"/values/" + i1,schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -18766,8 +20850,8 @@ errors++;
 }
 }
 if(data10.labels !== undefined){
-if(!(validate59(data10.labels, {instancePath:instancePath+"/antiAffinity/" + i2+"/labels",parentData:data10,parentDataProperty:"labels",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
+if(!(validate42(data10.labels, {instancePath:instancePath+"/antiAffinity/" + i2+"/labels",parentData:data10,parentDataProperty:"labels",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 }
@@ -18784,7 +20868,7 @@ vErrors.push(err33);
 errors++;
 }
 if(!((data12 === "worker") || (data12 === "zone"))){
-const err34 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema95.properties.antiAffinity.items.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
+const err34 = {instancePath:instancePath+"/antiAffinity/" + i2+"/topologyKey",schemaPath:"#/properties/antiAffinity/items/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema62.properties.antiAffinity.items.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -19007,7 +21091,7 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(!pattern15.test(data17)){
+if(!pattern13.test(data17)){
 const err50 = {instancePath:instancePath+"/tolerations/" + i3+"/key",schemaPath:"#/$defs/labelKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err50];
@@ -19042,7 +21126,7 @@ vErrors.push(err52);
 errors++;
 }
 if(!((data18 === "Equal") || (data18 === "Exists"))){
-const err53 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema95.properties.tolerations.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
+const err53 = {instancePath:instancePath+"/tolerations/" + i3+"/operator",schemaPath:"#/properties/tolerations/items/properties/operator/enum",keyword:"enum",params:{allowedValues: schema62.properties.tolerations.items.properties.operator.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -19065,7 +21149,7 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(!pattern16.test(data19)){
+if(!pattern15.test(data19)){
 const err55 = {instancePath:instancePath+"/tolerations/" + i3+"/value",schemaPath:"#/$defs/labelValue/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err55];
@@ -19100,7 +21184,7 @@ vErrors.push(err57);
 errors++;
 }
 if(!((data20 === "NoSchedule") || (data20 === "PreferNoSchedule"))){
-const err58 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema80.enum},message:"must be equal to one of the allowed values"};
+const err58 = {instancePath:instancePath+"/tolerations/" + i3+"/effect",schemaPath:"#/$defs/taintEffect/enum",keyword:"enum",params:{allowedValues: schema70.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -19192,7 +21276,7 @@ vErrors.push(err65);
 errors++;
 }
 if(!((data22 === "worker") || (data22 === "zone"))){
-const err66 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema95.properties.spread.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
+const err66 = {instancePath:instancePath+"/spread/topologyKey",schemaPath:"#/properties/spread/properties/topologyKey/enum",keyword:"enum",params:{allowedValues: schema62.properties.spread.properties.topologyKey.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -19238,8 +21322,8 @@ errors++;
 }
 }
 if(data21.labels !== undefined){
-if(!(validate59(data21.labels, {instancePath:instancePath+"/spread/labels",parentData:data21,parentDataProperty:"labels",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
+if(!(validate42(data21.labels, {instancePath:instancePath+"/spread/labels",parentData:data21,parentDataProperty:"labels",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 }
@@ -19268,7 +21352,7 @@ vErrors.push(err71);
 errors++;
 }
 if(!((data25 === "spread") || (data25 === "binpack"))){
-const err72 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema95.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+const err72 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema62.properties.strategy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -19326,7 +21410,7 @@ vErrors.push(err76);
 errors++;
 }
 if(!(((data27 === "avoid") || (data27 === "allow")) || (data27 === "prefer"))){
-const err77 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/enum",keyword:"enum",params:{allowedValues: schema95.properties.spot.enum},message:"must be equal to one of the allowed values"};
+const err77 = {instancePath:instancePath+"/spot",schemaPath:"#/properties/spot/enum",keyword:"enum",params:{allowedValues: schema62.properties.spot.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -19347,16 +21431,16 @@ vErrors.push(err78);
 }
 errors++;
 }
-validate89.errors = vErrors;
+validate97.errors = vErrors;
 return errors === 0;
 }
-validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate97.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate93.evaluated;
+const evaluated0 = validate101.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19378,7 +21462,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(typeof data0 === "string"){
-if(!pattern11.test(data0)){
+if(!pattern21.test(data0)){
 const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/secretName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err1];
@@ -19411,17 +21495,17 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate93.errors = vErrors;
+validate101.errors = vErrors;
 return errors === 0;
 }
-validate93.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate101.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/submission.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate96.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19666,7 +21750,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema163.properties, key0))){
+if(!(func3.call(schema172.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -19692,7 +21776,7 @@ errors++;
 if(data.id !== undefined){
 let data3 = data.id;
 if(typeof data3 === "string"){
-if(!pattern65.test(data3)){
+if(!pattern69.test(data3)){
 const err18 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -19747,7 +21831,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(!pattern17.test(data4)){
+if(!pattern12.test(data4)){
 const err23 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -20088,7 +22172,7 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern15.test(key2)){
+if(!pattern13.test(key2)){
 const err52 = {instancePath:instancePath+"/labels",schemaPath:"../common.v1.json#/$defs/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\"",propertyName:key2};
 if(vErrors === null){
 vErrors = [err52];
@@ -20149,8 +22233,8 @@ errors++;
 }
 }
 if(data.placement !== undefined){
-if(!(validate89(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+if(!(validate97(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 }
@@ -20177,7 +22261,7 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern72.test(data16)){
+if(!pattern76.test(data16)){
 const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -20202,7 +22286,7 @@ errors++;
 if(data.runAt !== undefined){
 let data17 = data.runAt;
 if(typeof data17 === "string"){
-if(!pattern28.test(data17)){
+if(!pattern20.test(data17)){
 const err61 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -20235,8 +22319,8 @@ errors++;
 }
 }
 if(data.secrets !== undefined){
-if(!(validate93(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+if(!(validate101(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
 errors = vErrors.length;
 }
 }
@@ -20263,7 +22347,7 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(!pattern15.test(data19)){
+if(!pattern13.test(data19)){
 const err66 = {instancePath:instancePath+"/concurrencyKey",schemaPath:"../common.v1.json#/$defs/concurrencyKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._/-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err66];
@@ -20355,19 +22439,19 @@ vErrors.push(err73);
 }
 errors++;
 }
-validate88.errors = vErrors;
+validate96.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate96.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_48 = validate95;
-const schema178 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+export const validate_54 = validate103;
+const schema187 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate103.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20477,7 +22561,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern12.test(data2)){
+if(!pattern25.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -20512,7 +22596,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern32.test(data3)){
+if(!pattern36.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -20537,7 +22621,7 @@ errors++;
 if(data.lastHeartbeatAt !== undefined){
 let data4 = data.lastHeartbeatAt;
 if(typeof data4 === "string"){
-if(!pattern12.test(data4)){
+if(!pattern25.test(data4)){
 const err14 = {instancePath:instancePath+"/lastHeartbeatAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -20735,10 +22819,10 @@ vErrors.push(err30);
 }
 errors++;
 }
-validate95.errors = vErrors;
+validate103.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 /** Each schema file's validator. */
 export const VALIDATORS = {
@@ -20759,36 +22843,42 @@ export const VALIDATORS = {
   "http/rejected-list.v1.json": validate_14,
   "http/rejected-submission.v1.json": validate_15,
   "http/replay.v1.json": validate_16,
-  "http/secret-list.v1.json": validate_17,
-  "http/secret-put.v1.json": validate_18,
-  "http/tenant-create.v1.json": validate_19,
-  "http/tenant-list.v1.json": validate_20,
-  "http/tenant-patch.v1.json": validate_21,
-  "http/tenant.v1.json": validate_22,
-  "http/worker-list.v1.json": validate_23,
-  "http/worker.v1.json": validate_24,
-  "http/workload-batch-response.v1.json": validate_25,
-  "http/workload-batch.v1.json": validate_26,
-  "http/workload-command.v1.json": validate_27,
-  "http/workload-counts.v1.json": validate_28,
-  "http/workload-history.v1.json": validate_29,
-  "http/workload-list.v1.json": validate_30,
-  "http/workload-placement.v1.json": validate_31,
-  "http/workload-submission.v1.json": validate_32,
-  "http/workload.v1.json": validate_33,
-  "messages/assignment.v1.json": validate_34,
-  "messages/checkpoint.v1.json": validate_35,
-  "messages/command.v1.json": validate_36,
-  "messages/completion-batch.v1.json": validate_37,
-  "messages/completion.v1.json": validate_38,
-  "messages/control.v1.json": validate_39,
-  "messages/dead-letter.v1.json": validate_40,
-  "messages/event.v1.json": validate_41,
-  "messages/heartbeat.v1.json": validate_42,
-  "messages/ingested.v1.json": validate_43,
-  "messages/log.v1.json": validate_44,
-  "messages/rejected.v1.json": validate_45,
-  "messages/run-update.v1.json": validate_46,
-  "messages/submission.v1.json": validate_47,
-  "messages/worker-dead.v1.json": validate_48,
+  "http/schedule-create.v1.json": validate_17,
+  "http/schedule-list.v1.json": validate_18,
+  "http/schedule-patch.v1.json": validate_19,
+  "http/schedule.v1.json": validate_20,
+  "http/secret-list.v1.json": validate_21,
+  "http/secret-put.v1.json": validate_22,
+  "http/tenant-create.v1.json": validate_23,
+  "http/tenant-list.v1.json": validate_24,
+  "http/tenant-patch.v1.json": validate_25,
+  "http/tenant.v1.json": validate_26,
+  "http/worker-list.v1.json": validate_27,
+  "http/worker.v1.json": validate_28,
+  "http/workload-batch-response.v1.json": validate_29,
+  "http/workload-batch.v1.json": validate_30,
+  "http/workload-bulk-command.v1.json": validate_31,
+  "http/workload-bulk-result.v1.json": validate_32,
+  "http/workload-command.v1.json": validate_33,
+  "http/workload-counts.v1.json": validate_34,
+  "http/workload-history.v1.json": validate_35,
+  "http/workload-list.v1.json": validate_36,
+  "http/workload-placement.v1.json": validate_37,
+  "http/workload-submission.v1.json": validate_38,
+  "http/workload.v1.json": validate_39,
+  "messages/assignment.v1.json": validate_40,
+  "messages/checkpoint.v1.json": validate_41,
+  "messages/command.v1.json": validate_42,
+  "messages/completion-batch.v1.json": validate_43,
+  "messages/completion.v1.json": validate_44,
+  "messages/control.v1.json": validate_45,
+  "messages/dead-letter.v1.json": validate_46,
+  "messages/event.v1.json": validate_47,
+  "messages/heartbeat.v1.json": validate_48,
+  "messages/ingested.v1.json": validate_49,
+  "messages/log.v1.json": validate_50,
+  "messages/rejected.v1.json": validate_51,
+  "messages/run-update.v1.json": validate_52,
+  "messages/submission.v1.json": validate_53,
+  "messages/worker-dead.v1.json": validate_54,
 };

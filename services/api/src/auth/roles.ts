@@ -15,8 +15,10 @@ export type RoleOrRoot = Role | typeof ROOT;
 /** Every permission, with the weakest role that has it (`root`: only the root key). */
 export const PERMISSIONS = {
   'workloads:read': 'viewer',
+  'schedules:read': 'viewer',
   'tenant:read': 'viewer',
   'workloads:submit': 'submitter',
+  'schedules:write': 'submitter',
   'workloads:operate': 'operator',
   'workers:read': 'operator',
   'cluster:read': 'operator',

@@ -5,7 +5,7 @@ import {
   SUBJECTS,
   WORKLOAD_STATUS,
   envelope,
-  publishOne,
+  publishAll,
 } from '@niyanta/messages';
 import type { CommandV1, WorkloadStatus, WorkloadV1 } from '@niyanta/messages';
 import type { ApiContext } from '../api-context.js';
@@ -44,6 +44,42 @@ function refusal(command: HttpCommand, workload: WorkloadV1): ConflictError {
   return new ConflictError(detail, id, status);
 }
 
+/**
+ * Publishes commands of one tenant to the scheduler, their acks awaited together: 413 when one is
+ * larger than the broker takes (none sent), 503 when the broker does not take them.
+ */
+export async function sendCommands(
+  ctx: ApiContext,
+  tenant: string,
+  command: HttpCommand,
+  messages: readonly CommandV1[],
+  traceparent: string | undefined,
+): Promise<void> {
+  try {
+    await publishAll(
+      ctx.connections.nats().js,
+      messages.map((message) => ({
+        kind: 'command' as const,
+        subject: SUBJECTS.command(tenant),
+        message,
+        traceparent: traceparent ?? null,
+      })),
+    );
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
+    if (err instanceof MessageTooLargeError)
+      throw new BrokerPayloadTooLargeError(`the ${command} command`, '', err.size, err.limit, {
+        cause: err,
+      });
+    throw new UnavailableError(
+      messages.length === 1
+        ? `the message broker did not accept the ${command} command: nothing was sent; retry shortly`
+        : `the message broker did not accept every ${command} command: retry shortly (a command sent twice changes nothing more)`,
+      { cause: err },
+    );
+  }
+}
+
 /** Cancel, pause and resume: checked against the current status, then sent to the scheduler. */
 export function workloadCommandRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
@@ -66,24 +102,7 @@ export function workloadCommandRoutes(ctx: ApiContext): Hono {
         command,
         ...(reason === undefined ? {} : { reason }),
       };
-      try {
-        await publishOne(ctx.connections.nats().js, {
-          kind: 'command',
-          subject: SUBJECTS.command(tenant),
-          message,
-          traceparent: c.req.header('traceparent') ?? null,
-        });
-      } catch (err) {
-        if (err instanceof UnavailableError) throw err;
-        if (err instanceof MessageTooLargeError)
-          throw new BrokerPayloadTooLargeError(`the ${command} command`, '', err.size, err.limit, {
-            cause: err,
-          });
-        throw new UnavailableError(
-          `the message broker did not accept the ${command} command: nothing was sent; retry shortly`,
-          { cause: err },
-        );
-      }
+      await sendCommands(ctx, tenant, command, [message], c.req.header('traceparent'));
       return c.json(workload, 202);
     });
   }

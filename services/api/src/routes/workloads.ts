@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { withEffectivePriority } from '@niyanta/db';
 import type { Context } from 'hono';
-import type { HttpTypes, WorkloadBatchV1 } from '@niyanta/messages';
+import type { HttpTypes, WorkloadBatchV1, WorkloadSubmissionV1 } from '@niyanta/messages';
+import { SCHEDULE_KEY_PREFIX } from '@niyanta/schedules';
 import type { ApiContext } from '../api-context.js';
 import { API_SETTINGS } from '../config.js';
 import { requirePermission } from '../auth/principal.js';
@@ -14,6 +15,7 @@ import {
   encodeCursor,
   parseIntParam,
   parseLabelParam,
+  parseScheduleIdParam,
   parseStatusParam,
   parseTypeParam,
   parseWorkloadId,
@@ -45,6 +47,20 @@ async function readValid<K extends 'workloadSubmission' | 'workloadBatch'>(
   }
 }
 
+/** `schedule:` keys name a schedule's firings (GET shows their scheduleId): only firings use them. */
+function reservedKeys(bodies: readonly WorkloadSubmissionV1[], pointer: (i: number) => string) {
+  const errors: RequestFieldError[] = [];
+  bodies.forEach((b, i) => {
+    if (b.idempotencyKey?.startsWith(SCHEDULE_KEY_PREFIX) === true)
+      errors.push({
+        path: `${pointer(i)}/idempotencyKey`,
+        in: 'body',
+        message: `starts with "${SCHEDULE_KEY_PREFIX}", which is kept for the firings of schedules: choose another key`,
+      });
+  });
+  return errors;
+}
+
 /** A second use of an idempotency key inside one batch would make two answers for one key. */
 function duplicateKeys(batch: WorkloadBatchV1): RequestFieldError[] {
   const firstIndex = new Map<string, number>();
@@ -69,7 +85,9 @@ export function workloadRoutes(ctx: ApiContext): Hono {
 
   app.post('/v1/workloads', async (c) => {
     const principal = requirePermission(c, 'workloads:submit');
-    const body = await readValid(ctx, c, 'workloadSubmission', MAX_BODY_BYTES);
+    const body = await readValid(ctx, c, 'workloadSubmission', MAX_BODY_BYTES, (b) =>
+      reservedKeys([b], () => ''),
+    );
     const [result] = await submitWorkloads(ctx, principal, [body], c.req.header('traceparent'));
     const { kind, workload } = result!;
     if (kind === 'replayed')
@@ -84,7 +102,10 @@ export function workloadRoutes(ctx: ApiContext): Hono {
 
   app.post('/v1/workloads/batch', async (c) => {
     const principal = requirePermission(c, 'workloads:submit');
-    const batch = await readValid(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, duplicateKeys);
+    const batch = await readValid(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, (b) => [
+      ...reservedKeys(b.workloads, (i) => `/workloads/${i}`),
+      ...duplicateKeys(b),
+    ]);
     const results = await submitWorkloads(
       ctx,
       principal,
@@ -101,6 +122,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const status = parseStatusParam(c.req.query('status'));
     const type = parseTypeParam(c.req.query('type'));
     const label = parseLabelParam(c.req.query('label'));
+    const scheduleId = parseScheduleIdParam(c.req.query('scheduleId'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
@@ -109,6 +131,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       ...(status === undefined ? {} : { status }),
       ...(type === undefined ? {} : { type }),
       ...(label === undefined ? {} : { label }),
+      ...(scheduleId === undefined ? {} : { scheduleId }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
     return c.json({
