@@ -25,7 +25,8 @@ export type {
   PlacementExplanationsTable,
 } from './tables/placement-explanations.js';
 export type { ScheduleCursorsTable, ScheduleOverlap, SchedulesTable } from './tables/schedules.js';
-export { toWorkload } from './mappers/workload.js';
+export { toWorkload, withEffectivePriority } from './mappers/workload.js';
+export { effectivePriority, PRIORITY_MAX } from './effective-priority.js';
 export { isoTimestamp, parseTimestamptz } from './timestamps.js';
 export type { WorkloadRow } from './mappers/workload.js';
 export type { WorkloadPlacement } from './tables/workload-placement.js';

@@ -99,7 +99,11 @@ export async function runAttempt(
     // The abort decides the outcome even when the handler ignored the signal and returned.
     if (controller.signal.aborted) {
       const reason = controller.signal.reason as StopReason;
-      if (reason === STOP_REASONS.pause || reason === STOP_REASONS.drain) {
+      if (
+        reason === STOP_REASONS.pause ||
+        reason === STOP_REASONS.drain ||
+        reason === STOP_REASONS.preempt
+      ) {
         // The run is handed back to continue elsewhere: save where it got to, within a bound.
         await auto.stopCheckpoint(opts.stopCheckpointTimeoutMs);
       }
@@ -289,6 +293,7 @@ function stopped(reason: StopReason, timeoutMs: number | undefined): AttemptOutc
       return { outcome: 'cancelled' };
     case STOP_REASONS.pause:
     case STOP_REASONS.drain:
+    case STOP_REASONS.preempt:
       return { outcome: 'paused' };
     case STOP_REASONS.timeout:
       return failed({

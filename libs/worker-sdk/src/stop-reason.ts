@@ -4,9 +4,11 @@ export const STOP_REASONS = {
   pause: 'pause',
   timeout: 'timeout',
   drain: 'drain',
+  /** A higher-priority workload takes the run's place: checkpoint and hand it back. */
+  preempt: 'preempt',
 } as const;
 
-/** Why an attempt's signal aborted: cancel, pause, timeout or drain. */
+/** Why an attempt's signal aborted: cancel, pause, timeout, drain or preempt. */
 export type StopReason = (typeof STOP_REASONS)[keyof typeof STOP_REASONS];
 
 /** True when `value` is one of {@link STOP_REASONS}. */

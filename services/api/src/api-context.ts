@@ -17,6 +17,8 @@ export interface ApiContext {
   streams: SseRegistry;
   /** Body size past which a list page stops early; LIST_MAX_BYTES when absent. */
   listMaxBytes?: number;
+  /** PRIORITY_AGING_MS, for `effectivePriority`; its default when absent. */
+  priorityAgingMs?: number;
   metrics: ApiMetrics;
   auth: AuthSettings;
   identities: IdentityStore;

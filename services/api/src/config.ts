@@ -49,6 +49,11 @@ export const API_SETTINGS = {
    * always seen within 2 s.
    */
   AUTH_CACHE_TTL_MS: { kind: 'int', default: 1000, min: 0, max: 1500 },
+  /**
+   * The scheduler's priority aging interval, for the `effectivePriority` GET shows: set both to
+   * the same value (0: aging off).
+   */
+  PRIORITY_AGING_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
   /** Test-only: cron expressions of schedules may have a sixth, leading seconds field. */
   SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;

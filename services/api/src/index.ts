@@ -137,6 +137,7 @@ export async function start(config: ApiConfig, opts: StartOptions = {}): Promise
       queueMaxBytes: config.SSE_QUEUE_MAX_BYTES,
     }),
     listMaxBytes: config.LIST_MAX_BYTES,
+    priorityAgingMs: config.PRIORITY_AGING_MS,
     scheduleTestSeconds: config.SCHEDULE_TEST_SECONDS,
     metrics: createMetrics(),
   };

@@ -11,6 +11,14 @@ import {
 } from '@niyanta/runtime';
 import type { ConfigOf, Setting } from '@niyanta/runtime';
 
+/** PREEMPTION: off, graceful (checkpoint within the grace, then stop) or immediate. */
+export const PREEMPTION_MODES = {
+  off: 'off',
+  graceful: 'graceful',
+  immediate: 'immediate',
+} as const;
+export type PreemptionMode = (typeof PREEMPTION_MODES)[keyof typeof PREEMPTION_MODES];
+
 const SCHEDULER_SETTINGS = {
   ...COMMON_SETTINGS,
   ...DATABASE_SETTING,
@@ -22,6 +30,18 @@ const SCHEDULER_SETTINGS = {
   PLACEMENT_SWEEP_MS: { kind: 'int', default: 1_000, min: 10, max: 3_600_000 },
   HEARTBEAT_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 1, max: 3_600_000 },
   INGEST_BATCH_MAX: { kind: 'int', default: 500, min: 1, max: 10_000 },
+  /** A PENDING workload's effective priority rises by 1 per this many ms waited; 0: off. */
+  PRIORITY_AGING_MS: { kind: 'int', default: 60_000, min: 0, max: 86_400_000 },
+  /** How a PENDING workload that fits nowhere takes capacity from lower-priority runs. */
+  PREEMPTION: {
+    kind: 'enum',
+    default: PREEMPTION_MODES.graceful,
+    values: Object.values(PREEMPTION_MODES),
+  },
+  /** A victim's priority is at least this much lower than its preemptor's. */
+  PREEMPTION_MIN_GAP: { kind: 'int', default: 100, min: 0, max: 1000 },
+  /** graceful: how long a victim may take to checkpoint and stop before it is stopped anyway. */
+  PREEMPTION_GRACE_MS: { kind: 'int', default: 30_000, min: 0, max: 3_600_000 },
   // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
   PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
   SCHEDULE_TICK_MS: { kind: 'int', default: 1_000, min: 50, max: 60_000 },

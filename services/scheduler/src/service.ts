@@ -21,7 +21,7 @@ import type { BatchConsumer, Nats, Reloadable, Role } from '@niyanta/runtime';
 import { setLeader } from '@niyanta/telemetry';
 import type { Kysely } from 'kysely';
 import { createCommandHandler } from './handlers/commands.js';
-import type { SchedulerConfig } from './config.js';
+import type { PreemptionMode, SchedulerConfig } from './config.js';
 import { createCompletionHandler } from './handlers/completions.js';
 import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js';
 import { createIngestHandler } from './handlers/ingest.js';
@@ -35,6 +35,7 @@ import type { Logger } from './logger.js';
 import { Backlog } from './backlog.js';
 import { Parking } from './placement/parking.js';
 import { Placer } from './placement/placer.js';
+import { FairQueue } from './placement/fair-queue.js';
 import { schedulerRetention } from './retention.js';
 import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
 import { fireDueSchedules, forgetDeletedSchedules } from './schedules/firing.js';
@@ -226,6 +227,14 @@ async function lead(
     const activePlacer = new Placer({
       ...shared,
       runQuotas,
+      // Fair share hook: per-tenant queue heads, DRF order, aging, concurrency keys.
+      fairQueue: new FairQueue({ agingMs: config.PRIORITY_AGING_MS }),
+      preemption: {
+        mode: config.PREEMPTION as PreemptionMode, // validated against PREEMPTION_MODES
+        minGap: config.PREEMPTION_MIN_GAP,
+        graceMs: config.PREEMPTION_GRACE_MS,
+        agingMs: config.PRIORITY_AGING_MS,
+      },
       liveWorkers,
       parking,
       sweepMs: config.PLACEMENT_SWEEP_MS,

@@ -158,6 +158,7 @@ export async function startFakeWorker(
     id: string;
     types: string[];
     capacity?: Partial<{ slots: number; cpu: number; memoryMb: number; gpu: number }>;
+    labels?: Record<string, string>;
   },
 ): Promise<FakeWorker> {
   const capacity = { slots: 4, cpu: 4, memoryMb: 8192, gpu: 0, ...opts.capacity };
@@ -197,7 +198,7 @@ export async function startFakeWorker(
         workerId: opts.id,
         status,
         capacity,
-        labels: {},
+        labels: opts.labels ?? {},
         types: opts.types,
         running: [],
         startedAt,

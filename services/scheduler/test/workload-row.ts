@@ -31,5 +31,10 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   parked: false,
   submitted_by: null,
   secrets: [],
+  concurrency_key: null,
+  concurrency_limit: null,
+  ordered: false,
+  preemptible: true,
+  preemption: null,
   ...over,
 });

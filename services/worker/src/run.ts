@@ -333,11 +333,15 @@ function toCompletion(
     case 'cancelled':
       return { workloadId, attempt, outcome: 'cancelled' };
     case 'paused':
-      // The SDK reports a drain as paused; for the scheduler a drained run is handed back.
+      // The SDK reports a drain or a preemption as paused; for the scheduler such a run is
+      // handed back (released) to continue from its checkpoint.
       return {
         workloadId,
         attempt,
-        outcome: signal.reason === STOP_REASONS.drain ? 'released' : 'paused',
+        outcome:
+          signal.reason === STOP_REASONS.drain || signal.reason === STOP_REASONS.preempt
+            ? 'released'
+            : 'paused',
       };
   }
 }

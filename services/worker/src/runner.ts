@@ -23,6 +23,9 @@ export const STOP_RESULT = {
 } as const;
 export type StopResult = (typeof STOP_RESULT)[keyof typeof STOP_RESULT];
 
+/** What a queued run stopped before it started reports, by why it stopped. */
+const UNSTARTED_OUTCOME = { cancel: 'cancelled', pause: 'paused', preempt: 'released' } as const;
+
 interface SlotRun extends ActiveRun {
   done: Promise<void>;
 }
@@ -106,14 +109,21 @@ export class Runner {
     this.pump();
   }
 
-  /** Stops (cancel) or pauses a run; a queued one is dropped from the queue with that outcome. */
-  stop(workloadId: string, attempt: number | undefined, reason: 'cancel' | 'pause'): StopResult {
+  /**
+   * Stops (cancel), pauses or preempts (checkpoint and hand back) a run; a queued one is dropped
+   * from the queue with that outcome.
+   */
+  stop(
+    workloadId: string,
+    attempt: number | undefined,
+    reason: 'cancel' | 'pause' | 'preempt',
+  ): StopResult {
     const matches = (a: Assignment) =>
       a.workloadId === workloadId && (attempt === undefined || a.attempt === attempt);
     let found: StopResult = STOP_RESULT.unknown;
     for (const run of this.running.values()) {
       if (!matches(run.assignment)) continue;
-      run.controller.abort(reason === 'cancel' ? STOP_REASONS.cancel : STOP_REASONS.pause);
+      run.controller.abort(STOP_REASONS[reason]);
       found = STOP_RESULT.running;
     }
     for (let i = this.queue.length - 1; i >= 0; i--) {
@@ -121,7 +131,7 @@ export class Runner {
       if (!matches(a)) continue;
       this.queue.splice(i, 1);
       this.queuedKeys.delete(runKey(a.workloadId, a.attempt));
-      this.completeUnstarted(a, { outcome: reason === 'cancel' ? 'cancelled' : 'paused' });
+      this.completeUnstarted(a, { outcome: UNSTARTED_OUTCOME[reason] });
       if (found === STOP_RESULT.unknown) found = STOP_RESULT.queued;
     }
     return found;

@@ -25,6 +25,9 @@ import { builtinWorkloads, resolveExecAllow } from './workloads/index.js';
 import type { ExecOptions } from './workloads/index.js';
 
 /** Un-acked assignment messages a worker may hold: bounded so one worker cannot hoard the queue. */
+
+/** How each per-run control action stops its run. */
+const CONTROL_STOPS = { stop: 'cancel', pause: 'pause', preempt: 'preempt' } as const;
 export const ASSIGN_MAX_ACK_PENDING = 1_000;
 const CONTROL_MAX_ACK_PENDING = 1_000;
 
@@ -202,11 +205,7 @@ export async function start(
       log.warn(fields, 'control without a workloadId ignored');
       return;
     }
-    const found = runner.stop(
-      control.workloadId,
-      control.attempt,
-      control.action === 'stop' ? 'cancel' : 'pause',
-    );
+    const found = runner.stop(control.workloadId, control.attempt, CONTROL_STOPS[control.action]);
     log.info(
       { ...fields, found },
       found === 'unknown' ? 'control for a run this worker does not have' : 'control applied',

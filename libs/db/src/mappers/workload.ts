@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { WorkloadV1 } from '@niyanta/messages';
 import type { WorkloadsTable } from '../tables/workloads.js';
 import { isoTimestamp } from '../timestamps.js';
+import { effectivePriority } from '../effective-priority.js';
 
 /** A workloads row as read from PostgreSQL. */
 export type WorkloadRow = Selectable<WorkloadsTable>;
@@ -37,5 +38,31 @@ export function toWorkload(row: WorkloadRow): WorkloadV1 {
     updatedAt: iso(row.updated_at)!,
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
+    ...(row.concurrency_key == null
+      ? {}
+      : {
+          concurrencyKey: row.concurrency_key,
+          concurrencyLimit: row.concurrency_limit ?? 1,
+          ordered: row.ordered ?? false,
+        }),
+    preemptible: row.preemptible ?? true,
+  };
+}
+
+/**
+ * The workload with its `effectivePriority` (see `effectivePriority`): aged while PENDING, its
+ * priority otherwise.
+ */
+export function withEffectivePriority(
+  workload: WorkloadV1,
+  agingMs: number,
+  nowMs: number = Date.now(),
+): WorkloadV1 {
+  if (workload.status !== 'PENDING') return { ...workload, effectivePriority: workload.priority };
+  const created = Date.parse(workload.createdAt);
+  const due = workload.runAt === null ? created : Math.max(created, Date.parse(workload.runAt));
+  return {
+    ...workload,
+    effectivePriority: effectivePriority(workload.priority, due, nowMs, agingMs),
   };
 }

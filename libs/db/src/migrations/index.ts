@@ -9,6 +9,7 @@ import * as m0007 from './0007-parked-workloads.js';
 import * as m0008 from './0008-identity.js';
 import * as m0009 from './0009-secrets.js';
 import * as m0010 from './0010-placement-policies.js';
+import * as m0011 from './0011-fair-share.js';
 import * as m0012 from './0012-leadership.js';
 import * as m0013 from './0013-schedules.js';
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008-identity': m0008,
   '0009-secrets': m0009,
   '0010-placement-policies': m0010,
+  '0011-fair-share': m0011,
   '0012-leadership': m0012,
   '0013-schedules': m0013,
 };

@@ -42,4 +42,17 @@ export interface WorkloadsTable {
   submitted_by: ColumnType<string | null, string | null | undefined, string | null>;
   /** Names of the tenant's secrets the run receives (never their values). */
   secrets: ColumnType<string[], string[] | undefined, string[]>;
+  /** At most `concurrency_limit` of the tenant's workloads with this key are SCHEDULED or RUNNING. */
+  concurrency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  concurrency_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The key is an ordered queue: the next starts only when the previous one has ended. */
+  ordered: Generated<boolean>;
+  /** A higher-priority workload may stop it and take its place (it resumes later). */
+  preemptible: Generated<boolean>;
+  /** The workload that preempted attempt `attempt` of this one; null if never preempted. */
+  preemption: ColumnType<
+    { by: string; attempt: number } | null,
+    string | null | undefined,
+    string | null
+  >;
 }

@@ -522,6 +522,34 @@ export const SCHEMAS = {
             "description": "avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."
           }
         }
+      },
+      "concurrencyKey": {
+        "title": "ConcurrencyKey",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 63,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        "description": "Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax)."
+      },
+      "concurrencyLimit": {
+        "title": "ConcurrencyLimit",
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "default": 1,
+        "description": "At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1."
+      },
+      "ordered": {
+        "title": "Ordered",
+        "type": "boolean",
+        "default": false,
+        "description": "The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1."
+      },
+      "preemptible": {
+        "title": "Preemptible",
+        "type": "boolean",
+        "default": true,
+        "description": "A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."
       }
     }
   },
@@ -2493,8 +2521,68 @@ export const SCHEMAS = {
       },
       "secrets": {
         "$ref": "../common.v1.json#/$defs/secretNames"
+      },
+      "concurrencyKey": {
+        "$ref": "../common.v1.json#/$defs/concurrencyKey"
+      },
+      "concurrencyLimit": {
+        "$ref": "../common.v1.json#/$defs/concurrencyLimit"
+      },
+      "ordered": {
+        "$ref": "../common.v1.json#/$defs/ordered"
+      },
+      "preemptible": {
+        "$ref": "../common.v1.json#/$defs/preemptible"
       }
-    }
+    },
+    "allOf": [
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "concurrencyLimit": true
+          },
+          "required": [
+            "concurrencyLimit"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      },
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "ordered": {
+              "const": true
+            }
+          },
+          "required": [
+            "ordered"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true,
+            "concurrencyLimit": {
+              "const": 1
+            }
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      }
+    ],
+    "$comment": "concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."
   },
   "http/workload.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -2672,6 +2760,24 @@ export const SCHEMAS = {
         ],
         "format": "date-time",
         "description": "When it reached COMPLETED, FAILED or CANCELLED."
+      },
+      "effectivePriority": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 1000,
+        "description": "While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."
+      },
+      "concurrencyKey": {
+        "$ref": "../common.v1.json#/$defs/concurrencyKey"
+      },
+      "concurrencyLimit": {
+        "$ref": "../common.v1.json#/$defs/concurrencyLimit"
+      },
+      "ordered": {
+        "$ref": "../common.v1.json#/$defs/ordered"
+      },
+      "preemptible": {
+        "$ref": "../common.v1.json#/$defs/preemptible"
       }
     }
   },
@@ -3185,24 +3291,31 @@ export const SCHEMAS = {
         "enum": [
           "stop",
           "pause",
-          "drain"
+          "drain",
+          "preempt"
         ],
-        "description": "stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work."
+        "description": "stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."
       },
       "workloadId": {
         "type": "string",
         "format": "uuid",
-        "description": "The run's workload (stop, pause)."
+        "description": "The run's workload (stop, pause, preempt)."
       },
       "attempt": {
         "type": "integer",
         "minimum": 1,
         "maximum": 2147483647,
-        "description": "The run's attempt (stop, pause)."
+        "description": "The run's attempt (stop, pause, preempt)."
       },
       "reason": {
         "type": "string",
         "description": "Why."
+      },
+      "graceMs": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 86400000,
+        "description": "preempt: the run is stopped anyway this many ms after the order."
       }
     }
   },
@@ -4014,8 +4127,68 @@ export const SCHEMAS = {
       },
       "secrets": {
         "$ref": "../common.v1.json#/$defs/secretNames"
+      },
+      "concurrencyKey": {
+        "$ref": "../common.v1.json#/$defs/concurrencyKey"
+      },
+      "concurrencyLimit": {
+        "$ref": "../common.v1.json#/$defs/concurrencyLimit"
+      },
+      "ordered": {
+        "$ref": "../common.v1.json#/$defs/ordered"
+      },
+      "preemptible": {
+        "$ref": "../common.v1.json#/$defs/preemptible"
       }
-    }
+    },
+    "allOf": [
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "concurrencyLimit": true
+          },
+          "required": [
+            "concurrencyLimit"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      },
+      {
+        "if": {
+          "type": "object",
+          "properties": {
+            "ordered": {
+              "const": true
+            }
+          },
+          "required": [
+            "ordered"
+          ]
+        },
+        "then": {
+          "type": "object",
+          "properties": {
+            "concurrencyKey": true,
+            "concurrencyLimit": {
+              "const": 1
+            }
+          },
+          "required": [
+            "concurrencyKey"
+          ]
+        }
+      }
+    ],
+    "$comment": "concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."
   },
   "messages/worker-dead.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

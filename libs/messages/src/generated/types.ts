@@ -51,6 +51,22 @@ export type TaintEffect = ("NoSchedule" | "PreferNoSchedule")
  * @maxItems 20
  */
 export type Taints = Taint[]
+/**
+ * Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax).
+ */
+export type ConcurrencyKey = string
+/**
+ * At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1.
+ */
+export type ConcurrencyLimit = number
+/**
+ * The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1.
+ */
+export type Ordered = boolean
+/**
+ * A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true.
+ */
+export type Preemptible = boolean
 
 /**
  * Definitions shared by the other schemas.
@@ -77,6 +93,10 @@ taintEffect?: TaintEffect
 taint?: Taint
 taints?: Taints
 placement?: Placement
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
 }
 /**
  * Resources one run needs on its worker.
@@ -1365,7 +1385,7 @@ reasonCounts: {
 /**
  * Body of POST /v1/workloads: one workload to run.
  */
-export interface WorkloadSubmissionV1 {
+export type WorkloadSubmissionV1 = {
 /**
  * Workload type name; a worker handling this type runs it.
  */
@@ -1398,6 +1418,10 @@ placement?: Placement
  */
 runAt?: string
 secrets?: SecretNames
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
 }
 
 // http/workload.v1.json
@@ -1491,6 +1515,14 @@ startedAt: (string | null)
  * When it reached COMPLETED, FAILED or CANCELLED.
  */
 finishedAt: (string | null)
+/**
+ * While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority.
+ */
+effectivePriority?: number
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
 }
 
 // messages/assignment.v1.json
@@ -1869,21 +1901,25 @@ id: string
 time: Timestamp
 workerId: WorkerId
 /**
- * stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work.
+ * stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue.
  */
-action: ("stop" | "pause" | "drain")
+action: ("stop" | "pause" | "drain" | "preempt")
 /**
- * The run's workload (stop, pause).
+ * The run's workload (stop, pause, preempt).
  */
 workloadId?: string
 /**
- * The run's attempt (stop, pause).
+ * The run's attempt (stop, pause, preempt).
  */
 attempt?: number
 /**
  * Why.
  */
 reason?: string
+/**
+ * preempt: the run is stopped anyway this many ms after the order.
+ */
+graceMs?: number
 }
 
 // messages/dead-letter.v1.json
@@ -2356,7 +2392,7 @@ errorCode?: (string | null)
 /**
  * A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.
  */
-export interface SubmissionV1 {
+export type SubmissionV1 = {
 /**
  * Version of this envelope schema.
  */
@@ -2401,6 +2437,10 @@ submittedBy?: string
  */
 runAt?: string
 secrets?: SecretNames
+concurrencyKey?: ConcurrencyKey
+concurrencyLimit?: ConcurrencyLimit
+ordered?: Ordered
+preemptible?: Preemptible
 }
 
 // messages/worker-dead.v1.json

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { withEffectivePriority } from '@niyanta/db';
 import type { Context } from 'hono';
 import type { HttpTypes, WorkloadBatchV1, WorkloadSubmissionV1 } from '@niyanta/messages';
 import { SCHEDULE_KEY_PREFIX } from '@niyanta/schedules';
@@ -142,7 +143,9 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   app.get('/v1/workloads/:id', async (c) => {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
-    return c.json(await requireWorkload(ctx.connections.db(), tenant, id));
+    const workload = await requireWorkload(ctx.connections.db(), tenant, id);
+    const agingMs = ctx.priorityAgingMs ?? API_SETTINGS.PRIORITY_AGING_MS.default;
+    return c.json(withEffectivePriority(workload, agingMs));
   });
 
   return app;

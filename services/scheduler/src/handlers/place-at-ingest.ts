@@ -75,6 +75,8 @@ export function placeAtIngest(
       if (s.runAt !== undefined && Date.parse(s.runAt) > now) continue;
       // The placer holds a tenant to its run quotas: such work is not placed here.
       if (deps.admission?.hasRunQuota(tenant) === true) continue;
+      // Fair share hook: the placer holds a concurrency key to its limit and order.
+      if (s.concurrencyKey !== undefined) continue;
       // A redelivered submission of a workload already running: its insert will be skipped.
       if (deps.ledger.has(s.id)) continue;
       due.push({

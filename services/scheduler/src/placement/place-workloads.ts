@@ -49,6 +49,8 @@ export interface PlaceOptions {
   scores?: boolean;
   /** Explain at most this many unplaced workloads (not parked ones) worker by worker. */
   explain?: number;
+  /** Offer capacity in the order given (fair share across tenants) instead of by priority. */
+  inOrder?: boolean;
 }
 
 /**
@@ -90,7 +92,9 @@ export function placeWorkloads(
   usage: ReadonlyMap<string, WorkerUsage>,
   options: PlaceOptions = {},
 ): PlacementResult {
-  const ordered = isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
+  // inOrder: the caller's order is the order capacity is offered in (fair share across tenants).
+  const ordered =
+    options.inOrder === true || isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
   const fleet = buildFleet(workers, usage, options.running);
   const state = new CallState(fleet, options.strategy ?? 'spread');
   const byTypeLists = new Map<string, number[]>();

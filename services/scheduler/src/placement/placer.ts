@@ -9,8 +9,13 @@ import { failedWorkers, recordExplanations } from './explanations.js';
 import { applyPlacements } from '../workload-core/statements/place.js';
 import { typeAvailability } from '../blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced, selectPending } from '../pending-queue.js';
-import type { PendingRow, QueueKey } from '../pending-queue.js';
+import { explainBlockedTypes, recordUnplaced, selectPendingByIds } from '../pending-queue.js';
+import type { PendingRow } from '../pending-queue.js';
+import { FairQueue } from './fair-queue.js';
+import { PREEMPTORS_PER_CYCLE, preemptFor } from './preemption-pass.js';
+import type { PreemptionSettings } from './preemption-pass.js';
+import { publishAll } from '@niyanta/messages';
+import type { Outgoing } from '@niyanta/messages';
 import type { Placement } from '../workload-core/decisions/placement.js';
 import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
 import { explainSaturatedTenants } from '../tenant-run-quotas.js';
@@ -74,8 +79,16 @@ export class Placer {
       log: Logger;
       /** Tenants' maxRunning and resource quotas; absent: none are enforced. */
       runQuotas?: TenantRunQuotas;
+      /** How the queue is read (fair share, aging, concurrency keys); default: aging off. */
+      fairQueue?: FairQueue;
+      /** PREEMPTION and its settings; absent: off. */
+      preemption?: PreemptionSettings;
     },
-  ) {}
+  ) {
+    this.queue = opts.fairQueue ?? new FairQueue({ agingMs: 0 });
+  }
+
+  private readonly queue: FairQueue;
 
   /** Starts the periodic sweep (it also catches run_at and retry times coming due). */
   start(): void {
@@ -143,6 +156,76 @@ export class Placer {
   }
 
   /**
+   * Preemption while every slot is taken: looks at the heads of the tenants' queues without
+   * locking them (a placing cycle must not skip them), and locks by id only the preemptors it
+   * finds victims for, which it places on the victims' worker (placement/preemption-pass.ts).
+   */
+  private async preemptOnly(
+    workers: readonly PlacementWorker[],
+    settings: PreemptionSettings,
+  ): Promise<void> {
+    const { db, ledger } = this.opts;
+    const live = [...typeAvailability(workers, ledger).live];
+    const reserved: { id: string; attempt: number }[] = [];
+    let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
+    try {
+      outcome = await db.transaction().execute(async (trx) => {
+        const page = await this.queue
+          .pass(trx, workers, [], false)
+          .next(PREEMPTORS_PER_CYCLE, live);
+        const preempted = await preemptFor(
+          trx,
+          page.offered,
+          workers,
+          ledger.usage(),
+          settings,
+          async (rows) =>
+            new Set(
+              (
+                await selectPendingByIds(
+                  trx,
+                  live,
+                  rows.map((r) => r.id),
+                )
+              ).map((r) => r.id),
+            ),
+        );
+        const placements: Placement[] = [];
+        for (const { row, workerId } of preempted.placements) {
+          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          reserved.push({ id: row.id, attempt: row.attempt + 1 });
+          placements.push({ id: row.id, attempt: row.attempt, workerId });
+        }
+        const transitions = await applyPlacements(trx, placements);
+        return { transitions, controls: preempted.controls };
+      });
+    } catch (err) {
+      for (const r of reserved) ledger.cancel(r.id, r.attempt);
+      throw err;
+    }
+    const applied = new Set(outcome.transitions.map((t) => t.row.id));
+    for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
+    await this.afterCommit(outcome.transitions, outcome.controls);
+  }
+
+  /** Sends what a committed placement decided: assignments, preempt orders, status events. */
+  private async afterCommit(
+    transitions: Transition[],
+    controls: readonly Outgoing<'control'>[],
+  ): Promise<void> {
+    const { log } = this.opts;
+    const sending = sendAssignments(this.opts, transitions, log);
+    if (controls.length > 0) {
+      // The victims keep running if this fails: their preemptors start when a slot frees.
+      await publishAll(this.opts.js, [...controls]).catch((err: unknown) =>
+        log.error({ err, count: controls.length }, 'preempt orders not sent'),
+      );
+    }
+    await publishAfterCommit(this.opts, transitions, log);
+    await sending;
+  }
+
+  /**
    * One placement cycle in one transaction; exposed for tests. It reads the queue a page at a
    * time, the first no longer than there are free slots (by the ledger), so a long queue costs
    * nothing while every worker is busy. What it reads and cannot place now does not stop it: while
@@ -173,7 +256,12 @@ export class Placer {
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
-    if (limit <= 0) return { considered: 0, placed: 0, parked: 0, more: stepAgain };
+    if (limit <= 0) {
+      // Preemption hook: with every slot taken, the queue's heads may still preempt.
+      if (this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off')
+        await this.preemptOnly(workers, this.opts.preemption);
+      return { considered: 0, placed: 0, parked: 0, more: stepAgain };
+    }
 
     const token = backlog.begin();
     const reserved: { id: string; attempt: number }[] = [];
@@ -182,7 +270,7 @@ export class Placer {
     // decision is reserved in the ledger.
     let claim = 0;
     const claimFor = (pageLimit: number) => {
-      claim = Math.min(pageLimit, availability.freeSlots - this.claimed);
+      claim = Math.max(0, Math.min(pageLimit, availability.freeSlots - this.claimed));
       this.claimed += claim;
     };
     const unclaim = () => {
@@ -196,14 +284,16 @@ export class Placer {
       parkedTypes: Set<string>;
       parked: number;
       exhausted: boolean;
+      controls: Outgoing<'control'>[];
     };
     try {
       outcome = await db.transaction().execute(async (trx) => {
         const rows = new Map<string, PendingRow>();
         const placements: Placement[] = [];
         const unplaced: Unplaced[] = [];
+        /** Read, offered and not placed for want of room: candidates to preempt. */
+        const waiting: PendingRow[] = [];
         const decided: Decided[] = [];
-        let after: QueueKey | undefined;
         let exhausted = false;
         // Tenants' run quotas: those at maxRunning are not read at all (their backlog cannot
         // crowd out others'); the others' work is let through in queue order up to the quotas.
@@ -211,18 +301,23 @@ export class Placer {
         const saturated = gate?.saturated() ?? [];
         await explainSaturatedTenants(trx, saturated, PLACEMENT_BATCH);
         const skipTenants = saturated.map((t) => t.tenant);
+        // Fair share hook: each page holds up to `limit` rows of every tenant's queue, in the
+        // order capacity is offered (fair share across tenants, aging and age within one), less
+        // those a concurrency key holds back (placement/fair-queue.ts).
+        const queue = this.queue.pass(trx, workers, skipTenants);
         for (;;) {
-          const page = await selectPending(trx, [...availability.open], limit, after, skipTenants);
-          if (page.length === 0) {
+          const page = await queue.next(limit, [...availability.open]);
+          if (page.read.length === 0) {
             exhausted = true;
             break;
           }
-          for (const row of page) rows.set(row.id, row);
+          for (const row of page.read) rows.set(row.id, row);
+          unplaced.push(...page.held);
           const overQuota: Unplaced[] = [];
           const allowed =
             gate === undefined
-              ? page
-              : page.filter((p) => {
+              ? page.offered
+              : page.offered.filter((p) => {
                   const reason = gate.admit(p.tenant, p.requirements);
                   if (reason !== null) overQuota.push({ workloadId: p.id, reason, parked: false });
                   return reason === null;
@@ -236,6 +331,7 @@ export class Placer {
             return failedOn ? { ...p, failedOn } : p;
           });
           const decision = ledger.placeAndReserve(jobs, workers, {
+            inOrder: true,
             scores: true,
             explain: explainLeft,
           });
@@ -249,12 +345,11 @@ export class Placer {
             placements.push({ id: workloadId, attempt: row.attempt, workerId });
           }
           unplaced.push(...decision.unplaced);
-          if (page.length < limit) {
+          for (const u of decision.unplaced) if (!u.parked) waiting.push(rows.get(u.workloadId)!);
+          if (page.exhausted) {
             exhausted = true;
             break;
           }
-          const last = page[page.length - 1]!;
-          after = { priority: last.priority, id: last.id };
           availability = typeAvailability(workers, ledger);
           const free = availability.freeSlots - this.claimed;
           if (free <= 0 || rows.size >= CYCLE_ROWS_MAX) break;
@@ -265,13 +360,24 @@ export class Placer {
           limit = Math.min(PLACEMENT_BATCH, next, CYCLE_ROWS_MAX - rows.size);
           claimFor(limit);
         }
+        // Preemption hook: what fits nowhere may take lower-priority runs' place
+        // (placement/preemption-pass.ts); the preemptor is placed on the victims' worker now.
+        const preempted =
+          this.opts.preemption === undefined
+            ? undefined
+            : await preemptFor(trx, waiting, workers, ledger.usage(), this.opts.preemption);
+        for (const { row, workerId } of preempted?.placements ?? []) {
+          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          reserved.push({ id: row.id, attempt: row.attempt + 1 });
+          placements.push({ id: row.id, attempt: row.attempt, workerId });
+        }
         const transitions = await applyPlacements(trx, placements);
         await recordUnplaced(trx, unplaced, rows);
         const applied = new Set(transitions.map((t) => t.row.id));
         await recordExplanations(
           trx,
           decided.filter((d) => applied.has(d.workloadId)),
-          unplaced,
+          unplaced.filter((u) => !applied.has(u.workloadId)), // preemptors placed since
         );
         const parkedTypes = new Set<string>();
         let parked = 0;
@@ -280,7 +386,8 @@ export class Placer {
           parked++;
           parkedTypes.add(rows.get(u.workloadId)!.type);
         }
-        return { transitions, considered: rows.size, parkedTypes, parked, exhausted };
+        const controls = preempted?.controls ?? [];
+        return { transitions, considered: rows.size, parkedTypes, parked, exhausted, controls };
       });
     } catch (err) {
       for (const r of reserved) ledger.cancel(r.id, r.attempt);
@@ -289,15 +396,13 @@ export class Placer {
     } finally {
       unclaim();
     }
-    const { transitions, considered, parkedTypes, parked, exhausted } = outcome;
+    const { transitions, considered, parkedTypes, parked, exhausted, controls } = outcome;
     // A reservation whose update did not apply (the row changed meanwhile) holds nothing.
     const applied = new Set(transitions.map((t) => t.row.id));
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
-    const sending = sendAssignments(this.opts, transitions, log);
-    await publishAfterCommit(this.opts, transitions, log);
-    await sending;
+    await this.afterCommit(transitions, controls);
     const placed = transitions.length;
     // It read to the queue's end: what is left does not fit now, and a new submission placed at
     // ingest overtakes nothing this cycle would have placed.

@@ -174,13 +174,14 @@ export class UsageLedger {
   }
 
   /**
-   * Decides where `pending` runs on what is free now, and reserves every placement for the
+   * Decides where `pending` runs on what is free now (`inOrder`: in the order given, see
+   * `placeWorkloads`), and reserves every placement for the
    * workload's next attempt (`attempt + 1`, the fencing token its assignment will carry).
    */
   placeAndReserve(
     pending: readonly (PendingWorkload & { attempt: number })[],
     workers: readonly PlacementWorker[],
-    options: Pick<PlaceOptions, 'scores' | 'explain'> = {},
+    options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain'> = {},
   ): PlacementResult {
     // Label counts are read only by workloads with anti-affinity or spread terms.
     const counted = pending.some((p) => p.placement?.antiAffinity || p.placement?.spread);

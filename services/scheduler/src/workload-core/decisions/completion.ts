@@ -4,6 +4,7 @@ import type { CompletionV1, WorkloadError, WorkloadStatus } from '@niyanta/messa
 import { REQUESTED_ACTION } from '../change.js';
 import type { Change } from '../change.js';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
+import { preemptedReason } from './preempted.js';
 
 const UNKNOWN_ERROR: WorkloadError = {
   message: 'the run failed without an error',
@@ -136,16 +137,19 @@ export function completionChange(
         return requestedEnd(row, c.workerId, 'the run paused')!;
       }
       return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
-    case 'released':
+    case 'released': {
+      // Preemption hook: a run handed back for a preemptor says so (placement/preemption-pass.ts).
+      const why = preemptedReason(row) ?? `released by ${c.workerId}`;
       return (
-        requestedEnd(row, c.workerId, `released by ${c.workerId}`) ?? {
+        requestedEnd(row, c.workerId, why) ?? {
           ...base,
           to: WORKLOAD_STATUS.PENDING,
           workerId: null,
           runAfterMs: null,
-          pendingReason: null,
-          reason: `released by ${c.workerId}`,
+          pendingReason: preemptedReason(row),
+          reason: why,
         }
       );
+    }
   }
 }

@@ -64,6 +64,11 @@ export async function insertSubmissions(
       trace_parent: traceParent,
       submitted_by: s.submittedBy ?? null,
       secrets: s.secrets ?? [],
+      // Fair share hook: concurrency keys and preemptibility (placement/concurrency.ts).
+      concurrency_key: s.concurrencyKey ?? null,
+      concurrency_limit: s.concurrencyKey === undefined ? null : (s.concurrencyLimit ?? 1),
+      ordered: s.ordered ?? false,
+      preemptible: s.preemptible ?? true,
     })),
   );
   // The `placed` event's reason is `placedReason`'s, said in SQL so that the events come from the
@@ -76,16 +81,19 @@ export async function insertSubmissions(
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
         max_attempts, input, labels, requirements, placement, run_at, pending_reason, parked,
-        timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets)
+        timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets,
+        concurrency_key, concurrency_limit, ordered, preemptible)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
         v.placement, v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
-        v.submitted_by, coalesce(v.secrets, '{}')
+        v.submitted_by, coalesce(v.secrets, '{}'),
+        v.concurrency_key, v.concurrency_limit, v.ordered, v.preemptible
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
         placement jsonb, run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
-        idempotency_key text, trace_parent text, submitted_by text, secrets text[])
+        idempotency_key text, trace_parent text, submitted_by text, secrets text[],
+        concurrency_key text, concurrency_limit int, ordered boolean, preemptible boolean)
       on conflict do nothing
       returning *
     ), e as (
