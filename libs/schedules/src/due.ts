@@ -5,7 +5,7 @@ export const MISSED_AFTER_MS = 60_000;
 
 export interface DueInput {
   cron: CompiledCron;
-  /** Every fire time at or before this was handled already (fired, skipped or missed). */
+  /** Every fire time up to and including this one is handled (fired, skipped or missed). */
   after: Date;
   now: Date;
   /** How many missed firings (older than MISSED_AFTER_MS) still run: 0–100. */

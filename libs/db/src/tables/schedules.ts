@@ -26,7 +26,7 @@ export interface SchedulesTable {
 /** Per schedule, how far its firings are handled. Written only by the scheduler. */
 export interface ScheduleCursorsTable {
   schedule_id: string;
-  /** Every fire time at or before this was fired, skipped or missed. */
+  /** Every fire time up to and including this one is handled: fired, skipped or missed. */
   handled_until: ColumnType<Date, Date | string, Date | string>;
   /** The first fire time after handled_until (null: it never fires again). */
   next_fire_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
