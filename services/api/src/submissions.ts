@@ -19,6 +19,7 @@ import { checkSecretNames } from './secret-names.js';
 import type { SubmitContext } from './submit-context.js';
 import { BrokerPayloadTooLargeError, UnavailableError } from './errors.js';
 import { SUBMISSION_OUTCOME } from './metrics.js';
+import { shownWorkload } from './shown-workload.js';
 import { submittedWorkload } from './submitted-workload.js';
 import { publishAndWait } from './wait-for-workloads.js';
 import type { SubmitTarget } from './wait-for-workloads.js';
@@ -139,7 +140,7 @@ export async function submitWorkloads(
     });
   }
 
-  const out = results.map((r) => r!);
+  const out = results.map((r) => ({ ...r!, workload: shownWorkload(api, r!.workload) }));
   const accepted = out.filter((r) => r.kind !== 'replayed').length;
   ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.accepted }, accepted);
   ctx.metrics.submissions.inc({ outcome: SUBMISSION_OUTCOME.replayed }, out.length - accepted);

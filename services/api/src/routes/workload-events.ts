@@ -15,6 +15,7 @@ import {
   readStatusChanges,
 } from '../status-changes.js';
 import type { StatusChange } from '../status-changes.js';
+import { shownWorkload } from '../shown-workload.js';
 
 const isFinal = (status: string) => FINAL_STATUSES.includes(status as WorkloadStatus);
 
@@ -77,7 +78,7 @@ export function workloadEventRoutes(ctx: ApiContext): Hono {
       for (const change of changes) {
         if (!isAfter(change.id, lastId)) continue;
         lastId = change.id;
-        s.send(statusMessage(workload, change.id, change));
+        s.send(statusMessage(shownWorkload(ctx, workload), change.id, change));
         if (isFinal(change.toStatus)) {
           ended = true;
           s.end();

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { withEffectivePriority } from '@niyanta/db';
 import type { Context } from 'hono';
 import type { HttpTypes, WorkloadBatchV1, WorkloadSubmissionV1 } from '@niyanta/messages';
 import { SCHEDULE_KEY_PREFIX } from '@niyanta/schedules';
@@ -20,6 +19,7 @@ import {
   parseTypeParam,
   parseWorkloadId,
 } from '../params.js';
+import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
 
@@ -144,8 +144,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
     const workload = await requireWorkload(ctx.connections.db(), tenant, id);
-    const agingMs = ctx.priorityAgingMs ?? API_SETTINGS.PRIORITY_AGING_MS.default;
-    return c.json(withEffectivePriority(workload, agingMs));
+    return c.json(shownWorkload(ctx, workload));
   });
 
   return app;
