@@ -76,8 +76,12 @@ describe('fair share between tenants', () => {
     for (const f of fillers) await worker.complete(f, 'succeeded');
     const placed = (await assignmentsOf(worker, 16)).slice(8);
     const tenants = await Promise.all(placed.map(tenantOf));
-    expect(tenants.filter((t) => t === 'fs-c')).toHaveLength(6);
-    expect(tenants.filter((t) => t === 'fs-d')).toHaveLength(2);
+    // Weights 3:1 on 8 slots is 6:2. The fillers end one message at a time, so the slots may be
+    // given one cycle apart against usage read a moment earlier: one slot either way.
+    const c = tenants.filter((t) => t === 'fs-c').length;
+    expect(tenants.filter((t) => t === 'fs-d')).toHaveLength(8 - c);
+    expect(c).toBeGreaterThanOrEqual(5);
+    expect(c).toBeLessThanOrEqual(7);
   });
 });
 
