@@ -11,7 +11,7 @@ locals {
     queue_depth  = "niyanta_queue_depth"
     placements   = "niyanta_placements_total"
     dead_workers = "niyanta_dead_workers_total"
-    consumer_lag = "niyanta_consumer_lag"
+    consumer_lag = "niyanta_consumer_pending_messages"
     leader       = "niyanta_leader"
   }
 
