@@ -2,8 +2,7 @@
 // with executablePath; the tests never download a browser).
 import fs from 'node:fs';
 import { ScriptError } from './errors.mjs';
-import { done, step, warn } from './log.mjs';
-import { run, which } from './run.mjs';
+import { aptInstall, canAptInstall } from './apt-install.mjs';
 
 /** Where the tests look first; CHROMIUM_PATH overrides it. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -13,14 +12,6 @@ const INSTALL_HELP = [
   '  Debian/Ubuntu:  sudo apt-get install -y chromium   (installs /usr/bin/chromium)',
   '  Elsewhere:      install Chromium or Chrome and set CHROMIUM_PATH to its binary',
 ].join('\n');
-
-function canAptInstall() {
-  return (
-    process.getuid?.() === 0 &&
-    fs.existsSync('/etc/debian_version') &&
-    which('apt-get') !== undefined
-  );
-}
 
 /**
  * Returns the path of chromium; installs Debian's package with apt-get when running as root,
@@ -32,19 +23,9 @@ export async function ensureChromium(env = process.env) {
   if (env.CHROMIUM_PATH || !canAptInstall()) {
     throw new ScriptError(`Chromium was not found at ${wanted}.\n${INSTALL_HELP}`);
   }
-  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  step('Chromium is missing: installing it with apt-get install -y chromium');
-  let code = await run('apt-get', ['install', '-y', 'chromium'], { env: aptEnv });
-  if (code !== 0) {
-    warn(`apt-get install failed (exit code ${code}); running apt-get update, then trying again`);
-    await run('apt-get', ['update'], { env: aptEnv });
-    code = await run('apt-get', ['install', '-y', 'chromium'], { env: aptEnv });
-  }
-  if (code !== 0 || !fs.existsSync(CHROMIUM_PATH)) {
-    throw new ScriptError(
-      `apt-get could not install chromium (exit code ${code}).\n${INSTALL_HELP}`,
-    );
-  }
-  done(`chromium installed at ${CHROMIUM_PATH}`);
-  return CHROMIUM_PATH;
+  return aptInstall('chromium', {
+    why: 'Chromium is missing',
+    locate: () => (fs.existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : undefined),
+    help: INSTALL_HELP,
+  });
 }
