@@ -93,7 +93,7 @@ describe('the web dashboard in Chromium', () => {
 
     const w = await sys.submit({
       type: 'exec',
-      input: { command: 'sh', args: ['-c', 'echo hello-from-ui; sleep 1.5; echo bye-from-ui'] },
+      input: { command: 'sh', args: ['-c', 'echo hello-from-ui; sleep 4; echo bye-from-ui'] },
       labels: { team: 'ui' },
     });
     finishedId = w.id;
