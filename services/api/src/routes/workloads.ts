@@ -19,6 +19,7 @@ import {
   parseTypeParam,
   parseWorkloadId,
 } from '../params.js';
+import { withWaitingFor } from '../waiting-for.js';
 import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
@@ -143,7 +144,8 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   app.get('/v1/workloads/:id', async (c) => {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
-    const workload = await requireWorkload(ctx.connections.db(), tenant, id);
+    const db = ctx.connections.db();
+    const workload = await withWaitingFor(db, await requireWorkload(db, tenant, id));
     return c.json(shownWorkload(ctx, workload));
   });
 

@@ -14,10 +14,12 @@ import { applyChanges } from '../workload-core/statements/apply-changes.js';
 import { lockWorkloads } from '../workload-core/statements/read-workloads.js';
 import { recordRequests } from '../workload-core/statements/record-requests.js';
 import type { RunRequest } from '../workload-core/statements/record-requests.js';
+import type { SentSignal } from '../workload-core/statements/record-signals.js';
 import type { Transition } from '../workload-core/transition.js';
+import { applySignals } from './signals.js';
 
 /**
- * `scheduler-commands`: cancel, pause, resume, retry. Orders to workers go out before the commit
+ * `scheduler-commands`: cancel, pause, resume, retry, signal. Orders to workers go out before the commit
  * (a stop for a run the commit then fails to cancel only ends a run the user wanted ended).
  * Several commands for one workload in a batch apply in order, one update per round.
  */
@@ -42,6 +44,7 @@ export function createCommandHandler(
       );
       const applied: Transition[] = [];
       const controls: Outgoing<'control'>[] = [];
+      const signals: SentSignal[] = [];
       let remaining = valid;
       while (remaining.length > 0) {
         const touched = new Set<string>();
@@ -78,6 +81,10 @@ export function createCommandHandler(
               action: decision.request,
             });
           }
+          if (decision.signal && cmd.value.signal) {
+            const { name, payload } = cmd.value.signal;
+            signals.push({ workloadId, id: cmd.value.id, name, payload });
+          }
           if (decision.control) {
             controls.push({
               kind: 'control',
@@ -101,6 +108,7 @@ export function createCommandHandler(
         for (const r of await recordRequests(trx, requests)) rows.set(r.id, r);
         remaining = next;
       }
+      applied.push(...(await applySignals(trx, signals)));
       if (controls.length > 0) {
         try {
           await publishAll(js, controls);
