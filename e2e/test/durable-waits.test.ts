@@ -75,7 +75,7 @@ describe('durable waits', () => {
     });
   });
 
-  it('a signal sent before the wait starts is kept; ctx.sleep(5000) resumes after about 5 s', async () => {
+  it('ctx.sleep(5000) resumes after about 5 s across a scheduler SIGKILL; a signal sent before the wait starts is kept', async () => {
     await withSystem([worker('nap-a'), worker('nap-b')], async (sys) => {
       const t0 = Date.now();
       const nap = await sys.submit({ type: 'nap', input: { ms: 5000 } });
@@ -84,6 +84,8 @@ describe('durable waits', () => {
       expect(shown.waitingFor).toMatchObject({ kind: 'sleep' });
       expect(Date.parse(shown.waitingFor!.until!)).toBeGreaterThanOrEqual(t0 + 4_000);
       expect(asleep.workerId).toBeNull();
+      // The sleep is a row, not a timer in memory: the scheduler may die during it.
+      await sys.restartService('scheduler');
 
       // Meanwhile: both slots busy, an approval waits in the queue and its signal comes first.
       const busy = await Promise.all(
@@ -107,7 +109,7 @@ describe('durable waits', () => {
       expect(done.status).toBe('COMPLETED');
       expect(result.attempt).toBe(2);
       expect(result.sleptMs).toBeGreaterThanOrEqual(5_000);
-      expect(result.sleptMs).toBeLessThan(15_000);
+      expect(result.sleptMs).toBeLessThan(20_000);
       expect(elapsed).toBeGreaterThanOrEqual(5_000);
     });
   });
