@@ -9,6 +9,8 @@ import { placements } from '@niyanta/telemetry';
 import { startAssignSpans } from './assign-spans.js';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
+import { loadDependencyResults } from './dependencies/dependency-results.js';
+import type { DependencyResults } from './dependencies/dependency-results.js';
 import type { Logger } from './logger.js';
 import type { Change } from './workload-core/change.js';
 import { publishAfterCommit } from './workload-core/publish-after-commit.js';
@@ -94,7 +96,8 @@ export async function loadCheckpoints(
 export type PlacedRun = Pick<
   WorkloadRow,
   'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id' | 'secrets'
->;
+> &
+  Partial<Pick<WorkloadRow, 'on_dependency_failure'>>;
 
 /** An error code: the run's assignment cannot pass through the broker. */
 export const ASSIGNMENT_TOO_LARGE = 'ASSIGNMENT_TOO_LARGE';
@@ -131,6 +134,7 @@ export function assignmentMessages(
   maxPayload?: number,
   secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
   traces: ReadonlyMap<string, string> = new Map(),
+  dependencies: ReadonlyMap<string, DependencyResults> = new Map(),
 ): AssignmentPlan {
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
@@ -150,6 +154,8 @@ export function assignmentMessages(
     if (sealed !== undefined) item.secrets = sealed;
     const traceparent = traces.get(row.id);
     if (traceparent !== undefined) item.traceparent = traceparent;
+    const results = dependencies.get(row.id);
+    if (results !== undefined) Object.assign(item, results);
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -203,7 +209,10 @@ export async function assignmentsOf(
     db,
     placed.map((t) => t.row),
   );
-  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces);
+  const dependent = placed.filter((t) => t.row.on_dependency_failure != null).map((t) => t.row.id);
+  const dependencies =
+    dependent.length > 0 ? await loadDependencyResults(db, dependent) : new Map();
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, dependencies);
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */

@@ -67,6 +67,22 @@ export type Ordered = boolean
  * A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true.
  */
 export type Preemptible = boolean
+/**
+ * A name for a workload inside one POST /v1/workloads/batch (unique there; starts with a letter): other items of the batch name it in dependsOn, the answer maps it to the workload's id, and a dependent's handler finds its result under it in ctx.dependencies.
+ */
+export type WorkloadRef = string
+/**
+ * Workloads this one waits for: it stays PENDING until every one has COMPLETED (see onDependencyFailure), then is placed as usual. At most 100.
+ * 
+ * @maxItems 100
+ * 
+ * Items: The id of a workload of the same tenant or, in a batch, the ref of another item of the batch.
+ */
+export type DependsOn = string[]
+/**
+ * When a dependency ends FAILED or CANCELLED: cancel (default) ends this workload CANCELLED with error code DEPENDENCY_FAILED naming it, and its dependents in turn; run runs it anyway once every dependency has ended.
+ */
+export type OnDependencyFailure = ("cancel" | "run")
 
 /**
  * Definitions shared by the other schemas.
@@ -97,6 +113,9 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+workloadRef?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
 }
 /**
  * Resources one run needs on its worker.
@@ -1172,6 +1191,12 @@ export interface WorkloadBatchResponseV1 {
  * One per submission, in request order.
  */
 items: WorkloadV1[]
+/**
+ * The id of each item that carried a ref, by its ref (only when some item did).
+ */
+refs?: {
+[k: string]: string
+}
 }
 
 // http/workload-batch.v1.json
@@ -1422,6 +1447,9 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+ref?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
 }
 
 // http/workload.v1.json
@@ -1523,6 +1551,15 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+/**
+ * Ids of the workloads this one depends on (GET /v1/workloads/{id} only).
+ */
+dependsOn?: string[]
+/**
+ * Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only).
+ */
+dependents?: string[]
+onDependencyFailure?: OnDependencyFailure
 }
 
 // messages/assignment.v1.json
@@ -1626,6 +1663,29 @@ sealed: string
  * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
  */
 traceparent?: string
+/**
+ * The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted.
+ */
+dependencies?: {
+/**
+ * The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run).
+ */
+[k: string]: {
+[k: string]: unknown
+}
+}
+/**
+ * The id of each dependency named by a ref in its batch, by that ref.
+ */
+dependencyRefs?: {
+[k: string]: string
+}
+/**
+ * Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}.
+ * 
+ * @maxItems 100
+ */
+dependenciesOmitted?: string[]
 }, ...({
 /**
  * The workload.
@@ -1707,6 +1767,29 @@ sealed: string
  * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
  */
 traceparent?: string
+/**
+ * The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted.
+ */
+dependencies?: {
+/**
+ * The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run).
+ */
+[k: string]: {
+[k: string]: unknown
+}
+}
+/**
+ * The id of each dependency named by a ref in its batch, by that ref.
+ */
+dependencyRefs?: {
+[k: string]: string
+}
+/**
+ * Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}.
+ * 
+ * @maxItems 100
+ */
+dependenciesOmitted?: string[]
 })[]]
 }
 
@@ -2441,6 +2524,15 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+ref?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
+/**
+ * Set by the API for a batch graph: the ref each dependency (by id) had in the batch, so that the handler finds its result under that ref too.
+ */
+dependencyRefs?: {
+[k: string]: WorkloadRef
+}
 }
 
 // messages/worker-dead.v1.json

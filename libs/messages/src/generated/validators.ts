@@ -4703,16 +4703,20 @@ validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_17 = validate39;
 const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-create.v1.json","title":"ScheduleCreate","description":"Body of POST /v1/schedules.","type":"object","additionalProperties":false,"required":["name","cron","workload"],"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
 const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "u");
-const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"ref":{"$ref":"../common.v1.json#/$defs/workloadRef"},"dependsOn":{"$ref":"../common.v1.json#/$defs/dependsOn"},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
 const schema60 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"number","minimum":0,"maximum":64,"multipleOf":0.25,"description":"GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU."}}};
 const schema61 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
 const schema73 = {"title":"ConcurrencyKey","type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax)."};
 const schema74 = {"title":"ConcurrencyLimit","type":"integer","minimum":1,"maximum":10000,"default":1,"description":"At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1."};
 const schema75 = {"title":"Ordered","type":"boolean","default":false,"description":"The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1."};
 const schema76 = {"title":"Preemptible","type":"boolean","default":true,"description":"A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."};
+const schema77 = {"title":"WorkloadRef","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z][A-Za-z0-9._:-]*$","description":"A name for a workload inside one POST /v1/workloads/batch (unique there; starts with a letter): other items of the batch name it in dependsOn, the answer maps it to the workload's id, and a dependent's handler finds its result under it in ctx.dependencies."};
+const schema78 = {"title":"DependsOn","type":"array","maxItems":100,"uniqueItems":true,"items":{"type":"string","minLength":1,"maxLength":100,"description":"The id of a workload of the same tenant or, in a batch, the ref of another item of the batch."},"description":"Workloads this one waits for: it stays PENDING until every one has COMPLETED (see onDependencyFailure), then is placed as usual. At most 100."};
+const schema79 = {"title":"OnDependencyFailure","type":"string","enum":["cancel","run"],"default":"cancel","description":"When a dependency ends FAILED or CANCELLED: cancel (default) ends this workload CANCELLED with error code DEPENDENCY_FAILED naming it, and its dependents in turn; run runs it anyway once every dependency has ended."};
 const pattern12 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
 const pattern13 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
 const pattern20 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const pattern23 = new RegExp("^[A-Za-z][A-Za-z0-9._:-]*$", "u");
 const schema62 = {"title":"Placement","type":"object","additionalProperties":false,"description":"Where the workload may and should run (docs/scheduling.md).","properties":{"affinity":{"type":"array","maxItems":20,"description":"Terms on the worker's labels and the built-in labels zone and worker.","items":{"type":"object","additionalProperties":false,"required":["key","operator"],"description":"One label term: required without weight, a preference with it.","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["In","NotIn","Exists","DoesNotExist"],"description":"In/NotIn need values; Exists/DoesNotExist take none."},"values":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/labelValue"},"description":"Values for In and NotIn."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}},"allOf":[{"if":{"properties":{"operator":{"enum":["In","NotIn"]}}},"then":{"properties":{"values":true},"required":["values"]}},{"if":{"properties":{"operator":{"enum":["Exists","DoesNotExist"]}}},"then":{"not":{"properties":{"values":true},"required":["values"]}}}]}},"antiAffinity":{"type":"array","maxItems":20,"description":"Stay off a worker (or zone) already running a workload whose labels match.","items":{"type":"object","additionalProperties":false,"required":["labels","topologyKey"],"description":"One anti-affinity term: required without weight, a preference with it.","properties":{"labels":{"$ref":"#/$defs/labelSelector"},"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What counts as the same place."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}}}},"tolerations":{"type":"array","maxItems":20,"description":"Taints this workload tolerates.","items":{"type":"object","additionalProperties":false,"required":["key"],"description":"Tolerates taints with this key (and value, with Equal; and effect, when given).","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["Equal","Exists"],"default":"Equal","description":"Equal (default) matches the value; Exists any value."},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}},"allOf":[{"if":{"properties":{"operator":{"const":"Exists"}},"required":["operator"]},"then":{"not":{"properties":{"value":true},"required":["value"]}}}]}},"spread":{"type":"object","additionalProperties":false,"required":["topologyKey","maxSkew","labels"],"description":"Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.","properties":{"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What is counted."},"maxSkew":{"type":"integer","minimum":1,"maximum":10000,"description":"Largest allowed difference."},"labels":{"$ref":"#/$defs/labelSelector"}}},"strategy":{"type":"string","enum":["spread","binpack"],"description":"spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY."},"maxCostPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"Only workers whose WORKER_COST_PER_HOUR is at most this."},"spot":{"type":"string","enum":["avoid","allow","prefer"],"default":"allow","description":"avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."}}};
 const schema63 = {"type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit."};
 const schema64 = {"type":"string","maxLength":63,"pattern":"^[A-Za-z0-9._/-]*$","description":"A label value: at most 63 characters from A-Z a-z 0-9 . _ / -."};
@@ -6792,14 +6796,167 @@ vErrors.push(err62);
 errors++;
 }
 }
-}
-else {
-const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.ref !== undefined){
+let data20 = data.ref;
+if(typeof data20 === "string"){
+if(func1(data20) > 100){
+const err63 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err63];
 }
 else {
 vErrors.push(err63);
+}
+errors++;
+}
+if(func1(data20) < 1){
+const err64 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(!pattern23.test(data20)){
+const err65 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data.dependsOn !== undefined){
+let data21 = data.dependsOn;
+if(Array.isArray(data21)){
+if(data21.length > 100){
+const err67 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+const len0 = data21.length;
+for(let i0=0; i0<len0; i0++){
+let data22 = data21[i0];
+if(typeof data22 === "string"){
+if(func1(data22) > 100){
+const err68 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+if(func1(data22) < 1){
+const err69 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+let i1 = data21.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data21[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err71 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data23 = data.onDependencyFailure;
+if(typeof data23 !== "string"){
+const err73 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if(!((data23 === "cancel") || (data23 === "run"))){
+const err74 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+}
+else {
+const err75 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
 }
 errors++;
 }
@@ -7061,8 +7218,8 @@ return errors === 0;
 validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_18 = validate49;
-const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
-const schema78 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
+const schema80 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
+const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
 
 function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/schedule-list.v1.json" */;
@@ -7256,7 +7413,7 @@ vErrors.push(err16);
 errors++;
 }
 for(const key1 in data1){
-if(!(func3.call(schema78.properties, key1))){
+if(!(func3.call(schema81.properties, key1))){
 const err17 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err17];
@@ -7356,7 +7513,7 @@ errors++;
 if(data1.overlap !== undefined){
 let data8 = data1.overlap;
 if(!(((data8 === "skip") || (data8 === "allow")) || (data8 === "cancelPrevious"))){
-const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema81.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7445,7 +7602,7 @@ errors++;
 if(data1.lastFireAt !== undefined){
 let data13 = data1.lastFireAt;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema81.properties.lastFireAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7470,7 +7627,7 @@ errors++;
 if(data1.createdBy !== undefined){
 let data14 = data1.createdBy;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema81.properties.createdBy.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7557,7 +7714,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data17 = data.nextCursor;
 if((typeof data17 !== "string") && (data17 !== null)){
-const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema77.properties.nextCursor.type},message:"must be string,null"};
+const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema80.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7584,7 +7741,7 @@ return errors === 0;
 validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_19 = validate50;
-const schema79 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/schedule-patch.v1.json" */;
@@ -7744,7 +7901,7 @@ errors = vErrors.length;
 if(data.overlap !== undefined){
 let data4 = data.overlap;
 if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
-const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema79.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7972,7 +8129,7 @@ vErrors.push(err13);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema78.properties, key0))){
+if(!(func3.call(schema81.properties, key0))){
 const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err14];
@@ -8072,7 +8229,7 @@ errors++;
 if(data.overlap !== undefined){
 let data6 = data.overlap;
 if(!(((data6 === "skip") || (data6 === "allow")) || (data6 === "cancelPrevious"))){
-const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema81.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -8161,7 +8318,7 @@ errors++;
 if(data.lastFireAt !== undefined){
 let data11 = data.lastFireAt;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema81.properties.lastFireAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -8186,7 +8343,7 @@ errors++;
 if(data.createdBy !== undefined){
 let data12 = data.createdBy;
 if((typeof data12 !== "string") && (data12 !== null)){
-const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema81.properties.createdBy.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -8263,9 +8420,9 @@ return errors === 0;
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_21 = validate53;
-const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
-const schema83 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
-const pattern25 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
+const schema86 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
+const pattern26 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
 
 function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
@@ -8368,7 +8525,7 @@ errors++;
 if(data1.updatedAt !== undefined){
 let data3 = data1.updatedAt;
 if(typeof data3 === "string"){
-if(!pattern25.test(data3)){
+if(!pattern26.test(data3)){
 const err7 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -8441,7 +8598,7 @@ return errors === 0;
 validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_22 = validate54;
-const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
+const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-put.v1.json" */;
@@ -8519,9 +8676,9 @@ return errors === 0;
 validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_23 = validate55;
-const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
-const schema87 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
-const schema88 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
+const schema88 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
+const schema90 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
+const schema91 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
 
 function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-create.v1.json" */;
@@ -8988,8 +9145,8 @@ return errors === 0;
 validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_24 = validate56;
-const schema89 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
-const schema90 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
+const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
+const schema93 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant.v1.json" */;
@@ -9084,7 +9241,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema90.properties, key0))){
+if(!(func3.call(schema93.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -9529,7 +9686,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((data12 === "active") || (data12 === "disabled"))){
-const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema90.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema93.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9732,7 +9889,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_25 = validate59;
-const schema94 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-patch.v1.json" */;
@@ -10222,7 +10379,7 @@ vErrors.push(err37);
 errors++;
 }
 if(!((data11 === "active") || (data11 === "disabled"))){
-const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema97.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -10251,10 +10408,10 @@ validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_26 = validate57;
 
 export const validate_27 = validate60;
-const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
-const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
-const schema99 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
-const schema100 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
+const schema100 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
+const schema101 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
+const schema102 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
+const schema103 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10607,7 +10764,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema98.properties, key0))){
+if(!(func3.call(schema101.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -10643,7 +10800,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(((data1 === "ACTIVE") || (data1 === "DRAINING")) || (data1 === "DEAD"))){
-const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema98.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema101.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10863,7 +11020,7 @@ errors++;
 if(data.zone !== undefined){
 let data10 = data.zone;
 if((typeof data10 !== "string") && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema98.properties.zone.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema101.properties.zone.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -11133,7 +11290,7 @@ errors = vErrors.length;
 if(data.costPerHour !== undefined){
 let data22 = data.costPerHour;
 if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema98.properties.costPerHour.type},message:"must be number,null"};
+const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema101.properties.costPerHour.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -11247,10 +11404,10 @@ validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_28 = validate61;
 
 export const validate_29 = validate67;
-const schema104 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
-const schema105 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}}};
-const schema106 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
-const schema107 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
+const schema107 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."},"refs":{"type":"object","additionalProperties":{"type":"string","format":"uuid"},"description":"The id of each item that carried a ref, by its ref (only when some item did)."}}};
+const schema108 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"dependsOn":{"type":"array","items":{"type":"string","format":"uuid"},"description":"Ids of the workloads this one depends on (GET /v1/workloads/{id} only)."},"dependents":{"type":"array","items":{"type":"string","format":"uuid"},"description":"Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only)."},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"}}};
+const schema109 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
+const schema110 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload.v1.json" */;
@@ -11475,7 +11632,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema105.properties, key0))){
+if(!(func3.call(schema108.properties, key0))){
 const err21 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err21];
@@ -11581,7 +11738,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema105.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema108.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -11854,7 +12011,7 @@ errors++;
 if(data11.message !== undefined){
 let data13 = data11.message;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -11939,7 +12096,7 @@ vErrors = null;
 if(data.workerId !== undefined){
 let data14 = data.workerId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema105.properties.workerId.type},message:"must be string,null"};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema108.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -11952,7 +12109,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data15 = data.pendingReason;
 if((typeof data15 !== "string") && (data15 !== null)){
-const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema105.properties.pendingReason.type},message:"must be string,null"};
+const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema108.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -12204,7 +12361,7 @@ errors++;
 if(data.runAt !== undefined){
 let data22 = data.runAt;
 if((typeof data22 !== "string") && (data22 !== null)){
-const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema105.properties.runAt.type},message:"must be string,null"};
+const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema108.properties.runAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -12229,7 +12386,7 @@ errors++;
 if(data.timeoutSeconds !== undefined){
 let data23 = data.timeoutSeconds;
 if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema105.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema108.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -12242,7 +12399,7 @@ errors++;
 if(data.idempotencyKey !== undefined){
 let data24 = data.idempotencyKey;
 if((typeof data24 !== "string") && (data24 !== null)){
-const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema105.properties.idempotencyKey.type},message:"must be string,null"};
+const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema108.properties.idempotencyKey.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -12255,7 +12412,7 @@ errors++;
 if(data.scheduleId !== undefined){
 let data25 = data.scheduleId;
 if((typeof data25 !== "string") && (data25 !== null)){
-const err81 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema105.properties.scheduleId.type},message:"must be string,null"};
+const err81 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema108.properties.scheduleId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -12318,7 +12475,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data28 = data.startedAt;
 if((typeof data28 !== "string") && (data28 !== null)){
-const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema105.properties.startedAt.type},message:"must be string,null"};
+const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema108.properties.startedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -12343,7 +12500,7 @@ errors++;
 if(data.finishedAt !== undefined){
 let data29 = data.finishedAt;
 if((typeof data29 !== "string") && (data29 !== null)){
-const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema105.properties.finishedAt.type},message:"must be string,null"};
+const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema108.properties.finishedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -12504,14 +12661,119 @@ vErrors.push(err101);
 errors++;
 }
 }
-}
-else {
-const err102 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.dependsOn !== undefined){
+let data35 = data.dependsOn;
+if(Array.isArray(data35)){
+const len0 = data35.length;
+for(let i0=0; i0<len0; i0++){
+let data36 = data35[i0];
+if(typeof data36 === "string"){
+if(!(formats20.test(data36))){
+const err102 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"#/properties/dependsOn/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err102];
 }
 else {
 vErrors.push(err102);
+}
+errors++;
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"#/properties/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/dependsOn",schemaPath:"#/properties/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data.dependents !== undefined){
+let data37 = data.dependents;
+if(Array.isArray(data37)){
+const len1 = data37.length;
+for(let i1=0; i1<len1; i1++){
+let data38 = data37[i1];
+if(typeof data38 === "string"){
+if(!(formats20.test(data38))){
+const err105 = {instancePath:instancePath+"/dependents/" + i1,schemaPath:"#/properties/dependents/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+else {
+const err106 = {instancePath:instancePath+"/dependents/" + i1,schemaPath:"#/properties/dependents/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+}
+else {
+const err107 = {instancePath:instancePath+"/dependents",schemaPath:"#/properties/dependents/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data39 = data.onDependencyFailure;
+if(typeof data39 !== "string"){
+const err108 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+if(!((data39 === "cancel") || (data39 === "run"))){
+const err109 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+}
+else {
+const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
 }
 errors++;
 }
@@ -12544,7 +12806,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(key0 === "items")){
+if(!((key0 === "items") || (key0 === "refs"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -12577,14 +12839,54 @@ vErrors.push(err2);
 errors++;
 }
 }
-}
-else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.refs !== undefined){
+let data2 = data.refs;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+for(const key1 in data2){
+let data3 = data2[key1];
+if(typeof data3 === "string"){
+if(!(formats20.test(data3))){
+const err3 = {instancePath:instancePath+"/refs/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/refs/additionalProperties/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/refs/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/refs/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/refs",schemaPath:"#/properties/refs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+else {
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
 }
 errors++;
 }
@@ -12594,7 +12896,7 @@ return errors === 0;
 validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_30 = validate70;
-const schema114 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
+const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch.v1.json" */;
@@ -12689,8 +12991,8 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_31 = validate72;
-const schema115 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
-const schema116 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
+const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
+const schema120 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-command.v1.json" */;
@@ -12829,7 +13131,7 @@ errors++;
 if(data2.status !== undefined){
 let data3 = data2.status;
 if(!(((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema115.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema119.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13069,7 +13371,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_32 = validate73;
-const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
+const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-result.v1.json" */;
@@ -13304,7 +13606,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_33 = validate74;
-const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
@@ -13372,7 +13674,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_34 = validate75;
-const schema120 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
@@ -13500,7 +13802,7 @@ return errors === 0;
 validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_35 = validate76;
-const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
 function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
@@ -13618,7 +13920,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema121.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema125.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13668,7 +13970,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema121.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema125.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -13681,7 +13983,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema121.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema125.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -13757,7 +14059,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_36 = validate77;
-const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
 function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
@@ -13828,7 +14130,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema122.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema126.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -13855,7 +14157,7 @@ return errors === 0;
 validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_37 = validate79;
-const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
+const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-placement.v1.json" */;
@@ -13991,7 +14293,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data2 = data.pendingReason;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema123.properties.pendingReason.type},message:"must be string,null"};
+const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema127.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -14004,7 +14306,7 @@ errors++;
 if(data.evaluatedAt !== undefined){
 let data3 = data.evaluatedAt;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema123.properties.evaluatedAt.type},message:"must be string,null"};
+const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema127.properties.evaluatedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -14017,7 +14319,7 @@ errors++;
 if(data.workerId !== undefined){
 let data4 = data.workerId;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema123.properties.workerId.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema127.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -14284,12 +14586,13 @@ export const validate_38 = validate40;
 export const validate_39 = validate68;
 
 export const validate_40 = validate80;
-const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."}}}}}};
-const schema126 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema127 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const pattern36 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern40 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern42 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."},"dependencies":{"type":"object","maxProperties":100,"propertyNames":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"additionalProperties":{"description":"The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run)."},"description":"The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted."},"dependencyRefs":{"type":"object","maxProperties":100,"additionalProperties":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":"The id of each dependency named by a ref in its batch, by that ref."},"dependenciesOmitted":{"type":"array","maxItems":100,"items":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":"Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}."}}}}}};
+const schema130 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema131 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const pattern37 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern41 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern43 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+const pattern44 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/assignment.v1.json" */;
@@ -14405,7 +14708,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -14440,7 +14743,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -14550,7 +14853,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema124.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema128.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -14589,7 +14892,7 @@ errors++;
 if(data5.tenant !== undefined){
 let data7 = data5.tenant;
 if(typeof data7 === "string"){
-if(!pattern36.test(data7)){
+if(!pattern37.test(data7)){
 const err25 = {instancePath:instancePath+"/assignments/" + i0+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -14694,7 +14997,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema124.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema128.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -14707,7 +15010,7 @@ errors++;
 if(data5.deadline !== undefined){
 let data11 = data5.deadline;
 if(typeof data11 === "string"){
-if(!pattern25.test(data11)){
+if(!pattern26.test(data11)){
 const err35 = {instancePath:instancePath+"/assignments/" + i0+"/deadline",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -14877,7 +15180,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema124.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema128.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -14972,7 +15275,7 @@ errors++;
 if(data16.sha256 !== undefined){
 let data19 = data16.sha256;
 if(typeof data19 === "string"){
-if(!pattern40.test(data19)){
+if(!pattern41.test(data19)){
 const err57 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/blob/sha256",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -15221,7 +15524,7 @@ errors++;
 if(data5.traceparent !== undefined){
 let data25 = data5.traceparent;
 if(typeof data25 === "string"){
-if(!pattern42.test(data25)){
+if(!pattern43.test(data25)){
 const err76 = {instancePath:instancePath+"/assignments/" + i0+"/traceparent",schemaPath:"#/properties/assignments/items/properties/traceparent/pattern",keyword:"pattern",params:{pattern: "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},message:"must match pattern \""+"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err76];
@@ -15243,9 +15546,11 @@ vErrors.push(err77);
 errors++;
 }
 }
-}
-else {
-const err78 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data5.dependencies !== undefined){
+let data26 = data5.dependencies;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+if(Object.keys(data26).length > 100){
+const err78 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -15254,10 +15559,11 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-}
-else {
-const err79 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key5 in data26){
+const _errs69 = errors;
+if(typeof key5 === "string"){
+if(!pattern44.test(key5)){
+const err79 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",propertyName:key5};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -15267,14 +15573,173 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
 else {
-const err80 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err80 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key5};
 if(vErrors === null){
 vErrors = [err80];
 }
 else {
 vErrors.push(err80);
+}
+errors++;
+}
+var valid16 = _errs69 === errors;
+if(!valid16){
+const err81 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data5.dependencyRefs !== undefined){
+let data27 = data5.dependencyRefs;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(Object.keys(data27).length > 100){
+const err83 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs",schemaPath:"#/properties/assignments/items/properties/dependencyRefs/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+for(const key6 in data27){
+let data28 = data27[key6];
+if(typeof data28 === "string"){
+if(!pattern44.test(data28)){
+const err84 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/assignments/items/properties/dependencyRefs/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\""};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/assignments/items/properties/dependencyRefs/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs",schemaPath:"#/properties/assignments/items/properties/dependencyRefs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+if(data5.dependenciesOmitted !== undefined){
+let data29 = data5.dependenciesOmitted;
+if(Array.isArray(data29)){
+if(data29.length > 100){
+const err87 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted",schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+const len2 = data29.length;
+for(let i2=0; i2<len2; i2++){
+let data30 = data29[i2];
+if(typeof data30 === "string"){
+if(!pattern44.test(data30)){
+const err88 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted/" + i2,schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\""};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted/" + i2,schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted",schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+else {
+const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
 }
 errors++;
 }
@@ -15284,7 +15749,7 @@ return errors === 0;
 validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_41 = validate81;
-const schema131 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+const schema135 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
 function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
@@ -15359,7 +15824,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema131.properties, key0))){
+if(!(func3.call(schema135.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -15410,7 +15875,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -15505,7 +15970,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern37.test(data5)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -15657,7 +16122,7 @@ errors++;
 if(data7.sha256 !== undefined){
 let data10 = data7.sha256;
 if(typeof data10 === "string"){
-if(!pattern40.test(data10)){
+if(!pattern41.test(data10)){
 const err31 = {instancePath:instancePath+"/blob/sha256",schemaPath:"#/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -15708,7 +16173,7 @@ return errors === 0;
 validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_42 = validate82;
-const schema134 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema138 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
@@ -15824,7 +16289,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -15894,7 +16359,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema134.properties.command.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema138.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -15946,7 +16411,7 @@ return errors === 0;
 validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_43 = validate83;
-const schema136 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
+const schema140 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
 
 function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion-batch.v1.json" */;
@@ -16062,7 +16527,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -16097,7 +16562,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -16261,7 +16726,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!(((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema136.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema140.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -16367,7 +16832,7 @@ errors++;
 if(data5.startedAt !== undefined){
 let data13 = data5.startedAt;
 if(typeof data13 === "string"){
-if(!pattern25.test(data13)){
+if(!pattern26.test(data13)){
 const err35 = {instancePath:instancePath+"/completions/" + i0+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -16440,7 +16905,7 @@ return errors === 0;
 validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_44 = validate84;
-const schema141 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
+const schema145 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
 
 function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion.v1.json" */;
@@ -16525,7 +16990,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema141.properties, key0))){
+if(!(func3.call(schema145.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -16576,7 +17041,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -16671,7 +17136,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern37.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -16706,7 +17171,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema141.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema145.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -16812,7 +17277,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data11 = data.startedAt;
 if(typeof data11 === "string"){
-if(!pattern25.test(data11)){
+if(!pattern26.test(data11)){
 const err31 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -16861,7 +17326,7 @@ return errors === 0;
 validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_45 = validate85;
-const schema146 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
+const schema150 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
 
 function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
@@ -16926,7 +17391,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema146.properties, key0))){
+if(!(func3.call(schema150.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -16977,7 +17442,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -17012,7 +17477,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -17047,7 +17512,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "stop") || (data4 === "pause")) || (data4 === "drain")) || (data4 === "preempt"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema146.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema150.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -17181,7 +17646,7 @@ return errors === 0;
 validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_46 = validate86;
-const schema149 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+const schema153 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
 function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
@@ -17346,7 +17811,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema149.properties, key0))){
+if(!(func3.call(schema153.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -17397,7 +17862,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err19 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -17432,7 +17897,7 @@ errors++;
 if(data.stream !== undefined){
 let data3 = data.stream;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err22 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
@@ -17542,7 +18007,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema149.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema153.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -17567,7 +18032,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema149.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema153.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -17580,7 +18045,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema149.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema153.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -17733,7 +18198,7 @@ return errors === 0;
 validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_47 = validate87;
-const schema151 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+const schema155 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
 function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
@@ -17798,7 +18263,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema151.properties, key0))){
+if(!(func3.call(schema155.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -17849,7 +18314,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -17919,7 +18384,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema151.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema155.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -17932,7 +18397,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema151.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema155.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -17992,7 +18457,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema151.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema155.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -18065,7 +18530,7 @@ errors++;
 if(data9.message !== undefined){
 let data11 = data9.message;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -18129,7 +18594,7 @@ return errors === 0;
 validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_48 = validate88;
-const schema154 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
+const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
 
 function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -18299,7 +18764,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema154.properties, key0))){
+if(!(func3.call(schema158.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -18350,7 +18815,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -18385,7 +18850,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -18420,7 +18885,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema154.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema158.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -18844,7 +19309,7 @@ errors++;
 if(data16.startedAt !== undefined){
 let data20 = data16.startedAt;
 if(typeof data20 === "string"){
-if(!pattern25.test(data20)){
+if(!pattern26.test(data20)){
 const err56 = {instancePath:instancePath+"/running/" + i1+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err56];
@@ -18903,7 +19368,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data21 = data.startedAt;
 if(typeof data21 === "string"){
-if(!pattern25.test(data21)){
+if(!pattern26.test(data21)){
 const err61 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -19040,7 +19505,7 @@ return errors === 0;
 validate88.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_49 = validate92;
-const schema161 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+const schema165 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
@@ -19146,7 +19611,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -19234,7 +19699,7 @@ return errors === 0;
 validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_50 = validate93;
-const schema163 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+const schema167 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
@@ -19360,7 +19825,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -19514,7 +19979,7 @@ errors++;
 if(data6.at !== undefined){
 let data7 = data6.at;
 if(typeof data7 === "string"){
-if(!pattern25.test(data7)){
+if(!pattern26.test(data7)){
 const err23 = {instancePath:instancePath+"/lines/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -19559,7 +20024,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema163.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema167.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -19635,7 +20100,7 @@ return errors === 0;
 validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_51 = validate94;
-const schema166 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
@@ -19730,7 +20195,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema166.properties, key0))){
+if(!(func3.call(schema170.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -19781,7 +20246,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -19828,7 +20293,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema166.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema170.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -19854,7 +20319,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema166.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema170.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -19992,7 +20457,7 @@ return errors === 0;
 validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_52 = validate95;
-const schema168 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+const schema172 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
@@ -20128,7 +20593,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -20223,7 +20688,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern37.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -20258,7 +20723,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema168.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema172.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -20331,7 +20796,7 @@ errors++;
 if(data7.message !== undefined){
 let data9 = data7.message;
 if((typeof data9 !== "string") && (data9 !== null)){
-const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -20382,7 +20847,7 @@ return errors === 0;
 validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_53 = validate96;
-const schema172 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
+const schema176 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/status-events.v1.json" */;
@@ -20498,7 +20963,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -20533,7 +20998,7 @@ errors++;
 if(data.tenant !== undefined){
 let data3 = data.tenant;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -20623,7 +21088,7 @@ vErrors.push(err19);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema172.properties.changes.items.properties, key1))){
+if(!(func3.call(schema176.properties.changes.items.properties, key1))){
 const err20 = {instancePath:instancePath+"/changes/" + i0,schemaPath:"#/properties/changes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err20];
@@ -20672,7 +21137,7 @@ vErrors.push(err23);
 errors++;
 }
 if(!((data7 === "status") || (data7 === "progress"))){
-const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema172.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema176.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -20685,7 +21150,7 @@ errors++;
 if(data5.from !== undefined){
 let data8 = data5.from;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema172.properties.changes.items.properties.from.type},message:"must be string,null"};
+const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema176.properties.changes.items.properties.from.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -20745,7 +21210,7 @@ errors++;
 if(data5.reason !== undefined){
 let data11 = data5.reason;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema172.properties.changes.items.properties.reason.type},message:"must be string,null"};
+const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema176.properties.changes.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -20758,7 +21223,7 @@ errors++;
 if(data5.at !== undefined){
 let data12 = data5.at;
 if(typeof data12 === "string"){
-if(!pattern25.test(data12)){
+if(!pattern26.test(data12)){
 const err31 = {instancePath:instancePath+"/changes/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -20793,7 +21258,7 @@ errors++;
 if(data5.workerId !== undefined){
 let data13 = data5.workerId;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema172.properties.changes.items.properties.workerId.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema176.properties.changes.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -20866,7 +21331,7 @@ errors++;
 if(data14.message !== undefined){
 let data16 = data14.message;
 if((typeof data16 !== "string") && (data16 !== null)){
-const err40 = {instancePath:instancePath+"/changes/" + i0+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err40 = {instancePath:instancePath+"/changes/" + i0+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -20903,7 +21368,7 @@ errors++;
 if(data5.pendingReason !== undefined){
 let data17 = data5.pendingReason;
 if((typeof data17 !== "string") && (data17 !== null)){
-const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema172.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
+const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema176.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -20916,7 +21381,7 @@ errors++;
 if(data5.errorCode !== undefined){
 let data18 = data5.errorCode;
 if((typeof data18 !== "string") && (data18 !== null)){
-const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema172.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
+const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema176.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -20967,9 +21432,9 @@ return errors === 0;
 validate96.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_54 = validate97;
-const schema177 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
-const pattern72 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
-const pattern79 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+const schema181 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"ref":{"$ref":"../common.v1.json#/$defs/workloadRef"},"dependsOn":{"$ref":"../common.v1.json#/$defs/dependsOn"},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"},"dependencyRefs":{"type":"object","maxProperties":100,"propertyNames":{"type":"string","format":"uuid","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"additionalProperties":{"$ref":"../common.v1.json#/$defs/workloadRef"},"description":"Set by the API for a batch graph: the ref each dependency (by id) had in the batch, so that the handler finds its result under that ref too."}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const pattern76 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
+const pattern83 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
 function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -22335,7 +22800,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema177.properties, key0))){
+if(!(func3.call(schema181.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -22361,7 +22826,7 @@ errors++;
 if(data.id !== undefined){
 let data3 = data.id;
 if(typeof data3 === "string"){
-if(!pattern72.test(data3)){
+if(!pattern76.test(data3)){
 const err18 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -22846,7 +23311,7 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern79.test(data16)){
+if(!pattern83.test(data16)){
 const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -23013,14 +23478,283 @@ vErrors.push(err72);
 errors++;
 }
 }
-}
-else {
-const err73 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.ref !== undefined){
+let data23 = data.ref;
+if(typeof data23 === "string"){
+if(func1(data23) > 100){
+const err73 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err73];
 }
 else {
 vErrors.push(err73);
+}
+errors++;
+}
+if(func1(data23) < 1){
+const err74 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(!pattern23.test(data23)){
+const err75 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.dependsOn !== undefined){
+let data24 = data.dependsOn;
+if(Array.isArray(data24)){
+if(data24.length > 100){
+const err77 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+const len0 = data24.length;
+for(let i0=0; i0<len0; i0++){
+let data25 = data24[i0];
+if(typeof data25 === "string"){
+if(func1(data25) > 100){
+const err78 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+if(func1(data25) < 1){
+const err79 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+let i1 = data24.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data24[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err81 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data26 = data.onDependencyFailure;
+if(typeof data26 !== "string"){
+const err83 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+if(!((data26 === "cancel") || (data26 === "run"))){
+const err84 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data.dependencyRefs !== undefined){
+let data27 = data.dependencyRefs;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(Object.keys(data27).length > 100){
+const err85 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+for(const key4 in data27){
+const _errs78 = errors;
+if(typeof key4 === "string"){
+if(!pattern44.test(key4)){
+const err86 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",propertyName:key4};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(!(formats20.test(key4))){
+const err87 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\"",propertyName:key4};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key4};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+var valid21 = _errs78 === errors;
+if(!valid21){
+const err89 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+for(const key5 in data27){
+let data28 = data27[key5];
+if(typeof data28 === "string"){
+if(func1(data28) > 100){
+const err90 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(func1(data28) < 1){
+const err91 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+if(!pattern23.test(data28)){
+const err92 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+else {
+const err95 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
 }
 errors++;
 }
@@ -23030,7 +23764,7 @@ return errors === 0;
 validate97.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_55 = validate104;
-const schema192 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+const schema200 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
 function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;
@@ -23146,7 +23880,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -23181,7 +23915,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern37.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -23206,7 +23940,7 @@ errors++;
 if(data.lastHeartbeatAt !== undefined){
 let data4 = data.lastHeartbeatAt;
 if(typeof data4 === "string"){
-if(!pattern25.test(data4)){
+if(!pattern26.test(data4)){
 const err14 = {instancePath:instancePath+"/lastHeartbeatAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
