@@ -31,6 +31,8 @@ export interface AttemptOptions {
   host: AttemptHost;
   /** The run's decrypted secrets by name (`ctx.secrets`); none when omitted. */
   secrets?: Readonly<Record<string, string>>;
+  /** `ctx.dependencies` (see `dependencyResults`); none when omitted. */
+  dependencies?: Readonly<Record<string, unknown>>;
   /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
   stopCheckpointTimeoutMs?: number;
 }
@@ -147,6 +149,7 @@ function createContext(
     signal,
     log,
     secrets: Object.freeze({ ...opts.secrets }),
+    dependencies: opts.dependencies ?? Object.freeze({}),
     span: (name, fn, attributes) =>
       withSpan(name, attributes === undefined ? {} : { attributes }, () => fn()),
     progress(fraction, message) {
