@@ -1,6 +1,9 @@
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Niyanta } from '@niyanta/client';
 import type { WorkloadV1 } from '@niyanta/messages';
-import { startSystem } from './support/system.js';
+import { E2E_ROOT_KEY, startSystem } from './support/system.js';
 import type { System } from './support/system.js';
 
 const MODULES = join(__dirname, 'fixtures', 'workloads', 'graph');
@@ -147,6 +150,55 @@ describe('dependencies', () => {
     });
     expect(single.status).toBe(400);
     expect(single.body.errors).toEqual([expect.objectContaining({ path: '/dependsOn/0' })]);
+  }, 60_000);
+});
+
+describe('dependencies through the client and the CLI', () => {
+  it('submits a graph with the client, and the CLI submits a dependent and shows the graph', async () => {
+    const nt = new Niyanta({ url: sys.apiUrl, apiKey: E2E_ROOT_KEY });
+    const { refs } = await nt.submitGraph([step('second', ['first']), step('first')]);
+    const second = await refs.second!.result();
+    expect(second).toEqual({
+      name: 'second',
+      saw: {
+        [refs.first!.id]: { name: 'first', saw: {} },
+        first: { name: 'first', saw: {} },
+      },
+    });
+
+    const cli = (args: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [resolve(__dirname, '../../libs/cli/bin/niyanta.js'), ...args],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            NIYANTA_URL: sys.apiUrl,
+            NIYANTA_API_KEY: E2E_ROOT_KEY,
+          },
+          timeout: 60_000,
+        },
+      );
+    const submitted = await cli([
+      'submit',
+      'step',
+      '--input',
+      '{"name":"third"}',
+      '--depends-on',
+      refs.second!.id,
+      '--on-dependency-failure',
+      'run',
+      '-o',
+      'json',
+    ]);
+    const third = JSON.parse(submitted.stdout) as WorkloadV1;
+    await sys.waitForStatus(third.id, 'COMPLETED');
+    const shown = await cli(['get', third.id]);
+    expect(shown.stdout).toMatch(
+      new RegExp(`depends on\\s+${refs.second!.id} \\(runs even if one fails\\)`),
+    );
+    const parent = await cli(['get', refs.second!.id]);
+    expect(parent.stdout).toMatch(new RegExp(`dependents\\s+${third.id}`));
   }, 60_000);
 });
 
