@@ -194,6 +194,31 @@ describe('dependencies', () => {
     });
   });
 
+  it('lets a dependent cancelled while waiting and retried wait only for what has not ended', async () => {
+    const a = step();
+    const b = step({ type: 'nobody-runs-this' });
+    const d = step({ dependsOn: [a.id, b.id] });
+    for (const s of [a, b, d]) await submit(h, s);
+    await waitForWorkload(h, d.id, (r) => r.deps_waiting === 2, 'd waiting');
+    const command = (cmd: 'cancel' | 'retry') =>
+      publishOne(h.js, {
+        kind: 'command',
+        subject: SUBJECTS.command(DEFAULT_TENANT),
+        message: { ...envelope(), workloadId: d.id, command: cmd },
+      });
+    await command('cancel');
+    await waitForWorkload(h, d.id, (r) => r.status === 'CANCELLED', 'd cancelled');
+    await runToEnd(a, 'succeeded', 1);
+    await waitForWorkload(h, a.id, (r) => r.status === 'COMPLETED', 'a completed');
+    await command('retry');
+    const row = await waitForWorkload(h, d.id, (r) => r.status === 'PENDING', 'd retried');
+    expect(row).toMatchObject({
+      parked: true,
+      deps_waiting: 1,
+      pending_reason: 'waiting for 1 of 2 dependencies',
+    });
+  });
+
   it('changes the dependents in the very statement that ends the dependency, or not at all', async () => {
     const a = step({ type: 'nobody-runs-this' });
     const d = step({ dependsOn: [a.id] });

@@ -125,15 +125,27 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       and old.status not in ('COMPLETED', 'FAILED', 'CANCELLED'))
     execute function niyanta_dependency_ended_trigger()`.execute(db);
 
-  // A workload still waiting on dependencies that comes back to PENDING (a resume after a pause,
-  // which clears parked like any status change) stays out of the queue.
+  // A workload that comes back to PENDING while it still counts dependencies (a resume after a
+  // pause, a retry after a cancel; any status change clears parked) waits only for those that
+  // have not ended yet, counted anew: one that ended while it was not PENDING or PAUSED was not
+  // applied to it. None left: it goes to the queue.
   await sql`
     create function niyanta_dependency_hold() returns trigger
     language plpgsql as $fn$
     begin
-      new.parked := true;
-      new.pending_reason := format('waiting for %s of %s dependencies', new.deps_waiting,
-        (select count(*) from workload_dependencies t where t.workload_id = new.id));
+      update workload_dependencies d set met = true
+      where d.workload_id = new.id and not d.met and not exists (
+        select 1 from workloads x where x.id = d.depends_on
+          and x.status not in ('COMPLETED', 'FAILED', 'CANCELLED'));
+      new.deps_waiting := (select count(*) from workload_dependencies d
+        where d.workload_id = new.id and not d.met);
+      if new.deps_waiting > 0 then
+        new.parked := true;
+        new.pending_reason := format('waiting for %s of %s dependencies', new.deps_waiting,
+          (select count(*) from workload_dependencies t where t.workload_id = new.id));
+      else
+        new.pending_reason := null;
+      end if;
       return new;
     end
     $fn$`.execute(db);
