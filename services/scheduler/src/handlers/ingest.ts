@@ -209,7 +209,7 @@ export function createIngestHandler(
       [...ingested.pending, ...ingested.submitted],
       noticeRequests(accepted),
     );
-    await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
+    await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog, db }, transitions, log, {
       first: notices,
       earlier: ingested.submitted,
       durable: rejectedMessages(rejected),
