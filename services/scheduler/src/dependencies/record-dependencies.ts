@@ -66,12 +66,13 @@ export async function recordDependencies(
   // trigger) goes on down the graph, inside this transaction.
   for (const r of ended)
     await sql`select niyanta_dependency_ended(${r.id}::uuid, ${r.status})`.execute(trx);
-  // A dependency that is gone (deleted past retention after it ended) cannot be waited for.
+  // A dependency admitted a moment ago that is not there (an item of the same batch that
+  // PostgreSQL refused when ingest inserted the batch one by one) never runs: as if cancelled.
   const present = new Set(locked.map((r) => r.id));
-  const gone = deps.filter((d) => !present.has(d));
-  if (gone.length > 0)
-    for (const d of gone)
-      await sql`select niyanta_dependency_ended(${d}::uuid, 'COMPLETED')`.execute(trx);
+  for (const d of deps.filter((id) => !present.has(id)))
+    await sql`select niyanta_dependency_ended(${d}::uuid, ${WORKLOAD_STATUS.CANCELLED})`.execute(
+      trx,
+    );
   const { rows } = await sql<WorkloadRow>`
     select * from workloads where id = any(${ids}::uuid[])`.execute(trx);
   return new Map(rows.map((r) => [r.id, r]));
