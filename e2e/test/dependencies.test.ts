@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Niyanta } from '@niyanta/client';
+import { sql } from 'kysely';
 import type { WorkloadV1 } from '@niyanta/messages';
 import { E2E_ROOT_KEY, startSystem } from './support/system.js';
 import type { System } from './support/system.js';
@@ -151,6 +152,26 @@ describe('dependencies', () => {
     expect(single.status).toBe(400);
     expect(single.body.errors).toEqual([expect.objectContaining({ path: '/dependsOn/0' })]);
   }, 60_000);
+});
+
+describe('dependencies across a scheduler SIGKILL', () => {
+  it('runs a chain to its end once each, the scheduler killed while the first step runs', async () => {
+    const { refs } = await submitGraph([
+      { ref: 'a', type: 'sleep', input: { durationMs: 1500, steps: 3 }, maxAttempts: 1 },
+      step('b', ['a']),
+      step('c', ['b']),
+    ]);
+    await sys.waitForStatus(refs.a!, 'RUNNING');
+    await sys.restartService('scheduler');
+    const c = await sys.waitForStatus(refs.c!, ['COMPLETED', 'FAILED', 'CANCELLED'], 60_000);
+    expect(c.status).toBe('COMPLETED');
+    expect((c.result as { saw: Record<string, unknown> }).saw.b).toMatchObject({ name: 'b' });
+    const { rows } = await sql<{ workload_id: string; n: number }>`
+      select workload_id::text, count(*)::int as n from workload_events
+      where workload_id = any(${[refs.a, refs.b, refs.c]}::uuid[]) and to_status = 'COMPLETED'
+      group by workload_id`.execute(sys.db);
+    expect(rows.map((r) => r.n)).toEqual([1, 1, 1]);
+  }, 90_000);
 });
 
 describe('dependencies through the client and the CLI', () => {
