@@ -794,7 +794,7 @@ function paths(): JsonObject {
         operationId: 'getWorkload',
         summary: 'Get a workload',
         description:
-          'With its place in a dependency graph: `dependsOn` (ids, in submission order), `dependents` (ids of the workloads depending on it, the oldest 100) and, when it has dependencies, `onDependencyFailure`.',
+          'With its place in a dependency graph, when it is in one: `dependsOn` (ids, in submission order) and `onDependencyFailure` when it has dependencies, `dependents` (ids of the workloads depending on it, the oldest 100) when some workload depends on it.',
         tags: ['workloads'],
         parameters: [idParam],
         responses: {

@@ -7,9 +7,10 @@ import type { Kysely } from 'kysely';
 export const DEPENDENTS_SHOWN = 100;
 
 /**
- * The workload with its place in a dependency graph: `dependsOn` (in submission order),
- * `dependents` (the oldest {@link DEPENDENTS_SHOWN}) and, when it has dependencies,
- * `onDependencyFailure`. One query.
+ * The workload with its place in a dependency graph, each field only when it has something to
+ * say (a workload outside any graph reads as before): `dependsOn` (in submission order) and
+ * `onDependencyFailure` when it has dependencies, `dependents` (the oldest
+ * {@link DEPENDENTS_SHOWN}) when some workload depends on it. One query.
  */
 export async function withDependencies(
   db: Kysely<Database>,
@@ -30,11 +31,10 @@ export async function withDependencies(
     db,
   );
   const row = rows[0];
-  const out: WorkloadV1 = {
-    ...workload,
-    dependsOn: row?.depends_on ?? [],
-    dependents: row?.dependents ?? [],
-  };
-  if (row?.mode != null) out.onDependencyFailure = row.mode;
+  if (row === undefined || (row.depends_on === null && row.dependents === null)) return workload;
+  const out: WorkloadV1 = { ...workload };
+  if (row.depends_on !== null) out.dependsOn = row.depends_on;
+  if (row.dependents !== null) out.dependents = row.dependents;
+  if (row.mode !== null) out.onDependencyFailure = row.mode;
   return out;
 }

@@ -121,8 +121,14 @@ describe('dependsOn', () => {
       env.db,
     );
     const last = await request(base, 'GET', `/v1/workloads/${body.refs.last}`, { key });
-    expect(last.body).toMatchObject({ dependsOn: [body.refs.first, mine], dependents: [] });
+    expect(last.body).toMatchObject({ dependsOn: [body.refs.first, mine] });
+    expect(last.body).not.toHaveProperty('dependents');
     const first = await request(base, 'GET', `/v1/workloads/${mine}`, { key });
-    expect(first.body).toMatchObject({ dependsOn: [], dependents: [body.refs.last] });
+    expect(first.body).toMatchObject({ dependents: [body.refs.last] });
+    expect(first.body).not.toHaveProperty('dependsOn');
+    // A workload outside any graph reads as before.
+    const plain = await request(base, 'GET', `/v1/workloads/${body.items[2]!.id}`, { key });
+    expect(plain.body).not.toHaveProperty('dependsOn');
+    expect(plain.body).not.toHaveProperty('dependents');
   });
 });

@@ -2833,7 +2833,7 @@ export const SCHEMAS = {
           "type": "string",
           "format": "uuid"
         },
-        "description": "Ids of the workloads this one depends on (GET /v1/workloads/{id} only)."
+        "description": "Ids of the workloads this one depends on, in submission order (GET /v1/workloads/{id} only, when it has any)."
       },
       "dependents": {
         "type": "array",
@@ -2841,7 +2841,7 @@ export const SCHEMAS = {
           "type": "string",
           "format": "uuid"
         },
-        "description": "Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only)."
+        "description": "Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only, when there are any)."
       },
       "onDependencyFailure": {
         "$ref": "../common.v1.json#/$defs/onDependencyFailure"

@@ -1552,11 +1552,11 @@ concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
 /**
- * Ids of the workloads this one depends on (GET /v1/workloads/{id} only).
+ * Ids of the workloads this one depends on, in submission order (GET /v1/workloads/{id} only, when it has any).
  */
 dependsOn?: string[]
 /**
- * Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only).
+ * Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only, when there are any).
  */
 dependents?: string[]
 onDependencyFailure?: OnDependencyFailure

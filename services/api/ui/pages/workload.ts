@@ -50,7 +50,11 @@ export function workloadPage(view: View, id: string): void {
   });
   const checkpoints = h('tbody');
   const placement = h('div', { class: 'placement' }, 'Loading…');
-  const graph = h('div', { class: 'graph' }, 'None.');
+  const graph = h(
+    'div',
+    { class: 'graph' },
+    h('p', { class: 'muted' }, 'None: it depends on no workload, and none on it.'),
+  );
   replace(
     view.main,
     h('p', {}, h('a', { href: '#/workloads' }, '← Workloads')),
@@ -200,8 +204,12 @@ export function workloadPage(view: View, id: string): void {
     );
     const fraction = w.progress?.fraction ?? (w.status === 'COMPLETED' ? 1 : 0);
     showProgress(fraction, w.progress?.message);
-    // Status events carry no graph: only a read of the workload redraws it.
-    if (w.dependsOn !== undefined && (statusChanged || graphShown !== graphKey(w)))
+    // Status events carry no graph: only a read of the workload (which has `dependsOn` or
+    // `dependents` when it is in one) redraws it.
+    if (
+      (w.dependsOn !== undefined || w.dependents !== undefined) &&
+      (statusChanged || graphShown !== graphKey(w))
+    )
       void refreshGraph(w);
     if (statusChanged) {
       showActions(w);
