@@ -2,6 +2,7 @@ import { DEFAULT_TENANT, SUBJECTS, decode, envelope, publishOne, uuidv7 } from '
 import type { SubmissionV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
+import { loadDependencyResults } from '../src/dependencies/dependency-results.js';
 import { unparkFitting } from '../src/placement/parking.js';
 import {
   startFakeWorker,
@@ -269,5 +270,28 @@ describe('dependencies', () => {
       where status = 'PENDING' and parked and deps_waiting = 0 and type = 'waits-a-lot'
       order by id limit 10`.execute(h.db);
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('workloads_parked');
+  });
+
+  it('carries dependency results within a budget, naming those left out', async () => {
+    const small = step();
+    const big = step();
+    const last = step();
+    const d = step({ dependsOn: [small.id, big.id, last.id] });
+    for (const s of [small, big, last]) await submit(h, s);
+    await runToEnd(small, 'succeeded', 'x');
+    await runToEnd(big, 'succeeded', 'y'.repeat(200));
+    await runToEnd(last, 'succeeded', 'z');
+    await waitForWorkload(h, last.id, (r) => r.status === 'COMPLETED', 'last completed');
+    await submit(h, d);
+    await worker.waitForAssignment(d.id);
+    // In dependsOn order: what fits goes in, what would pass the budget is named instead.
+    const out = await loadDependencyResults(h.db, [d.id], 100);
+    expect(out.get(d.id)).toEqual({
+      dependencies: { [small.id]: 'x', [last.id]: 'z' },
+      dependenciesOmitted: [big.id],
+    });
+    expect((await loadDependencyResults(h.db, [d.id])).get(d.id)?.dependencies[big.id]).toBe(
+      'y'.repeat(200),
+    );
   });
 });
