@@ -163,6 +163,27 @@ describe('the web dashboard in Chromium', () => {
     expect(await page.locator('button[data-command]').count()).toBe(0);
   });
 
+  it("draws a workload's dependencies and dependents, each linking to its page", async () => {
+    const res = await sys.api<{ refs: Record<string, string> }>('POST', '/v1/workloads/batch', {
+      workloads: [
+        { ref: 'a', type: 'noop', input: 1 },
+        { ref: 'b', type: 'noop', input: 2, dependsOn: ['a'] },
+        { ref: 'c', type: 'noop', input: 3, dependsOn: ['b'] },
+      ],
+    });
+    const { a, b, c } = res.body.refs as { a: string; b: string; c: string };
+    await sys.waitForStatus(c, 'COMPLETED');
+    await page.goto(`${sys.apiUrl}/ui#/workloads/${b}`);
+    const graph = page.locator('#dependency-graph');
+    await graph.locator(`[data-node="${a}"][data-status="COMPLETED"]`).waitFor();
+    await graph.locator(`[data-node="${c}"][data-status="COMPLETED"]`).waitFor();
+    expect(await graph.locator('.dep-edge').count()).toBe(2);
+    await graph.screenshot({ path: path.join(SHOTS, 'dashboard-dependencies.png') });
+    await graph.locator(`a[href="#/workloads/${c}"]`).click();
+    await page.locator(`h1 .mono`, { hasText: c }).waitFor();
+    await page.locator(`#dependency-graph [data-node="${b}"]`).waitFor();
+  });
+
   it('shows the workers with their capacity and runs', async () => {
     const w = await sys.submit({ type: 'sleep', input: { durationMs: 30_000, steps: 30 } });
     await sys.waitForStatus(w.id, 'RUNNING');

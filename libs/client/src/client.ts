@@ -142,6 +142,33 @@ export class Niyanta {
     return res.items.map((w) => new WorkloadHandle(this.ctx, w.id, w));
   }
 
+  /**
+   * Submits a graph in one batch: items name each other by `ref` in `dependsOn` (as well as by
+   * id). Handles in the order given, and by ref.
+   */
+  async submitGraph(
+    submissions: Submission[],
+  ): Promise<{ handles: WorkloadHandle[]; refs: Record<string, WorkloadHandle> }> {
+    const workloads = submissions.map((s) => ({
+      ...s,
+      idempotencyKey: s.idempotencyKey ?? newIdempotencyKey(),
+    }));
+    const res = await this.ctx.transport.json<{
+      items: WorkloadV1[];
+      refs?: Record<string, string>;
+    }>({
+      method: 'POST',
+      path: '/v1/workloads/batch',
+      body: { workloads },
+      resendable: true,
+    });
+    const handles = res.items.map((w) => new WorkloadHandle(this.ctx, w.id, w));
+    const byId = new Map(handles.map((h) => [h.id, h]));
+    const refs: Record<string, WorkloadHandle> = {};
+    for (const [ref, id] of Object.entries(res.refs ?? {})) refs[ref] = byId.get(id)!;
+    return { handles, refs };
+  }
+
   /** A handle on an existing workload (no request is made). */
   workload<R = unknown>(id: string): WorkloadHandle<R> {
     return new WorkloadHandle<R>(this.ctx, id);

@@ -10,6 +10,7 @@ import type { ServiceInstancesTable } from './tables/service-instances.js';
 import type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';
 import type { TenantsTable } from './tables/tenants.js';
 import type { WorkersTable } from './tables/workers.js';
+import type { WorkloadDependenciesTable } from './tables/workload-dependencies.js';
 import type { WorkloadEventsTable } from './tables/workload-events.js';
 import type { WorkloadsTable } from './tables/workloads.js';
 
@@ -30,4 +31,5 @@ export interface Database {
   placement_explanations: PlacementExplanationsTable;
   schedules: SchedulesTable;
   schedule_cursors: ScheduleCursorsTable;
+  workload_dependencies: WorkloadDependenciesTable;
 }

@@ -9,6 +9,7 @@ export { MIGRATIONS } from './migrations/index.js';
 export type { Database } from './database.js';
 export type { WorkloadsTable } from './tables/workloads.js';
 export type { WorkloadEventsTable } from './tables/workload-events.js';
+export type { WorkloadDependenciesTable } from './tables/workload-dependencies.js';
 export type { WorkersTable } from './tables/workers.js';
 export type { CheckpointsTable } from './tables/checkpoints.js';
 export type { RejectedSubmissionsTable } from './tables/rejected-submissions.js';

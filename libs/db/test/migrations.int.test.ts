@@ -88,7 +88,8 @@ describe('0007 parked', () => {
         select indexname, indexdef from pg_indexes
         where indexname in ('workloads_queue', 'workloads_parked') order by indexname`.execute(db);
       expect(rows.map((r) => [r.indexname, r.indexdef.replace(/^.* WHERE /, '')])).toEqual([
-        ['workloads_parked', "((status = 'PENDING'::text) AND parked)"],
+        // 0015: a workload waiting on dependencies is parked, and no fleet change releases it.
+        ['workloads_parked', "((status = 'PENDING'::text) AND parked AND (deps_waiting = 0))"],
         ['workloads_queue', "((status = 'PENDING'::text) AND (NOT parked))"],
       ]);
     } finally {

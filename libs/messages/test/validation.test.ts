@@ -123,11 +123,18 @@ describe('envelopes', () => {
       );
   });
 
-  it('keeps the broker submission envelope equal to the HTTP body plus id, schemaVersion and submittedBy', () => {
+  it('keeps the broker submission envelope equal to the HTTP body plus id, schemaVersion, submittedBy, dependencyRefs', () => {
     const body = SCHEMAS['http/workload-submission.v1.json'];
     const env = SCHEMAS['messages/submission.v1.json'];
     // submittedBy is the API's record of the key that submitted; an HTTP client never sends it.
-    const { id: _id, schemaVersion: _v, submittedBy: _by, ...rest } = env.properties;
+    // dependencyRefs is the API's record of a batch's refs, resolved to ids before publishing.
+    const {
+      id: _id,
+      schemaVersion: _v,
+      submittedBy: _by,
+      dependencyRefs: _refs,
+      ...rest
+    } = env.properties;
     expect(rest).toEqual(body.properties);
     expect([...env.required].sort()).toEqual([...body.required, 'id', 'schemaVersion'].sort());
   });

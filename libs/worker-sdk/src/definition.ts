@@ -46,6 +46,12 @@ export interface WorkloadContext<S = unknown> {
    */
   readonly secrets: Readonly<Record<string, string>>;
   /**
+   * The results of the workload's dependencies (`dependsOn`) by id and, for those named by a
+   * `ref` in the same batch, by ref; empty without dependencies. A dependency that ended FAILED
+   * or CANCELLED (`onDependencyFailure: "run"`) has `null`.
+   */
+  readonly dependencies: Readonly<Record<string, unknown>>;
+  /**
    * Runs `fn` as a span of this run's trace (a child of the run's span, or of the span around
    * it), ended when `fn` settles and marked failed when it throws. Without tracing
    * (OTEL_EXPORTER_OTLP_ENDPOINT unset on the worker) it just runs `fn`.

@@ -29,3 +29,5 @@ export { runAttempt, STOP_CHECKPOINT_TIMEOUT_MS } from './run-attempt.js';
 export type { AttemptFailure, AttemptHost, AttemptOptions, AttemptOutcome } from './run-attempt.js';
 export { isStopReason, STOP_REASONS } from './stop-reason.js';
 export type { StopReason } from './stop-reason.js';
+export { dependencyResults } from './dependencies.js';
+export type { AssignedDependencies } from './dependencies.js';

@@ -35,6 +35,8 @@ export interface AttemptOptions {
   secrets?: Readonly<Record<string, string>>;
   /** Durable waits of earlier attempts that have ended: the run's wait calls replay them. */
   waits?: readonly ReplayedWait[];
+  /** `ctx.dependencies` (see `dependencyResults`); none when omitted. */
+  dependencies?: Readonly<Record<string, unknown>>;
   /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
   stopCheckpointTimeoutMs?: number;
 }
@@ -174,6 +176,7 @@ function createContext(
     waitForSignal: <T>(name: string, options?: { timeoutMs?: number }) =>
       waits.waitForSignal(name, options) as Promise<T>,
     wait: (request) => waits.wait(request),
+    dependencies: opts.dependencies ?? Object.freeze({}),
     span: (name, fn, attributes) =>
       withSpan(name, attributes === undefined ? {} : { attributes }, () => fn()),
     progress(fraction, message) {

@@ -750,7 +750,8 @@ function paths(): JsonObject {
         operationId: 'submitWorkload',
         summary: 'Submit a workload',
         description:
-          '201 once it is in PostgreSQL; 202 (status SUBMITTED) if it is durable in the broker but not yet persisted after a short wait; 200 with `Idempotent-Replayed: true` when the idempotency key already names a workload.',
+          '201 once it is in PostgreSQL; 202 (status SUBMITTED) if it is durable in the broker but not yet persisted after a short wait; 200 with `Idempotent-Replayed: true` when the idempotency key already names a workload.\n\n' +
+          '`dependsOn` (at most 100 ids of workloads of the same tenant; an unknown one is a 400 naming its index, `/dependsOn/2`) keeps the workload PENDING (`pendingReason` `waiting for 2 of 3 dependencies`) until every dependency has COMPLETED; `onDependencyFailure` says what a FAILED or CANCELLED dependency does (`cancel`, the default: CANCELLED with error code DEPENDENCY_FAILED; `run`: it runs once every dependency has ended). See docs/workflows.md.',
         tags: ['workloads'],
         requestBody: {
           required: true,
@@ -811,7 +812,8 @@ function paths(): JsonObject {
         operationId: 'submitWorkloadBatch',
         summary: 'Submit 1 to 1,000 workloads, all or none',
         description:
-          'One invalid item refuses the whole batch. 201 if every workload is persisted, else 202 with SUBMITTED entries for the others.',
+          'One invalid item refuses the whole batch. 201 if every workload is persisted, else 202 with SUBMITTED entries for the others.\n\n' +
+          'A batch can be a graph: an item may carry a `ref` (unique in the batch) and `dependsOn` may name refs of the batch as well as ids. A repeated ref, an entry that is neither a ref of the batch nor a workload id of the tenant, or a cycle (its error names the refs on it) is a 400. The answer maps each ref to its workload id in `refs`.',
         tags: ['workloads'],
         requestBody: {
           required: true,
@@ -831,6 +833,8 @@ function paths(): JsonObject {
       get: {
         operationId: 'getWorkload',
         summary: 'Get a workload',
+        description:
+          'With its place in a dependency graph, when it is in one: `dependsOn` (ids, in submission order) and `onDependencyFailure` when it has dependencies, `dependents` (ids of the workloads depending on it, the oldest 100) when some workload depends on it.',
         tags: ['workloads'],
         parameters: [idParam],
         responses: {

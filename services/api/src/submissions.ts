@@ -16,6 +16,7 @@ import type { ApiContext } from './api-context.js';
 import type { Principal } from './auth/principal.js';
 import { checkPendingQuota } from './quotas.js';
 import { checkSecretNames } from './secret-names.js';
+import { resolveDependencies } from './submission-dependencies.js';
 import type { SubmitContext } from './submit-context.js';
 import { BrokerPayloadTooLargeError, UnavailableError } from './errors.js';
 import { SUBMISSION_OUTCOME } from './metrics.js';
@@ -93,7 +94,7 @@ export async function submitWorkloads(
     });
   }
 
-  const pending: Pending[] = [];
+  let pending: Pending[] = [];
   bodies.forEach((body, index) => {
     if (results[index] !== undefined) return;
     const submission = toSubmission(body, uuidv7(), ctx.submittedBy);
@@ -103,6 +104,13 @@ export async function submitWorkloads(
   });
 
   if (pending.length > 0) {
+    pending = await resolveDependencies(
+      ctx,
+      bodies,
+      results.map((r) => r?.workload.id),
+      pending,
+      pointer,
+    );
     await checkSecretNames(
       ctx,
       pending.map((p) => ({ index: p.index, body: bodies[p.index]! })),

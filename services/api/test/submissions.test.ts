@@ -6,11 +6,12 @@ describe('submission envelopes', () => {
   // The API publishes a validated HTTP body without a second ajv run (`validated: true`): that is
   // sound only while the HTTP schema has exactly the submission's fields but id, schemaVersion
   // and submittedBy (set by the API from the key, valid by construction: see below).
-  it('has the HTTP submission schema equal to the broker submission schema but id, schemaVersion and submittedBy', () => {
+  it('has the HTTP submission schema equal to the broker submission schema but id, schemaVersion, submittedBy and dependencyRefs', () => {
     const http = SCHEMAS['http/workload-submission.v1.json'];
     const broker = SCHEMAS['messages/submission.v1.json'];
-    const { id, schemaVersion, submittedBy, ...brokerFields } = broker.properties;
+    const { id, schemaVersion, submittedBy, dependencyRefs, ...brokerFields } = broker.properties;
     expect(submittedBy).toBeDefined();
+    expect(dependencyRefs).toBeDefined();
     expect(id).toBeDefined();
     expect(schemaVersion).toBeDefined();
     expect(http.properties).toEqual(brokerFields);

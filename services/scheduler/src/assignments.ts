@@ -9,6 +9,8 @@ import { placements } from '@niyanta/telemetry';
 import { startAssignSpans } from './assign-spans.js';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
+import { loadDependencyResults } from './dependencies/dependency-results.js';
+import type { DependencyResults } from './dependencies/dependency-results.js';
 import type { Logger } from './logger.js';
 import type { Change } from './workload-core/change.js';
 import { publishAfterCommit } from './workload-core/publish-after-commit.js';
@@ -95,7 +97,8 @@ export async function loadCheckpoints(
 export type PlacedRun = Pick<
   WorkloadRow,
   'id' | 'tenant' | 'attempt' | 'type' | 'input' | 'timeout_seconds' | 'worker_id' | 'secrets'
->;
+> &
+  Partial<Pick<WorkloadRow, 'on_dependency_failure'>>;
 
 /** An error code: the run's assignment cannot pass through the broker. */
 export const ASSIGNMENT_TOO_LARGE = 'ASSIGNMENT_TOO_LARGE';
@@ -115,6 +118,12 @@ export interface OversizedRun {
   limit: number;
 }
 
+/** What some runs carry beyond their input: replayed durable waits, dependencies' results. */
+export interface RunExtras {
+  waits?: ReadonlyMap<string, WaitOutcome[]>;
+  dependencies?: ReadonlyMap<string, DependencyResults>;
+}
+
 /** The assignment messages of placed runs, and the runs no message could carry. */
 export interface AssignmentPlan {
   messages: Outgoing<'assignment'>[];
@@ -132,8 +141,9 @@ export function assignmentMessages(
   maxPayload?: number,
   secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
   traces: ReadonlyMap<string, string> = new Map(),
-  waits: ReadonlyMap<string, WaitOutcome[]> = new Map(),
+  extras: RunExtras = {},
 ): AssignmentPlan {
+  const { waits = new Map(), dependencies = new Map() } = extras;
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
   const byWorker = new Map<string, { item: AssignmentItem; size: number }[]>();
@@ -154,6 +164,8 @@ export function assignmentMessages(
     if (resolved !== undefined) item.waits = resolved;
     const traceparent = traces.get(row.id);
     if (traceparent !== undefined) item.traceparent = traceparent;
+    const results = dependencies.get(row.id);
+    if (results !== undefined) Object.assign(item, results);
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -209,7 +221,13 @@ export async function assignmentsOf(
   );
   // A run resumed after durable waits replays their answers (decisions/wait.ts).
   const waits = resumable.length > 0 ? await resolvedWaits(db, resumable) : new Map();
-  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, waits);
+  const dependent = placed.filter((t) => t.row.on_dependency_failure != null).map((t) => t.row.id);
+  const dependencies =
+    dependent.length > 0 ? await loadDependencyResults(db, dependent) : new Map();
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, {
+    waits,
+    dependencies,
+  });
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */

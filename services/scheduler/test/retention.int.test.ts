@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`truncate workloads, workload_events, checkpoints, rejected_submissions, dead_letters, placement_explanations`.execute(
+  await sql`truncate workloads, workload_dependencies, workload_events, checkpoints, rejected_submissions, dead_letters, placement_explanations`.execute(
     db,
   );
 });

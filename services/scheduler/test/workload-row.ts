@@ -36,5 +36,8 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   ordered: false,
   preemptible: true,
   preemption: null,
+  deps_waiting: 0,
+  has_dependents: false,
+  on_dependency_failure: null,
   ...over,
 });

@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { envelope, publishOne, sanitizeText, SUBJECTS } from '@niyanta/messages';
 import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/messages';
 import type { SecretKeys } from '@niyanta/runtime';
-import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
+import { dependencyResults, runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
 import type { CheckpointStorage } from './checkpoint-upload.js';
@@ -119,6 +119,7 @@ export async function executeRun(
       host,
       secrets: opened.secrets,
       ...(run.assignment.waits === undefined ? {} : { waits: run.assignment.waits }),
+      dependencies: dependencyResults(run.assignment),
     });
   } finally {
     startReported = await host.settle();

@@ -114,6 +114,13 @@ function workloadFields(w: WorkloadV1): [string, string][] {
     ['updated', w.updatedAt],
   ];
   if (w.pendingReason) fields.push(['pending', w.pendingReason]);
+  if (w.dependsOn !== undefined && w.dependsOn.length > 0)
+    fields.push([
+      'depends on',
+      `${w.dependsOn.join(', ')}${w.onDependencyFailure === 'run' ? ' (runs even if one fails)' : ''}`,
+    ]);
+  if (w.dependents !== undefined && w.dependents.length > 0)
+    fields.push(['dependents', w.dependents.join(', ')]);
   if (Object.keys(w.labels).length > 0)
     fields.push([
       'labels',
@@ -147,6 +154,18 @@ const submit: Command = {
       description: 'The same key answers with the same workload',
     },
     'max-attempts': { type: 'string', value: 'n', description: 'Attempts allowed' },
+    'depends-on': {
+      type: 'string',
+      multiple: true,
+      value: 'id',
+      description: 'Run only after this workload has completed (repeatable)',
+    },
+    'on-dependency-failure': {
+      type: 'string',
+      value: 'cancel|run',
+      choices: ['cancel', 'run'],
+      description: 'When a dependency fails: cancel this one (default) or run it anyway',
+    },
     wait: {
       type: 'boolean',
       description: 'Follow it: status lines, a progress bar, the result; exit 1 if it fails',
@@ -156,6 +175,7 @@ const submit: Command = {
     `niyanta submit sleep --input '{"durationMs": 5000}' --wait`,
     'niyanta submit exec --input @job.json --priority 10 --label team=video',
     `niyanta submit sleep --input '{"durationMs": 1000}' --idempotency-key nightly-2026-01-01 -o json`,
+    'niyanta submit publish --depends-on <id> --depends-on <id> --wait',
   ],
   async run(ctx, positionals, values) {
     const type = one(positionals, 'workload type', 'submit');
@@ -164,6 +184,12 @@ const submit: Command = {
     const maxAttempts = intFlag('max-attempts', values['max-attempts'], 1, 1000);
     const l = labels(values.label);
     const key = str(values['idempotency-key']);
+    const dependsOn = Array.isArray(values['depends-on'])
+      ? values['depends-on'].filter((v): v is string => typeof v === 'string')
+      : [];
+    const onFailure = str(values['on-dependency-failure']);
+    if (onFailure !== undefined && onFailure !== 'cancel' && onFailure !== 'run')
+      throw new UsageError(`--on-dependency-failure is cancel or run; got ${onFailure}`, 'submit');
     const handle = await ctx.client().submit({
       type,
       input,
@@ -171,6 +197,8 @@ const submit: Command = {
       ...(maxAttempts === undefined ? {} : { maxAttempts }),
       ...(l === undefined ? {} : { labels: l }),
       ...(key === undefined ? {} : { idempotencyKey: key }),
+      ...(dependsOn.length === 0 ? {} : { dependsOn }),
+      ...(onFailure === undefined ? {} : { onDependencyFailure: onFailure }),
     });
     if (values.wait === true) {
       if (ctx.output === 'table')

@@ -55,4 +55,14 @@ export interface WorkloadsTable {
     string | null | undefined,
     string | null
   >;
+  /** Dependencies not met yet (docs/workflows.md); while above 0 a PENDING row stays parked. */
+  deps_waiting: Generated<number>;
+  /** Some workload depends on this one: its end runs the dependency bookkeeping (migration 0015). */
+  has_dependents: Generated<boolean>;
+  /** What a failed dependency does to it: null when it has no dependencies. */
+  on_dependency_failure: ColumnType<
+    'cancel' | 'run' | null,
+    'cancel' | 'run' | null | undefined,
+    'cancel' | 'run' | null
+  >;
 }

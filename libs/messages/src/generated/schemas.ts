@@ -645,6 +645,37 @@ export const SCHEMAS = {
             "description": "Kind-specific answer (children: what the kind's owner records)."
           }
         }
+      },
+      "workloadRef": {
+        "title": "WorkloadRef",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "pattern": "^[A-Za-z][A-Za-z0-9._:-]*$",
+        "description": "A name for a workload inside one POST /v1/workloads/batch (unique there; starts with a letter): other items of the batch name it in dependsOn, the answer maps it to the workload's id, and a dependent's handler finds its result under it in ctx.dependencies."
+      },
+      "dependsOn": {
+        "title": "DependsOn",
+        "type": "array",
+        "maxItems": 100,
+        "uniqueItems": true,
+        "items": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100,
+          "description": "The id of a workload of the same tenant or, in a batch, the ref of another item of the batch."
+        },
+        "description": "Workloads this one waits for: it stays PENDING until every one has COMPLETED (see onDependencyFailure), then is placed as usual. At most 100."
+      },
+      "onDependencyFailure": {
+        "title": "OnDependencyFailure",
+        "type": "string",
+        "enum": [
+          "cancel",
+          "run"
+        ],
+        "default": "cancel",
+        "description": "When a dependency ends FAILED or CANCELLED: cancel (default) ends this workload CANCELLED with error code DEPENDENCY_FAILED naming it, and its dependents in turn; run runs it anyway once every dependency has ended."
       }
     }
   },
@@ -2183,6 +2214,14 @@ export const SCHEMAS = {
           "$ref": "workload.v1.json"
         },
         "description": "One per submission, in request order."
+      },
+      "refs": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "description": "The id of each item that carried a ref, by its ref (only when some item did)."
       }
     }
   },
@@ -2642,6 +2681,15 @@ export const SCHEMAS = {
       },
       "preemptible": {
         "$ref": "../common.v1.json#/$defs/preemptible"
+      },
+      "ref": {
+        "$ref": "../common.v1.json#/$defs/workloadRef"
+      },
+      "dependsOn": {
+        "$ref": "../common.v1.json#/$defs/dependsOn"
+      },
+      "onDependencyFailure": {
+        "$ref": "../common.v1.json#/$defs/onDependencyFailure"
       }
     },
     "allOf": [
@@ -2910,6 +2958,25 @@ export const SCHEMAS = {
             "description": "signal: the name waited for."
           }
         }
+      },
+      "dependsOn": {
+        "type": "array",
+        "items": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "description": "Ids of the workloads this one depends on, in submission order (GET /v1/workloads/{id} only, when it has any)."
+      },
+      "dependents": {
+        "type": "array",
+        "items": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "description": "Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only, when there are any)."
+      },
+      "onDependencyFailure": {
+        "$ref": "../common.v1.json#/$defs/onDependencyFailure"
       }
     }
   },
@@ -3105,6 +3172,36 @@ export const SCHEMAS = {
                 "$ref": "../common.v1.json#/$defs/waitOutcome"
               },
               "description": "The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once."
+            },
+            "dependencies": {
+              "type": "object",
+              "maxProperties": 100,
+              "propertyNames": {
+                "type": "string",
+                "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+              },
+              "additionalProperties": {
+                "description": "The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run)."
+              },
+              "description": "The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted."
+            },
+            "dependencyRefs": {
+              "type": "object",
+              "maxProperties": 100,
+              "additionalProperties": {
+                "type": "string",
+                "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+              },
+              "description": "The id of each dependency named by a ref in its batch, by that ref."
+            },
+            "dependenciesOmitted": {
+              "type": "array",
+              "maxItems": 100,
+              "items": {
+                "type": "string",
+                "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+              },
+              "description": "Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}."
             }
           }
         }
@@ -4317,6 +4414,28 @@ export const SCHEMAS = {
       },
       "preemptible": {
         "$ref": "../common.v1.json#/$defs/preemptible"
+      },
+      "ref": {
+        "$ref": "../common.v1.json#/$defs/workloadRef"
+      },
+      "dependsOn": {
+        "$ref": "../common.v1.json#/$defs/dependsOn"
+      },
+      "onDependencyFailure": {
+        "$ref": "../common.v1.json#/$defs/onDependencyFailure"
+      },
+      "dependencyRefs": {
+        "type": "object",
+        "maxProperties": 100,
+        "propertyNames": {
+          "type": "string",
+          "format": "uuid",
+          "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        },
+        "additionalProperties": {
+          "$ref": "../common.v1.json#/$defs/workloadRef"
+        },
+        "description": "Set by the API for a batch graph: the ref each dependency (by id) had in the batch, so that the handler finds its result under that ref too."
       }
     },
     "allOf": [

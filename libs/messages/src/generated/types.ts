@@ -75,6 +75,22 @@ export type WaitKind = ("sleep" | "signal" | "children")
  * A signal's name: letters, digits, `_ . : -`, at most 128 characters.
  */
 export type SignalName = string
+/**
+ * A name for a workload inside one POST /v1/workloads/batch (unique there; starts with a letter): other items of the batch name it in dependsOn, the answer maps it to the workload's id, and a dependent's handler finds its result under it in ctx.dependencies.
+ */
+export type WorkloadRef = string
+/**
+ * Workloads this one waits for: it stays PENDING until every one has COMPLETED (see onDependencyFailure), then is placed as usual. At most 100.
+ * 
+ * @maxItems 100
+ * 
+ * Items: The id of a workload of the same tenant or, in a batch, the ref of another item of the batch.
+ */
+export type DependsOn = string[]
+/**
+ * When a dependency ends FAILED or CANCELLED: cancel (default) ends this workload CANCELLED with error code DEPENDENCY_FAILED naming it, and its dependents in turn; run runs it anyway once every dependency has ended.
+ */
+export type OnDependencyFailure = ("cancel" | "run")
 
 /**
  * Definitions shared by the other schemas.
@@ -109,6 +125,9 @@ waitKind?: WaitKind
 signalName?: SignalName
 waitSpec?: WaitSpec
 waitOutcome?: WaitOutcome
+workloadRef?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
 }
 /**
  * Resources one run needs on its worker.
@@ -1231,6 +1250,12 @@ export interface WorkloadBatchResponseV1 {
  * One per submission, in request order.
  */
 items: WorkloadV1[]
+/**
+ * The id of each item that carried a ref, by its ref (only when some item did).
+ */
+refs?: {
+[k: string]: string
+}
 }
 
 // http/workload-batch.v1.json
@@ -1492,6 +1517,9 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+ref?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
 }
 
 // http/workload.v1.json
@@ -1607,6 +1635,15 @@ until?: Timestamp
  */
 signal?: string
 }
+/**
+ * Ids of the workloads this one depends on, in submission order (GET /v1/workloads/{id} only, when it has any).
+ */
+dependsOn?: string[]
+/**
+ * Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only, when there are any).
+ */
+dependents?: string[]
+onDependencyFailure?: OnDependencyFailure
 }
 
 // messages/assignment.v1.json
@@ -1716,6 +1753,29 @@ traceparent?: string
  * @maxItems 10000
  */
 waits?: WaitOutcome[]
+/**
+ * The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted.
+ */
+dependencies?: {
+/**
+ * The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run).
+ */
+[k: string]: {
+[k: string]: unknown
+}
+}
+/**
+ * The id of each dependency named by a ref in its batch, by that ref.
+ */
+dependencyRefs?: {
+[k: string]: string
+}
+/**
+ * Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}.
+ * 
+ * @maxItems 100
+ */
+dependenciesOmitted?: string[]
 }, ...({
 /**
  * The workload.
@@ -1803,6 +1863,29 @@ traceparent?: string
  * @maxItems 10000
  */
 waits?: WaitOutcome[]
+/**
+ * The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted.
+ */
+dependencies?: {
+/**
+ * The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run).
+ */
+[k: string]: {
+[k: string]: unknown
+}
+}
+/**
+ * The id of each dependency named by a ref in its batch, by that ref.
+ */
+dependencyRefs?: {
+[k: string]: string
+}
+/**
+ * Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}.
+ * 
+ * @maxItems 100
+ */
+dependenciesOmitted?: string[]
 })[]]
 }
 
@@ -2565,6 +2648,15 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+ref?: WorkloadRef
+dependsOn?: DependsOn
+onDependencyFailure?: OnDependencyFailure
+/**
+ * Set by the API for a batch graph: the ref each dependency (by id) had in the batch, so that the handler finds its result under that ref too.
+ */
+dependencyRefs?: {
+[k: string]: WorkloadRef
+}
 }
 
 // messages/worker-dead.v1.json

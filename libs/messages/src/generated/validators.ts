@@ -4703,16 +4703,20 @@ validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_17 = validate39;
 const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-create.v1.json","title":"ScheduleCreate","description":"Body of POST /v1/schedules.","type":"object","additionalProperties":false,"required":["name","cron","workload"],"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
 const pattern11 = new RegExp("^[A-Za-z0-9][A-Za-z0-9 ._-]*$", "u");
-const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-submission.v1.json","title":"WorkloadSubmission","description":"Body of POST /v1/workloads: one workload to run.","type":"object","additionalProperties":false,"required":["type","input"],"properties":{"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"ref":{"$ref":"../common.v1.json#/$defs/workloadRef"},"dependsOn":{"$ref":"../common.v1.json#/$defs/dependsOn"},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
 const schema60 = {"title":"Requirements","type":"object","additionalProperties":false,"description":"Resources one run needs on its worker.","properties":{"cpu":{"type":"number","minimum":0,"maximum":1024,"description":"CPU cores (fractions allowed)."},"memoryMb":{"type":"integer","minimum":0,"maximum":16777216,"description":"Memory in MiB."},"gpu":{"type":"number","minimum":0,"maximum":64,"multipleOf":0.25,"description":"GPUs, in quarters (0.25, 0.5, 0.75, 1, ...): two runs of 0.5 share one GPU."}}};
 const schema61 = {"title":"Labels","type":"object","maxProperties":64,"description":"Free-form string labels.","propertyNames":{"minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"additionalProperties":{"type":"string","maxLength":253}};
 const schema73 = {"title":"ConcurrencyKey","type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"Names a group of the tenant's workloads of which at most concurrencyLimit are SCHEDULED or RUNNING at once (label syntax)."};
 const schema74 = {"title":"ConcurrencyLimit","type":"integer","minimum":1,"maximum":10000,"default":1,"description":"At most this many of the tenant's workloads with the same concurrencyKey are SCHEDULED or RUNNING at once; needs concurrencyKey. Default 1."};
 const schema75 = {"title":"Ordered","type":"boolean","default":false,"description":"The concurrencyKey is an ordered queue: the next workload of the key starts only when the previous one has ended (retries included), in submission order. Needs concurrencyKey and a concurrencyLimit of 1."};
 const schema76 = {"title":"Preemptible","type":"boolean","default":true,"description":"A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."};
+const schema77 = {"title":"WorkloadRef","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z][A-Za-z0-9._:-]*$","description":"A name for a workload inside one POST /v1/workloads/batch (unique there; starts with a letter): other items of the batch name it in dependsOn, the answer maps it to the workload's id, and a dependent's handler finds its result under it in ctx.dependencies."};
+const schema78 = {"title":"DependsOn","type":"array","maxItems":100,"uniqueItems":true,"items":{"type":"string","minLength":1,"maxLength":100,"description":"The id of a workload of the same tenant or, in a batch, the ref of another item of the batch."},"description":"Workloads this one waits for: it stays PENDING until every one has COMPLETED (see onDependencyFailure), then is placed as usual. At most 100."};
+const schema79 = {"title":"OnDependencyFailure","type":"string","enum":["cancel","run"],"default":"cancel","description":"When a dependency ends FAILED or CANCELLED: cancel (default) ends this workload CANCELLED with error code DEPENDENCY_FAILED naming it, and its dependents in turn; run runs it anyway once every dependency has ended."};
 const pattern12 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
 const pattern13 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
 const pattern20 = new RegExp("^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const pattern23 = new RegExp("^[A-Za-z][A-Za-z0-9._:-]*$", "u");
 const schema62 = {"title":"Placement","type":"object","additionalProperties":false,"description":"Where the workload may and should run (docs/scheduling.md).","properties":{"affinity":{"type":"array","maxItems":20,"description":"Terms on the worker's labels and the built-in labels zone and worker.","items":{"type":"object","additionalProperties":false,"required":["key","operator"],"description":"One label term: required without weight, a preference with it.","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["In","NotIn","Exists","DoesNotExist"],"description":"In/NotIn need values; Exists/DoesNotExist take none."},"values":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/labelValue"},"description":"Values for In and NotIn."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}},"allOf":[{"if":{"properties":{"operator":{"enum":["In","NotIn"]}}},"then":{"properties":{"values":true},"required":["values"]}},{"if":{"properties":{"operator":{"enum":["Exists","DoesNotExist"]}}},"then":{"not":{"properties":{"values":true},"required":["values"]}}}]}},"antiAffinity":{"type":"array","maxItems":20,"description":"Stay off a worker (or zone) already running a workload whose labels match.","items":{"type":"object","additionalProperties":false,"required":["labels","topologyKey"],"description":"One anti-affinity term: required without weight, a preference with it.","properties":{"labels":{"$ref":"#/$defs/labelSelector"},"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What counts as the same place."},"weight":{"type":"integer","minimum":1,"maximum":100,"description":"A preference (1 to 100, added to the score); without it the term is required."}}}},"tolerations":{"type":"array","maxItems":20,"description":"Taints this workload tolerates.","items":{"type":"object","additionalProperties":false,"required":["key"],"description":"Tolerates taints with this key (and value, with Equal; and effect, when given).","properties":{"key":{"$ref":"#/$defs/labelKey"},"operator":{"type":"string","enum":["Equal","Exists"],"default":"Equal","description":"Equal (default) matches the value; Exists any value."},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}},"allOf":[{"if":{"properties":{"operator":{"const":"Exists"}},"required":["operator"]},"then":{"not":{"properties":{"value":true},"required":["value"]}}}]}},"spread":{"type":"object","additionalProperties":false,"required":["topologyKey","maxSkew","labels"],"description":"Among running workloads with these labels, the count per zone (or worker) differs by at most maxSkew.","properties":{"topologyKey":{"type":"string","enum":["worker","zone"],"description":"What is counted."},"maxSkew":{"type":"integer","minimum":1,"maximum":10000,"description":"Largest allowed difference."},"labels":{"$ref":"#/$defs/labelSelector"}}},"strategy":{"type":"string","enum":["spread","binpack"],"description":"spread: least loaded first; binpack: most loaded first (dominant resource). Default: the scheduler's PLACEMENT_STRATEGY."},"maxCostPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"Only workers whose WORKER_COST_PER_HOUR is at most this."},"spot":{"type":"string","enum":["avoid","allow","prefer"],"default":"allow","description":"avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher."}}};
 const schema63 = {"type":"string","minLength":1,"maxLength":63,"pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$","description":"A label key: 1 to 63 characters from A-Z a-z 0-9 . _ / -, starting with a letter or digit."};
 const schema64 = {"type":"string","maxLength":63,"pattern":"^[A-Za-z0-9._/-]*$","description":"A label value: at most 63 characters from A-Z a-z 0-9 . _ / -."};
@@ -6792,14 +6796,167 @@ vErrors.push(err62);
 errors++;
 }
 }
-}
-else {
-const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.ref !== undefined){
+let data20 = data.ref;
+if(typeof data20 === "string"){
+if(func1(data20) > 100){
+const err63 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err63];
 }
 else {
 vErrors.push(err63);
+}
+errors++;
+}
+if(func1(data20) < 1){
+const err64 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(!pattern23.test(data20)){
+const err65 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data.dependsOn !== undefined){
+let data21 = data.dependsOn;
+if(Array.isArray(data21)){
+if(data21.length > 100){
+const err67 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+const len0 = data21.length;
+for(let i0=0; i0<len0; i0++){
+let data22 = data21[i0];
+if(typeof data22 === "string"){
+if(func1(data22) > 100){
+const err68 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+if(func1(data22) < 1){
+const err69 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+let i1 = data21.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data21[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err71 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data23 = data.onDependencyFailure;
+if(typeof data23 !== "string"){
+const err73 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if(!((data23 === "cancel") || (data23 === "run"))){
+const err74 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+}
+else {
+const err75 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
 }
 errors++;
 }
@@ -7061,8 +7218,8 @@ return errors === 0;
 validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_18 = validate49;
-const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
-const schema78 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
+const schema80 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-list.v1.json","title":"ScheduleList","description":"A page of schedules, by name.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"schedule.v1.json"}},"nextCursor":{"type":["string","null"],"description":"Pass as cursor for the next page; null on the last."}}};
+const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule.v1.json","title":"Schedule","description":"A cron schedule of a tenant.","type":"object","additionalProperties":false,"required":["id","tenant","name","cron","timezone","workload","overlap","catchUp","paused","nextRuns","lastFireAt","createdBy","createdAt","updatedAt"],"properties":{"id":{"type":"string","format":"uuid"},"tenant":{"type":"string"},"name":{"type":"string"},"cron":{"type":"string"},"timezone":{"type":"string"},"workload":{"type":"object","description":"The submission each firing submits."},"overlap":{"enum":["skip","allow","cancelPrevious"]},"catchUp":{"type":"integer"},"paused":{"type":"boolean"},"nextRuns":{"type":"array","items":{"type":"string","format":"date-time"},"maxItems":5,"description":"The next 5 fire times (empty while paused)."},"lastFireAt":{"type":["string","null"],"format":"date-time","description":"The latest fire time submitted, or null."},"createdBy":{"type":["string","null"]},"createdAt":{"type":"string","format":"date-time"},"updatedAt":{"type":"string","format":"date-time"}}};
 
 function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/schedule-list.v1.json" */;
@@ -7256,7 +7413,7 @@ vErrors.push(err16);
 errors++;
 }
 for(const key1 in data1){
-if(!(func3.call(schema78.properties, key1))){
+if(!(func3.call(schema81.properties, key1))){
 const err17 = {instancePath:instancePath+"/items/" + i0,schemaPath:"schedule.v1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err17];
@@ -7356,7 +7513,7 @@ errors++;
 if(data1.overlap !== undefined){
 let data8 = data1.overlap;
 if(!(((data8 === "skip") || (data8 === "allow")) || (data8 === "cancelPrevious"))){
-const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err25 = {instancePath:instancePath+"/items/" + i0+"/overlap",schemaPath:"schedule.v1.json/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema81.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7445,7 +7602,7 @@ errors++;
 if(data1.lastFireAt !== undefined){
 let data13 = data1.lastFireAt;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+const err32 = {instancePath:instancePath+"/items/" + i0+"/lastFireAt",schemaPath:"schedule.v1.json/properties/lastFireAt/type",keyword:"type",params:{type: schema81.properties.lastFireAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7470,7 +7627,7 @@ errors++;
 if(data1.createdBy !== undefined){
 let data14 = data1.createdBy;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/items/" + i0+"/createdBy",schemaPath:"schedule.v1.json/properties/createdBy/type",keyword:"type",params:{type: schema81.properties.createdBy.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7557,7 +7714,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data17 = data.nextCursor;
 if((typeof data17 !== "string") && (data17 !== null)){
-const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema77.properties.nextCursor.type},message:"must be string,null"};
+const err41 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema80.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7584,7 +7741,7 @@ return errors === 0;
 validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_19 = validate50;
-const schema79 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
+const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/schedule-patch.v1.json","title":"SchedulePatch","description":"Body of PATCH /v1/schedules/{id}: the fields to change.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[A-Za-z0-9][A-Za-z0-9 ._-]*$","description":"Unique per tenant: letters, digits, space, . _ -; 1 to 200 characters."},"cron":{"type":"string","minLength":1,"maxLength":200,"description":"Five fields (minute hour day-of-month month day-of-week) or one of @yearly @annually @monthly @weekly @daily @midnight @hourly."},"timezone":{"type":"string","minLength":1,"maxLength":100,"description":"IANA time zone the fields are read in (default UTC). A time in a skipped hour fires once just after the gap; a time in a repeated hour fires once."},"workload":{"$ref":"workload-submission.v1.json","description":"The submission each firing submits, without idempotencyKey: a firing's key is schedule:<id>:<fire time>."},"overlap":{"enum":["skip","allow","cancelPrevious"],"description":"While the previous firing's workload has not ended: skip the firing (default), allow it, or cancel the previous one and fire."},"catchUp":{"type":"integer","minimum":0,"maximum":100,"description":"After downtime, how many missed firings (over a minute late) are still submitted, the latest ones (default 0: none)."},"paused":{"type":"boolean","description":"A paused schedule does not fire; its missed firings are not caught up on resume."}}};
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/schedule-patch.v1.json" */;
@@ -7744,7 +7901,7 @@ errors = vErrors.length;
 if(data.overlap !== undefined){
 let data4 = data.overlap;
 if(!(((data4 === "skip") || (data4 === "allow")) || (data4 === "cancelPrevious"))){
-const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema79.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7972,7 +8129,7 @@ vErrors.push(err13);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema78.properties, key0))){
+if(!(func3.call(schema81.properties, key0))){
 const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err14];
@@ -8072,7 +8229,7 @@ errors++;
 if(data.overlap !== undefined){
 let data6 = data.overlap;
 if(!(((data6 === "skip") || (data6 === "allow")) || (data6 === "cancelPrevious"))){
-const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema78.properties.overlap.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/overlap",schemaPath:"#/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema81.properties.overlap.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -8161,7 +8318,7 @@ errors++;
 if(data.lastFireAt !== undefined){
 let data11 = data.lastFireAt;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema78.properties.lastFireAt.type},message:"must be string,null"};
+const err29 = {instancePath:instancePath+"/lastFireAt",schemaPath:"#/properties/lastFireAt/type",keyword:"type",params:{type: schema81.properties.lastFireAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -8186,7 +8343,7 @@ errors++;
 if(data.createdBy !== undefined){
 let data12 = data.createdBy;
 if((typeof data12 !== "string") && (data12 !== null)){
-const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema78.properties.createdBy.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema81.properties.createdBy.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -8263,9 +8420,9 @@ return errors === 0;
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_21 = validate53;
-const schema81 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
-const schema83 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
-const pattern25 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
+const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-list.v1.json","title":"SecretList","description":"The tenant's secrets by name: names and times only, never values.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","updatedAt"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName"},"updatedAt":{"$ref":"../common.v1.json#/$defs/time"}}},"description":"The secrets, by name."}}};
+const schema86 = {"title":"Timestamp","type":"string","format":"date-time","pattern":"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$","description":"An instant, RFC 3339 (UTC written with Z, as toISOString writes it): years 1970 to 2999, no leap second, UTC offset within ±15:59, so that PostgreSQL, JavaScript and RFC 3339 all hold it whatever the offset."};
+const pattern26 = new RegExp("^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$", "u");
 
 function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-list.v1.json" */;
@@ -8368,7 +8525,7 @@ errors++;
 if(data1.updatedAt !== undefined){
 let data3 = data1.updatedAt;
 if(typeof data3 === "string"){
-if(!pattern25.test(data3)){
+if(!pattern26.test(data3)){
 const err7 = {instancePath:instancePath+"/items/" + i0+"/updatedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -8441,7 +8598,7 @@ return errors === 0;
 validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_22 = validate54;
-const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
+const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/secret-put.v1.json","title":"SecretPut","description":"Body of PUT /v1/secrets/{name}: the value, stored sealed and never answered back.","type":"object","additionalProperties":false,"required":["value"],"properties":{"value":{"type":"string","maxLength":65536,"description":"The secret's value, at most 65,536 characters."}}};
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/secret-put.v1.json" */;
@@ -8519,9 +8676,9 @@ return errors === 0;
 validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_23 = validate55;
-const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
-const schema87 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
-const schema88 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
+const schema88 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-create.v1.json","title":"TenantCreate","description":"Body of POST /v1/tenants (root key only).","type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight, default 1."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"$ref":"../common.v1.json#/$defs/rateLimit"}}};
+const schema90 = {"title":"TenantQuotas","type":"object","additionalProperties":false,"description":"A tenant's limits; an absent field is unlimited.","properties":{"maxPending":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads PENDING or SCHEDULED at once; a submission over it answers 429 QUOTA_EXCEEDED."},"maxRunning":{"type":"integer","minimum":0,"maximum":100000000,"description":"Workloads SCHEDULED or RUNNING at once; placement waits beyond it."},"maxCpu":{"type":"number","minimum":0,"maximum":1000000,"description":"CPU cores requested by the tenant's active runs at once."},"maxMemoryMb":{"type":"integer","minimum":0,"maximum":1000000000,"description":"Memory (MiB) requested by the tenant's active runs at once."},"maxGpu":{"type":"integer","minimum":0,"maximum":1000000,"description":"GPUs requested by the tenant's active runs at once."}}};
+const schema91 = {"title":"RateLimit","type":"object","additionalProperties":false,"required":["requestsPerSecond","burst"],"description":"A token bucket per tenant (per API instance): refilled at requestsPerSecond, holding at most burst.","properties":{"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"maximum":1000000,"description":"Sustained requests per second."},"burst":{"type":"integer","minimum":1,"maximum":1000000,"description":"Requests allowed at once after a quiet spell."}}};
 
 function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-create.v1.json" */;
@@ -8988,8 +9145,8 @@ return errors === 0;
 validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_24 = validate56;
-const schema89 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
-const schema90 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
+const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-list.v1.json","title":"TenantList","description":"Every tenant.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"tenant.v1.json"},"description":"The tenants, by id."}}};
+const schema93 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant.v1.json","title":"Tenant","description":"A tenant with its settings and current usage.","type":"object","additionalProperties":false,"required":["id","name","weight","quotas","rateLimit","status","createdAt","updatedAt"],"properties":{"id":{"$ref":"../common.v1.json#/$defs/tenantId"},"name":{"type":"string","description":"Display name."},"weight":{"type":"integer","description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"active or disabled."},"usage":{"type":"object","additionalProperties":false,"description":"Current usage (on GET of one tenant).","properties":{"pending":{"type":"integer","description":"Workloads PENDING or SCHEDULED."},"running":{"type":"integer","description":"Workloads SCHEDULED or RUNNING."}}},"createdAt":{"type":"string","format":"date-time","description":"When it was created."},"updatedAt":{"type":"string","format":"date-time","description":"When its settings last changed."}}};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant.v1.json" */;
@@ -9084,7 +9241,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema90.properties, key0))){
+if(!(func3.call(schema93.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -9529,7 +9686,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((data12 === "active") || (data12 === "disabled"))){
-const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema90.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err43 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema93.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9732,7 +9889,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_25 = validate59;
-const schema94 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/tenant-patch.v1.json","title":"TenantPatch","description":"Body of PATCH /v1/tenants/{id}: root may change every field; the tenant's own admin only name. null clears rateLimit.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"name":{"type":"string","minLength":1,"maxLength":200,"description":"Display name, 1 to 200 characters."},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Fair-share weight."},"quotas":{"$ref":"../common.v1.json#/$defs/tenantQuotas"},"rateLimit":{"oneOf":[{"$ref":"../common.v1.json#/$defs/rateLimit"},{"type":"null"}],"description":"The request rate, or null for none."},"status":{"type":"string","enum":["active","disabled"],"description":"A disabled tenant's keys are refused and its broker submissions rejected."}}};
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/tenant-patch.v1.json" */;
@@ -10222,7 +10379,7 @@ vErrors.push(err37);
 errors++;
 }
 if(!((data11 === "active") || (data11 === "disabled"))){
-const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema94.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err38 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema97.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -10251,10 +10408,10 @@ validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_26 = validate57;
 
 export const validate_27 = validate60;
-const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
-const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
-const schema99 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
-const schema100 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
+const schema100 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker-list.v1.json","title":"WorkerList","description":"Workers.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"worker.v1.json"},"description":"The workers."}}};
+const schema101 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/worker.v1.json","title":"Worker","description":"A worker as the API returns it.","type":"object","additionalProperties":false,"required":["id","status","capacity","freeSlots","labels","zone","types","running","lastHeartbeatAt","startedAt","taints","costPerHour","spot"],"properties":{"id":{"type":"string","description":"Worker id."},"status":{"type":"string","enum":["ACTIVE","DRAINING","DEAD"],"description":"Liveness."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"freeSlots":{"type":"integer","description":"Slots not running anything."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":["string","null"],"description":"Zone."},"types":{"type":"array","items":{"type":"string"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"type":"string","format":"date-time","description":"When the run started."}}},"description":"Runs in progress."},"lastHeartbeatAt":{"type":"string","format":"date-time","description":"Last heartbeat."},"startedAt":{"type":"string","format":"date-time","description":"When it started."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":["number","null"],"description":"What the worker costs per hour; null when it does not say."},"spot":{"type":"boolean","description":"A spot (preemptible) machine."}}};
+const schema102 = {"type":"array","maxItems":20,"items":{"$ref":"#/$defs/taint"},"description":"Taints of a worker: work that does not tolerate them stays off (NoSchedule) or scores lower (PreferNoSchedule)."};
+const schema103 = {"title":"Taint","type":"object","additionalProperties":false,"required":["key","effect"],"description":"A worker taint (WORKER_TAINTS=key=value:Effect).","properties":{"key":{"$ref":"#/$defs/labelKey"},"value":{"$ref":"#/$defs/labelValue"},"effect":{"$ref":"#/$defs/taintEffect"}}};
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10607,7 +10764,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema98.properties, key0))){
+if(!(func3.call(schema101.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -10643,7 +10800,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(((data1 === "ACTIVE") || (data1 === "DRAINING")) || (data1 === "DEAD"))){
-const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema98.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema101.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10863,7 +11020,7 @@ errors++;
 if(data.zone !== undefined){
 let data10 = data.zone;
 if((typeof data10 !== "string") && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema98.properties.zone.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/zone",schemaPath:"#/properties/zone/type",keyword:"type",params:{type: schema101.properties.zone.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -11133,7 +11290,7 @@ errors = vErrors.length;
 if(data.costPerHour !== undefined){
 let data22 = data.costPerHour;
 if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema98.properties.costPerHour.type},message:"must be number,null"};
+const err55 = {instancePath:instancePath+"/costPerHour",schemaPath:"#/properties/costPerHour/type",keyword:"type",params:{type: schema101.properties.costPerHour.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -11247,13 +11404,13 @@ validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validate_28 = validate61;
 
 export const validate_29 = validate67;
-const schema104 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
-const schema105 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL. WAITING: in a durable wait (see waitingFor), holding no slot."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"waitingFor":{"type":"object","additionalProperties":false,"required":["kind"],"description":"While WAITING: what the run waits for.","properties":{"kind":{"$ref":"../common.v1.json#/$defs/waitKind","description":"sleep, signal or children."},"until":{"$ref":"../common.v1.json#/$defs/time","description":"When a sleep ends, or when a signal or children wait times out."},"signal":{"$ref":"../common.v1.json#/$defs/signalName","description":"signal: the name waited for."}}}}};
-const schema106 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
-const schema107 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
-const schema114 = {"type":"string","enum":["sleep","signal","children"],"description":"What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end."};
-const schema116 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$","description":"A signal's name: letters, digits, `_ . : -`, at most 128 characters."};
-const pattern34 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", "u");
+const schema107 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."},"refs":{"type":"object","additionalProperties":{"type":"string","format":"uuid"},"description":"The id of each item that carried a ref, by its ref (only when some item did)."}}};
+const schema108 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL. WAITING: in a durable wait (see waitingFor), holding no slot."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"waitingFor":{"type":"object","additionalProperties":false,"required":["kind"],"description":"While WAITING: what the run waits for.","properties":{"kind":{"$ref":"../common.v1.json#/$defs/waitKind","description":"sleep, signal or children."},"until":{"$ref":"../common.v1.json#/$defs/time","description":"When a sleep ends, or when a signal or children wait times out."},"signal":{"$ref":"../common.v1.json#/$defs/signalName","description":"signal: the name waited for."}}},"dependsOn":{"type":"array","items":{"type":"string","format":"uuid"},"description":"Ids of the workloads this one depends on, in submission order (GET /v1/workloads/{id} only, when it has any)."},"dependents":{"type":"array","items":{"type":"string","format":"uuid"},"description":"Ids of workloads that depend on this one, the oldest 100 (GET /v1/workloads/{id} only, when there are any)."},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"}}};
+const schema109 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
+const schema110 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
+const schema117 = {"type":"string","enum":["sleep","signal","children"],"description":"What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end."};
+const schema119 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$","description":"A signal's name: letters, digits, `_ . : -`, at most 128 characters."};
+const pattern35 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", "u");
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload.v1.json" */;
@@ -11478,7 +11635,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema105.properties, key0))){
+if(!(func3.call(schema108.properties, key0))){
 const err21 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err21];
@@ -11584,7 +11741,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!(((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "WAITING")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema105.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema108.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -11857,7 +12014,7 @@ errors++;
 if(data11.message !== undefined){
 let data13 = data11.message;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err50 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -11942,7 +12099,7 @@ vErrors = null;
 if(data.workerId !== undefined){
 let data14 = data.workerId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema105.properties.workerId.type},message:"must be string,null"};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema108.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -11955,7 +12112,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data15 = data.pendingReason;
 if((typeof data15 !== "string") && (data15 !== null)){
-const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema105.properties.pendingReason.type},message:"must be string,null"};
+const err56 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema108.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -12207,7 +12364,7 @@ errors++;
 if(data.runAt !== undefined){
 let data22 = data.runAt;
 if((typeof data22 !== "string") && (data22 !== null)){
-const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema105.properties.runAt.type},message:"must be string,null"};
+const err77 = {instancePath:instancePath+"/runAt",schemaPath:"#/properties/runAt/type",keyword:"type",params:{type: schema108.properties.runAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -12232,7 +12389,7 @@ errors++;
 if(data.timeoutSeconds !== undefined){
 let data23 = data.timeoutSeconds;
 if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema105.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err79 = {instancePath:instancePath+"/timeoutSeconds",schemaPath:"#/properties/timeoutSeconds/type",keyword:"type",params:{type: schema108.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -12245,7 +12402,7 @@ errors++;
 if(data.idempotencyKey !== undefined){
 let data24 = data.idempotencyKey;
 if((typeof data24 !== "string") && (data24 !== null)){
-const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema105.properties.idempotencyKey.type},message:"must be string,null"};
+const err80 = {instancePath:instancePath+"/idempotencyKey",schemaPath:"#/properties/idempotencyKey/type",keyword:"type",params:{type: schema108.properties.idempotencyKey.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -12258,7 +12415,7 @@ errors++;
 if(data.scheduleId !== undefined){
 let data25 = data.scheduleId;
 if((typeof data25 !== "string") && (data25 !== null)){
-const err81 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema105.properties.scheduleId.type},message:"must be string,null"};
+const err81 = {instancePath:instancePath+"/scheduleId",schemaPath:"#/properties/scheduleId/type",keyword:"type",params:{type: schema108.properties.scheduleId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -12321,7 +12478,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data28 = data.startedAt;
 if((typeof data28 !== "string") && (data28 !== null)){
-const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema105.properties.startedAt.type},message:"must be string,null"};
+const err86 = {instancePath:instancePath+"/startedAt",schemaPath:"#/properties/startedAt/type",keyword:"type",params:{type: schema108.properties.startedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -12346,7 +12503,7 @@ errors++;
 if(data.finishedAt !== undefined){
 let data29 = data.finishedAt;
 if((typeof data29 !== "string") && (data29 !== null)){
-const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema105.properties.finishedAt.type},message:"must be string,null"};
+const err88 = {instancePath:instancePath+"/finishedAt",schemaPath:"#/properties/finishedAt/type",keyword:"type",params:{type: schema108.properties.finishedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -12545,7 +12702,7 @@ vErrors.push(err104);
 errors++;
 }
 if(!(((data36 === "sleep") || (data36 === "signal")) || (data36 === "children"))){
-const err105 = {instancePath:instancePath+"/waitingFor/kind",schemaPath:"../common.v1.json#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+const err105 = {instancePath:instancePath+"/waitingFor/kind",schemaPath:"../common.v1.json#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema117.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -12558,7 +12715,7 @@ errors++;
 if(data35.until !== undefined){
 let data37 = data35.until;
 if(typeof data37 === "string"){
-if(!pattern25.test(data37)){
+if(!pattern26.test(data37)){
 const err106 = {instancePath:instancePath+"/waitingFor/until",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err106];
@@ -12593,7 +12750,7 @@ errors++;
 if(data35.signal !== undefined){
 let data38 = data35.signal;
 if(typeof data38 === "string"){
-if(!pattern34.test(data38)){
+if(!pattern35.test(data38)){
 const err109 = {instancePath:instancePath+"/waitingFor/signal",schemaPath:"../common.v1.json#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err109];
@@ -12627,14 +12784,119 @@ vErrors.push(err111);
 errors++;
 }
 }
-}
-else {
-const err112 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.dependsOn !== undefined){
+let data39 = data.dependsOn;
+if(Array.isArray(data39)){
+const len0 = data39.length;
+for(let i0=0; i0<len0; i0++){
+let data40 = data39[i0];
+if(typeof data40 === "string"){
+if(!(formats20.test(data40))){
+const err112 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"#/properties/dependsOn/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err112];
 }
 else {
 vErrors.push(err112);
+}
+errors++;
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"#/properties/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/dependsOn",schemaPath:"#/properties/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+if(data.dependents !== undefined){
+let data41 = data.dependents;
+if(Array.isArray(data41)){
+const len1 = data41.length;
+for(let i1=0; i1<len1; i1++){
+let data42 = data41[i1];
+if(typeof data42 === "string"){
+if(!(formats20.test(data42))){
+const err115 = {instancePath:instancePath+"/dependents/" + i1,schemaPath:"#/properties/dependents/items/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/dependents/" + i1,schemaPath:"#/properties/dependents/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/dependents",schemaPath:"#/properties/dependents/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data43 = data.onDependencyFailure;
+if(typeof data43 !== "string"){
+const err118 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+if(!((data43 === "cancel") || (data43 === "run"))){
+const err119 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+}
+else {
+const err120 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
 }
 errors++;
 }
@@ -12667,7 +12929,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(key0 === "items")){
+if(!((key0 === "items") || (key0 === "refs"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -12700,14 +12962,54 @@ vErrors.push(err2);
 errors++;
 }
 }
-}
-else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.refs !== undefined){
+let data2 = data.refs;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+for(const key1 in data2){
+let data3 = data2[key1];
+if(typeof data3 === "string"){
+if(!(formats20.test(data3))){
+const err3 = {instancePath:instancePath+"/refs/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/refs/additionalProperties/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/refs/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/refs/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/refs",schemaPath:"#/properties/refs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+else {
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
 }
 errors++;
 }
@@ -12717,7 +13019,7 @@ return errors === 0;
 validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_30 = validate70;
-const schema117 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
+const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch.v1.json" */;
@@ -12812,8 +13114,8 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_31 = validate72;
-const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
-const schema119 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
+const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
+const schema123 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-command.v1.json" */;
@@ -12952,7 +13254,7 @@ errors++;
 if(data2.status !== undefined){
 let data3 = data2.status;
 if(!((((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "WAITING")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema118.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema122.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13192,7 +13494,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_32 = validate73;
-const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
+const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-result.v1.json" */;
@@ -13427,7 +13729,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_33 = validate74;
-const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
@@ -13495,7 +13797,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_34 = validate75;
-const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
@@ -13623,7 +13925,7 @@ return errors === 0;
 validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_35 = validate76;
-const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
 function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
@@ -13741,7 +14043,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema124.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema128.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13791,7 +14093,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema124.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema128.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -13804,7 +14106,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema124.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema128.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -13880,7 +14182,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_36 = validate77;
-const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+const schema129 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
 function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
@@ -13951,7 +14253,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema125.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema129.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -13978,7 +14280,7 @@ return errors === 0;
 validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_37 = validate79;
-const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
+const schema130 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-placement.v1.json" */;
@@ -14114,7 +14416,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data2 = data.pendingReason;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema126.properties.pendingReason.type},message:"must be string,null"};
+const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema130.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -14127,7 +14429,7 @@ errors++;
 if(data.evaluatedAt !== undefined){
 let data3 = data.evaluatedAt;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema126.properties.evaluatedAt.type},message:"must be string,null"};
+const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema130.properties.evaluatedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -14140,7 +14442,7 @@ errors++;
 if(data.workerId !== undefined){
 let data4 = data.workerId;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema126.properties.workerId.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema130.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -14403,7 +14705,7 @@ return errors === 0;
 validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_38 = validate80;
-const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-signal.v1.json","title":"SignalRequest","description":"Body of POST /v1/workloads/{id}/signals/{name}: the payload a `ctx.waitForSignal(name)` call returns. An empty body sends the payload null.","type":"object","additionalProperties":false,"properties":{"payload":{"description":"Any JSON value, at most 64 KiB serialised."}}};
+const schema131 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-signal.v1.json","title":"SignalRequest","description":"Body of POST /v1/workloads/{id}/signals/{name}: the payload a `ctx.waitForSignal(name)` call returns. An empty body sends the payload null.","type":"object","additionalProperties":false,"properties":{"payload":{"description":"Any JSON value, at most 64 KiB serialised."}}};
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-signal.v1.json" */;
@@ -14450,13 +14752,14 @@ export const validate_39 = validate40;
 export const validate_40 = validate68;
 
 export const validate_41 = validate81;
-const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."},"waits":{"type":"array","maxItems":10000,"items":{"$ref":"../common.v1.json#/$defs/waitOutcome"},"description":"The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once."}}}}}};
-const schema130 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema131 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const pattern38 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern42 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern44 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
-const schema135 = {"title":"WaitOutcome","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait that has ended, as a resumed run replays it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waited for."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timedOut":{"type":"boolean","description":"True when it ended by its timeout (the call throws WaitTimeoutError)."},"payload":{"description":"signal: the payload the signal carried (null when none)."},"value":{"description":"Kind-specific answer (children: what the kind's owner records)."}}};
+const schema132 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."},"waits":{"type":"array","maxItems":10000,"items":{"$ref":"../common.v1.json#/$defs/waitOutcome"},"description":"The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once."},"dependencies":{"type":"object","maxProperties":100,"propertyNames":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"additionalProperties":{"description":"The dependency's result (null when it ended without one: FAILED or CANCELLED, for onDependencyFailure run)."},"description":"The results of the workload's dependencies by id, when it has any; those left out for size are in dependenciesOmitted."},"dependencyRefs":{"type":"object","maxProperties":100,"additionalProperties":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":"The id of each dependency named by a ref in its batch, by that ref."},"dependenciesOmitted":{"type":"array","maxItems":100,"items":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":"Dependencies whose results did not fit the assignment's budget for them (DEPENDENCY_RESULTS_MAX_BYTES): read them with GET /v1/workloads/{id}."}}}}}};
+const schema134 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema135 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const pattern39 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern43 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern45 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+const pattern47 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
+const schema139 = {"title":"WaitOutcome","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait that has ended, as a resumed run replays it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waited for."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timedOut":{"type":"boolean","description":"True when it ended by its timeout (the call throws WaitTimeoutError)."},"payload":{"description":"signal: the payload the signal carried (null when none)."},"value":{"description":"Kind-specific answer (children: what the kind's owner records)."}}};
 
 function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -14549,7 +14852,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema117.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -14562,7 +14865,7 @@ errors++;
 if(data.signal !== undefined){
 let data2 = data.signal;
 if(typeof data2 === "string"){
-if(!pattern34.test(data2)){
+if(!pattern35.test(data2)){
 const err8 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -14727,7 +15030,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -14762,7 +15065,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -14872,7 +15175,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema128.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema132.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -14911,7 +15214,7 @@ errors++;
 if(data5.tenant !== undefined){
 let data7 = data5.tenant;
 if(typeof data7 === "string"){
-if(!pattern38.test(data7)){
+if(!pattern39.test(data7)){
 const err25 = {instancePath:instancePath+"/assignments/" + i0+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -15016,7 +15319,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema128.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema132.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -15029,7 +15332,7 @@ errors++;
 if(data5.deadline !== undefined){
 let data11 = data5.deadline;
 if(typeof data11 === "string"){
-if(!pattern25.test(data11)){
+if(!pattern26.test(data11)){
 const err35 = {instancePath:instancePath+"/assignments/" + i0+"/deadline",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -15199,7 +15502,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema128.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema132.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -15294,7 +15597,7 @@ errors++;
 if(data16.sha256 !== undefined){
 let data19 = data16.sha256;
 if(typeof data19 === "string"){
-if(!pattern42.test(data19)){
+if(!pattern43.test(data19)){
 const err57 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/blob/sha256",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -15543,7 +15846,7 @@ errors++;
 if(data5.traceparent !== undefined){
 let data25 = data5.traceparent;
 if(typeof data25 === "string"){
-if(!pattern44.test(data25)){
+if(!pattern45.test(data25)){
 const err76 = {instancePath:instancePath+"/assignments/" + i0+"/traceparent",schemaPath:"#/properties/assignments/items/properties/traceparent/pattern",keyword:"pattern",params:{pattern: "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},message:"must match pattern \""+"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err76];
@@ -15597,9 +15900,11 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
-else {
-const err80 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data5.dependencies !== undefined){
+let data28 = data5.dependencies;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(Object.keys(data28).length > 100){
+const err80 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -15608,10 +15913,11 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key5 in data28){
+const _errs72 = errors;
+if(typeof key5 === "string"){
+if(!pattern47.test(key5)){
+const err81 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",propertyName:key5};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -15621,14 +15927,173 @@ vErrors.push(err81);
 errors++;
 }
 }
-}
 else {
-const err82 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err82 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key5};
 if(vErrors === null){
 vErrors = [err82];
 }
 else {
 vErrors.push(err82);
+}
+errors++;
+}
+var valid18 = _errs72 === errors;
+if(!valid18){
+const err83 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/assignments/" + i0+"/dependencies",schemaPath:"#/properties/assignments/items/properties/dependencies/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data5.dependencyRefs !== undefined){
+let data29 = data5.dependencyRefs;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(Object.keys(data29).length > 100){
+const err85 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs",schemaPath:"#/properties/assignments/items/properties/dependencyRefs/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+for(const key6 in data29){
+let data30 = data29[key6];
+if(typeof data30 === "string"){
+if(!pattern47.test(data30)){
+const err86 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/assignments/items/properties/dependencyRefs/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\""};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/assignments/items/properties/dependencyRefs/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/assignments/" + i0+"/dependencyRefs",schemaPath:"#/properties/assignments/items/properties/dependencyRefs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data5.dependenciesOmitted !== undefined){
+let data31 = data5.dependenciesOmitted;
+if(Array.isArray(data31)){
+if(data31.length > 100){
+const err89 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted",schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+const len3 = data31.length;
+for(let i3=0; i3<len3; i3++){
+let data32 = data31[i3];
+if(typeof data32 === "string"){
+if(!pattern47.test(data32)){
+const err90 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted/" + i3,schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\""};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted/" + i3,schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/assignments/" + i0+"/dependenciesOmitted",schemaPath:"#/properties/assignments/items/properties/dependenciesOmitted/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+else {
+const err95 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
 }
 errors++;
 }
@@ -15638,7 +16103,7 @@ return errors === 0;
 validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_42 = validate84;
-const schema138 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
 function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
@@ -15713,7 +16178,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema138.properties, key0))){
+if(!(func3.call(schema142.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -15764,7 +16229,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -15859,7 +16324,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern38.test(data5)){
+if(!pattern39.test(data5)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -16011,7 +16476,7 @@ errors++;
 if(data7.sha256 !== undefined){
 let data10 = data7.sha256;
 if(typeof data10 === "string"){
-if(!pattern42.test(data10)){
+if(!pattern43.test(data10)){
 const err31 = {instancePath:instancePath+"/blob/sha256",schemaPath:"#/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -16062,7 +16527,7 @@ return errors === 0;
 validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_43 = validate85;
-const schema141 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry","signal"],"description":"What to do. signal: deliver `signal` to the workload (kept until a wait for its name takes it)."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."},"signal":{"type":"object","additionalProperties":false,"required":["name"],"description":"signal: the signal sent.","properties":{"name":{"$ref":"../common.v1.json#/$defs/signalName","description":"Its name."},"payload":{"description":"Its payload (JSON, at most 64 KiB serialised; the API checks)."}}}}};
+const schema145 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry","signal"],"description":"What to do. signal: deliver `signal` to the workload (kept until a wait for its name takes it)."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."},"signal":{"type":"object","additionalProperties":false,"required":["name"],"description":"signal: the signal sent.","properties":{"name":{"$ref":"../common.v1.json#/$defs/signalName","description":"Its name."},"payload":{"description":"Its payload (JSON, at most 64 KiB serialised; the API checks)."}}}}};
 
 function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
@@ -16178,7 +16643,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -16248,7 +16713,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry")) || (data4 === "signal"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema141.properties.command.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema145.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -16311,7 +16776,7 @@ errors++;
 if(data6.name !== undefined){
 let data7 = data6.name;
 if(typeof data7 === "string"){
-if(!pattern34.test(data7)){
+if(!pattern35.test(data7)){
 const err20 = {instancePath:instancePath+"/signal/name",schemaPath:"../common.v1.json#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -16362,8 +16827,8 @@ return errors === 0;
 validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_44 = validate86;
-const schema144 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}}}}};
-const schema149 = {"title":"WaitSpec","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait a run started: the n-th wait call of the run (seq, from 0) and what wakes it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0: the key its answer is recorded under."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waits for."},"durationMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"sleep: how long, from when the scheduler records the wait (the first time it sees this seq)."},"until":{"$ref":"#/$defs/time","description":"sleep: the time it ends (instead of durationMs)."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timeoutMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"signal or children: give up after this long (the wait then ends timed out)."},"spec":{"description":"Kind-specific condition (children: what the kind's owner records)."}}};
+const schema148 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}}}}};
+const schema153 = {"title":"WaitSpec","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait a run started: the n-th wait call of the run (seq, from 0) and what wakes it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0: the key its answer is recorded under."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waits for."},"durationMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"sleep: how long, from when the scheduler records the wait (the first time it sees this seq)."},"until":{"$ref":"#/$defs/time","description":"sleep: the time it ends (instead of durationMs)."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timeoutMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"signal or children: give up after this long (the wait then ends timed out)."},"spec":{"description":"Kind-specific condition (children: what the kind's owner records)."}}};
 
 function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -16456,7 +16921,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema117.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -16504,7 +16969,7 @@ errors++;
 if(data.until !== undefined){
 let data3 = data.until;
 if(typeof data3 === "string"){
-if(!pattern25.test(data3)){
+if(!pattern26.test(data3)){
 const err11 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -16539,7 +17004,7 @@ errors++;
 if(data.signal !== undefined){
 let data4 = data.signal;
 if(typeof data4 === "string"){
-if(!pattern34.test(data4)){
+if(!pattern35.test(data4)){
 const err14 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -16727,7 +17192,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -16762,7 +17227,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -16926,7 +17391,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!((((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released")) || (data8 === "waiting"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema144.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema148.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -17032,7 +17497,7 @@ errors++;
 if(data5.startedAt !== undefined){
 let data13 = data5.startedAt;
 if(typeof data13 === "string"){
-if(!pattern25.test(data13)){
+if(!pattern26.test(data13)){
 const err35 = {instancePath:instancePath+"/completions/" + i0+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -17136,7 +17601,7 @@ return errors === 0;
 validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_45 = validate89;
-const schema153 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure. waiting: the run started a durable wait (`wait`), committed its checkpoint and gave its slot back; the workload is WAITING until the wait ends."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}};
+const schema157 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure. waiting: the run started a durable wait (`wait`), committed its checkpoint and gave its slot back; the workload is WAITING until the wait ends."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}};
 
 function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -17229,7 +17694,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema117.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -17277,7 +17742,7 @@ errors++;
 if(data.until !== undefined){
 let data3 = data.until;
 if(typeof data3 === "string"){
-if(!pattern25.test(data3)){
+if(!pattern26.test(data3)){
 const err11 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -17312,7 +17777,7 @@ errors++;
 if(data.signal !== undefined){
 let data4 = data.signal;
 if(typeof data4 === "string"){
-if(!pattern34.test(data4)){
+if(!pattern35.test(data4)){
 const err14 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -17469,7 +17934,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema153.properties, key0))){
+if(!(func3.call(schema157.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -17520,7 +17985,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -17615,7 +18080,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern38.test(data5)){
+if(!pattern39.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -17650,7 +18115,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released")) || (data6 === "waiting"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema153.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema157.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -17756,7 +18221,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data11 = data.startedAt;
 if(typeof data11 === "string"){
-if(!pattern25.test(data11)){
+if(!pattern26.test(data11)){
 const err31 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -17836,7 +18301,7 @@ return errors === 0;
 validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_46 = validate92;
-const schema162 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
+const schema166 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
@@ -17901,7 +18366,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema162.properties, key0))){
+if(!(func3.call(schema166.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -17952,7 +18417,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -17987,7 +18452,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -18022,7 +18487,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "stop") || (data4 === "pause")) || (data4 === "drain")) || (data4 === "preempt"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema162.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema166.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -18156,7 +18621,7 @@ return errors === 0;
 validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_47 = validate93;
-const schema165 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+const schema169 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
@@ -18321,7 +18786,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema165.properties, key0))){
+if(!(func3.call(schema169.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -18372,7 +18837,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err19 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -18407,7 +18872,7 @@ errors++;
 if(data.stream !== undefined){
 let data3 = data.stream;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err22 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
@@ -18517,7 +18982,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema165.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema169.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -18542,7 +19007,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema165.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema169.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -18555,7 +19020,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema165.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema169.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -18708,7 +19173,7 @@ return errors === 0;
 validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_48 = validate94;
-const schema167 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+const schema171 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
@@ -18773,7 +19238,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema167.properties, key0))){
+if(!(func3.call(schema171.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -18824,7 +19289,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -18894,7 +19359,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema167.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema171.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -18907,7 +19372,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema167.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema171.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -18967,7 +19432,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema167.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema171.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -19040,7 +19505,7 @@ errors++;
 if(data9.message !== undefined){
 let data11 = data9.message;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err27 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -19104,7 +19569,7 @@ return errors === 0;
 validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_49 = validate95;
-const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
+const schema174 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -19274,7 +19739,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema170.properties, key0))){
+if(!(func3.call(schema174.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -19325,7 +19790,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err15 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -19360,7 +19825,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -19395,7 +19860,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema170.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema174.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -19819,7 +20284,7 @@ errors++;
 if(data16.startedAt !== undefined){
 let data20 = data16.startedAt;
 if(typeof data20 === "string"){
-if(!pattern25.test(data20)){
+if(!pattern26.test(data20)){
 const err56 = {instancePath:instancePath+"/running/" + i1+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err56];
@@ -19878,7 +20343,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data21 = data.startedAt;
 if(typeof data21 === "string"){
-if(!pattern25.test(data21)){
+if(!pattern26.test(data21)){
 const err61 = {instancePath:instancePath+"/startedAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -20015,7 +20480,7 @@ return errors === 0;
 validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_50 = validate99;
-const schema177 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+const schema181 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
 function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
@@ -20121,7 +20586,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err8 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -20209,7 +20674,7 @@ return errors === 0;
 validate99.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_51 = validate100;
-const schema179 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+const schema183 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
 function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
@@ -20335,7 +20800,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err10 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -20489,7 +20954,7 @@ errors++;
 if(data6.at !== undefined){
 let data7 = data6.at;
 if(typeof data7 === "string"){
-if(!pattern25.test(data7)){
+if(!pattern26.test(data7)){
 const err23 = {instancePath:instancePath+"/lines/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
@@ -20534,7 +20999,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema179.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema183.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -20610,7 +21075,7 @@ return errors === 0;
 validate100.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_52 = validate101;
-const schema182 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+const schema186 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
 function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
@@ -20705,7 +21170,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema182.properties, key0))){
+if(!(func3.call(schema186.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -20756,7 +21221,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err12 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -20803,7 +21268,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema182.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema186.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -20829,7 +21294,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema182.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema186.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -20967,7 +21432,7 @@ return errors === 0;
 validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_53 = validate102;
-const schema184 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+const schema188 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
 function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
@@ -21103,7 +21568,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err11 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
@@ -21198,7 +21663,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern38.test(data5)){
+if(!pattern39.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -21233,7 +21698,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema184.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema188.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -21306,7 +21771,7 @@ errors++;
 if(data7.message !== undefined){
 let data9 = data7.message;
 if((typeof data9 !== "string") && (data9 !== null)){
-const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err28 = {instancePath:instancePath+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -21357,7 +21822,7 @@ return errors === 0;
 validate102.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_54 = validate103;
-const schema188 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
+const schema192 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
 
 function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/status-events.v1.json" */;
@@ -21473,7 +21938,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -21508,7 +21973,7 @@ errors++;
 if(data.tenant !== undefined){
 let data3 = data.tenant;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err12 = {instancePath:instancePath+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -21598,7 +22063,7 @@ vErrors.push(err19);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema188.properties.changes.items.properties, key1))){
+if(!(func3.call(schema192.properties.changes.items.properties, key1))){
 const err20 = {instancePath:instancePath+"/changes/" + i0,schemaPath:"#/properties/changes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err20];
@@ -21647,7 +22112,7 @@ vErrors.push(err23);
 errors++;
 }
 if(!((data7 === "status") || (data7 === "progress"))){
-const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema188.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema192.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -21660,7 +22125,7 @@ errors++;
 if(data5.from !== undefined){
 let data8 = data5.from;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema188.properties.changes.items.properties.from.type},message:"must be string,null"};
+const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema192.properties.changes.items.properties.from.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -21720,7 +22185,7 @@ errors++;
 if(data5.reason !== undefined){
 let data11 = data5.reason;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema188.properties.changes.items.properties.reason.type},message:"must be string,null"};
+const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema192.properties.changes.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -21733,7 +22198,7 @@ errors++;
 if(data5.at !== undefined){
 let data12 = data5.at;
 if(typeof data12 === "string"){
-if(!pattern25.test(data12)){
+if(!pattern26.test(data12)){
 const err31 = {instancePath:instancePath+"/changes/" + i0+"/at",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -21768,7 +22233,7 @@ errors++;
 if(data5.workerId !== undefined){
 let data13 = data5.workerId;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema188.properties.changes.items.properties.workerId.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema192.properties.changes.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -21841,7 +22306,7 @@ errors++;
 if(data14.message !== undefined){
 let data16 = data14.message;
 if((typeof data16 !== "string") && (data16 !== null)){
-const err40 = {instancePath:instancePath+"/changes/" + i0+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema107.properties.message.type},message:"must be string,null"};
+const err40 = {instancePath:instancePath+"/changes/" + i0+"/progress/message",schemaPath:"../common.v1.json#/$defs/progress/properties/message/type",keyword:"type",params:{type: schema110.properties.message.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -21878,7 +22343,7 @@ errors++;
 if(data5.pendingReason !== undefined){
 let data17 = data5.pendingReason;
 if((typeof data17 !== "string") && (data17 !== null)){
-const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema188.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
+const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema192.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -21891,7 +22356,7 @@ errors++;
 if(data5.errorCode !== undefined){
 let data18 = data5.errorCode;
 if((typeof data18 !== "string") && (data18 !== null)){
-const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema188.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
+const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema192.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -21942,9 +22407,9 @@ return errors === 0;
 validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_55 = validate104;
-const schema193 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
-const pattern80 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
-const pattern87 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+const schema197 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"ref":{"$ref":"../common.v1.json#/$defs/workloadRef"},"dependsOn":{"$ref":"../common.v1.json#/$defs/dependsOn"},"onDependencyFailure":{"$ref":"../common.v1.json#/$defs/onDependencyFailure"},"dependencyRefs":{"type":"object","maxProperties":100,"propertyNames":{"type":"string","format":"uuid","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"additionalProperties":{"$ref":"../common.v1.json#/$defs/workloadRef"},"description":"Set by the API for a batch graph: the ref each dependency (by id) had in the batch, so that the handler finds its result under that ref too."}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const pattern84 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
+const pattern91 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
 function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -23310,7 +23775,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema193.properties, key0))){
+if(!(func3.call(schema197.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -23336,7 +23801,7 @@ errors++;
 if(data.id !== undefined){
 let data3 = data.id;
 if(typeof data3 === "string"){
-if(!pattern80.test(data3)){
+if(!pattern84.test(data3)){
 const err18 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -23821,7 +24286,7 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern87.test(data16)){
+if(!pattern91.test(data16)){
 const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -23988,14 +24453,283 @@ vErrors.push(err72);
 errors++;
 }
 }
-}
-else {
-const err73 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.ref !== undefined){
+let data23 = data.ref;
+if(typeof data23 === "string"){
+if(func1(data23) > 100){
+const err73 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err73];
 }
 else {
 vErrors.push(err73);
+}
+errors++;
+}
+if(func1(data23) < 1){
+const err74 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(!pattern23.test(data23)){
+const err75 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/ref",schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.dependsOn !== undefined){
+let data24 = data.dependsOn;
+if(Array.isArray(data24)){
+if(data24.length > 100){
+const err77 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+const len0 = data24.length;
+for(let i0=0; i0<len0; i0++){
+let data25 = data24[i0];
+if(typeof data25 === "string"){
+if(func1(data25) > 100){
+const err78 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+if(func1(data25) < 1){
+const err79 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/dependsOn/" + i0,schemaPath:"../common.v1.json#/$defs/dependsOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+let i1 = data24.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data24[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err81 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/dependsOn",schemaPath:"../common.v1.json#/$defs/dependsOn/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data.onDependencyFailure !== undefined){
+let data26 = data.onDependencyFailure;
+if(typeof data26 !== "string"){
+const err83 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+if(!((data26 === "cancel") || (data26 === "run"))){
+const err84 = {instancePath:instancePath+"/onDependencyFailure",schemaPath:"../common.v1.json#/$defs/onDependencyFailure/enum",keyword:"enum",params:{allowedValues: schema79.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data.dependencyRefs !== undefined){
+let data27 = data.dependencyRefs;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(Object.keys(data27).length > 100){
+const err85 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+for(const key4 in data27){
+const _errs78 = errors;
+if(typeof key4 === "string"){
+if(!pattern47.test(key4)){
+const err86 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",propertyName:key4};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(!(formats20.test(key4))){
+const err87 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\"",propertyName:key4};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key4};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+var valid21 = _errs78 === errors;
+if(!valid21){
+const err89 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+for(const key5 in data27){
+let data28 = data27[key5];
+if(typeof data28 === "string"){
+if(func1(data28) > 100){
+const err90 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(func1(data28) < 1){
+const err91 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+if(!pattern23.test(data28)){
+const err92 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/dependencyRefs/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"../common.v1.json#/$defs/workloadRef/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/dependencyRefs",schemaPath:"#/properties/dependencyRefs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+else {
+const err95 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
 }
 errors++;
 }
@@ -24005,7 +24739,7 @@ return errors === 0;
 validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_56 = validate111;
-const schema208 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+const schema216 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
 function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;
@@ -24121,7 +24855,7 @@ errors++;
 if(data.time !== undefined){
 let data2 = data.time;
 if(typeof data2 === "string"){
-if(!pattern25.test(data2)){
+if(!pattern26.test(data2)){
 const err9 = {instancePath:instancePath+"/time",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -24156,7 +24890,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern38.test(data3)){
+if(!pattern39.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -24181,7 +24915,7 @@ errors++;
 if(data.lastHeartbeatAt !== undefined){
 let data4 = data.lastHeartbeatAt;
 if(typeof data4 === "string"){
-if(!pattern25.test(data4)){
+if(!pattern26.test(data4)){
 const err14 = {instancePath:instancePath+"/lastHeartbeatAt",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err14];

@@ -22,6 +22,8 @@ import {
 import { withWaitingFor } from '../waiting-for.js';
 import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
+import { checkBatchGraph } from '../dependency-graph.js';
+import { withDependencies } from '../workload-dependencies.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
 
 export const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
@@ -106,6 +108,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const batch = await readValid(ctx, c, 'workloadBatch', MAX_BATCH_BODY_BYTES, (b) => [
       ...reservedKeys(b.workloads, (i) => `/workloads/${i}`),
       ...duplicateKeys(b),
+      ...checkBatchGraph(b.workloads, (i) => `/workloads/${i}`).errors,
     ]);
     const results = await submitWorkloads(
       ctx,
@@ -115,7 +118,12 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       (i) => `/workloads/${i}`,
     );
     const allPersisted = results.every((r) => r.kind !== 'submitted');
-    return c.json({ items: results.map((r) => r.workload) }, allPersisted ? 201 : 202);
+    const answer: { items: (typeof results)[number]['workload'][]; refs?: Record<string, string> } =
+      { items: results.map((r) => r.workload) };
+    batch.workloads.forEach((w, i) => {
+      if (w.ref !== undefined) (answer.refs ??= {})[w.ref] = results[i]!.workload.id;
+    });
+    return c.json(answer, allPersisted ? 201 : 202);
   });
 
   app.get('/v1/workloads', async (c) => {
@@ -146,7 +154,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const id = parseWorkloadId(c.req.param('id'));
     const db = ctx.connections.db();
     const workload = await withWaitingFor(db, await requireWorkload(db, tenant, id));
-    return c.json(shownWorkload(ctx, workload));
+    return c.json(shownWorkload(ctx, await withDependencies(db, workload)));
   });
 
   return app;

@@ -7,6 +7,8 @@ import { every } from '../view.js';
 import type { View } from '../view.js';
 import { statusBadge } from './workloads.js';
 import { placementPanel } from './placement-panel.js';
+import { GRAPH_NODES_PER_SIDE, dependencyGraph } from './dependency-graph.js';
+import type { GraphNode } from './dependency-graph.js';
 
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 /** Which commands a status allows, as the API rules them (409 otherwise). */
@@ -60,6 +62,11 @@ export function workloadPage(view: View, id: string): void {
   });
   const checkpoints = h('tbody');
   const placement = h('div', { class: 'placement' }, 'Loading…');
+  const graph = h(
+    'div',
+    { class: 'graph' },
+    h('p', { class: 'muted' }, 'None: it depends on no workload, and none on it.'),
+  );
   replace(
     view.main,
     h('p', {}, h('a', { href: '#/workloads' }, '← Workloads')),
@@ -83,6 +90,12 @@ export function workloadPage(view: View, id: string): void {
       { 'aria-labelledby': 'h-timeline' },
       h('h2', { id: 'h-timeline' }, 'Timeline'),
       timeline,
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'h-dependencies' },
+      h('h2', { id: 'h-dependencies' }, 'Dependencies'),
+      graph,
     ),
     h('section', { 'aria-labelledby': 'h-logs' }, h('h2', { id: 'h-logs' }, 'Logs'), logs),
     h(
@@ -204,11 +217,42 @@ export function workloadPage(view: View, id: string): void {
     );
     const fraction = w.progress?.fraction ?? (w.status === 'COMPLETED' ? 1 : 0);
     showProgress(fraction, w.progress?.message);
+    // Status events carry no graph: only a read of the workload (which has `dependsOn` or
+    // `dependents` when it is in one) redraws it.
+    if (
+      (w.dependsOn !== undefined || w.dependents !== undefined) &&
+      (statusChanged || graphShown !== graphKey(w))
+    )
+      void refreshGraph(w);
     if (statusChanged) {
       showActions(w);
       void refreshTimeline();
       void refreshCheckpoints();
     }
+  };
+
+  let graphShown = '';
+  const graphKey = (w: WorkloadV1) =>
+    `${w.status}|${(w.dependsOn ?? []).join()}|${(w.dependents ?? []).join()}`;
+  const refreshGraph = async (w: WorkloadV1) => {
+    graphShown = graphKey(w);
+    const ids = [
+      ...(w.dependsOn ?? []).slice(0, GRAPH_NODES_PER_SIDE),
+      ...(w.dependents ?? []).slice(0, GRAPH_NODES_PER_SIDE),
+    ];
+    if (ids.length === 0) {
+      replace(
+        graph,
+        h('p', { class: 'muted' }, 'None: it depends on no workload, and none on it.'),
+      );
+      return;
+    }
+    const known = new Map<string, GraphNode>();
+    const read = await Promise.allSettled(ids.map((n) => view.api.get(n)));
+    for (const r of read)
+      if (r.status === 'fulfilled')
+        known.set(r.value.id, { id: r.value.id, type: r.value.type, status: r.value.status });
+    replace(graph, dependencyGraph(w, known));
   };
 
   const refreshTimeline = async () => {

@@ -7,12 +7,16 @@ import type { Parking } from '../placement/parking.js';
 import type { PlacementWorker } from '../placement/place-workloads.js';
 import type { Logger } from '../logger.js';
 import { unknownSecretRefusals } from '../secret-admission.js';
+import { unknownDependencyRefusals } from '../dependencies/dependency-admission.js';
+import { afterDependencies, recordDependencies } from '../dependencies/record-dependencies.js';
+import { hasDependencies, waitingOnDependencies } from '../dependencies/waiting.js';
 import type { TenantAdmission } from '../tenant-admission.js';
 import { ingestNotices, noticeRequests } from '../ingest-notices.js';
 import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
 import type { Bus } from '../workload-core/publish-after-commit.js';
 import { insertSubmissions } from '../workload-core/statements/insert-submissions.js';
 import type { Inserted, NewWorkload } from '../workload-core/statements/insert-submissions.js';
+import type { Transition } from '../workload-core/transition.js';
 import { insertRejections, rejectedMessages } from './ingest-rejections.js';
 import type { Rejection } from './ingest-rejections.js';
 import { NOT_PLACED, PLACED, placeAtIngest } from './place-at-ingest.js';
@@ -32,7 +36,11 @@ function newWorkloads(
 ): NewWorkload[] {
   return accepted.map(({ msg, tenant, submission }) => {
     const workerId = placements.get(submission.id);
-    const wait = workerId ? PLACED : waiting(submission);
+    const wait = hasDependencies(submission)
+      ? waitingOnDependencies(submission)
+      : workerId
+        ? PLACED
+        : waiting(submission);
     return {
       tenant,
       submission,
@@ -119,6 +127,14 @@ export function createIngestHandler(
       rejected.push({ msg: a.msg, tenant: a.tenant, reason, errors: [], raw });
     }
     if (unknownSecrets.size > 0) accepted = accepted.filter((a) => !unknownSecrets.has(a));
+    const unknownDeps = await unknownDependencyRefusals(db, accepted);
+    for (const [a, reason] of unknownDeps) {
+      const raw = Buffer.from(a.msg.data).toString('utf8');
+      rejected.push({ msg: a.msg, tenant: a.tenant, reason, errors: [], raw });
+    }
+    if (unknownDeps.size > 0) accepted = accepted.filter((a) => !unknownDeps.has(a));
+    // Workloads with dependencies are recorded in the insert's transaction, never placed at once.
+    const dependencyChanges: Transition[] = [];
 
     const persist = async (
       accepted: Accepted[],
@@ -126,15 +142,25 @@ export function createIngestHandler(
       atIngest: AtIngest,
     ): Promise<Inserted> => {
       const items = newWorkloads(accepted, atIngest);
-      if (rejected.length === 0) return insertSubmissions(db, items); // one statement
+      const dependents = accepted.filter((a) => hasDependencies(a.submission));
+      if (rejected.length === 0 && dependents.length === 0) return insertSubmissions(db, items); // one statement
       return db.transaction().execute(async (trx) => {
         const out = await insertSubmissions(trx, items);
+        const now = await recordDependencies(
+          trx,
+          dependents.map((a) => a.submission),
+          out.pending,
+        );
         await insertRejections(trx, rejected);
+        dependencyChanges.push(...afterDependencies(out.pending, now));
         return out;
       });
     };
 
-    const atIngest = placeAtIngest(accepted, deps);
+    const atIngest = placeAtIngest(
+      accepted.filter((a) => !hasDependencies(a.submission)),
+      deps,
+    );
     const { placements } = atIngest;
     let ingested: Inserted;
     try {
@@ -169,7 +195,7 @@ export function createIngestHandler(
     // A placement whose row was not inserted (a duplicate) holds nothing.
     const placedIds = new Set(ingested.placed.map((t) => t.row.id));
     for (const id of placements.keys()) if (!placedIds.has(id)) ledger.cancel(id, 1);
-    const transitions = [...ingested.pending, ...ingested.placed];
+    const transitions = [...ingested.pending, ...ingested.placed, ...dependencyChanges];
     const parked = ingested.pending.filter((t) => t.row.parked);
     deps.parking.parked(
       atIngest.generation,
@@ -183,7 +209,7 @@ export function createIngestHandler(
       [...ingested.pending, ...ingested.submitted],
       noticeRequests(accepted),
     );
-    await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog }, transitions, log, {
+    await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog, db }, transitions, log, {
       first: notices,
       earlier: ingested.submitted,
       durable: rejectedMessages(rejected),

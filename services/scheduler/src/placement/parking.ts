@@ -33,7 +33,7 @@ export interface UnparkStep {
 /**
  * Un-parks the parked workloads of `type` that one of `offers` holds, reading at most `limit`
  * parked rows of the type in id order after `after`: one bounded statement through the partial
- * index `workloads_parked`. Un-parked rows have no pending reason (the placer gives one if it
+ * index `workloads_parked` (which leaves out rows waiting on dependencies). Un-parked rows have no pending reason (the placer gives one if it
  * cannot place them).
  */
 export async function unparkFitting(
@@ -46,14 +46,15 @@ export async function unparkFitting(
   const { rows } = await sql<UnparkStep>`
     with scanned as (
       select id from workloads
-      where status = 'PENDING' and parked and type = ${type}
+      where status = 'PENDING' and parked and deps_waiting = 0 and type = ${type}
         and id > coalesce(${after}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
       order by id
       limit ${limit}
     ), u as (
       update workloads w set parked = false, pending_reason = null, updated_at = now()
       from scanned s
-      where w.id = s.id and w.status = 'PENDING' and w.parked and ${fitsAnOffer(offers)}
+      where w.id = s.id and w.status = 'PENDING' and w.parked and w.deps_waiting = 0
+        and ${fitsAnOffer(offers)}
       returning w.id
     )
     select (select count(*) from scanned)::int as scanned,

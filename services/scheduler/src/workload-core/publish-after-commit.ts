@@ -8,7 +8,10 @@ import type {
   StatusChangeInput,
   WorkloadStatus,
 } from '@niyanta/messages';
+import type { Database } from '@niyanta/db';
+import type { Kysely } from 'kysely';
 import type { Backlog } from '../backlog.js';
+import { announceDependents, endedWithDependents } from '../dependencies/dependency-events.js';
 import type { Logger } from '../logger.js';
 import type { UsageLedger } from '../placement/usage-ledger.js';
 import type { Transition } from './transition.js';
@@ -23,6 +26,8 @@ export interface Bus {
   nc: NatsConnection;
   ledger: UsageLedger;
   backlog: Backlog;
+  /** Reads what an end did to its dependents, to announce it (dependencies/dependency-events.ts). */
+  db?: Kysely<Database>;
 }
 
 /** A committed transition as a change of its transaction's status-event message. */
@@ -81,6 +86,9 @@ export async function publishAfterCommit(
     // A parked workload waits for the fleet to grow, not for a slot.
     if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
   }
+  // An end may have released dependents (now in the queue) or cancelled them.
+  const ended = endedWithDependents(transitions);
+  if (ended.length > 0) bus.backlog.mark();
   // One status-event message for the whole transaction (one per tenant it touched).
   const events = new StatusEventBatch();
   for (const t of extra.earlier ?? []) events.status(statusChange(t));
@@ -96,6 +104,8 @@ export async function publishAfterCommit(
     failed(err, live.length);
   }
   extra.settle?.();
+  if (ended.length > 0 && bus.db !== undefined)
+    await announceDependents(bus.db, bus.nc, ended, log);
   if (durable.length === 0) return;
   try {
     await publishAll(bus.js, durable);
