@@ -7,6 +7,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { placements } from '@niyanta/telemetry';
 import { startAssignSpans } from './assign-spans.js';
+import { loadChildren } from './assignment-children.js';
+import type { AssignmentChildren } from './assignment-children.js';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
 import type { Logger } from './logger.js';
@@ -131,6 +133,7 @@ export function assignmentMessages(
   maxPayload?: number,
   secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
   traces: ReadonlyMap<string, string> = new Map(),
+  children: ReadonlyMap<string, AssignmentChildren> = new Map(),
 ): AssignmentPlan {
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
@@ -150,6 +153,8 @@ export function assignmentMessages(
     if (sealed !== undefined) item.secrets = sealed;
     const traceparent = traces.get(row.id);
     if (traceparent !== undefined) item.traceparent = traceparent;
+    const spawned = children.get(row.id);
+    if (spawned !== undefined) item.children = spawned;
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -199,16 +204,17 @@ export async function assignmentsOf(
   if (placed.length === 0) return { messages: [], oversized: [] };
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
+  const children = await loadChildren(db, resumable);
   const secrets = await loadSealedSecrets(
     db,
     placed.map((t) => t.row),
   );
-  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces);
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, children);
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */
 export function tooLargeChange({ run, size, limit }: OversizedRun): Change {
-  const message = `the assignment of this run is ${size} bytes with its input and checkpoint; the broker (max_payload) carries at most ${limit - ASSIGNMENT_ROOM_BYTES} of it: store large input or state elsewhere (an object store) and pass a reference`;
+  const message = `the assignment of this run is ${size} bytes with its input, checkpoint and the results of the children it spawned; the broker (max_payload) carries at most ${limit - ASSIGNMENT_ROOM_BYTES} of it: store large input, state or results elsewhere (an object store) and pass a reference`;
   return {
     id: run.id,
     from: WORKLOAD_STATUS.SCHEDULED,

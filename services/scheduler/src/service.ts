@@ -26,6 +26,7 @@ import { createCompletionHandler } from './handlers/completions.js';
 import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js';
 import { createIngestHandler } from './handlers/ingest.js';
 import { createRunUpdateHandler } from './handlers/run-updates.js';
+import { createSpawnHandler } from './handlers/spawns.js';
 import { TenantCache } from './handlers/tenant-cache.js';
 import { createWorkerDeadHandler } from './handlers/worker-dead.js';
 import { TenantAdmission } from './tenant-admission.js';
@@ -73,6 +74,7 @@ const CONSUMER_KEYS = [
   'schedulerWorkerDead',
   'schedulerCommands',
   'schedulerDeadLetters',
+  'schedulerSpawn',
 ] as const;
 type ConsumerKey = (typeof CONSUMER_KEYS)[number];
 
@@ -284,6 +286,7 @@ async function lead(
     const deadLog = component(log, COMPONENTS.workerDead);
     const commandLog = component(log, COMPONENTS.commands);
     const deadLettersLog = component(log, COMPONENTS.deadLetters);
+    const spawnLog = component(log, COMPONENTS.spawns);
     const consumers: BatchConsumer[] = [
       consume(
         'schedulerIngest',
@@ -344,6 +347,20 @@ async function lead(
         'schedulerDeadLetters',
         (deadLetters) => createDeadLetterRecordHandler({ db, log: deadLettersLog, deadLetters }),
         deadLettersLog,
+      ),
+      consume(
+        'schedulerSpawn',
+        (deadLetters) =>
+          createSpawnHandler({
+            ...shared,
+            deadLetters,
+            admission,
+            liveWorkers,
+            parking,
+            log: spawnLog,
+            onIngested: trigger,
+          }),
+        spawnLog,
       ),
     ];
     // Consumers stop first (in-flight batches finish and ack), then the placer, on close.
