@@ -753,6 +753,10 @@ function paths(): JsonObject {
             type: 'string',
             format: 'uuid',
           }),
+          query('parentId', 'Only the children this workload spawned (`ctx.spawn`).', {
+            type: 'string',
+            format: 'uuid',
+          }),
           query('limit', 'Page size.', {
             type: 'integer',
             minimum: LIST_LIMIT.min,
@@ -791,6 +795,8 @@ function paths(): JsonObject {
       get: {
         operationId: 'getWorkload',
         summary: 'Get a workload',
+        description:
+          'A child workload (spawned by a run with `ctx.spawn`) shows its `parentId` (and `detached`); a workload that spawned children shows `children`: how many, how many per status, and the first 100 in call order (`GET /v1/workloads?parentId=` lists them all).',
         tags: ['workloads'],
         parameters: [idParam],
         responses: {

@@ -36,5 +36,8 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   ordered: false,
   preemptible: true,
   preemption: null,
+  parent_id: null,
+  child_index: null,
+  detached: false,
   ...over,
 });

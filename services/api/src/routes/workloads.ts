@@ -14,6 +14,7 @@ import {
   encodeCursor,
   parseIntParam,
   parseLabelParam,
+  parseParentIdParam,
   parseScheduleIdParam,
   parseStatusParam,
   parseTypeParam,
@@ -21,6 +22,7 @@ import {
 } from '../params.js';
 import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
+import { childrenSummary } from '../workload-children.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
 
 export const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
@@ -123,6 +125,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const type = parseTypeParam(c.req.query('type'));
     const label = parseLabelParam(c.req.query('label'));
     const scheduleId = parseScheduleIdParam(c.req.query('scheduleId'));
+    const parentId = parseParentIdParam(c.req.query('parentId'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
@@ -132,6 +135,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       ...(type === undefined ? {} : { type }),
       ...(label === undefined ? {} : { label }),
       ...(scheduleId === undefined ? {} : { scheduleId }),
+      ...(parentId === undefined ? {} : { parentId }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
     return c.json({
@@ -143,8 +147,12 @@ export function workloadRoutes(ctx: ApiContext): Hono {
   app.get('/v1/workloads/:id', async (c) => {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
-    const workload = await requireWorkload(ctx.connections.db(), tenant, id);
-    return c.json(shownWorkload(ctx, workload));
+    const db = ctx.connections.db();
+    const workload = await requireWorkload(db, tenant, id);
+    const children = await childrenSummary(db, tenant, id);
+    return c.json(
+      shownWorkload(ctx, children === undefined ? workload : { ...workload, children }),
+    );
   });
 
   return app;
