@@ -44,7 +44,7 @@ export function styleFor(io: Io, noColorFlag: boolean): Style {
       if (s === 'COMPLETED') return green(s);
       if (s === 'FAILED' || s === 'CANCELLED') return red(s);
       if (s === 'RUNNING') return cyan(s);
-      if (s === 'PAUSED') return yellow(s);
+      if (s === 'PAUSED' || s === 'WAITING') return yellow(s);
       return s;
     },
   };

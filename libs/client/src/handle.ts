@@ -106,6 +106,20 @@ export class WorkloadHandle<R = unknown> implements WorkloadRef<R> {
     return this.command('resume', reason);
   }
 
+  /**
+   * Sends the signal `name` with `payload` (`POST /v1/workloads/{id}/signals/{name}`): a
+   * `ctx.waitForSignal(name)` of the run returns it, at once if it waits already, else when it
+   * starts waiting (the signal is kept). Answers the workload as it is now (202).
+   */
+  signal(name: string, payload?: unknown): Promise<WorkloadV1> {
+    return this.ctx.transport.json({
+      method: 'POST',
+      path: `${this.path}/signals/${encodeURIComponent(name)}`,
+      body: { payload: payload ?? null },
+      resendable: false,
+    });
+  }
+
   /** Why it waits, or where it was placed and why (`GET /v1/workloads/{id}/placement`). */
   placement(options: { signal?: AbortSignal } = {}): Promise<PlacementExplanation> {
     return this.ctx.transport.json<PlacementExplanation>({

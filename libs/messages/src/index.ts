@@ -91,6 +91,10 @@ export type {
   ClusterV1,
   ProblemV1,
   WorkloadCommandV1,
+  WorkloadSignalV1,
+  WaitSpec,
+  WaitOutcome,
+  WaitKind,
   LogListV1,
   MeV1,
   WorkloadCountsV1,
@@ -156,3 +160,5 @@ export {
   isActiveStatus,
 } from './status.js';
 export type { WorkloadStatus } from './status.js';
+export { MAX_SIGNAL_PAYLOAD_BYTES, SIGNAL_NAME_PATTERN, WAIT_KINDS } from './waits.js';
+export type { WaitKindName } from './waits.js';

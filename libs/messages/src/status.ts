@@ -5,6 +5,8 @@ export const WORKLOAD_STATUS = {
   SCHEDULED: 'SCHEDULED',
   RUNNING: 'RUNNING',
   PAUSED: 'PAUSED',
+  /** In a durable wait (a sleep, a signal, children): holds no slot, resumes when it ends. */
+  WAITING: 'WAITING',
   COMPLETED: 'COMPLETED',
   FAILED: 'FAILED',
   CANCELLED: 'CANCELLED',

@@ -37,6 +37,7 @@ export const HTTP_SCHEMAS = {
   cluster: 'http/cluster.v1.json',
   problem: 'http/problem.v1.json',
   workloadCommand: 'http/workload-command.v1.json',
+  workloadSignal: 'http/workload-signal.v1.json',
   logList: 'http/log-list.v1.json',
   checkpointList: 'http/checkpoint-list.v1.json',
   tenantCreate: 'http/tenant-create.v1.json',
@@ -100,6 +101,7 @@ export interface HttpTypes {
   cluster: T.ClusterV1;
   problem: T.ProblemV1;
   workloadCommand: T.WorkloadCommandV1;
+  workloadSignal: T.WorkloadSignalV1;
   logList: T.LogListV1;
   checkpointList: T.CheckpointListV1;
   tenantCreate: T.TenantCreateV1;

@@ -1,5 +1,6 @@
 import type { WorkloadRef } from '@niyanta/messages';
 import type { ChildWorkload, SpawnItem, SpawnOptions, SpawnableDefinition } from './children.js';
+import type { ReplayedWait, WaitRequest } from './durable-waits.js';
 
 /** A JSON Schema (draft 2020-12) document, as a plain object. */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -77,6 +78,26 @@ export interface WorkloadContext<S = unknown> {
    * `Promise.all(children.map((c) => c.result()))`: either waits for them without holding a slot.
    */
   gather<R>(children: readonly WorkloadRef<R>[]): Promise<R[]>;
+  /**
+   * A durable sleep: the run checkpoints (the registered `autoCheckpoint`/`snapshot` state), gives
+   * its slot back and the workload is WAITING; after `ms` it resumes on any worker, from its
+   * checkpoint, and this call (the same call, by call order) returns. `ms <= 0` returns at once.
+   */
+  sleep(ms: number): Promise<void>;
+  /** A durable sleep until `time` (a Date, RFC 3339 text or epoch ms); a past time returns at once. */
+  sleepUntil(time: Date | string | number): Promise<void>;
+  /**
+   * Waits durably for the signal `name` (`POST /v1/workloads/{id}/signals/{name}`) and returns its
+   * payload; a signal sent earlier is kept and answers at once. With `timeoutMs`, throws
+   * `WaitTimeoutError` when none came in time.
+   */
+  waitForSignal<T = unknown>(name: string, options?: { timeoutMs?: number }): Promise<T>;
+  /**
+   * The durable wait that `sleep`, `sleepUntil` and `waitForSignal` are built on, for SDK helpers
+   * of other kinds (children). Waits are keyed by call order: a resumed run that calls its waits
+   * again in the same order gets the recorded answers at once.
+   */
+  wait(request: WaitRequest): Promise<ReplayedWait>;
 }
 
 /** Attributes of a handler's span: low-cardinality names, values a handler chooses. */

@@ -26,6 +26,14 @@ export {
 } from './errors.js';
 export type { WorkloadErrorOptions } from './errors.js';
 export type { InputIssue } from './input-validator.js';
+export {
+  DurableWaits,
+  MAX_WAIT_MS,
+  SIGNAL_NAME_PATTERN,
+  WaitMismatchError,
+  WaitTimeoutError,
+} from './durable-waits.js';
+export type { ReplayedWait, StartedWait, WaitKind, WaitRequest } from './durable-waits.js';
 export { loadWorkloadModules } from './load-workload-modules.js';
 export { runAttempt, STOP_CHECKPOINT_TIMEOUT_MS } from './run-attempt.js';
 export type { AttemptFailure, AttemptHost, AttemptOptions, AttemptOutcome } from './run-attempt.js';

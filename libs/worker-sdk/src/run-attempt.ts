@@ -2,6 +2,8 @@ import { withSpan } from '@niyanta/telemetry';
 import { Children } from './children.js';
 import type { KnownChild, SpawnItem, SpawnedChild } from './children.js';
 import type { WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
+import { DurableWaits } from './durable-waits.js';
+import type { ReplayedWait, StartedWait } from './durable-waits.js';
 import { WorkloadContextError, WorkloadError } from './errors.js';
 import { formatIssues, validateInput } from './input-validator.js';
 import { isStopReason, STOP_REASONS } from './stop-reason.js';
@@ -37,6 +39,8 @@ export interface AttemptOptions {
   host: AttemptHost;
   /** The run's decrypted secrets by name (`ctx.secrets`); none when omitted. */
   secrets?: Readonly<Record<string, string>>;
+  /** Durable waits of earlier attempts that have ended: the run's wait calls replay them. */
+  waits?: readonly ReplayedWait[];
   /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
   stopCheckpointTimeoutMs?: number;
   /** The children earlier attempts spawned (the assignment's `children`), in call order. */
@@ -59,7 +63,9 @@ export type AttemptOutcome =
   | { outcome: 'succeeded'; result: unknown }
   | { outcome: 'failed'; error: AttemptFailure }
   | { outcome: 'cancelled' }
-  | { outcome: 'paused' };
+  | { outcome: 'paused' }
+  /** The run started a durable wait: it checkpointed and ends here, to resume once the wait ends. */
+  | { outcome: 'waiting'; wait: StartedWait };
 
 /** Runs one attempt of `def`: validates the input, runs the handler, maps how it ended. Never throws for handler errors. */
 export async function runAttempt(
@@ -89,7 +95,8 @@ export async function runAttempt(
       timer = setTimeout(() => controller.abort(STOP_REASONS.timeout), timeoutMs);
 
     const auto = new AutoCheckpoints(def.checkpointIntervalMs, opts.host, () => finished);
-    const ctx = createContext(opts, controller.signal, () => finished, auto);
+    const waits = new DurableWaits(opts.waits);
+    const ctx = createContext(opts, controller.signal, () => finished, auto, waits);
     auto.attach(ctx);
     if (typeof def.snapshot === 'function') {
       const snapshot = def.snapshot.bind(def);
@@ -97,8 +104,17 @@ export async function runAttempt(
     }
     let result: unknown;
     let thrown: { error: unknown } | undefined;
+    let waiting: StartedWait | undefined;
     try {
-      result = await def.run(ctx, opts.input);
+      // A durable wait ends the attempt where it is: its promise never settles in this run.
+      const ended = await Promise.race([
+        Promise.resolve()
+          .then(() => def.run(ctx, opts.input))
+          .then((value) => ({ value })),
+        waits.started.then((wait) => ({ wait })),
+      ]);
+      if ('wait' in ended) waiting = ended.wait;
+      else result = ended.value;
     } catch (error) {
       thrown = { error };
     } finally {
@@ -117,6 +133,11 @@ export async function runAttempt(
       }
       return stopped(reason, timeoutMs);
     }
+    if (waiting !== undefined) {
+      // Saved before the wait is reported, so the resumed run starts from this state.
+      await auto.stopCheckpoint(opts.stopCheckpointTimeoutMs);
+      return { outcome: 'waiting', wait: waiting };
+    }
     if (thrown) return failed(toFailure(thrown.error));
     return toSucceeded(def.type, result);
   } finally {
@@ -131,6 +152,7 @@ function createContext(
   signal: AbortSignal,
   isFinished: () => boolean,
   auto: AutoCheckpoints,
+  waits: DurableWaits,
 ): WorkloadContext {
   const { host } = opts;
   const line = (message: string, fields?: Record<string, unknown>): string =>
@@ -182,6 +204,11 @@ function createContext(
     signal,
     log,
     secrets: Object.freeze({ ...opts.secrets }),
+    sleep: (ms) => waits.sleep(ms),
+    sleepUntil: (time) => waits.sleepUntil(time),
+    waitForSignal: <T>(name: string, options?: { timeoutMs?: number }) =>
+      waits.waitForSignal(name, options) as Promise<T>,
+    wait: (request) => waits.wait(request),
     span: (name, fn, attributes) =>
       withSpan(name, attributes === undefined ? {} : { attributes }, () => fn()),
     progress(fraction, message) {

@@ -13,6 +13,7 @@ import { workloadPlacementRoutes } from './routes/workload-placement.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workloadBulkCommandRoutes } from './routes/workload-bulk-commands.js';
 import { workloadCommandRoutes } from './routes/workload-commands.js';
+import { workloadSignalRoutes } from './routes/workload-signals.js';
 import { workloadEventRoutes } from './routes/workload-events.js';
 import { workloadLogRoutes } from './routes/workload-logs.js';
 import { workloadRoutes } from './routes/workloads.js';
@@ -106,6 +107,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/', workloadHistoryRoutes(ctx));
   app.route('/', workloadBulkCommandRoutes(ctx));
   app.route('/', workloadCommandRoutes(ctx));
+  app.route('/', workloadSignalRoutes(ctx));
   app.route('/', scheduleRoutes(ctx));
   app.route('/', workloadEventRoutes(ctx));
   app.route('/', workloadLogRoutes(ctx));

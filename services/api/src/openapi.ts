@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { SCHEMAS, WORKLOAD_STATUS } from '@niyanta/messages';
+import { MAX_SIGNAL_PAYLOAD_BYTES, SCHEMAS, WORKLOAD_STATUS } from '@niyanta/messages';
 import { ApiError } from './errors.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import type { HTTP_COMMANDS } from './routes/workload-commands.js';
@@ -190,9 +190,49 @@ function commandPath(command: string, effect: string): JsonObject {
   };
 }
 
+/** `POST /v1/workloads/{id}/signals/{name}` (routes/workload-signals.ts). */
+function signalPath(): JsonObject {
+  return {
+    post: {
+      operationId: 'signalWorkload',
+      summary: 'Send a signal to a workload',
+      description:
+        "Sends the signal `name` with `payload` to the scheduler (a `signal` command): the run's `ctx.waitForSignal(name)` returns the payload, at once if the workload is WAITING for it, otherwise when its wait starts (the signal is kept; one signal answers one wait). Needs the submitter role; audited. docs/workflows.md.",
+      tags: ['workloads'],
+      parameters: [
+        idParam,
+        {
+          name: 'name',
+          in: 'path',
+          required: true,
+          description: 'The signal name.',
+          schema: { $ref: componentRef('SignalName') },
+        },
+      ],
+      requestBody: {
+        required: false,
+        content: { 'application/json': { schema: { $ref: componentRef('SignalRequest') } } },
+      },
+      responses: {
+        '202': json(
+          'Workload',
+          'Signal sent to the scheduler; the body is the workload as it is now.',
+        ),
+        '400': bad,
+        '404': notFound,
+        '409': problem('The workload already ended (COMPLETED, FAILED or CANCELLED).'),
+        '413': problem(`A body over ${MAX_SIGNAL_PAYLOAD_BYTES} bytes.`),
+        '415': problem('A non-empty body that is not application/json.'),
+        '503': unavailable,
+      },
+    },
+  };
+}
+
 const COMMAND_EFFECTS: Record<keyof typeof HTTP_COMMANDS, string> = {
   cancel: 'Stops a workload that has not ended. 409 if it is COMPLETED, FAILED or CANCELLED.',
-  pause: 'Pauses a PENDING, SCHEDULED or RUNNING workload (a run checkpoints and stops).',
+  pause:
+    'Pauses a PENDING, SCHEDULED, RUNNING or WAITING workload (a run checkpoints and stops; a WAITING one keeps its wait and replays into it when resumed).',
   resume: 'Resumes a PAUSED workload.',
 };
 
@@ -1067,6 +1107,7 @@ function paths(): JsonObject {
       },
     },
   };
+  out['/v1/workloads/{id}/signals/{name}'] = signalPath();
   for (const [command, effect] of Object.entries(COMMAND_EFFECTS)) {
     out[`/v1/workloads/{id}/${command}`] = commandPath(command, effect);
     out[`/v1/workloads/${command}`] = bulkCommandPath(command, effect);

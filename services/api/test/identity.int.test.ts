@@ -243,7 +243,11 @@ describe('tenant isolation', () => {
       const commands = await commandLastSeq(env.nats);
       const family = Object.keys(aResources).find((f) => path.startsWith(f));
       const concrete =
-        family === undefined ? path : path.replace(/\{(id|name)\}/, aResources[family]!);
+        family === undefined
+          ? path
+          : path
+              .replace('/signals/{name}', '/signals/approve')
+              .replace(/\{(id|name)\}/, aResources[family]!);
       const label = `${method} ${path}`;
       expect({ label, unresolved: concrete.includes('{') }).toEqual({ label, unresolved: false });
       const body =
@@ -313,6 +317,12 @@ describe('roles', () => {
       method: 'POST',
       path: () => '/v1/workloads',
       body: { type: 'noop', input: {} },
+      weakest: 'submitter',
+    },
+    {
+      method: 'POST',
+      path: () => `/v1/workloads/${workload}/signals/approve`,
+      body: { payload: 1 },
       weakest: 'submitter',
     },
     { method: 'POST', path: () => `/v1/workloads/${workload}/cancel`, weakest: 'operator' },

@@ -32,6 +32,9 @@ const OPEN: readonly string[] = [
   WORKLOAD_STATUS.RUNNING,
   WORKLOAD_STATUS.PAUSED,
   WORKLOAD_STATUS.PENDING,
+  // A run that starts a durable wait checkpoints, then reports the wait: the scheduler may
+  // record WAITING first, and wakes the run only once this checkpoint is stored.
+  WORKLOAD_STATUS.WAITING,
 ];
 
 /** What to do with a checkpoint, given its workload's current attempt and status. */

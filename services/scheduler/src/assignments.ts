@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Database, WorkloadRow } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, envelope, publishAll } from '@niyanta/messages';
-import type { AssignmentV1, Outgoing } from '@niyanta/messages';
+import type { AssignmentV1, Outgoing, WaitOutcome } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { placements } from '@niyanta/telemetry';
@@ -17,6 +17,7 @@ import { publishAfterCommit } from './workload-core/publish-after-commit.js';
 import type { Bus } from './workload-core/publish-after-commit.js';
 import { applyChanges } from './workload-core/statements/apply-changes.js';
 import type { Executor } from './workload-core/statements/executor.js';
+import { resolvedWaits } from './workload-core/statements/read-waits.js';
 import type { Transition } from './workload-core/transition.js';
 
 /** One run of an assignment message. */
@@ -134,6 +135,7 @@ export function assignmentMessages(
   secrets: ReadonlyMap<string, AssignmentSecrets> = new Map(),
   traces: ReadonlyMap<string, string> = new Map(),
   children: ReadonlyMap<string, AssignmentChildren> = new Map(),
+  waits: ReadonlyMap<string, WaitOutcome[]> = new Map(),
 ): AssignmentPlan {
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
@@ -151,6 +153,8 @@ export function assignmentMessages(
     };
     const sealed = secrets.get(row.id);
     if (sealed !== undefined) item.secrets = sealed;
+    const resolved = waits.get(row.id);
+    if (resolved !== undefined) item.waits = resolved;
     const traceparent = traces.get(row.id);
     if (traceparent !== undefined) item.traceparent = traceparent;
     const spawned = children.get(row.id);
@@ -209,7 +213,9 @@ export async function assignmentsOf(
     db,
     placed.map((t) => t.row),
   );
-  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, children);
+  // A run resumed after durable waits replays their answers (decisions/wait.ts).
+  const waits = resumable.length > 0 ? await resolvedWaits(db, resumable) : new Map();
+  return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, children, waits);
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */

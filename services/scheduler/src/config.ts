@@ -45,6 +45,8 @@ const SCHEDULER_SETTINGS = {
   // What a workload without `placement.strategy` is placed by (docs/scheduling.md).
   PLACEMENT_STRATEGY: { kind: 'enum', default: 'spread', values: ['spread', 'binpack'] },
   SCHEDULE_TICK_MS: { kind: 'int', default: 1_000, min: 50, max: 60_000 },
+  /** How often the leader resolves due waits (sleeps, timeouts) and wakes resolved ones. */
+  WAIT_TICK_MS: { kind: 'int', default: 500, min: 20, max: 60_000 },
   /** Test-only: cron expressions may have a sixth, leading seconds field. */
   SCHEDULE_TEST_SECONDS: { kind: 'bool', default: false },
 } as const satisfies Record<string, Setting>;

@@ -20,6 +20,7 @@ export const COMPONENTS = {
   deadLetters: 'dead-letters',
   schedules: 'schedules',
   spawns: 'spawns',
+  waits: 'waits',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];
 

@@ -40,6 +40,7 @@ import { FairQueue } from './placement/fair-queue.js';
 import { schedulerRetention } from './retention.js';
 import { QUEUE_DEPTH_INTERVAL_MS, publishQueueDepth, readQueueDepth } from './queue-depth.js';
 import { fireDueSchedules, forgetDeletedSchedules } from './schedules/firing.js';
+import { wakeDueWaits } from './waits/wake-due.js';
 import { UsageLedger } from './placement/usage-ledger.js';
 import type { Strategy } from './placement/framework.js';
 import { forgetWorker } from './worker-cleanup.js';
@@ -222,6 +223,16 @@ async function lead(
       },
     });
     steps.push(() => scheduleCleanup.stop());
+    const waitLog = component(log, COMPONENTS.waits);
+    const waits = every({
+      name: 'durable waits',
+      intervalMs: config.WAIT_TICK_MS,
+      log: waitLog,
+      task: async () => {
+        if ((await wakeDueWaits({ db, js, nc, ledger, backlog, log: waitLog })) > 0) trigger();
+      },
+    });
+    steps.push(() => waits.stop());
     const shared = { db, js, nc, ledger, backlog };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).

@@ -126,6 +126,7 @@ export async function executeRun(
       host,
       secrets: opened.secrets,
       ...(run.assignment.children === undefined ? {} : { children: run.assignment.children }),
+      ...(run.assignment.waits === undefined ? {} : { waits: run.assignment.waits }),
     });
   } finally {
     startReported = await host.settle();
@@ -133,6 +134,9 @@ export async function executeRun(
   if (deps.log.isLevelEnabled('debug'))
     host.logger.debug({ outcome: outcome.outcome }, 'run ended');
   const completion = toCompletion(workloadId, attempt, outcome, run.controller.signal);
+  // The scheduler wakes the run only once the checkpoint it ended with is stored.
+  if (outcome.outcome === 'waiting' && host.checkpointSeq !== undefined)
+    completion.checkpointSeq = host.checkpointSeq;
   // What the completion carries is stored and shown: a secret the handler put in it is not.
   if (Object.keys(opened.secrets).length > 0) {
     if (completion.result !== undefined)
@@ -152,6 +156,8 @@ export async function executeRun(
  */
 class RunHost implements AttemptHost {
   startedAt = '';
+  /** The seq of the latest checkpoint of this attempt the broker acked. */
+  checkpointSeq: number | undefined;
   private log_: Logger | undefined;
   private startedTimer: NodeJS.Timeout | undefined;
   /** Resolves true once `started` is acked, false if its publish failed. */
@@ -253,6 +259,7 @@ class RunHost implements AttemptHost {
         });
         if (deps.log.isLevelEnabled('debug'))
           this.logger.debug({ seq, bytes, blob: body.blob?.key }, 'checkpoint published');
+        this.checkpointSeq = Math.max(this.checkpointSeq ?? -1, seq);
         return;
       } catch (err) {
         if (tries >= CHECKPOINT_PUBLISH_TRIES)
@@ -356,6 +363,8 @@ function toCompletion(
       return { workloadId, attempt, outcome: 'failed', error: outcome.error };
     case 'cancelled':
       return { workloadId, attempt, outcome: 'cancelled' };
+    case 'waiting':
+      return { workloadId, attempt, outcome: 'waiting', wait: outcome.wait };
     case 'paused':
       // The SDK reports a drain or a preemption as paused; for the scheduler such a run is
       // handed back (released) to continue from its checkpoint.

@@ -15,6 +15,7 @@ const STATUSES: readonly WorkloadStatus[] = [
   'SCHEDULED',
   'RUNNING',
   'PAUSED',
+  'WAITING',
   'COMPLETED',
   'FAILED',
   'CANCELLED',

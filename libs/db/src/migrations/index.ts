@@ -12,6 +12,7 @@ import * as m0010 from './0010-placement-policies.js';
 import * as m0011 from './0011-fair-share.js';
 import * as m0012 from './0012-leadership.js';
 import * as m0013 from './0013-schedules.js';
+import * as m0016 from './0016-durable-waits.js';
 import * as m0017 from './0017-child-workloads.js';
 
 /** Every migration, in order. Names never change once released. */
@@ -29,5 +30,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011-fair-share': m0011,
   '0012-leadership': m0012,
   '0013-schedules': m0013,
+  '0016-durable-waits': m0016,
   '0017-child-workloads': m0017,
 };

@@ -550,6 +550,101 @@ export const SCHEMAS = {
         "type": "boolean",
         "default": true,
         "description": "A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true."
+      },
+      "waitKind": {
+        "type": "string",
+        "enum": [
+          "sleep",
+          "signal",
+          "children"
+        ],
+        "description": "What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end."
+      },
+      "signalName": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+        "description": "A signal's name: letters, digits, `_ . : -`, at most 128 characters."
+      },
+      "waitSpec": {
+        "title": "WaitSpec",
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "seq",
+          "kind"
+        ],
+        "description": "A durable wait a run started: the n-th wait call of the run (seq, from 0) and what wakes it.",
+        "properties": {
+          "seq": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100000,
+            "description": "Call order of the wait in the run, from 0: the key its answer is recorded under."
+          },
+          "kind": {
+            "$ref": "#/$defs/waitKind",
+            "description": "What it waits for."
+          },
+          "durationMs": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 31536000000,
+            "description": "sleep: how long, from when the scheduler records the wait (the first time it sees this seq)."
+          },
+          "until": {
+            "$ref": "#/$defs/time",
+            "description": "sleep: the time it ends (instead of durationMs)."
+          },
+          "signal": {
+            "$ref": "#/$defs/signalName",
+            "description": "signal: the name waited for."
+          },
+          "timeoutMs": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 31536000000,
+            "description": "signal or children: give up after this long (the wait then ends timed out)."
+          },
+          "spec": {
+            "description": "Kind-specific condition (children: what the kind's owner records)."
+          }
+        }
+      },
+      "waitOutcome": {
+        "title": "WaitOutcome",
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "seq",
+          "kind"
+        ],
+        "description": "A durable wait that has ended, as a resumed run replays it.",
+        "properties": {
+          "seq": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100000,
+            "description": "Call order of the wait in the run, from 0."
+          },
+          "kind": {
+            "$ref": "#/$defs/waitKind",
+            "description": "What it waited for."
+          },
+          "signal": {
+            "$ref": "#/$defs/signalName",
+            "description": "signal: the name waited for."
+          },
+          "timedOut": {
+            "type": "boolean",
+            "description": "True when it ended by its timeout (the call throws WaitTimeoutError)."
+          },
+          "payload": {
+            "description": "signal: the payload the signal carried (null when none)."
+          },
+          "value": {
+            "description": "Kind-specific answer (children: what the kind's owner records)."
+          }
+        }
       }
     }
   },
@@ -2144,6 +2239,7 @@ export const SCHEMAS = {
               "SCHEDULED",
               "RUNNING",
               "PAUSED",
+              "WAITING",
               "COMPLETED",
               "FAILED",
               "CANCELLED"
@@ -2456,6 +2552,19 @@ export const SCHEMAS = {
       }
     }
   },
+  "http/workload-signal.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/http/workload-signal.v1.json",
+    "title": "SignalRequest",
+    "description": "Body of POST /v1/workloads/{id}/signals/{name}: the payload a `ctx.waitForSignal(name)` call returns. An empty body sends the payload null.",
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+      "payload": {
+        "description": "Any JSON value, at most 64 KiB serialised."
+      }
+    }
+  },
   "http/workload-submission.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://schemas.niyanta.dev/http/workload-submission.v1.json",
@@ -2639,11 +2748,12 @@ export const SCHEMAS = {
           "SCHEDULED",
           "RUNNING",
           "PAUSED",
+          "WAITING",
           "COMPLETED",
           "FAILED",
           "CANCELLED"
         ],
-        "description": "Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."
+        "description": "Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL. WAITING: in a durable wait (see waitingFor), holding no slot."
       },
       "priority": {
         "type": "integer",
@@ -2849,6 +2959,28 @@ export const SCHEMAS = {
       },
       "preemptible": {
         "$ref": "../common.v1.json#/$defs/preemptible"
+      },
+      "waitingFor": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "kind"
+        ],
+        "description": "While WAITING: what the run waits for.",
+        "properties": {
+          "kind": {
+            "$ref": "../common.v1.json#/$defs/waitKind",
+            "description": "sleep, signal or children."
+          },
+          "until": {
+            "$ref": "../common.v1.json#/$defs/time",
+            "description": "When a sleep ends, or when a signal or children wait times out."
+          },
+          "signal": {
+            "$ref": "../common.v1.json#/$defs/signalName",
+            "description": "signal: the name waited for."
+          }
+        }
       }
     }
   },
@@ -3077,6 +3209,14 @@ export const SCHEMAS = {
                   }
                 }
               }
+            },
+            "waits": {
+              "type": "array",
+              "maxItems": 10000,
+              "items": {
+                "$ref": "../common.v1.json#/$defs/waitOutcome"
+              },
+              "description": "The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once."
             }
           }
         }
@@ -3204,14 +3344,32 @@ export const SCHEMAS = {
           "cancel",
           "pause",
           "resume",
-          "retry"
+          "retry",
+          "signal"
         ],
-        "description": "What to do."
+        "description": "What to do. signal: deliver `signal` to the workload (kept until a wait for its name takes it)."
       },
       "reason": {
         "type": "string",
         "maxLength": 1000,
         "description": "Why, for the record."
+      },
+      "signal": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name"
+        ],
+        "description": "signal: the signal sent.",
+        "properties": {
+          "name": {
+            "$ref": "../common.v1.json#/$defs/signalName",
+            "description": "Its name."
+          },
+          "payload": {
+            "description": "Its payload (JSON, at most 64 KiB serialised; the API checks)."
+          }
+        }
       }
     }
   },
@@ -3279,7 +3437,8 @@ export const SCHEMAS = {
                 "failed",
                 "cancelled",
                 "paused",
-                "released"
+                "released",
+                "waiting"
               ],
               "description": "How it ended, as in a single completion."
             },
@@ -3292,6 +3451,15 @@ export const SCHEMAS = {
             "startedAt": {
               "$ref": "../common.v1.json#/$defs/time",
               "description": "When the run started, by the worker's clock, when no `started` run update was sent for it."
+            },
+            "wait": {
+              "$ref": "../common.v1.json#/$defs/waitSpec",
+              "description": "waiting: the wait the run started."
+            },
+            "checkpointSeq": {
+              "type": "integer",
+              "minimum": 0,
+              "description": "waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."
             }
           }
         }
@@ -3350,9 +3518,10 @@ export const SCHEMAS = {
           "failed",
           "cancelled",
           "paused",
-          "released"
+          "released",
+          "waiting"
         ],
-        "description": "How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."
+        "description": "How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure. waiting: the run started a durable wait (`wait`), committed its checkpoint and gave its slot back; the workload is WAITING until the wait ends."
       },
       "result": {
         "description": "Result when succeeded."
@@ -3363,6 +3532,15 @@ export const SCHEMAS = {
       "startedAt": {
         "$ref": "../common.v1.json#/$defs/time",
         "description": "When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."
+      },
+      "wait": {
+        "$ref": "../common.v1.json#/$defs/waitSpec",
+        "description": "waiting: the wait the run started."
+      },
+      "checkpointSeq": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."
       }
     }
   },

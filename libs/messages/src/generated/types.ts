@@ -67,6 +67,14 @@ export type Ordered = boolean
  * A PENDING workload of priority at least PREEMPTION_MIN_GAP higher may stop this one's run to take its place; it goes back to PENDING and resumes from its checkpoint. Default true.
  */
 export type Preemptible = boolean
+/**
+ * What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end.
+ */
+export type WaitKind = ("sleep" | "signal" | "children")
+/**
+ * A signal's name: letters, digits, `_ . : -`, at most 128 characters.
+ */
+export type SignalName = string
 
 /**
  * Definitions shared by the other schemas.
@@ -97,6 +105,10 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+waitKind?: WaitKind
+signalName?: SignalName
+waitSpec?: WaitSpec
+waitOutcome?: WaitOutcome
 }
 /**
  * Resources one run needs on its worker.
@@ -296,6 +308,53 @@ maxCostPerHour?: number
  * avoid: never on spot workers; allow (default): spot scores lower; prefer: spot scores higher.
  */
 spot?: ("avoid" | "allow" | "prefer")
+}
+/**
+ * A durable wait a run started: the n-th wait call of the run (seq, from 0) and what wakes it.
+ */
+export interface WaitSpec {
+/**
+ * Call order of the wait in the run, from 0: the key its answer is recorded under.
+ */
+seq: number
+kind: WaitKind
+/**
+ * sleep: how long, from when the scheduler records the wait (the first time it sees this seq).
+ */
+durationMs?: number
+until?: Timestamp
+signal?: SignalName
+/**
+ * signal or children: give up after this long (the wait then ends timed out).
+ */
+timeoutMs?: number
+/**
+ * Kind-specific condition (children: what the kind's owner records).
+ */
+spec?: unknown
+}
+/**
+ * A durable wait that has ended, as a resumed run replays it.
+ */
+export interface WaitOutcome {
+/**
+ * Call order of the wait in the run, from 0.
+ */
+seq: number
+kind: WaitKind
+signal?: SignalName
+/**
+ * True when it ended by its timeout (the call throws WaitTimeoutError).
+ */
+timedOut?: boolean
+/**
+ * signal: the payload the signal carried (null when none).
+ */
+payload?: unknown
+/**
+ * Kind-specific answer (children: what the kind's owner records).
+ */
+value?: unknown
 }
 
 // http/api-key-create.v1.json
@@ -1204,7 +1263,7 @@ ids?: [string, ...(string)[]]
  * Every workload of the tenant that matches all of these (at most 10,000 per call).
  */
 filter?: {
-status?: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "COMPLETED" | "FAILED" | "CANCELLED")
+status?: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED")
 type?: WorkloadType
 labels?: Labels
 scheduleId?: string
@@ -1381,6 +1440,17 @@ reasonCounts: {
 }
 }
 
+// http/workload-signal.v1.json
+/**
+ * Body of POST /v1/workloads/{id}/signals/{name}: the payload a `ctx.waitForSignal(name)` call returns. An empty body sends the payload null.
+ */
+export interface WorkloadSignalV1 {
+/**
+ * Any JSON value, at most 64 KiB serialised.
+ */
+payload?: unknown
+}
+
 // http/workload-submission.v1.json
 /**
  * Body of POST /v1/workloads: one workload to run.
@@ -1442,9 +1512,9 @@ tenant: string
  */
 type: string
 /**
- * Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL.
+ * Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL. WAITING: in a durable wait (see waitingFor), holding no slot.
  */
-status: ("SUBMITTED" | "PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "COMPLETED" | "FAILED" | "CANCELLED")
+status: ("SUBMITTED" | "PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED")
 /**
  * Higher runs first.
  */
@@ -1569,6 +1639,20 @@ concurrencyKey?: ConcurrencyKey
 concurrencyLimit?: ConcurrencyLimit
 ordered?: Ordered
 preemptible?: Preemptible
+/**
+ * While WAITING: what the run waits for.
+ */
+waitingFor?: {
+/**
+ * What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end.
+ */
+kind: ("sleep" | "signal" | "children")
+until?: Timestamp
+/**
+ * A signal's name: letters, digits, `_ . : -`, at most 128 characters.
+ */
+signal?: string
+}
 }
 
 // messages/assignment.v1.json
@@ -1690,6 +1774,12 @@ status: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED
 result?: unknown
 error?: WorkloadError
 }[]
+/**
+ * The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once.
+ * 
+ * @maxItems 10000
+ */
+waits?: WaitOutcome[]
 }, ...({
 /**
  * The workload.
@@ -1789,6 +1879,12 @@ status: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED
 result?: unknown
 error?: WorkloadError
 }[]
+/**
+ * The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once.
+ * 
+ * @maxItems 10000
+ */
+waits?: WaitOutcome[]
 })[]]
 }
 
@@ -1861,13 +1957,26 @@ time: Timestamp
  */
 workloadId: string
 /**
- * What to do.
+ * What to do. signal: deliver `signal` to the workload (kept until a wait for its name takes it).
  */
-command: ("cancel" | "pause" | "resume" | "retry")
+command: ("cancel" | "pause" | "resume" | "retry" | "signal")
 /**
  * Why, for the record.
  */
 reason?: string
+/**
+ * signal: the signal sent.
+ */
+signal?: {
+/**
+ * A signal's name: letters, digits, `_ . : -`, at most 128 characters.
+ */
+name: string
+/**
+ * Its payload (JSON, at most 64 KiB serialised; the API checks).
+ */
+payload?: unknown
+}
 }
 
 // messages/completion-batch.v1.json
@@ -1903,13 +2012,18 @@ attempt: number
 /**
  * How it ended, as in a single completion.
  */
-outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released" | "waiting")
 /**
  * Result when succeeded.
  */
 result?: unknown
 error?: WorkloadError
 startedAt?: Timestamp
+wait?: WaitSpec
+/**
+ * waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored.
+ */
+checkpointSeq?: number
 }, ...({
 /**
  * The workload.
@@ -1922,13 +2036,18 @@ attempt: number
 /**
  * How it ended, as in a single completion.
  */
-outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released" | "waiting")
 /**
  * Result when succeeded.
  */
 result?: unknown
 error?: WorkloadError
 startedAt?: Timestamp
+wait?: WaitSpec
+/**
+ * waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored.
+ */
+checkpointSeq?: number
 })[]]
 }
 
@@ -1956,15 +2075,20 @@ workloadId: string
 attempt: number
 workerId: WorkerId
 /**
- * How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure.
+ * How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure. waiting: the run started a durable wait (`wait`), committed its checkpoint and gave its slot back; the workload is WAITING until the wait ends.
  */
-outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released")
+outcome: ("succeeded" | "failed" | "cancelled" | "paused" | "released" | "waiting")
 /**
  * Result when succeeded.
  */
 result?: unknown
 error?: WorkloadError
 startedAt?: Timestamp
+wait?: WaitSpec
+/**
+ * waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored.
+ */
+checkpointSeq?: number
 }
 
 // messages/control.v1.json

@@ -11248,9 +11248,12 @@ export const validate_28 = validate61;
 
 export const validate_29 = validate67;
 const schema104 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch-response.v1.json","title":"WorkloadBatchResponse","description":"The batch's workloads, in request order.","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"One per submission, in request order."}}};
-const schema105 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"parentId":{"type":["string","null"],"description":"The workload that spawned it with ctx.spawn, or null."},"detached":{"type":"boolean","description":"A child spawned with detached: true, left running when its parent is cancelled. Shown only for children."},"children":{"type":"object","additionalProperties":false,"required":["total","counts","items"],"description":"The children it spawned (shown on GET /v1/workloads/{id} when it has any): how many, how many per status, and the first 100 in call order.","properties":{"total":{"type":"integer","minimum":0,"description":"How many children it spawned."},"counts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"Children per status (only statuses with some)."},"items":{"type":"array","maxItems":100,"description":"The first 100 children, in call order.","items":{"type":"object","additionalProperties":false,"required":["id","index","type","status"],"properties":{"id":{"type":"string","format":"uuid","description":"The child's id."},"index":{"type":"integer","minimum":0,"description":"Its 0-based call index among the parent's spawns."},"type":{"type":"string","description":"Its workload type."},"status":{"type":"string","description":"Its status."}}}}}},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}}};
+const schema105 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload.v1.json","title":"Workload","description":"A workload as the API returns it.","type":"object","additionalProperties":false,"required":["id","tenant","type","status","priority","attempt","maxAttempts","input","result","error","progress","workerId","pendingReason","labels","requirements","runAt","timeoutSeconds","createdAt","updatedAt","startedAt","finishedAt"],"properties":{"id":{"type":"string","format":"uuid","description":"Workload id (UUIDv7)."},"tenant":{"type":"string","description":"Owning tenant."},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"status":{"type":"string","enum":["SUBMITTED","PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"],"description":"Lifecycle status. SUBMITTED: durable in the broker, not yet in PostgreSQL. WAITING: in a durable wait (see waitingFor), holding no slot."},"priority":{"type":"integer","description":"Higher runs first."},"attempt":{"type":"integer","minimum":0,"description":"Current attempt number (the fencing token); 0 before the first placement."},"maxAttempts":{"type":"integer","description":"Attempts allowed."},"input":{"description":"The submitted input."},"result":{"description":"Result of the successful run, or null."},"error":{"oneOf":[{"$ref":"../common.v1.json#/$defs/workloadError"},{"type":"null"}],"description":"Last failure, or null."},"progress":{"oneOf":[{"$ref":"../common.v1.json#/$defs/progress"},{"type":"null"}],"description":"Progress of the current run, or null."},"workerId":{"type":["string","null"],"description":"Worker of the current attempt, or null."},"pendingReason":{"type":["string","null"],"description":"Why a PENDING workload is not placed yet, or null."},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"runAt":{"type":["string","null"],"format":"date-time","description":"Earliest start, or null."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit, or null."},"idempotencyKey":{"type":["string","null"],"description":"The submission's idempotency key, or null."},"scheduleId":{"type":["string","null"],"description":"The schedule whose firing submitted it (POST /v1/schedules), or null."},"parentId":{"type":["string","null"],"description":"The workload that spawned it with ctx.spawn, or null."},"detached":{"type":"boolean","description":"A child spawned with detached: true, left running when its parent is cancelled. Shown only for children."},"children":{"type":"object","additionalProperties":false,"required":["total","counts","items"],"description":"The children it spawned (shown on GET /v1/workloads/{id} when it has any): how many, how many per status, and the first 100 in call order.","properties":{"total":{"type":"integer","minimum":0,"description":"How many children it spawned."},"counts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"Children per status (only statuses with some)."},"items":{"type":"array","maxItems":100,"description":"The first 100 children, in call order.","items":{"type":"object","additionalProperties":false,"required":["id","index","type","status"],"properties":{"id":{"type":"string","format":"uuid","description":"The child's id."},"index":{"type":"integer","minimum":0,"description":"Its 0-based call index among the parent's spawns."},"type":{"type":"string","description":"Its workload type."},"status":{"type":"string","description":"Its status."}}}}}},"createdAt":{"type":"string","format":"date-time","description":"When it was accepted."},"updatedAt":{"type":"string","format":"date-time","description":"Last change."},"startedAt":{"type":["string","null"],"format":"date-time","description":"When the first attempt started running."},"finishedAt":{"type":["string","null"],"format":"date-time","description":"When it reached COMPLETED, FAILED or CANCELLED."},"effectivePriority":{"type":"integer","minimum":0,"maximum":1000,"description":"While PENDING: priority plus one for every PRIORITY_AGING_MS it has waited since it became due (created, or its runAt), at most 1000; placement orders a tenant's work by it. Otherwise equal to priority."},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"},"waitingFor":{"type":"object","additionalProperties":false,"required":["kind"],"description":"While WAITING: what the run waits for.","properties":{"kind":{"$ref":"../common.v1.json#/$defs/waitKind","description":"sleep, signal or children."},"until":{"$ref":"../common.v1.json#/$defs/time","description":"When a sleep ends, or when a signal or children wait times out."},"signal":{"$ref":"../common.v1.json#/$defs/signalName","description":"signal: the name waited for."}}}}};
 const schema106 = {"title":"WorkloadError","type":"object","additionalProperties":false,"required":["message","code","retryable"],"description":"Why a run failed.","properties":{"message":{"type":"string","description":"Human-readable reason."},"code":{"type":"string","description":"Stable machine-readable code, e.g. EXIT_CODE_3, TIMEOUT."},"retryable":{"type":"boolean","description":"Whether another attempt may succeed."},"details":{"description":"Optional structured detail (e.g. validation errors)."}}};
 const schema107 = {"title":"Progress","type":"object","additionalProperties":false,"required":["fraction"],"description":"Progress of the current run.","properties":{"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Done fraction, 0 to 1."},"message":{"type":["string","null"],"maxLength":1000,"description":"What it is doing."}}};
+const schema114 = {"type":"string","enum":["sleep","signal","children"],"description":"What a durable wait waits for: a time (sleep), a named signal, or the workload's spawned children to end."};
+const schema116 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$","description":"A signal's name: letters, digits, `_ . : -`, at most 128 characters."};
+const pattern34 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", "u");
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload.v1.json" */;
@@ -11580,7 +11583,7 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(!((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
+if(!(((((((((data3 === "SUBMITTED") || (data3 === "PENDING")) || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "WAITING")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
 const err30 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema105.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err30];
@@ -12818,14 +12821,134 @@ vErrors.push(err127);
 errors++;
 }
 }
-}
-else {
-const err128 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.waitingFor !== undefined){
+let data47 = data.waitingFor;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.kind === undefined){
+const err128 = {instancePath:instancePath+"/waitingFor",schemaPath:"#/properties/waitingFor/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
 if(vErrors === null){
 vErrors = [err128];
 }
 else {
 vErrors.push(err128);
+}
+errors++;
+}
+for(const key9 in data47){
+if(!(((key9 === "kind") || (key9 === "until")) || (key9 === "signal"))){
+const err129 = {instancePath:instancePath+"/waitingFor",schemaPath:"#/properties/waitingFor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+if(data47.kind !== undefined){
+let data48 = data47.kind;
+if(typeof data48 !== "string"){
+const err130 = {instancePath:instancePath+"/waitingFor/kind",schemaPath:"../common.v1.json#/$defs/waitKind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+if(!(((data48 === "sleep") || (data48 === "signal")) || (data48 === "children"))){
+const err131 = {instancePath:instancePath+"/waitingFor/kind",schemaPath:"../common.v1.json#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+if(data47.until !== undefined){
+let data49 = data47.until;
+if(typeof data49 === "string"){
+if(!pattern25.test(data49)){
+const err132 = {instancePath:instancePath+"/waitingFor/until",schemaPath:"../common.v1.json#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+if(!(formats0.validate(data49))){
+const err133 = {instancePath:instancePath+"/waitingFor/until",schemaPath:"../common.v1.json#/$defs/time/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+else {
+const err134 = {instancePath:instancePath+"/waitingFor/until",schemaPath:"../common.v1.json#/$defs/time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+if(data47.signal !== undefined){
+let data50 = data47.signal;
+if(typeof data50 === "string"){
+if(!pattern34.test(data50)){
+const err135 = {instancePath:instancePath+"/waitingFor/signal",schemaPath:"../common.v1.json#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/waitingFor/signal",schemaPath:"../common.v1.json#/$defs/signalName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+}
+else {
+const err137 = {instancePath:instancePath+"/waitingFor",schemaPath:"#/properties/waitingFor/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+}
+else {
+const err138 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
 }
 errors++;
 }
@@ -12908,7 +13031,7 @@ return errors === 0;
 validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_30 = validate70;
-const schema114 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
+const schema117 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-batch.v1.json","title":"WorkloadBatch","description":"Body of POST /v1/workloads/batch: 1 to 1,000 submissions, all or none.","type":"object","additionalProperties":false,"required":["workloads"],"properties":{"workloads":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"workload-submission.v1.json"},"description":"The submissions, answered in this order."}}};
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-batch.v1.json" */;
@@ -13003,8 +13126,8 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_31 = validate72;
-const schema115 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
-const schema116 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
+const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-command.v1.json","title":"WorkloadBulkCommand","description":"Body of POST /v1/workloads/cancel, /pause and /resume: the workloads by ids or by a filter. Exactly one of ids and filter.","type":"object","additionalProperties":false,"properties":{"ids":{"type":"array","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","format":"uuid"},"description":"At most 1,000 workload ids of the tenant."},"filter":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Every workload of the tenant that matches all of these (at most 10,000 per call).","properties":{"status":{"enum":["PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"]},"type":{"$ref":"../common.v1.json#/$defs/workloadType"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"scheduleId":{"type":"string","format":"uuid"}}},"reason":{"type":"string","minLength":1,"maxLength":1000,"description":"Why, recorded with the change."}}};
+const schema119 = {"title":"WorkloadType","type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."};
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-command.v1.json" */;
@@ -13142,8 +13265,8 @@ errors++;
 }
 if(data2.status !== undefined){
 let data3 = data2.status;
-if(!(((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
-const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema115.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(!((((((((data3 === "PENDING") || (data3 === "SCHEDULED")) || (data3 === "RUNNING")) || (data3 === "PAUSED")) || (data3 === "WAITING")) || (data3 === "COMPLETED")) || (data3 === "FAILED")) || (data3 === "CANCELLED"))){
+const err9 = {instancePath:instancePath+"/filter/status",schemaPath:"#/properties/filter/properties/status/enum",keyword:"enum",params:{allowedValues: schema118.properties.filter.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13383,7 +13506,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_32 = validate73;
-const schema118 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
+const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-bulk-result.v1.json","title":"WorkloadBulkResult","description":"What a bulk command did.","type":"object","additionalProperties":false,"required":["matched","changed"],"properties":{"matched":{"type":"integer","minimum":0,"description":"Workloads of the tenant the ids or the filter named."},"changed":{"type":"integer","minimum":0,"description":"Of those, the ones in a status the command applies to: the command was sent for each."},"items":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status","sent"],"properties":{"id":{"type":"string","format":"uuid"},"status":{"type":"string"},"sent":{"type":"boolean"}}},"description":"Per id, for a call by ids: its status when read and whether the command was sent."}}};
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-bulk-result.v1.json" */;
@@ -13618,7 +13741,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_33 = validate74;
-const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-command.v1.json","title":"CommandRequest","description":"Optional body of POST /v1/workloads/{id}/cancel, /pause and /resume; an empty body is fine.","type":"object","additionalProperties":false,"properties":{"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-command.v1.json" */;
@@ -13686,7 +13809,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_34 = validate75;
-const schema120 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
+const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-counts.v1.json","title":"WorkloadCounts","description":"How many of the tenant's workloads have each status (GET /v1/workloads/counts).","type":"object","additionalProperties":false,"required":["counts","total"],"properties":{"counts":{"type":"object","description":"Status to number of workloads; every status is present (0 when none).","additionalProperties":{"type":"integer","minimum":0}},"total":{"type":"integer","minimum":0,"description":"All of the tenant's workloads."}}};
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-counts.v1.json" */;
@@ -13814,7 +13937,7 @@ return errors === 0;
 validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_35 = validate76;
-const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
+const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-history.v1.json","title":"WorkloadHistory","description":"Every status change of a workload, oldest first (GET /v1/workloads/{id}/history).","type":"object","additionalProperties":false,"required":["items"],"properties":{"items":{"type":"array","description":"Oldest first.","items":{"type":"object","additionalProperties":false,"required":["fromStatus","toStatus","attempt","reason","workerId","at"],"properties":{"fromStatus":{"type":["string","null"],"description":"The status before; null for the first."},"toStatus":{"type":"string","description":"The status after."},"attempt":{"type":"integer","minimum":0,"description":"The attempt then."},"reason":{"type":["string","null"],"description":"Why: the command, failure, retry or worker loss that caused it."},"workerId":{"type":["string","null"],"description":"The worker concerned, if any."},"at":{"type":"string","format":"date-time","description":"When."}}}}}};
 
 function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-history.v1.json" */;
@@ -13932,7 +14055,7 @@ errors++;
 if(data1.fromStatus !== undefined){
 let data2 = data1.fromStatus;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema121.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
+const err9 = {instancePath:instancePath+"/items/" + i0+"/fromStatus",schemaPath:"#/properties/items/items/properties/fromStatus/type",keyword:"type",params:{type: schema124.properties.items.items.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -13982,7 +14105,7 @@ errors++;
 if(data1.reason !== undefined){
 let data5 = data1.reason;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema121.properties.items.items.properties.reason.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/items/" + i0+"/reason",schemaPath:"#/properties/items/items/properties/reason/type",keyword:"type",params:{type: schema124.properties.items.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -13995,7 +14118,7 @@ errors++;
 if(data1.workerId !== undefined){
 let data6 = data1.workerId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema121.properties.items.items.properties.workerId.type},message:"must be string,null"};
+const err14 = {instancePath:instancePath+"/items/" + i0+"/workerId",schemaPath:"#/properties/items/items/properties/workerId/type",keyword:"type",params:{type: schema124.properties.items.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -14071,7 +14194,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_36 = validate77;
-const schema122 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
+const schema125 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-list.v1.json","title":"WorkloadList","description":"A page of workloads, newest first.","type":"object","additionalProperties":false,"required":["items","nextCursor"],"properties":{"items":{"type":"array","items":{"$ref":"workload.v1.json"},"description":"The workloads."},"nextCursor":{"type":["string","null"],"description":"Opaque cursor of the next page, or null at the end."}}};
 
 function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-list.v1.json" */;
@@ -14142,7 +14265,7 @@ errors++;
 if(data.nextCursor !== undefined){
 let data2 = data.nextCursor;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema122.properties.nextCursor.type},message:"must be string,null"};
+const err4 = {instancePath:instancePath+"/nextCursor",schemaPath:"#/properties/nextCursor/type",keyword:"type",params:{type: schema125.properties.nextCursor.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -14169,7 +14292,7 @@ return errors === 0;
 validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validate_37 = validate79;
-const schema123 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
+const schema126 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-placement.v1.json","title":"WorkloadPlacement","description":"The scheduler's latest placement evaluation of a workload (GET /v1/workloads/{id}/placement): why a PENDING workload waits, worker by worker, or the decision that placed it.","type":"object","additionalProperties":false,"required":["workloadId","status","pendingReason","evaluatedAt","workerId","workers","reasonCounts"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"status":{"type":"string","description":"The workload's status now."},"pendingReason":{"type":["string","null"],"description":"Why it waits, in plain words: the most common reason its workers refuse it (null when it does not wait)."},"evaluatedAt":{"type":["string","null"],"description":"When the scheduler evaluated it (RFC 3339 UTC); null when it has not recorded an evaluation."},"workerId":{"type":["string","null"],"description":"The worker the decision placed it on; null while it waits."},"workers":{"type":"array","maxItems":50,"description":"For a PENDING workload the 50 best workers (feasible first, highest score); for a placed one the worker that won.","items":{"type":"object","additionalProperties":false,"required":["workerId","feasible","reasons","score","scores"],"description":"One worker's verdict.","properties":{"workerId":{"type":"string","description":"The worker."},"feasible":{"type":"boolean","description":"Whether it could take the workload then."},"reasons":{"type":"array","items":{"type":"string"},"description":"Why it could not, in plain words (empty when feasible)."},"score":{"type":"number","description":"The sum of the scores (0 when not feasible)."},"scores":{"type":"object","additionalProperties":{"type":"number"},"description":"Each scorer's number, by its name (spread or binpack, affinity, taints, spot, cost, antiAffinity, retryAway)."}}}},"reasonCounts":{"type":"object","additionalProperties":{"type":"integer","minimum":0},"description":"For the workers not listed: how many give each reason."}}};
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/http/workload-placement.v1.json" */;
@@ -14305,7 +14428,7 @@ errors++;
 if(data.pendingReason !== undefined){
 let data2 = data.pendingReason;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema123.properties.pendingReason.type},message:"must be string,null"};
+const err11 = {instancePath:instancePath+"/pendingReason",schemaPath:"#/properties/pendingReason/type",keyword:"type",params:{type: schema126.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -14318,7 +14441,7 @@ errors++;
 if(data.evaluatedAt !== undefined){
 let data3 = data.evaluatedAt;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema123.properties.evaluatedAt.type},message:"must be string,null"};
+const err12 = {instancePath:instancePath+"/evaluatedAt",schemaPath:"#/properties/evaluatedAt/type",keyword:"type",params:{type: schema126.properties.evaluatedAt.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -14331,7 +14454,7 @@ errors++;
 if(data.workerId !== undefined){
 let data4 = data.workerId;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema123.properties.workerId.type},message:"must be string,null"};
+const err13 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: schema126.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -14593,23 +14716,222 @@ return errors === 0;
 }
 validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_38 = validate40;
-
-export const validate_39 = validate68;
-
-export const validate_40 = validate80;
-const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."},"children":{"type":"array","description":"The children this workload spawned in earlier attempts (ctx.spawn), in call order, for a resumed run: the run's spawn calls in that order return them without spawning again, and result() of an ended one answers at once. Sent with runs after the first.","items":{"type":"object","additionalProperties":false,"required":["index","status"],"properties":{"index":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The child's 0-based call index."},"status":{"type":"string","enum":["PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"],"description":"Its status when the run was assigned."},"result":{"description":"COMPLETED: its result."},"error":{"$ref":"../common.v1.json#/$defs/workloadError","description":"FAILED or CANCELLED: why, when recorded."}}}}}}}}};
-const schema126 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const schema127 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
-const pattern36 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
-const pattern40 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern42 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+export const validate_38 = validate80;
+const schema127 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/http/workload-signal.v1.json","title":"SignalRequest","description":"Body of POST /v1/workloads/{id}/signals/{name}: the payload a `ctx.waitForSignal(name)` call returns. An empty body sends the payload null.","type":"object","additionalProperties":false,"properties":{"payload":{"description":"Any JSON value, at most 64 KiB serialised."}}};
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://schemas.niyanta.dev/messages/assignment.v1.json" */;
+/*# sourceURL="https://schemas.niyanta.dev/http/workload-signal.v1.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate80.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(key0 === "payload")){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate80.errors = vErrors;
+return errors === 0;
+}
+validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validate_39 = validate40;
+
+export const validate_40 = validate68;
+
+export const validate_41 = validate81;
+const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/assignment.v1.json","title":"niyanta.workload.v1.assignment","description":"Runs assigned to one worker, on niyanta.assign.<workerId>. One message may carry many.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","assignments"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"assignments":{"type":"array","minItems":1,"description":"The runs.","items":{"type":"object","additionalProperties":false,"required":["workloadId","tenant","attempt","type","input","timeoutSeconds","checkpoint"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"Its tenant."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Fencing token: only this attempt may record anything."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"The input."},"timeoutSeconds":{"type":["integer","null"],"description":"Per-attempt limit."},"deadline":{"$ref":"../common.v1.json#/$defs/time","description":"Start before this or hand the assignment back."},"checkpoint":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["seq","attempt","storage"],"properties":{"seq":{"type":"integer","minimum":0,"description":"Checkpoint sequence number."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Attempt that wrote it."},"storage":{"type":"string","enum":["inline","blob"],"description":"Where the data is."},"data":{"description":"The state, when inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"description":"Bytes."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference, when in the blob store."}}}],"description":"Latest committed checkpoint, or null."},"secrets":{"type":"array","maxItems":64,"items":{"type":"object","additionalProperties":false,"required":["name","keyId","sealed"],"properties":{"name":{"$ref":"../common.v1.json#/$defs/secretName","description":"The secret's name."},"keyId":{"type":"string","minLength":1,"maxLength":64,"description":"Id of the SECRETS_KEY key that sealed it."},"sealed":{"type":"string","maxLength":1048576,"description":"AES-256-GCM: base64 of nonce, ciphertext and tag, exactly as stored; only a worker holding SECRETS_KEY opens it."}}},"description":"The submission's secrets, still sealed: never the plaintext."},"traceparent":{"type":"string","pattern":"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$","description":"W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."},"children":{"type":"array","description":"The children this workload spawned in earlier attempts (ctx.spawn), in call order, for a resumed run: the run's spawn calls in that order return them without spawning again, and result() of an ended one answers at once. Sent with runs after the first.","items":{"type":"object","additionalProperties":false,"required":["index","status"],"properties":{"index":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The child's 0-based call index."},"status":{"type":"string","enum":["PENDING","SCHEDULED","RUNNING","PAUSED","WAITING","COMPLETED","FAILED","CANCELLED"],"description":"Its status when the run was assigned."},"result":{"description":"COMPLETED: its result."},"error":{"$ref":"../common.v1.json#/$defs/workloadError","description":"FAILED or CANCELLED: why, when recorded."}}}},"waits":{"type":"array","maxItems":10000,"items":{"$ref":"../common.v1.json#/$defs/waitOutcome"},"description":"The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once."}}}}}};
+const schema130 = {"title":"WorkerId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A worker's id. It is a token of NATS subjects (niyanta.assign.<workerId>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const schema131 = {"title":"TenantId","type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"A tenant's id. It is a token of NATS subjects (niyanta.submit.<tenant>, ...): 1 to 128 characters from A-Z a-z 0-9 _ -."};
+const pattern38 = new RegExp("^[A-Za-z0-9_-]{1,128}$", "u");
+const pattern42 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern44 = new RegExp("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", "u");
+const schema136 = {"title":"WaitOutcome","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait that has ended, as a resumed run replays it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waited for."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timedOut":{"type":"boolean","description":"True when it ended by its timeout (the call throws WaitTimeoutError)."},"payload":{"description":"signal: the payload the signal carried (null when none)."},"value":{"description":"Kind-specific answer (children: what the kind's owner records)."}}};
+
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate82.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.seq === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "seq"},message:"must have required property '"+"seq"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.kind === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((key0 === "seq") || (key0 === "kind")) || (key0 === "signal")) || (key0 === "timedOut")) || (key0 === "payload")) || (key0 === "value"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.seq !== undefined){
+let data0 = data.seq;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 100000 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data0 < 0 || isNaN(data0)){
+const err5 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+if(data.kind !== undefined){
+let data1 = data.kind;
+if(typeof data1 !== "string"){
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.signal !== undefined){
+let data2 = data.signal;
+if(typeof data2 === "string"){
+if(!pattern34.test(data2)){
+const err8 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.timedOut !== undefined){
+if(typeof data.timedOut !== "boolean"){
+const err10 = {instancePath:instancePath+"/timedOut",schemaPath:"#/properties/timedOut/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+validate82.errors = vErrors;
+return errors === 0;
+}
+validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://schemas.niyanta.dev/messages/assignment.v1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14754,7 +15076,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -14864,7 +15186,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema124.properties.assignments.items.properties, key1))){
+if(!(func3.call(schema128.properties.assignments.items.properties, key1))){
 const err22 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -14903,7 +15225,7 @@ errors++;
 if(data5.tenant !== undefined){
 let data7 = data5.tenant;
 if(typeof data7 === "string"){
-if(!pattern36.test(data7)){
+if(!pattern38.test(data7)){
 const err25 = {instancePath:instancePath+"/assignments/" + i0+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -15008,7 +15330,7 @@ errors++;
 if(data5.timeoutSeconds !== undefined){
 let data10 = data5.timeoutSeconds;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (data10 !== null)){
-const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema124.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
+const err34 = {instancePath:instancePath+"/assignments/" + i0+"/timeoutSeconds",schemaPath:"#/properties/assignments/items/properties/timeoutSeconds/type",keyword:"type",params:{type: schema128.properties.assignments.items.properties.timeoutSeconds.type},message:"must be integer,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -15191,7 +15513,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data15 === "inline") || (data15 === "blob"))){
-const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema124.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/storage",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/storage/enum",keyword:"enum",params:{allowedValues: schema128.properties.assignments.items.properties.checkpoint.oneOf[1].properties.storage.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -15286,7 +15608,7 @@ errors++;
 if(data16.sha256 !== undefined){
 let data19 = data16.sha256;
 if(typeof data19 === "string"){
-if(!pattern40.test(data19)){
+if(!pattern42.test(data19)){
 const err57 = {instancePath:instancePath+"/assignments/" + i0+"/checkpoint/blob/sha256",schemaPath:"#/properties/assignments/items/properties/checkpoint/oneOf/1/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err57];
@@ -15535,7 +15857,7 @@ errors++;
 if(data5.traceparent !== undefined){
 let data25 = data5.traceparent;
 if(typeof data25 === "string"){
-if(!pattern42.test(data25)){
+if(!pattern44.test(data25)){
 const err76 = {instancePath:instancePath+"/assignments/" + i0+"/traceparent",schemaPath:"#/properties/assignments/items/properties/traceparent/pattern",keyword:"pattern",params:{pattern: "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},message:"must match pattern \""+"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err76];
@@ -15644,7 +15966,7 @@ vErrors.push(err84);
 errors++;
 }
 if(!((((((((data29 === "PENDING") || (data29 === "SCHEDULED")) || (data29 === "RUNNING")) || (data29 === "PAUSED")) || (data29 === "WAITING")) || (data29 === "COMPLETED")) || (data29 === "FAILED")) || (data29 === "CANCELLED"))){
-const err85 = {instancePath:instancePath+"/assignments/" + i0+"/children/" + i2+"/status",schemaPath:"#/properties/assignments/items/properties/children/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema124.properties.assignments.items.properties.children.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err85 = {instancePath:instancePath+"/assignments/" + i0+"/children/" + i2+"/status",schemaPath:"#/properties/assignments/items/properties/children/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema128.properties.assignments.items.properties.children.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -15771,9 +16093,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data5.waits !== undefined){
+let data34 = data5.waits;
+if(Array.isArray(data34)){
+if(data34.length > 10000){
+const err96 = {instancePath:instancePath+"/assignments/" + i0+"/waits",schemaPath:"#/properties/assignments/items/properties/waits/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -15782,10 +16106,16 @@ vErrors.push(err96);
 }
 errors++;
 }
+const len3 = data34.length;
+for(let i3=0; i3<len3; i3++){
+if(!(validate82(data34[i3], {instancePath:instancePath+"/assignments/" + i0+"/waits/" + i3,parentData:data34,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+errors = vErrors.length;
+}
 }
 }
 else {
-const err97 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err97 = {instancePath:instancePath+"/assignments/" + i0+"/waits",schemaPath:"#/properties/assignments/items/properties/waits/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -15797,7 +16127,7 @@ errors++;
 }
 }
 else {
-const err98 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err98 = {instancePath:instancePath+"/assignments/" + i0,schemaPath:"#/properties/assignments/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -15806,19 +16136,43 @@ vErrors.push(err98);
 }
 errors++;
 }
-validate80.errors = vErrors;
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/assignments",schemaPath:"#/properties/assignments/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+else {
+const err100 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_41 = validate81;
-const schema132 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
+export const validate_42 = validate84;
+const schema139 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/checkpoint.v1.json","title":"niyanta.workload.v1.checkpoint","description":"A checkpoint of a run, on niyanta.checkpoint.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","seq"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt (a PostgreSQL integer)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran the attempt; when present, only the worker the workload is recorded on may write it."},"seq":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Sequence number within the workload (a PostgreSQL integer)."},"data":{"description":"The state, inline."},"blob":{"type":"object","additionalProperties":false,"required":["key","size","sha256"],"properties":{"key":{"type":"string","description":"Blob key."},"size":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Bytes (a PostgreSQL integer)."},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"Hex SHA-256."}},"description":"Reference to data uploaded to the blob store."}}};
 
-function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/checkpoint.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate81.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15887,7 +16241,7 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema132.properties, key0))){
+if(!(func3.call(schema139.properties, key0))){
 const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
@@ -16033,7 +16387,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern38.test(data5)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -16185,7 +16539,7 @@ errors++;
 if(data7.sha256 !== undefined){
 let data10 = data7.sha256;
 if(typeof data10 === "string"){
-if(!pattern40.test(data10)){
+if(!pattern42.test(data10)){
 const err31 = {instancePath:instancePath+"/blob/sha256",schemaPath:"#/properties/blob/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -16230,19 +16584,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate81.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_42 = validate82;
-const schema135 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry"],"description":"What to do."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."}}};
+export const validate_43 = validate85;
+const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/command.v1.json","title":"niyanta.workload.v1.command","description":"A user command on niyanta.command.<tenant>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","command"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"command":{"type":"string","enum":["cancel","pause","resume","retry","signal"],"description":"What to do. signal: deliver `signal` to the workload (kept until a wait for its name takes it)."},"reason":{"type":"string","maxLength":1000,"description":"Why, for the record."},"signal":{"type":"object","additionalProperties":false,"required":["name"],"description":"signal: the signal sent.","properties":{"name":{"$ref":"../common.v1.json#/$defs/signalName","description":"Its name."},"payload":{"description":"Its payload (JSON, at most 64 KiB serialised; the API checks)."}}}}};
 
-function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/command.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate82.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16301,7 +16655,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!((((((key0 === "schemaVersion") || (key0 === "id")) || (key0 === "time")) || (key0 === "workloadId")) || (key0 === "command")) || (key0 === "reason"))){
+if(!(((((((key0 === "schemaVersion") || (key0 === "id")) || (key0 === "time")) || (key0 === "workloadId")) || (key0 === "command")) || (key0 === "reason")) || (key0 === "signal"))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -16421,8 +16775,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(!((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry"))){
-const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema135.properties.command.enum},message:"must be equal to one of the allowed values"};
+if(!(((((data4 === "cancel") || (data4 === "pause")) || (data4 === "resume")) || (data4 === "retry")) || (data4 === "signal"))){
+const err15 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/enum",keyword:"enum",params:{allowedValues: schema142.properties.command.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -16457,9 +16811,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-}
-else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.signal !== undefined){
+let data6 = data.signal;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.name === undefined){
+const err18 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -16468,19 +16824,328 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate82.errors = vErrors;
+for(const key1 in data6){
+if(!((key1 === "name") || (key1 === "payload"))){
+const err19 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data6.name !== undefined){
+let data7 = data6.name;
+if(typeof data7 === "string"){
+if(!pattern34.test(data7)){
+const err20 = {instancePath:instancePath+"/signal/name",schemaPath:"../common.v1.json#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/signal/name",schemaPath:"../common.v1.json#/$defs/signalName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_43 = validate83;
-const schema137 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."}}}}}};
+export const validate_44 = validate86;
+const schema145 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion-batch.v1.json","title":"niyanta.worker.v1.completion-batch","description":"Many ends of attempts from one worker, on niyanta.completions.<workerId>: a worker gathers the completions of a few milliseconds into one message, so a busy worker sends one message for many short runs.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","completions"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker that ran every attempt listed."},"completions":{"type":"array","minItems":1,"maxItems":1000,"description":"The completions, in the order the runs ended; at most one per workload and attempt.","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt","outcome"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended, as in a single completion."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}}}}};
+const schema150 = {"title":"WaitSpec","type":"object","additionalProperties":false,"required":["seq","kind"],"description":"A durable wait a run started: the n-th wait call of the run (seq, from 0) and what wakes it.","properties":{"seq":{"type":"integer","minimum":0,"maximum":100000,"description":"Call order of the wait in the run, from 0: the key its answer is recorded under."},"kind":{"$ref":"#/$defs/waitKind","description":"What it waits for."},"durationMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"sleep: how long, from when the scheduler records the wait (the first time it sees this seq)."},"until":{"$ref":"#/$defs/time","description":"sleep: the time it ends (instead of durationMs)."},"signal":{"$ref":"#/$defs/signalName","description":"signal: the name waited for."},"timeoutMs":{"type":"integer","minimum":0,"maximum":31536000000,"description":"signal or children: give up after this long (the wait then ends timed out)."},"spec":{"description":"Kind-specific condition (children: what the kind's owner records)."}}};
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate87.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.seq === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "seq"},message:"must have required property '"+"seq"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.kind === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "seq") || (key0 === "kind")) || (key0 === "durationMs")) || (key0 === "until")) || (key0 === "signal")) || (key0 === "timeoutMs")) || (key0 === "spec"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.seq !== undefined){
+let data0 = data.seq;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 100000 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data0 < 0 || isNaN(data0)){
+const err5 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+if(data.kind !== undefined){
+let data1 = data.kind;
+if(typeof data1 !== "string"){
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.durationMs !== undefined){
+let data2 = data.durationMs;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err8 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 31536000000 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000000},message:"must be <= 31536000000"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data2 < 0 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.until !== undefined){
+let data3 = data.until;
+if(typeof data3 === "string"){
+if(!pattern25.test(data3)){
+const err11 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(!(formats0.validate(data3))){
+const err12 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.signal !== undefined){
+let data4 = data.signal;
+if(typeof data4 === "string"){
+if(!pattern34.test(data4)){
+const err14 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.timeoutMs !== undefined){
+let data5 = data.timeoutMs;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err16 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 31536000000 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000000},message:"must be <= 31536000000"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err18 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate87.errors = vErrors;
+return errors === 0;
+}
+validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion-batch.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate83.evaluated;
+const evaluated0 = validate86.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16625,7 +17290,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -16705,7 +17370,7 @@ vErrors.push(err18);
 errors++;
 }
 for(const key1 in data5){
-if(!((((((key1 === "workloadId") || (key1 === "attempt")) || (key1 === "outcome")) || (key1 === "result")) || (key1 === "error")) || (key1 === "startedAt"))){
+if(!((((((((key1 === "workloadId") || (key1 === "attempt")) || (key1 === "outcome")) || (key1 === "result")) || (key1 === "error")) || (key1 === "startedAt")) || (key1 === "wait")) || (key1 === "checkpointSeq"))){
 const err19 = {instancePath:instancePath+"/completions/" + i0,schemaPath:"#/properties/completions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err19];
@@ -16788,8 +17453,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(!(((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released"))){
-const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema137.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+if(!((((((data8 === "succeeded") || (data8 === "failed")) || (data8 === "cancelled")) || (data8 === "paused")) || (data8 === "released")) || (data8 === "waiting"))){
+const err26 = {instancePath:instancePath+"/completions/" + i0+"/outcome",schemaPath:"#/properties/completions/items/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema145.properties.completions.items.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -16927,9 +17592,16 @@ vErrors.push(err37);
 errors++;
 }
 }
+if(data5.wait !== undefined){
+if(!(validate87(data5.wait, {instancePath:instancePath+"/completions/" + i0+"/wait",parentData:data5,parentDataProperty:"wait",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+errors = vErrors.length;
 }
-else {
-const err38 = {instancePath:instancePath+"/completions/" + i0,schemaPath:"#/properties/completions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(data5.checkpointSeq !== undefined){
+let data15 = data5.checkpointSeq;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err38 = {instancePath:instancePath+"/completions/" + i0+"/checkpointSeq",schemaPath:"#/properties/completions/items/properties/checkpointSeq/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -16938,10 +17610,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 < 0 || isNaN(data15)){
+const err39 = {instancePath:instancePath+"/completions/" + i0+"/checkpointSeq",schemaPath:"#/properties/completions/items/properties/checkpointSeq/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -16952,8 +17623,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err40 = {instancePath:instancePath+"/completions/" + i0,schemaPath:"#/properties/completions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -16962,19 +17634,291 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate83.errors = vErrors;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+else {
+const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+validate86.errors = vErrors;
 return errors === 0;
 }
-validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_44 = validate84;
-const schema142 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."}}};
+export const validate_45 = validate89;
+const schema154 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/completion.v1.json","title":"niyanta.workload.v1.completion","description":"The end of an attempt, on niyanta.complete.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","outcome"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"outcome":{"type":"string","enum":["succeeded","failed","cancelled","paused","released","waiting"],"description":"How it ended. released: the worker handed the run back unfinished (drain); it goes back to PENDING at once and is not a failure. waiting: the run started a durable wait (`wait`), committed its checkpoint and gave its slot back; the workload is WAITING until the wait ends."},"result":{"description":"Result when succeeded."},"error":{"$ref":"../common.v1.json#/$defs/workloadError"},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started, by the worker's clock, when no `started` run update was sent for it (a run that ended before its start was reported): the scheduler records the start from it."},"wait":{"$ref":"../common.v1.json#/$defs/waitSpec","description":"waiting: the wait the run started."},"checkpointSeq":{"type":"integer","minimum":0,"description":"waiting: the seq of the checkpoint this attempt committed before it reported the wait; the run resumes only once that checkpoint is stored."}}};
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate90.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.seq === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "seq"},message:"must have required property '"+"seq"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.kind === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "seq") || (key0 === "kind")) || (key0 === "durationMs")) || (key0 === "until")) || (key0 === "signal")) || (key0 === "timeoutMs")) || (key0 === "spec"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.seq !== undefined){
+let data0 = data.seq;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err3 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 100000 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data0 < 0 || isNaN(data0)){
+const err5 = {instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+if(data.kind !== undefined){
+let data1 = data.kind;
+if(typeof data1 !== "string"){
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(!(((data1 === "sleep") || (data1 === "signal")) || (data1 === "children"))){
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/waitKind/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.durationMs !== undefined){
+let data2 = data.durationMs;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err8 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 31536000000 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000000},message:"must be <= 31536000000"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data2 < 0 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.until !== undefined){
+let data3 = data.until;
+if(typeof data3 === "string"){
+if(!pattern25.test(data3)){
+const err11 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/pattern",keyword:"pattern",params:{pattern: "^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},message:"must match pattern \""+"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(!(formats0.validate(data3))){
+const err12 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/until",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.signal !== undefined){
+let data4 = data.signal;
+if(typeof data4 === "string"){
+if(!pattern34.test(data4)){
+const err14 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/signal",schemaPath:"#/$defs/signalName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.timeoutMs !== undefined){
+let data5 = data.timeoutMs;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err16 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 31536000000 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000000},message:"must be <= 31536000000"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err18 = {instancePath:instancePath+"/timeoutMs",schemaPath:"#/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate90.errors = vErrors;
+return errors === 0;
+}
+validate90.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/completion.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17053,7 +17997,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema142.properties, key0))){
+if(!(func3.call(schema154.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -17199,7 +18143,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern38.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -17233,8 +18177,8 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(!(((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released"))){
-const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema142.properties.outcome.enum},message:"must be equal to one of the allowed values"};
+if(!((((((data6 === "succeeded") || (data6 === "failed")) || (data6 === "cancelled")) || (data6 === "paused")) || (data6 === "released")) || (data6 === "waiting"))){
+const err22 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema154.properties.outcome.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -17372,9 +18316,16 @@ vErrors.push(err33);
 errors++;
 }
 }
+if(data.wait !== undefined){
+if(!(validate90(data.wait, {instancePath:instancePath+"/wait",parentData:data,parentDataProperty:"wait",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+errors = vErrors.length;
 }
-else {
-const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(data.checkpointSeq !== undefined){
+let data13 = data.checkpointSeq;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err34 = {instancePath:instancePath+"/checkpointSeq",schemaPath:"#/properties/checkpointSeq/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -17383,19 +18334,43 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate84.errors = vErrors;
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
+const err35 = {instancePath:instancePath+"/checkpointSeq",schemaPath:"#/properties/checkpointSeq/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err36 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+validate89.errors = vErrors;
 return errors === 0;
 }
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_45 = validate85;
-const schema147 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
+export const validate_46 = validate92;
+const schema163 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/control.v1.json","title":"niyanta.worker.v1.control","description":"An order to one worker on niyanta.control.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","action"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"action":{"type":"string","enum":["stop","pause","drain","preempt"],"description":"stop: cancel a run; pause: checkpoint and stop a run; drain: take no more work; preempt: checkpoint and stop a run within graceMs, handing it back to the queue."},"workloadId":{"type":"string","format":"uuid","description":"The run's workload (stop, pause, preempt)."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The run's attempt (stop, pause, preempt)."},"reason":{"type":"string","description":"Why."},"graceMs":{"type":"integer","minimum":0,"maximum":86400000,"description":"preempt: the run is stopped anyway this many ms after the order."}}};
 
-function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/control.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate85.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17454,7 +18429,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema147.properties, key0))){
+if(!(func3.call(schema163.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -17540,7 +18515,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -17575,7 +18550,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "stop") || (data4 === "pause")) || (data4 === "drain")) || (data4 === "preempt"))){
-const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema147.properties.action.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema163.properties.action.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -17703,19 +18678,19 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate85.errors = vErrors;
+validate92.errors = vErrors;
 return errors === 0;
 }
-validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_46 = validate86;
-const schema150 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
+export const validate_47 = validate93;
+const schema166 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/dead-letter.v1.json","title":"niyanta.consumer.v1.dead-letter","description":"A message a consumer gave up on, on niyanta.dead.<stream>: it did not decode (recorded at once), or its handling kept failing until MAX_DELIVER deliveries. Published after the consuming service wrote its dead_letters row; the worker, which has no database, only announces (recorded false) and the scheduler writes the row.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","stream","consumer","subject","streamSeq","msgId","tenant","headers","data","size","error","deliveries","recorded"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7). The Nats-Msg-Id is dead:<consumer>:<streamSeq>, so the broker drops a second announcement of the same message."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the consumer gave up on the message (RFC 3339 UTC)."},"stream":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,128}$","description":"The stream the message is in, e.g. NIYANTA_COMPLETE."},"consumer":{"type":"string","minLength":1,"maxLength":256,"description":"The durable consumer that gave up on it, e.g. scheduler-complete."},"subject":{"type":"string","maxLength":4096,"description":"The subject it arrived on (U+0000 and lone surrogates written as \\u escapes; cut at 4,096 characters)."},"streamSeq":{"type":"integer","minimum":0,"description":"Its stream sequence: with the consumer, it names the dead letter."},"msgId":{"type":["string","null"],"maxLength":4096,"description":"Its Nats-Msg-Id (escaped as the subject), or null."},"tenant":{"type":["string","null"],"description":"The tenant the message names (the subject's tenant of a submission or command), or null."},"headers":{"type":["object","null"],"additionalProperties":{"type":"array","items":{"type":"string"}},"description":"Its NATS headers, name to values (escaped as the subject); null when it had none or when they would not fit in this message."},"data":{"type":"string","contentEncoding":"base64","description":"The message body, base64; its first 262,144 bytes when it is longer (see size)."},"size":{"type":"integer","minimum":0,"description":"Bytes of the whole body: more than data holds when data was cut."},"error":{"type":"string","description":"Why: the decode reason, or the last error of its handling (cut at 8,192 characters)."},"deliveries":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Deliveries of the message up to this one (its delivery count)."},"recorded":{"type":"boolean","description":"Whether the consuming service already wrote the dead_letters row (false: the worker's, which the scheduler records from this message)."}}};
 
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/dead-letter.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate86.evaluated;
+const evaluated0 = validate93.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17874,7 +18849,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema150.properties, key0))){
+if(!(func3.call(schema166.properties, key0))){
 const err15 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -17960,7 +18935,7 @@ errors++;
 if(data.stream !== undefined){
 let data3 = data.stream;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err22 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
@@ -18070,7 +19045,7 @@ errors++;
 if(data.msgId !== undefined){
 let data7 = data.msgId;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema150.properties.msgId.type},message:"must be string,null"};
+const err31 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema166.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -18095,7 +19070,7 @@ errors++;
 if(data.tenant !== undefined){
 let data8 = data.tenant;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema150.properties.tenant.type},message:"must be string,null"};
+const err33 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema166.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -18108,7 +19083,7 @@ errors++;
 if(data.headers !== undefined){
 let data9 = data.headers;
 if((!(data9 && typeof data9 == "object" && !Array.isArray(data9))) && (data9 !== null)){
-const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema150.properties.headers.type},message:"must be object,null"};
+const err34 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: schema166.properties.headers.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -18255,19 +19230,19 @@ vErrors.push(err45);
 }
 errors++;
 }
-validate86.errors = vErrors;
+validate93.errors = vErrors;
 return errors === 0;
 }
-validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_47 = validate87;
-const schema152 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
+export const validate_48 = validate94;
+const schema168 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/event.v1.json","title":"niyanta.workload.v1.event","description":"A status change or progress of a workload, on niyanta.events.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"What changed."},"fromStatus":{"type":["string","null"],"description":"Previous status (status events)."},"toStatus":{"type":"string","description":"New status (status events)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Attempt at the time."},"reason":{"type":["string","null"],"description":"Why."},"progress":{"$ref":"../common.v1.json#/$defs/progress"},"workload":{"type":"object","description":"The workload as GET /v1/workloads/{id} returns it (status events). Left out of a status event that would pass the server's max_payload with it: read the workload instead."}}};
 
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/event.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate87.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18326,7 +19301,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema152.properties, key0))){
+if(!(func3.call(schema168.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -18447,7 +19422,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data4 === "status") || (data4 === "progress"))){
-const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema152.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema168.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -18460,7 +19435,7 @@ errors++;
 if(data.fromStatus !== undefined){
 let data5 = data.fromStatus;
 if((typeof data5 !== "string") && (data5 !== null)){
-const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema152.properties.fromStatus.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/fromStatus",schemaPath:"#/properties/fromStatus/type",keyword:"type",params:{type: schema168.properties.fromStatus.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -18520,7 +19495,7 @@ errors++;
 if(data.reason !== undefined){
 let data8 = data.reason;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema152.properties.reason.type},message:"must be string,null"};
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: schema168.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -18651,18 +19626,18 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate87.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_48 = validate88;
-const schema155 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
+export const validate_49 = validate95;
+const schema171 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/heartbeat.v1.json","title":"niyanta.worker.v1.heartbeat","description":"A worker's heartbeat on niyanta.heartbeat.<workerId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","status","capacity","labels","types","running","startedAt","intervalMs"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"status":{"type":"string","enum":["ACTIVE","DRAINING","STOPPED"],"description":"ACTIVE takes work; DRAINING finishes what it has; STOPPED is its last beat."},"capacity":{"type":"object","additionalProperties":false,"required":["slots","cpu","memoryMb","gpu"],"description":"What a worker offers in all.","properties":{"slots":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Concurrent runs."},"cpu":{"type":"number","minimum":0,"description":"CPU cores."},"memoryMb":{"type":"integer","minimum":0,"description":"Memory in MiB."},"gpu":{"type":"integer","minimum":0,"description":"GPUs."}}},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels."},"zone":{"type":"string","description":"Zone."},"types":{"type":"array","items":{"$ref":"../common.v1.json#/$defs/workloadType"},"description":"Workload types it runs."},"running":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"description":"A run in progress on a worker.","properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its attempt."},"fraction":{"type":"number","minimum":0,"maximum":1,"description":"Progress fraction."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When the run started."}}},"description":"Runs in progress."},"startedAt":{"$ref":"../common.v1.json#/$defs/time","description":"When this worker process started."},"intervalMs":{"type":"integer","minimum":1,"maximum":2147483647,"description":"Its heartbeat interval."},"taints":{"$ref":"../common.v1.json#/$defs/taints"},"costPerHour":{"type":"number","minimum":0,"maximum":1000000,"description":"What the worker costs per hour (WORKER_COST_PER_HOUR)."},"spot":{"type":"boolean","description":"A spot (preemptible) machine (WORKER_SPOT)."}}};
 
-function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate89.evaluated;
+const evaluated0 = validate96.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18698,17 +19673,17 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate89.errors = vErrors;
+validate96.errors = vErrors;
 return errors === 0;
 }
-validate89.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate96.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/heartbeat.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate95.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18827,7 +19802,7 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema155.properties, key0))){
+if(!(func3.call(schema171.properties, key0))){
 const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -18913,7 +19888,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err18 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -18948,7 +19923,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(((data4 === "ACTIVE") || (data4 === "DRAINING")) || (data4 === "STOPPED"))){
-const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema155.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema171.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -19499,8 +20474,8 @@ errors++;
 }
 }
 if(data.taints !== undefined){
-if(!(validate89(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+if(!(validate96(data.taints, {instancePath:instancePath+"/taints",parentData:data,parentDataProperty:"taints",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 }
@@ -19562,19 +20537,19 @@ vErrors.push(err71);
 }
 errors++;
 }
-validate88.errors = vErrors;
+validate95.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_49 = validate92;
-const schema162 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
+export const validate_50 = validate99;
+const schema178 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/ingested.v1.json","title":"niyanta.workload.v1.ingested","description":"Workloads of one ingest batch now in PostgreSQL, on the niyanta.ingested.<instance> subject their submissions named in the Niyanta-Notify header. Core NATS, not stored: a hint that spares the submitter a PostgreSQL lookup.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloads"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloads":{"type":"array","minItems":1,"items":{"type":"object","description":"A workload as GET /v1/workloads/{id} returned it when it was submitted (status PENDING)."},"description":"The workloads inserted by the batch whose submissions asked for this subject."}}};
 
-function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/ingested.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate92.evaluated;
+const evaluated0 = validate99.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19756,19 +20731,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate92.errors = vErrors;
+validate99.errors = vErrors;
 return errors === 0;
 }
-validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate99.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_50 = validate93;
-const schema164 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
+export const validate_51 = validate100;
+const schema180 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/log.v1.json","title":"niyanta.workload.v1.log","description":"Log lines of a run, on niyanta.logs.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","lines"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"lines":{"type":"array","minItems":1,"description":"Lines in order.","items":{"type":"object","additionalProperties":false,"required":["at","stream","line"],"properties":{"at":{"$ref":"../common.v1.json#/$defs/time","description":"When."},"stream":{"type":"string","enum":["stdout","stderr","info","warn","error"],"description":"Which stream."},"line":{"type":"string","maxLength":16384,"description":"The text."}}}}}};
 
-function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/log.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate93.evaluated;
+const evaluated0 = validate100.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20087,7 +21062,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((((data8 === "stdout") || (data8 === "stderr")) || (data8 === "info")) || (data8 === "warn")) || (data8 === "error"))){
-const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema164.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/lines/" + i0+"/stream",schemaPath:"#/properties/lines/items/properties/stream/enum",keyword:"enum",params:{allowedValues: schema180.properties.lines.items.properties.stream.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -20157,19 +21132,19 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate93.errors = vErrors;
+validate100.errors = vErrors;
 return errors === 0;
 }
-validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate100.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_51 = validate94;
-const schema167 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
+export const validate_52 = validate101;
+const schema183 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/rejected.v1.json","title":"niyanta.workload.v1.rejected","description":"A submission refused by the scheduler, on niyanta.rejected.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","subject","streamSeq","reason","errors","raw"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"subject":{"type":"string","description":"Subject it arrived on."},"tenant":{"type":["string","null"],"description":"Tenant from the subject."},"streamSeq":{"type":"integer","description":"Its stream sequence."},"msgId":{"type":["string","null"],"description":"Its Nats-Msg-Id."},"reason":{"type":"string","description":"Why it was refused."},"errors":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["path","message"],"properties":{"path":{"type":"string","description":"JSON Pointer."},"message":{"type":"string","description":"What is wrong."}}},"description":"Each invalid field."},"raw":{"type":"string","description":"The payload as received (UTF-8, cut at 64 KiB)."}}};
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/rejected.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate101.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20258,7 +21233,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema167.properties, key0))){
+if(!(func3.call(schema183.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -20356,7 +21331,7 @@ errors++;
 if(data.tenant !== undefined){
 let data4 = data.tenant;
 if((typeof data4 !== "string") && (data4 !== null)){
-const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema167.properties.tenant.type},message:"must be string,null"};
+const err16 = {instancePath:instancePath+"/tenant",schemaPath:"#/properties/tenant/type",keyword:"type",params:{type: schema183.properties.tenant.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -20382,7 +21357,7 @@ errors++;
 if(data.msgId !== undefined){
 let data6 = data.msgId;
 if((typeof data6 !== "string") && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema167.properties.msgId.type},message:"must be string,null"};
+const err18 = {instancePath:instancePath+"/msgId",schemaPath:"#/properties/msgId/type",keyword:"type",params:{type: schema183.properties.msgId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -20514,19 +21489,19 @@ vErrors.push(err28);
 }
 errors++;
 }
-validate94.errors = vErrors;
+validate101.errors = vErrors;
 return errors === 0;
 }
-validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_52 = validate95;
-const schema169 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
+export const validate_53 = validate102;
+const schema185 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/run-update.v1.json","title":"niyanta.workload.v1.run-update","description":"A run started or made progress, on niyanta.run.<workloadId>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workloadId","attempt","workerId","kind"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"kind":{"type":"string","enum":["started","progress"],"description":"started: the run began; progress: fraction changed."},"progress":{"$ref":"../common.v1.json#/$defs/progress"}}};
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/run-update.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate102.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20751,7 +21726,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern38.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -20786,7 +21761,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!((data6 === "started") || (data6 === "progress"))){
-const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema169.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema185.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -20904,18 +21879,18 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate95.errors = vErrors;
+validate102.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate102.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_53 = validate96;
-const schema173 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/spawn.v1.json","title":"niyanta.workload.v1.spawn","description":"Child workloads a run spawns (ctx.spawn, ctx.spawnMany), on niyanta.spawn.<parentId>. Fenced like a completion: only the current attempt of the active parent, on the worker it is placed on, may spawn. The children belong to the parent's tenant, and each child's id is derived from the parent's id and the child's call index (childWorkloadId), so the same call spawns the same child however often it is sent. Nats-Msg-Id is spawn:<parentId>:<attempt>:<first index>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","parentId","attempt","workerId","children"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"parentId":{"type":"string","format":"uuid","description":"The spawning workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The parent's attempt that spawns them (the fencing token)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker running that attempt."},"children":{"type":"array","minItems":1,"maxItems":1000,"description":"The children, in call order.","items":{"type":"object","additionalProperties":false,"required":["index","type","input"],"properties":{"index":{"type":"integer","minimum":0,"maximum":2147483647,"description":"0-based call index among the parent's spawns; the child's id is derived from it."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"The child's workload type."},"input":{"description":"The child's input (any JSON value)."},"priority":{"type":"integer","minimum":0,"maximum":1000,"description":"Higher runs first. Default: the parent's priority."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"description":"Attempts before the child fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"detached":{"type":"boolean","description":"Not cancelled with its parent. Default false (a cancel of the parent cancels the child)."}}}}}};
+export const validate_54 = validate103;
+const schema189 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/spawn.v1.json","title":"niyanta.workload.v1.spawn","description":"Child workloads a run spawns (ctx.spawn, ctx.spawnMany), on niyanta.spawn.<parentId>. Fenced like a completion: only the current attempt of the active parent, on the worker it is placed on, may spawn. The children belong to the parent's tenant, and each child's id is derived from the parent's id and the child's call index (childWorkloadId), so the same call spawns the same child however often it is sent. Nats-Msg-Id is spawn:<parentId>:<attempt>:<first index>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","parentId","attempt","workerId","children"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"parentId":{"type":"string","format":"uuid","description":"The spawning workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The parent's attempt that spawns them (the fencing token)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker running that attempt."},"children":{"type":"array","minItems":1,"maxItems":1000,"description":"The children, in call order.","items":{"type":"object","additionalProperties":false,"required":["index","type","input"],"properties":{"index":{"type":"integer","minimum":0,"maximum":2147483647,"description":"0-based call index among the parent's spawns; the child's id is derived from it."},"type":{"$ref":"../common.v1.json#/$defs/workloadType","description":"The child's workload type."},"input":{"description":"The child's input (any JSON value)."},"priority":{"type":"integer","minimum":0,"maximum":1000,"description":"Higher runs first. Default: the parent's priority."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"description":"Attempts before the child fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"detached":{"type":"boolean","description":"Not cancelled with its parent. Default false (a cancel of the parent cancels the child)."}}}}}};
 
-function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate97.evaluated;
+const evaluated0 = validate104.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -21957,17 +22932,17 @@ vErrors.push(err78);
 }
 errors++;
 }
-validate97.errors = vErrors;
+validate104.errors = vErrors;
 return errors === 0;
 }
-validate97.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/spawn.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate96.evaluated;
+const evaluated0 = validate103.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22192,7 +23167,7 @@ errors++;
 if(data.workerId !== undefined){
 let data5 = data.workerId;
 if(typeof data5 === "string"){
-if(!pattern36.test(data5)){
+if(!pattern38.test(data5)){
 const err19 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -22272,7 +23247,7 @@ vErrors.push(err25);
 errors++;
 }
 for(const key1 in data7){
-if(!(func3.call(schema173.properties.children.items.properties, key1))){
+if(!(func3.call(schema189.properties.children.items.properties, key1))){
 const err26 = {instancePath:instancePath+"/children/" + i0,schemaPath:"#/properties/children/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err26];
@@ -22708,8 +23683,8 @@ errors++;
 }
 }
 if(data7.placement !== undefined){
-if(!(validate97(data7.placement, {instancePath:instancePath+"/children/" + i0+"/placement",parentData:data7,parentDataProperty:"placement",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
+if(!(validate104(data7.placement, {instancePath:instancePath+"/children/" + i0+"/placement",parentData:data7,parentDataProperty:"placement",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
 errors = vErrors.length;
 }
 }
@@ -22760,19 +23735,19 @@ vErrors.push(err66);
 }
 errors++;
 }
-validate96.errors = vErrors;
+validate103.errors = vErrors;
 return errors === 0;
 }
-validate96.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_54 = validate101;
-const schema185 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
+export const validate_55 = validate108;
+const schema201 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/status-events.v1.json","title":"niyanta.workload.v1.status-events","description":"The status changes and progress of one tenant's workloads made by one scheduler transaction (or one batch of progress reports), on niyanta.events.<tenant>: one message for all of them, not one per workload. The subject is per tenant so that a broker user can be allowed exactly its tenant's events (`niyanta.events.<tenant>`) and a transaction touching one tenant's workloads is one message; a transaction touching several tenants is one message per tenant. A change carries the small fields that changed, never the workload or its result: a reader that needs the rest (a result, an error's message, a retry's runAt) reads the workload. A reader that wants one workload keeps the changes with its id.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","tenant","changes"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7)."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"tenant":{"$ref":"../common.v1.json#/$defs/tenant","description":"The tenant of every workload in `changes` (the subject's last token)."},"changes":{"type":"array","minItems":1,"maxItems":1000,"description":"The changes in the order they were made; a workload may appear more than once (SUBMITTED to PENDING, then PENDING to SCHEDULED in the same transaction).","items":{"type":"object","additionalProperties":false,"required":["workloadId","kind","attempt","at"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"kind":{"type":"string","enum":["status","progress"],"description":"`status`: a transition (a workload_events row); `progress`: the run reported progress (no status change)."},"from":{"type":["string","null"],"description":"Status before (status changes; null for a new workload)."},"to":{"type":"string","description":"Status after (status changes)."},"attempt":{"type":"integer","minimum":0,"maximum":2147483647,"description":"The workload's attempt after the change."},"reason":{"type":["string","null"],"description":"Why (status changes), as in workload_events."},"at":{"$ref":"../common.v1.json#/$defs/time","description":"When the row changed: its updatedAt after the change (status changes), or when the progress was stored."},"workerId":{"type":["string","null"],"description":"The workload's worker after the change (status changes)."},"progress":{"$ref":"../common.v1.json#/$defs/progress","description":"A progress report's progress; on a status change the workload's progress after it (absent: none)."},"pendingReason":{"type":["string","null"],"description":"Why the workload waits after the change (status changes to PENDING; absent: no reason)."},"errorCode":{"type":["string","null"],"description":"The code of the workload's error after the change (status changes; absent: no error)."}}}}}};
 
-function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/status-events.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate101.evaluated;
+const evaluated0 = validate108.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22917,7 +23892,7 @@ errors++;
 if(data.tenant !== undefined){
 let data3 = data.tenant;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err12 = {instancePath:instancePath+"/tenant",schemaPath:"../common.v1.json#/$defs/tenant/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -23007,7 +23982,7 @@ vErrors.push(err19);
 errors++;
 }
 for(const key1 in data5){
-if(!(func3.call(schema185.properties.changes.items.properties, key1))){
+if(!(func3.call(schema201.properties.changes.items.properties, key1))){
 const err20 = {instancePath:instancePath+"/changes/" + i0,schemaPath:"#/properties/changes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err20];
@@ -23056,7 +24031,7 @@ vErrors.push(err23);
 errors++;
 }
 if(!((data7 === "status") || (data7 === "progress"))){
-const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema185.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err24 = {instancePath:instancePath+"/changes/" + i0+"/kind",schemaPath:"#/properties/changes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema201.properties.changes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -23069,7 +24044,7 @@ errors++;
 if(data5.from !== undefined){
 let data8 = data5.from;
 if((typeof data8 !== "string") && (data8 !== null)){
-const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema185.properties.changes.items.properties.from.type},message:"must be string,null"};
+const err25 = {instancePath:instancePath+"/changes/" + i0+"/from",schemaPath:"#/properties/changes/items/properties/from/type",keyword:"type",params:{type: schema201.properties.changes.items.properties.from.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -23129,7 +24104,7 @@ errors++;
 if(data5.reason !== undefined){
 let data11 = data5.reason;
 if((typeof data11 !== "string") && (data11 !== null)){
-const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema185.properties.changes.items.properties.reason.type},message:"must be string,null"};
+const err30 = {instancePath:instancePath+"/changes/" + i0+"/reason",schemaPath:"#/properties/changes/items/properties/reason/type",keyword:"type",params:{type: schema201.properties.changes.items.properties.reason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -23177,7 +24152,7 @@ errors++;
 if(data5.workerId !== undefined){
 let data13 = data5.workerId;
 if((typeof data13 !== "string") && (data13 !== null)){
-const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema185.properties.changes.items.properties.workerId.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/changes/" + i0+"/workerId",schemaPath:"#/properties/changes/items/properties/workerId/type",keyword:"type",params:{type: schema201.properties.changes.items.properties.workerId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -23287,7 +24262,7 @@ errors++;
 if(data5.pendingReason !== undefined){
 let data17 = data5.pendingReason;
 if((typeof data17 !== "string") && (data17 !== null)){
-const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema185.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
+const err43 = {instancePath:instancePath+"/changes/" + i0+"/pendingReason",schemaPath:"#/properties/changes/items/properties/pendingReason/type",keyword:"type",params:{type: schema201.properties.changes.items.properties.pendingReason.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -23300,7 +24275,7 @@ errors++;
 if(data5.errorCode !== undefined){
 let data18 = data5.errorCode;
 if((typeof data18 !== "string") && (data18 !== null)){
-const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema185.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
+const err44 = {instancePath:instancePath+"/changes/" + i0+"/errorCode",schemaPath:"#/properties/changes/items/properties/errorCode/type",keyword:"type",params:{type: schema201.properties.changes.items.properties.errorCode.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -23345,20 +24320,20 @@ vErrors.push(err47);
 }
 errors++;
 }
-validate101.errors = vErrors;
+validate108.errors = vErrors;
 return errors === 0;
 }
-validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate108.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_55 = validate102;
-const schema190 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
-const pattern80 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
-const pattern87 = new RegExp("^[A-Za-z0-9_-]+$", "u");
+export const validate_56 = validate109;
+const schema206 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/submission.v1.json","title":"niyanta.workload.v1.submission","description":"A workload submission on niyanta.submit.<tenant>: the HTTP body plus the publisher-chosen id and schemaVersion. Nats-Msg-Id is <tenant>:<idempotencyKey> when a key is given, else <tenant>:<id>.","type":"object","additionalProperties":false,"required":["schemaVersion","id","type","input"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Workload id, chosen by the publisher: a UUIDv7 (version 7, RFC 9562).","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},"type":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$","description":"Workload type name; a worker handling this type runs it."},"input":{"description":"Any JSON value; validated against the type's input schema on the worker."},"priority":{"type":"integer","minimum":0,"maximum":1000,"default":500,"description":"Higher runs first. Default 500."},"idempotencyKey":{"type":"string","minLength":1,"maxLength":200,"description":"Same key (per tenant) answers with the same workload."},"maxAttempts":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"Attempts before the workload fails for good. Default 3."},"timeoutSeconds":{"type":"integer","minimum":1,"maximum":604800,"description":"Per-attempt time limit in seconds."},"requirements":{"$ref":"../common.v1.json#/$defs/requirements"},"labels":{"$ref":"../common.v1.json#/$defs/labels"},"placement":{"$ref":"../common.v1.json#/$defs/placement"},"submittedBy":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9_-]+$","description":"Id of the API key that submitted it (root for the root key), set by the API; absent on a direct broker publish."},"runAt":{"type":"string","format":"date-time","description":"Do not start before this time (RFC 3339, years 1970 to 9999, no leap second, UTC offset within ±15:59).","pattern":"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"},"secrets":{"$ref":"../common.v1.json#/$defs/secretNames"},"concurrencyKey":{"$ref":"../common.v1.json#/$defs/concurrencyKey"},"concurrencyLimit":{"$ref":"../common.v1.json#/$defs/concurrencyLimit"},"ordered":{"$ref":"../common.v1.json#/$defs/ordered"},"preemptible":{"$ref":"../common.v1.json#/$defs/preemptible"}},"allOf":[{"if":{"type":"object","properties":{"concurrencyLimit":true},"required":["concurrencyLimit"]},"then":{"type":"object","properties":{"concurrencyKey":true},"required":["concurrencyKey"]}},{"if":{"type":"object","properties":{"ordered":{"const":true}},"required":["ordered"]},"then":{"type":"object","properties":{"concurrencyKey":true,"concurrencyLimit":{"const":1}},"required":["concurrencyKey"]}}],"$comment":"concurrencyLimit and ordered need a concurrencyKey; ordered needs a concurrencyLimit of 1."};
+const pattern88 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$", "u");
+const pattern95 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 
-function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate103.evaluated;
+const evaluated0 = validate110.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24400,16 +25375,16 @@ vErrors.push(err78);
 }
 errors++;
 }
-validate103.errors = vErrors;
+validate110.errors = vErrors;
 return errors === 0;
 }
-validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate110.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate107.evaluated;
+const evaluated0 = validate114.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24464,17 +25439,17 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate107.errors = vErrors;
+validate114.errors = vErrors;
 return errors === 0;
 }
-validate107.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate114.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/submission.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate102.evaluated;
+const evaluated0 = validate109.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24719,7 +25694,7 @@ vErrors.push(err15);
 errors++;
 }
 for(const key0 in data){
-if(!(func3.call(schema190.properties, key0))){
+if(!(func3.call(schema206.properties, key0))){
 const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
@@ -24745,7 +25720,7 @@ errors++;
 if(data.id !== undefined){
 let data3 = data.id;
 if(typeof data3 === "string"){
-if(!pattern80.test(data3)){
+if(!pattern88.test(data3)){
 const err18 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -25202,8 +26177,8 @@ errors++;
 }
 }
 if(data.placement !== undefined){
-if(!(validate103(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+if(!(validate110(data.placement, {instancePath:instancePath+"/placement",parentData:data,parentDataProperty:"placement",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
 errors = vErrors.length;
 }
 }
@@ -25230,7 +26205,7 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(!pattern87.test(data16)){
+if(!pattern95.test(data16)){
 const err59 = {instancePath:instancePath+"/submittedBy",schemaPath:"#/properties/submittedBy/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -25288,8 +26263,8 @@ errors++;
 }
 }
 if(data.secrets !== undefined){
-if(!(validate107(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+if(!(validate114(data.secrets, {instancePath:instancePath+"/secrets",parentData:data,parentDataProperty:"secrets",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
 errors = vErrors.length;
 }
 }
@@ -25408,19 +26383,19 @@ vErrors.push(err73);
 }
 errors++;
 }
-validate102.errors = vErrors;
+validate109.errors = vErrors;
 return errors === 0;
 }
-validate102.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate109.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validate_56 = validate109;
-const schema205 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
+export const validate_57 = validate116;
+const schema221 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.niyanta.dev/messages/worker-dead.v1.json","title":"niyanta.worker.v1.dead","description":"A worker declared dead, on niyanta.worker.dead.<workerId>; or, with `attempts`, some of a live worker's attempts found lost by reconciliation.","type":"object","additionalProperties":false,"required":["schemaVersion","id","time","workerId","lastHeartbeatAt"],"properties":{"schemaVersion":{"const":1,"description":"Version of this envelope schema."},"id":{"type":"string","format":"uuid","description":"Message id (UUIDv7); also the Nats-Msg-Id unless stated otherwise."},"time":{"$ref":"../common.v1.json#/$defs/time","description":"When the message was made (RFC 3339 UTC)."},"workerId":{"$ref":"../common.v1.json#/$defs/workerId","description":"The worker."},"lastHeartbeatAt":{"$ref":"../common.v1.json#/$defs/time","description":"Its last heartbeat."},"reason":{"type":"string","description":"Why."},"attempts":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["workloadId","attempt"],"properties":{"workloadId":{"type":"string","format":"uuid","description":"The workload."},"attempt":{"type":"integer","minimum":1,"maximum":2147483647,"description":"The attempt of it that is lost."}},"description":"One lost attempt."},"description":"When present the worker is NOT declared dead: only these attempts of it are lost (not in its heartbeats, or never started), and only these go back to PENDING if still current on this worker."}}};
 
-function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.niyanta.dev/messages/worker-dead.v1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate109.evaluated;
+const evaluated0 = validate116.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -25565,7 +26540,7 @@ errors++;
 if(data.workerId !== undefined){
 let data3 = data.workerId;
 if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
+if(!pattern38.test(data3)){
 const err12 = {instancePath:instancePath+"/workerId",schemaPath:"../common.v1.json#/$defs/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,128}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,128}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -25788,10 +26763,10 @@ vErrors.push(err30);
 }
 errors++;
 }
-validate109.errors = vErrors;
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate109.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 /** Each schema file's validator. */
 export const VALIDATORS = {
@@ -25833,23 +26808,24 @@ export const VALIDATORS = {
   "http/workload-history.v1.json": validate_35,
   "http/workload-list.v1.json": validate_36,
   "http/workload-placement.v1.json": validate_37,
-  "http/workload-submission.v1.json": validate_38,
-  "http/workload.v1.json": validate_39,
-  "messages/assignment.v1.json": validate_40,
-  "messages/checkpoint.v1.json": validate_41,
-  "messages/command.v1.json": validate_42,
-  "messages/completion-batch.v1.json": validate_43,
-  "messages/completion.v1.json": validate_44,
-  "messages/control.v1.json": validate_45,
-  "messages/dead-letter.v1.json": validate_46,
-  "messages/event.v1.json": validate_47,
-  "messages/heartbeat.v1.json": validate_48,
-  "messages/ingested.v1.json": validate_49,
-  "messages/log.v1.json": validate_50,
-  "messages/rejected.v1.json": validate_51,
-  "messages/run-update.v1.json": validate_52,
-  "messages/spawn.v1.json": validate_53,
-  "messages/status-events.v1.json": validate_54,
-  "messages/submission.v1.json": validate_55,
-  "messages/worker-dead.v1.json": validate_56,
+  "http/workload-signal.v1.json": validate_38,
+  "http/workload-submission.v1.json": validate_39,
+  "http/workload.v1.json": validate_40,
+  "messages/assignment.v1.json": validate_41,
+  "messages/checkpoint.v1.json": validate_42,
+  "messages/command.v1.json": validate_43,
+  "messages/completion-batch.v1.json": validate_44,
+  "messages/completion.v1.json": validate_45,
+  "messages/control.v1.json": validate_46,
+  "messages/dead-letter.v1.json": validate_47,
+  "messages/event.v1.json": validate_48,
+  "messages/heartbeat.v1.json": validate_49,
+  "messages/ingested.v1.json": validate_50,
+  "messages/log.v1.json": validate_51,
+  "messages/rejected.v1.json": validate_52,
+  "messages/run-update.v1.json": validate_53,
+  "messages/spawn.v1.json": validate_54,
+  "messages/status-events.v1.json": validate_55,
+  "messages/submission.v1.json": validate_56,
+  "messages/worker-dead.v1.json": validate_57,
 };

@@ -22,7 +22,8 @@ export const HTTP_COMMANDS = {
     allowed: (s: WorkloadStatus) =>
       s === WORKLOAD_STATUS.PENDING ||
       s === WORKLOAD_STATUS.SCHEDULED ||
-      s === WORKLOAD_STATUS.RUNNING,
+      s === WORKLOAD_STATUS.RUNNING ||
+      s === WORKLOAD_STATUS.WAITING,
   },
   resume: { allowed: (s: WorkloadStatus) => s === WORKLOAD_STATUS.PAUSED },
 } as const satisfies Record<string, { allowed: (s: WorkloadStatus) => boolean }>;
@@ -40,7 +41,7 @@ function refusal(command: HttpCommand, workload: WorkloadV1): ConflictError {
     ? `workload ${id} already ended with status ${status}: it cannot be ${PAST_TENSE[command]}`
     : command === 'resume'
       ? `workload ${id} is ${status}, not PAUSED: only a paused workload can be resumed`
-      : `workload ${id} is ${status}: only a PENDING, SCHEDULED or RUNNING workload can be paused`;
+      : `workload ${id} is ${status}: only a PENDING, SCHEDULED, RUNNING or WAITING workload can be paused`;
   return new ConflictError(detail, id, status);
 }
 
@@ -51,7 +52,7 @@ function refusal(command: HttpCommand, workload: WorkloadV1): ConflictError {
 export async function sendCommands(
   ctx: ApiContext,
   tenant: string,
-  command: HttpCommand,
+  command: HttpCommand | 'signal',
   messages: readonly CommandV1[],
   traceparent: string | undefined,
 ): Promise<void> {

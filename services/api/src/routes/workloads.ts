@@ -20,6 +20,7 @@ import {
   parseTypeParam,
   parseWorkloadId,
 } from '../params.js';
+import { withWaitingFor } from '../waiting-for.js';
 import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
 import { childrenSummary } from '../workload-children.js';
@@ -148,7 +149,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const { tenant } = requirePermission(c, 'workloads:read');
     const id = parseWorkloadId(c.req.param('id'));
     const db = ctx.connections.db();
-    const workload = await requireWorkload(db, tenant, id);
+    const workload = await withWaitingFor(db, await requireWorkload(db, tenant, id));
     const children = await childrenSummary(db, tenant, id);
     return c.json(
       shownWorkload(ctx, children === undefined ? workload : { ...workload, children }),

@@ -15,7 +15,8 @@ const COMMANDS = [
   {
     name: 'pause',
     label: 'Pause',
-    allowed: (s: string) => s === 'PENDING' || s === 'SCHEDULED' || s === 'RUNNING',
+    allowed: (s: string) =>
+      s === 'PENDING' || s === 'SCHEDULED' || s === 'RUNNING' || s === 'WAITING',
   },
   { name: 'resume', label: 'Resume', allowed: (s: string) => s === 'PAUSED' },
 ] as const;
@@ -25,6 +26,17 @@ const FALLBACK_REFRESH_MS = 3000;
 const MAX_LOG_LINES = 1000;
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** A durable wait in words: `signal "approve" (until …)`, `sleep until …`. */
+const waitingText = (w: NonNullable<WorkloadV1['waitingFor']>): string =>
+  [
+    w.kind === 'signal' ? `signal "${w.signal ?? ''}"` : w.kind,
+    w.until === undefined
+      ? ''
+      : `${w.kind === 'sleep' ? 'until' : 'times out at'} ${time(w.until)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 
 /** One workload: fields, live progress and logs, timeline, checkpoints, placement, commands. */
 export function workloadPage(view: View, id: string): void {
@@ -183,6 +195,7 @@ export function workloadPage(view: View, id: string): void {
       item('Started', time(w.startedAt)),
       item('Finished', time(w.finishedAt ?? null)),
       w.pendingReason ? item('Waiting because', w.pendingReason) : [],
+      w.waitingFor ? item('Waiting for', waitingText(w.waitingFor)) : [],
       item('Input', h('pre', {}, json(w.input))),
       w.result !== null && w.result !== undefined
         ? item('Result', h('pre', {}, json(w.result)))

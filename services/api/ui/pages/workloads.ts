@@ -10,6 +10,7 @@ export const STATUSES = [
   'SCHEDULED',
   'RUNNING',
   'PAUSED',
+  'WAITING',
   'COMPLETED',
   'FAILED',
   'CANCELLED',

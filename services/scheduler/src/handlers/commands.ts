@@ -14,12 +14,14 @@ import { applyChanges } from '../workload-core/statements/apply-changes.js';
 import { lockWorkloads } from '../workload-core/statements/read-workloads.js';
 import { recordRequests } from '../workload-core/statements/record-requests.js';
 import type { RunRequest } from '../workload-core/statements/record-requests.js';
+import type { SentSignal } from '../workload-core/statements/record-signals.js';
 import type { Transition } from '../workload-core/transition.js';
 import { cancels, cascadeCancels } from './cascade-cancel.js';
 import type { PendingCommand } from './cascade-cancel.js';
+import { applySignals } from './signals.js';
 
 /**
- * `scheduler-commands`: cancel, pause, resume, retry. Orders to workers go out before the commit
+ * `scheduler-commands`: cancel, pause, resume, retry, signal. Orders to workers go out before the commit
  * (a stop for a run the commit then fails to cancel only ends a run the user wanted ended).
  * Several commands for one workload in a batch apply in order, one update per round. A cancel
  * cascades to the workload's children (not detached ones) in the next rounds of the same
@@ -47,6 +49,7 @@ export function createCommandHandler(
       const applied: Transition[] = [];
       const controls: Outgoing<'control'>[] = [];
       let remaining: PendingCommand[] = valid;
+      const signals: SentSignal[] = [];
       while (remaining.length > 0) {
         const touched = new Set<string>();
         const changes: Change[] = [];
@@ -84,6 +87,10 @@ export function createCommandHandler(
               action: decision.request,
             });
           }
+          if (decision.signal && cmd.value.signal) {
+            const { name, payload } = cmd.value.signal;
+            signals.push({ workloadId, id: cmd.value.id, name, payload });
+          }
           if (decision.control) {
             controls.push({
               kind: 'control',
@@ -107,6 +114,7 @@ export function createCommandHandler(
         for (const r of await recordRequests(trx, requests)) rows.set(r.id, r);
         remaining = [...next, ...(await cascadeCancels(trx, cancelled, rows))];
       }
+      applied.push(...(await applySignals(trx, signals)));
       if (controls.length > 0) {
         try {
           await publishAll(js, controls);

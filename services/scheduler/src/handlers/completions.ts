@@ -16,6 +16,7 @@ import { readWorkloads } from '../workload-core/statements/read-workloads.js';
 import type { Transition } from '../workload-core/transition.js';
 import { decodeCompletions } from './decode-completions.js';
 import { logAbandon, logDiscard } from './fence-log.js';
+import { applyWaitingCompletions } from './waiting-completions.js';
 
 type Decoded<T> = DecodedMessage<T>;
 
@@ -49,6 +50,16 @@ export function createCompletionHandler(
     const retryDelays: number[] = [];
     const transitions: Transition[] = [];
     let todo = await decodeCompletions(msgs, deps.deadLetters);
+    // Durable waits record a wait row with their change: their own transaction.
+    const waiting = await applyWaitingCompletions(
+      db,
+      todo.filter((item) => item.value.outcome === 'waiting'),
+      log,
+    );
+    transitions.push(...waiting.transitions);
+    for (const m of waiting.acks) acks.add(m);
+    for (const m of waiting.later) later.add(m);
+    todo = todo.filter((item) => item.value.outcome !== 'waiting');
     // Most completions are successes, decided by the fence alone: recorded without a read.
     const succeeded = new Map<string, Decoded<CompletionV1>>();
     for (const item of todo) {

@@ -13,6 +13,8 @@ export interface CommandDecision {
   control?: { workerId: string; action: ControlV1['action']; attempt: number };
   /** Stored on the running workload, honoured however its run ends. */
   request?: RequestedAction;
+  /** A signal: kept for the wait that takes it (handlers/signals.ts). */
+  signal?: true;
   /** Why nothing happens, for the log. */
   ignored?: string;
 }
@@ -32,7 +34,8 @@ export function decideCommand(
     row.worker_id === null ? undefined : { workerId: row.worker_id, action, attempt: row.attempt };
   switch (command) {
     case 'cancel':
-      if (status === S.PENDING || status === S.PAUSED) {
+      // A WAITING workload holds no worker: cancelled at once (its wait is left unresolved).
+      if (status === S.PENDING || status === S.PAUSED || status === S.WAITING) {
         return {
           change: {
             ...base,
@@ -61,7 +64,9 @@ export function decideCommand(
           return { ignored: 'pause of a workload being cancelled' };
         return { control: stop('pause'), request: REQUESTED_ACTION.pause };
       }
-      if (status === S.PENDING)
+      // A WAITING workload pauses at once; its wait stays recorded (a signal or its time still
+      // resolves it) and a resumed run replays into it: answered, or waiting again for the rest.
+      if (status === S.PENDING || status === S.WAITING)
         return { change: { ...base, to: S.PAUSED, pendingReason: null, reason: why('paused') } };
       if (status === S.SCHEDULED) {
         return {
@@ -84,6 +89,10 @@ export function decideCommand(
         };
       }
       return { ignored: `resume of a ${status} workload` };
+    case 'signal':
+      if (status === S.COMPLETED || status === S.FAILED || status === S.CANCELLED)
+        return { ignored: `signal to a ${status} workload` };
+      return { signal: true };
     case 'retry':
       if (status === S.FAILED || status === S.CANCELLED) {
         return {

@@ -137,6 +137,11 @@ export function completionChange(
         return requestedEnd(row, c.workerId, 'the run paused')!;
       }
       return { ...base, to: WORKLOAD_STATUS.PAUSED, workerId: null, reason: 'paused' };
+    case 'waiting':
+      // A wait records a wait row with its change, in its own transaction.
+      throw new Error(
+        `completionChange got a waiting completion of ${row.id}: decide it with decisions/wait.ts waitingChange`,
+      );
     case 'released': {
       // Preemption hook: a run handed back for a preemptor says so (placement/preemption-pass.ts).
       const why = preemptedReason(row) ?? `released by ${c.workerId}`;
