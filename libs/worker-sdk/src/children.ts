@@ -56,15 +56,18 @@ export interface KnownChild {
   error?: { message: string; code: string; retryable: boolean; details?: unknown };
 }
 
-/** What spawning and waiting for children needs of the host (the worker). */
+/** What spawning and waiting for children needs: the worker's publish, the run's durable waits. */
 export interface ChildrenHost {
   /** Publishes children; resolves once the broker holds them. */
   spawn(children: SpawnedChild[]): Promise<void>;
   /**
-   * Waits until every child in `indices` has ended and returns what is then known of them. Under
-   * durable waits the run gives its slot back instead and this never settles in this attempt.
+   * A durable wait (kind `children`) until every child in `indices` has ended: the attempt gives
+   * its slot back and the run resumes, with the children's results in its assignment. Resolves
+   * only when an earlier attempt's wait at this call order has ended (a replay).
    */
-  waitForChildren(indices: readonly number[]): Promise<readonly KnownChild[]>;
+  wait(indices: readonly number[]): Promise<void>;
+  /** A replayed children wait at this call order is taken without waiting (see DurableWaits). */
+  skipReplayed(): void;
 }
 
 /** `child.result()` of a child that failed or was cancelled. */
@@ -169,19 +172,27 @@ export class Children {
   }
 
   async #result(id: string, index: number): Promise<unknown> {
+    const isEnded = (k: KnownChild | undefined): k is KnownChild =>
+      k !== undefined && ENDED.has(k.status);
+    // Even a child known to have ended joins the turn's batch: a resumed run's batch whose
+    // children have all ended since takes the wait it made then at this call order, if it made
+    // one, before anything after it calls a wait.
+    await this.#join(index, isEnded(this.#known.get(index)));
     let known = this.#known.get(index);
-    if (known === undefined || !ENDED.has(known.status)) {
-      await this.#waitFor(index);
+    while (!isEnded(known)) {
+      await this.#join(index, false);
       known = this.#known.get(index);
     }
-    if (known === undefined || !ENDED.has(known.status))
-      throw new WorkloadContextError(`child ${id} (spawn ${index}) has not ended after the wait.`);
     if (known.status === 'COMPLETED') return known.result ?? null;
     throw new ChildWorkloadError(id, index, known.status, known.error);
   }
 
-  /** Joins the wait of this turn of the event loop (started once the turn's calls are in). */
-  #waitFor(index: number): Promise<void> {
+  /**
+   * Joins the batch of this turn of the event loop: once the turn's `result()` calls are in, ONE
+   * wait for those of them not known to have ended, or, when all have, the replayed children
+   * wait at this call order if there is one. Resolves when the wait is over (a replay).
+   */
+  #join(index: number, ended: boolean): Promise<void> {
     const host = this.host;
     if (host === undefined)
       return Promise.reject(new WorkloadContextError('result() needs a worker: none here.'));
@@ -190,15 +201,28 @@ export class Children {
       const done = new Promise<void>((resolve, reject) => {
         setImmediate(() => {
           this.#batch = undefined;
-          host.waitForChildren([...indices].sort((a, b) => a - b)).then((ended) => {
-            for (const k of ended) this.#known.set(k.index, k);
+          if (indices.size === 0) {
+            host.skipReplayed();
             resolve();
-          }, reject);
+            return;
+          }
+          host.wait([...indices].sort((a, b) => a - b)).then(resolve, reject);
         });
       });
       this.#batch = { indices, done };
     }
-    this.#batch.indices.add(index);
+    if (!ended) this.#batch.indices.add(index);
     return this.#batch.done;
   }
+}
+
+/** Call indices as inclusive ranges (`[[0, 9999]]` for a whole fan-out): a wait's compact spec. */
+export function indexRanges(indices: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const i of indices) {
+    const last = ranges.at(-1);
+    if (last !== undefined && i === last[1] + 1) last[1] = i;
+    else ranges.push([i, i]);
+  }
+  return ranges;
 }

@@ -1,5 +1,5 @@
 import { withSpan } from '@niyanta/telemetry';
-import { Children } from './children.js';
+import { Children, indexRanges } from './children.js';
 import type { KnownChild, SpawnItem, SpawnedChild } from './children.js';
 import type { WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
 import { DurableWaits } from './durable-waits.js';
@@ -21,8 +21,6 @@ export interface AttemptHost {
   waitForLogRoom?(): Promise<void>;
   /** Publishes children of `ctx.spawn`; resolves once the broker holds them (none: spawn throws). */
   spawn?(children: SpawnedChild[]): Promise<void>;
-  /** Waits until the children at `indices` have ended; see `ChildrenHost.waitForChildren`. */
-  waitForChildren?(indices: readonly number[]): Promise<readonly KnownChild[]>;
 }
 
 /** One attempt of one workload. */
@@ -173,12 +171,15 @@ function createContext(
   const children = new Children(
     opts.workloadId,
     opts.children,
-    host.spawn !== undefined && host.waitForChildren !== undefined
-      ? {
+    host.spawn === undefined
+      ? undefined
+      : {
           spawn: (c) => host.spawn!(c),
-          waitForChildren: (indices) => host.waitForChildren!(indices),
-        }
-      : undefined,
+          wait: async (indices) => {
+            await waits.wait({ kind: 'children', spec: { ranges: indexRanges(indices) } });
+          },
+          skipReplayed: () => void waits.skipReplayed('children'),
+        },
     (what) => {
       if (isFinished())
         throw new WorkloadContextError(

@@ -3,25 +3,22 @@ import { ChildWorkloadError, defineWorkload, runAttempt } from '../src/index.js'
 import type { ChildWorkload, KnownChild, SpawnedChild, WorkloadContext } from '../src/index.js';
 import { recordingHost } from './fake-host.js';
 
-/** A host that records spawns and answers waits for children from `ended`. */
-function spawningHost(ended: KnownChild[] = []) {
+/** A host that records what a run spawns. */
+function spawningHost() {
   const spawned: SpawnedChild[][] = [];
-  const waits: number[][] = [];
   return {
     ...recordingHost(),
     spawned,
-    waits,
     spawn: async (children: SpawnedChild[]) => void spawned.push(children),
-    waitForChildren: async (indices: readonly number[]) => {
-      waits.push([...indices]);
-      return ended.filter((k) => indices.includes(k.index));
-    },
   };
 }
 
 const parentId = uuidv7();
 
-/** A parent that spawns `n` children of type `leaf` (one, then the rest in one call) and gathers them. */
+/**
+ * A parent that spawns `n` children of type `leaf` (one, then the rest in one call), gathers
+ * them, then sleeps a second and returns the ids and results.
+ */
 const fanOut = defineWorkload({
   type: 'test.fan-out',
   input: { type: 'integer' },
@@ -31,56 +28,75 @@ const fanOut = defineWorkload({
       Array.from({ length: n - 1 }, (_, i) => ({ type: 'leaf', input: { i: i + 1 } })),
     );
     const children: ChildWorkload[] = [first, ...rest];
-    return { ids: children.map((c) => c.id), results: await ctx.gather(children) };
+    const results = await ctx.gather(children);
+    await ctx.sleep(1000);
+    return { ids: children.map((c) => c.id), results };
   },
 });
 
+const ended = (n: number): KnownChild[] =>
+  Array.from({ length: n }, (_, i) => ({ index: i, status: 'COMPLETED', result: i * 10 }));
+
 describe('ctx.spawn', () => {
-  it('numbers children in call order with ids derived from the parent, and gathers them in one wait', async () => {
-    const ended = Array.from({ length: 4 }, (_, i) => ({
-      index: i,
-      status: 'COMPLETED',
-      result: i * 10,
-    }));
-    const host = spawningHost(ended);
+  it('numbers children in call order and waits for them all in ONE durable wait', async () => {
+    const host = spawningHost();
     const out = await runAttempt(fanOut, { workloadId: parentId, attempt: 1, input: 4, host });
     expect(out).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 3]] } },
+    });
+    expect(host.spawned).toEqual([
+      [{ index: 0, type: 'leaf', input: { i: 0 }, priority: 900 }],
+      [1, 2, 3].map((i) => ({ index: i, type: 'leaf', input: { i } })),
+    ]);
+  });
+
+  it('replays a resumed run: the same children, nothing spawned again, the waits in the same order', async () => {
+    const host = spawningHost();
+    const resumed = {
+      workloadId: parentId,
+      input: 4,
+      host,
+      children: ended(4),
+      waits: [{ seq: 0, kind: 'children' as const }],
+    };
+    // The gather's wait (seq 0) is taken from the replay: the sleep is the run's call 1.
+    expect(await runAttempt(fanOut, { ...resumed, attempt: 2 })).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 1, kind: 'sleep', durationMs: 1000 },
+    });
+    expect(
+      await runAttempt(fanOut, {
+        ...resumed,
+        attempt: 3,
+        waits: [...resumed.waits, { seq: 1, kind: 'sleep' as const }],
+      }),
+    ).toEqual({
       outcome: 'succeeded',
       result: {
         ids: [0, 1, 2, 3].map((i) => childWorkloadId(parentId, i)),
         results: [0, 10, 20, 30],
       },
     });
-    expect(host.spawned).toEqual([
-      [{ index: 0, type: 'leaf', input: { i: 0 }, priority: 900 }],
-      [1, 2, 3].map((i) => ({ index: i, type: 'leaf', input: { i } })),
-    ]);
-    // Four result() calls in one turn: one wait for all of them.
-    expect(host.waits).toEqual([[0, 1, 2, 3]]);
+    expect(host.spawned).toEqual([]);
   });
 
-  it('replays a resumed run: known children are not spawned again and ended ones answer at once', async () => {
-    const known: KnownChild[] = [
-      { index: 0, status: 'COMPLETED', result: 'a' },
-      { index: 1, status: 'COMPLETED', result: 'b' },
-      { index: 2, status: 'RUNNING' },
-    ];
-    const host = spawningHost([
-      { index: 2, status: 'COMPLETED', result: 'c' },
-      { index: 3, status: 'COMPLETED' },
-    ]);
+  it('gathers children that had already ended without waiting, and spawns only unknown ones', async () => {
+    const host = spawningHost();
+    // Children 0-2 ended before the first gather: no children wait was ever recorded.
     const out = await runAttempt(fanOut, {
       workloadId: parentId,
       attempt: 2,
       input: 4,
       host,
-      children: known,
+      children: [...ended(3)],
     });
-    expect(out).toMatchObject({ outcome: 'succeeded', result: { results: ['a', 'b', 'c', null] } });
-    // Only the child no earlier attempt had spawned goes out again.
+    // Child 3 is new: spawned, then waited for alone.
     expect(host.spawned).toEqual([[{ index: 3, type: 'leaf', input: { i: 3 } }]]);
-    // Only those not known to have ended are waited for (3 returned no result: null).
-    expect(host.waits).toEqual([[2, 3]]);
+    expect(out).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[3, 3]] } },
+    });
   });
 
   it('rejects result() of a failed child with its error, and refuses bad spawns', async () => {
@@ -97,7 +113,7 @@ describe('ctx.spawn', () => {
         await ctx.spawn('leaf', { n: 1n }).catch((err: unknown) => seen.push(err));
       },
     });
-    await runAttempt(def, {
+    const out = await runAttempt(def, {
       workloadId: parentId,
       attempt: 3,
       input: null,
@@ -106,6 +122,7 @@ describe('ctx.spawn', () => {
         { index: 0, status: 'FAILED', error: { message: 'boom', code: 'BOOM', retryable: false } },
       ],
     });
+    expect(out).toEqual({ outcome: 'succeeded', result: null });
     expect(seen[0]).toBeInstanceOf(ChildWorkloadError);
     expect(seen[0]).toMatchObject({
       childId: childWorkloadId(parentId, 0),
@@ -125,7 +142,7 @@ describe('ctx.spawn', () => {
       input: { type: 'object' },
       run: (_ctx, input: { n: number }) => ({ twice: input.n * 2 }),
     });
-    const host = spawningHost([{ index: 0, status: 'COMPLETED', result: { twice: 4 } }]);
+    const host = spawningHost();
     const def = defineWorkload({
       type: 'test.typed',
       input: {},
@@ -135,10 +152,14 @@ describe('ctx.spawn', () => {
         return r.twice;
       },
     });
-    expect(await runAttempt(def, { workloadId: parentId, attempt: 1, input: null, host })).toEqual({
-      outcome: 'succeeded',
-      result: 4,
+    const out = await runAttempt(def, {
+      workloadId: parentId,
+      attempt: 1,
+      input: null,
+      host,
+      children: [{ index: 0, status: 'COMPLETED', result: { twice: 4 } }],
     });
-    expect(host.spawned).toEqual([[{ index: 0, type: 'leaf', input: { n: 2 } }]]);
+    expect(out).toEqual({ outcome: 'succeeded', result: 4 });
+    expect(host.spawned).toEqual([]);
   });
 });

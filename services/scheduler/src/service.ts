@@ -27,6 +27,7 @@ import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js
 import { createIngestHandler } from './handlers/ingest.js';
 import { createRunUpdateHandler } from './handlers/run-updates.js';
 import { createSpawnHandler } from './handlers/spawns.js';
+import { ChildWaits } from './child-waits.js';
 import { TenantCache } from './handlers/tenant-cache.js';
 import { createWorkerDeadHandler } from './handlers/worker-dead.js';
 import { TenantAdmission } from './tenant-admission.js';
@@ -233,7 +234,28 @@ async function lead(
       },
     });
     steps.push(() => waits.stop());
-    const shared = { db, js, nc, ledger, backlog };
+    // Parents gathering children wake when their children have ended: named by the commits that
+    // end children, and swept for whatever a follow-up missed.
+    const childWaits = new ChildWaits({
+      db,
+      js,
+      nc,
+      ledger,
+      backlog,
+      log: waitLog,
+      onWoken: trigger,
+    });
+    const childSweep = every({
+      name: 'children waits',
+      intervalMs: config.WAIT_TICK_MS,
+      log: waitLog,
+      task: async () => {
+        await childWaits.sweep();
+      },
+    });
+    steps.push(() => childSweep.stop());
+    steps.push(() => childWaits.stop());
+    const shared = { db, js, nc, ledger, backlog, childrenEnded: childWaits.ended };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).
     const runQuotas = new TenantRunQuotas(db);

@@ -7,6 +7,7 @@ import {
   submit,
   waitConsumerDrained,
   waitForWorkload,
+  workload,
 } from './harness.js';
 import type { AssignmentItem, FakeWorker, Harness } from './harness.js';
 
@@ -224,5 +225,72 @@ describe('spawned children', () => {
       { index: 1, status: 'FAILED', error: { message: 'no', code: 'NOPE', retryable: false } },
       { index: 2, status: 'PENDING' },
     ]);
+  });
+
+  it('wakes a parent gathering its children once they have all ended, with their results', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'sp-w6',
+      types: ['sp-gather', 'sp-leaf'],
+      capacity: { slots: 8 },
+    });
+    const a = await runningParent(worker, 'sp-gather');
+    await spawn({ a, workerId: worker.id }, kids(0, 3, 'sp-leaf'));
+    await worker.complete(a, 'waiting', {
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 2]] } },
+    });
+    await waitForWorkload(h, a.workloadId, (r) => r.status === 'WAITING', 'the parent WAITING');
+    const leaves = await Promise.all(
+      [0, 1, 2].map((i) => worker.waitForAssignment(childWorkloadId(a.workloadId, i))),
+    );
+    for (const leaf of leaves.slice(0, 2))
+      await worker.complete(leaf, 'succeeded', { result: { i: leaf.input } });
+    await waitForWorkload(
+      h,
+      leaves[1]!.workloadId,
+      (r) => r.status === 'COMPLETED',
+      'child 1 COMPLETED',
+    );
+    // Two of three ended: still waiting.
+    await waitConsumerDrained(h, 'schedulerComplete');
+    expect((await workload(h, a.workloadId))!.status).toBe('WAITING');
+    await worker.complete(leaves[2]!, 'failed', {
+      error: { message: 'bad leaf', code: 'LEAF', retryable: false },
+    });
+    const resumed = await worker.waitForAssignment(a.workloadId, 2);
+    expect(resumed.waits).toEqual([expect.objectContaining({ seq: 0, kind: 'children' })]);
+    expect(resumed.children).toEqual([
+      { index: 0, status: 'COMPLETED', result: { i: { i: 0 } } },
+      { index: 1, status: 'COMPLETED', result: { i: { i: 1 } } },
+      {
+        index: 2,
+        status: 'FAILED',
+        error: { message: 'bad leaf', code: 'LEAF', retryable: false },
+      },
+    ]);
+  });
+
+  it('counts the spawns of an attempt recorded after its wait, and resolves a wait whose children have already ended', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'sp-w7',
+      types: ['sp-late', 'sp-leaf2'],
+      capacity: { slots: 8 },
+    });
+    const a = await runningParent(worker, 'sp-late');
+    // The wait is recorded before the spawn message is (they travel on different streams).
+    await worker.complete(a, 'waiting', {
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 0]] } },
+    });
+    await waitForWorkload(h, a.workloadId, (r) => r.status === 'WAITING', 'the parent WAITING');
+    await spawn({ a, workerId: worker.id }, kids(0, 1, 'sp-leaf2'));
+    const leaf = await worker.waitForAssignment(childWorkloadId(a.workloadId, 0));
+    await worker.complete(leaf, 'succeeded', { result: 'done' });
+    const second = await worker.waitForAssignment(a.workloadId, 2);
+    expect(second.children).toEqual([{ index: 0, status: 'COMPLETED', result: 'done' }]);
+    // Attempt 2 gathers again a child that has ended: the wait is resolved as it is recorded.
+    await worker.started(second);
+    await worker.complete(second, 'waiting', {
+      wait: { seq: 1, kind: 'children', spec: { ranges: [[0, 0]] } },
+    });
+    await worker.waitForAssignment(a.workloadId, 3);
   });
 });

@@ -6,7 +6,6 @@ import { runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
 import type {
   AttemptHost,
   AttemptOutcome,
-  KnownChild,
   SpawnedChild,
   WorkloadDefinition,
 } from '@niyanta/worker-sdk';
@@ -279,11 +278,6 @@ class RunHost implements AttemptHost {
       traceparent: this.run.traceparent,
       children,
     });
-  }
-
-  waitForChildren(indices: readonly number[]): Promise<readonly KnownChild[]> {
-    void indices;
-    return Promise.reject(new Error('waiting for children is not available yet'));
   }
 
   /**

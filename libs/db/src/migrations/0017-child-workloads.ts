@@ -6,7 +6,9 @@ import type { Kysely } from 'kysely';
 // primary key alone makes a repeated spawn a no-op. `detached` children are left running when
 // the parent is cancelled. No foreign key: a parent may be deleted past retention before its
 // children end. The index serves a parent's children in call order (GET, cascade cancel, the
-// results a resumed parent receives, and whether the children it awaits have ended).
+// results a resumed parent receives, and whether the children it awaits have ended). A parent
+// gathering children waits durably (`workload_waits`, kind `children`, migration 0016): its open
+// waits are found by `workload_waits_children_open` whenever children end and by the sweep.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table workloads
     add column parent_id uuid,
@@ -14,9 +16,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     add column detached boolean not null default false`.execute(db);
   await sql`create index workloads_children on workloads (parent_id, child_index)
     where parent_id is not null`.execute(db);
+  await sql`create index workload_waits_children_open on workload_waits (workload_id)
+    where kind = 'children' and resolved_at is null`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop index if exists workload_waits_children_open`.execute(db);
   await sql`drop index if exists workloads_children`.execute(db);
   await sql`alter table workloads drop column if exists parent_id,
     drop column if exists child_index, drop column if exists detached`.execute(db);

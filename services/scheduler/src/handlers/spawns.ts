@@ -8,8 +8,8 @@ import type { Logger } from '../logger.js';
 import type { Parking } from '../placement/parking.js';
 import type { PlacementWorker } from '../placement/place-workloads.js';
 import type { TenantAdmission } from '../tenant-admission.js';
-import { FENCE, NEWER_ATTEMPT_NAK_MS, fence } from '../workload-core/decisions/fence.js';
-import { childWorkloads } from '../workload-core/decisions/spawn.js';
+import { FENCE, NEWER_ATTEMPT_NAK_MS } from '../workload-core/decisions/fence.js';
+import { childWorkloads, spawnFence } from '../workload-core/decisions/spawn.js';
 import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
 import type { Bus } from '../workload-core/publish-after-commit.js';
 import { insertSubmissions } from '../workload-core/statements/insert-submissions.js';
@@ -22,7 +22,8 @@ import type { Accepted } from './place-at-ingest.js';
 /**
  * `scheduler-spawn`: child workloads spawned by runs (`niyanta.spawn.<parentId>`). In ONE
  * transaction the parents' rows are locked and each message fenced like a completion (only the
- * current attempt of an active parent, from the worker it is placed on); the children of the
+ * current attempt of the parent, from the worker it is placed on: `spawnFence`, which also lets
+ * through the spawns of an attempt that has since reported its wait); the children of the
  * messages that pass are inserted, as workloads of their parent's tenant, by the statement ingest
  * uses, idempotent on their derived ids (a child spawned again, by a redelivery or by a resumed
  * parent calling `ctx.spawn` again in the same order, is skipped). The parent's lock orders the
@@ -61,7 +62,7 @@ export function createSpawnHandler(
         const parentOf = new Map<string, NewWorkload['parent']>();
         for (const { msg, value } of decoded) {
           const row = parents.get(value.parentId);
-          const verdict = fence(row, value, msg.info.deliveryCount);
+          const verdict = spawnFence(row, value, msg.info.deliveryCount);
           const fenced = { workloadId: value.parentId, attempt: value.attempt };
           if (verdict === FENCE.later) {
             later.push(msg);

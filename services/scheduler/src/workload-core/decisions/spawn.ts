@@ -1,6 +1,31 @@
 import type { WorkloadRow } from '@niyanta/db';
-import { childWorkloadId } from '@niyanta/messages';
-import type { SpawnV1, SubmissionV1 } from '@niyanta/messages';
+import { FINAL_STATUSES, childWorkloadId } from '@niyanta/messages';
+import type { SpawnV1, SubmissionV1, WorkloadStatus } from '@niyanta/messages';
+import { FENCE, fence } from './fence.js';
+import type { Fence, FencedRow } from './fence.js';
+
+/**
+ * Whether a spawn message may record its children: the fence of every run message (the current
+ * attempt, from the worker it is placed on; a newer attempt is tried later), except that the
+ * attempt may already have left its slot without ending the workload. A run publishes its spawns
+ * before it reports a wait, but the two travel on different streams: the wait (WAITING) may be
+ * recorded first, and so may a drain's hand-back (PENDING, the same attempt until placed again)
+ * or a pause. The spawns of that attempt still count; those of an ended parent, or of an earlier
+ * attempt, never do (a later attempt spawns again what it does not find). Pure.
+ */
+export function spawnFence(
+  row: FencedRow | undefined,
+  msg: { attempt: number; workerId: string },
+  deliveries = 1,
+): Fence {
+  const verdict = fence(row, msg, deliveries);
+  if (verdict !== FENCE.discard || row === undefined) return verdict;
+  const left =
+    row.attempt === msg.attempt &&
+    row.worker_id === null &&
+    !FINAL_STATUSES.includes(row.status as WorkloadStatus);
+  return left ? FENCE.apply : FENCE.discard;
+}
 
 /** A child to insert: its tenant (the parent's), its submission and where it hangs. */
 export interface ChildWorkload {
