@@ -67,6 +67,7 @@ describe('GET /v1/workloads/counts', () => {
         SCHEDULED: 0,
         RUNNING: 1,
         PAUSED: 0,
+        WAITING: 0,
         COMPLETED: 0,
         FAILED: 1,
         CANCELLED: 0,

@@ -199,6 +199,29 @@ describe('durable waits', () => {
     ]);
   });
 
+  it('holds the place of a WAITING workload in an ordered concurrency key', async () => {
+    const keyed = { concurrencyKey: 'waits-ordered', concurrencyLimit: 1, ordered: true };
+    const first = submission(TYPE, keyed);
+    await submit(h, first);
+    const a = await worker.waitForAssignment(first.id, 1);
+    await worker.started(a);
+    await wait(a, { seq: 0, kind: 'signal', signal: 'go' });
+    await waitForWorkload(h, first.id, (r) => r.status === 'WAITING', 'WAITING');
+    const second = submission(TYPE, keyed);
+    await submit(h, second);
+    const queued = await waitForWorkload(
+      h,
+      second.id,
+      (r) => r.pending_reason?.includes(first.id) === true,
+      'the second waiting for the first',
+    );
+    expect(queued.status).toBe('PENDING');
+    await signal(first.id, 'go', null);
+    const resumed = await worker.waitForAssignment(first.id, 2);
+    await worker.complete(resumed, 'succeeded', { result: null });
+    await worker.waitForAssignment(second.id, 1);
+  });
+
   it('fences a waiting completion: an old attempt records no wait', async () => {
     const a = await running();
     await wait(a, { seq: 0, kind: 'sleep', durationMs: 50 });

@@ -370,6 +370,39 @@ function commandOf(name: 'cancel' | 'pause' | 'resume', verb: string): Command {
   };
 }
 
+const signal: Command = {
+  name: 'signal',
+  summary: 'Send a signal to a workload (its ctx.waitForSignal(name) returns the payload)',
+  args: '<id> <name>',
+  flags: {
+    payload: { type: 'string', value: 'json', description: 'The payload, as JSON (default null)' },
+  },
+  examples: ['niyanta signal <id> approve', `niyanta signal <id> approve --payload '{"by":"ann"}'`],
+  async run(ctx, positionals, values) {
+    if (positionals.length !== 2)
+      throw new UsageError('signal needs a workload id and a signal name', 'signal');
+    const [id, name] = positionals as [string, string];
+    const text = str(values.payload);
+    let payload: unknown = null;
+    if (text !== undefined) {
+      try {
+        payload = JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new UsageError(
+          `--payload is not JSON (${(err as Error).message}): quote it, e.g. --payload '{"ok":true}'`,
+          'signal',
+        );
+      }
+    }
+    const w = await ctx.client().workload(id).signal(name, payload);
+    ctx.printValue(
+      { id, signal: name, sent: true, status: w.status },
+      () => `${id}  signal ${name} sent (now ${ctx.style.status(w.status)})\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
 const workers: Command = {
   name: 'workers',
   summary: 'List workers: status, slots, labels, zone, heartbeat age',
@@ -444,6 +477,7 @@ export const WORKLOAD_COMMANDS: Command[] = [
   commandOf('cancel', 'Cancel'),
   commandOf('pause', 'Pause'),
   commandOf('resume', 'Resume paused'),
+  signal,
   workers,
   placement,
 ];

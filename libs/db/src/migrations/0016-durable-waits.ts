@@ -56,6 +56,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`create index workload_signals_kept on workload_signals (workload_id, name, id)
     where taken_seq is null`.execute(db);
+  // A WAITING workload of an ordered key has not ended: the next one waits for it too.
+  await sql`drop index workloads_ordered_open`.execute(db);
+  await sql`create index workloads_ordered_open on workloads (tenant, concurrency_key, id)
+    where ordered and status in ('PENDING', 'SCHEDULED', 'RUNNING', 'PAUSED', 'WAITING')`.execute(
+    db,
+  );
   for (const table of ['workload_waits', 'workload_signals']) {
     await sql`
       create trigger leader_fence before insert or update or delete on ${sql.table(table)}
@@ -67,6 +73,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop table if exists workload_signals`.execute(db);
   await sql`drop table if exists workload_waits`.execute(db);
   await sql`update workloads set status = 'PENDING' where status = 'WAITING'`.execute(db);
+  await sql`drop index workloads_ordered_open`.execute(db);
+  await sql`create index workloads_ordered_open on workloads (tenant, concurrency_key, id)
+    where ordered and status in ('PENDING', 'SCHEDULED', 'RUNNING', 'PAUSED')`.execute(db);
   await sql`alter table workloads drop constraint workloads_status_check`.execute(db);
   await sql`alter table workloads add constraint workloads_status_check check (status in
     ('PENDING','SCHEDULED','RUNNING','PAUSED','COMPLETED','FAILED','CANCELLED'))`.execute(db);

@@ -11,7 +11,7 @@ export interface Keyed {
 export interface KeyState {
   /** Its SCHEDULED and RUNNING workloads. */
   active: number;
-  /** Ordered keys: the oldest workload of the key not yet ended (PENDING, SCHEDULED, RUNNING, PAUSED). */
+  /** Ordered keys: the oldest workload of the key not yet ended (PENDING, SCHEDULED, RUNNING, PAUSED, WAITING). */
   oldestOpen?: string;
 }
 

@@ -107,7 +107,7 @@ export async function readKeyStates(
           and w.status in ('SCHEDULED', 'RUNNING'))::int as active,
       case when k.ordered then (select w.id from workloads w
         where w.ordered and w.tenant = k.tenant and w.concurrency_key = k.key
-          and w.status in ('PENDING', 'SCHEDULED', 'RUNNING', 'PAUSED')
+          and w.status in ('PENDING', 'SCHEDULED', 'RUNNING', 'PAUSED', 'WAITING')
         order by w.id limit 1) end as oldest_open
     from jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(tenant text, key text, ordered boolean)`.execute(
     trx,

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 
 /**
  * Deletes up to `batch` workloads that ended more than `days` ago, with their workload_events,
- * in one statement. A workload with a checkpoint row left waits: the checkpoint service deletes
+ * durable waits and signals, in one statement. A workload with a checkpoint row left waits: the checkpoint service deletes
  * those (and their blobs) first, so that the foreign key's cascade never deletes a row of the
  * table it writes. Rows another transaction holds are skipped, never waited for.
  */
@@ -24,6 +24,10 @@ export async function deleteEndedWorkloads(
       for update skip locked
     ), events as (
       delete from workload_events e using doomed where e.workload_id = doomed.id
+    ), waits as (
+      delete from workload_waits ww using doomed where ww.workload_id = doomed.id
+    ), signals as (
+      delete from workload_signals s using doomed where s.workload_id = doomed.id
     ), gone as (
       delete from workloads w using doomed where w.id = doomed.id returning w.id
     )
