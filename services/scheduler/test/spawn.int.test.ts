@@ -1,4 +1,12 @@
-import { SUBJECTS, childWorkloadId, envelope, publishOne, spawnMsgId } from '@niyanta/messages';
+import {
+  CONSUMERS,
+  SUBJECTS,
+  childWorkloadId,
+  envelope,
+  publishOne,
+  spawnMsgId,
+} from '@niyanta/messages';
+import { deadLetterRow } from '@niyanta/testing';
 import type { SpawnV1 } from '@niyanta/messages';
 import {
   startFakeWorker,
@@ -292,5 +300,26 @@ describe('spawned children', () => {
       wait: { seq: 1, kind: 'children', spec: { ranges: [[0, 0]] } },
     });
     await worker.waitForAssignment(a.workloadId, 3);
+  });
+
+  it('records a spawn that is not one as a dead letter, and ingests the spawns beside it', async () => {
+    await using worker = await startFakeWorker(h, { id: 'sp-w8', types: ['sp-poison'] });
+    const a = await runningParent(worker, 'sp-poison');
+    const poison = Buffer.from(
+      JSON.stringify({
+        ...envelope(),
+        parentId: a.workloadId,
+        attempt: a.attempt,
+        workerId: worker.id,
+        children: [{ index: -1, type: 'sp-x', input: null }],
+      }),
+    );
+    const bad = await h.js.publish(SUBJECTS.spawn(a.workloadId), poison);
+    await spawn({ a, workerId: worker.id }, kids(0, 2));
+    const row = await deadLetterRow(h.db, CONSUMERS.schedulerSpawn.durable_name, bad.seq, 15_000);
+    expect(row).toMatchObject({ stream: 'NIYANTA_SPAWN' });
+    expect(row.error).toMatch(/\/children\/0\/index must be >= 0/);
+    await waitConsumerDrained(h, 'schedulerSpawn');
+    expect(await childrenOf(a.workloadId)).toHaveLength(2);
   });
 });
