@@ -8,26 +8,24 @@ export const SPAWN_MESSAGE_CHILDREN = 1_000;
 /** Bytes of children per spawn message, well under the broker's max_payload (1 MiB by default). */
 export const SPAWN_MESSAGE_BYTES = 512 * 1024;
 
+/** One spawn call of one attempt. */
+export interface SpawnCall {
+  parentId: string;
+  attempt: number;
+  workerId: string;
+  traceparent: string | undefined;
+  children: readonly SpawnedChild[];
+}
+
 /**
- * Publishes the children of one spawn call on `niyanta.spawn.<parentId>`, cut into messages of at
- * most {@link SPAWN_MESSAGE_CHILDREN} children and about {@link SPAWN_MESSAGE_BYTES}, their acks
- * awaited together. Each message's Nats-Msg-Id names the attempt and its first call index, so a
- * resend within the broker's window is dropped; the scheduler skips children it already has.
- * A child alone over the broker's limit is refused by `publishAll` (MessageTooLargeError) before
- * anything of the call is sent.
+ * The messages of one spawn call on `niyanta.spawn.<parentId>`: at most
+ * {@link SPAWN_MESSAGE_CHILDREN} children and about {@link SPAWN_MESSAGE_BYTES} each, in call
+ * order. Each message's Nats-Msg-Id names the attempt and its first call index, so a resend within
+ * the broker's window is dropped; the scheduler skips children it already has.
  */
-export async function publishSpawns(
-  js: JetStreamClient,
-  spawn: {
-    parentId: string;
-    attempt: number;
-    workerId: string;
-    traceparent: string | undefined;
-    children: readonly SpawnedChild[];
-  },
-): Promise<void> {
-  const messages: Outgoing<'spawn'>[] = [];
+export function spawnMessages(spawn: SpawnCall): Outgoing<'spawn'>[] {
   type Child = SpawnV1['children'][number];
+  const messages: Outgoing<'spawn'>[] = [];
   let chunk: Child[] = [];
   let bytes = 0;
   const flush = () => {
@@ -59,5 +57,13 @@ export async function publishSpawns(
     bytes += size;
   }
   flush();
-  await publishAll(js, messages);
+  return messages;
+}
+
+/**
+ * Publishes one spawn call, its acks awaited together. A child alone over the broker's limit is
+ * refused by `publishAll` (MessageTooLargeError) before anything of the call is sent.
+ */
+export async function publishSpawns(js: JetStreamClient, spawn: SpawnCall): Promise<void> {
+  await publishAll(js, spawnMessages(spawn));
 }
