@@ -23,6 +23,15 @@ export interface NewWorkload {
   parent?: { id: string; index: number; detached: boolean };
 }
 
+/** The columns of a spawned child (null and false for a submitted workload). */
+function childColumns(parent: NewWorkload['parent']) {
+  return {
+    parent_id: parent?.id ?? null,
+    child_index: parent?.index ?? null,
+    detached: parent?.detached ?? false,
+  };
+}
+
 /** What one insert did. */
 export interface Inserted {
   /** Inserted PENDING (placement takes them later). */
@@ -43,40 +52,37 @@ export async function insertSubmissions(
   const out: Inserted = { pending: [], submitted: [], placed: [] };
   if (items.length === 0) return out;
   const records = JSON.stringify(
-    items.map(
-      ({ tenant, submission: s, traceParent, workerId, pendingReason, parked, parent }) => ({
-        id: s.id,
-        tenant,
-        type: s.type,
-        status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
-        // Placed at ingest: attempt 1 is the fencing token its assignment carries.
-        attempt: workerId ? 1 : 0,
-        worker_id: workerId ?? null,
-        priority: s.priority ?? DEFAULT_PRIORITY,
-        max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        input: s.input ?? null,
-        labels: s.labels ?? {},
-        requirements: s.requirements ?? {},
-        placement: s.placement ?? null,
-        run_at: s.runAt ?? null,
-        // GET shows why it is not placed (placement replaces it).
-        pending_reason: pendingReason,
-        parked,
-        timeout_seconds: s.timeoutSeconds ?? null,
-        idempotency_key: s.idempotencyKey ?? null,
-        trace_parent: traceParent,
-        submitted_by: s.submittedBy ?? null,
-        secrets: s.secrets ?? [],
-        // Fair share hook: concurrency keys and preemptibility (placement/concurrency.ts).
-        concurrency_key: s.concurrencyKey ?? null,
-        concurrency_limit: s.concurrencyKey === undefined ? null : (s.concurrencyLimit ?? 1),
-        ordered: s.ordered ?? false,
-        preemptible: s.preemptible ?? true,
-        parent_id: parent?.id ?? null,
-        child_index: parent?.index ?? null,
-        detached: parent?.detached ?? false,
-      }),
-    ),
+    items.map(({ tenant, submission: s, traceParent, workerId, pendingReason, parked }, i) => ({
+      id: s.id,
+      tenant,
+      type: s.type,
+      status: workerId ? WORKLOAD_STATUS.SCHEDULED : WORKLOAD_STATUS.PENDING,
+      // Placed at ingest: attempt 1 is the fencing token its assignment carries.
+      attempt: workerId ? 1 : 0,
+      worker_id: workerId ?? null,
+      priority: s.priority ?? DEFAULT_PRIORITY,
+      max_attempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      input: s.input ?? null,
+      labels: s.labels ?? {},
+      requirements: s.requirements ?? {},
+      placement: s.placement ?? null,
+      run_at: s.runAt ?? null,
+      // GET shows why it is not placed (placement replaces it).
+      pending_reason: pendingReason,
+      parked,
+      timeout_seconds: s.timeoutSeconds ?? null,
+      idempotency_key: s.idempotencyKey ?? null,
+      trace_parent: traceParent,
+      submitted_by: s.submittedBy ?? null,
+      secrets: s.secrets ?? [],
+      // Fair share hook: concurrency keys and preemptibility (placement/concurrency.ts).
+      concurrency_key: s.concurrencyKey ?? null,
+      concurrency_limit: s.concurrencyKey === undefined ? null : (s.concurrencyLimit ?? 1),
+      ordered: s.ordered ?? false,
+      preemptible: s.preemptible ?? true,
+      // A spawned child: its parent, call index and whether a cancel of the parent leaves it.
+      ...childColumns(items[i]!.parent),
+    })),
   );
   // The `placed` event's reason is `placedReason`'s, said in SQL so that the events come from the
   // inserted rows alone; test/workload-core-statements.int.test.ts holds the two to agree.
