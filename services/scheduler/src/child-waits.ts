@@ -22,6 +22,8 @@ const ROUND_PARENTS = 500;
 export class ChildWaits {
   readonly #pending = new Set<string>();
   #running: Promise<void> | undefined;
+  /** Where the sweep goes on from: it pages through the open waits, then starts over. */
+  #sweepAfter: string | undefined;
 
   constructor(
     private readonly deps: Bus & {
@@ -38,9 +40,14 @@ export class ChildWaits {
     this.#kick();
   };
 
-  /** One round over any open children waits (the periodic sweep); returns the parents woken. */
-  sweep(): Promise<number> {
-    return this.#round(undefined);
+  /**
+   * One page of the periodic sweep over every open children wait (the next page each call, from
+   * the first again after the last); returns the parents woken.
+   */
+  async sweep(): Promise<number> {
+    const { woken, lastLooked } = await this.#round(undefined, this.#sweepAfter);
+    this.#sweepAfter = lastLooked;
+    return woken;
   }
 
   /** Waits for the follow-up in progress. */
@@ -69,17 +76,22 @@ export class ChildWaits {
     }
   }
 
-  async #round(parentIds: readonly string[] | undefined): Promise<number> {
+  async #round(
+    parentIds: readonly string[] | undefined,
+    after?: string,
+  ): Promise<{ woken: number; lastLooked: string | undefined }> {
     const { db, log } = this.deps;
-    const transitions = await db.transaction().execute(async (trx) => {
-      const resolved = await resolveChildrenWaits(trx, {
+    const { transitions, lastLooked } = await db.transaction().execute(async (trx) => {
+      const { resolved, lastLooked } = await resolveChildrenWaits(trx, {
         ...(parentIds === undefined ? {} : { parentIds }),
+        ...(after === undefined ? {} : { after }),
         limit: ROUND_PARENTS,
       });
-      return wakeResolved(trx, { ids: resolved, limit: resolved.length });
+      const transitions = await wakeResolved(trx, { ids: resolved, limit: resolved.length });
+      return { transitions, lastLooked };
     });
     await publishAfterCommit(this.deps, transitions, log);
     if (transitions.length > 0) this.deps.onWoken();
-    return transitions.length;
+    return { woken: transitions.length, lastLooked };
   }
 }

@@ -322,4 +322,22 @@ describe('spawned children', () => {
     await waitConsumerDrained(h, 'schedulerSpawn');
     expect(await childrenOf(a.workloadId)).toHaveLength(2);
   });
+
+  it('wakes a gathering parent whose children ended without a word to it (the sweep)', async () => {
+    await using worker = await startFakeWorker(h, { id: 'sp-w9', types: ['sp-swept'] });
+    const a = await runningParent(worker, 'sp-swept');
+    await spawn({ a, workerId: worker.id }, kids(0, 2, 'sp-nobody'));
+    await worker.complete(a, 'waiting', {
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 1]] } },
+    });
+    await waitForWorkload(h, a.workloadId, (r) => r.status === 'WAITING', 'the parent WAITING');
+    // Ended behind the scheduler's back, as if it died between their commit and the follow-up.
+    await h.db
+      .updateTable('workloads')
+      .set({ status: 'CANCELLED', parked: false, finished_at: new Date() })
+      .where('parent_id', '=', a.workloadId)
+      .execute();
+    const resumed = await worker.waitForAssignment(a.workloadId, 2);
+    expect(resumed.children?.map((c) => c.status)).toEqual(['CANCELLED', 'CANCELLED']);
+  });
 });
