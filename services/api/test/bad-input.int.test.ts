@@ -467,7 +467,7 @@ describe('parameters every operation refuses', () => {
           for (const value of badValues(p)) {
             const target =
               p.in === 'path'
-                ? path.replace(`{${p.name}}`, value)
+                ? path.replace(`{${p.name}}`, value).replace('{id}', id)
                 : p.in === 'header'
                   ? path.replace('{id}', id)
                   : `${path.replace('{id}', id)}?${p.name}=${value}`;

@@ -494,6 +494,7 @@ describe('worker', () => {
       'test.big-checkpoint',
       'test.echo-state',
       'test.unstorable-text',
+      'test.wait-signal',
     ]);
     const small = assignment({ type: 'test.big-checkpoint', input: { bytes: 10 } });
     const big = assignment({ type: 'test.big-checkpoint', input: { bytes: 1_000_000 } });
@@ -520,6 +521,37 @@ describe('worker', () => {
     expect(ref).not.toHaveProperty('data');
     const store = createFsBlobStore({ dir: blobDir.path });
     expect((await store.get(ref!.blob!.key)).equals(json)).toBe(true);
+  });
+
+  it('ends a run at a durable wait: its checkpoint, then a waiting completion naming both; the slot is free; a resumed run replays it', async () => {
+    await using worker = await startWorker({
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+      WORKER_SLOTS: '1',
+    });
+    const first = assignment({ type: 'test.wait-signal', input: {} });
+    await assign(worker, first);
+    const waiting = await completionOf(first.workloadId);
+    const cp = checkpoints.items.find((c) => c.workloadId === first.workloadId);
+    expect(cp).toMatchObject({ attempt: 1, seq: 1, data: { asked: true } });
+    expect(waiting).toMatchObject({
+      attempt: 1,
+      outcome: 'waiting',
+      wait: { seq: 0, kind: 'signal', signal: 'approve' },
+      checkpointSeq: 1,
+    });
+    // The only slot is free again: the resumed attempt runs on it, answered from the record.
+    await assign(worker, {
+      ...first,
+      attempt: 2,
+      checkpoint: { seq: 1, attempt: 1, storage: 'inline', data: { asked: true } },
+      waits: [{ seq: 0, kind: 'signal', signal: 'approve', payload: 'yes' }],
+    });
+    const done = await waitFor(
+      () =>
+        completions.completions.find((c) => c.workloadId === first.workloadId && c.attempt === 2),
+      { timeoutMs: 10_000, message: 'the resumed attempt to complete' },
+    );
+    expect(done).toMatchObject({ outcome: 'succeeded', result: { approved: 'yes' } });
   });
 
   it('replaces U+0000 and lone surrogates by U+FFFD in results, logs, progress and checkpoints', async () => {
