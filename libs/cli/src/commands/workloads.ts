@@ -114,6 +114,11 @@ function workloadFields(w: WorkloadV1): [string, string][] {
     ['updated', w.updatedAt],
   ];
   if (w.pendingReason) fields.push(['pending', w.pendingReason]);
+  if (w.parentId) fields.push(['parent', `${w.parentId}${w.detached ? ' (detached)' : ''}`]);
+  if (w.children) {
+    const counts = Object.entries(w.children.counts).map(([status, n]) => `${n} ${status}`);
+    fields.push(['children', `${w.children.total} (${counts.join(', ')})`]);
+  }
   if (Object.keys(w.labels).length > 0)
     fields.push([
       'labels',
