@@ -1,4 +1,9 @@
-import { MAX_CHILD_INDEX, childWorkloadId, isWorkloadType } from '@niyanta/messages';
+import {
+  MAX_CHILD_INDEX,
+  childWorkloadId,
+  isWorkloadType,
+  validateMessage,
+} from '@niyanta/messages';
 import type { Labels, Placement, Requirements, WorkloadRef } from '@niyanta/messages';
 import { WorkerSdkError, WorkloadContextError } from './errors.js';
 
@@ -87,6 +92,16 @@ export class ChildWorkloadError extends WorkerSdkError {
 
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
+/** A spawn message around one child, to check the child by the message's schema. */
+const SPAWN_FRAME = {
+  schemaVersion: 1,
+  id: '00000000-0000-7000-8000-000000000000',
+  time: '2026-01-01T00:00:00.000Z',
+  parentId: '00000000-0000-7000-8000-000000000000',
+  attempt: 1,
+  workerId: 'sdk',
+} as const;
+
 /**
  * The children of one attempt. Each spawn call takes the next call indices at once, in call
  * order (so `Promise.all` of spawns numbers them as written), and each child's id is derived from
@@ -163,6 +178,16 @@ export class Children {
     if (o.labels !== undefined) child.labels = o.labels;
     if (o.placement !== undefined) child.placement = o.placement;
     if (o.detached !== undefined) child.detached = o.detached;
+    // The spawn message's own rule, said of this call: `options.priority must be <= 1000`.
+    const errors = validateMessage('spawn', { ...SPAWN_FRAME, children: [child] });
+    if (errors.length > 0) {
+      const said = errors.map((e) => {
+        const field = e.path.replace(/^\/children\/0\/?/, '');
+        const name = field === 'type' || field.startsWith('input') ? field : `options.${field}`;
+        return `${name.replace(/\//g, '.')} ${e.message}`;
+      });
+      throw new WorkloadContextError(`${where}: ${said.join('; ')}.`);
+    }
     return child;
   }
 

@@ -111,6 +111,12 @@ describe('ctx.spawn', () => {
         await ctx.spawn('not a type!', null).catch((err: unknown) => seen.push(err));
         await ctx.spawnMany([]).catch((err: unknown) => seen.push(err));
         await ctx.spawn('leaf', { n: 1n }).catch((err: unknown) => seen.push(err));
+        await ctx
+          .spawnMany([
+            { type: 'leaf', input: null },
+            { type: 'leaf', input: null, options: { priority: 5000 } },
+          ])
+          .catch((err: unknown) => seen.push(err));
       },
     });
     const out = await runAttempt(def, {
@@ -132,6 +138,7 @@ describe('ctx.spawn', () => {
     expect(String(seen[1])).toMatch(/not a workload type name/);
     expect(String(seen[2])).toMatch(/non-empty array/);
     expect(String(seen[3])).toMatch(/JSON-serialisable/);
+    expect(String(seen[4])).toMatch(/spawn item 1: options\.priority must be <= 1000/);
     // Nothing invalid was published; the first child was already known.
     expect(host.spawned).toEqual([]);
   });
