@@ -73,8 +73,9 @@ Scenarios: ${Object.values(SCENARIOS).join(', ')}
 
 Options:
   --scenario <name>        required: ${Object.values(SCENARIOS).join(' | ')}
-  --n <N>                  workloads (throughput 20000, recovery 40, running 9900, failover 1200) or pending
-                           workloads (placement 10000)
+  --n <N>                  workloads (throughput 20000, recovery 40, running 9900, failover 1200), pending
+                           workloads (placement 10000) or children of the one parent (fanout 10000;
+                           a deployment's workers need bench/workloads in WORKLOAD_MODULES)
   --workers <N>            worker processes (default 4; recovery always uses 2, running 1)
   --slots <N>              slots (concurrency) per worker (default 50; running: --n + 100)
   --rate <N>               latency: submissions per second (default 500)
@@ -116,6 +117,7 @@ const DEFAULT_N: Record<ScenarioName, number> = {
   placement: 10_000,
   running: 9_900,
   failover: 1_200,
+  fanout: 10_000,
 };
 
 function int(flag: string, value: string | undefined, fallback: number, min: number): number {

@@ -15,6 +15,7 @@ import type { ScenarioContext, ScenarioReport, TableRow } from './scenario-conte
 import { SCENARIOS } from './scenario-names.js';
 import type { ServerVersions } from './server-versions.js';
 import { runFailover } from './scenarios/failover.js';
+import { runFanout } from './scenarios/fanout.js';
 import { runLatency } from './scenarios/latency.js';
 import { runPlacement } from './scenarios/placement.js';
 import { runRecovery } from './scenarios/recovery.js';
@@ -79,6 +80,9 @@ export async function runBench(
       break;
     case SCENARIOS.failover:
       report = await runFailover(ctx);
+      break;
+    case SCENARIOS.fanout:
+      report = await runFanout(ctx);
       break;
   }
 

@@ -6,6 +6,7 @@ export const SCENARIOS = {
   placement: 'placement',
   running: 'running',
   failover: 'failover',
+  fanout: 'fanout',
 } as const;
 export type ScenarioName = (typeof SCENARIOS)[keyof typeof SCENARIOS];
 

@@ -55,6 +55,8 @@ export interface SystemOptions {
   logLevel: string;
   /** Extra settings for every service (heartbeat tuning). */
   env?: Record<string, string>;
+  /** Extra settings for the workers only (`fanout`: its WORKLOAD_MODULES). */
+  workerEnv?: Record<string, string>;
   /** Instances of the scheduler and of the health monitor (default 1 each; `failover`: 2). */
   schedulers?: number;
   healthMonitors?: number;
@@ -65,7 +67,7 @@ export interface SystemOptions {
 }
 
 /** The repo root (bench/dist/system.js is two levels below it). */
-function repoRoot(): string {
+export function repoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
@@ -181,6 +183,7 @@ export async function startBenchSystem(opts: SystemOptions): Promise<BenchSystem
         WORKER_CPU: String(opts.slots),
         WORKER_MEMORY_MB: String(64 * 1024),
         DRAIN_TIMEOUT_MS: '5000',
+        ...opts.workerEnv,
       });
 
     // A root key of this run only: the bench's requests act on tenant default.
@@ -297,6 +300,7 @@ export async function openSystem(
   },
   extra: {
     env?: Record<string, string>;
+    workerEnv?: Record<string, string>;
     profileDir?: string;
     log?: (line: string) => void;
     /** Default: the first of `args.layouts`. */

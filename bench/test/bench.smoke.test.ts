@@ -206,10 +206,30 @@ describe('npm run bench (smoke)', () => {
     expect(Object.keys(rssMiB.running!)).toEqual(expect.arrayContaining(['scheduler', 'bench-w1']));
   });
 
+  it('fanout: one parent spawns and gathers its children, timed from submit to gathered', async () => {
+    const run = await bench(['--scenario', 'fanout', '--n', '50', '--workers', '1']);
+    expect({ code: run.code, tail: run.output.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(run.result).toMatchObject({
+      scenario: 'fanout',
+      n: 50,
+      submitToGatheredSeconds: expect.any(Number),
+      childrenPerSecond: expect.any(Number),
+      submitToAllSpawnedSeconds: expect.any(Number),
+      submitToAllEndedSeconds: expect.any(Number),
+      lastChildToGatheredMs: expect.any(Number),
+      machine,
+      hostSpeed,
+      servers,
+      settings: { workers: 1, slots: 50, layout: 'split' },
+    });
+  });
+
   it('refuses an unknown scenario and lists the ones there are', async () => {
     const run = await bench(['--scenario', 'nope']);
     expect(run.code).toBe(2);
-    expect(run.output).toContain('throughput, latency, recovery, placement, running');
+    expect(run.output).toContain(
+      'throughput, latency, recovery, placement, running, failover, fanout',
+    );
     expect(run.file).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { WorkloadV1 } from '@niyanta/messages';
+import type { WorkloadRef, WorkloadV1 } from '@niyanta/messages';
 import { WorkloadCancelledError, WorkloadFailedError, WorkloadTimeoutError } from './errors.js';
 import { workloadEvents } from './event-stream.js';
 import type { ReconnectOptions } from './event-stream.js';
@@ -20,8 +20,11 @@ export interface ResultOptions {
   signal?: AbortSignal;
 }
 
-/** One workload: await its result, follow it, operate it. `R` is its result's type. */
-export class WorkloadHandle<R = unknown> {
+/**
+ * One workload: await its result, follow it, operate it. `R` is its result's type. Its `id` and
+ * `result()` are the `WorkloadRef` shape a handler's `ctx.spawn` also returns.
+ */
+export class WorkloadHandle<R = unknown> implements WorkloadRef<R> {
   constructor(
     private readonly ctx: HandleContext,
     /** The workload's id. */

@@ -15,6 +15,7 @@ export type { ApiFieldError } from './errors.js';
 export type { RetryOptions } from './retry.js';
 export type { ReconnectOptions } from './event-stream.js';
 export { TENANT_HEADER } from './transport.js';
+export type { WorkloadRef } from '@niyanta/messages';
 export { FINAL_STATUSES, isFinalStatus } from './types.js';
 export type {
   ApiKeyCreatedV1,

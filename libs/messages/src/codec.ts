@@ -40,14 +40,17 @@ export function encode<K extends MessageKind>(kind: K, message: MessageTypes[K])
  */
 export const MESSAGE_DEPTH_ALLOWANCE: Readonly<Partial<Record<MessageKind, number>>> = {
   // An input three levels down where a submission has it one down; a checkpoint's data four
-  // down where a checkpoint message has it one down.
-  assignment: 3,
+  // down where a checkpoint message has it one down; a child's result five down where a
+  // completion has it one down.
+  assignment: 4,
   // Results and error details two levels further down than in a single completion.
   completionBatch: 2,
   // The workload (its input, result and error) one level further down.
   event: 1,
   // Inputs two levels further down than in a submission.
   ingested: 2,
+  // A child's input two levels further down than in a submission.
+  spawn: 2,
 };
 
 /** How far ahead of the receiver's clock a message's `time` may be: a clock that far off is broken. */

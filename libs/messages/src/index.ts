@@ -5,6 +5,7 @@ export {
   ingestNotifySubject,
   isSubjectToken,
   lastToken,
+  spawnMsgId,
   submissionMsgId,
 } from './subjects.js';
 export {
@@ -62,6 +63,8 @@ export {
 } from './status-events.js';
 export type { ProgressChangeInput, StatusChange, StatusChangeInput } from './status-events.js';
 export { uuidv7, isUuid } from './ids.js';
+export { childWorkloadId, MAX_CHILD_INDEX } from './child-ids.js';
+export type { WorkloadRef } from './workload-ref.js';
 export { isWorkloadType } from './workload-type.js';
 export {
   MessagesError,
@@ -141,6 +144,7 @@ export type {
   RejectedV1,
   IngestedV1,
   DeadLetterV1,
+  SpawnV1,
   Placement,
   WorkloadPlacementV1,
   Taint,

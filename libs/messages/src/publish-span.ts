@@ -23,6 +23,7 @@ const TRACED_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
   'command',
   'control',
   'workerDead',
+  'spawn',
 ]);
 
 /**

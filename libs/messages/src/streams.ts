@@ -45,6 +45,7 @@ export const STREAMS = {
   complete: workQueue('NIYANTA_COMPLETE', [SUBJECTS.completeAll, SUBJECTS.completionsAll]),
   checkpoint: workQueue('NIYANTA_CHECKPOINT', SUBJECTS.checkpointAll),
   workerDead: workQueue('NIYANTA_WORKER_DEAD', SUBJECTS.workerDeadAll),
+  spawn: workQueue('NIYANTA_SPAWN', SUBJECTS.spawnAll),
   heartbeat: {
     name: 'NIYANTA_HEARTBEAT',
     subjects: [SUBJECTS.heartbeatAll],
@@ -100,6 +101,7 @@ export const WORK_QUEUE_STREAMS = [
   'complete',
   'checkpoint',
   'workerDead',
+  'spawn',
 ] as const satisfies readonly StreamKey[];
 
 /**
@@ -158,6 +160,7 @@ export const CONSUMERS = {
   schedulerRun: { stream: STREAMS.run.name, durable_name: 'scheduler-run' },
   schedulerComplete: { stream: STREAMS.complete.name, durable_name: 'scheduler-complete' },
   schedulerWorkerDead: { stream: STREAMS.workerDead.name, durable_name: 'scheduler-worker-dead' },
+  schedulerSpawn: { stream: STREAMS.spawn.name, durable_name: 'scheduler-spawn' },
   healthMonitorHeartbeats: {
     stream: STREAMS.heartbeat.name,
     durable_name: 'health-monitor-heartbeats',

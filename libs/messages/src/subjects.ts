@@ -61,6 +61,9 @@ export const SUBJECTS = {
   workerDead: (workerId: string) =>
     `niyanta.worker.dead.${assertSubjectToken('workerId', workerId)}`,
   workerDeadAll: 'niyanta.worker.dead.>',
+  /** Child workloads a run spawns (`spawn`), fenced by the parent's attempt. */
+  spawn: (parentId: string) => `niyanta.spawn.${assertSubjectToken('parentId', parentId)}`,
+  spawnAll: 'niyanta.spawn.>',
   logs: (workloadId: string) => `niyanta.logs.${workloadId}`,
   logsAll: 'niyanta.logs.>',
   rejected: 'niyanta.rejected',
@@ -84,4 +87,12 @@ export function lastToken(subject: string): string | undefined {
 /** The `Nats-Msg-Id` of a submission: the broker drops a second one inside its window. */
 export function submissionMsgId(tenant: string, id: string, idempotencyKey?: string): string {
   return idempotencyKey === undefined ? `${tenant}:${id}` : `${tenant}:${idempotencyKey}`;
+}
+
+/**
+ * The `Nats-Msg-Id` of a spawn message: the same calls of the same attempt are one message for
+ * the broker's duplicate window (ids of children are derived, so a later resend is a no-op too).
+ */
+export function spawnMsgId(parentId: string, attempt: number, firstIndex: number): string {
+  return `spawn:${parentId}:${attempt}:${firstIndex}`;
 }

@@ -21,6 +21,7 @@ export const MESSAGE_SCHEMAS = {
   log: 'messages/log.v1.json',
   rejected: 'messages/rejected.v1.json',
   ingested: 'messages/ingested.v1.json',
+  spawn: 'messages/spawn.v1.json',
   deadLetter: 'messages/dead-letter.v1.json',
 } as const satisfies Record<string, SchemaFile>;
 
@@ -84,6 +85,7 @@ export interface MessageTypes {
   log: T.LogV1;
   rejected: T.RejectedV1;
   ingested: T.IngestedV1;
+  spawn: T.SpawnV1;
   deadLetter: T.DeadLetterV1;
 }
 

@@ -25,6 +25,7 @@ const SPAN_NAMES: ReadonlyMap<string, string> = new Map([
   [STREAMS.command.name, 'command'],
   [STREAMS.control.name, 'control'],
   [STREAMS.workerDead.name, 'worker dead'],
+  [STREAMS.spawn.name, 'spawn'],
 ]);
 
 /**

@@ -121,6 +121,26 @@ describe('the broker configuration of infra/nats', () => {
       // What a worker does do is allowed: its heartbeat is stored.
       await js.publish(SUBJECTS.heartbeat('w1'), '{}');
       expect(await countOn(jsm, STREAMS.heartbeat.name, SUBJECTS.heartbeat('w1'))).toBe(1);
+      // And so are the children its runs spawn (the scheduler fences them).
+      const parent = '0193a1b2-0000-7000-8000-000000000001';
+      await js.publish(SUBJECTS.spawn(parent), '{}');
+      expect(await countOn(jsm, STREAMS.spawn.name, SUBJECTS.spawn(parent))).toBe(1);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('refuses a tenant submitter spawning children; only workers and the scheduler touch NIYANTA_SPAWN', async () => {
+    const { user, pass } = broker.submitter('A');
+    const { nc, violations } = await connectAs(user, pass, '_INBOX.submit.A');
+    const parent = '0193a1b2-0000-7000-8000-000000000002';
+    try {
+      const js = jetstream(nc, { timeout: 2_000 });
+      await expect(js.publish(SUBJECTS.spawn(parent), '{}')).rejects.toThrow();
+      await waitFor(() => violations.some((v) => v.includes(SUBJECTS.spawn(parent))), {
+        timeoutMs: 5_000,
+      });
+      expect(await countOn(scheduler.jsm, STREAMS.spawn.name, SUBJECTS.spawn(parent))).toBe(0);
     } finally {
       await nc.close();
     }

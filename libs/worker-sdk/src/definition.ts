@@ -1,3 +1,5 @@
+import type { WorkloadRef } from '@niyanta/messages';
+import type { ChildWorkload, SpawnItem, SpawnOptions, SpawnableDefinition } from './children.js';
 import type { ReplayedWait, WaitRequest } from './durable-waits.js';
 
 /** A JSON Schema (draft 2020-12) document, as a plain object. */
@@ -57,6 +59,31 @@ export interface WorkloadContext<S = unknown> {
    * (OTEL_EXPORTER_OTLP_ENDPOINT unset on the worker) it just runs `fn`.
    */
   span<T>(name: string, fn: () => Promise<T> | T, attributes?: SpanAttributes): Promise<T>;
+  /**
+   * Submits a child workload (its `parentId` is this workload; same tenant) and resolves once the
+   * broker holds it. Children are keyed by call order: a resumed run that spawns again in the
+   * same order gets the same children back (same ids) and spawns nothing twice, so call `spawn`
+   * again on resume rather than skipping it. Given a definition, `input` and the child's result
+   * are typed by it. A child is cancelled with this workload unless `detached`.
+   */
+  spawn<R = unknown>(
+    type: string,
+    input: unknown,
+    options?: SpawnOptions,
+  ): Promise<ChildWorkload<R>>;
+  spawn<I, R>(
+    definition: SpawnableDefinition<I, R>,
+    input: NoInfer<I>,
+    options?: SpawnOptions,
+  ): Promise<ChildWorkload<Awaited<R>>>;
+  /** Spawns many children in one message (fan-out); handles in the order given. */
+  spawnMany(items: readonly SpawnItem[]): Promise<ChildWorkload[]>;
+  /**
+   * The results of `children`, in order, once all have ended; rejects with the first
+   * `ChildWorkloadError` in order if one failed or was cancelled. Same as
+   * `Promise.all(children.map((c) => c.result()))`: either waits for them without holding a slot.
+   */
+  gather<R>(children: readonly WorkloadRef<R>[]): Promise<R[]>;
   /**
    * A durable sleep: the run checkpoints (the registered `autoCheckpoint`/`snapshot` state), gives
    * its slot back and the workload is WAITING; after `ms` it resumes on any worker, from its

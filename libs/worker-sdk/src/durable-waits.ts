@@ -117,6 +117,17 @@ export class DurableWaits {
     return new Promise<ReplayedWait>(() => {});
   }
 
+  /**
+   * Takes the next call's replayed outcome when an earlier attempt ended a wait of `kind` there,
+   * for a helper that waited then but has nothing to wait for now (a gather of children that have
+   * since ended): the calls after it keep their order. Says whether it took one.
+   */
+  skipReplayed(kind: WaitKind): boolean {
+    if (this.#replayed.get(this.#next)?.kind !== kind) return false;
+    this.#next++;
+    return true;
+  }
+
   /** `ctx.sleep(ms)`: resolves at once for `ms <= 0` (still counting as a call). */
   async sleep(ms: number): Promise<void> {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms > MAX_WAIT_MS) {

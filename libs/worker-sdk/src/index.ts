@@ -1,3 +1,13 @@
+export { ChildWorkloadError } from './children.js';
+export type {
+  ChildWorkload,
+  ChildrenHost,
+  KnownChild,
+  SpawnItem,
+  SpawnOptions,
+  SpawnableDefinition,
+  SpawnedChild,
+} from './children.js';
 export { defineWorkload, isWorkloadDefinition } from './define-workload.js';
 export { WORKLOAD_TYPE_PATTERN } from './definition.js';
 export type {

@@ -1,4 +1,6 @@
 import { withSpan } from '@niyanta/telemetry';
+import { Children, indexRanges } from './children.js';
+import type { KnownChild, SpawnItem, SpawnedChild } from './children.js';
 import type { WorkloadContext, WorkloadDefinition, WorkloadLogger } from './definition.js';
 import { DurableWaits } from './durable-waits.js';
 import type { ReplayedWait, StartedWait } from './durable-waits.js';
@@ -17,6 +19,8 @@ export interface AttemptHost {
   hasLogRoom?(): boolean;
   /** Resolves once there is room again. */
   waitForLogRoom?(): Promise<void>;
+  /** Publishes children of `ctx.spawn`; resolves once the broker holds them (none: spawn throws). */
+  spawn?(children: SpawnedChild[]): Promise<void>;
 }
 
 /** One attempt of one workload. */
@@ -39,6 +43,8 @@ export interface AttemptOptions {
   dependencies?: Readonly<Record<string, unknown>>;
   /** How long the last automatic checkpoint on pause or drain may take; default {@link STOP_CHECKPOINT_TIMEOUT_MS}. */
   stopCheckpointTimeoutMs?: number;
+  /** The children earlier attempts spawned (the assignment's `children`), in call order. */
+  children?: readonly KnownChild[];
 }
 
 /** Default bound on the automatic checkpoint taken when a run stops for pause or drain. */
@@ -164,10 +170,40 @@ function createContext(
     hasRoom: () => host.hasLogRoom?.() ?? true,
     waitForRoom: () => host.waitForLogRoom?.() ?? Promise.resolve(),
   };
+  const children = new Children(
+    opts.workloadId,
+    opts.children,
+    host.spawn === undefined
+      ? undefined
+      : {
+          spawn: (c) => host.spawn!(c),
+          wait: async (indices) => {
+            await waits.wait({ kind: 'children', spec: { ranges: indexRanges(indices) } });
+          },
+          skipReplayed: () => void waits.skipReplayed('children'),
+        },
+    (what) => {
+      if (isFinished())
+        throw new WorkloadContextError(
+          `${what}() called after attempt ${opts.attempt} of workload ${opts.workloadId} ended; call it before run() returns.`,
+        );
+    },
+  );
   return {
     workloadId: opts.workloadId,
     attempt: opts.attempt,
     state: opts.state,
+    spawn: async (
+      type: string | { type: string },
+      input: unknown,
+      options?: SpawnItem['options'],
+    ) => {
+      const name = typeof type === 'object' && type !== null ? type.type : type;
+      const [child] = await children.spawn([{ type: name, input, options }]);
+      return child!;
+    },
+    spawnMany: (items) => children.spawn(items),
+    gather: (list) => children.gather(list),
     signal,
     log,
     secrets: Object.freeze({ ...opts.secrets }),

@@ -794,6 +794,10 @@ function paths(): JsonObject {
             type: 'string',
             format: 'uuid',
           }),
+          query('parentId', 'Only the children this workload spawned (`ctx.spawn`).', {
+            type: 'string',
+            format: 'uuid',
+          }),
           query('limit', 'Page size.', {
             type: 'integer',
             minimum: LIST_LIMIT.min,
@@ -834,7 +838,7 @@ function paths(): JsonObject {
         operationId: 'getWorkload',
         summary: 'Get a workload',
         description:
-          'With its place in a dependency graph, when it is in one: `dependsOn` (ids, in submission order) and `onDependencyFailure` when it has dependencies, `dependents` (ids of the workloads depending on it, the oldest 100) when some workload depends on it.',
+          'With its place in a dependency graph, when it is in one: `dependsOn` (ids, in submission order) and `onDependencyFailure` when it has dependencies, `dependents` (ids of the workloads depending on it, the oldest 100) when some workload depends on it. A child workload (spawned by a run with `ctx.spawn`) shows its `parentId` (and `detached`); a workload that spawned children shows `children`: how many, how many per status, and the first 100 in call order (`GET /v1/workloads?parentId=` lists them all).',
         tags: ['workloads'],
         parameters: [idParam],
         responses: {

@@ -15,16 +15,30 @@ export function parseWorkloadId(value: string | undefined): string {
   return value.toLowerCase();
 }
 
-/** The optional `scheduleId` query parameter: 400 naming it when it is not a UUID. */
-export function parseScheduleIdParam(value: string | undefined): string | undefined {
+/** An optional UUID query parameter `name`: 400 naming it (and what to use) when it is not one. */
+function parseUuidQueryParam(
+  name: string,
+  value: string | undefined,
+  use: string,
+): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (!isUuid(value)) {
     throw new ValidationError(
-      `scheduleId ${JSON.stringify(value.slice(0, 100))} is not a UUID: use the id of a schedule`,
-      [{ path: 'scheduleId', in: 'query', message: 'must be a UUID' }],
+      `${name} ${JSON.stringify(value.slice(0, 100))} is not a UUID: use ${use}`,
+      [{ path: name, in: 'query', message: 'must be a UUID' }],
     );
   }
   return value.toLowerCase();
+}
+
+/** The optional `scheduleId` query parameter: 400 naming it when it is not a UUID. */
+export function parseScheduleIdParam(value: string | undefined): string | undefined {
+  return parseUuidQueryParam('scheduleId', value, 'the id of a schedule');
+}
+
+/** The optional `parentId` query parameter: 400 naming it when it is not a UUID. */
+export function parseParentIdParam(value: string | undefined): string | undefined {
+  return parseUuidQueryParam('parentId', value, 'the id of a workload that spawned children');
 }
 
 /** An optional integer query parameter within [min, max]. */

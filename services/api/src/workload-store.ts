@@ -67,6 +67,7 @@ export async function listWorkloads(
     type?: string;
     label?: [string, string];
     scheduleId?: string;
+    parentId?: string;
     beforeId?: string;
     limit: number;
     maxBytes: number;
@@ -76,6 +77,7 @@ export async function listWorkloads(
   if (opts.status !== undefined) query = query.where('status', '=', opts.status);
   if (opts.type !== undefined) query = query.where('type', '=', opts.type);
   if (opts.scheduleId !== undefined) query = query.where('schedule_id', '=', opts.scheduleId);
+  if (opts.parentId !== undefined) query = query.where('parent_id', '=', opts.parentId);
   if (opts.label !== undefined) {
     const [key, value] = opts.label;
     query = query.where(sql<boolean>`labels @> ${JSON.stringify({ [key]: value })}::jsonb`);

@@ -7,6 +7,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { placements } from '@niyanta/telemetry';
 import { startAssignSpans } from './assign-spans.js';
+import { loadChildren } from './assignment-children.js';
+import type { AssignmentChildren } from './assignment-children.js';
 import { loadSealedSecrets } from './assignment-secrets.js';
 import type { AssignmentSecrets } from './assignment-secrets.js';
 import { loadDependencyResults } from './dependencies/dependency-results.js';
@@ -118,8 +120,9 @@ export interface OversizedRun {
   limit: number;
 }
 
-/** What some runs carry beyond their input: replayed durable waits, dependencies' results. */
+/** What some runs carry beyond their input: children, replayed waits, dependencies' results. */
 export interface RunExtras {
+  children?: ReadonlyMap<string, AssignmentChildren>;
   waits?: ReadonlyMap<string, WaitOutcome[]>;
   dependencies?: ReadonlyMap<string, DependencyResults>;
 }
@@ -143,7 +146,7 @@ export function assignmentMessages(
   traces: ReadonlyMap<string, string> = new Map(),
   extras: RunExtras = {},
 ): AssignmentPlan {
-  const { waits = new Map(), dependencies = new Map() } = extras;
+  const { waits = new Map(), dependencies = new Map(), children = new Map() } = extras;
   const room = maxPayload === undefined ? Infinity : maxPayload - ASSIGNMENT_ROOM_BYTES;
   const chunkBytes = Math.min(ASSIGNMENT_MESSAGE_BYTES, room);
   const byWorker = new Map<string, { item: AssignmentItem; size: number }[]>();
@@ -166,6 +169,8 @@ export function assignmentMessages(
     if (traceparent !== undefined) item.traceparent = traceparent;
     const results = dependencies.get(row.id);
     if (results !== undefined) Object.assign(item, results);
+    const spawned = children.get(row.id);
+    if (spawned !== undefined) item.children = spawned;
     // Bytes on the wire, plus the comma between runs.
     const size = Buffer.byteLength(JSON.stringify(item)) + 1;
     if (size > room) {
@@ -215,6 +220,7 @@ export async function assignmentsOf(
   if (placed.length === 0) return { messages: [], oversized: [] };
   const resumable = placed.filter((t) => t.row.attempt > 1).map((t) => t.row.id);
   const checkpoints = resumable.length > 0 ? await loadCheckpoints(db, resumable, log) : new Map();
+  const children = await loadChildren(db, resumable);
   const secrets = await loadSealedSecrets(
     db,
     placed.map((t) => t.row),
@@ -227,12 +233,13 @@ export async function assignmentsOf(
   return assignmentMessages(placed, checkpoints, maxPayload, secrets, traces, {
     waits,
     dependencies,
+    children,
   });
 }
 
 /** The change that fails a placed run whose assignment the broker cannot carry. */
 export function tooLargeChange({ run, size, limit }: OversizedRun): Change {
-  const message = `the assignment of this run is ${size} bytes with its input and checkpoint; the broker (max_payload) carries at most ${limit - ASSIGNMENT_ROOM_BYTES} of it: store large input or state elsewhere (an object store) and pass a reference`;
+  const message = `the assignment of this run is ${size} bytes with its input, checkpoint and the results of the children it spawned; the broker (max_payload) carries at most ${limit - ASSIGNMENT_ROOM_BYTES} of it: store large input, state or results elsewhere (an object store) and pass a reference`;
   return {
     id: run.id,
     from: WORKLOAD_STATUS.SCHEDULED,

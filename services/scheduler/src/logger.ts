@@ -19,6 +19,7 @@ export const COMPONENTS = {
   commands: 'commands',
   deadLetters: 'dead-letters',
   schedules: 'schedules',
+  spawns: 'spawns',
   waits: 'waits',
 } as const;
 export type Component = (typeof COMPONENTS)[keyof typeof COMPONENTS];

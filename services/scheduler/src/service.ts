@@ -26,6 +26,8 @@ import { createCompletionHandler } from './handlers/completions.js';
 import { createDeadLetterRecordHandler } from './handlers/dead-letter-records.js';
 import { createIngestHandler } from './handlers/ingest.js';
 import { createRunUpdateHandler } from './handlers/run-updates.js';
+import { createSpawnHandler } from './handlers/spawns.js';
+import { ChildWaits } from './child-waits.js';
 import { TenantCache } from './handlers/tenant-cache.js';
 import { createWorkerDeadHandler } from './handlers/worker-dead.js';
 import { TenantAdmission } from './tenant-admission.js';
@@ -74,6 +76,7 @@ const CONSUMER_KEYS = [
   'schedulerWorkerDead',
   'schedulerCommands',
   'schedulerDeadLetters',
+  'schedulerSpawn',
 ] as const;
 type ConsumerKey = (typeof CONSUMER_KEYS)[number];
 
@@ -231,7 +234,28 @@ async function lead(
       },
     });
     steps.push(() => waits.stop());
-    const shared = { db, js, nc, ledger, backlog };
+    // Parents gathering children wake when their children have ended: named by the commits that
+    // end children, and swept for whatever a follow-up missed.
+    const childWaits = new ChildWaits({
+      db,
+      js,
+      nc,
+      ledger,
+      backlog,
+      log: waitLog,
+      onWoken: trigger,
+    });
+    const childSweep = every({
+      name: 'children waits',
+      intervalMs: config.WAIT_TICK_MS,
+      log: waitLog,
+      task: async () => {
+        await childWaits.sweep();
+      },
+    });
+    steps.push(() => childSweep.stop());
+    steps.push(() => childWaits.stop());
+    const shared = { db, js, nc, ledger, backlog, childrenEnded: childWaits.ended };
     const liveWorkers = () => view.live();
     // Read by the placer (which enforces them) and ingest (which leaves such work to it).
     const runQuotas = new TenantRunQuotas(db);
@@ -295,6 +319,7 @@ async function lead(
     const deadLog = component(log, COMPONENTS.workerDead);
     const commandLog = component(log, COMPONENTS.commands);
     const deadLettersLog = component(log, COMPONENTS.deadLetters);
+    const spawnLog = component(log, COMPONENTS.spawns);
     const consumers: BatchConsumer[] = [
       consume(
         'schedulerIngest',
@@ -355,6 +380,20 @@ async function lead(
         'schedulerDeadLetters',
         (deadLetters) => createDeadLetterRecordHandler({ db, log: deadLettersLog, deadLetters }),
         deadLettersLog,
+      ),
+      consume(
+        'schedulerSpawn',
+        (deadLetters) =>
+          createSpawnHandler({
+            ...shared,
+            deadLetters,
+            admission,
+            liveWorkers,
+            parking,
+            log: spawnLog,
+            onIngested: trigger,
+          }),
+        spawnLog,
       ),
     ];
     // Consumers stop first (in-flight batches finish and ack), then the placer, on close.

@@ -39,5 +39,8 @@ export const workloadRow = (over: Partial<WorkloadRow> = {}): WorkloadRow => ({
   deps_waiting: 0,
   has_dependents: false,
   on_dependency_failure: null,
+  parent_id: null,
+  child_index: null,
+  detached: false,
   ...over,
 });

@@ -3,7 +3,12 @@ import { envelope, publishOne, sanitizeText, SUBJECTS } from '@niyanta/messages'
 import type { AssignmentV1, CheckpointV1, LogV1, RunUpdateV1 } from '@niyanta/messages';
 import type { SecretKeys } from '@niyanta/runtime';
 import { dependencyResults, runAttempt, STOP_REASONS } from '@niyanta/worker-sdk';
-import type { AttemptHost, AttemptOutcome, WorkloadDefinition } from '@niyanta/worker-sdk';
+import type {
+  AttemptHost,
+  AttemptOutcome,
+  SpawnedChild,
+  WorkloadDefinition,
+} from '@niyanta/worker-sdk';
 import type { CompletionBody } from './completion.js';
 import type { CheckpointStorage } from './checkpoint-upload.js';
 import { WorkerError } from './errors.js';
@@ -11,6 +16,7 @@ import { LogBuffer } from './log-buffer.js';
 import type { LogLine, LogStream } from './log-buffer.js';
 import type { Logger } from './logger.js';
 import { openRunSecrets, redactJson, secretRedactor } from './run-secrets.js';
+import { publishSpawns } from './spawn.js';
 import { createThrottle } from './throttle.js';
 import type { Throttle } from './throttle.js';
 
@@ -118,6 +124,7 @@ export async function executeRun(
       signal: run.controller.signal,
       host,
       secrets: opened.secrets,
+      ...(run.assignment.children === undefined ? {} : { children: run.assignment.children }),
       ...(run.assignment.waits === undefined ? {} : { waits: run.assignment.waits }),
       dependencies: dependencyResults(run.assignment),
     });
@@ -261,6 +268,17 @@ class RunHost implements AttemptHost {
         await new Promise((resolve) => setTimeout(resolve, 100 * tries));
       }
     }
+  }
+
+  spawn(children: SpawnedChild[]): Promise<void> {
+    const { workloadId, attempt } = this.run.assignment;
+    return publishSpawns(this.deps.js, {
+      parentId: workloadId,
+      attempt,
+      workerId: this.deps.workerId,
+      traceparent: this.run.traceparent,
+      children,
+    });
   }
 
   /**

@@ -121,6 +121,11 @@ function workloadFields(w: WorkloadV1): [string, string][] {
     ]);
   if (w.dependents !== undefined && w.dependents.length > 0)
     fields.push(['dependents', w.dependents.join(', ')]);
+  if (w.parentId) fields.push(['parent', `${w.parentId}${w.detached ? ' (detached)' : ''}`]);
+  if (w.children) {
+    const counts = Object.entries(w.children.counts).map(([status, n]) => `${n} ${status}`);
+    fields.push(['children', `${w.children.total} (${counts.join(', ')})`]);
+  }
   if (Object.keys(w.labels).length > 0)
     fields.push([
       'labels',

@@ -34,6 +34,8 @@ export function toWorkload(row: WorkloadRow): WorkloadV1 {
     timeoutSeconds: row.timeout_seconds,
     idempotencyKey: row.idempotency_key,
     scheduleId: row.schedule_id ?? null,
+    parentId: row.parent_id ?? null,
+    ...(row.parent_id == null ? {} : { detached: row.detached ?? false }),
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
     startedAt: iso(row.started_at),

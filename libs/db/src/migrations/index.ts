@@ -14,6 +14,7 @@ import * as m0012 from './0012-leadership.js';
 import * as m0013 from './0013-schedules.js';
 import * as m0015 from './0015-workload-dependencies.js';
 import * as m0016 from './0016-durable-waits.js';
+import * as m0017 from './0017-child-workloads.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013-schedules': m0013,
   '0015-workload-dependencies': m0015,
   '0016-durable-waits': m0016,
+  '0017-child-workloads': m0017,
 };

@@ -50,6 +50,12 @@ export interface WorkloadsTable {
   /** A higher-priority workload may stop it and take its place (it resumes later). */
   preemptible: Generated<boolean>;
   /** The workload that preempted attempt `attempt` of this one; null if never preempted. */
+  /** The workload that spawned it (`ctx.spawn`); null for a submitted one. */
+  parent_id: ColumnType<string | null, string | null | undefined, never>;
+  /** Its 0-based call index among its parent's spawns; null without a parent. */
+  child_index: ColumnType<number | null, number | null | undefined, never>;
+  /** A child left running when its parent is cancelled. */
+  detached: Generated<boolean>;
   preemption: ColumnType<
     { by: string; attempt: number } | null,
     string | null | undefined,

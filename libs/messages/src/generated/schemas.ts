@@ -2893,6 +2893,77 @@ export const SCHEMAS = {
         ],
         "description": "The schedule whose firing submitted it (POST /v1/schedules), or null."
       },
+      "parentId": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The workload that spawned it with ctx.spawn, or null."
+      },
+      "detached": {
+        "type": "boolean",
+        "description": "A child spawned with detached: true, left running when its parent is cancelled. Shown only for children."
+      },
+      "children": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "total",
+          "counts",
+          "items"
+        ],
+        "description": "The children it spawned (shown on GET /v1/workloads/{id} when it has any): how many, how many per status, and the first 100 in call order.",
+        "properties": {
+          "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many children it spawned."
+          },
+          "counts": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "description": "Children per status (only statuses with some)."
+          },
+          "items": {
+            "type": "array",
+            "maxItems": 100,
+            "description": "The first 100 children, in call order.",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "id",
+                "index",
+                "type",
+                "status"
+              ],
+              "properties": {
+                "id": {
+                  "type": "string",
+                  "format": "uuid",
+                  "description": "The child's id."
+                },
+                "index": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "description": "Its 0-based call index among the parent's spawns."
+                },
+                "type": {
+                  "type": "string",
+                  "description": "Its workload type."
+                },
+                "status": {
+                  "type": "string",
+                  "description": "Its status."
+                }
+              }
+            }
+          }
+        }
+      },
       "createdAt": {
         "type": "string",
         "format": "date-time",
@@ -3164,6 +3235,47 @@ export const SCHEMAS = {
               "type": "string",
               "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
               "description": "W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries)."
+            },
+            "children": {
+              "type": "array",
+              "description": "The children this workload spawned in earlier attempts (ctx.spawn), in call order, for a resumed run: the run's spawn calls in that order return them without spawning again, and result() of an ended one answers at once. Sent with runs after the first.",
+              "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "index",
+                  "status"
+                ],
+                "properties": {
+                  "index": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 2147483647,
+                    "description": "The child's 0-based call index."
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "PENDING",
+                      "SCHEDULED",
+                      "RUNNING",
+                      "PAUSED",
+                      "WAITING",
+                      "COMPLETED",
+                      "FAILED",
+                      "CANCELLED"
+                    ],
+                    "description": "Its status when the run was assigned."
+                  },
+                  "result": {
+                    "description": "COMPLETED: its result."
+                  },
+                  "error": {
+                    "$ref": "../common.v1.json#/$defs/workloadError",
+                    "description": "FAILED or CANCELLED: why, when recorded."
+                  }
+                }
+              }
             },
             "waits": {
               "type": "array",
@@ -4197,6 +4309,114 @@ export const SCHEMAS = {
       },
       "progress": {
         "$ref": "../common.v1.json#/$defs/progress"
+      }
+    }
+  },
+  "messages/spawn.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://schemas.niyanta.dev/messages/spawn.v1.json",
+    "title": "niyanta.workload.v1.spawn",
+    "description": "Child workloads a run spawns (ctx.spawn, ctx.spawnMany), on niyanta.spawn.<parentId>. Fenced like a completion: only the current attempt of the active parent, on the worker it is placed on, may spawn. The children belong to the parent's tenant, and each child's id is derived from the parent's id and the child's call index (childWorkloadId), so the same call spawns the same child however often it is sent. Nats-Msg-Id is spawn:<parentId>:<attempt>:<first index>.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "schemaVersion",
+      "id",
+      "time",
+      "parentId",
+      "attempt",
+      "workerId",
+      "children"
+    ],
+    "properties": {
+      "schemaVersion": {
+        "const": 1,
+        "description": "Version of this envelope schema."
+      },
+      "id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "Message id (UUIDv7)."
+      },
+      "time": {
+        "$ref": "../common.v1.json#/$defs/time",
+        "description": "When the message was made (RFC 3339 UTC)."
+      },
+      "parentId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "The spawning workload."
+      },
+      "attempt": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2147483647,
+        "description": "The parent's attempt that spawns them (the fencing token)."
+      },
+      "workerId": {
+        "$ref": "../common.v1.json#/$defs/workerId",
+        "description": "The worker running that attempt."
+      },
+      "children": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "description": "The children, in call order.",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "index",
+            "type",
+            "input"
+          ],
+          "properties": {
+            "index": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 2147483647,
+              "description": "0-based call index among the parent's spawns; the child's id is derived from it."
+            },
+            "type": {
+              "$ref": "../common.v1.json#/$defs/workloadType",
+              "description": "The child's workload type."
+            },
+            "input": {
+              "description": "The child's input (any JSON value)."
+            },
+            "priority": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000,
+              "description": "Higher runs first. Default: the parent's priority."
+            },
+            "maxAttempts": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "description": "Attempts before the child fails for good. Default 3."
+            },
+            "timeoutSeconds": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 604800,
+              "description": "Per-attempt time limit in seconds."
+            },
+            "requirements": {
+              "$ref": "../common.v1.json#/$defs/requirements"
+            },
+            "labels": {
+              "$ref": "../common.v1.json#/$defs/labels"
+            },
+            "placement": {
+              "$ref": "../common.v1.json#/$defs/placement"
+            },
+            "detached": {
+              "type": "boolean",
+              "description": "Not cancelled with its parent. Default false (a cancel of the parent cancels the child)."
+            }
+          }
+        }
       }
     }
   },

@@ -1598,6 +1598,52 @@ idempotencyKey?: (string | null)
  */
 scheduleId?: (string | null)
 /**
+ * The workload that spawned it with ctx.spawn, or null.
+ */
+parentId?: (string | null)
+/**
+ * A child spawned with detached: true, left running when its parent is cancelled. Shown only for children.
+ */
+detached?: boolean
+/**
+ * The children it spawned (shown on GET /v1/workloads/{id} when it has any): how many, how many per status, and the first 100 in call order.
+ */
+children?: {
+/**
+ * How many children it spawned.
+ */
+total: number
+/**
+ * Children per status (only statuses with some).
+ */
+counts: {
+[k: string]: number
+}
+/**
+ * The first 100 children, in call order.
+ * 
+ * @maxItems 100
+ */
+items: {
+/**
+ * The child's id.
+ */
+id: string
+/**
+ * Its 0-based call index among the parent's spawns.
+ */
+index: number
+/**
+ * Its workload type.
+ */
+type: string
+/**
+ * Its status.
+ */
+status: string
+}[]
+}
+/**
  * When it was accepted.
  */
 createdAt: string
@@ -1748,6 +1794,24 @@ sealed: string
  */
 traceparent?: string
 /**
+ * The children this workload spawned in earlier attempts (ctx.spawn), in call order, for a resumed run: the run's spawn calls in that order return them without spawning again, and result() of an ended one answers at once. Sent with runs after the first.
+ */
+children?: {
+/**
+ * The child's 0-based call index.
+ */
+index: number
+/**
+ * Its status when the run was assigned.
+ */
+status: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED")
+/**
+ * COMPLETED: its result.
+ */
+result?: unknown
+error?: WorkloadError
+}[]
+/**
  * The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once.
  * 
  * @maxItems 10000
@@ -1857,6 +1921,24 @@ sealed: string
  * W3C trace context of this run's assign span: the worker's run span is its child, so each run joins its workload's trace (the message header can name only one trace for the many runs a message carries).
  */
 traceparent?: string
+/**
+ * The children this workload spawned in earlier attempts (ctx.spawn), in call order, for a resumed run: the run's spawn calls in that order return them without spawning again, and result() of an ended one answers at once. Sent with runs after the first.
+ */
+children?: {
+/**
+ * The child's 0-based call index.
+ */
+index: number
+/**
+ * Its status when the run was assigned.
+ */
+status: ("PENDING" | "SCHEDULED" | "RUNNING" | "PAUSED" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED")
+/**
+ * COMPLETED: its result.
+ */
+result?: unknown
+error?: WorkloadError
+}[]
 /**
  * The durable waits of earlier attempts that have ended, by seq: the run's wait calls in that order return these at once.
  * 
@@ -2491,6 +2573,96 @@ workerId: WorkerId
  */
 kind: ("started" | "progress")
 progress?: Progress
+}
+
+// messages/spawn.v1.json
+/**
+ * Child workloads a run spawns (ctx.spawn, ctx.spawnMany), on niyanta.spawn.<parentId>. Fenced like a completion: only the current attempt of the active parent, on the worker it is placed on, may spawn. The children belong to the parent's tenant, and each child's id is derived from the parent's id and the child's call index (childWorkloadId), so the same call spawns the same child however often it is sent. Nats-Msg-Id is spawn:<parentId>:<attempt>:<first index>.
+ */
+export interface SpawnV1 {
+/**
+ * Version of this envelope schema.
+ */
+schemaVersion: 1
+/**
+ * Message id (UUIDv7).
+ */
+id: string
+time: Timestamp
+/**
+ * The spawning workload.
+ */
+parentId: string
+/**
+ * The parent's attempt that spawns them (the fencing token).
+ */
+attempt: number
+workerId: WorkerId
+/**
+ * The children, in call order.
+ * 
+ * @minItems 1
+ * @maxItems 1000
+ */
+children: [{
+/**
+ * 0-based call index among the parent's spawns; the child's id is derived from it.
+ */
+index: number
+type: WorkloadType
+/**
+ * The child's input (any JSON value).
+ */
+input: unknown
+/**
+ * Higher runs first. Default: the parent's priority.
+ */
+priority?: number
+/**
+ * Attempts before the child fails for good. Default 3.
+ */
+maxAttempts?: number
+/**
+ * Per-attempt time limit in seconds.
+ */
+timeoutSeconds?: number
+requirements?: Requirements
+labels?: Labels
+placement?: Placement
+/**
+ * Not cancelled with its parent. Default false (a cancel of the parent cancels the child).
+ */
+detached?: boolean
+}, ...({
+/**
+ * 0-based call index among the parent's spawns; the child's id is derived from it.
+ */
+index: number
+type: WorkloadType
+/**
+ * The child's input (any JSON value).
+ */
+input: unknown
+/**
+ * Higher runs first. Default: the parent's priority.
+ */
+priority?: number
+/**
+ * Attempts before the child fails for good. Default 3.
+ */
+maxAttempts?: number
+/**
+ * Per-attempt time limit in seconds.
+ */
+timeoutSeconds?: number
+requirements?: Requirements
+labels?: Labels
+placement?: Placement
+/**
+ * Not cancelled with its parent. Default false (a cancel of the parent cancels the child).
+ */
+detached?: boolean
+})[]]
 }
 
 // messages/status-events.v1.json

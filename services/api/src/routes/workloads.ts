@@ -14,6 +14,7 @@ import {
   encodeCursor,
   parseIntParam,
   parseLabelParam,
+  parseParentIdParam,
   parseScheduleIdParam,
   parseStatusParam,
   parseTypeParam,
@@ -23,6 +24,7 @@ import { withWaitingFor } from '../waiting-for.js';
 import { shownWorkload } from '../shown-workload.js';
 import { submitWorkloads } from '../submissions.js';
 import { checkBatchGraph } from '../dependency-graph.js';
+import { childrenSummary } from '../workload-children.js';
 import { withDependencies } from '../workload-dependencies.js';
 import { listWorkloads, requireWorkload } from '../workload-store.js';
 
@@ -132,6 +134,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const type = parseTypeParam(c.req.query('type'));
     const label = parseLabelParam(c.req.query('label'));
     const scheduleId = parseScheduleIdParam(c.req.query('scheduleId'));
+    const parentId = parseParentIdParam(c.req.query('parentId'));
     const limit = parseIntParam('limit', c.req.query('limit'), LIST_LIMIT);
     const beforeId = decodeCursor(c.req.query('cursor'));
     const page = await listWorkloads(ctx.connections.db(), tenant, {
@@ -141,6 +144,7 @@ export function workloadRoutes(ctx: ApiContext): Hono {
       ...(type === undefined ? {} : { type }),
       ...(label === undefined ? {} : { label }),
       ...(scheduleId === undefined ? {} : { scheduleId }),
+      ...(parentId === undefined ? {} : { parentId }),
       ...(beforeId === undefined ? {} : { beforeId }),
     });
     return c.json({
@@ -154,7 +158,9 @@ export function workloadRoutes(ctx: ApiContext): Hono {
     const id = parseWorkloadId(c.req.param('id'));
     const db = ctx.connections.db();
     const workload = await withWaitingFor(db, await requireWorkload(db, tenant, id));
-    return c.json(shownWorkload(ctx, await withDependencies(db, workload)));
+    const children = await childrenSummary(db, tenant, id);
+    const shown = await withDependencies(db, workload);
+    return c.json(shownWorkload(ctx, children === undefined ? shown : { ...shown, children }));
   });
 
   return app;

@@ -29,6 +29,24 @@ const MAX_LOG_LINES = 1000;
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
+const workloadLink = (id: string, text = id) =>
+  h('a', { href: `#/workloads/${id}`, class: 'mono' }, text);
+
+/** The children a workload spawned: counts per status, then the first 100, linked. */
+const childrenNode = (c: NonNullable<WorkloadV1['children']>): Node =>
+  h(
+    'div',
+    {},
+    `${c.total} — ${Object.entries(c.counts)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', ')}`,
+    h(
+      'div',
+      { class: 'children' },
+      ...c.items.flatMap((child) => [workloadLink(child.id, `#${child.index}`), ' ']),
+    ),
+  );
+
 /** A durable wait in words: `signal "approve" (until …)`, `sleep until …`. */
 const waitingText = (w: NonNullable<WorkloadV1['waitingFor']>): string =>
   [
@@ -209,6 +227,8 @@ export function workloadPage(view: View, id: string): void {
       item('Finished', time(w.finishedAt ?? null)),
       w.pendingReason ? item('Waiting because', w.pendingReason) : [],
       w.waitingFor ? item('Waiting for', waitingText(w.waitingFor)) : [],
+      w.parentId ? item(w.detached ? 'Parent (detached)' : 'Parent', workloadLink(w.parentId)) : [],
+      w.children ? item('Children', childrenNode(w.children)) : [],
       item('Input', h('pre', {}, json(w.input))),
       w.result !== null && w.result !== undefined
         ? item('Result', h('pre', {}, json(w.result)))

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Database } from '@niyanta/db';
 import { SUBJECTS, WORKLOAD_STATUS, envelope, lastToken, publishAll } from '@niyanta/messages';
-import type { CommandV1, Outgoing, WorkloadStatus } from '@niyanta/messages';
+import type { Outgoing, WorkloadStatus } from '@niyanta/messages';
 import type { DeadLetters } from '@niyanta/runtime';
 import type { Kysely } from 'kysely';
 import { PublishError } from '../errors.js';
@@ -16,12 +16,16 @@ import { recordRequests } from '../workload-core/statements/record-requests.js';
 import type { RunRequest } from '../workload-core/statements/record-requests.js';
 import type { SentSignal } from '../workload-core/statements/record-signals.js';
 import type { Transition } from '../workload-core/transition.js';
+import { cancels, cascadeCancels } from './cascade-cancel.js';
+import type { PendingCommand } from './cascade-cancel.js';
 import { applySignals } from './signals.js';
 
 /**
  * `scheduler-commands`: cancel, pause, resume, retry, signal. Orders to workers go out before the commit
  * (a stop for a run the commit then fails to cancel only ends a run the user wanted ended).
- * Several commands for one workload in a batch apply in order, one update per round.
+ * Several commands for one workload in a batch apply in order, one update per round. A cancel
+ * cascades to the workload's children (not detached ones) in the next rounds of the same
+ * transaction.
  */
 export function createCommandHandler(
   deps: Bus & {
@@ -34,7 +38,7 @@ export function createCommandHandler(
 ) {
   const { db, js, log } = deps;
   return async (msgs: JsMsg[]): Promise<void> => {
-    const valid: { msg: JsMsg; tenant: string; value: CommandV1 }[] = (
+    const valid: (PendingCommand & { msg: JsMsg })[] = (
       await deps.deadLetters.decode('command', msgs)
     ).map(({ msg, value }) => ({ msg, tenant: lastToken(msg.subject) ?? '', value }));
     const transitions = await db.transaction().execute(async (trx) => {
@@ -44,13 +48,14 @@ export function createCommandHandler(
       );
       const applied: Transition[] = [];
       const controls: Outgoing<'control'>[] = [];
+      let remaining: PendingCommand[] = valid;
       const signals: SentSignal[] = [];
-      let remaining = valid;
       while (remaining.length > 0) {
         const touched = new Set<string>();
         const changes: Change[] = [];
         const requests: RunRequest[] = [];
-        const next: typeof valid = [];
+        const next: PendingCommand[] = [];
+        const cancelled: string[] = [];
         for (const cmd of remaining) {
           const { workloadId, command, reason } = cmd.value;
           const row = rows.get(workloadId);
@@ -68,6 +73,7 @@ export function createCommandHandler(
           const decision = decideCommand(row, command, reason);
           if (decision.ignored)
             log.info({ workloadId, command, status: row.status }, `${decision.ignored} ignored`);
+          if (cancels(command, decision)) cancelled.push(workloadId);
           if (decision.change) {
             touched.add(workloadId);
             changes.push(decision.change);
@@ -106,7 +112,7 @@ export function createCommandHandler(
           applied.push(t);
         }
         for (const r of await recordRequests(trx, requests)) rows.set(r.id, r);
-        remaining = next;
+        remaining = [...next, ...(await cascadeCancels(trx, cancelled, rows))];
       }
       applied.push(...(await applySignals(trx, signals)));
       if (controls.length > 0) {

@@ -11,6 +11,7 @@ import { applyChanges } from '../workload-core/statements/apply-changes.js';
 import { lockWorkloads } from '../workload-core/statements/read-workloads.js';
 import { recordWaits } from '../workload-core/statements/record-waits.js';
 import type { StartedWait } from '../workload-core/statements/record-waits.js';
+import { resolveChildrenWaits } from '../workload-core/statements/resolve-children-waits.js';
 import { resolveDue } from '../workload-core/statements/resolve-waits.js';
 import { takeSignals } from '../workload-core/statements/take-signals.js';
 import { wakeResolved } from '../workload-core/statements/wake-waits.js';
@@ -86,6 +87,7 @@ export async function applyWaitingCompletions(
     const applied = await applyChanges(trx, [...changes.values()]);
     const ids = applied.map((t) => t.row.id);
     await takeSignals(trx, ids);
+    await resolveChildrenWaits(trx, { parentIds: ids, limit: ids.length });
     await resolveDue(trx, ids.length, ids);
     const woken = await wakeResolved(trx, { ids, limit: ids.length });
     return [...applied, ...woken];

@@ -1,7 +1,13 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isoTimestamp } from '@niyanta/db';
-import { StatusEventBatch, WORKLOAD_STATUS, publishAll, publishCore } from '@niyanta/messages';
+import {
+  FINAL_STATUSES,
+  StatusEventBatch,
+  WORKLOAD_STATUS,
+  publishAll,
+  publishCore,
+} from '@niyanta/messages';
 import type {
   Outgoing,
   ProgressChangeInput,
@@ -28,6 +34,8 @@ export interface Bus {
   backlog: Backlog;
   /** Reads what an end did to its dependents, to announce it (dependencies/dependency-events.ts). */
   db?: Kysely<Database>;
+  /** Children of these workloads ended: a parent gathering them may wake (child-waits.ts). */
+  childrenEnded?: (parentIds: readonly string[]) => void;
 }
 
 /** A committed transition as a change of its transaction's status-event message. */
@@ -81,14 +89,18 @@ export async function publishAfterCommit(
   } = {},
 ): Promise<void> {
   observeTransitions(transitions);
+  let parents: Set<string> | undefined;
   for (const t of transitions) {
     bus.ledger.record(t.row);
     // A parked workload waits for the fleet to grow, not for a slot.
     if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
+    if (t.row.parent_id != null && FINAL_STATUSES.includes(t.row.status as WorkloadStatus))
+      (parents ??= new Set()).add(t.row.parent_id);
   }
   // An end may have released dependents (now in the queue) or cancelled them.
   const ended = endedWithDependents(transitions);
   if (ended.length > 0) bus.backlog.mark();
+  if (parents !== undefined) bus.childrenEnded?.([...parents]);
   // One status-event message for the whole transaction (one per tenant it touched).
   const events = new StatusEventBatch();
   for (const t of extra.earlier ?? []) events.status(statusChange(t));

@@ -19,6 +19,17 @@ export interface NewWorkload {
   pendingReason: string | null;
   /** No live worker could ever take it: inserted parked, out of the queue. */
   parked: boolean;
+  /** A child spawned by a run (`ctx.spawn`): its parent and call index. */
+  parent?: { id: string; index: number; detached: boolean };
+}
+
+/** The columns of a spawned child (null and false for a submitted workload). */
+function childColumns(parent: NewWorkload['parent']) {
+  return {
+    parent_id: parent?.id ?? null,
+    child_index: parent?.index ?? null,
+    detached: parent?.detached ?? false,
+  };
 }
 
 /** What one insert did. */
@@ -41,7 +52,7 @@ export async function insertSubmissions(
   const out: Inserted = { pending: [], submitted: [], placed: [] };
   if (items.length === 0) return out;
   const records = JSON.stringify(
-    items.map(({ tenant, submission: s, traceParent, workerId, pendingReason, parked }) => ({
+    items.map(({ tenant, submission: s, traceParent, workerId, pendingReason, parked }, i) => ({
       id: s.id,
       tenant,
       type: s.type,
@@ -69,6 +80,8 @@ export async function insertSubmissions(
       concurrency_limit: s.concurrencyKey === undefined ? null : (s.concurrencyLimit ?? 1),
       ordered: s.ordered ?? false,
       preemptible: s.preemptible ?? true,
+      // A spawned child: its parent, call index and whether a cancel of the parent leaves it.
+      ...childColumns(items[i]!.parent),
     })),
   );
   // The `placed` event's reason is `placedReason`'s, said in SQL so that the events come from the
@@ -82,18 +95,20 @@ export async function insertSubmissions(
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
         max_attempts, input, labels, requirements, placement, run_at, pending_reason, parked,
         timeout_seconds, idempotency_key, trace_parent, submitted_by, secrets,
-        concurrency_key, concurrency_limit, ordered, preemptible)
+        concurrency_key, concurrency_limit, ordered, preemptible, parent_id, child_index, detached)
       select v.id, v.tenant, v.type, v.status, v.attempt, v.worker_id, v.priority,
         v.max_attempts, coalesce(v.input, 'null'::jsonb), v.labels, v.requirements,
         v.placement, v.run_at, v.pending_reason, v.parked, v.timeout_seconds, v.idempotency_key, v.trace_parent,
         v.submitted_by, coalesce(v.secrets, '{}'),
-        v.concurrency_key, v.concurrency_limit, v.ordered, v.preemptible
+        v.concurrency_key, v.concurrency_limit, v.ordered, v.preemptible,
+        v.parent_id, v.child_index, v.detached
       from jsonb_to_recordset(${records}::jsonb) as v(
         id uuid, tenant text, type text, status text, attempt int, worker_id text,
         priority int, max_attempts int, input jsonb, labels jsonb, requirements jsonb,
         placement jsonb, run_at timestamptz, pending_reason text, parked boolean, timeout_seconds int,
         idempotency_key text, trace_parent text, submitted_by text, secrets text[],
-        concurrency_key text, concurrency_limit int, ordered boolean, preemptible boolean)
+        concurrency_key text, concurrency_limit int, ordered boolean, preemptible boolean,
+        parent_id uuid, child_index int, detached boolean)
       on conflict do nothing
       returning *
     ), e as (
