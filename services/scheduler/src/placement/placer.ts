@@ -177,7 +177,7 @@ export class Placer {
           trx,
           page.offered,
           workers,
-          ledger.usage(),
+          ledger,
           settings,
           async (rows) =>
             new Set(
@@ -192,7 +192,14 @@ export class Placer {
         );
         const placements: Placement[] = [];
         for (const { row, workerId } of preempted.placements) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.priority,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }
@@ -365,9 +372,16 @@ export class Placer {
         const preempted =
           this.opts.preemption === undefined
             ? undefined
-            : await preemptFor(trx, waiting, workers, ledger.usage(), this.opts.preemption);
+            : await preemptFor(trx, waiting, workers, ledger, this.opts.preemption);
         for (const { row, workerId } of preempted?.placements ?? []) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.priority,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }
