@@ -141,6 +141,29 @@ describe('completionChange', () => {
     ).toBe('FAILED');
   });
 
+  it('records the RUNNING step of a run that ran and ended before it reported its start', () => {
+    const scheduled = row({ status: 'SCHEDULED' });
+    const step = { started: true, startStep: { reason: 'started on w1' } };
+    expect(completionChange(scheduled, completion({ result: 7 }), backoff)).toMatchObject({
+      from: 'SCHEDULED',
+      to: 'COMPLETED',
+      ...step,
+    });
+    const failed = completion({
+      outcome: 'failed',
+      error: { message: 'x', code: 'X', retryable: true },
+    });
+    expect(completionChange(scheduled, failed, backoff)).toMatchObject({ to: 'PENDING', ...step });
+    // A run that reported its start, or one that did not run, has no step to record.
+    expect(completionChange(row(), completion({}), backoff).startStep).toBeUndefined();
+    expect(
+      completionChange(scheduled, completion({ outcome: 'released' }), backoff).startStep,
+    ).toBeUndefined();
+    expect(
+      completionChange(scheduled, completion({ outcome: 'cancelled' }), backoff).startStep,
+    ).toBeUndefined();
+  });
+
   it('maps the other outcomes', () => {
     expect(completionChange(row(), completion({ result: 7 }), backoff)).toMatchObject({
       to: 'COMPLETED',

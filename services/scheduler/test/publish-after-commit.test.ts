@@ -99,4 +99,32 @@ describe('publishAfterCommit', () => {
     });
     expect(order).toEqual([SUBJECTS.events(rows[0]!.row.tenant)]);
   });
+
+  it('publishes the RUNNING step of a short run before its end, and frees its slot', () => {
+    const payloads: Uint8Array[] = [];
+    const nc = {
+      info: { max_payload: 1024 * 1024 },
+      publish: (_subject: string, data: Uint8Array) => payloads.push(data),
+    } as unknown as NatsConnection;
+    const ledger = new UsageLedger();
+    ledger.reserve(row.id, 'w1', {}, 1);
+    const bus = { nc, js: {} as JetStreamClient, ledger, backlog: new Backlog() };
+    const running = { ...row, status: 'RUNNING', finished_at: null };
+    const step = {
+      row: running,
+      from: 'SCHEDULED' as const,
+      reason: 'started on w1',
+      eventWorkerId: 'w1',
+    };
+    void publishAfterCommit(bus, [{ ...succeeded, startStep: step }], log);
+    expect(payloads).toHaveLength(1);
+    const message = JSON.parse(new TextDecoder().decode(payloads[0])) as {
+      changes: { from: string; to: string; reason: string }[];
+    };
+    expect(message.changes.map((c) => [c.from, c.to, c.reason])).toEqual([
+      ['SCHEDULED', 'RUNNING', 'started on w1'],
+      ['RUNNING', 'COMPLETED', 'succeeded'],
+    ]);
+    expect(ledger.has(row.id)).toBe(false);
+  });
 });

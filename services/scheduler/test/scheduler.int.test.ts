@@ -453,7 +453,14 @@ describe('placement and runs', () => {
     expect((await events(items[0]!.id)).map((e) => `${e.from_status}>${e.to_status}`)).toEqual([
       'null>PENDING',
       'PENDING>SCHEDULED',
-      'SCHEDULED>COMPLETED',
+      'SCHEDULED>RUNNING',
+      'RUNNING>COMPLETED',
+    ]);
+    expect((await events(items[2]!.id)).map((e) => `${e.from_status}>${e.to_status}`)).toEqual([
+      'null>PENDING',
+      'PENDING>SCHEDULED',
+      'SCHEDULED>RUNNING',
+      'RUNNING>FAILED',
     ]);
     await waitConsumerDrained(h, 'schedulerComplete');
   });
@@ -500,7 +507,8 @@ describe('placement and runs', () => {
         'SCHEDULED>RUNNING@1',
         'RUNNING>PENDING@1',
         'PENDING>SCHEDULED@2',
-        'SCHEDULED>FAILED@2',
+        'SCHEDULED>RUNNING@2',
+        'RUNNING>FAILED@2',
       ],
     );
   });

@@ -44,10 +44,11 @@ describe('applySucceeded', () => {
         completion('ended', 1),
         completion('missing', 1),
       ]);
-      expect(applied.map((t) => [t.row.id, t.from]).sort()).toEqual(
+      // Both left RUNNING: the run that never reported its start records it as a step first.
+      expect(applied.map((t) => [t.row.id, t.from, t.startStep?.from]).sort()).toEqual(
         [
-          [ids.running, 'RUNNING'],
-          [ids.scheduled, 'SCHEDULED'],
+          [ids.running, 'RUNNING', undefined],
+          [ids.scheduled, 'RUNNING', 'SCHEDULED'],
         ].sort(),
       );
       const running = applied.find((t) => t.row.id === ids.running)!;
@@ -63,6 +64,11 @@ describe('applySucceeded', () => {
       expect(Date.now() - new Date(running.row.started_at!).getTime()).toBeGreaterThan(3_000_000);
       const scheduled = applied.find((t) => t.row.id === ids.scheduled)!;
       expect(scheduled.row.progress).toEqual({ fraction: 1, message: null });
+      expect(scheduled.startStep).toMatchObject({
+        row: { id: ids.scheduled, status: 'RUNNING', worker_id: 'w1', finished_at: null },
+        reason: 'started on w1',
+        eventWorkerId: 'w1',
+      });
       expect(scheduled.row.started_at).toBeInstanceOf(Date);
 
       const { rows: statuses } = await sql<{ id: string; status: string }>`
@@ -74,7 +80,7 @@ describe('applySucceeded', () => {
 
       const { rows: events } = await sql<Record<string, unknown>>`
         select workload_id, from_status, to_status, attempt, reason, worker_id
-        from workload_events order by workload_id`.execute(db);
+        from workload_events order by workload_id, id`.execute(db);
       expect(events).toEqual(
         [
           {
@@ -88,12 +94,20 @@ describe('applySucceeded', () => {
           {
             workload_id: ids.scheduled,
             from_status: 'SCHEDULED',
+            to_status: 'RUNNING',
+            attempt: 1,
+            reason: 'started on w1',
+            worker_id: 'w1',
+          },
+          {
+            workload_id: ids.scheduled,
+            from_status: 'RUNNING',
             to_status: 'COMPLETED',
             attempt: 1,
             reason: 'succeeded',
             worker_id: 'w1',
           },
-        ].sort((a, b) => a.workload_id!.localeCompare(b.workload_id!)),
+        ].sort((a, b) => a.workload_id!.localeCompare(b.workload_id!)), // stable: steps in order
       );
     } finally {
       await db.destroy();

@@ -15,6 +15,23 @@ describe('UsageLedger', () => {
     expect(ledger.has('c')).toBe(true);
   });
 
+  it('knows whether any active run is at or below a priority, the unknown counting as lowest', () => {
+    const ledger = new UsageLedger();
+    expect(ledger.hasRunAtOrBelow(1000)).toBe(false);
+    ledger.reserve('a', 'w1', {}, 1, {}, 500);
+    ledger.reserve('b', 'w2', {}, 1, {}, 500);
+    expect(ledger.hasRunAtOrBelow(499)).toBe(false);
+    expect(ledger.hasRunAtOrBelow(500)).toBe(true);
+    ledger.record(row('a', 'COMPLETED', 1));
+    expect(ledger.hasRunAtOrBelow(500)).toBe(true);
+    ledger.record(row('b', 'FAILED', 1));
+    expect(ledger.hasRunAtOrBelow(1000)).toBe(false);
+    ledger.reserve('c', 'w1', {}, 1);
+    expect(ledger.hasRunAtOrBelow(0)).toBe(true);
+    ledger.cancel('c', 1);
+    expect(ledger.hasRunAtOrBelow(1000)).toBe(false);
+  });
+
   it('frees a run when a committed row of its attempt is no longer active, and only once', () => {
     const ledger = new UsageLedger();
     ledger.reserve('a', 'w1', { cpu: 2 }, 1);

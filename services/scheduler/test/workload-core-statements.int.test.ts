@@ -242,6 +242,9 @@ describe('the workload core statements agree with their decisions', () => {
                 twin?.reason,
                 twin?.eventWorkerId,
               ]);
+              const step = (s: typeof t.startStep) =>
+                s && [s.from, s.reason, s.eventWorkerId, s.row.status, s.row.worker_id];
+              expect(step(t.startStep)).toEqual(step(twin?.startStep));
             }
           });
         },

@@ -32,6 +32,13 @@ export const PLACEMENT_BATCH = 1000;
  */
 export const CYCLE_ROWS_MAX = 4 * PLACEMENT_BATCH;
 
+/**
+ * While every slot is taken, a look for preemption that found nothing is repeated after this long
+ * at the soonest, unless new work was queued since: in a burst most cycles find no free slot, and
+ * each look is a transaction reading every tenant's queue head.
+ */
+export const PREEMPTION_LOOK_GAP_MS = 250;
+
 /** Unplaced workloads the sweep's cycle explains worker by worker, at most. */
 export const EXPLAINED_PER_SWEEP = 50;
 
@@ -69,6 +76,8 @@ export class Placer {
   private explainDue = true;
   /** The last cycle found a type with every worker full: its workloads may wait for a slot. */
   private typesFull = true;
+  /** The last look for preemption alone, when it found nothing: when, and the backlog's token. */
+  private idleLook: { at: number; token: number } | undefined;
 
   constructor(
     private readonly opts: Bus & {
@@ -159,12 +168,24 @@ export class Placer {
    * Preemption while every slot is taken: looks at the heads of the tenants' queues without
    * locking them (a placing cycle must not skip them), and locks by id only the preemptors it
    * finds victims for, which it places on the victims' worker (placement/preemption-pass.ts).
+   * A look that found nothing is repeated once new work is queued, else after
+   * {@link PREEMPTION_LOOK_GAP_MS} (a wake-up is set for it).
    */
   private async preemptOnly(
     workers: readonly PlacementWorker[],
     settings: PreemptionSettings,
   ): Promise<void> {
-    const { db, ledger } = this.opts;
+    const { db, ledger, backlog } = this.opts;
+    const token = backlog.begin();
+    const idle = this.idleLook;
+    if (idle !== undefined && idle.token === token) {
+      const wait = idle.at + PREEMPTION_LOOK_GAP_MS - Date.now();
+      if (wait > 0) {
+        this.triggerIn(wait);
+        return;
+      }
+    }
+    const lookedAt = Date.now();
     const live = [...typeAvailability(workers, ledger).live];
     const reserved: { id: string; attempt: number }[] = [];
     let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
@@ -177,7 +198,7 @@ export class Placer {
           trx,
           page.offered,
           workers,
-          ledger.usage(),
+          ledger,
           settings,
           async (rows) =>
             new Set(
@@ -192,7 +213,14 @@ export class Placer {
         );
         const placements: Placement[] = [];
         for (const { row, workerId } of preempted.placements) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.priority,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }
@@ -205,6 +233,8 @@ export class Placer {
     }
     const applied = new Set(outcome.transitions.map((t) => t.row.id));
     for (const r of reserved) if (!applied.has(r.id)) ledger.cancel(r.id, r.attempt);
+    const found = outcome.transitions.length > 0 || outcome.controls.length > 0;
+    this.idleLook = found ? undefined : { at: lookedAt, token };
     await this.afterCommit(outcome.transitions, outcome.controls);
   }
 
@@ -365,9 +395,16 @@ export class Placer {
         const preempted =
           this.opts.preemption === undefined
             ? undefined
-            : await preemptFor(trx, waiting, workers, ledger.usage(), this.opts.preemption);
+            : await preemptFor(trx, waiting, workers, ledger, this.opts.preemption);
         for (const { row, workerId } of preempted?.placements ?? []) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.priority,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }

@@ -5,7 +5,8 @@ import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { PreemptionMode } from '../config.js';
 import type { PendingRow } from '../pending-queue.js';
-import type { PlacementWorker, WorkerUsage } from './place-workloads.js';
+import type { PlacementWorker } from './place-workloads.js';
+import type { UsageLedger } from './usage-ledger.js';
 import { agedPriority } from './aging.js';
 import { buildFleet } from './fleet.js';
 import type { Fleet, PlacementState } from './framework.js';
@@ -77,7 +78,7 @@ export async function preemptFor(
   trx: Transaction<Database>,
   waiting: readonly PendingRow[],
   workers: readonly PlacementWorker[],
-  usage: ReadonlyMap<string, WorkerUsage>,
+  ledger: Pick<UsageLedger, 'usage' | 'hasRunAtOrBelow'>,
   settings: PreemptionSettings,
   /**
    * Locks the preemptors chosen (rows read without a lock) and returns the ids it could lock
@@ -94,6 +95,9 @@ export async function preemptFor(
     .slice(0, PREEMPTORS_PER_CYCLE);
   if (preemptors.length === 0) return NOTHING;
   const ceiling = preemptors[0]!.priority - settings.minGap;
+  // No run low enough anywhere: nothing to look for (the scan would visit every active run).
+  if (!ledger.hasRunAtOrBelow(ceiling)) return NOTHING;
+  const usage = ledger.usage();
   const { rows } = await sql<RunRow>`
     select id, tenant, priority, worker_id, attempt, requirements, trace_parent
     from workloads

@@ -25,6 +25,8 @@ interface ActiveRun {
   gpu: number;
   /** Its labels, for anti-affinity and topology spread. */
   labels: Readonly<Record<string, string>>;
+  /** Its priority, for preemption (see `hasRunAtOrBelow`). */
+  priority: number;
 }
 
 /**
@@ -40,11 +42,12 @@ export interface ActiveRow {
   attempt: number;
   requirements: Resources;
   labels?: Record<string, string>;
+  priority?: number;
 }
 
 async function activeRuns(db: Kysely<Database>): Promise<ActiveRow[]> {
   const { rows } = await sql<ActiveRow>`
-    select id, worker_id, attempt, requirements, labels from workloads
+    select id, worker_id, attempt, requirements, labels, priority from workloads
     where status in ('SCHEDULED', 'RUNNING') and worker_id is not null`.execute(db);
   return rows;
 }
@@ -71,6 +74,8 @@ const isActive = (status: string): boolean =>
 export class UsageLedger {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly workers = new Map<string, WorkerUsage>();
+  /** Active runs by priority (few distinct values): whether any could be preempted at all. */
+  private readonly priorities = new Map<number, number>();
   /** Runs freed while a resync's query runs: its older rows must not revive them. */
   private readonly freed = new Set<string>();
   private resyncing = false;
@@ -86,8 +91,9 @@ export class UsageLedger {
     const rows = await activeRuns(db);
     this.runs.clear();
     this.workers.clear();
+    this.priorities.clear();
     for (const row of rows)
-      this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
+      this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels, row.priority);
   }
 
   /**
@@ -119,7 +125,14 @@ export class UsageLedger {
     }
     for (const row of rows) {
       if (!this.runs.has(row.id) && !this.freed.has(row.id)) {
-        this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
+        this.reserve(
+          row.id,
+          row.worker_id,
+          row.requirements,
+          row.attempt,
+          row.labels,
+          row.priority,
+        );
         fixed++;
       }
     }
@@ -147,13 +160,27 @@ export class UsageLedger {
     for (const run of this.runs.values()) yield run;
   }
 
-  /** Takes a slot and resources on `workerId` for attempt `attempt` of a workload. */
+  /**
+   * Whether some active run has a priority of at most `priority`: preemption looks for victims
+   * (in PostgreSQL, locking them) only then. A run reserved without its priority counts as the
+   * lowest.
+   */
+  hasRunAtOrBelow(priority: number): boolean {
+    for (const p of this.priorities.keys()) if (p <= priority) return true;
+    return false;
+  }
+
+  /**
+   * Takes a slot and resources on `workerId` for attempt `attempt` of a workload (of `priority`;
+   * unknown: the lowest).
+   */
   reserve(
     id: string,
     workerId: string,
     requirements: Resources,
     attempt: number,
     labels: Readonly<Record<string, string>> = {},
+    priority: number = Number.NEGATIVE_INFINITY,
   ): void {
     this.remove(id);
     this.runs.set(id, {
@@ -164,7 +191,9 @@ export class UsageLedger {
       memoryMb: requirements.memoryMb ?? 0,
       gpu: requirements.gpu ?? 0,
       labels,
+      priority,
     });
+    this.priorities.set(priority, (this.priorities.get(priority) ?? 0) + 1);
     let u = this.workers.get(workerId);
     if (!u) this.workers.set(workerId, (u = { slots: 0, cpu: 0, memoryMb: 0, gpu: 0 }));
     u.slots += 1;
@@ -193,7 +222,7 @@ export class UsageLedger {
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;
-      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1, p.labels);
+      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1, p.labels, p.priority);
     }
     return decision;
   }
@@ -220,6 +249,9 @@ export class UsageLedger {
     const run = this.runs.get(id);
     if (!run) return;
     this.runs.delete(id);
+    const left = (this.priorities.get(run.priority) ?? 1) - 1;
+    if (left > 0) this.priorities.set(run.priority, left);
+    else this.priorities.delete(run.priority);
     const u = this.workers.get(run.workerId);
     if (!u) return;
     u.slots -= 1;

@@ -34,6 +34,12 @@ export interface Change {
   started?: boolean;
   /** When the run started by the worker's clock (kept within created_at..now); default now(). */
   startedAt?: string;
+  /**
+   * A run that ended while SCHEDULED (a short run sends no `started`): the same row version
+   * records its start, and workload_events gets SCHEDULED → RUNNING with this reason before the
+   * change's own row, which then leaves RUNNING.
+   */
+  startStep?: { reason: string };
   /** Raises max_attempts to at least this. */
   minMaxAttempts?: number;
   /**

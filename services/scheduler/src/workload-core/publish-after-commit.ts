@@ -20,6 +20,7 @@ import type { Backlog } from '../backlog.js';
 import { announceDependents, endedWithDependents } from '../dependencies/dependency-events.js';
 import type { Logger } from '../logger.js';
 import type { UsageLedger } from '../placement/usage-ledger.js';
+import { inStepOrder } from './transition.js';
 import type { Transition } from './transition.js';
 import { observeTransitions } from '../transition-metrics.js';
 
@@ -58,7 +59,8 @@ export function statusChange(t: Transition): StatusChangeInput {
 
 /**
  * Records committed transitions in the usage ledger, then publishes their status events (ONE
- * message per tenant for the whole transaction: `earlier` steps, the transitions, `progress`),
+ * message per tenant for the whole transaction: `earlier` steps, the transitions each after its
+ * start step, `progress`),
  * plus `live` messages, with core NATS
  * publishes (the events stream still stores them, without a PubAck round trip per event: they
  * are a live feed, PostgreSQL is the record), and `durable` ones acked through JetStream. A
@@ -88,9 +90,10 @@ export async function publishAfterCommit(
     settle?: () => void;
   } = {},
 ): Promise<void> {
-  observeTransitions(transitions);
+  const steps = inStepOrder(transitions);
+  observeTransitions(steps);
   let parents: Set<string> | undefined;
-  for (const t of transitions) {
+  for (const t of steps) {
     bus.ledger.record(t.row);
     // A parked workload waits for the fleet to grow, not for a slot.
     if (t.row.status === WORKLOAD_STATUS.PENDING && !t.row.parked) bus.backlog.mark();
@@ -104,7 +107,7 @@ export async function publishAfterCommit(
   // One status-event message for the whole transaction (one per tenant it touched).
   const events = new StatusEventBatch();
   for (const t of extra.earlier ?? []) events.status(statusChange(t));
-  for (const t of transitions) events.status(statusChange(t));
+  for (const t of steps) events.status(statusChange(t));
   for (const p of extra.progress ?? []) events.progress(p);
   const live: Outgoing[] = [...(extra.first ?? []), ...events.messages(), ...(extra.live ?? [])];
   const durable = extra.durable ?? [];

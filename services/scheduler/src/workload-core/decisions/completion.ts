@@ -5,6 +5,7 @@ import { REQUESTED_ACTION } from '../change.js';
 import type { Change } from '../change.js';
 import { formatSeconds, retryBackoffMs } from './backoff.js';
 import { preemptedReason } from './preempted.js';
+import { startedReason } from './run-update.js';
 
 const UNKNOWN_ERROR: WorkloadError = {
   message: 'the run failed without an error',
@@ -82,11 +83,17 @@ export function completionChange(
     eventWorkerId: c.workerId,
   };
   // A quick run's completion can overtake its `started` (they travel on different streams):
-  // an outcome of a run that ran still records when it started.
+  // an outcome of a run that ran still records when it started, and its RUNNING step.
   // A short run sends no `started` at all: its completion says when it started.
-  const ran =
+  const ran: Pick<Change, 'started' | 'startedAt' | 'startStep'> =
     c.outcome === 'succeeded' || c.outcome === 'failed'
-      ? { started: true, ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }) }
+      ? {
+          started: true,
+          ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }),
+          ...(row.status === WORKLOAD_STATUS.SCHEDULED
+            ? { startStep: { reason: startedReason(c.workerId) } }
+            : {}),
+        }
       : {};
   switch (c.outcome) {
     case 'succeeded':

@@ -6,6 +6,11 @@ import type { Change } from '../change.js';
 /** A progress update with its progress (the kind statements/store-progress.ts stores). */
 export type ProgressUpdate = RunUpdateV1 & { progress: NonNullable<RunUpdateV1['progress']> };
 
+/** Why a workload went to RUNNING, for workload_events and its status event. */
+export function startedReason(workerId: string): string {
+  return `started on ${workerId}`;
+}
+
 /**
  * The change a `started` of the current attempt makes: SCHEDULED to RUNNING, recording when the
  * run began on the worker (the message's time, one hop before now). Undefined when the run is
@@ -23,7 +28,7 @@ export function startedChange(
     attempt: row.attempt,
     started: true,
     startedAt: update.time,
-    reason: `started on ${update.workerId}`,
+    reason: startedReason(update.workerId),
   };
 }
 

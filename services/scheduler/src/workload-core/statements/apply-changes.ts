@@ -3,6 +3,7 @@ import type { WorkloadRow } from '@niyanta/db';
 import type { WorkloadStatus } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Change, RequestedAction } from '../change.js';
+import { withStartStep } from '../transition.js';
 import type { Transition } from '../transition.js';
 import type { Executor } from './executor.js';
 import { inIdOrder } from './lock-order.js';
@@ -36,6 +37,7 @@ interface ChangeRecord {
   reason: string | null;
   set_event_worker: boolean;
   event_worker_id: string | null;
+  start_reason: string | null;
   guard: boolean;
   exp_worker_id: string | null;
   exp_max_attempts: number | null;
@@ -70,6 +72,7 @@ function toRecord(c: Change): ChangeRecord {
     reason: c.reason,
     set_event_worker: c.eventWorkerId !== undefined,
     event_worker_id: c.eventWorkerId ?? null,
+    start_reason: c.startStep?.reason ?? null,
     guard: c.expect !== undefined,
     exp_worker_id: c.expect?.workerId ?? null,
     exp_max_attempts: c.expect?.maxAttempts ?? null,
@@ -79,7 +82,9 @@ function toRecord(c: Change): ChangeRecord {
 
 /**
  * Applies many changes and records them in workload_events, in ONE statement (the update and the
- * events insert as one round trip); returns the transitions that applied (rows via RETURNING) for
+ * events insert as one round trip; a change with a `startStep` writes its SCHEDULED → RUNNING
+ * row first, from the same RETURNING row: two rows of a lateral VALUES, the cheapest shape
+ * measured for them); returns the transitions that applied (rows via RETURNING) for
  * `publishAfterCommit`. At most one change per workload per call. A changed row is never parked:
  * one that comes back to PENDING is the placer's to decide on again.
  */
@@ -102,7 +107,7 @@ export async function applyChanges(
         error jsonb, set_progress boolean, progress jsonb, set_pending_reason boolean,
         pending_reason text, run_at_mode text, delay_ms bigint, finished text, started boolean,
         started_at text, min_max_attempts int, set_requested_action boolean, requested_action text,
-        reason text, set_event_worker boolean, event_worker_id text, guard boolean,
+        reason text, set_event_worker boolean, event_worker_id text, start_reason text, guard boolean,
         exp_worker_id text, exp_max_attempts int, exp_requested_action text)
     ), u as (
       update workloads w set
@@ -136,20 +141,24 @@ export async function applyChanges(
           and w.max_attempts = v.exp_max_attempts
           and w.requested_action is not distinct from v.exp_requested_action))
       returning w.*, v.from_status as event_from, v.reason as event_reason,
-        case when v.set_event_worker then v.event_worker_id else w.worker_id end as event_worker
+        case when v.set_event_worker then v.event_worker_id else w.worker_id end as event_worker,
+        v.start_reason
     ), e as (
       insert into workload_events (workload_id, from_status, to_status, attempt, reason, worker_id)
-      select id, event_from, status, attempt, event_reason, event_worker from u
+      select u.id, s.from_status, s.to_status, u.attempt, s.reason, u.event_worker
+      from u cross join lateral (values
+        (1, u.event_from, 'RUNNING', u.start_reason),
+        (2, case when u.start_reason is null then u.event_from else 'RUNNING' end, u.status,
+          u.event_reason)
+      ) as s(step, from_status, to_status, reason)
+      where s.step = 2 or u.start_reason is not null
     )
     select * from u`.execute(trx);
   // The event columns stay on the row objects (every reader picks the fields it needs): copying
   // each row without them would cost more than the rest of this mapping.
-  return (rows as (WorkloadRow & EventColumns)[]).map((row): Transition => ({
-    row,
-    from: row.event_from,
-    reason: row.event_reason,
-    eventWorkerId: row.event_worker,
-  }));
+  return (rows as (WorkloadRow & EventColumns)[]).map((row): Transition =>
+    withStartStep(row, row.event_from, row.event_reason, row.event_worker, row.start_reason),
+  );
 }
 
 /** What applyChanges' statement returns besides the row: its workload_events fields. */
@@ -157,4 +166,6 @@ interface EventColumns {
   event_from: WorkloadStatus;
   event_reason: string | null;
   event_worker: string | null;
+  /** The reason of its SCHEDULED → RUNNING step, when the change passed through RUNNING. */
+  start_reason: string | null;
 }
