@@ -44,6 +44,7 @@ const SUBJECT_MESSAGES: Record<string, { kind: MessageKind; token: TokenKind }> 
   [SUBJECTS.assignAll]: { kind: 'assignment', token: 'realWorker' },
   [SUBJECTS.controlAll]: { kind: 'control', token: 'realWorker' },
   [SUBJECTS.deadAll]: { kind: 'deadLetter', token: 'stream' },
+  [SUBJECTS.spawnAll]: { kind: 'spawn', token: 'workloadId' },
 };
 
 /**
