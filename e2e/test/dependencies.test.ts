@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Niyanta } from '@niyanta/client';
+import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import type { WorkloadV1 } from '@niyanta/messages';
 import { E2E_ROOT_KEY, startSystem } from './support/system.js';
@@ -239,15 +240,12 @@ describe('bulk commands', () => {
           `/v1/workloads?type=held-for-bulk&status=${status}&limit=500`,
         )
       ).body.items.length;
-    const until = async (status: string) => {
-      const deadline = Date.now() + 60_000;
-      let n = await count(status);
-      while (n < 500 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        n = await count(status);
-      }
-      return n;
-    };
+    const until = async (status: string) =>
+      waitFor(async () => ((await count(status)) === 500 ? 500 : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        message: `500 workloads ${status}`,
+      });
     expect(await until('PENDING')).toBe(500);
     const cancel = await sys.api<{ matched: number; changed: number }>(
       'POST',

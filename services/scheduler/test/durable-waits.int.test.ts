@@ -3,6 +3,7 @@ import { DEFAULT_TENANT, SUBJECTS, envelope, publishOne } from '@niyanta/message
 import type { CommandV1, WaitSpec } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
+import { wakeResolved } from '../src/workload-core/statements/wake-waits.js';
 import {
   startFakeWorker,
   startHarness,
@@ -47,6 +48,23 @@ const command = (workloadId: string, cmd: CommandV1['command'], extra: Partial<C
 
 const signal = (workloadId: string, name: string, payload: unknown) =>
   command(workloadId, 'signal', { signal: { name, payload } });
+
+/** Whether one wake round, run in a transaction that is rolled back, would wake `id`. */
+async function wakeRoundWakes(id: string): Promise<boolean> {
+  let woke = false;
+  await h.db
+    .transaction()
+    .execute(async (trx) => {
+      woke = (await wakeResolved(trx, { ids: [id], limit: 10 })).length > 0;
+      throw new RolledBack();
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof RolledBack)) throw err;
+    });
+  return woke;
+}
+
+class RolledBack extends Error {}
 
 /** Submits a workload and waits for its first assignment, reported started. */
 async function running(): Promise<AssignmentItem> {
@@ -148,7 +166,8 @@ describe('durable waits', () => {
       timeoutMs: 5_000,
       message: 'the wait resolved',
     });
-    await new Promise((r) => setTimeout(r, 300)); // several wait rounds (WAIT_TICK_MS=50)
+    // A wake round run now (rolled back) leaves it asleep, as the leader's rounds do.
+    expect(await wakeRoundWakes(a.workloadId)).toBe(false);
     expect((await workload(h, a.workloadId))?.status).toBe('WAITING');
     await h.db
       .insertInto('checkpoints')
