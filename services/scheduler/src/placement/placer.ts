@@ -158,26 +158,35 @@ export class Placer {
   }
 
   /**
-   * Preemption while every slot is taken: looks at the heads of the tenants' queues without
-   * locking them (a placing cycle must not skip them), and locks by id only the preemptors it
-   * finds victims for, which it places on the victims' worker (placement/preemption-pass.ts).
+   * Preemption for workloads of `types` that a placing cycle does not read: every type while every
+   * slot is taken, the types whose workers are all full otherwise. Looks at the heads of the
+   * tenants' queues of those types without locking them (a placing cycle must not skip them),
+   * less tenants at their maxRunning and work over a run quota, and locks by id only the
+   * preemptors it finds victims for, which it places on the victims' worker
+   * (placement/preemption-pass.ts).
    */
   private async preemptOnly(
     workers: readonly PlacementWorker[],
     settings: PreemptionSettings,
+    types: readonly string[],
   ): Promise<void> {
     const { db, ledger } = this.opts;
-    const live = [...typeAvailability(workers, ledger).live];
     const reserved: { id: string; attempt: number }[] = [];
     let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
     try {
       outcome = await db.transaction().execute(async (trx) => {
+        const gate = await this.opts.runQuotas?.gate(trx);
+        const skipTenants = (gate?.saturated() ?? []).map((t) => t.tenant);
         const page = await this.queue
-          .pass(trx, workers, [], false)
-          .next(PREEMPTORS_PER_CYCLE, live);
+          .pass(trx, workers, skipTenants, false)
+          .next(PREEMPTORS_PER_CYCLE, types);
+        const candidates =
+          gate === undefined
+            ? page.offered
+            : page.offered.filter((p) => gate.admit(p.tenant, p.requirements) === null);
         const preempted = await preemptFor(
           trx,
-          page.offered,
+          candidates,
           workers,
           ledger.usage(),
           settings,
@@ -186,7 +195,7 @@ export class Placer {
               (
                 await selectPendingByIds(
                   trx,
-                  live,
+                  types,
                   rows.map((r) => r.id),
                 )
               ).map((r) => r.id),
@@ -242,7 +251,8 @@ export class Placer {
     const generation = parking.current; // the fleet `workers` is
     const unpark = await parking.step(db, workers);
     // The sweep's cycle also explains, worker by worker, why some workloads wait.
-    let explainLeft = this.explainDue ? EXPLAINED_PER_SWEEP : 0;
+    const sweeping = this.explainDue;
+    let explainLeft = sweeping ? EXPLAINED_PER_SWEEP : 0;
     if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
     if (this.explainDue) {
       this.explainDue = false;
@@ -258,10 +268,14 @@ export class Placer {
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
+    const preemption =
+      this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off'
+        ? this.opts.preemption
+        : undefined;
     if (limit <= 0) {
       // Preemption hook: with every slot taken, the queue's heads may still preempt.
-      if (this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off')
-        await this.preemptOnly(workers, this.opts.preemption);
+      if (preemption !== undefined)
+        await this.preemptOnly(workers, preemption, [...availability.live]);
       return { considered: 0, placed: 0, parked: 0, more: stepAgain };
     }
 
@@ -405,6 +419,14 @@ export class Placer {
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
     await this.afterCommit(transitions, controls);
+    // Preemption hook: a cycle reads only types with a free slot, so the sweep's cycle looks at
+    // the heads of the others (types whose workers are all full) for preemptors too; once per
+    // sweep, so that a fleet with one full type costs the hot path no extra statement.
+    if (preemption !== undefined && sweeping) {
+      const now = typeAvailability(workers, ledger);
+      const full = [...now.live].filter((t) => !now.open.has(t));
+      if (full.length > 0) await this.preemptOnly(workers, preemption, full);
+    }
     const placed = transitions.length;
     // It read to the queue's end: what is left does not fit now, and a new submission placed at
     // ingest overtakes nothing this cycle would have placed.
