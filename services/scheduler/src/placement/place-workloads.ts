@@ -2,7 +2,7 @@ import type { PlacementExplanation } from '@niyanta/db';
 import { explainOn } from './explain.js';
 import { holdsEach, neverFitsReason, offersByType } from './fit.js';
 import type { Resources } from './fit.js';
-import { CallState, buildFleet } from './fleet.js';
+import { CallState, buildFleet, callTerms } from './fleet.js';
 import type { WorkerUsage } from './fleet.js';
 import type {
   Fleet,
@@ -43,7 +43,11 @@ export interface PlacementResult {
 export interface PlaceOptions {
   /** The strategy of workloads that do not name one (PLACEMENT_STRATEGY); default spread. */
   strategy?: Strategy;
-  /** The SCHEDULED and RUNNING workloads, for anti-affinity and topology spread. */
+  /**
+   * The SCHEDULED and RUNNING workloads, for anti-affinity and topology spread: all of them when
+   * a pending workload has anti-affinity or spread terms, else at least those with anti-affinity
+   * terms (which keep matching workloads off their worker or zone).
+   */
   running?: Iterable<RunningWorkload>;
   /** Give each placement its scores. */
   scores?: boolean;
@@ -96,7 +100,10 @@ export function placeWorkloads(
   const ordered =
     options.inOrder === true || isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
   const fleet = buildFleet(workers, usage, options.running);
-  const state = new CallState(fleet, options.strategy ?? 'spread');
+  // Anti-affinity is symmetric: running workloads' terms keep matching workloads off too, so
+  // the labels those terms select on are part of a workload's shape.
+  const { terms, keys: repelKeys } = callTerms(fleet, ordered);
+  const state = new CallState(fleet, options.strategy ?? 'spread', terms);
   const byTypeLists = new Map<string, number[]>();
   for (let i = 0; i < fleet.size; i++) {
     for (const type of new Set(fleet.workers[i]!.types)) {
@@ -120,7 +127,7 @@ export function placeWorkloads(
       unplaced.push({ workloadId: w.id, reason: never, parked: true });
       continue;
     }
-    const key = shapeKey(w, state.strategy);
+    const key = shapeKey(w, state.strategy, repelKeys);
     let shape = shapes.get(key);
     if (!shape)
       shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!, statics)));
@@ -144,7 +151,7 @@ export function placeWorkloads(
     fleet.freeCpu[best]! -= shape.cpu;
     fleet.freeMem[best]! -= shape.mem;
     fleet.freeGpu[best]! -= shape.gpu;
-    state.placed(best, fleet.ids[best]!, w.labels);
+    state.placed(best, fleet.ids[best]!, w.labels, w.placement?.antiAffinity);
     placements.push(placement);
   }
   return { placements, unplaced };

@@ -203,7 +203,14 @@ export class Placer {
         );
         const placements: Placement[] = [];
         for (const { row, workerId } of preempted.placements) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.placement?.antiAffinity,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }
@@ -383,7 +390,14 @@ export class Placer {
             ? undefined
             : await preemptFor(trx, waiting, workers, ledger.usage(), this.opts.preemption);
         for (const { row, workerId } of preempted?.placements ?? []) {
-          ledger.reserve(row.id, workerId, row.requirements, row.attempt + 1, row.labels);
+          ledger.reserve(
+            row.id,
+            workerId,
+            row.requirements,
+            row.attempt + 1,
+            row.labels,
+            row.placement?.antiAffinity,
+          );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }

@@ -3,6 +3,7 @@ import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { placeWorkloads } from './place-workloads.js';
+import type { AntiAffinityTerm } from './framework.js';
 import type {
   PendingWorkload,
   PlaceOptions,
@@ -25,6 +26,8 @@ interface ActiveRun {
   gpu: number;
   /** Its labels, for anti-affinity and topology spread. */
   labels: Readonly<Record<string, string>>;
+  /** Its anti-affinity terms, which keep matching workloads off its worker or zone. */
+  antiAffinity?: readonly AntiAffinityTerm[];
 }
 
 /**
@@ -40,11 +43,14 @@ export interface ActiveRow {
   attempt: number;
   requirements: Resources;
   labels?: Record<string, string>;
+  anti_affinity?: AntiAffinityTerm[] | null;
 }
 
 async function activeRuns(db: Kysely<Database>): Promise<ActiveRow[]> {
   const { rows } = await sql<ActiveRow>`
-    select id, worker_id, attempt, requirements, labels from workloads
+    select id, worker_id, attempt, requirements, labels,
+      placement->'antiAffinity' as anti_affinity
+    from workloads
     where status in ('SCHEDULED', 'RUNNING') and worker_id is not null`.execute(db);
   return rows;
 }
@@ -70,6 +76,8 @@ const isActive = (status: string): boolean =>
  */
 export class UsageLedger {
   private readonly runs = new Map<string, ActiveRun>();
+  /** The runs with anti-affinity terms: every placement call reads them (symmetry). */
+  private readonly repelling = new Map<string, ActiveRun>();
   private readonly workers = new Map<string, WorkerUsage>();
   /** Runs freed while a resync's query runs: its older rows must not revive them. */
   private readonly freed = new Set<string>();
@@ -87,7 +95,14 @@ export class UsageLedger {
     this.runs.clear();
     this.workers.clear();
     for (const row of rows)
-      this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
+      this.reserve(
+        row.id,
+        row.worker_id,
+        row.requirements,
+        row.attempt,
+        row.labels,
+        row.anti_affinity ?? undefined,
+      );
   }
 
   /**
@@ -119,7 +134,14 @@ export class UsageLedger {
     }
     for (const row of rows) {
       if (!this.runs.has(row.id) && !this.freed.has(row.id)) {
-        this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels);
+        this.reserve(
+          row.id,
+          row.worker_id,
+          row.requirements,
+          row.attempt,
+          row.labels,
+          row.anti_affinity ?? undefined,
+        );
         fixed++;
       }
     }
@@ -154,9 +176,10 @@ export class UsageLedger {
     requirements: Resources,
     attempt: number,
     labels: Readonly<Record<string, string>> = {},
+    antiAffinity?: readonly AntiAffinityTerm[],
   ): void {
     this.remove(id);
-    this.runs.set(id, {
+    const run: ActiveRun = {
       workerId,
       since: this.now(),
       attempt,
@@ -164,7 +187,12 @@ export class UsageLedger {
       memoryMb: requirements.memoryMb ?? 0,
       gpu: requirements.gpu ?? 0,
       labels,
-    });
+    };
+    this.runs.set(id, run);
+    if (antiAffinity !== undefined && antiAffinity.length > 0) {
+      run.antiAffinity = antiAffinity;
+      this.repelling.set(id, run);
+    }
     let u = this.workers.get(workerId);
     if (!u) this.workers.set(workerId, (u = { slots: 0, cpu: 0, memoryMb: 0, gpu: 0 }));
     u.slots += 1;
@@ -183,17 +211,30 @@ export class UsageLedger {
     workers: readonly PlacementWorker[],
     options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain'> = {},
   ): PlacementResult {
-    // Label counts are read only by workloads with anti-affinity or spread terms.
+    // Label counts are read only by workloads with anti-affinity or spread terms; the runs with
+    // anti-affinity terms of their own keep matching workloads off in any case.
     const counted = pending.some((p) => p.placement?.antiAffinity || p.placement?.spread);
+    const running = counted
+      ? this.running()
+      : this.repelling.size > 0
+        ? this.repelling.values()
+        : undefined;
     const decision = placeWorkloads(pending, workers, this.workers, {
       ...options,
       strategy: this.strategy,
-      ...(counted ? { running: this.running() } : {}),
+      ...(running === undefined ? {} : { running }),
     });
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;
-      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1, p.labels);
+      this.reserve(
+        workloadId,
+        workerId,
+        p.requirements,
+        p.attempt + 1,
+        p.labels,
+        p.placement?.antiAffinity,
+      );
     }
     return decision;
   }
@@ -220,6 +261,7 @@ export class UsageLedger {
     const run = this.runs.get(id);
     if (!run) return;
     this.runs.delete(id);
+    this.repelling.delete(id);
     const u = this.workers.get(run.workerId);
     if (!u) return;
     u.slots -= 1;
