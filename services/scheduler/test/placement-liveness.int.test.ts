@@ -155,6 +155,31 @@ describe('placement never blocks on what it cannot place (issue 18)', () => {
     expect((await big.waitForAssignment(s.id)).attempt).toBe(1);
     expect(await workload(h, s.id)).toMatchObject({ status: 'SCHEDULED', parked: false });
   });
+  it('parks a workload no live worker passes the affinity of, and runs it when one that does joins', async () => {
+    await using poolX = await startFakeWorker(h, {
+      id: 'fw-pool-x',
+      types: ['pinned'],
+      labels: { pool: 'x' },
+    });
+    await probe(poolX, 'pinned');
+    const s = submission('pinned', {
+      placement: { affinity: [{ key: 'pool', operator: 'In', values: ['y'] }] },
+    });
+    await submit(h, s);
+    const parked = await waitForWorkload(h, s.id, (r) => r.parked, 'parked');
+    expect(parked).toMatchObject({
+      status: 'PENDING',
+      pending_reason:
+        'label pool is not one of [y] (required affinity) (1 of 1 live worker(s) that handle type "pinned")',
+    });
+    await using poolY = await startFakeWorker(h, {
+      id: 'fw-pool-y',
+      types: ['pinned'],
+      labels: { pool: 'y' },
+    });
+    expect((await poolY.waitForAssignment(s.id)).attempt).toBe(1);
+    expect(await workload(h, s.id)).toMatchObject({ status: 'SCHEDULED', parked: false });
+  });
 });
 
 describe('nothing is assigned before its row is committed (issue 18, item 4)', () => {

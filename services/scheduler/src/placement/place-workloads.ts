@@ -29,7 +29,11 @@ export interface Placement {
 export interface Unplaced {
   workloadId: string;
   reason: string;
-  /** No live worker could ever take it (see `neverFitsReason`): it is parked, out of the queue. */
+  /**
+   * No live worker could ever take it: none handles its type and holds what it needs in all
+   * (`neverFitsReason`), or none of those passes its static filters (affinity, taints, cost,
+   * spot), which only a change in the fleet can alter. It is parked, out of the queue.
+   */
   parked: boolean;
   /** With `explain`: every worker's verdict at the time of its decision. */
   explanation?: PlacementExplanation;
@@ -53,6 +57,8 @@ export interface PlaceOptions {
   scores?: boolean;
   /** Explain at most this many unplaced workloads (not parked ones) worker by worker. */
   explain?: number;
+  /** Explain at most this many workloads parked for their static filters worker by worker. */
+  explainParked?: number;
   /** Offer capacity in the order given (fair share across tenants) instead of by priority. */
   inOrder?: boolean;
 }
@@ -118,6 +124,7 @@ export function placeWorkloads(
   const shapes = new Map<string, Shape>();
   const statics = new Map<string, StaticSet>();
   let explainLeft = options.explain ?? 0;
+  let explainParkedLeft = options.explainParked ?? 0;
 
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
@@ -137,7 +144,18 @@ export function placeWorkloads(
       const reason = shape.exhausted ?? unplacedReason(shape);
       shape.exhausted = reason;
       shape.exhaustedAt = state.version;
-      const u: Unplaced = { workloadId: w.id, reason, parked: false };
+      // No live worker passes its static filters (a worker's fixed traits decide them): it waits
+      // parked until the fleet changes, as one no worker's capacity holds does.
+      const u: Unplaced = { workloadId: w.id, reason, parked: shape.eligible === 0 };
+      if (u.parked) {
+        // Its one evaluation until the fleet changes: GET …/placement shows it worker by worker.
+        if (explainParkedLeft > 0) {
+          explainParkedLeft--;
+          u.explanation = explainOn(w, fleet, state, shape);
+        }
+        unplaced.push(u);
+        continue;
+      }
       if (explainLeft > 0) {
         explainLeft--;
         u.explanation = explainOn(w, fleet, state, shape);

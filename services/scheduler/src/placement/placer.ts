@@ -260,6 +260,7 @@ export class Placer {
     // The sweep's cycle also explains, worker by worker, why some workloads wait.
     const sweeping = this.explainDue;
     let explainLeft = sweeping ? EXPLAINED_PER_SWEEP : 0;
+    let explainParkedLeft = EXPLAINED_PER_SWEEP;
     if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
     if (this.explainDue) {
       this.explainDue = false;
@@ -357,8 +358,14 @@ export class Placer {
             inOrder: true,
             scores: true,
             explain: explainLeft,
+            // Parked for its static filters: read once, so explained whenever it is.
+            explainParked: explainParkedLeft,
           });
-          for (const u of decision.unplaced) if (u.explanation) explainLeft--;
+          for (const u of decision.unplaced) {
+            if (u.explanation === undefined) continue;
+            if (u.parked) explainParkedLeft--;
+            else explainLeft--;
+          }
           decided.push(...decision.placements);
           unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place

@@ -209,7 +209,7 @@ export class UsageLedger {
   placeAndReserve(
     pending: readonly (PendingWorkload & { attempt: number })[],
     workers: readonly PlacementWorker[],
-    options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain'> = {},
+    options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain' | 'explainParked'> = {},
   ): PlacementResult {
     // Label counts are read only by workloads with anti-affinity or spread terms; the runs with
     // anti-affinity terms of their own keep matching workloads off in any case.

@@ -44,6 +44,8 @@ describe('anti-affinity', () => {
     const result = placeWorkloads(jobs, workers, new Map());
     expect(result.placements.map((p) => p.workerId).sort()).toEqual(['a', 'b', 'c']);
     expect(result.unplaced[0]!.reason).toMatch(/anti-affinity app=web runs on it \(3 of 3/);
+    // What runs decides it, not the fleet's traits: it waits in the queue, not parked.
+    expect(result.unplaced[0]!.parked).toBe(false);
   });
 
   describe('is symmetric', () => {
