@@ -366,6 +366,13 @@ export class Placer {
             if (u.parked) explainParkedLeft--;
             else explainLeft--;
           }
+          // A page is read for `limit` slots (each tenant's first `limit` rows), so its fair order
+          // holds that far; past it, one tenant's rows may be all that is left. Slots freed since
+          // the page was sized go to the next cycle, which reads the tenants' heads afresh.
+          const deferred =
+            decision.placements.length > limit ? decision.placements.splice(limit) : [];
+          for (const p of deferred)
+            ledger.cancel(p.workloadId, rows.get(p.workloadId)!.attempt + 1);
           decided.push(...decision.placements);
           unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place
@@ -374,8 +381,11 @@ export class Placer {
             reserved.push({ id: workloadId, attempt: row.attempt + 1 });
             placements.push({ id: workloadId, attempt: row.attempt, workerId });
           }
+          // What it placed counts into the tenants' shares for the next page; nothing else does.
+          queue.placed(decision.placements.map((p) => rows.get(p.workloadId)!));
           unplaced.push(...decision.unplaced);
           for (const u of decision.unplaced) if (!u.parked) waiting.push(rows.get(u.workloadId)!);
+          if (deferred.length > 0) break; // more: the next cycle goes on at once
           if (page.exhausted) {
             exhausted = true;
             break;
