@@ -161,7 +161,7 @@ export class Placer {
    * Preemption for workloads of `types` that a placing cycle does not read: every type while every
    * slot is taken, the types whose workers are all full otherwise. Looks at the heads of the
    * tenants' queues of those types without locking them (a placing cycle must not skip them),
-   * less tenants at their maxRunning and work over a run quota, and locks by id only the
+   * leaves out work over a tenant's run quotas (maxRunning included), and locks by id only the
    * preemptors it finds victims for, which it places on the victims' worker
    * (placement/preemption-pass.ts).
    */
@@ -171,15 +171,17 @@ export class Placer {
     types: readonly string[],
   ): Promise<void> {
     const { db, ledger } = this.opts;
+    if (workers.length === 0 || types.length === 0) return;
     const reserved: { id: string; attempt: number }[] = [];
     let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
     try {
       outcome = await db.transaction().execute(async (trx) => {
-        const gate = await this.opts.runQuotas?.gate(trx);
-        const skipTenants = (gate?.saturated() ?? []).map((t) => t.tenant);
         const page = await this.queue
-          .pass(trx, workers, skipTenants, false)
+          .pass(trx, workers, [], false)
           .next(PREEMPTORS_PER_CYCLE, types);
+        if (page.offered.length === 0) return { transitions: [], controls: [] };
+        // Run quotas hold preemptors back as they hold placements (read only when some wait).
+        const gate = await this.opts.runQuotas?.gate(trx);
         const candidates =
           gate === undefined
             ? page.offered
