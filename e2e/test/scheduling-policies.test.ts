@@ -1,9 +1,14 @@
 import type { WorkloadV1 } from '@niyanta/messages';
+import { join } from 'node:path';
 import { waitFor } from '@niyanta/testing';
 import { E2E_AUTH, eventsOf, startSystem } from './support/system.js';
 import type { System } from './support/system.js';
 
 // Fair share, concurrency keys and preemption with every service as its own process.
+
+const STUBBORN = join(__dirname, 'fixtures', 'workloads', 'stubborn');
+/** PREEMPTION_GRACE_MS of the preemption system. */
+const GRACE_MS = 2000;
 
 /** Calls the API as the root key on `tenant` (the Niyanta-Tenant header). */
 async function asTenant<T>(
@@ -35,8 +40,8 @@ describe('preemption', () => {
   let sys: System;
   beforeAll(async () => {
     sys = await startSystem({
-      workers: [{ id: 'e2e-pre', slots: 1 }],
-      env: { PREEMPTION: 'graceful', PREEMPTION_GRACE_MS: '10000' },
+      workers: [{ id: 'e2e-pre', slots: 1, env: { WORKLOAD_MODULES: STUBBORN } }],
+      env: { PREEMPTION: 'graceful', PREEMPTION_GRACE_MS: String(GRACE_MS) },
     });
   }, 120_000);
   afterAll(async () => {
@@ -66,6 +71,40 @@ describe('preemption', () => {
     expect((await eventsOf(sys.db, high.id)).map((e) => e.reason)).toContain(
       `preempts ${low.id} on e2e-pre`,
     );
+  });
+  it('stops a victim whose handler ignores its signal once the grace has passed', async () => {
+    const low = await sys.submit({ type: 'stubborn', input: { runMs: 6000 }, priority: 100 });
+    const lowRunning = await sys.waitForStatus(low.id, 'RUNNING', 20_000);
+    await waitFor(
+      async () => {
+        const { body } = await sys.api<WorkloadV1>('GET', `/v1/workloads/${low.id}`);
+        return (body.progress?.fraction ?? 0) > 0;
+      },
+      { timeoutMs: 10_000, message: 'the stubborn run reporting progress' },
+    );
+    const submittedAt = Date.now();
+    const high = await sys.submit({ type: 'sleep', input: { durationMs: 100 }, priority: 900 });
+    const done = await sys.waitForStatus(high.id, 'COMPLETED', 30_000);
+    // The victim's handler runs 6 s and ignores its preempt order: the worker stopped waiting for
+    // it after the grace, so the preemptor ran on its slot long before the handler returned.
+    expect(Date.parse(done.finishedAt!) - Date.parse(lowRunning.startedAt!)).toBeLessThan(6000);
+    expect(Date.now() - submittedAt).toBeGreaterThanOrEqual(GRACE_MS);
+    const events = await eventsOf(sys.db, low.id);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          reason: `preempted by ${high.id}`,
+          from_status: 'RUNNING',
+          to_status: 'PENDING',
+          attempt: 1,
+        }),
+      ]),
+    );
+    // It resumes from a checkpoint of its first attempt and ends on a later one.
+    const resumed = await sys.waitForStatus(low.id, 'COMPLETED', 30_000);
+    expect(resumed.attempt).toBe(2);
+    expect(resumed.result).toMatchObject({ attempt: 2 });
+    expect((resumed.result as { resumedFromStep: number }).resumedFromStep).toBeGreaterThan(0);
   });
 });
 

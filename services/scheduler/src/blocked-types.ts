@@ -41,7 +41,10 @@ export function typeAvailability(
 }
 
 /** Why a workload of `type` waits, when no live worker with a free slot handles it; else null. */
-export function blockedReason(type: string, availability: TypeAvailability): string | null {
+export function blockedReason(
+  type: string,
+  availability: Pick<TypeAvailability, 'live' | 'open'>,
+): string | null {
   if (availability.open.has(type)) return null;
   const template = availability.live.has(type)
     ? BLOCKED_REASON_TEMPLATES.full
@@ -54,6 +57,7 @@ export function queuedReason(type: string, availability: TypeAvailability): stri
   return blockedReason(type, availability) ?? reasonOf(BLOCKED_REASON_TEMPLATES.queued, type);
 }
 
-function reasonOf(template: string, type: string): string {
+/** A reason template of {@link BLOCKED_REASON_TEMPLATES} filled in with `type`. */
+export function reasonOf(template: string, type: string): string {
   return template.replace('%s', () => type); // a function: `$&` in a type stays as it is
 }

@@ -1,12 +1,9 @@
 import { PREPARED } from '@niyanta/db';
 import type { Database } from '@niyanta/db';
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import { BLOCKED_REASON_TEMPLATES } from './blocked-types.js';
-import type { TypeAvailability } from './blocked-types.js';
+import type { Transaction } from 'kysely';
 import type { Resources } from './placement/fit.js';
 import type { Placement } from '@niyanta/messages';
-import type { Unplaced } from './placement/place-workloads.js';
 
 /** A PENDING workload as the placer reads it. */
 export interface PendingRow {
@@ -171,65 +168,4 @@ export async function selectPendingByIds(
     order by id
     for update skip locked`.execute(trx);
   return rows;
-}
-
-/**
- * Records why workloads the placer read were left PENDING, and parks those no live worker could
- * ever take; only rows whose reason or parking changes are written.
- */
-export async function recordUnplaced(
-  trx: Transaction<Database>,
-  unplaced: readonly Unplaced[],
-  rows: ReadonlyMap<string, PendingRow>,
-): Promise<void> {
-  const changed = unplaced.filter(
-    (u) => u.parked || rows.get(u.workloadId)!.pending_reason !== u.reason,
-  );
-  if (changed.length === 0) return;
-  await sql`
-    update workloads w set pending_reason = v.reason, parked = v.parked, updated_at = now()
-    from jsonb_to_recordset(${JSON.stringify(
-      changed.map((u) => ({ id: u.workloadId, reason: u.reason, parked: u.parked })),
-    )}::jsonb) as v(id uuid, reason text, parked boolean)
-    where w.id = v.id and w.status = 'PENDING'
-      and w.id = any(${changed.map((u) => u.workloadId)}::uuid[])`.execute(trx);
-}
-
-/**
- * Sets the pending reason of workloads whose type no live worker with a free slot handles (the
- * placement query skips them), and parks those whose type no live worker handles at all. Bounded
- * per call, and only rows whose reason changes: ingest inserts such rows with the same reason
- * already, so in a burst that fills every slot this finds nothing to rewrite. A row of a full type
- * that ingest queued behind older work keeps that reason. Returns the types it parked.
- */
-export async function explainBlockedTypes(
-  db: Kysely<Database>,
-  availability: TypeAvailability,
-  limit: number,
-): Promise<string[]> {
-  const live = [...availability.live];
-  const { rows } = await sql<{ type: string }>`
-    with stale as (
-      select w.id, r.reason, r.parked
-      from workloads w cross join lateral (
-        select w.type = any(${live}::text[]) as handled
-      ) h cross join lateral (
-        select case when h.handled
-          then format(${BLOCKED_REASON_TEMPLATES.full}::text, w.type)
-          else format(${BLOCKED_REASON_TEMPLATES.unhandled}::text, w.type) end as reason,
-          not h.handled as parked
-      ) r
-      where w.status = 'PENDING' and not w.parked
-        and not (w.type = any(${[...availability.open]}::text[]))
-        and (r.parked or (w.pending_reason is distinct from r.reason
-          and w.pending_reason is distinct from format(${BLOCKED_REASON_TEMPLATES.queued}::text, w.type)))
-      limit ${limit}
-      for update of w skip locked
-    ), u as (
-      update workloads w set pending_reason = s.reason, parked = s.parked, updated_at = now()
-      from stale s where w.id = s.id
-      returning w.type, w.parked
-    )
-    select distinct type from u where parked`.execute(db);
-  return rows.map((r) => r.type);
 }

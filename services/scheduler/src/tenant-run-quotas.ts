@@ -143,27 +143,3 @@ export class TenantRunQuotas {
     return new TenantRunGate(this.quotas, usage);
   }
 }
-
-/**
- * Writes the reason of PENDING workloads of tenants at their maxRunning (the placement query
- * skips them), bounded per pass and only where the reason changes.
- */
-export async function explainSaturatedTenants(
-  executor: Kysely<Database>,
-  saturated: readonly { tenant: string; reason: string }[],
-  limit: number,
-): Promise<void> {
-  if (saturated.length === 0) return;
-  await sql`
-    with stale as (
-      select w.id, s.reason
-      from workloads w
-      join jsonb_to_recordset(${JSON.stringify(saturated)}::jsonb) as s(tenant text, reason text)
-        on w.tenant = s.tenant
-      where w.status = 'PENDING' and not w.parked and w.pending_reason is distinct from s.reason
-      limit ${limit}
-      for update of w skip locked
-    )
-    update workloads w set pending_reason = stale.reason, updated_at = now()
-    from stale where w.id = stale.id`.execute(executor);
-}

@@ -3,7 +3,7 @@ import type { SubmissionV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { loadDependencyResults } from '../src/dependencies/dependency-results.js';
-import { unparkFitting } from '../src/placement/parking.js';
+import { unparkFitting } from '../src/workload-core/statements/unpark-fitting.js';
 import {
   startFakeWorker,
   startHarness,

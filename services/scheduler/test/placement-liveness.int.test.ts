@@ -7,7 +7,9 @@ import {
   publishAll,
 } from '@niyanta/messages';
 import type { AssignmentV1, SubmissionV1 } from '@niyanta/messages';
+import type { PlacementExplanation } from '@niyanta/db';
 import { waitFor } from '@niyanta/testing';
+import { sql } from 'kysely';
 import {
   startFakeWorker,
   startHarness,
@@ -154,6 +156,55 @@ describe('placement never blocks on what it cannot place (issue 18)', () => {
     });
     expect((await big.waitForAssignment(s.id)).attempt).toBe(1);
     expect(await workload(h, s.id)).toMatchObject({ status: 'SCHEDULED', parked: false });
+  });
+  it('parks a workload no live worker passes the affinity of, and runs it when one that does joins', async () => {
+    await using poolX = await startFakeWorker(h, {
+      id: 'fw-pool-x',
+      types: ['pinned'],
+      labels: { pool: 'x' },
+    });
+    await probe(poolX, 'pinned');
+    const s = submission('pinned', {
+      placement: { affinity: [{ key: 'pool', operator: 'In', values: ['y'] }] },
+    });
+    await submit(h, s);
+    const parked = await waitForWorkload(h, s.id, (r) => r.parked, 'parked');
+    expect(parked).toMatchObject({
+      status: 'PENDING',
+      pending_reason:
+        'label pool is not one of [y] (required affinity) (1 of 1 live worker(s) that handle type "pinned")',
+    });
+    await using poolY = await startFakeWorker(h, {
+      id: 'fw-pool-y',
+      types: ['pinned'],
+      labels: { pool: 'y' },
+    });
+    expect((await poolY.waitForAssignment(s.id)).attempt).toBe(1);
+    expect(await workload(h, s.id)).toMatchObject({ status: 'SCHEDULED', parked: false });
+  });
+  it('records the decision of a workload placed at ingest: its worker and scores', async () => {
+    await using worker = await startFakeWorker(h, { id: 'fw-explained', types: ['explained'] });
+    await probe(worker, 'explained');
+    const s = submission('explained');
+    await submit(h, s);
+    await worker.waitForAssignment(s.id);
+    const { rows } = await sql<{
+      worker_id: string;
+      explanation: PlacementExplanation;
+      same: boolean;
+    }>`
+      select e.worker_id, e.explanation, e.xmin::text = w.xmin::text as same
+      from placement_explanations e join workloads w on w.id = e.workload_id
+      where e.workload_id = ${s.id} and e.status = 'PLACED'`.execute(h.db);
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    expect(row!.worker_id).toBe('fw-explained');
+    // Written with the row by ingest's insert (one transaction), not by a placement cycle.
+    expect(row!.same).toBe(true);
+    expect(row!.explanation.workers).toEqual([
+      expect.objectContaining({ workerId: 'fw-explained', feasible: true, reasons: [] }),
+    ]);
+    expect(Object.keys(row!.explanation.workers[0]!.scores ?? {})).toContain('spread');
   });
 });
 

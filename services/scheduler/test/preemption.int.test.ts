@@ -133,4 +133,54 @@ describe('preemption', () => {
     expect(poolB.controls.filter((c) => c.action === 'preempt')).toEqual([]);
     expect((await workload(h, urgent.id))?.status).toBe('PENDING');
   });
+  it('preempts for a workload that a worker with free slots holds only once a run is stopped (its gpu)', async () => {
+    await using worker = await startFakeWorker(h, {
+      id: 'fw-gpu',
+      types: ['gpu'],
+      capacity: { slots: 4, gpu: 1 },
+    });
+    const low = submission('gpu', { priority: 100, requirements: { gpu: 1 } });
+    await submit(h, low);
+    const lowRun = await worker.waitForAssignment(low.id, 1);
+    await worker.started(lowRun);
+    await waitForWorkload(h, low.id, (r) => r.status === 'RUNNING', 'RUNNING');
+
+    // Three slots are free, but not the gpu.
+    const high = submission('gpu', { priority: 900, requirements: { gpu: 1 } });
+    await submit(h, high);
+    const preempt = await waitFor(
+      () => worker.controls.find((c) => c.action === 'preempt' && c.workloadId === low.id),
+      { timeoutMs: 15_000, message: 'a preempt order for the gpu run' },
+    );
+    expect(preempt.reason).toBe(`preempted by ${high.id}`);
+    await worker.waitForAssignment(high.id, 1);
+  });
+
+  it('preempts for a workload whose workers are all full while other workers have free slots', async () => {
+    await using full = await startFakeWorker(h, {
+      id: 'fw-full',
+      types: ['full'],
+      capacity: { slots: 1 },
+    });
+    await using idle = await startFakeWorker(h, {
+      id: 'fw-idle',
+      types: ['idle'],
+      capacity: { slots: 2 },
+    });
+    const low = submission('full', { priority: 100 });
+    await submit(h, low);
+    const lowRun = await full.waitForAssignment(low.id, 1);
+    await full.started(lowRun);
+    await waitForWorkload(h, low.id, (r) => r.status === 'RUNNING', 'RUNNING');
+
+    const high = submission('full', { priority: 900 });
+    await submit(h, high);
+    const preempt = await waitFor(
+      () => full.controls.find((c) => c.action === 'preempt' && c.workloadId === low.id),
+      { timeoutMs: 15_000, message: 'a preempt order for the run on the full worker' },
+    );
+    expect(preempt.reason).toBe(`preempted by ${high.id}`);
+    await full.waitForAssignment(high.id, 1);
+    expect(idle.assignments).toEqual([]);
+  });
 });

@@ -76,4 +76,32 @@ describe('WorkerView', () => {
     view.onHeartbeat({ ...hb, status: 'DRAINING' });
     expect(grown).toEqual([['noop'], ['noop'], ['noop', 'exec'], ['noop', 'exec']]);
   });
+
+  it('reports a worker whose labels, zone, taints, cost or spot change', () => {
+    const grown: string[][] = [];
+    const view = new WorkerView({
+      nc: undefined as never,
+      db: undefined as never,
+      heartbeatTimeoutMs: 10_000,
+      log: createSchedulerLogger('silent'),
+      onCapacity: () => undefined,
+      onGrowth: (types) => grown.push([...types]),
+      now: () => 1_000_000,
+    });
+    const hb = { ...heartbeat('w1'), labels: { pool: 'a' } };
+    view.onHeartbeat(hb); // joins
+    view.onHeartbeat({ ...hb, labels: { pool: 'a' } }); // the same labels: nothing
+    view.onHeartbeat({ ...hb, labels: { pool: 'b' } });
+    view.onHeartbeat({ ...hb, labels: { pool: 'b' }, zone: 'z1' });
+    view.onHeartbeat({
+      ...hb,
+      labels: { pool: 'b' },
+      zone: 'z1',
+      taints: [{ key: 'gpu', effect: 'NoSchedule' }],
+    });
+    view.onHeartbeat({ ...hb, labels: { pool: 'b' }, zone: 'z1' }); // the taint is gone
+    view.onHeartbeat({ ...hb, labels: { pool: 'b' }, zone: 'z1', costPerHour: 1, spot: true });
+    view.onHeartbeat({ ...hb, labels: { pool: 'b' }, zone: 'z1', costPerHour: 1, spot: true });
+    expect(grown).toHaveLength(6);
+  });
 });

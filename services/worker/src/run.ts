@@ -42,6 +42,11 @@ export interface ActiveRun {
   readonly startedAt: string;
   /** Latest reported progress, for heartbeats. */
   fraction: number | undefined;
+  /**
+   * The worker gave the run up (a preempt order's grace passed): its slot and attempt are handed
+   * back, and whatever its handler still does is published nowhere (see {@link RunAbandonedError}).
+   */
+  abandoned: boolean;
 }
 
 /** What a run needs from the worker. */
@@ -68,6 +73,19 @@ export class CheckpointPublishError extends WorkerError {
     super(
       `checkpoint ${seq} of workload ${workloadId} could not be published after ${CHECKPOINT_PUBLISH_TRIES} tries: ${(options.cause as Error).message ?? String(options.cause)}. Check the NATS connection.`,
       options,
+    );
+  }
+}
+
+/** A checkpoint of a run the worker abandoned: the attempt is no longer this worker's to write. */
+export class RunAbandonedError extends WorkerError {
+  override name = 'RunAbandonedError';
+  constructor(
+    readonly workloadId: string,
+    readonly attempt: number,
+  ) {
+    super(
+      `attempt ${attempt} of workload ${workloadId} was abandoned by the worker after its preempt grace; its checkpoint is not stored. Stop the handler when its signal aborts.`,
     );
   }
 }
@@ -193,7 +211,7 @@ class RunHost implements AttemptHost {
 
   /** Publishes `started` now unless it already was; its `time` is the real start. */
   reportStarted(): void {
-    if (this.started !== undefined) return;
+    if (this.started !== undefined || this.run.abandoned) return;
     clearTimeout(this.startedTimer);
     this.startedTimer = undefined;
     this.started = this.runUpdate({ kind: 'started' }, this.startedAt).then(
@@ -207,6 +225,7 @@ class RunHost implements AttemptHost {
   }
 
   progress(fraction: number, message?: string): void {
+    if (this.run.abandoned) return;
     this.run.fraction = fraction;
     this.latest = { fraction, message: message === undefined ? undefined : sanitizeText(message) };
     (this.progressThrottle ??= createThrottle(PROGRESS_MIN_GAP_MS, () =>
@@ -215,6 +234,7 @@ class RunHost implements AttemptHost {
   }
 
   log(stream: LogStream, line: string): void {
+    if (this.run.abandoned) return;
     this.logBuffer().push(stream, this.redact(line));
   }
 
@@ -237,6 +257,9 @@ class RunHost implements AttemptHost {
   async checkpoint(state: unknown): Promise<void> {
     const { deps } = this;
     const { workloadId, attempt, checkpoint } = this.run.assignment;
+    // An abandoned run's attempt is handed back: a late checkpoint would overwrite what the next
+    // attempt resumes from (the checkpoint service still takes this attempt's until it is placed).
+    if (this.run.abandoned) throw new RunAbandonedError(workloadId, attempt);
     const seq = deps.nextCheckpointSeq(workloadId, checkpoint?.seq ?? 0);
     // A large state is uploaded first: the message is published only once the object exists.
     const { body, bytes } = await deps.checkpoints.payload({ workloadId, attempt, seq }, state);
@@ -249,6 +272,7 @@ class RunHost implements AttemptHost {
       ...body,
     };
     for (let tries = 1; ; tries++) {
+      if (this.run.abandoned) throw new RunAbandonedError(workloadId, attempt);
       try {
         // The same message (and Nats-Msg-Id) each try: a retry after a lost ack is deduplicated.
         await publishOne(deps.js, {
@@ -296,7 +320,7 @@ class RunHost implements AttemptHost {
 
   private publishProgress(): void {
     const latest = this.latest;
-    if (latest === undefined) return;
+    if (latest === undefined || this.run.abandoned) return;
     this.latest = undefined;
     const { fraction, message } = latest;
     // Published after `started` on the same connection, so it never overtakes it in the stream.
@@ -312,6 +336,7 @@ class RunHost implements AttemptHost {
   }
 
   private async publishLogs(lines: LogLine[]): Promise<void> {
+    if (this.run.abandoned) return;
     const { workloadId, attempt } = this.run.assignment;
     await publishOne(this.deps.js, {
       traceparent: this.run.traceparent,

@@ -27,7 +27,15 @@ export type StopResult = (typeof STOP_RESULT)[keyof typeof STOP_RESULT];
 const UNSTARTED_OUTCOME = { cancel: 'cancelled', pause: 'paused', preempt: 'released' } as const;
 
 interface SlotRun extends ActiveRun {
+  /** Resolves once the run's slot is free: its completion acked, or the run abandoned. */
   done: Promise<void>;
+  /** Frees the slot (once) and starts queued work. */
+  free: () => void;
+  span: RunSpan;
+  /** The handler has returned (its completion is being sent): too late to abandon. */
+  ended: boolean;
+  /** A preempt order's grace, after which the run is abandoned. */
+  graceTimer: NodeJS.Timeout | undefined;
 }
 
 const runKey = (workloadId: string, attempt: number): string => `${workloadId}#${attempt}`;
@@ -111,20 +119,25 @@ export class Runner {
 
   /**
    * Stops (cancel), pauses or preempts (checkpoint and hand back) a run; a queued one is dropped
-   * from the queue with that outcome.
+   * from the queue with that outcome. A preempted run still going `graceMs` after the order (at
+   * once with 0) is abandoned: see {@link abandon}.
    */
   stop(
     workloadId: string,
     attempt: number | undefined,
     reason: 'cancel' | 'pause' | 'preempt',
+    graceMs?: number,
   ): StopResult {
     const matches = (a: Assignment) =>
       a.workloadId === workloadId && (attempt === undefined || a.attempt === attempt);
     let found: StopResult = STOP_RESULT.unknown;
-    for (const run of this.running.values()) {
+    for (const run of [...this.running.values()]) {
       if (!matches(run.assignment)) continue;
       run.controller.abort(STOP_REASONS[reason]);
       found = STOP_RESULT.running;
+      if (reason !== 'preempt' || graceMs === undefined || run.graceTimer !== undefined) continue;
+      if (graceMs === 0) this.abandon(run, graceMs);
+      else run.graceTimer = setTimeout(() => this.abandon(run, graceMs), graceMs);
     }
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const a = this.queue[i]!;
@@ -208,20 +221,59 @@ export class Runner {
         continue;
       }
       const span = startRunSpan(a, this.opts.workerId, this.traces.get(a));
+      let freed!: () => void;
+      const slotFree = new Promise<void>((resolve) => (freed = resolve));
       const run: SlotRun = {
         assignment: a,
         traceparent: span.traceparent ?? this.traces.get(a),
         controller: new AbortController(),
         startedAt: new Date().toISOString(),
         fraction: undefined,
-        done: Promise.resolve(),
+        abandoned: false,
+        done: slotFree,
+        free: () => {
+          if (this.running.get(key) !== run) return;
+          this.running.delete(key);
+          freed();
+          this.pump();
+        },
+        span,
+        ended: false,
+        graceTimer: undefined,
       };
       this.running.set(key, run);
-      run.done = this.execute(key, run, span);
+      // `done` settles with the slot; a run `execute` still waits on after abandoning it is not waited for.
+      run.done = Promise.race([this.execute(run, span), slotFree]);
     }
   }
 
-  private async execute(key: string, run: SlotRun, span: RunSpan): Promise<void> {
+  /**
+   * Gives up a preempted run whose handler ignored its signal past the grace: a handler cannot be
+   * killed, so the worker stops waiting for it. The attempt is handed back (`released`, which the
+   * scheduler records as the preemption), the slot is freed once that is acked, and whatever the
+   * handler still does is published nowhere (the run is `abandoned`: the host drops its progress
+   * and logs and refuses its checkpoints, and its completion is not sent).
+   */
+  private abandon(run: SlotRun, graceMs: number): void {
+    run.graceTimer = undefined;
+    if (run.ended || run.abandoned) return;
+    run.abandoned = true;
+    this.opts.log.warn(
+      { ...idsOf(run.assignment), graceMs },
+      'run still going after its preempt grace; abandoned and handed back',
+    );
+    runsActive.dec();
+    const { workloadId, attempt } = run.assignment;
+    const completion: CompletionBody = { workloadId, attempt, outcome: 'released' };
+    void this.opts.completions
+      .send(completion, run.traceparent)
+      .finally(() => run.span.end(completion))
+      .then(run.free, (err: unknown) => {
+        this.opts.log.error({ err, workloadId, attempt }, 'abandoned run not handed back');
+      });
+  }
+
+  private async execute(run: SlotRun, span: RunSpan): Promise<void> {
     const { workloadId, attempt } = run.assignment;
     const def = this.opts.definitions.get(run.assignment.type)!;
     let completion: CompletionBody;
@@ -242,6 +294,15 @@ export class Runner {
         },
       };
     }
+    run.ended = true;
+    clearTimeout(run.graceTimer);
+    if (run.abandoned) {
+      this.opts.log.info(
+        { workloadId, attempt, outcome: completion.outcome },
+        'abandoned run ended; its completion is not sent',
+      );
+      return;
+    }
     runsActive.dec();
     try {
       await this.opts.completions.send(completion, run.traceparent);
@@ -255,8 +316,7 @@ export class Runner {
     ) {
       this.seqs.delete(workloadId);
     }
-    this.running.delete(key);
-    this.pump();
+    run.free();
   }
 
   private completeUnstarted(

@@ -205,7 +205,12 @@ export async function start(
       log.warn(fields, 'control without a workloadId ignored');
       return;
     }
-    const found = runner.stop(control.workloadId, control.attempt, CONTROL_STOPS[control.action]);
+    const found = runner.stop(
+      control.workloadId,
+      control.attempt,
+      CONTROL_STOPS[control.action],
+      control.graceMs,
+    );
     log.info(
       { ...fields, found },
       found === 'unknown' ? 'control for a run this worker does not have' : 'control applied',

@@ -13,7 +13,8 @@ import type { Nats } from '@niyanta/runtime';
 import { freePort, startNatsServer, waitFor } from '@niyanta/testing';
 import type { NatsServerHandle } from '@niyanta/testing';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointBlobKey, createFsBlobStore } from '@niyanta/blob-store';
@@ -356,6 +357,100 @@ describe('worker', () => {
     expect(runs.items.some((r) => r.workloadId === queued.workloadId)).toBe(false);
   });
 
+  it('abandons a preempted run that ignores its signal after graceMs: hands it back, frees the slot, publishes nothing more of it', async () => {
+    await using dir = await tempDir();
+    await using worker = await startWorker({
+      WORKER_SLOTS: '1',
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const doneFile = join(dir.path, 'done.json');
+    const stubborn = assignment({ type: 'test.stubborn', input: { runMs: 2500, doneFile } });
+    const next = assignment({ type: 'noop', input: { n: 2 } });
+    await assign(worker, stubborn, next);
+    await startedOf(stubborn.workloadId);
+    const orderedAt = Date.now();
+    await control(worker, {
+      action: 'preempt',
+      workloadId: stubborn.workloadId,
+      attempt: 1,
+      graceMs: 300,
+      reason: 'preempted by test',
+    });
+    expect(await completionOf(stubborn.workloadId)).toMatchObject({
+      outcome: 'released',
+      attempt: 1,
+    });
+    expect(Date.now() - orderedAt).toBeGreaterThanOrEqual(300);
+    // The slot is free while the handler still runs: the queued noop runs before it returns.
+    expect(await completionOf(next.workloadId)).toMatchObject({ outcome: 'succeeded' });
+    expect(existsSync(doneFile)).toBe(false);
+
+    const done = await waitFor(
+      async () =>
+        existsSync(doneFile)
+          ? (JSON.parse(await readFile(doneFile, 'utf8')) as {
+              stored: number[];
+              firstRefused: number | null;
+            })
+          : undefined,
+      { timeoutMs: 10_000, message: 'the stubborn handler to return' },
+    );
+    expect(done.firstRefused).not.toBeNull();
+    const refused = done.firstRefused!;
+    // Barrier: the worker has published all it will, and the collectors have read it.
+    await worker.close();
+    for (const [stream, kind] of [
+      [STREAMS.checkpoint.name, 'checkpoint'],
+      [STREAMS.run.name, 'runUpdate'],
+      [STREAMS.logs.name, 'log'],
+      [STREAMS.complete.name, 'completionBatch'],
+    ] as const) {
+      await waitFor(
+        async () => {
+          const info = await nats.jsm.consumers.info(stream, `test-collector-${kind}`);
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { message: `the ${kind} collector to catch up` },
+      );
+    }
+    const id = stubborn.workloadId;
+    expect(completions.completions.filter((c) => c.workloadId === id)).toHaveLength(1);
+    expect(checkpoints.items.filter((c) => c.workloadId === id).map((c) => c.seq)).toEqual(
+      done.stored.map((_, i) => i + 1),
+    );
+    expect(Math.max(...done.stored)).toBeLessThan(refused);
+    const progress = runs.items.filter((r) => r.workloadId === id && r.kind === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const p of progress) expect(p.progress!.fraction).toBeLessThanOrEqual(refused / 1000);
+    const lines = logs.items
+      .filter((l) => l.workloadId === id)
+      .flatMap((l) => l.lines.map((x) => Number(/step (\d+)/.exec(x.line)?.[1])));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const n of lines) expect(n).toBeLessThanOrEqual(refused);
+  });
+
+  it('abandons a preempted run at once with graceMs 0 (PREEMPTION=immediate)', async () => {
+    await using dir = await tempDir();
+    await using worker = await startWorker({
+      WORKER_SLOTS: '1',
+      WORKLOAD_MODULES: join(__dirname, 'fixtures', 'modules'),
+    });
+    const doneFile = join(dir.path, 'done.json');
+    const stubborn = assignment({ type: 'test.stubborn', input: { runMs: 3000, doneFile } });
+    const next = assignment({ type: 'noop', input: { n: 3 } });
+    await assign(worker, stubborn, next);
+    await startedOf(stubborn.workloadId);
+    await control(worker, {
+      action: 'preempt',
+      workloadId: stubborn.workloadId,
+      attempt: 1,
+      graceMs: 0,
+    });
+    expect(await completionOf(stubborn.workloadId)).toMatchObject({ outcome: 'released' });
+    expect(await completionOf(next.workloadId)).toMatchObject({ outcome: 'succeeded' });
+    expect(existsSync(doneFile)).toBe(false);
+  });
+
   it('fails a run past its timeoutSeconds with TIMEOUT, retryable', async () => {
     await using worker = await startWorker();
     const a = assignment({ type: 'sleep', input: { durationMs: 60_000 }, timeoutSeconds: 1 });
@@ -493,6 +588,7 @@ describe('worker', () => {
       'sleep',
       'test.big-checkpoint',
       'test.echo-state',
+      'test.stubborn',
       'test.unstorable-text',
       'test.wait-signal',
     ]);

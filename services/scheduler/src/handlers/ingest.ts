@@ -32,7 +32,7 @@ function isDataError(err: unknown): boolean {
 /** The rows to insert for accepted submissions, as ingest decided them. */
 function newWorkloads(
   accepted: readonly Accepted[],
-  { placements, waiting }: AtIngest,
+  { placements, explanations, waiting }: AtIngest,
 ): NewWorkload[] {
   return accepted.map(({ msg, tenant, submission }) => {
     const workerId = placements.get(submission.id);
@@ -46,6 +46,7 @@ function newWorkloads(
       submission,
       traceParent: traceparentOf(msg.headers) ?? null,
       workerId,
+      placedExplanation: workerId ? explanations.get(submission.id) : undefined,
       pendingReason: wait.reason,
       parked: wait.parked,
     };

@@ -2,6 +2,8 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { SubmissionV1 } from '@niyanta/messages';
 import type { Backlog } from '../backlog.js';
 import { blockedReason, queuedReason, typeAvailability } from '../blocked-types.js';
+import type { PlacementExplanation } from '@niyanta/db';
+import { placedExplanation } from '../placement/explanations.js';
 import { neverFitsReason, offersByType } from '../placement/fit.js';
 import type { Parking } from '../placement/parking.js';
 import type { PendingWorkload, PlacementWorker } from '../placement/place-workloads.js';
@@ -30,6 +32,8 @@ export const PLACED: Waiting = { reason: null, parked: false };
 export interface AtIngest {
   /** Workload id → worker, for those placed at once. */
   placements: ReadonlyMap<string, string>;
+  /** Workload id → the decision that placed it (worker and scores), as the placer records it. */
+  explanations: ReadonlyMap<string, PlacementExplanation>;
   /** The fleet generation the decisions were made on (see `Parking`). */
   generation: number;
   /**
@@ -42,6 +46,7 @@ export interface AtIngest {
 /** Nothing placed at ingest: only a runAt still to come is a reason to give. */
 export const NOT_PLACED: AtIngest = {
   placements: new Map(),
+  explanations: new Map(),
   generation: 0,
   waiting: (s) => ({ reason: waitingReason(s.runAt), parked: false }),
 };
@@ -67,6 +72,7 @@ export function placeAtIngest(
   const workers = deps.liveWorkers();
   const generation = deps.parking.current; // the fleet `workers` is
   const placements = new Map<string, string>();
+  const explanations = new Map<string, PlacementExplanation>();
   const unplaced = new Map<string, string>();
   if (accepted.length > 0 && !deps.backlog.any && workers.length > 0) {
     const now = Date.now();
@@ -89,18 +95,23 @@ export function placeAtIngest(
         attempt: 0,
       });
     }
-    const decision = deps.ledger.placeAndReserve(due, workers);
-    for (const p of decision.placements) placements.set(p.workloadId, p.workerId);
+    const decision = deps.ledger.placeAndReserve(due, workers, { scores: true });
+    for (const p of decision.placements) {
+      placements.set(p.workloadId, p.workerId);
+      explanations.set(p.workloadId, placedExplanation(p));
+    }
     for (const u of decision.unplaced) unplaced.set(u.workloadId, u.reason);
   }
   // Read only when some are left PENDING: at low load every submission is placed.
-  if (placements.size === accepted.length) return { ...NOT_PLACED, placements, generation };
+  if (placements.size === accepted.length)
+    return { ...NOT_PLACED, placements, explanations, generation };
   const offers = offersByType(workers);
   // After this batch's own reservations: the types it filled are full for the rest of it.
   const availability = typeAvailability(workers, deps.ledger);
   const behind = deps.backlog.any;
   return {
     placements,
+    explanations,
     generation,
     waiting: (s) => {
       const never = neverFitsReason(s.type, s.requirements ?? {}, offers);

@@ -3,6 +3,23 @@ import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Placement, Unplaced } from './place-workloads.js';
 
+/** The evaluation recorded of a placement: its worker, with its score and each scorer's part. */
+export function placedExplanation(p: Placement): PlacementExplanation {
+  return {
+    workers: [
+      {
+        workerId: p.workerId,
+        feasible: true,
+        reasons: [],
+        score: p.score ?? 0,
+        scores: p.scores ?? {},
+      },
+    ],
+    reasonCounts: {},
+    evaluated: 1,
+  };
+}
+
 /**
  * Records the latest evaluation of each workload a cycle decided on, one row per workload in
  * one statement: the decision that placed it (its worker and scores), or why it waits (with the
@@ -27,19 +44,7 @@ export async function recordExplanations(
       status: 'PLACED',
       reason: null,
       worker: p.workerId,
-      explanation: {
-        workers: [
-          {
-            workerId: p.workerId,
-            feasible: true,
-            reasons: [],
-            score: p.score ?? 0,
-            scores: p.scores ?? {},
-          },
-        ],
-        reasonCounts: {},
-        evaluated: 1,
-      },
+      explanation: placedExplanation(p),
     });
   }
   for (const u of unplaced) {

@@ -11,7 +11,7 @@ import type { Unplaced } from './place-workloads.js';
 import { byEffectivePriority } from './aging.js';
 import { ConcurrencyGate, keyOf } from './concurrency.js';
 import { fairOrder, fleetCapacity, NO_SHARE } from './fair-share.js';
-import type { ShareVector } from './fair-share.js';
+import type { Shareable, ShareVector } from './fair-share.js';
 import { readKeyStates, readTenantUsage, TenantWeights } from './queue-state.js';
 import type { KeyQuery } from './queue-state.js';
 
@@ -151,9 +151,18 @@ export class FairPass {
         continue;
       }
       offered.push(row);
-      addTo(usage, row);
     }
     return { read, offered, held, exhausted: this.afters.size === 0 };
+  }
+
+  /**
+   * Rows of this pass's pages that were placed: they count into their tenants' shares for the
+   * pages after. Only these: a row offered but not placed (no room left) takes nothing, and
+   * counting it would push its tenant back in the next page's order.
+   */
+  placed(rows: Iterable<Shareable>): void {
+    if (this.usage === undefined) return;
+    for (const row of rows) addTo(this.usage, row);
   }
 
   /** Keys after the last row of each tenant whose page was full: its queue may go on. */
@@ -221,8 +230,8 @@ function inQueueOrderAfter(row: PendingRow, key: TenantQueueKey): boolean {
   return row.priority < key.priority || (row.priority === key.priority && row.id > key.id);
 }
 
-/** Counts a row offered in this pass into its tenant's share, as if it were placed. */
-function addTo(usage: Map<string, ShareVector>, row: PendingRow): void {
+/** Counts a row placed in this pass into its tenant's share. */
+function addTo(usage: Map<string, ShareVector>, row: Shareable): void {
   const u = usage.get(row.tenant) ?? { ...NO_SHARE };
   usage.set(row.tenant, {
     slots: u.slots + 1,

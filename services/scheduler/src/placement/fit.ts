@@ -22,7 +22,7 @@ export const RESOURCES = ['cpu', 'memoryMb', 'gpu'] as const;
  * The fit rule: an offer holds a workload's needs when it offers at least each resource the
  * workload needs. With a worker's whole capacity it says whether that worker could ever take the
  * workload; with what is free on it now, whether it can take it now. Its SQL form, for rows in
- * PostgreSQL, is `FITS_AN_OFFER` in parking.ts, tested to agree.
+ * PostgreSQL, is `fitsAnOffer` in workload-core/statements/unpark-fitting.ts, tested to agree.
  */
 export function holds(offer: Offer, needs: Resources): boolean {
   return holdsEach(

@@ -1,6 +1,8 @@
 import type {
+  AntiAffinityTerm,
   Fleet,
   PlacementState,
+  RepellingTerm,
   PlacementWorker,
   RunningWorkload,
   SelectorCounts,
@@ -85,6 +87,30 @@ export function buildFleet(
   return fleet;
 }
 
+/** A term's identity: its domain, weight and selector. */
+const termKey = (t: AntiAffinityTerm): string =>
+  `${t.topologyKey}\u0000${t.weight ?? ''}\u0000${selectorText(t.labels)}`;
+
+/**
+ * The distinct anti-affinity terms of a call, of its running workloads (in `fleet`) and of the
+ * workloads it may place, and the label keys they select on.
+ */
+export function callTerms(
+  fleet: Fleet,
+  pending: readonly { placement?: { antiAffinity?: readonly AntiAffinityTerm[] } | null }[],
+): { terms: AntiAffinityTerm[]; keys: string[] } {
+  const byKey = new Map<string, AntiAffinityTerm>();
+  const add = (ts: readonly AntiAffinityTerm[] | undefined) => {
+    for (const t of ts ?? []) if (!byKey.has(termKey(t))) byKey.set(termKey(t), t);
+  };
+  for (const p of pending) add(p.placement?.antiAffinity);
+  for (const rs of fleet.running) for (const r of rs) add(r.antiAffinity);
+  const terms = [...byKey.values()];
+  const keys = new Set<string>();
+  for (const t of terms) for (const k of Object.keys(t.labels)) keys.add(k);
+  return { terms, keys: [...keys].sort() };
+}
+
 /**
  * Label counts of running work for one call: per selector, counted once from the fleet's running
  * workloads when first asked, then kept up to date as the call places work.
@@ -95,11 +121,53 @@ export class CallState implements PlacementState {
     { selector: Readonly<Record<string, string>>; counts: MutableCounts }
   >();
   version = 0;
+  readonly repelling: { term: AntiAffinityTerm; counts: MutableCounts }[] = [];
+  private readonly repellingByKey = new Map<string, RepellingTerm & { counts: MutableCounts }>();
+
+  readonly symmetric: boolean;
 
   constructor(
     private readonly fleet: Fleet,
     readonly strategy: Strategy,
-  ) {}
+    /**
+     * Every anti-affinity term of the call: of its running workloads and of those it may place
+     * (see {@link callTerms}). None: running workloads' terms are not at play.
+     */
+    private readonly terms: readonly AntiAffinityTerm[] = [],
+  ) {
+    this.symmetric = terms.length > 0;
+    if (!this.symmetric) return;
+    for (let i = 0; i < fleet.size; i++)
+      for (const r of fleet.running[i]!) for (const t of r.antiAffinity ?? []) this.repel(i, t);
+  }
+
+  couldRepel(labels: Readonly<Record<string, string>> | undefined, preferred: boolean): boolean {
+    for (const t of this.terms)
+      if ((t.weight !== undefined) === preferred && matchesSelector(labels, t.labels)) return true;
+    return false;
+  }
+
+  /** Counts a run carrying anti-affinity `term` on worker `w`. */
+  private repel(w: number, term: AntiAffinityTerm): void {
+    const key = termKey(term);
+    let entry = this.repellingByKey.get(key);
+    if (!entry) {
+      entry = {
+        term,
+        counts: {
+          byWorker: new Int32Array(this.fleet.size),
+          byZone: new Int32Array(this.fleet.zones.length),
+          version: 0,
+        },
+      };
+      this.repellingByKey.set(key, entry);
+      this.repelling.push(entry);
+    }
+    entry.counts.byWorker[w]!++;
+    const z = this.fleet.zoneOf[w]!;
+    if (z >= 0) entry.counts.byZone[z]!++;
+    entry.counts.version++;
+  }
 
   counts(selector: Readonly<Record<string, string>>): SelectorCounts {
     const key = selectorText(selector);
@@ -124,10 +192,18 @@ export class CallState implements PlacementState {
     return entry.counts;
   }
 
-  /** A workload with `labels` was placed on worker `w`. */
-  placed(w: number, workerId: string, labels: Readonly<Record<string, string>> | undefined): void {
-    const run = { workerId, labels: labels ?? {} };
+  /** A workload with `labels` (and anti-affinity terms) was placed on worker `w`. */
+  placed(
+    w: number,
+    workerId: string,
+    labels: Readonly<Record<string, string>> | undefined,
+    antiAffinity?: readonly AntiAffinityTerm[],
+  ): void {
+    const run: RunningWorkload = { workerId, labels: labels ?? {} };
+    if (antiAffinity !== undefined) run.antiAffinity = antiAffinity;
     this.fleet.running[w]!.push(run);
+    if (this.symmetric && antiAffinity !== undefined)
+      for (const t of antiAffinity) this.repel(w, t);
     if (labels === undefined) return;
     for (const { selector, counts } of this.selectors.values()) {
       if (!matchesSelector(labels, selector)) continue;

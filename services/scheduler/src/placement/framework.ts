@@ -33,10 +33,15 @@ export interface PlacementWorker {
   spot?: boolean;
 }
 
+/** One anti-affinity term of a workload's placement. */
+export type AntiAffinityTerm = NonNullable<PlacementTerms['antiAffinity']>[number];
+
 /** A SCHEDULED or RUNNING workload on a worker, for anti-affinity and spread. */
 export interface RunningWorkload {
   workerId: string;
   labels: Readonly<Record<string, string>>;
+  /** Its own anti-affinity terms: they keep matching workloads off its worker or zone too. */
+  antiAffinity?: readonly AntiAffinityTerm[];
 }
 
 /**
@@ -110,6 +115,28 @@ export interface PlacementState {
   readonly version: number;
   /** Counts of running workloads matching `selector`, per worker and per zone (live: they grow). */
   counts(selector: Readonly<Record<string, string>>): SelectorCounts;
+  /**
+   * Whether running workloads' anti-affinity terms are at play in this call (some running or
+   * pending workload has one): then a workload's labels decide where it may go, and
+   * {@link repelling} holds the terms.
+   */
+  readonly symmetric: boolean;
+  /**
+   * The distinct anti-affinity terms of running workloads, each with how many runs carry it per
+   * worker and per zone; live: the list and counts grow as the call places work.
+   */
+  readonly repelling: readonly RepellingTerm[];
+  /**
+   * Whether some anti-affinity term of the call (of a running or a pending workload), required
+   * or `preferred`, matches `labels`: if none does, running workloads' terms never concern them.
+   */
+  couldRepel(labels: Readonly<Record<string, string>> | undefined, preferred: boolean): boolean;
+}
+
+/** A running workloads' anti-affinity term, counted where the runs that carry it are. */
+export interface RepellingTerm {
+  readonly term: AntiAffinityTerm;
+  readonly counts: SelectorCounts;
 }
 
 /** Running workloads matching one label selector, per worker index and per zone index. */

@@ -2,7 +2,7 @@ import type { PlacementExplanation } from '@niyanta/db';
 import { explainOn } from './explain.js';
 import { holdsEach, neverFitsReason, offersByType } from './fit.js';
 import type { Resources } from './fit.js';
-import { CallState, buildFleet } from './fleet.js';
+import { CallState, buildFleet, callTerms } from './fleet.js';
 import type { WorkerUsage } from './fleet.js';
 import type {
   Fleet,
@@ -29,7 +29,11 @@ export interface Placement {
 export interface Unplaced {
   workloadId: string;
   reason: string;
-  /** No live worker could ever take it (see `neverFitsReason`): it is parked, out of the queue. */
+  /**
+   * No live worker could ever take it: none handles its type and holds what it needs in all
+   * (`neverFitsReason`), or none of those passes its static filters (affinity, taints, cost,
+   * spot), which only a change in the fleet can alter. It is parked, out of the queue.
+   */
   parked: boolean;
   /** With `explain`: every worker's verdict at the time of its decision. */
   explanation?: PlacementExplanation;
@@ -43,12 +47,18 @@ export interface PlacementResult {
 export interface PlaceOptions {
   /** The strategy of workloads that do not name one (PLACEMENT_STRATEGY); default spread. */
   strategy?: Strategy;
-  /** The SCHEDULED and RUNNING workloads, for anti-affinity and topology spread. */
+  /**
+   * The SCHEDULED and RUNNING workloads, for anti-affinity and topology spread: all of them when
+   * a pending workload has anti-affinity or spread terms, else at least those with anti-affinity
+   * terms (which keep matching workloads off their worker or zone).
+   */
   running?: Iterable<RunningWorkload>;
   /** Give each placement its scores. */
   scores?: boolean;
   /** Explain at most this many unplaced workloads (not parked ones) worker by worker. */
   explain?: number;
+  /** Explain at most this many workloads parked for their static filters worker by worker. */
+  explainParked?: number;
   /** Offer capacity in the order given (fair share across tenants) instead of by priority. */
   inOrder?: boolean;
 }
@@ -96,7 +106,10 @@ export function placeWorkloads(
   const ordered =
     options.inOrder === true || isOrdered(pending) ? pending : [...pending].sort(byPriorityThenId);
   const fleet = buildFleet(workers, usage, options.running);
-  const state = new CallState(fleet, options.strategy ?? 'spread');
+  // Anti-affinity is symmetric: running workloads' terms keep matching workloads off too, so
+  // the labels those terms select on are part of a workload's shape.
+  const { terms, keys: repelKeys } = callTerms(fleet, ordered);
+  const state = new CallState(fleet, options.strategy ?? 'spread', terms);
   const byTypeLists = new Map<string, number[]>();
   for (let i = 0; i < fleet.size; i++) {
     for (const type of new Set(fleet.workers[i]!.types)) {
@@ -111,6 +124,7 @@ export function placeWorkloads(
   const shapes = new Map<string, Shape>();
   const statics = new Map<string, StaticSet>();
   let explainLeft = options.explain ?? 0;
+  let explainParkedLeft = options.explainParked ?? 0;
 
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
@@ -120,7 +134,7 @@ export function placeWorkloads(
       unplaced.push({ workloadId: w.id, reason: never, parked: true });
       continue;
     }
-    const key = shapeKey(w, state.strategy);
+    const key = shapeKey(w, state.strategy, repelKeys);
     let shape = shapes.get(key);
     if (!shape)
       shapes.set(key, (shape = compileShape(w, fleet, state, byType.get(w.type)!, statics)));
@@ -130,7 +144,18 @@ export function placeWorkloads(
       const reason = shape.exhausted ?? unplacedReason(shape);
       shape.exhausted = reason;
       shape.exhaustedAt = state.version;
-      const u: Unplaced = { workloadId: w.id, reason, parked: false };
+      // No live worker passes its static filters (a worker's fixed traits decide them): it waits
+      // parked until the fleet changes, as one no worker's capacity holds does.
+      const u: Unplaced = { workloadId: w.id, reason, parked: shape.eligible === 0 };
+      if (u.parked) {
+        // Its one evaluation until the fleet changes: GET …/placement shows it worker by worker.
+        if (explainParkedLeft > 0) {
+          explainParkedLeft--;
+          u.explanation = explainOn(w, fleet, state, shape);
+        }
+        unplaced.push(u);
+        continue;
+      }
       if (explainLeft > 0) {
         explainLeft--;
         u.explanation = explainOn(w, fleet, state, shape);
@@ -144,7 +169,7 @@ export function placeWorkloads(
     fleet.freeCpu[best]! -= shape.cpu;
     fleet.freeMem[best]! -= shape.mem;
     fleet.freeGpu[best]! -= shape.gpu;
-    state.placed(best, fleet.ids[best]!, w.labels);
+    state.placed(best, fleet.ids[best]!, w.labels, w.placement?.antiAffinity);
     placements.push(placement);
   }
   return { placements, unplaced };

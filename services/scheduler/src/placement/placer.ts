@@ -9,7 +9,10 @@ import { failedWorkers, recordExplanations } from './explanations.js';
 import { applyPlacements } from '../workload-core/statements/place.js';
 import { typeAvailability } from '../blocked-types.js';
 import type { Parking } from './parking.js';
-import { explainBlockedTypes, recordUnplaced, selectPendingByIds } from '../pending-queue.js';
+import { selectPendingByIds } from '../pending-queue.js';
+import { explainBlockedTypes } from '../workload-core/statements/explain-blocked-types.js';
+import { explainSaturatedTenants } from '../workload-core/statements/explain-saturated-tenants.js';
+import { recordUnplaced } from '../workload-core/statements/record-unplaced.js';
 import type { PendingRow } from '../pending-queue.js';
 import { FairQueue } from './fair-queue.js';
 import { PREEMPTORS_PER_CYCLE, preemptFor } from './preemption-pass.js';
@@ -18,7 +21,6 @@ import { publishAll } from '@niyanta/messages';
 import type { Outgoing } from '@niyanta/messages';
 import type { Placement } from '../workload-core/decisions/placement.js';
 import { publishAfterCommit } from '../workload-core/publish-after-commit.js';
-import { explainSaturatedTenants } from '../tenant-run-quotas.js';
 import type { TenantRunQuotas } from '../tenant-run-quotas.js';
 import type { Bus } from '../workload-core/publish-after-commit.js';
 import type { Transition } from '../workload-core/transition.js';
@@ -165,17 +167,21 @@ export class Placer {
   }
 
   /**
-   * Preemption while every slot is taken: looks at the heads of the tenants' queues without
-   * locking them (a placing cycle must not skip them), and locks by id only the preemptors it
-   * finds victims for, which it places on the victims' worker (placement/preemption-pass.ts).
-   * A look that found nothing is repeated once new work is queued, else after
-   * {@link PREEMPTION_LOOK_GAP_MS} (a wake-up is set for it).
+   * Preemption for workloads of `types` that a placing cycle does not read: every type while every
+   * slot is taken, the types whose workers are all full otherwise. Looks at the heads of the
+   * tenants' queues of those types without locking them (a placing cycle must not skip them),
+   * leaves out work over a tenant's run quotas (maxRunning included), and locks by id only the
+   * preemptors it finds victims for, which it places on the victims' worker
+   * (placement/preemption-pass.ts). A look that found nothing is repeated once new work is
+   * queued, else after {@link PREEMPTION_LOOK_GAP_MS} (a wake-up is set for it).
    */
   private async preemptOnly(
     workers: readonly PlacementWorker[],
     settings: PreemptionSettings,
+    types: readonly string[],
   ): Promise<void> {
     const { db, ledger, backlog } = this.opts;
+    if (workers.length === 0 || types.length === 0) return;
     const token = backlog.begin();
     const idle = this.idleLook;
     if (idle !== undefined && idle.token === token) {
@@ -186,17 +192,23 @@ export class Placer {
       }
     }
     const lookedAt = Date.now();
-    const live = [...typeAvailability(workers, ledger).live];
     const reserved: { id: string; attempt: number }[] = [];
     let outcome: { transitions: Transition[]; controls: Outgoing<'control'>[] };
     try {
       outcome = await db.transaction().execute(async (trx) => {
         const page = await this.queue
           .pass(trx, workers, [], false)
-          .next(PREEMPTORS_PER_CYCLE, live);
+          .next(PREEMPTORS_PER_CYCLE, types);
+        if (page.offered.length === 0) return { transitions: [], controls: [] };
+        // Run quotas hold preemptors back as they hold placements (read only when some wait).
+        const gate = await this.opts.runQuotas?.gate(trx);
+        const candidates =
+          gate === undefined
+            ? page.offered
+            : page.offered.filter((p) => gate.admit(p.tenant, p.requirements) === null);
         const preempted = await preemptFor(
           trx,
-          page.offered,
+          candidates,
           workers,
           ledger,
           settings,
@@ -205,7 +217,7 @@ export class Placer {
               (
                 await selectPendingByIds(
                   trx,
-                  live,
+                  types,
                   rows.map((r) => r.id),
                 )
               ).map((r) => r.id),
@@ -220,6 +232,7 @@ export class Placer {
             row.attempt + 1,
             row.labels,
             row.priority,
+            row.placement?.antiAffinity,
           );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
@@ -270,7 +283,9 @@ export class Placer {
     const generation = parking.current; // the fleet `workers` is
     const unpark = await parking.step(db, workers);
     // The sweep's cycle also explains, worker by worker, why some workloads wait.
-    let explainLeft = this.explainDue ? EXPLAINED_PER_SWEEP : 0;
+    const sweeping = this.explainDue;
+    let explainLeft = sweeping ? EXPLAINED_PER_SWEEP : 0;
+    let explainParkedLeft = EXPLAINED_PER_SWEEP;
     if (unpark.unparked > 0) backlog.mark(); // back in the queue, before anything newer
     if (this.explainDue) {
       this.explainDue = false;
@@ -286,10 +301,14 @@ export class Placer {
     this.typesFull = availability.open.size < availability.live.size;
     const stepAgain = unpark.stepped && parking.pending;
     let limit = Math.min(PLACEMENT_BATCH, availability.freeSlots - this.claimed);
+    const preemption =
+      this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off'
+        ? this.opts.preemption
+        : undefined;
     if (limit <= 0) {
       // Preemption hook: with every slot taken, the queue's heads may still preempt.
-      if (this.opts.preemption !== undefined && this.opts.preemption.mode !== 'off')
-        await this.preemptOnly(workers, this.opts.preemption);
+      if (preemption !== undefined)
+        await this.preemptOnly(workers, preemption, [...availability.live]);
       return { considered: 0, placed: 0, parked: 0, more: stepAgain };
     }
 
@@ -364,8 +383,21 @@ export class Placer {
             inOrder: true,
             scores: true,
             explain: explainLeft,
+            // Parked for its static filters: read once, so explained whenever it is.
+            explainParked: explainParkedLeft,
           });
-          for (const u of decision.unplaced) if (u.explanation) explainLeft--;
+          for (const u of decision.unplaced) {
+            if (u.explanation === undefined) continue;
+            if (u.parked) explainParkedLeft--;
+            else explainLeft--;
+          }
+          // A page is read for `limit` slots (each tenant's first `limit` rows), so its fair order
+          // holds that far; past it, one tenant's rows may be all that is left. Slots freed since
+          // the page was sized go to the next cycle, which reads the tenants' heads afresh.
+          const deferred =
+            decision.placements.length > limit ? decision.placements.splice(limit) : [];
+          for (const p of deferred)
+            ledger.cancel(p.workloadId, rows.get(p.workloadId)!.attempt + 1);
           decided.push(...decision.placements);
           unplaced.push(...overQuota);
           unclaim(); // the reservations just made take its place
@@ -374,8 +406,11 @@ export class Placer {
             reserved.push({ id: workloadId, attempt: row.attempt + 1 });
             placements.push({ id: workloadId, attempt: row.attempt, workerId });
           }
+          // What it placed counts into the tenants' shares for the next page; nothing else does.
+          queue.placed(decision.placements.map((p) => rows.get(p.workloadId)!));
           unplaced.push(...decision.unplaced);
           for (const u of decision.unplaced) if (!u.parked) waiting.push(rows.get(u.workloadId)!);
+          if (deferred.length > 0) break; // more: the next cycle goes on at once
           if (page.exhausted) {
             exhausted = true;
             break;
@@ -404,6 +439,7 @@ export class Placer {
             row.attempt + 1,
             row.labels,
             row.priority,
+            row.placement?.antiAffinity,
           );
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
@@ -440,6 +476,14 @@ export class Placer {
     parking.parked(generation, parkedTypes);
     // Committed: now the workers may run them.
     await this.afterCommit(transitions, controls);
+    // Preemption hook: a cycle reads only types with a free slot, so the sweep's cycle looks at
+    // the heads of the others (types whose workers are all full) for preemptors too; once per
+    // sweep, so that a fleet with one full type costs the hot path no extra statement.
+    if (preemption !== undefined && sweeping) {
+      const now = typeAvailability(workers, ledger);
+      const full = [...now.live].filter((t) => !now.open.has(t));
+      if (full.length > 0) await this.preemptOnly(workers, preemption, full);
+    }
     const placed = transitions.length;
     // It read to the queue's end: what is left does not fit now, and a new submission placed at
     // ingest overtakes nothing this cycle would have placed.

@@ -40,6 +40,9 @@ const NOTHING: Preempted = { placements: [], controls: [] };
 const NO_RUNNING: PlacementState = {
   strategy: 'spread',
   version: 0,
+  symmetric: false,
+  repelling: [],
+  couldRepel: () => false,
   counts: () => ({ byWorker: new Int32Array(0), byZone: new Int32Array(0), version: 0 }),
 };
 

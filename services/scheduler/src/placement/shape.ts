@@ -75,13 +75,22 @@ export interface Shape {
   exhaustedAt: number;
 }
 
-/** The key of a workload's shape: workloads with equal keys are placed alike. */
-export function shapeKey(job: PendingWorkload, fallback: Strategy): string {
+/**
+ * The key of a workload's shape: workloads with equal keys are placed alike. Its labels of
+ * `labelKeys` (those the call's anti-affinity terms select on) are part of it.
+ */
+export function shapeKey(
+  job: PendingWorkload,
+  fallback: Strategy,
+  labelKeys: readonly string[] = [],
+): string {
   const r = job.requirements;
   const p = job.placement;
+  let labels = '';
+  for (const k of labelKeys) labels += `${job.labels?.[k] ?? '\u0001'}\u0000`;
   return `${job.type}\u0000${r.cpu ?? 0}\u0000${r.memoryMb ?? 0}\u0000${r.gpu ?? 0}\u0000${strategyOf(p, fallback)}\u0000${
     p ? JSON.stringify(p) : ''
-  }\u0000${job.failedOn?.join(',') ?? ''}`;
+  }\u0000${job.failedOn?.join(',') ?? ''}\u0000${labels}`;
 }
 
 /**

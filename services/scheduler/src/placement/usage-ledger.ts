@@ -3,6 +3,7 @@ import { WORKLOAD_STATUS } from '@niyanta/messages';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { placeWorkloads } from './place-workloads.js';
+import type { AntiAffinityTerm } from './framework.js';
 import type {
   PendingWorkload,
   PlaceOptions,
@@ -27,6 +28,8 @@ interface ActiveRun {
   labels: Readonly<Record<string, string>>;
   /** Its priority, for preemption (see `hasRunAtOrBelow`). */
   priority: number;
+  /** Its anti-affinity terms, which keep matching workloads off its worker or zone. */
+  antiAffinity?: readonly AntiAffinityTerm[];
 }
 
 /**
@@ -43,11 +46,14 @@ export interface ActiveRow {
   requirements: Resources;
   labels?: Record<string, string>;
   priority?: number;
+  anti_affinity?: AntiAffinityTerm[] | null;
 }
 
 async function activeRuns(db: Kysely<Database>): Promise<ActiveRow[]> {
   const { rows } = await sql<ActiveRow>`
-    select id, worker_id, attempt, requirements, labels, priority from workloads
+    select id, worker_id, attempt, requirements, labels, priority,
+      placement->'antiAffinity' as anti_affinity
+    from workloads
     where status in ('SCHEDULED', 'RUNNING') and worker_id is not null`.execute(db);
   return rows;
 }
@@ -73,6 +79,8 @@ const isActive = (status: string): boolean =>
  */
 export class UsageLedger {
   private readonly runs = new Map<string, ActiveRun>();
+  /** The runs with anti-affinity terms: every placement call reads them (symmetry). */
+  private readonly repelling = new Map<string, ActiveRun>();
   private readonly workers = new Map<string, WorkerUsage>();
   /** Active runs by priority (few distinct values): whether any could be preempted at all. */
   private readonly priorities = new Map<number, number>();
@@ -90,10 +98,19 @@ export class UsageLedger {
   async load(db: Kysely<Database>): Promise<void> {
     const rows = await activeRuns(db);
     this.runs.clear();
+    this.repelling.clear();
     this.workers.clear();
     this.priorities.clear();
     for (const row of rows)
-      this.reserve(row.id, row.worker_id, row.requirements, row.attempt, row.labels, row.priority);
+      this.reserve(
+        row.id,
+        row.worker_id,
+        row.requirements,
+        row.attempt,
+        row.labels,
+        row.priority,
+        row.anti_affinity ?? undefined,
+      );
   }
 
   /**
@@ -132,6 +149,7 @@ export class UsageLedger {
           row.attempt,
           row.labels,
           row.priority,
+          row.anti_affinity ?? undefined,
         );
         fixed++;
       }
@@ -181,9 +199,10 @@ export class UsageLedger {
     attempt: number,
     labels: Readonly<Record<string, string>> = {},
     priority: number = Number.NEGATIVE_INFINITY,
+    antiAffinity?: readonly AntiAffinityTerm[],
   ): void {
     this.remove(id);
-    this.runs.set(id, {
+    const run: ActiveRun = {
       workerId,
       since: this.now(),
       attempt,
@@ -192,8 +211,13 @@ export class UsageLedger {
       gpu: requirements.gpu ?? 0,
       labels,
       priority,
-    });
+    };
+    this.runs.set(id, run);
     this.priorities.set(priority, (this.priorities.get(priority) ?? 0) + 1);
+    if (antiAffinity !== undefined && antiAffinity.length > 0) {
+      run.antiAffinity = antiAffinity;
+      this.repelling.set(id, run);
+    }
     let u = this.workers.get(workerId);
     if (!u) this.workers.set(workerId, (u = { slots: 0, cpu: 0, memoryMb: 0, gpu: 0 }));
     u.slots += 1;
@@ -210,19 +234,33 @@ export class UsageLedger {
   placeAndReserve(
     pending: readonly (PendingWorkload & { attempt: number })[],
     workers: readonly PlacementWorker[],
-    options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain'> = {},
+    options: Pick<PlaceOptions, 'inOrder' | 'scores' | 'explain' | 'explainParked'> = {},
   ): PlacementResult {
-    // Label counts are read only by workloads with anti-affinity or spread terms.
+    // Label counts are read only by workloads with anti-affinity or spread terms; the runs with
+    // anti-affinity terms of their own keep matching workloads off in any case.
     const counted = pending.some((p) => p.placement?.antiAffinity || p.placement?.spread);
+    const running = counted
+      ? this.running()
+      : this.repelling.size > 0
+        ? this.repelling.values()
+        : undefined;
     const decision = placeWorkloads(pending, workers, this.workers, {
       ...options,
       strategy: this.strategy,
-      ...(counted ? { running: this.running() } : {}),
+      ...(running === undefined ? {} : { running }),
     });
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;
-      this.reserve(workloadId, workerId, p.requirements, p.attempt + 1, p.labels, p.priority);
+      this.reserve(
+        workloadId,
+        workerId,
+        p.requirements,
+        p.attempt + 1,
+        p.labels,
+        p.priority,
+        p.placement?.antiAffinity,
+      );
     }
     return decision;
   }
@@ -249,6 +287,7 @@ export class UsageLedger {
     const run = this.runs.get(id);
     if (!run) return;
     this.runs.delete(id);
+    this.repelling.delete(id);
     const left = (this.priorities.get(run.priority) ?? 1) - 1;
     if (left > 0) this.priorities.set(run.priority, left);
     else this.priorities.delete(run.priority);

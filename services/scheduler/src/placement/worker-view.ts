@@ -50,8 +50,9 @@ export class WorkerView {
       /** A worker appeared or reported more free slots. */
       onCapacity: () => void;
       /**
-       * A worker became live, or offers more than before (capacity or types): workloads of
-       * `types` that no worker could take may fit it. Called before `onCapacity`.
+       * A worker became live, offers more than before (capacity or types), or changed a trait
+       * static placement filters read (labels, zone, taints, cost, spot): workloads of `types`
+       * that no worker could take may fit it. Called before `onCapacity`.
        */
       onGrowth?: (types: readonly string[]) => void;
       now?: () => number;
@@ -141,7 +142,12 @@ export class WorkerView {
     if (hb.status !== ACTIVE) return;
     const wasLive = before !== undefined && this.isLive(before, this.now());
     const joined = !wasLive || before.status !== ACTIVE;
-    if (joined || grew(before, hb.capacity, types)) this.opts.onGrowth?.(types);
+    if (
+      joined ||
+      grew(before, hb.capacity, types) ||
+      traitsChanged(before, this.workers.get(hb.workerId)!)
+    )
+      this.opts.onGrowth?.(types);
     if (joined || freeSlots > before.freeSlots) this.opts.onCapacity();
   }
 
@@ -200,4 +206,30 @@ function grew(
   )
     return true;
   return types.some((t) => !before.types.includes(t));
+}
+
+/**
+ * Whether a worker's traits that static placement filters read changed (labels, zone, taints,
+ * cost, spot): a workload parked because no worker passed them may pass now.
+ */
+function traitsChanged(before: PlacementWorker, now: PlacementWorker): boolean {
+  if ((before.zone ?? null) !== (now.zone ?? null)) return true;
+  if ((before.costPerHour ?? null) !== (now.costPerHour ?? null)) return true;
+  if ((before.spot ?? false) !== (now.spot ?? false)) return true;
+  if (!sameRecord(before.labels ?? {}, now.labels ?? {})) return true;
+  const bt = before.taints ?? [];
+  const nt = now.taints ?? [];
+  return (
+    bt.length !== nt.length ||
+    bt.some(
+      (t, i) => t.key !== nt[i]!.key || t.value !== nt[i]!.value || t.effect !== nt[i]!.effect,
+    )
+  );
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }

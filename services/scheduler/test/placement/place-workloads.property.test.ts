@@ -166,4 +166,69 @@ describe('placeWorkloads (properties)', () => {
       }),
     );
   });
+
+  it("never puts two workloads on one worker when either one's required anti-affinity matches the other", () => {
+    const apps = ['web', 'db', 'cache'] as const;
+    const repel = fc.record({
+      app: fc.constantFrom(...apps),
+      against: fc.option(fc.constantFrom(...apps), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(4), repel), { maxLength: 6 }),
+        fc.array(repel, { maxLength: 20 }),
+        (slots, runningSpecs, jobSpecs) => {
+          const workers: PlacementWorker[] = slots.map((n, i) => ({
+            id: `w${i}`,
+            capacity: { slots: n + 1, cpu: 8, memoryMb: 1024, gpu: 0 },
+            types: ['sleep'],
+          }));
+          const termsOf = (r: { against: string | undefined }) =>
+            r.against === undefined
+              ? undefined
+              : [{ labels: { app: r.against }, topologyKey: 'worker' as const }];
+          const running = runningSpecs.map(([w, r]) => ({
+            workerId: `w${w % workers.length}`,
+            labels: { app: r.app },
+            antiAffinity: termsOf(r),
+          }));
+          const jobs: PendingWorkload[] = jobSpecs.map((r, i) => ({
+            id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+            type: 'sleep',
+            priority: 500,
+            requirements: {},
+            labels: { app: r.app },
+            placement: termsOf(r) === undefined ? null : { antiAffinity: termsOf(r) },
+          }));
+          const usage = new Map(
+            workers.map((w) => [
+              w.id,
+              {
+                slots: running.filter((r) => r.workerId === w.id).length,
+                cpu: 0,
+                memoryMb: 0,
+                gpu: 0,
+              },
+            ]),
+          );
+          const { placements } = placeWorkloads(jobs, workers, usage, { running });
+          const byId = new Map(jobs.map((j) => [j.id, j]));
+          const placed = placements.map((p) => ({
+            workerId: p.workerId,
+            labels: byId.get(p.workloadId)!.labels!,
+            antiAffinity: byId.get(p.workloadId)!.placement?.antiAffinity,
+          }));
+          const repels = (a: (typeof placed)[number], b: (typeof placed)[number]) =>
+            (a.antiAffinity ?? []).some((t) => t.labels.app === b.labels.app);
+          for (const p of placed) {
+            for (const other of [...running, ...placed]) {
+              if (other === p || other.workerId !== p.workerId) continue;
+              expect([repels(p, other), repels(other, p)]).toEqual([false, false]);
+            }
+          }
+        },
+      ),
+    );
+  });
 });

@@ -34,15 +34,19 @@ describe('taints and tolerations', () => {
     expect(placeWorkloads([w], [soft, plain], new Map()).placements[0]!.workerId).toBe('c');
   });
 
-  it('says why a workload waits when only tainted workers are left', () => {
+  it('parks a workload when only tainted workers are left, saying why', () => {
     const w = job();
     expect(placeWorkloads([w], [gpu], new Map()).unplaced).toEqual([
       {
         workloadId: w.id,
         reason:
           'taint gpu=true:NoSchedule not tolerated (1 of 1 live worker(s) that handle type "sleep")',
-        parked: false,
+        parked: true,
       },
     ]);
+    // A worker it tolerates, full for now: it waits in the queue instead.
+    const free = worker('free');
+    const usage = new Map([['free', { slots: 4, cpu: 0, memoryMb: 0, gpu: 0 }]]);
+    expect(placeWorkloads([w], [gpu, free], usage).unplaced[0]!.parked).toBe(false);
   });
 });

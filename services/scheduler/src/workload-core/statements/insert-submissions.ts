@@ -1,5 +1,5 @@
 import { PREPARED } from '@niyanta/db';
-import type { WorkloadRow } from '@niyanta/db';
+import type { PlacementExplanation, WorkloadRow } from '@niyanta/db';
 import { WORKLOAD_STATUS } from '@niyanta/messages';
 import type { SubmissionV1 } from '@niyanta/messages';
 import { sql } from 'kysely';
@@ -15,6 +15,8 @@ export interface NewWorkload {
   traceParent: string | null;
   /** The worker it was placed on at ingest (inserted SCHEDULED at attempt 1), if any. */
   workerId: string | undefined;
+  /** With `workerId`: the decision that placed it (worker and scores), for placement_explanations. */
+  placedExplanation?: PlacementExplanation | undefined;
   /** Why it waits, if left PENDING (null: it only waits its turn). */
   pendingReason: string | null;
   /** No live worker could ever take it: inserted parked, out of the queue. */
@@ -84,12 +86,18 @@ export async function insertSubmissions(
       ...childColumns(items[i]!.parent),
     })),
   );
+  const explained = JSON.stringify(
+    items.flatMap(({ submission: s, workerId, placedExplanation }) =>
+      workerId && placedExplanation ? [{ id: s.id, explanation: placedExplanation }] : [],
+    ),
+  );
   // The `placed` event's reason is `placedReason`'s, said in SQL so that the events come from the
   // inserted rows alone; test/workload-core-statements.int.test.ts holds the two to agree.
   // One jsonb parameter for the whole batch (a JSON null input stays the jsonb null), and the
   // events inserted by the same statement: `submitted`, then `placed` for workloads placed at
   // ingest. ON CONFLICT without a target skips duplicates of the id and of (tenant, key) alike,
-  // and a skipped row gets no events.
+  // and a skipped row gets no events. A workload placed at ingest gets its placement_explanations
+  // row (the decision that placed it) from the same statement, as the placer records its own.
   const { rows } = await sql<WorkloadRow>`${PREPARED}
     with ins as (
       insert into workloads (id, tenant, type, status, attempt, worker_id, priority,
@@ -120,6 +128,16 @@ export async function insertSubmissions(
       ) as s(step, from_status, to_status, attempt, reason, worker_id)
       where s.step = 1 or ins.status = 'SCHEDULED'
       order by ins.id, s.step
+    ), x as (
+      insert into placement_explanations (workload_id, status, evaluated_at, pending_reason,
+        worker_id, explanation)
+      select ins.id, 'PLACED', now(), null, ins.worker_id, p.explanation
+      from ins join jsonb_to_recordset(${explained}::jsonb) as p(id uuid, explanation jsonb)
+        on p.id = ins.id
+      where ins.status = 'SCHEDULED'
+      on conflict (workload_id) do update set status = excluded.status,
+        evaluated_at = excluded.evaluated_at, pending_reason = excluded.pending_reason,
+        worker_id = excluded.worker_id, explanation = excluded.explanation
     )
     select * from ins`.execute(db);
   for (const row of rows) {
