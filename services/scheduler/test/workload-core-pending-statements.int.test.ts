@@ -162,7 +162,7 @@ describe('the pending-reason statements agree with their decisions', () => {
       parked: fc.boolean(),
     });
     // The queue reads unparked PENDING rows; by the write a row may have moved on.
-    const read = rowArb.map((r) => ({ ...r, parked: false }));
+    const read = rowArb.map((r) => ({ ...r, parked: false, deps_waiting: 0 }));
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(read, fc.option(left, { nil: undefined })), {
