@@ -90,6 +90,9 @@ export class ChildWorkloadError extends WorkerSdkError {
   }
 }
 
+/** The error code of `child.result()` for a child whose record is gone. */
+export const CHILD_GONE = 'CHILD_GONE';
+
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 /** A spawn message around one child, to check the child by the message's schema. */
@@ -203,11 +206,15 @@ export class Children {
     // children have all ended since takes the wait it made then at this call order, if it made
     // one, before anything after it calls a wait.
     await this.#join(index, isEnded(this.#known.get(index)));
-    let known = this.#known.get(index);
-    while (!isEnded(known)) {
-      await this.#join(index, false);
-      known = this.#known.get(index);
-    }
+    const known = this.#known.get(index);
+    // The wait the join took had ended (a replay): every child it named had ended then, or had
+    // no row left to read (the scheduler counts a child missing that long as gone).
+    if (!isEnded(known))
+      throw new ChildWorkloadError(id, index, 'FAILED', {
+        code: CHILD_GONE,
+        message: 'the child has no record left (deleted); its outcome is unknown',
+        retryable: false,
+      });
     if (known.status === 'COMPLETED') return known.result ?? null;
     throw new ChildWorkloadError(id, index, known.status, known.error);
   }

@@ -143,6 +143,39 @@ describe('ctx.spawn', () => {
     expect(host.spawned).toEqual([]);
   });
 
+  it('rejects result() of a child the ended wait named but whose record is gone (CHILD_GONE)', async () => {
+    const host = spawningHost();
+    const seen: unknown[] = [];
+    const def = defineWorkload({
+      type: 'test.gone-child',
+      input: {},
+      run: async (ctx: WorkloadContext) => {
+        const children = await ctx.spawnMany([
+          { type: 'leaf', input: 0 },
+          { type: 'leaf', input: 1 },
+        ]);
+        await Promise.all(children.map((c) => c.result().catch((err: unknown) => seen.push(err))));
+      },
+    });
+    const out = await runAttempt(def, {
+      workloadId: parentId,
+      attempt: 2,
+      input: null,
+      host,
+      // The gather's wait ended, but child 1 has no row left to read.
+      children: ended(1),
+      waits: [{ seq: 0, kind: 'children' as const }],
+    });
+    expect(out).toEqual({ outcome: 'succeeded', result: null });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(ChildWorkloadError);
+    expect(seen[0]).toMatchObject({
+      childId: childWorkloadId(parentId, 1),
+      status: 'FAILED',
+      error: { code: 'CHILD_GONE' },
+    });
+  });
+
   it('types a child by its definition', async () => {
     const leaf = defineWorkload({
       type: 'leaf',
