@@ -155,11 +155,11 @@ describe('dependencies', () => {
     const e = step({ dependsOn: [d.id] });
     // The notices that answer the submitters (an API's POST) show what was recorded.
     const notify = SUBJECTS.ingested(uuidv7());
-    const noticed: WorkloadV1[] = [];
+    const noticed: Partial<WorkloadV1>[] = [];
     const sub = h.nc.subscribe(notify, {
       callback: (_err, m) => {
         const n = decode('ingested', m.data);
-        if (n.ok) noticed.push(...(n.value.workloads as WorkloadV1[]));
+        if (n.ok) noticed.push(...(n.value.workloads as Partial<WorkloadV1>[]));
       },
     });
     await h.nc.flush();

@@ -67,16 +67,8 @@ async function workload(
 
 /** An open children wait of `parentId` at call order `seq` for the children in `ranges`. */
 async function gatherWait(parentId: string, seq: number, ranges: [number, number][]) {
-  await db
-    .insertInto('workload_waits')
-    .values({
-      workload_id: parentId,
-      seq,
-      kind: 'children',
-      attempt: 1,
-      spec: JSON.stringify({ ranges }),
-    } as never)
-    .execute();
+  await sql`insert into workload_waits (workload_id, seq, kind, attempt, spec)
+    values (${parentId}, ${seq}, 'children', 1, ${JSON.stringify({ ranges })}::jsonb)`.execute(db);
 }
 
 const ids = async (table: 'workloads') =>
