@@ -97,6 +97,22 @@ describe('child workloads', () => {
     });
   });
 
+  it('a gather with a timeout gives up when its children are still running', async () => {
+    await withSystem([worker('fan-t')], async (sys) => {
+      const parent = await sys.submit({
+        type: 'fanout',
+        input: { n: 2, chunk: 2, childMs: 60_000, gatherTimeoutMs: 1000 },
+      });
+      const done = await sys.waitForStatus(parent.id, ['COMPLETED', 'FAILED'], 30_000);
+      expect(done).toMatchObject({ status: 'COMPLETED', result: { timedOut: true, attempt: 2 } });
+      // The children run on.
+      const { rows } = await sql<{ status: string }>`
+        select status from workloads where parent_id = ${parent.id}`.execute(sys.db);
+      expect(rows).toHaveLength(2);
+      for (const r of rows) expect(['PENDING', 'SCHEDULED', 'RUNNING']).toContain(r.status);
+    });
+  });
+
   it('cancelling a gathering parent cancels its children with it', async () => {
     await withSystem([worker('fan-c')], async (sys) => {
       const parent = await sys.submit({

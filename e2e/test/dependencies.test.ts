@@ -101,6 +101,20 @@ describe('dependencies', () => {
     const e = await sys.waitForStatus(refs.e!, ['CANCELLED', 'COMPLETED', 'FAILED']);
     expect(e.status).toBe('CANCELLED');
     expect(e.error?.message).toBe(`dependency ${refs.d} ended CANCELLED`);
+    // A dependent of the failed b submitted now is cancelled at ingest: the answers say so.
+    const late = await sys.api<WorkloadV1>('POST', '/v1/workloads', {
+      type: 'step',
+      input: { name: 'late' },
+      dependsOn: [refs.b],
+    });
+    expect(late.status).toBe(201);
+    expect(late.body).toMatchObject({
+      status: 'CANCELLED',
+      error: { code: 'DEPENDENCY_FAILED', message: `dependency ${refs.b} ended FAILED` },
+    });
+    const lateBatch = await submitGraph([step('g', [refs.b!]), step('h', ['g'])]);
+    for (const w of lateBatch.items)
+      expect(w).toMatchObject({ status: 'CANCELLED', error: { code: 'DEPENDENCY_FAILED' } });
     // c does not depend on b: it runs. f runs anyway, seeing b's (absent) result as null.
     expect((await sys.waitForStatus(refs.c!, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
     const f = await sys.waitForStatus(refs.f!, ['COMPLETED', 'FAILED', 'CANCELLED']);

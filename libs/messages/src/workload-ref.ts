@@ -6,5 +6,6 @@
  */
 export interface WorkloadRef<R = unknown> {
   readonly id: string;
-  result(): Promise<R>;
+  /** With `timeoutMs`, rejects (each side with its own timeout error) if it has not ended by then. */
+  result(options?: { timeoutMs?: number }): Promise<R>;
 }

@@ -5,6 +5,7 @@ import {
   validateMessage,
 } from '@niyanta/messages';
 import type { Labels, Placement, Requirements, WorkloadRef } from '@niyanta/messages';
+import { WaitTimeoutError, checkTimeoutMs } from './durable-waits.js';
 import { WorkerSdkError, WorkloadContextError } from './errors.js';
 
 /** How a child is submitted besides its type and input (as in a submission, plus `detached`). */
@@ -43,6 +44,18 @@ export interface ChildWorkload<R = unknown> extends WorkloadRef<R> {
   /** 0-based call index among the run's spawns: its id is derived from the parent's id and it. */
   readonly index: number;
   readonly type: string;
+  /**
+   * The child's result once it has ended, waiting durably (no slot held). With `timeoutMs`,
+   * throws `WaitTimeoutError` if it has not ended that long after the wait was recorded (the
+   * child runs on).
+   */
+  result(options?: GatherOptions): Promise<R>;
+}
+
+/** Options of `child.result()` and `ctx.gather()`. */
+export interface GatherOptions {
+  /** Give up (WaitTimeoutError) when the children have not all ended this long after the wait began. */
+  timeoutMs?: number;
 }
 
 /** A child as the host publishes it (`niyanta.spawn.<parentId>`). */
@@ -66,13 +79,20 @@ export interface ChildrenHost {
   /** Publishes children; resolves once the broker holds them. */
   spawn(children: SpawnedChild[]): Promise<void>;
   /**
-   * A durable wait (kind `children`) until every child in `indices` has ended: the attempt gives
-   * its slot back and the run resumes, with the children's results in its assignment. Resolves
-   * only when an earlier attempt's wait at this call order has ended (a replay).
+   * A durable wait (kind `children`) until every child in `indices` has ended, or `timeoutMs` has
+   * passed: the attempt gives its slot back and the run resumes, with the children's results in
+   * its assignment. Resolves only when an earlier attempt's wait at this call order has ended (a
+   * replay), with its call order and whether its timeout ended it.
    */
-  wait(indices: readonly number[]): Promise<void>;
+  wait(indices: readonly number[], timeoutMs?: number): Promise<ChildrenWaitEnd>;
   /** A replayed children wait at this call order is taken without waiting (see DurableWaits). */
   skipReplayed(): void;
+}
+
+/** How a children wait ended. */
+export interface ChildrenWaitEnd {
+  seq: number;
+  timedOut: boolean;
 }
 
 /** `child.result()` of a child that failed or was cancelled. */
@@ -89,6 +109,9 @@ export class ChildWorkloadError extends WorkerSdkError {
     );
   }
 }
+
+/** The error code of `child.result()` for a child whose record is gone. */
+export const CHILD_GONE = 'CHILD_GONE';
 
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
@@ -114,7 +137,11 @@ const SPAWN_FRAME = {
 export class Children {
   #next = 0;
   readonly #known = new Map<number, KnownChild>();
-  #batch: { indices: Set<number>; done: Promise<void> } | undefined;
+  /** This turn's batches, by the `timeoutMs` their calls give. */
+  readonly #batches = new Map<
+    number | undefined,
+    { indices: Set<number>; done: Promise<ChildrenWaitEnd> }
+  >();
 
   constructor(
     private readonly parentId: string,
@@ -144,8 +171,8 @@ export class Children {
   }
 
   /** The results of `children`, in order, once all have ended (one wait for those still running). */
-  async gather<R>(children: readonly WorkloadRef<R>[]): Promise<R[]> {
-    return Promise.all(children.map((c) => c.result()));
+  async gather<R>(children: readonly WorkloadRef<R>[], options?: GatherOptions): Promise<R[]> {
+    return Promise.all(children.map((c) => c.result(options)));
   }
 
   #child(item: SpawnItem, i: number): SpawnedChild {
@@ -193,51 +220,66 @@ export class Children {
 
   #handle(index: number, type: string): ChildWorkload {
     const id = childWorkloadId(this.parentId, index);
-    return { id, index, type, result: () => this.#result(id, index) };
+    return { id, index, type, result: (options) => this.#result(id, index, options) };
   }
 
-  async #result(id: string, index: number): Promise<unknown> {
+  async #result(id: string, index: number, options: GatherOptions = {}): Promise<unknown> {
+    const { timeoutMs } = options;
+    checkTimeoutMs('result()/gather()', timeoutMs);
     const isEnded = (k: KnownChild | undefined): k is KnownChild =>
       k !== undefined && ENDED.has(k.status);
     // Even a child known to have ended joins the turn's batch: a resumed run's batch whose
     // children have all ended since takes the wait it made then at this call order, if it made
     // one, before anything after it calls a wait.
-    await this.#join(index, isEnded(this.#known.get(index)));
-    let known = this.#known.get(index);
-    while (!isEnded(known)) {
-      await this.#join(index, false);
-      known = this.#known.get(index);
-    }
+    const end = await this.#join(index, isEnded(this.#known.get(index)), timeoutMs);
+    const known = this.#known.get(index);
+    if (!isEnded(known) && end.timedOut)
+      throw new WaitTimeoutError({ seq: end.seq, kind: 'children' });
+    // The wait the join took had ended (a replay): every child it named had ended then, or had
+    // no row left to read (the scheduler counts a child missing that long as gone).
+    if (!isEnded(known))
+      throw new ChildWorkloadError(id, index, 'FAILED', {
+        code: CHILD_GONE,
+        message: 'the child has no record left (deleted); its outcome is unknown',
+        retryable: false,
+      });
     if (known.status === 'COMPLETED') return known.result ?? null;
     throw new ChildWorkloadError(id, index, known.status, known.error);
   }
 
   /**
-   * Joins the batch of this turn of the event loop: once the turn's `result()` calls are in, ONE
-   * wait for those of them not known to have ended, or, when all have, the replayed children
-   * wait at this call order if there is one. Resolves when the wait is over (a replay).
+   * Joins the batch of this turn of the event loop (one per `timeoutMs` given, in the order of
+   * their first calls): once the turn's `result()` calls are in, ONE wait for those of them not
+   * known to have ended, with that timeout, or, when all have, the replayed children wait at this
+   * call order if there is one. Resolves when the wait is over (a replay).
    */
-  #join(index: number, ended: boolean): Promise<void> {
+  #join(index: number, ended: boolean, timeoutMs: number | undefined): Promise<ChildrenWaitEnd> {
     const host = this.host;
     if (host === undefined)
       return Promise.reject(new WorkloadContextError('result() needs a worker: none here.'));
-    if (this.#batch === undefined) {
+    let batch = this.#batches.get(timeoutMs);
+    if (batch === undefined) {
       const indices = new Set<number>();
-      const done = new Promise<void>((resolve, reject) => {
+      const done = new Promise<ChildrenWaitEnd>((resolve, reject) => {
         setImmediate(() => {
-          this.#batch = undefined;
+          this.#batches.delete(timeoutMs);
           if (indices.size === 0) {
             host.skipReplayed();
-            resolve();
+            resolve({ seq: -1, timedOut: false });
             return;
           }
-          host.wait([...indices].sort((a, b) => a - b)).then(resolve, reject);
+          host
+            .wait(
+              [...indices].sort((a, b) => a - b),
+              timeoutMs,
+            )
+            .then(resolve, reject);
         });
       });
-      this.#batch = { indices, done };
+      this.#batches.set(timeoutMs, (batch = { indices, done }));
     }
-    if (!ended) this.#batch.indices.add(index);
-    return this.#batch.done;
+    if (!ended) batch.indices.add(index);
+    return batch.done;
   }
 }
 

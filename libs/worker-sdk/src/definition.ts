@@ -1,5 +1,11 @@
 import type { WorkloadRef } from '@niyanta/messages';
-import type { ChildWorkload, SpawnItem, SpawnOptions, SpawnableDefinition } from './children.js';
+import type {
+  ChildWorkload,
+  GatherOptions,
+  SpawnItem,
+  SpawnOptions,
+  SpawnableDefinition,
+} from './children.js';
 import type { ReplayedWait, WaitRequest } from './durable-waits.js';
 
 /** A JSON Schema (draft 2020-12) document, as a plain object. */
@@ -81,9 +87,11 @@ export interface WorkloadContext<S = unknown> {
   /**
    * The results of `children`, in order, once all have ended; rejects with the first
    * `ChildWorkloadError` in order if one failed or was cancelled. Same as
-   * `Promise.all(children.map((c) => c.result()))`: either waits for them without holding a slot.
+   * `Promise.all(children.map((c) => c.result(options)))`: either waits for them without holding
+   * a slot. With `timeoutMs`, rejects with `WaitTimeoutError` if they have not all ended that long
+   * after the wait was recorded (the children run on).
    */
-  gather<R>(children: readonly WorkloadRef<R>[]): Promise<R[]>;
+  gather<R>(children: readonly WorkloadRef<R>[], options?: GatherOptions): Promise<R[]>;
   /**
    * A durable sleep: the run checkpoints (the registered `autoCheckpoint`/`snapshot` state), gives
    * its slot back and the workload is WAITING; after `ms` it resumes on any worker, from its

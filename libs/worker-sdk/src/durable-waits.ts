@@ -37,7 +37,24 @@ export const MAX_WAIT_MS = 365 * 24 * 3600 * 1000;
 /** Pattern of a signal's name. */
 export const SIGNAL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
-/** A `ctx.waitForSignal` (or another wait with a timeout) ended by its timeout. */
+/** Throws WorkloadContextError unless `timeoutMs` (of the call `what`) is absent or a wait's. */
+export function checkTimeoutMs(what: string, timeoutMs: unknown): void {
+  if (
+    timeoutMs !== undefined &&
+    !(
+      typeof timeoutMs === 'number' &&
+      Number.isInteger(timeoutMs) &&
+      timeoutMs >= 0 &&
+      timeoutMs <= MAX_WAIT_MS
+    )
+  ) {
+    throw new WorkloadContextError(
+      `${what} timeoutMs must be an integer number of milliseconds from 0 to ${MAX_WAIT_MS}; got ${String(timeoutMs)}.`,
+    );
+  }
+}
+
+/** A `ctx.waitForSignal` or a gather (or another wait with a timeout) ended by its timeout. */
 export class WaitTimeoutError extends WorkloadError {
   override name = 'WaitTimeoutError';
   /** The wait's call order in the run. */
@@ -168,14 +185,7 @@ export class DurableWaits {
       );
     }
     const { timeoutMs } = options;
-    if (
-      timeoutMs !== undefined &&
-      !(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_WAIT_MS)
-    ) {
-      throw new WorkloadContextError(
-        `waitForSignal timeoutMs must be an integer number of milliseconds from 0 to ${MAX_WAIT_MS}; got ${String(timeoutMs)}.`,
-      );
-    }
+    checkTimeoutMs('waitForSignal', timeoutMs);
     const done = await this.wait({
       kind: 'signal',
       signal: name,

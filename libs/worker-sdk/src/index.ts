@@ -1,7 +1,9 @@
-export { ChildWorkloadError } from './children.js';
+export { CHILD_GONE, ChildWorkloadError } from './children.js';
 export type {
   ChildWorkload,
   ChildrenHost,
+  ChildrenWaitEnd,
+  GatherOptions,
   KnownChild,
   SpawnItem,
   SpawnOptions,

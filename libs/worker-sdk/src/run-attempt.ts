@@ -177,8 +177,13 @@ function createContext(
       ? undefined
       : {
           spawn: (c) => host.spawn!(c),
-          wait: async (indices) => {
-            await waits.wait({ kind: 'children', spec: { ranges: indexRanges(indices) } });
+          wait: async (indices, timeoutMs) => {
+            const done = await waits.wait({
+              kind: 'children',
+              spec: { ranges: indexRanges(indices) },
+              ...(timeoutMs === undefined ? {} : { timeoutMs }),
+            });
+            return { seq: done.seq, timedOut: done.timedOut === true };
           },
           skipReplayed: () => void waits.skipReplayed('children'),
         },
@@ -203,7 +208,7 @@ function createContext(
       return child!;
     },
     spawnMany: (items) => children.spawn(items),
-    gather: (list) => children.gather(list),
+    gather: (list, options) => children.gather(list, options),
     signal,
     log,
     secrets: Object.freeze({ ...opts.secrets }),

@@ -1,5 +1,5 @@
 import { childWorkloadId, uuidv7 } from '@niyanta/messages';
-import { ChildWorkloadError, defineWorkload, runAttempt } from '../src/index.js';
+import { ChildWorkloadError, WaitTimeoutError, defineWorkload, runAttempt } from '../src/index.js';
 import type { ChildWorkload, KnownChild, SpawnedChild, WorkloadContext } from '../src/index.js';
 import { recordingHost } from './fake-host.js';
 
@@ -141,6 +141,127 @@ describe('ctx.spawn', () => {
     expect(String(seen[4])).toMatch(/spawn item 1: options\.priority must be <= 1000/);
     // Nothing invalid was published; the first child was already known.
     expect(host.spawned).toEqual([]);
+  });
+
+  it('rejects result() of a child the ended wait named but whose record is gone (CHILD_GONE)', async () => {
+    const host = spawningHost();
+    const seen: unknown[] = [];
+    const def = defineWorkload({
+      type: 'test.gone-child',
+      input: {},
+      run: async (ctx: WorkloadContext) => {
+        const children = await ctx.spawnMany([
+          { type: 'leaf', input: 0 },
+          { type: 'leaf', input: 1 },
+        ]);
+        await Promise.all(children.map((c) => c.result().catch((err: unknown) => seen.push(err))));
+      },
+    });
+    const out = await runAttempt(def, {
+      workloadId: parentId,
+      attempt: 2,
+      input: null,
+      host,
+      // The gather's wait ended, but child 1 has no row left to read.
+      children: ended(1),
+      waits: [{ seq: 0, kind: 'children' as const }],
+    });
+    expect(out).toEqual({ outcome: 'succeeded', result: null });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(ChildWorkloadError);
+    expect(seen[0]).toMatchObject({
+      childId: childWorkloadId(parentId, 1),
+      status: 'FAILED',
+      error: { code: 'CHILD_GONE' },
+    });
+  });
+
+  it('gathers with a timeout: the wait carries it, and a wait ended by it throws WaitTimeoutError', async () => {
+    const host = spawningHost();
+    const def = defineWorkload({
+      type: 'test.gather-timeout',
+      input: {},
+      run: async (ctx: WorkloadContext) => {
+        const children = await ctx.spawnMany([
+          { type: 'leaf', input: 0 },
+          { type: 'leaf', input: 1 },
+        ]);
+        try {
+          return { results: await ctx.gather(children, { timeoutMs: 5000 }) };
+        } catch (err) {
+          return { timedOut: err instanceof WaitTimeoutError, seq: (err as WaitTimeoutError).seq };
+        }
+      },
+    });
+    const run = (attempt: number, extra: object = {}) =>
+      runAttempt(def, { workloadId: parentId, attempt, input: null, host, ...extra });
+    expect(await run(1)).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 1]] }, timeoutMs: 5000 },
+    });
+    // Resumed after the timeout, child 1 still running: the gather throws.
+    expect(
+      await run(2, {
+        children: [...ended(1), { index: 1, status: 'RUNNING' }],
+        waits: [{ seq: 0, kind: 'children' as const, timedOut: true }],
+      }),
+    ).toEqual({ outcome: 'succeeded', result: { timedOut: true, seq: 0 } });
+    // Resumed after the timeout, but both had ended by then: their results.
+    expect(
+      await run(3, {
+        children: ended(2),
+        waits: [{ seq: 0, kind: 'children' as const, timedOut: true }],
+      }),
+    ).toEqual({ outcome: 'succeeded', result: { results: [0, 10] } });
+    // A bad timeout is refused where it is given.
+    const bad = defineWorkload({
+      type: 'test.gather-bad-timeout',
+      input: {},
+      run: async (ctx: WorkloadContext) => {
+        const child = await ctx.spawn('leaf', null);
+        return child.result({ timeoutMs: -1 }).catch((err: unknown) => String(err));
+      },
+    });
+    const out = await runAttempt(bad, { workloadId: parentId, attempt: 1, input: null, host });
+    expect(out).toMatchObject({
+      outcome: 'succeeded',
+      result: expect.stringMatching(/timeoutMs must be an integer/),
+    });
+  });
+
+  it('keeps results without a timeout apart from those with one: two waits of one turn', async () => {
+    const host = spawningHost();
+    const def = defineWorkload({
+      type: 'test.gather-mixed',
+      input: {},
+      run: async (ctx: WorkloadContext) => {
+        const [a, b] = await ctx.spawnMany([
+          { type: 'leaf', input: 0 },
+          { type: 'leaf', input: 1 },
+        ]);
+        // Both in one turn: a wait per timeout, in the order of their first calls.
+        const results = [a!.result({ timeoutMs: 1000 }).catch((err: unknown) => err), b!.result()];
+        return { a: await results[0], b: await results[1] };
+      },
+    });
+    const run = (attempt: number, extra: object = {}) =>
+      runAttempt(def, { workloadId: parentId, attempt, input: null, host, ...extra });
+    expect(await run(1)).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 0]] }, timeoutMs: 1000 },
+    });
+    // a's wait timed out; b's wait (no timeout) is the run's next one.
+    const resumed = await run(2, {
+      children: [
+        { index: 0, status: 'RUNNING' },
+        { index: 1, status: 'RUNNING' },
+      ],
+      waits: [{ seq: 0, kind: 'children' as const, timedOut: true }],
+    });
+    expect(resumed).toEqual({
+      outcome: 'waiting',
+      wait: { seq: 1, kind: 'children', spec: { ranges: [[1, 1]] } },
+    });
   });
 
   it('types a child by its definition', async () => {

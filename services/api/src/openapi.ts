@@ -650,7 +650,7 @@ function schedulePaths(): JsonObject {
         operationId: 'createSchedule',
         summary: 'Create a cron schedule that submits a workload at each fire time',
         description:
-          'Each firing submits `workload` with the idempotency key `schedule:<id>:<fire time>`, so it happens once however many schedulers run or restart. An invalid `cron` or `timezone` is a 400 naming it.',
+          'Each firing submits `workload` with the idempotency key `schedule:<id>:<fire time>`, so it happens once however many schedulers run or restart. An invalid `cron` or `timezone` is a 400 naming it, and so is an entry of `workload.dependsOn` that names no workload of the tenant (`/workload/dependsOn/1`, checked as POST /v1/workloads checks it, here and on PATCH).',
         tags: ['schedules'],
         requestBody: jsonBody('ScheduleCreate'),
         responses: {

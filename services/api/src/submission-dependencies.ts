@@ -13,7 +13,7 @@ import type { SubmitContext } from './submit-context.js';
  * earlier in the stream.
  */
 export async function resolveDependencies<T extends { index: number; submission: SubmissionV1 }>(
-  ctx: SubmitContext,
+  ctx: Pick<SubmitContext, 'tenant' | 'connections'>,
   bodies: readonly WorkloadSubmissionV1[],
   existingIds: readonly (string | undefined)[],
   pending: readonly T[],
@@ -73,6 +73,24 @@ export async function resolveDependencies<T extends { index: number; submission:
     return p === undefined ? [] : [p];
   });
 }
+
+/**
+ * Checks the `dependsOn` of a workload that is submitted later, such as a schedule's `workload`
+ * (each firing submits it): by the rules of POST /v1/workloads, every entry the id of a workload
+ * of the tenant, else a 400 naming the entry under `pointer` (`/workload/dependsOn/1`).
+ */
+export async function checkDependsOn(
+  ctx: Pick<SubmitContext, 'tenant' | 'connections'>,
+  body: WorkloadSubmissionV1,
+  pointer: string,
+): Promise<void> {
+  if ((body.dependsOn?.length ?? 0) === 0) return;
+  // Resolved into a throwaway submission: only the errors matter here.
+  const submission = { id: NO_ID } as SubmissionV1;
+  await resolveDependencies(ctx, [body], [undefined], [{ index: 0, submission }], () => pointer);
+}
+
+const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 function invalid(errors: RequestFieldError[]): ValidationError {
   errors.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -115,6 +115,44 @@ describe('schedules', () => {
     expect(rows).toEqual([]);
   });
 
+  it('refuse a workload naming dependencies the tenant does not have, at create and patch', async () => {
+    const mine = await insertWorkload(env.db, 'sch-a');
+    const theirs = await insertWorkload(env.db, 'sch-b');
+    const bad = { ...nightly.workload, dependsOn: [mine, theirs] };
+    const created = await request(base, 'POST', '/v1/schedules', {
+      key: submitter,
+      body: { ...nightly, name: 'deps-bad', workload: bad },
+    });
+    expect(created.status).toBe(400);
+    expect((created.body as Problem).errors).toEqual([
+      expect.objectContaining({
+        path: '/workload/dependsOn/1',
+        message: `no workload ${theirs} in tenant sch-a`,
+      }),
+    ]);
+    // A schedule has no batch: a ref names nothing.
+    const ref = await request(base, 'POST', '/v1/schedules', {
+      key: submitter,
+      body: { ...nightly, name: 'deps-ref', workload: { ...nightly.workload, dependsOn: ['a'] } },
+    });
+    expect(ref.status).toBe(400);
+    expect((ref.body as Problem).errors?.map((e) => e.path)).toEqual(['/workload/dependsOn/0']);
+    const good = await request(base, 'POST', '/v1/schedules', {
+      key: submitter,
+      body: { ...nightly, name: 'deps-good', workload: { ...nightly.workload, dependsOn: [mine] } },
+    });
+    expect(good.status).toBe(201);
+    const id = (good.body as ScheduleV1).id;
+    const patched = await request(base, 'PATCH', `/v1/schedules/${id}`, {
+      key: submitter,
+      body: { workload: { ...nightly.workload, dependsOn: [theirs] } },
+    });
+    expect(patched.status).toBe(400);
+    expect((patched.body as Problem).errors?.map((e) => e.path)).toEqual(['/workload/dependsOn/0']);
+    const kept = await request(base, 'GET', `/v1/schedules/${id}`, { key: submitter });
+    expect((kept.body as ScheduleV1).workload).toMatchObject({ dependsOn: [mine] });
+  });
+
   it('have unique names per tenant, obey roles and are invisible to other tenants', async () => {
     const body = { ...nightly, name: 'unique one' };
     const first = await request(base, 'POST', '/v1/schedules', { key: submitter, body });

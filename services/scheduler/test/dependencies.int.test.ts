@@ -1,5 +1,13 @@
-import { DEFAULT_TENANT, SUBJECTS, decode, envelope, publishOne, uuidv7 } from '@niyanta/messages';
-import type { SubmissionV1 } from '@niyanta/messages';
+import {
+  DEFAULT_TENANT,
+  INGEST_NOTIFY_HEADER,
+  SUBJECTS,
+  decode,
+  envelope,
+  publishOne,
+  uuidv7,
+} from '@niyanta/messages';
+import type { SubmissionV1, WorkloadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { loadDependencyResults } from '../src/dependencies/dependency-results.js';
@@ -145,11 +153,40 @@ describe('dependencies', () => {
     await waitForWorkload(h, a.id, (r) => r.status === 'FAILED', 'a failed');
     const d = step({ dependsOn: [a.id] });
     const e = step({ dependsOn: [d.id] });
-    await submit(h, d);
-    await submit(h, e);
+    // The notices that answer the submitters (an API's POST) show what was recorded.
+    const notify = SUBJECTS.ingested(uuidv7());
+    const noticed: Partial<WorkloadV1>[] = [];
+    const sub = h.nc.subscribe(notify, {
+      callback: (_err, m) => {
+        const n = decode('ingested', m.data);
+        if (n.ok) noticed.push(...(n.value.workloads as Partial<WorkloadV1>[]));
+      },
+    });
+    await h.nc.flush();
+    for (const s of [d, e])
+      await publishOne(h.js, {
+        kind: 'submission',
+        subject: SUBJECTS.submit(DEFAULT_TENANT),
+        message: s,
+        headers: { [INGEST_NOTIFY_HEADER]: notify },
+      });
     const row = await waitForWorkload(h, e.id, (r) => r.status === 'CANCELLED', 'e cancelled');
     expect(row.error).toMatchObject({ message: `dependency ${d.id} ended CANCELLED` });
     expect(await workload(h, d.id)).toMatchObject({ status: 'CANCELLED' });
+    await waitFor(() => noticed.length === 2, { timeoutMs: 10_000 });
+    sub.unsubscribe();
+    const byId = new Map(noticed.map((w) => [w.id, w]));
+    for (const [s, dep] of [
+      [d, a],
+      [e, d],
+    ] as const)
+      expect(byId.get(s.id)).toMatchObject({
+        status: 'CANCELLED',
+        error: {
+          code: 'DEPENDENCY_FAILED',
+          message: `dependency ${dep.id} ended ${dep === a ? 'FAILED' : 'CANCELLED'}`,
+        },
+      });
   });
 
   it('rejects a broker submission naming an unknown dependency, with the reason', async () => {

@@ -8,6 +8,10 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { deleteOldDeadLetters, deleteOldRejections, schedulerRetention } from '../src/retention.js';
 import { deleteEndedWorkloads } from '../src/workload-core/statements/delete-ended.js';
+import {
+  CHILD_GONE_AFTER_MS,
+  resolveChildrenWaits,
+} from '../src/workload-core/statements/resolve-children-waits.js';
 
 const log = createLogger('retention-test', 'silent');
 let database: TestDatabase;
@@ -24,13 +28,17 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`truncate workloads, workload_dependencies, workload_events, checkpoints, rejected_submissions, dead_letters, placement_explanations`.execute(
+  await sql`truncate workloads, workload_dependencies, workload_events, workload_waits, checkpoints, rejected_submissions, dead_letters, placement_explanations`.execute(
     db,
   );
 });
 
 /** A workload in `status` that ended (or, active, was last updated) `daysAgo` days ago, with an event. */
-async function workload(status: string, daysAgo: number): Promise<string> {
+async function workload(
+  status: string,
+  daysAgo: number,
+  child?: { parentId: string; index: number },
+): Promise<string> {
   const id = uuidv7();
   const at = sql<Date>`now() - ${daysAgo}::int * interval '1 day'`;
   await db
@@ -47,6 +55,7 @@ async function workload(status: string, daysAgo: number): Promise<string> {
       requirements: '{}',
       finished_at: ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status) ? at : null,
       updated_at: at,
+      ...(child === undefined ? {} : { parent_id: child.parentId, child_index: child.index }),
     } as never)
     .execute();
   await db
@@ -54,6 +63,12 @@ async function workload(status: string, daysAgo: number): Promise<string> {
     .values({ workload_id: id, from_status: null, to_status: status, attempt: 0 } as never)
     .execute();
   return id;
+}
+
+/** An open children wait of `parentId` at call order `seq` for the children in `ranges`. */
+async function gatherWait(parentId: string, seq: number, ranges: [number, number][]) {
+  await sql`insert into workload_waits (workload_id, seq, kind, attempt, spec)
+    values (${parentId}, ${seq}, 'children', 1, ${JSON.stringify({ ranges })}::jsonb)`.execute(db);
 }
 
 const ids = async (table: 'workloads') =>
@@ -84,6 +99,45 @@ describe('scheduler retention', () => {
     expect(deleted).toMatchObject({ workloads: old.length });
     expect(await ids('workloads')).toEqual([...kept].sort());
     expect(await eventIds()).toEqual([...kept].sort());
+  });
+
+  it('keeps an ended child while its parent has not ended, so a gather still finds it', async () => {
+    const parent = await workload('WAITING', 100);
+    const children = [
+      await workload('COMPLETED', 60, { parentId: parent, index: 0 }),
+      await workload('FAILED', 60, { parentId: parent, index: 1 }),
+    ];
+    await gatherWait(parent, 0, [[0, 1]]);
+    // A child of a parent that is gone (past retention itself) goes as any workload does.
+    const orphan = await workload('COMPLETED', 60, { parentId: uuidv7(), index: 0 });
+    await runRetention(schedulerRetention(db, 30), log);
+    expect(await ids('workloads')).toEqual([parent, ...children].sort());
+    // The parent's gather resolves with both children read from their rows.
+    expect((await resolveChildrenWaits(db, { parentIds: [parent], limit: 10 })).resolved).toEqual([
+      parent,
+    ]);
+    expect(await ids('workloads')).not.toContain(orphan);
+    // Once the parent has ended, its children go past retention (and then the parent).
+    await sql`update workloads set status = 'COMPLETED', finished_at = now() - interval '40 days'
+      where id = ${parent}`.execute(db);
+    await runRetention(schedulerRetention(db, 30), log);
+    await runRetention(schedulerRetention(db, 30), log);
+    expect(await ids('workloads')).toEqual([]);
+  });
+
+  it('resolves a gather whose child has no row once CHILD_GONE_AFTER_MS has passed, not before', async () => {
+    const parent = await workload('WAITING', 0);
+    await workload('COMPLETED', 0, { parentId: parent, index: 0 });
+    // Child 1 has no row: its spawn may still be on its way.
+    await gatherWait(parent, 0, [[0, 1]]);
+    expect((await resolveChildrenWaits(db, { parentIds: [parent], limit: 10 })).resolved).toEqual(
+      [],
+    );
+    await sql`update workload_waits set created_at = now() - ${CHILD_GONE_AFTER_MS + 60_000}::int
+      * interval '1 millisecond' where workload_id = ${parent}`.execute(db);
+    expect((await resolveChildrenWaits(db, { parentIds: [parent], limit: 10 })).resolved).toEqual([
+      parent,
+    ]);
   });
 
   it('keeps everything with WORKLOAD_RETENTION_DAYS 0', async () => {

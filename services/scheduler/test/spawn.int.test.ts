@@ -277,6 +277,21 @@ describe('spawned children', () => {
     ]);
   });
 
+  it('wakes a gathering parent when its wait times out, its children running on', async () => {
+    await using worker = await startFakeWorker(h, { id: 'sp-w6t', types: ['sp-gather-t'] });
+    const a = await runningParent(worker, 'sp-gather-t');
+    // No worker takes sp-nobody: the child stays PENDING.
+    await spawn({ a, workerId: worker.id }, kids(0, 1, 'sp-nobody'));
+    await worker.complete(a, 'waiting', {
+      wait: { seq: 0, kind: 'children', spec: { ranges: [[0, 0]] }, timeoutMs: 300 },
+    });
+    const resumed = await worker.waitForAssignment(a.workloadId, 2);
+    expect(resumed.waits).toEqual([
+      expect.objectContaining({ seq: 0, kind: 'children', timedOut: true }),
+    ]);
+    expect(resumed.children).toEqual([{ index: 0, status: 'PENDING' }]);
+  });
+
   it('counts the spawns of an attempt recorded after its wait, and resolves a wait whose children have already ended', async () => {
     await using worker = await startFakeWorker(h, {
       id: 'sp-w7',

@@ -16,6 +16,7 @@ import { noteAudit, requirePermission } from '../auth/principal.js';
 import { MAX_BODY_BYTES, readBody } from '../body.js';
 import { AlreadyExistsError, ResourceNotFoundError, ValidationError } from '../errors.js';
 import { decodeCursor, encodeCursor, parseIntParam } from '../params.js';
+import { checkDependsOn } from '../submission-dependencies.js';
 import { submitWorkloads } from '../submissions.js';
 
 export const SCHEDULE_LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
@@ -124,6 +125,7 @@ export function scheduleRoutes(ctx: ApiContext): Hono {
     const principal = requirePermission(c, 'schedules:write');
     const body = await readBody(c, { schema: 'scheduleCreate', limitBytes: MAX_BODY_BYTES });
     checkSchedule(body, undefined, allowSeconds);
+    await checkDependsOn({ ...ctx, tenant: principal.tenant }, body.workload, '/workload');
     const id = uuidv7();
     let row: ScheduleRow;
     try {
@@ -188,6 +190,8 @@ export function scheduleRoutes(ctx: ApiContext): Hono {
     });
     const current = await requireSchedule(tenant, id);
     checkSchedule(body, current, allowSeconds);
+    if (body.workload !== undefined)
+      await checkDependsOn({ ...ctx, tenant }, body.workload, '/workload');
     try {
       await db()
         .updateTable('schedules')

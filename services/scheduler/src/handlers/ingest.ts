@@ -205,9 +205,11 @@ export function createIngestHandler(
     // Committed: now the workers may run them (their acks are awaited below).
     const sending = sendAssignments(deps, ingested.placed, log);
 
-    // The notices first: they answer POSTs waiting for these rows.
+    // The notices first: they answer POSTs waiting for these rows, as committed (a dependent
+    // cancelled at once is answered CANCELLED, as GET and its status events show it).
+    const cancelledAtOnce = new Map(dependencyChanges.map((t) => [t.row.id, t]));
     const notices = ingestNotices(
-      [...ingested.pending, ...ingested.submitted],
+      [...ingested.pending, ...ingested.submitted].map((t) => cancelledAtOnce.get(t.row.id) ?? t),
       noticeRequests(accepted),
     );
     await publishAfterCommit({ js, nc, ledger, backlog: deps.backlog, db }, transitions, log, {

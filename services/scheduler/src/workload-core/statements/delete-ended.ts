@@ -5,9 +5,11 @@ import type { Kysely } from 'kysely';
 
 /**
  * Deletes up to `batch` workloads that ended more than `days` ago, with their workload_events,
- * durable waits and signals, in one statement. A workload with a checkpoint row left waits: the checkpoint service deletes
- * those (and their blobs) first, so that the foreign key's cascade never deletes a row of the
- * table it writes. Rows another transaction holds are skipped, never waited for.
+ * durable waits and signals, in one statement. A workload with a checkpoint row left waits: the
+ * checkpoint service deletes those (and their blobs) first, so that the foreign key's cascade
+ * never deletes a row of the table it writes. A child whose parent has not ended waits too: its
+ * row (status, result, error) is what the parent's gather and resumed assignments read. Rows
+ * another transaction holds are skipped, never waited for.
  */
 export async function deleteEndedWorkloads(
   db: Kysely<Database>,
@@ -20,6 +22,8 @@ export async function deleteEndedWorkloads(
       where w.status = any(${FINAL_STATUSES}::text[])
         and coalesce(w.finished_at, w.updated_at) < now() - ${days}::int * interval '1 day'
         and not exists (select 1 from checkpoints c where c.workload_id = w.id)
+        and not exists (select 1 from workloads p
+          where p.id = w.parent_id and p.status <> all(${FINAL_STATUSES}::text[]))
       limit ${batch}
       for update skip locked
     ), events as (
