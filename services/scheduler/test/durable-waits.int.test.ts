@@ -4,6 +4,7 @@ import type { CommandV1, WaitSpec } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
 import { sql } from 'kysely';
 import { wakeResolved } from '../src/workload-core/statements/wake-waits.js';
+import { inRolledBack } from './rolled-back.js';
 import {
   startFakeWorker,
   startHarness,
@@ -51,20 +52,11 @@ const signal = (workloadId: string, name: string, payload: unknown) =>
 
 /** Whether one wake round, run in a transaction that is rolled back, would wake `id`. */
 async function wakeRoundWakes(id: string): Promise<boolean> {
-  let woke = false;
-  await h.db
-    .transaction()
-    .execute(async (trx) => {
-      woke = (await wakeResolved(trx, { ids: [id], limit: 10 })).length > 0;
-      throw new RolledBack();
-    })
-    .catch((err: unknown) => {
-      if (!(err instanceof RolledBack)) throw err;
-    });
-  return woke;
+  return inRolledBack(
+    h.db,
+    async (trx) => (await wakeResolved(trx, { ids: [id], limit: 10 })).length > 0,
+  );
 }
-
-class RolledBack extends Error {}
 
 /** Submits a workload and waits for its first assignment, reported started. */
 async function running(): Promise<AssignmentItem> {

@@ -20,6 +20,7 @@ import { explainBlockedTypes } from '../src/workload-core/statements/explain-blo
 import { explainSaturatedTenants } from '../src/workload-core/statements/explain-saturated-tenants.js';
 import { recordUnplaced } from '../src/workload-core/statements/record-unplaced.js';
 import { unparkFitting } from '../src/workload-core/statements/unpark-fitting.js';
+import { inRolledBack } from './rolled-back.js';
 
 // The statements that write why a PENDING workload waits, and whether it is parked, are held
 // here to agree with their decisions on rows drawn at random: each row the statement writes is
@@ -125,20 +126,6 @@ function expected(row: Row, write: PendingWrite | undefined) {
   return write === undefined
     ? { pending_reason: row.pending_reason, parked: row.parked, written: false }
     : { pending_reason: write.reason, parked: write.parked, written: true };
-}
-
-/** Runs `body` in a transaction that is rolled back: nothing stays. */
-async function inRolledBack(db: Kysely<Database>, body: (trx: Executor) => Promise<void>) {
-  const rollback = new Error('rollback');
-  await db
-    .transaction()
-    .execute(async (trx) => {
-      await body(trx);
-      throw rollback;
-    })
-    .catch((err: unknown) => {
-      if (err !== rollback) throw err;
-    });
 }
 
 describe('the pending-reason statements agree with their decisions', () => {

@@ -19,6 +19,7 @@ import { insertSubmissions } from '../src/workload-core/statements/insert-submis
 import { applyPlacements } from '../src/workload-core/statements/place.js';
 import { readWorkloads } from '../src/workload-core/statements/read-workloads.js';
 import { applyProgress } from '../src/workload-core/statements/store-progress.js';
+import { inRolledBack } from './rolled-back.js';
 
 // Each statement that carries out a decision without reading the row is held here to agree with
 // the decision on rows drawn at random: the fast path and the decision it stands for say the same.
@@ -111,20 +112,6 @@ async function outcome(db: Executor, id: string) {
     .orderBy('id')
     .execute();
   return { row, events };
-}
-
-/** Runs `body` in a transaction that is rolled back: now() is one instant, and nothing stays. */
-async function inRolledBack(db: Kysely<Database>, body: (trx: Executor) => Promise<void>) {
-  const rollback = new Error('rollback');
-  await db
-    .transaction()
-    .execute(async (trx) => {
-      await body(trx);
-      throw rollback;
-    })
-    .catch((err: unknown) => {
-      if (err !== rollback) throw err;
-    });
 }
 
 describe('the workload core statements agree with their decisions', () => {

@@ -225,15 +225,7 @@ export class Placer {
         );
         const placements: Placement[] = [];
         for (const { row, workerId } of preempted.placements) {
-          ledger.reserve(
-            row.id,
-            workerId,
-            row.requirements,
-            row.attempt + 1,
-            row.labels,
-            row.priority,
-            row.placement?.antiAffinity,
-          );
+          ledger.reserveNext(row, workerId);
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }
@@ -432,15 +424,7 @@ export class Placer {
             ? undefined
             : await preemptFor(trx, waiting, workers, ledger, this.opts.preemption);
         for (const { row, workerId } of preempted?.placements ?? []) {
-          ledger.reserve(
-            row.id,
-            workerId,
-            row.requirements,
-            row.attempt + 1,
-            row.labels,
-            row.priority,
-            row.placement?.antiAffinity,
-          );
+          ledger.reserveNext(row, workerId);
           reserved.push({ id: row.id, attempt: row.attempt + 1 });
           placements.push({ id: row.id, attempt: row.attempt, workerId });
         }

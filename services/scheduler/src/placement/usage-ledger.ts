@@ -101,16 +101,7 @@ export class UsageLedger {
     this.repelling.clear();
     this.workers.clear();
     this.priorities.clear();
-    for (const row of rows)
-      this.reserve(
-        row.id,
-        row.worker_id,
-        row.requirements,
-        row.attempt,
-        row.labels,
-        row.priority,
-        row.anti_affinity ?? undefined,
-      );
+    for (const row of rows) this.reserveActive(row);
   }
 
   /**
@@ -142,15 +133,7 @@ export class UsageLedger {
     }
     for (const row of rows) {
       if (!this.runs.has(row.id) && !this.freed.has(row.id)) {
-        this.reserve(
-          row.id,
-          row.worker_id,
-          row.requirements,
-          row.attempt,
-          row.labels,
-          row.priority,
-          row.anti_affinity ?? undefined,
-        );
+        this.reserveActive(row);
         fixed++;
       }
     }
@@ -226,6 +209,32 @@ export class UsageLedger {
     u.gpu += requirements.gpu ?? 0;
   }
 
+  /** Reserves for a workload's next attempt (`attempt + 1`, the fencing token it is placed with). */
+  reserveNext(p: PendingWorkload & { attempt: number }, workerId: string): void {
+    this.reserve(
+      p.id,
+      workerId,
+      p.requirements,
+      p.attempt + 1,
+      p.labels,
+      p.priority,
+      p.placement?.antiAffinity,
+    );
+  }
+
+  /** Reserves what an active row of PostgreSQL holds. */
+  private reserveActive(row: ActiveRow): void {
+    this.reserve(
+      row.id,
+      row.worker_id,
+      row.requirements,
+      row.attempt,
+      row.labels,
+      row.priority,
+      row.anti_affinity ?? undefined,
+    );
+  }
+
   /**
    * Decides where `pending` runs on what is free now (`inOrder`: in the order given, see
    * `placeWorkloads`), and reserves every placement for the
@@ -252,15 +261,7 @@ export class UsageLedger {
     const byId = new Map(pending.map((p) => [p.id, p]));
     for (const { workloadId, workerId } of decision.placements) {
       const p = byId.get(workloadId)!;
-      this.reserve(
-        workloadId,
-        workerId,
-        p.requirements,
-        p.attempt + 1,
-        p.labels,
-        p.priority,
-        p.placement?.antiAffinity,
-      );
+      this.reserveNext(p, workerId);
     }
     return decision;
   }
