@@ -1,12 +1,6 @@
 import { childWorkloadId } from '@niyanta/messages';
 import type { WorkloadV1 } from '@niyanta/messages';
-import {
-  createKey,
-  createTenant,
-  insertWorkload,
-  request,
-  startIdentityEnv,
-} from './identity-support.js';
+import { createKey, insertWorkload, request, startTwoTenants } from './identity-support.js';
 import type { IdentityEnv } from './identity-support.js';
 
 let env: IdentityEnv;
@@ -16,10 +10,7 @@ let other: string;
 let parent: string;
 
 beforeAll(async () => {
-  env = await startIdentityEnv();
-  [base] = env.bases;
-  await createTenant(base, 'kid-a');
-  await createTenant(base, 'kid-b');
+  ({ env, base } = await startTwoTenants('kid-a', 'kid-b'));
   viewer = (await createKey(base, 'kid-a', 'viewer')).key;
   other = (await createKey(base, 'kid-b', 'viewer')).key;
   parent = await insertWorkload(env.db, 'kid-a', 'RUNNING');

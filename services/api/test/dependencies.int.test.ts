@@ -1,12 +1,6 @@
 import { uuidv7 } from '@niyanta/messages';
 import { sql } from 'kysely';
-import {
-  createKey,
-  createTenant,
-  insertWorkload,
-  request,
-  startIdentityEnv,
-} from './identity-support.js';
+import { createKey, insertWorkload, request, startTwoTenants } from './identity-support.js';
 import type { IdentityEnv } from './identity-support.js';
 
 let env: IdentityEnv;
@@ -16,10 +10,7 @@ let mine: string;
 let theirs: string;
 
 beforeAll(async () => {
-  env = await startIdentityEnv();
-  [base] = env.bases;
-  await createTenant(base, 'deps-a');
-  await createTenant(base, 'deps-b');
+  ({ env, base } = await startTwoTenants('deps-a', 'deps-b'));
   key = (await createKey(base, 'deps-a', 'submitter')).key;
   mine = await insertWorkload(env.db, 'deps-a');
   theirs = await insertWorkload(env.db, 'deps-b');

@@ -134,6 +134,21 @@ export async function createKey(
   return res.body as { id: string; key: string };
 }
 
+/**
+ * An environment with two fresh tenants, `mine` and `theirs` (for isolation checks), and the
+ * API base URL of its first instance.
+ */
+export async function startTwoTenants(
+  mine: string,
+  theirs: string,
+): Promise<{ env: IdentityEnv; base: string }> {
+  const env = await startIdentityEnv();
+  const base = env.bases[0]!;
+  await createTenant(base, mine);
+  await createTenant(base, theirs);
+  return { env, base };
+}
+
 /** Inserts a workload row of `tenant` directly (the scheduler's part); returns its id. */
 export async function insertWorkload(
   db: Kysely<Database>,

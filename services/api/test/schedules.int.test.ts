@@ -1,13 +1,7 @@
 import { STREAMS } from '@niyanta/messages';
 import type { ScheduleV1, WorkloadBulkResultV1, WorkloadV1 } from '@niyanta/messages';
 import { waitFor } from '@niyanta/testing';
-import {
-  createKey,
-  createTenant,
-  insertWorkload,
-  request,
-  startIdentityEnv,
-} from './identity-support.js';
+import { createKey, insertWorkload, request, startTwoTenants } from './identity-support.js';
 import type { IdentityEnv } from './identity-support.js';
 
 interface Problem {
@@ -24,10 +18,7 @@ let operator: string;
 let other: string;
 
 beforeAll(async () => {
-  env = await startIdentityEnv();
-  [base] = env.bases;
-  await createTenant(base, 'sch-a');
-  await createTenant(base, 'sch-b');
+  ({ env, base } = await startTwoTenants('sch-a', 'sch-b'));
   submitter = (await createKey(base, 'sch-a', 'submitter')).key;
   viewer = (await createKey(base, 'sch-a', 'viewer')).key;
   operator = (await createKey(base, 'sch-a', 'operator')).key;

@@ -3,10 +3,9 @@ import { sql } from 'kysely';
 import {
   commandLastSeq,
   createKey,
-  createTenant,
   insertWorkload,
   request,
-  startIdentityEnv,
+  startTwoTenants,
 } from './identity-support.js';
 import type { IdentityEnv } from './identity-support.js';
 
@@ -27,10 +26,7 @@ let other: string;
 const T = 'sig-a';
 
 beforeAll(async () => {
-  env = await startIdentityEnv();
-  [base] = env.bases;
-  await createTenant(base, T);
-  await createTenant(base, 'sig-b');
+  ({ env, base } = await startTwoTenants(T, 'sig-b'));
   submitter = (await createKey(base, T, 'submitter')).key;
   viewer = (await createKey(base, T, 'viewer')).key;
   admin = (await createKey(base, T, 'admin')).key;
